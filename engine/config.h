@@ -1,0 +1,132 @@
+/*
+ * config: load and validate switchyard.json (docs/configuration.md is the reference).
+ *
+ * sy_config_load() parses a file into an immutable sy_config. Every problem found is
+ * reported with the JSON path of the offending value ("$.models.gpt-4o.price.input: ...");
+ * unknown keys are errors so that typos never pass silently. Secrets never live in the
+ * file: provider keys are read from the environment variable the file names, client and
+ * admin keys are stored as SHA-256 hex digests.
+ *
+ * Ownership: the sy_config owns every string and array below; sy_config_free() releases
+ * all of it. A loaded config is never mutated, so worker threads may read it without
+ * locks; a reload builds a new one and swaps it in (see engine/server.c).
+ */
+#ifndef SY_CONFIG_H
+#define SY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { SY_DIALECT_OPENAI = 0, SY_DIALECT_ANTHROPIC, SY_DIALECT_GEMINI } sy_dialect;
+
+typedef struct sy_listen_cfg {
+    char *address; /* numeric IPv4/IPv6 address, default "127.0.0.1" */
+    uint16_t port; /* 0 = pick a free port (tests), default 8080 (client) / 8081 (admin) */
+} sy_listen_cfg;
+
+typedef struct sy_limits_cfg {
+    size_t max_body_bytes;       /* default 1 MiB; larger bodies get 413 */
+    size_t max_header_bytes;     /* total request head, default 16 KiB; 431 */
+    unsigned max_headers;        /* header count, default 64; 431 */
+    unsigned request_timeout_ms; /* deadline to receive the whole request, default 10000; 408 */
+    unsigned idle_timeout_ms;    /* keep-alive idle connection timeout, default 60000 */
+    unsigned max_connections;    /* per worker, default 4096; excess connections are refused */
+    unsigned max_json_depth;     /* default 64 */
+} sy_limits_cfg;
+
+typedef struct sy_upstream_cfg {
+    unsigned connect_timeout_ms; /* default 5000 */
+    unsigned request_timeout_ms; /* whole upstream exchange, default 300000 */
+    size_t stream_buffer_bytes;  /* per-request relay high-water mark, default 64 KiB */
+} sy_upstream_cfg;
+
+typedef struct sy_log_cfg {
+    char *level;          /* "debug" | "info" | "warn" | "error", default "info" */
+    char *path;           /* NULL = stderr */
+    int requests;         /* one JSON line per request, default 1 */
+    int include_prompts;  /* include prompt/response text in request lines, default 0 */
+} sy_log_cfg;
+
+typedef struct sy_provider_cfg {
+    char *name;
+    sy_dialect dialect;
+    char *base_url; /* e.g. "https://api.openai.com/v1"; no trailing slash */
+    char *key_env;  /* name of the env var holding the key; NULL = no auth */
+    char *api_key;  /* resolved from key_env at load time; NULL if unset. Never logged. */
+    unsigned timeout_ms; /* 0 = use upstream.request_timeout_ms */
+} sy_provider_cfg;
+
+typedef struct sy_price_cfg {
+    double input;        /* USD per million input tokens */
+    double cached_input; /* USD per million cached input tokens (defaults to input) */
+    double output;       /* USD per million output tokens */
+} sy_price_cfg;
+
+typedef struct sy_model_cfg {
+    char *name;          /* public name clients use in "model" */
+    size_t provider;     /* index into sy_config.providers */
+    char *upstream_name; /* name sent upstream, defaults to name */
+    sy_price_cfg price;
+    char *tier;          /* free-form tier label, default "standard" */
+} sy_model_cfg;
+
+typedef struct sy_route_cfg {
+    char *name;
+    size_t *candidates; /* indices into sy_config.models, at least one, no duplicates */
+    size_t n_candidates;
+    char *policy;       /* policy name, default "uniform" (only policy in this version) */
+} sy_route_cfg;
+
+typedef struct sy_client_key_cfg {
+    char *name;            /* label used in logs, never the key itself */
+    uint8_t sha256[32];    /* SHA-256 of the bearer token */
+} sy_client_key_cfg;
+
+typedef struct sy_config {
+    char *path;            /* file this config was loaded from */
+    sy_listen_cfg listen;
+    sy_listen_cfg admin;
+    int admin_enabled;     /* 1 when an admin key is configured */
+    uint8_t admin_key_sha256[32];
+    unsigned workers;      /* default: number of online CPUs */
+    char *data_dir;        /* default "./switchyard-data" */
+    unsigned drain_timeout_ms; /* SIGTERM drain bound, default 10000 */
+    sy_limits_cfg limits;
+    sy_upstream_cfg upstream;
+    sy_log_cfg log;
+    sy_provider_cfg *providers;
+    size_t n_providers;
+    sy_model_cfg *models;
+    size_t n_models;
+    sy_route_cfg *routes;
+    size_t n_routes;
+    sy_client_key_cfg *client_keys;
+    size_t n_client_keys;
+} sy_config;
+
+/* Problems found while loading, one entry per problem, in document order. */
+typedef struct sy_config_errors {
+    char **items; /* "$.json.path: message" */
+    size_t n;
+} sy_config_errors;
+
+/*
+ * Parse and validate `text` (len bytes). On success returns a new config and leaves
+ * `errs` empty; on failure returns NULL and fills `errs` with every problem found (not
+ * just the first). Provider keys are looked up with getenv() on success.
+ */
+sy_config *sy_config_parse(const char *text, size_t len, const char *path, sy_config_errors *errs);
+
+/* Read `path` and parse it; an unreadable file is reported as an error at path "$". */
+sy_config *sy_config_load(const char *path, sy_config_errors *errs);
+
+void sy_config_free(sy_config *cfg);
+void sy_config_errors_free(sy_config_errors *errs);
+
+/* Lookups by public name; NULL when absent. Models and routes share one namespace. */
+const sy_model_cfg *sy_config_find_model(const sy_config *cfg, const char *name);
+const sy_route_cfg *sy_config_find_route(const sy_config *cfg, const char *name);
+
+const char *sy_dialect_name(sy_dialect d);
+
+#endif
