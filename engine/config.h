@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bounds the loader enforces (docs/configuration.md lists every other bound). */
+#define SY_CONFIG_MAX_NAME       128 /* bytes in a provider, model, route or key name */
+#define SY_CONFIG_MAX_CANDIDATES 64  /* models per route; equals SY_POLICY_MAX_ARMS */
+
 typedef enum { SY_DIALECT_OPENAI = 0, SY_DIALECT_ANTHROPIC, SY_DIALECT_GEMINI } sy_dialect;
 
 typedef struct sy_listen_cfg {
@@ -41,18 +45,18 @@ typedef struct sy_upstream_cfg {
 } sy_upstream_cfg;
 
 typedef struct sy_log_cfg {
-    char *level;          /* "debug" | "info" | "warn" | "error", default "info" */
-    char *path;           /* NULL = stderr */
-    int requests;         /* one JSON line per request, default 1 */
-    int include_prompts;  /* include prompt/response text in request lines, default 0 */
+    char *level;         /* "debug" | "info" | "warn" | "error", default "info" */
+    char *path;          /* NULL = stderr */
+    int requests;        /* one JSON line per request, default 1 */
+    int include_prompts; /* include prompt/response text in request lines, default 0 */
 } sy_log_cfg;
 
 typedef struct sy_provider_cfg {
     char *name;
     sy_dialect dialect;
-    char *base_url; /* e.g. "https://api.openai.com/v1"; no trailing slash */
-    char *key_env;  /* name of the env var holding the key; NULL = no auth */
-    char *api_key;  /* resolved from key_env at load time; NULL if unset. Never logged. */
+    char *base_url;      /* e.g. "https://api.openai.com/v1"; no trailing slash */
+    char *key_env;       /* name of the env var holding the key; NULL = no auth */
+    char *api_key;       /* resolved from key_env at load time; NULL if unset. Never logged. */
     unsigned timeout_ms; /* 0 = use upstream.request_timeout_ms */
 } sy_provider_cfg;
 
@@ -67,29 +71,29 @@ typedef struct sy_model_cfg {
     size_t provider;     /* index into sy_config.providers */
     char *upstream_name; /* name sent upstream, defaults to name */
     sy_price_cfg price;
-    char *tier;          /* free-form tier label, default "standard" */
+    char *tier; /* free-form tier label, default "standard" */
 } sy_model_cfg;
 
 typedef struct sy_route_cfg {
     char *name;
     size_t *candidates; /* indices into sy_config.models, at least one, no duplicates */
     size_t n_candidates;
-    char *policy;       /* policy name, default "uniform" (only policy in this version) */
+    char *policy; /* policy name, default "uniform" (only policy in this version) */
 } sy_route_cfg;
 
 typedef struct sy_client_key_cfg {
-    char *name;            /* label used in logs, never the key itself */
-    uint8_t sha256[32];    /* SHA-256 of the bearer token */
+    char *name;         /* label used in logs, never the key itself */
+    uint8_t sha256[32]; /* SHA-256 of the bearer token */
 } sy_client_key_cfg;
 
 typedef struct sy_config {
-    char *path;            /* file this config was loaded from */
+    char *path; /* file this config was loaded from */
     sy_listen_cfg listen;
     sy_listen_cfg admin;
-    int admin_enabled;     /* 1 when an admin key is configured */
+    int admin_enabled; /* 1 when an admin key is configured */
     uint8_t admin_key_sha256[32];
-    unsigned workers;      /* default: number of online CPUs */
-    char *data_dir;        /* default "./switchyard-data" */
+    unsigned workers;          /* default: number of online CPUs */
+    char *data_dir;            /* default "./switchyard-data" */
     unsigned drain_timeout_ms; /* SIGTERM drain bound, default 10000 */
     sy_limits_cfg limits;
     sy_upstream_cfg upstream;
@@ -111,13 +115,18 @@ typedef struct sy_config_errors {
 } sy_config_errors;
 
 /*
- * Parse and validate `text` (len bytes). On success returns a new config and leaves
- * `errs` empty; on failure returns NULL and fills `errs` with every problem found (not
- * just the first). Provider keys are looked up with getenv() on success.
+ * Parse and validate `text` (len bytes, need not be NUL-terminated). On success returns
+ * a new config and leaves `errs` empty; on failure returns NULL and fills `errs` with
+ * every problem found (not just the first). `errs` is an out-parameter: it is
+ * overwritten (not appended to) and may be NULL to discard the messages; free it with
+ * sy_config_errors_free() after every call. `path` is copied into cfg->path (may be
+ * NULL, which cfg->path then is too). Provider keys are looked up with getenv() on
+ * success.
  */
 sy_config *sy_config_parse(const char *text, size_t len, const char *path, sy_config_errors *errs);
 
-/* Read `path` and parse it; an unreadable file is reported as an error at path "$". */
+/* Read `path` and parse it; an unreadable file is reported as an error at path "$".
+ * `errs` as for sy_config_parse(). */
 sy_config *sy_config_load(const char *path, sy_config_errors *errs);
 
 void sy_config_free(sy_config *cfg);

@@ -1,0 +1,163 @@
+/*
+ * api_admin.c — the admin listener (loopback by default, separate port, admin key):
+ *   GET  /healthz                 liveness, no key needed
+ *   GET  /admin/status            version, uptime, workers, config generation
+ *   GET  /admin/routes            every route with its candidates and policy
+ *   GET  /admin/routes/{name}     one route
+ *   POST /admin/reload            reload the configuration file (as SIGHUP does)
+ * Served by worker 0; the reload reads the config file on that worker, which is an
+ * admin action, never on the client request path.
+ */
+#include "api.h"
+
+#include "clock.h"
+#include "keys.h"
+#include "server.h"
+#include "worker.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef SY_VERSION_STRING
+#define SY_VERSION_STRING "0.1.0"
+#endif
+
+static int admin_authorized(sy_worker *w, sy_http_req *req)
+{
+    size_t n = 0;
+    const char *token = sy_api_bearer(req, &n);
+    if (!token) {
+        sy_api_unauthorized(req, "missing admin key: send 'Authorization: Bearer <admin key>'");
+        return 0;
+    }
+    if (!sy_keys_admin_ok(w->rt->cfg, token, n)) {
+        sy_api_unauthorized(req, "invalid admin key");
+        return 0;
+    }
+    return 1;
+}
+
+static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r)
+{
+    sy_buf_puts(b, "{\"name\":");
+    sy_buf_json_string(b, r->name, strlen(r->name));
+    sy_buf_puts(b, ",\"policy\":");
+    sy_buf_json_string(b, r->policy, strlen(r->policy));
+    sy_buf_puts(b, ",\"arms\":[");
+    for (size_t k = 0; k < r->n_candidates; k++) {
+        const sy_model_cfg *m = &cfg->models[r->candidates[k]];
+        const char *prov = cfg->providers[m->provider].name;
+        sy_buf_puts(b, k ? ",{\"model\":" : "{\"model\":");
+        sy_buf_json_string(b, m->name, strlen(m->name));
+        sy_buf_puts(b, ",\"provider\":");
+        sy_buf_json_string(b, prov, strlen(prov));
+        sy_buf_puts(b, ",\"tier\":");
+        sy_buf_json_string(b, m->tier, strlen(m->tier));
+        sy_buf_printf(b,
+                      ",\"price_per_mtok\":{\"input\":%.6g,\"cached_input\":%.6g,"
+                      "\"output\":%.6g}}",
+                      m->price.input, m->price.cached_input, m->price.output);
+    }
+    sy_buf_puts(b, "]}");
+}
+
+static void respond_json(sy_http_req *req, int status, sy_buf *b)
+{
+    sy_http_respond(req, status, "application/json", NULL, b->data, b->len);
+    sy_buf_free(b);
+}
+
+static void admin_routes(sy_worker *w, sy_http_req *req, const char *name)
+{
+    const sy_config *cfg = w->rt->cfg;
+    sy_buf b = {0};
+    if (name) {
+        const sy_route_cfg *r = sy_config_find_route(cfg, name);
+        if (!r) {
+            sy_http_respond_error(req, 404, "invalid_request_error", "route_not_found", NULL,
+                                  "no such route", NULL);
+            return;
+        }
+        route_json(&b, cfg, r);
+        return respond_json(req, 200, &b);
+    }
+    sy_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        if (i)
+            sy_buf_puts(&b, ",");
+        route_json(&b, cfg, &cfg->routes[i]);
+    }
+    sy_buf_puts(&b, "]}");
+    respond_json(req, 200, &b);
+}
+
+static void admin_status(sy_worker *w, sy_http_req *req)
+{
+    sy_server *s = w->server;
+    sy_buf b = {0};
+    sy_buf_printf(&b,
+                  "{\"version\":\"%s\",\"uptime_s\":%.3f,\"workers\":%zu,\"port\":%u,"
+                  "\"admin_port\":%u,\"config_generation\":%llu,\"config_path\":",
+                  SY_VERSION_STRING, (double)(sy_wall_ms() - s->started_ms) / 1000.0, s->n_workers,
+                  s->port, s->admin_port, (unsigned long long)sy_server_generation(s));
+    sy_buf_json_string(&b, s->config_path, strlen(s->config_path));
+    sy_buf_puts(&b, "}");
+    respond_json(req, 200, &b);
+}
+
+static void admin_reload(sy_worker *w, sy_http_req *req)
+{
+    sy_buf errs = {0};
+    if (sy_server_reload(w->server, &errs) != 0) {
+        sy_http_respond_error(req, 400, "invalid_request_error", "invalid_config", NULL,
+                              errs.data ? errs.data : "reload failed", NULL);
+        sy_buf_free(&errs);
+        return;
+    }
+    sy_buf b = {0};
+    sy_buf_printf(&b, "{\"reloaded\":true,\"config_generation\":%llu,\"warnings\":",
+                  (unsigned long long)sy_server_generation(w->server));
+    sy_buf_json_string(&b, errs.data ? errs.data : "", errs.len);
+    sy_buf_puts(&b, "}");
+    sy_buf_free(&errs);
+    respond_json(req, 200, &b);
+}
+
+static void admin_route(sy_worker *w, sy_http_req *req)
+{
+    const char *p = req->path;
+    if (strcmp(p, "/healthz") == 0) {
+        static const char ok[] = "{\"status\":\"ok\"}";
+        return sy_http_respond(req, 200, "application/json", NULL, ok, sizeof(ok) - 1);
+    }
+    if (strncmp(p, "/admin/", 7) != 0)
+        return sy_api_not_found(req);
+    if (!admin_authorized(w, req))
+        return;
+    if (strcmp(p, "/admin/status") == 0) {
+        if (!sy_http_req_method_is(req, "GET"))
+            return sy_api_method_not_allowed(req, "GET");
+        return admin_status(w, req);
+    }
+    if (strcmp(p, "/admin/routes") == 0 || strncmp(p, "/admin/routes/", 14) == 0) {
+        if (!sy_http_req_method_is(req, "GET"))
+            return sy_api_method_not_allowed(req, "GET");
+        return admin_routes(w, req, p[13] == '/' ? p + 14 : NULL);
+    }
+    if (strcmp(p, "/admin/reload") == 0) {
+        if (!sy_http_req_method_is(req, "POST"))
+            return sy_api_method_not_allowed(req, "POST");
+        return admin_reload(w, req);
+    }
+    sy_api_not_found(req);
+}
+
+/* Entry point of the admin listener: an id on every response and a log line each. */
+void sy_api_admin_handler(sy_http_req *req, void *ud)
+{
+    sy_worker *w = ud;
+    sy_api_note note;
+    sy_api_begin(w, req, &note);
+    admin_route(w, req);
+    sy_api_log_answered(w, req, &note, "admin", NULL);
+}

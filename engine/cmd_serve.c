@@ -1,0 +1,277 @@
+/*
+ * cmd_serve.c — `switchyard serve`: process setup, listeners, workers and signals.
+ */
+#include "commands.h"
+#include "clock.h"
+#include "log.h"
+#include "provider.h"
+#include "server.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char serve_usage[] =
+    "usage: switchyard serve [options]\n"
+    "\n"
+    "Run the gateway.\n"
+    "\n"
+    "  -c, --config FILE    configuration file (default: ./switchyard.json)\n"
+    "  -w, --workers N      override the number of worker threads\n"
+    "      --port-file FILE after binding, write \"<client port> <admin port>\" to FILE\n"
+    "                       (admin port 0 when the admin API is disabled); useful with\n"
+    "                       port 0 in the config, which binds a free port\n"
+    "  -h, --help           show this help\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT stop accepting, drain in-flight requests (bounded by\n"
+    "drain_timeout_ms) and exit 0; SIGHUP reloads the configuration file.\n";
+
+static void print_errors(const char *path, const sy_config_errors *errs)
+{
+    for (size_t i = 0; i < errs->n; i++)
+        fprintf(stderr, "%s: %s\n", path, errs->items[i]);
+}
+
+uint64_t sy_server_generation(sy_server *s)
+{
+    pthread_mutex_lock(&s->reload_lock);
+    uint64_t g = s->generation;
+    pthread_mutex_unlock(&s->reload_lock);
+    return g;
+}
+
+/* Warn about settings a reload cannot apply (they are bound at startup). */
+static void restart_only_changes(const sy_config *old, const sy_config *new, sy_buf *out)
+{
+    if (strcmp(old->listen.address, new->listen.address) != 0 ||
+        old->listen.port != new->listen.port || strcmp(old->admin.address, new->admin.address) ||
+        old->admin.port != new->admin.port || old->admin_enabled != new->admin_enabled)
+        sy_buf_puts(out, "warning: listener changes take effect after a restart\n");
+    if (old->workers != new->workers)
+        sy_buf_puts(out, "warning: a new worker count takes effect after a restart\n");
+    if (strcmp(old->data_dir, new->data_dir) != 0)
+        sy_buf_puts(out, "warning: a new data_dir takes effect after a restart\n");
+}
+
+int sy_server_reload(sy_server *s, sy_buf *errors)
+{
+    pthread_mutex_lock(&s->reload_lock);
+    sy_config_errors errs = {0};
+    sy_config *cfg = sy_config_load(s->config_path, &errs);
+    if (!cfg) {
+        for (size_t i = 0; i < errs.n; i++)
+            sy_buf_printf(errors, "%s\n", errs.items[i]);
+        sy_config_errors_free(&errs);
+        pthread_mutex_unlock(&s->reload_lock);
+        return SY_ERR_INVALID;
+    }
+    if (sy_providers_unsupported(cfg, errors)) {
+        sy_config_free(cfg);
+        pthread_mutex_unlock(&s->reload_lock);
+        return SY_ERR_INVALID;
+    }
+    restart_only_changes(s->rt->cfg, cfg, errors);
+    sy_runtime *rt = sy_runtime_new(cfg, ++s->generation);
+    for (size_t i = 0; i < s->n_workers; i++)
+        sy_worker_publish(&s->workers[i], rt);
+    sy_runtime_unref(s->rt);
+    s->rt = rt;
+    pthread_mutex_unlock(&s->reload_lock);
+    return 0;
+}
+
+/* Open the client listener once per worker on one port (SO_REUSEPORT), and the admin
+ * listener. A config port of 0 binds a free port that every worker then shares. */
+static int open_listeners(sy_server *s, const sy_config *cfg, int *http_fds, int *admin_fd)
+{
+    char err[256];
+    uint16_t port = cfg->listen.port;
+    for (size_t i = 0; i < s->n_workers; i++) {
+        http_fds[i] = sy_http_listen_socket(cfg->listen.address, port, &port, err, sizeof(err));
+        if (http_fds[i] < 0) {
+            fprintf(stderr, "switchyard: %s\n", err);
+            return SY_ERR_IO;
+        }
+    }
+    s->port = port;
+    *admin_fd = -1;
+    if (cfg->admin_enabled) {
+        *admin_fd = sy_http_listen_socket(cfg->admin.address, cfg->admin.port, &s->admin_port, err,
+                                          sizeof(err));
+        if (*admin_fd < 0) {
+            fprintf(stderr, "switchyard: admin: %s\n", err);
+            return SY_ERR_IO;
+        }
+    }
+    return 0;
+}
+
+static int write_port_file(const char *path, const sy_server *s)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return SY_ERR_IO;
+    fprintf(f, "%u %u\n", s->port, s->admin_port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return SY_ERR_IO;
+    return 0;
+}
+
+/* Main thread after startup: wait for signals and act on them until told to stop. */
+static void signal_loop(sy_server *s, const sigset_t *set)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            sy_buf errs = {0};
+            if (sy_server_reload(s, &errs) == 0)
+                sy_log(SY_LOG_INFO, "configuration reloaded (generation %llu)%s%s",
+                       (unsigned long long)sy_server_generation(s), errs.len ? ": " : "",
+                       errs.len ? errs.data : "");
+            else
+                sy_log(SY_LOG_ERROR, "reload failed, keeping the running configuration: %s",
+                       errs.data);
+            sy_buf_free(&errs);
+            continue;
+        }
+        sy_log(SY_LOG_INFO, "received %s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        return;
+    }
+}
+
+int sy_cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"workers", required_argument, 0, 'w'},
+                                         {"port-file", required_argument, 0, 'p'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *config_path = "switchyard.json", *port_file = NULL;
+    long workers_override = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:w:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'w':
+            workers_override = strtol(optarg, NULL, 10);
+            if (workers_override < 1 || workers_override > 256) {
+                fprintf(stderr, "switchyard serve: --workers must be 1..256\n");
+                return 2;
+            }
+            break;
+        case 'p':
+            port_file = optarg;
+            break;
+        case 'h':
+            fputs(serve_usage, stdout);
+            return 0;
+        default:
+            fputs(serve_usage, stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "switchyard serve: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+
+    sy_config_errors errs = {0};
+    sy_config *cfg = sy_config_load(config_path, &errs);
+    if (!cfg) {
+        print_errors(config_path, &errs);
+        sy_config_errors_free(&errs);
+        return 1;
+    }
+    sy_buf unsupported = {0};
+    if (sy_providers_unsupported(cfg, &unsupported)) {
+        fprintf(stderr, "%s: %s", config_path, unsupported.data);
+        sy_buf_free(&unsupported);
+        sy_config_free(cfg);
+        return 1;
+    }
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        if (cfg->providers[i].key_env && !cfg->providers[i].api_key) {
+            fprintf(stderr, "switchyard: provider '%s': environment variable %s is not set\n",
+                    cfg->providers[i].name, cfg->providers[i].key_env);
+            sy_config_free(cfg);
+            return 1;
+        }
+    if (sy_log_open(cfg->log.path, cfg->log.level) != 0) {
+        sy_config_free(cfg);
+        return 1;
+    }
+
+    /* Signals go to this thread only: block them before any worker exists. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    sy_server s = {0};
+    s.config_path = sy_xstrdup(config_path);
+    s.n_workers = workers_override ? (size_t)workers_override : cfg->workers;
+    s.started_ms = sy_wall_ms();
+    s.generation = 1;
+    pthread_mutex_init(&s.reload_lock, NULL);
+    s.rt = sy_runtime_new(cfg, s.generation);
+    s.workers = sy_xcalloc(s.n_workers, sizeof(sy_worker));
+    int *http_fds = sy_xcalloc(s.n_workers, sizeof(int));
+    int admin_fd = -1, rc = 0;
+    if (open_listeners(&s, cfg, http_fds, &admin_fd) != 0) {
+        rc = 1;
+        goto out;
+    }
+    uint64_t seed = sy_wall_ms() ^ ((uint64_t)getpid() << 32);
+    for (size_t i = 0; i < s.n_workers; i++)
+        sy_worker_init(&s.workers[i], &s, i, http_fds[i], i == 0 ? admin_fd : -1, s.rt, seed);
+    size_t started = 0;
+    for (; started < s.n_workers; started++)
+        if (sy_worker_start(&s.workers[started]) != 0) {
+            rc = 1;
+            break;
+        }
+    if (rc == 0) {
+        sy_log(SY_LOG_INFO, "listening on %s:%u with %zu workers%s", cfg->listen.address, s.port,
+               s.n_workers, cfg->admin_enabled ? "" : " (admin API disabled: no admin key)");
+        if (cfg->admin_enabled)
+            sy_log(SY_LOG_INFO, "admin API on %s:%u", cfg->admin.address, s.admin_port);
+        if (port_file && write_port_file(port_file, &s) != 0) {
+            fprintf(stderr, "switchyard: cannot write %s: %s\n", port_file, strerror(errno));
+            rc = 1;
+        } else {
+            signal_loop(&s, &set);
+        }
+    }
+    for (size_t i = 0; i < started; i++)
+        sy_worker_shutdown(&s.workers[i]);
+    for (size_t i = 0; i < started; i++)
+        sy_worker_join(&s.workers[i]);
+    sy_log(SY_LOG_INFO, "stopped");
+out:
+    free(http_fds);
+    free(s.workers);
+    sy_runtime_unref(s.rt);
+    free(s.config_path);
+    pthread_mutex_destroy(&s.reload_lock);
+    curl_global_cleanup();
+    sy_log_close();
+    return rc;
+}

@@ -1,0 +1,91 @@
+/*
+ * fake_dialect: what one provider dialect contributes to `switchyard fake-provider`.
+ *
+ * The server (fake_provider.c) owns sockets, timers, scenarios, faults and statistics;
+ * a dialect only routes its paths, reads its request shape and renders its bodies and
+ * stream events. Adding a dialect (Anthropic Messages, Gemini generateContent) is one
+ * file defining one fp_dialect plus one line in the server's dialect table.
+ *
+ * All renderers append to a caller-owned sy_buf and never fail. Nothing here does I/O.
+ */
+#ifndef SY_FAKE_DIALECT_H
+#define SY_FAKE_DIALECT_H
+
+#include "sy_common.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+/* What a request path means to a dialect. */
+typedef enum fp_route_kind { FP_ROUTE_NONE, FP_ROUTE_CHAT, FP_ROUTE_MODELS } fp_route_kind;
+
+/* The dialect-neutral view of a chat request, filled by fp_dialect.parse_chat. */
+typedef struct fp_chat {
+    char *model;         /* owned */
+    int stream;          /* the client asked for a streamed answer */
+    int include_usage;   /* stream: append a usage event (OpenAI: stream_options) */
+    size_t prompt_bytes; /* bytes of all message text, for fp_prompt_tokens() */
+    sy_buf echo;         /* text of the last user message (echo mode) */
+    long max_tokens;     /* the request's output limit, -1 = none */
+} fp_chat;
+
+void fp_chat_free(fp_chat *c);
+
+/* Everything a renderer needs to know about the answer being produced. */
+typedef struct fp_exchange {
+    char id[64];       /* dialect-style response id, e.g. "chatcmpl-…" */
+    int64_t created;   /* Unix seconds */
+    const char *model; /* echoed from the request */
+    int include_usage;
+    long prompt_tokens;
+    long cached_tokens; /* <= prompt_tokens */
+    long completion_tokens;
+    int truncated; /* stopped by max_tokens: finish reason "length" */
+} fp_exchange;
+
+/* Errors a dialect must be able to express; each maps to its own status and body. */
+typedef enum fp_error_code {
+    FP_ERR_INVALID_REQUEST, /* 400: the fake rejected the request */
+    FP_ERR_INJECTED_400,    /* 400: http_400 fault */
+    FP_ERR_UNAUTHORIZED,    /* 401 */
+    FP_ERR_MODEL_NOT_FOUND, /* 404 */
+    FP_ERR_RATE_LIMIT,      /* 429 with Retry-After */
+    FP_ERR_QUOTA,           /* 429 insufficient_quota, no Retry-After */
+    FP_ERR_SERVER,          /* 500 */
+    FP_ERR_UNAVAILABLE,     /* 503 */
+    FP_ERR_OVERLOADED,      /* 529 */
+    FP_ERR_NOT_FOUND,       /* 404 unknown path */
+    FP_ERR_METHOD,          /* 405 */
+} fp_error_code;
+
+typedef struct fp_dialect {
+    const char *name;        /* "openai" */
+    const char *auth_header; /* header carrying the key, e.g. "Authorization" */
+    const char *auth_scheme; /* prefix before the key, e.g. "Bearer ", or "" */
+    const char *stream_content_type;
+
+    /* Classify a path (query string removed). The server enforces the method:
+     * POST for FP_ROUTE_CHAT, GET for FP_ROUTE_MODELS. */
+    fp_route_kind (*route)(const char *path);
+    /* Read a parsed request body. Returns 0, or SY_ERR_INVALID with a client-facing
+     * message in err (answered as FP_ERR_INVALID_REQUEST). c is zeroed by the caller and
+     * freed by the caller either way. */
+    int (*parse_chat)(const cJSON *body, fp_chat *c, sy_buf *err);
+    /* Complete non-streamed answer. */
+    void (*render_completion)(const fp_exchange *x, const char *text, size_t len, sy_buf *out);
+    /* Stream events: once at the start, once per content delta, once at the end (finish
+     * reason, usage when requested, terminator). */
+    void (*render_stream_open)(const fp_exchange *x, sy_buf *out);
+    void (*render_stream_delta)(const fp_exchange *x, const char *text, size_t len, sy_buf *out);
+    void (*render_stream_close)(const fp_exchange *x, sy_buf *out);
+    /* A syntactically broken body (non-stream) or stream event (stream). */
+    void (*render_malformed)(const fp_exchange *x, int stream, sy_buf *out);
+    /* An error body; returns the HTTP status to send it with. */
+    int (*render_error)(fp_error_code code, const char *message, sy_buf *out);
+    /* The model list. */
+    void (*render_models)(const char *const *names, size_t n, int64_t created, sy_buf *out);
+} fp_dialect;
+
+extern const fp_dialect fp_dialect_openai;
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * fake_openai: the OpenAI Chat Completions dialect of fake-provider.
+ *
+ * Bodies follow OpenAI's shapes exactly (chat.completion, chat.completion.chunk, the
+ * list of models, {"error":{message,type,param,code}}), including the details clients
+ * and gateways parse: "usage": null on every chunk when stream_options.include_usage is
+ * set, a final chunk with "choices": [] carrying usage, and "data: [DONE]". Bodies are
+ * written with sy_buf directly rather than built as cJSON trees: fake-provider doubles
+ * as a benchmark upstream, and this is its hot path.
+ */
+#include "fake_dialect.h"
+
+#include <string.h>
+
+#define OAI_FINGERPRINT "fp_fake"
+
+static fp_route_kind oai_route(const char *path)
+{
+    if (strcmp(path, "/v1/chat/completions") == 0)
+        return FP_ROUTE_CHAT;
+    if (strcmp(path, "/v1/models") == 0)
+        return FP_ROUTE_MODELS;
+    return FP_ROUTE_NONE;
+}
+
+/*
+ * Text of one message's content: a string, or an array of parts whose "text" members
+ * are concatenated (image and audio parts contribute nothing). Appends to out when out
+ * is not NULL; returns the byte count.
+ */
+static size_t content_text(const cJSON *content, sy_buf *out)
+{
+    if (cJSON_IsString(content)) {
+        size_t n = strlen(content->valuestring);
+        if (out)
+            sy_buf_append(out, content->valuestring, n);
+        return n;
+    }
+    size_t total = 0;
+    if (cJSON_IsArray(content)) {
+        const cJSON *part;
+        cJSON_ArrayForEach(part, content)
+        {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+            if (cJSON_IsString(t)) {
+                size_t n = strlen(t->valuestring);
+                if (out)
+                    sy_buf_append(out, t->valuestring, n);
+                total += n;
+            }
+        }
+    }
+    return total;
+}
+
+/* A positive integer limit field, or -1 when absent/null. */
+static int limit_field(const cJSON *body, const char *key, long *out, sy_buf *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+    *out = -1;
+    if (!v || cJSON_IsNull(v))
+        return SY_OK;
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e9 ||
+        v->valuedouble != (double)(long)v->valuedouble) {
+        sy_buf_printf(err, "Invalid '%s': expected a positive integer.", key);
+        return SY_ERR_INVALID;
+    }
+    *out = (long)v->valuedouble;
+    return SY_OK;
+}
+
+/*
+ * Validate the parts of a Chat Completions request the fake depends on (model,
+ * messages, stream, stream_options, max_tokens / max_completion_tokens); everything
+ * else is accepted as is. The output limit is the smaller of the two limit fields.
+ */
+static int oai_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
+{
+    if (!cJSON_IsObject(body)) {
+        sy_buf_puts(err, "The request body must be a JSON object.");
+        return SY_ERR_INVALID;
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
+    if (!cJSON_IsString(model) || !model->valuestring[0]) {
+        sy_buf_puts(err, "you must provide a model parameter");
+        return SY_ERR_INVALID;
+    }
+    c->model = sy_xstrdup(model->valuestring);
+
+    const cJSON *messages = cJSON_GetObjectItemCaseSensitive(body, "messages");
+    if (!cJSON_IsArray(messages)) {
+        sy_buf_puts(err, "Missing required parameter: 'messages'.");
+        return SY_ERR_INVALID;
+    }
+    const cJSON *last_user = NULL, *m;
+    size_t i = 0;
+    cJSON_ArrayForEach(m, messages)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role)) {
+            sy_buf_printf(err, "Invalid 'messages[%zu]': expected an object with a 'role'.", i);
+            return SY_ERR_INVALID;
+        }
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        c->prompt_bytes += content_text(content, NULL);
+        if (strcmp(role->valuestring, "user") == 0)
+            last_user = content;
+        i++;
+    }
+    if (i == 0) {
+        sy_buf_puts(err, "Invalid 'messages': empty array. Expected an array with minimum "
+                         "length 1.");
+        return SY_ERR_INVALID;
+    }
+    if (last_user)
+        content_text(last_user, &c->echo);
+
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
+    if (stream && !cJSON_IsNull(stream) && !cJSON_IsBool(stream)) {
+        sy_buf_puts(err, "Invalid 'stream': expected a boolean.");
+        return SY_ERR_INVALID;
+    }
+    c->stream = cJSON_IsTrue(stream);
+    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
+    if (opts && !cJSON_IsNull(opts)) {
+        if (!cJSON_IsObject(opts)) {
+            sy_buf_puts(err, "Invalid 'stream_options': expected an object.");
+            return SY_ERR_INVALID;
+        }
+        if (!c->stream) {
+            sy_buf_puts(err, "The 'stream_options' parameter is only allowed when 'stream' is "
+                             "enabled.");
+            return SY_ERR_INVALID;
+        }
+        c->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts, "include_usage"));
+    }
+    long a, b;
+    if (limit_field(body, "max_tokens", &a, err) ||
+        limit_field(body, "max_completion_tokens", &b, err))
+        return SY_ERR_INVALID;
+    c->max_tokens = a < 0 ? b : (b < 0 || a < b ? a : b);
+    return SY_OK;
+}
+
+static void usage_object(const fp_exchange *x, sy_buf *out)
+{
+    sy_buf_printf(out,
+                  "{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld,"
+                  "\"prompt_tokens_details\":{\"cached_tokens\":%ld,\"audio_tokens\":0},"
+                  "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,"
+                  "\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}",
+                  x->prompt_tokens, x->completion_tokens, x->prompt_tokens + x->completion_tokens,
+                  x->cached_tokens);
+}
+
+static const char *finish_reason(const fp_exchange *x)
+{
+    return x->truncated ? "length" : "stop";
+}
+
+/* The fields every body and chunk starts with, up to and excluding "choices". */
+static void head(const fp_exchange *x, const char *object, sy_buf *out)
+{
+    sy_buf_printf(out, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":", x->id,
+                  object, (long long)x->created);
+    sy_buf_json_string(out, x->model, strlen(x->model));
+    sy_buf_puts(out, ",\"system_fingerprint\":\"" OAI_FINGERPRINT "\"");
+}
+
+static void oai_render_completion(const fp_exchange *x, const char *text, size_t len, sy_buf *out)
+{
+    head(x, "chat.completion", out);
+    sy_buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                     "\"content\":");
+    sy_buf_json_string(out, text, len);
+    sy_buf_printf(out,
+                  ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"%s\"}],"
+                  "\"usage\":",
+                  finish_reason(x));
+    usage_object(x, out);
+    sy_buf_puts(out, "}");
+}
+
+/* One chat.completion.chunk event around a choices array given as JSON text. */
+static void chunk(const fp_exchange *x, const char *delta_json, size_t delta_len,
+                  const char *finish, sy_buf *out)
+{
+    sy_buf_puts(out, "data: ");
+    head(x, "chat.completion.chunk", out);
+    sy_buf_puts(out, ",\"choices\":[{\"index\":0,\"delta\":");
+    sy_buf_append(out, delta_json, delta_len);
+    if (finish)
+        sy_buf_printf(out, ",\"logprobs\":null,\"finish_reason\":\"%s\"}]", finish);
+    else
+        sy_buf_puts(out, ",\"logprobs\":null,\"finish_reason\":null}]");
+    if (x->include_usage)
+        sy_buf_puts(out, ",\"usage\":null");
+    sy_buf_puts(out, "}\n\n");
+}
+
+static void oai_render_stream_open(const fp_exchange *x, sy_buf *out)
+{
+    static const char delta[] = "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}";
+    chunk(x, delta, sizeof delta - 1, NULL, out);
+}
+
+static void oai_render_stream_delta(const fp_exchange *x, const char *text, size_t len, sy_buf *out)
+{
+    sy_buf delta = {0};
+    sy_buf_puts(&delta, "{\"content\":");
+    sy_buf_json_string(&delta, text, len);
+    sy_buf_puts(&delta, "}");
+    chunk(x, delta.data, delta.len, NULL, out);
+    sy_buf_free(&delta);
+}
+
+static void oai_render_stream_close(const fp_exchange *x, sy_buf *out)
+{
+    chunk(x, "{}", 2, finish_reason(x), out);
+    if (x->include_usage) {
+        sy_buf_puts(out, "data: ");
+        head(x, "chat.completion.chunk", out);
+        sy_buf_puts(out, ",\"choices\":[],\"usage\":");
+        usage_object(x, out);
+        sy_buf_puts(out, "}\n\n");
+    }
+    sy_buf_puts(out, "data: [DONE]\n\n");
+}
+
+/* Truncated JSON: the object is opened and never closed (a valid SSE frame, though). */
+static void oai_render_malformed(const fp_exchange *x, int stream, sy_buf *out)
+{
+    if (stream) {
+        sy_buf_puts(out, "data: ");
+        head(x, "chat.completion.chunk", out);
+        sy_buf_puts(out, ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\n\n");
+    } else {
+        head(x, "chat.completion", out);
+        sy_buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                         "\"content\":\"Lorem ips");
+    }
+}
+
+static int oai_render_error(fp_error_code code, const char *message, sy_buf *out)
+{
+    int status;
+    const char *type, *ecode, *msg;
+    switch (code) {
+    case FP_ERR_INJECTED_400:
+        status = 400, type = "invalid_request_error", ecode = NULL;
+        msg = "Invalid request (injected by fake-provider).";
+        break;
+    case FP_ERR_UNAUTHORIZED:
+        status = 401, type = "invalid_request_error", ecode = "invalid_api_key";
+        msg = "Incorrect API key provided.";
+        break;
+    case FP_ERR_MODEL_NOT_FOUND:
+        status = 404, type = "invalid_request_error", ecode = "model_not_found";
+        msg = "The model does not exist or you do not have access to it.";
+        break;
+    case FP_ERR_RATE_LIMIT:
+        status = 429, type = "requests", ecode = "rate_limit_exceeded";
+        msg = "Rate limit reached for requests. Please try again later.";
+        break;
+    case FP_ERR_QUOTA:
+        status = 429, type = "insufficient_quota", ecode = "insufficient_quota";
+        msg = "You exceeded your current quota, please check your plan and billing details.";
+        break;
+    case FP_ERR_SERVER:
+        status = 500, type = "server_error", ecode = NULL;
+        msg = "The server had an error while processing your request. Sorry about that!";
+        break;
+    case FP_ERR_UNAVAILABLE:
+        status = 503, type = "server_error", ecode = NULL;
+        msg = "The engine is currently overloaded, please try again later.";
+        break;
+    case FP_ERR_OVERLOADED:
+        status = 529, type = "overloaded_error", ecode = "overloaded";
+        msg = "Overloaded.";
+        break;
+    case FP_ERR_NOT_FOUND:
+        status = 404, type = "invalid_request_error", ecode = "unknown_url";
+        msg = "Unknown request URL.";
+        break;
+    case FP_ERR_METHOD:
+        status = 405, type = "invalid_request_error", ecode = "method_not_supported";
+        msg = "Method not allowed for this URL.";
+        break;
+    case FP_ERR_INVALID_REQUEST:
+    default:
+        status = 400, type = "invalid_request_error", ecode = NULL;
+        msg = "Invalid request.";
+        break;
+    }
+    if (message)
+        msg = message;
+    sy_buf_puts(out, "{\"error\":{\"message\":");
+    sy_buf_json_string(out, msg, strlen(msg));
+    sy_buf_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":", type);
+    if (ecode)
+        sy_buf_printf(out, "\"%s\"}}", ecode);
+    else
+        sy_buf_puts(out, "null}}");
+    return status;
+}
+
+static void oai_render_models(const char *const *names, size_t n, int64_t created, sy_buf *out)
+{
+    sy_buf_puts(out, "{\"object\":\"list\",\"data\":[");
+    for (size_t i = 0; i < n; i++) {
+        sy_buf_puts(out, i ? ",{\"id\":" : "{\"id\":");
+        sy_buf_json_string(out, names[i], strlen(names[i]));
+        sy_buf_printf(out, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"fake-provider\"}",
+                      (long long)created);
+    }
+    sy_buf_puts(out, "]}");
+}
+
+const fp_dialect fp_dialect_openai = {
+    .name = "openai",
+    .auth_header = "Authorization",
+    .auth_scheme = "Bearer ",
+    .stream_content_type = "text/event-stream; charset=utf-8",
+    .route = oai_route,
+    .parse_chat = oai_parse_chat,
+    .render_completion = oai_render_completion,
+    .render_stream_open = oai_render_stream_open,
+    .render_stream_delta = oai_render_stream_delta,
+    .render_stream_close = oai_render_stream_close,
+    .render_malformed = oai_render_malformed,
+    .render_error = oai_render_error,
+    .render_models = oai_render_models,
+};

@@ -1,0 +1,853 @@
+/*
+ * fake_scenario: scenario parsing and per-request decisions for fake-provider.
+ * Pure functions only (see fake_scenario.h); the evhttp glue is in fake_provider.c.
+ */
+#include "fake_scenario.h"
+
+#include <cjson/cJSON.h>
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const fault_names[FP_FAULT_COUNT] = {
+    [FP_FAULT_NONE] = "none",
+    [FP_FAULT_HTTP_400] = "http_400",
+    [FP_FAULT_HTTP_429] = "http_429",
+    [FP_FAULT_HTTP_429_QUOTA] = "http_429_quota",
+    [FP_FAULT_HTTP_500] = "http_500",
+    [FP_FAULT_HTTP_503] = "http_503",
+    [FP_FAULT_HTTP_529] = "http_529",
+    [FP_FAULT_RESET] = "reset",
+    [FP_FAULT_STALL] = "stall",
+    [FP_FAULT_MALFORMED_JSON] = "malformed_json",
+    [FP_FAULT_CUT_STREAM] = "cut_stream",
+};
+
+/* Built-in behaviour of a model when neither the model nor "defaults" says otherwise. */
+#define FP_DEFAULT_LOREM_TOKENS 16
+#define FP_DEFAULT_QUALITY      0.5
+#define FP_DEFAULT_RETRY_AFTER  1                  /* seconds, http_429 only */
+#define FP_MAX_SEED             9007199254740992.0 /* 2^53: exact in a JSON number */
+#define FP_MAX_COUNT            100000000.0        /* token counts and the like */
+
+const char *fp_fault_name(fp_fault f)
+{
+    if ((unsigned)f >= FP_FAULT_COUNT)
+        return "none";
+    return fault_names[f];
+}
+
+int fp_fault_parse(const char *name, fp_fault *out)
+{
+    for (int i = 1; i < FP_FAULT_COUNT; i++) {
+        if (strcmp(name, fault_names[i]) == 0) {
+            *out = (fp_fault)i;
+            return SY_OK;
+        }
+    }
+    return SY_ERR_INVALID;
+}
+
+int fp_fault_is_http(fp_fault f)
+{
+    return f >= FP_FAULT_HTTP_400 && f <= FP_FAULT_HTTP_529;
+}
+
+static void fault_list(sy_buf *b)
+{
+    for (int i = 1; i < FP_FAULT_COUNT; i++)
+        sy_buf_printf(b, "%s%s", i > 1 ? ", " : "", fault_names[i]);
+}
+
+/* ---- parsing helpers: each failure writes "path: message" and returns SY_ERR_INVALID */
+
+static int bad(sy_buf *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int bad(sy_buf *err, const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sy_buf_reset(err);
+    if (path && *path)
+        sy_buf_printf(err, "%s: %s", path, msg);
+    else
+        sy_buf_puts(err, msg);
+    return SY_ERR_INVALID;
+}
+
+/* Format a JSON path into a fixed buffer; an over-long path ends in "...". */
+static void path_fmt(char *dst, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void path_fmt(char *dst, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+    if (n >= (int)cap && cap > 4)
+        memcpy(dst + cap - 4, "...", 4);
+}
+
+/* Child path "parent.key" (or "key" at the root). */
+static void join_path(char *dst, size_t cap, const char *parent, const char *key)
+{
+    if (parent && *parent)
+        path_fmt(dst, cap, "%s.%s", parent, key);
+    else
+        path_fmt(dst, cap, "%s", key);
+}
+
+/*
+ * Reject keys of obj not in allowed (NULL-terminated). Keys starting with '_' are
+ * comments and always allowed. Duplicate keys are rejected too: cJSON keeps both and a
+ * silent "last one wins" would hide typos.
+ */
+static int check_keys(const cJSON *obj, const char *path, const char *const *allowed, sy_buf *err)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        const char *k = it->string;
+        if (k[0] == '_')
+            continue;
+        int ok = 0;
+        for (size_t i = 0; allowed[i]; i++)
+            ok |= strcmp(k, allowed[i]) == 0;
+        char p[256];
+        join_path(p, sizeof p, path, k);
+        if (!ok) {
+            sy_buf list = {0};
+            for (size_t i = 0; allowed[i]; i++)
+                sy_buf_printf(&list, "%s%s", i ? ", " : "", allowed[i]);
+            int rc = bad(err, p, "unknown field (expected one of: %s)", list.data);
+            sy_buf_free(&list);
+            return rc;
+        }
+        for (const cJSON *j = it->next; j; j = j->next) {
+            if (strcmp(j->string, k) == 0)
+                return bad(err, p, "duplicate field");
+        }
+    }
+    return SY_OK;
+}
+
+static const char *type_name(const cJSON *v)
+{
+    if (cJSON_IsNull(v))
+        return "null";
+    if (cJSON_IsBool(v))
+        return "a boolean";
+    if (cJSON_IsNumber(v))
+        return "a number";
+    if (cJSON_IsString(v))
+        return "a string";
+    if (cJSON_IsArray(v))
+        return "an array";
+    return "an object";
+}
+
+/* A number in [lo, hi]. */
+static int get_number(const cJSON *v, const char *path, double lo, double hi, double *out,
+                      sy_buf *err)
+{
+    if (!cJSON_IsNumber(v))
+        return bad(err, path, "expected a number, got %s", type_name(v));
+    double d = v->valuedouble;
+    if (!isfinite(d) || d < lo || d > hi)
+        return bad(err, path, "must be between %g and %g, got %g", lo, hi, d);
+    *out = d;
+    return SY_OK;
+}
+
+/* An integer in [lo, hi] (JSON numbers with no fractional part). */
+static int get_integer(const cJSON *v, const char *path, double lo, double hi, long *out,
+                       sy_buf *err)
+{
+    double d = 0;
+    int rc = get_number(v, path, lo, hi, &d, err);
+    if (rc)
+        return rc;
+    if (d != floor(d))
+        return bad(err, path, "must be an integer, got %g", d);
+    *out = (long)d;
+    return SY_OK;
+}
+
+/* ---- models */
+
+static void model_clear(fp_model *m)
+{
+    free(m->name);
+    free(m->content_text);
+    free(m->errors);
+    memset(m, 0, sizeof *m);
+}
+
+/* Deep copy: dst owns its own strings and error list (dst->name is left NULL). */
+static void model_copy(fp_model *dst, const fp_model *src)
+{
+    *dst = *src;
+    dst->name = NULL;
+    dst->content_text = src->content_text ? sy_xstrdup(src->content_text) : NULL;
+    dst->errors = NULL;
+    if (src->n_errors) {
+        dst->errors = sy_xmalloc(src->n_errors * sizeof *dst->errors);
+        memcpy(dst->errors, src->errors, src->n_errors * sizeof *dst->errors);
+    }
+}
+
+static void model_builtin(fp_model *m)
+{
+    memset(m, 0, sizeof *m);
+    m->latency = (fp_dist){FP_DIST_FIXED, 0, 0};
+    m->ttft = (fp_dist){FP_DIST_FIXED, 0, 0};
+    m->content_mode = FP_CONTENT_LOREM;
+    m->content_tokens = FP_DEFAULT_LOREM_TOKENS;
+    m->chunk_tokens = 1;
+    m->quality = FP_DEFAULT_QUALITY;
+}
+
+/*
+ * A duration distribution: {"dist":"fixed","value":V} | {"dist":"uniform","min","max"} |
+ * {"dist":"lognormal","median","sigma"}; a bare number is shorthand for fixed.
+ */
+static int parse_dist(const cJSON *v, const char *path, fp_dist *out, sy_buf *err)
+{
+    char p[256];
+    if (cJSON_IsNumber(v)) {
+        out->kind = FP_DIST_FIXED;
+        out->b = 0;
+        return get_number(v, path, 0, 1e9, &out->a, err);
+    }
+    if (!cJSON_IsObject(v))
+        return bad(err, path, "expected an object like {\"dist\":\"fixed\",\"value\":0}, got %s",
+                   type_name(v));
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(v, "dist");
+    join_path(p, sizeof p, path, "dist");
+    if (!cJSON_IsString(d))
+        return bad(err, p, "required: one of fixed, uniform, lognormal");
+    int rc;
+    if (strcmp(d->valuestring, "fixed") == 0) {
+        static const char *const keys[] = {"dist", "value", NULL};
+        if ((rc = check_keys(v, path, keys, err)))
+            return rc;
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(v, "value");
+        join_path(p, sizeof p, path, "value");
+        if (!x)
+            return bad(err, p, "required for dist \"fixed\"");
+        out->kind = FP_DIST_FIXED;
+        out->b = 0;
+        return get_number(x, p, 0, 1e9, &out->a, err);
+    }
+    if (strcmp(d->valuestring, "uniform") == 0) {
+        static const char *const keys[] = {"dist", "min", "max", NULL};
+        if ((rc = check_keys(v, path, keys, err)))
+            return rc;
+        const cJSON *lo = cJSON_GetObjectItemCaseSensitive(v, "min");
+        const cJSON *hi = cJSON_GetObjectItemCaseSensitive(v, "max");
+        join_path(p, sizeof p, path, lo ? "max" : "min");
+        if (!lo || !hi)
+            return bad(err, p, "required for dist \"uniform\"");
+        out->kind = FP_DIST_UNIFORM;
+        join_path(p, sizeof p, path, "min");
+        if ((rc = get_number(lo, p, 0, 1e9, &out->a, err)))
+            return rc;
+        join_path(p, sizeof p, path, "max");
+        if ((rc = get_number(hi, p, 0, 1e9, &out->b, err)))
+            return rc;
+        if (out->b < out->a)
+            return bad(err, p, "must be >= min (%g), got %g", out->a, out->b);
+        return SY_OK;
+    }
+    if (strcmp(d->valuestring, "lognormal") == 0) {
+        static const char *const keys[] = {"dist", "median", "sigma", NULL};
+        if ((rc = check_keys(v, path, keys, err)))
+            return rc;
+        const cJSON *med = cJSON_GetObjectItemCaseSensitive(v, "median");
+        const cJSON *sig = cJSON_GetObjectItemCaseSensitive(v, "sigma");
+        join_path(p, sizeof p, path, med ? "sigma" : "median");
+        if (!med || !sig)
+            return bad(err, p, "required for dist \"lognormal\"");
+        out->kind = FP_DIST_LOGNORMAL;
+        join_path(p, sizeof p, path, "median");
+        if ((rc = get_number(med, p, 0, 1e9, &out->a, err)))
+            return rc;
+        if (out->a <= 0)
+            return bad(err, p, "must be > 0");
+        join_path(p, sizeof p, path, "sigma");
+        return get_number(sig, p, 0, 10, &out->b, err);
+    }
+    return bad(err, p, "unknown distribution \"%s\" (expected fixed, uniform or lognormal)",
+               d->valuestring);
+}
+
+static int parse_content(const cJSON *v, const char *path, fp_model *m, sy_buf *err)
+{
+    char p[256];
+    if (!cJSON_IsObject(v))
+        return bad(err, path, "expected an object like {\"mode\":\"lorem\",\"tokens\":16}, got %s",
+                   type_name(v));
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(v, "mode");
+    join_path(p, sizeof p, path, "mode");
+    if (!cJSON_IsString(mode))
+        return bad(err, p, "required: one of canned, echo, lorem");
+    int rc;
+    free(m->content_text);
+    m->content_text = NULL;
+    if (strcmp(mode->valuestring, "canned") == 0) {
+        static const char *const keys[] = {"mode", "text", NULL};
+        if ((rc = check_keys(v, path, keys, err)))
+            return rc;
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "text");
+        join_path(p, sizeof p, path, "text");
+        if (!cJSON_IsString(t))
+            return bad(err, p, "required for mode \"canned\": a string");
+        m->content_mode = FP_CONTENT_CANNED;
+        m->content_text = sy_xstrdup(t->valuestring);
+        return SY_OK;
+    }
+    if (strcmp(mode->valuestring, "echo") == 0) {
+        static const char *const keys[] = {"mode", NULL};
+        if ((rc = check_keys(v, path, keys, err)))
+            return rc;
+        m->content_mode = FP_CONTENT_ECHO;
+        return SY_OK;
+    }
+    if (strcmp(mode->valuestring, "lorem") == 0) {
+        static const char *const keys[] = {"mode", "tokens", NULL};
+        if ((rc = check_keys(v, path, keys, err)))
+            return rc;
+        m->content_mode = FP_CONTENT_LOREM;
+        m->content_tokens = FP_DEFAULT_LOREM_TOKENS;
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "tokens");
+        join_path(p, sizeof p, path, "tokens");
+        if (t)
+            return get_integer(t, p, 0, FP_MAX_COUNT, &m->content_tokens, err);
+        return SY_OK;
+    }
+    return bad(err, p, "unknown content mode \"%s\" (expected canned, echo or lorem)",
+               mode->valuestring);
+}
+
+static int parse_errors(const cJSON *v, const char *path, fp_model *m, sy_buf *err)
+{
+    char p[256], q[288];
+    if (!cJSON_IsArray(v))
+        return bad(err, path, "expected an array of {\"kind\",\"rate\"} objects, got %s",
+                   type_name(v));
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    fp_error_rule *rules = n ? sy_xcalloc(n, sizeof *rules) : NULL;
+    double total = 0;
+    size_t i = 0;
+    int rc = SY_OK;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        static const char *const keys[] = {"kind", "rate", "retry_after_s", "after_tokens", NULL};
+        path_fmt(p, sizeof p, "%s[%zu]", path, i);
+        fp_error_rule *r = &rules[i++];
+        if (!cJSON_IsObject(it)) {
+            rc = bad(err, p, "expected an object, got %s", type_name(it));
+            break;
+        }
+        if ((rc = check_keys(it, p, keys, err)))
+            break;
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(it, "kind");
+        path_fmt(q, sizeof q, "%s.kind", p);
+        if (!cJSON_IsString(kind) || fp_fault_parse(kind->valuestring, &r->kind)) {
+            sy_buf list = {0};
+            fault_list(&list);
+            if (cJSON_IsString(kind))
+                rc = bad(err, q, "unknown error kind \"%s\" (expected one of: %s)",
+                         kind->valuestring, list.data);
+            else
+                rc = bad(err, q, "required: one of %s", list.data);
+            sy_buf_free(&list);
+            break;
+        }
+        const cJSON *rate = cJSON_GetObjectItemCaseSensitive(it, "rate");
+        path_fmt(q, sizeof q, "%s.rate", p);
+        if (!rate) {
+            rc = bad(err, q, "required: a probability in [0,1]");
+            break;
+        }
+        if ((rc = get_number(rate, q, 0, 1, &r->rate, err)))
+            break;
+        total += r->rate;
+        r->retry_after_s = r->kind == FP_FAULT_HTTP_429 ? FP_DEFAULT_RETRY_AFTER : -1;
+        const cJSON *ra = cJSON_GetObjectItemCaseSensitive(it, "retry_after_s");
+        path_fmt(q, sizeof q, "%s.retry_after_s", p);
+        if (ra && !cJSON_IsNull(ra)) {
+            long s;
+            if ((rc = get_integer(ra, q, 0, 86400, &s, err)))
+                break;
+            if (r->kind == FP_FAULT_HTTP_429_QUOTA || !fp_fault_is_http(r->kind)) {
+                rc = bad(err, q, "only allowed for http_400/429/500/503/529 errors");
+                break;
+            }
+            r->retry_after_s = (int)s;
+        } else if (ra) {
+            r->retry_after_s = -1; /* explicit null: no header, even for http_429 */
+        }
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(it, "after_tokens");
+        path_fmt(q, sizeof q, "%s.after_tokens", p);
+        if (at && (rc = get_integer(at, q, 0, FP_MAX_COUNT, &r->after_tokens, err)))
+            break;
+    }
+    if (!rc && total > 1.0 + 1e-9)
+        rc = bad(err, path, "error rates add up to %g, more than 1", total);
+    if (rc) {
+        free(rules);
+        return rc;
+    }
+    free(m->errors);
+    m->errors = rules;
+    m->n_errors = n;
+    return SY_OK;
+}
+
+/* Member key of obj (NULL when absent), with its JSON path written to p. */
+static const cJSON *field(const cJSON *obj, const char *parent, const char *key, char *p,
+                          size_t cap)
+{
+    join_path(p, cap, parent, key);
+    return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+/*
+ * Parse one model object into out, starting from a deep copy of base: a field absent
+ * from the object keeps base's value ("errors" replaces the list as a whole). On error
+ * out is cleared.
+ */
+static int parse_model(const cJSON *v, const char *path, const fp_model *base, fp_model *out,
+                       sy_buf *err)
+{
+    static const char *const keys[] = {"latency_ms", "ttft_ms",      "tokens_per_second",
+                                       "content",    "chunk_tokens", "cached_tokens",
+                                       "quality",    "errors",       NULL};
+    char p[256];
+    model_copy(out, base);
+    if (!cJSON_IsObject(v)) {
+        model_clear(out);
+        return bad(err, path, "expected an object, got %s", type_name(v));
+    }
+    int rc = check_keys(v, path, keys, err);
+    const cJSON *f;
+    if (!rc && (f = field(v, path, "latency_ms", p, sizeof p)))
+        rc = parse_dist(f, p, &out->latency, err);
+    if (!rc && (f = field(v, path, "ttft_ms", p, sizeof p)))
+        rc = parse_dist(f, p, &out->ttft, err);
+    if (!rc && (f = field(v, path, "tokens_per_second", p, sizeof p)))
+        rc = get_number(f, p, 0, 1e9, &out->tokens_per_second, err);
+    if (!rc && (f = field(v, path, "content", p, sizeof p)))
+        rc = parse_content(f, p, out, err);
+    if (!rc && (f = field(v, path, "chunk_tokens", p, sizeof p)))
+        rc = get_integer(f, p, 1, FP_MAX_COUNT, &out->chunk_tokens, err);
+    if (!rc && (f = field(v, path, "cached_tokens", p, sizeof p)))
+        rc = get_integer(f, p, 0, FP_MAX_COUNT, &out->cached_tokens, err);
+    if (!rc && (f = field(v, path, "quality", p, sizeof p)))
+        rc = get_number(f, p, 0, 1, &out->quality, err);
+    if (!rc && (f = field(v, path, "errors", p, sizeof p)))
+        rc = parse_errors(f, p, out, err);
+    if (rc)
+        model_clear(out);
+    return rc;
+}
+
+void fp_scenario_free(fp_scenario *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_models; i++)
+        model_clear(&s->models[i]);
+    free(s->models);
+    model_clear(&s->defaults);
+    free(s->api_key);
+    free(s);
+}
+
+fp_scenario *fp_scenario_new_default(void)
+{
+    fp_scenario *s = sy_xcalloc(1, sizeof *s);
+    model_builtin(&s->defaults);
+    return s;
+}
+
+/*
+ * Parse the whole document. Order matters only for messages: the first problem found
+ * (top-level fields, then defaults, then models in document order) is reported.
+ */
+int fp_scenario_parse(const char *json, size_t len, fp_scenario **out, sy_buf *err)
+{
+    static const char *const keys[] = {"seed", "api_key", "defaults", "models", NULL};
+    *out = NULL;
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        long off = at && at >= json && at <= json + len ? (long)(at - json) : -1;
+        return bad(err, NULL, "scenario is not valid JSON (near byte %ld)", off);
+    }
+    fp_scenario *s = fp_scenario_new_default();
+    int rc = SY_OK;
+    if (!cJSON_IsObject(root)) {
+        rc = bad(err, NULL, "scenario must be a JSON object, got %s", type_name(root));
+        goto done;
+    }
+    if ((rc = check_keys(root, "", keys, err)))
+        goto done;
+
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
+    if (seed && !cJSON_IsNull(seed)) {
+        long v;
+        if ((rc = get_integer(seed, "seed", 0, FP_MAX_SEED, &v, err)))
+            goto done;
+        s->has_seed = 1;
+        s->seed = (uint64_t)v;
+    }
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(root, "api_key");
+    if (key && !cJSON_IsNull(key)) {
+        if (!cJSON_IsString(key) || !key->valuestring[0]) {
+            rc = bad(err, "api_key", "expected a non-empty string or null");
+            goto done;
+        }
+        s->api_key = sy_xstrdup(key->valuestring);
+    }
+    const cJSON *defs = cJSON_GetObjectItemCaseSensitive(root, "defaults");
+    if (defs) {
+        fp_model builtin, parsed;
+        model_builtin(&builtin);
+        rc = parse_model(defs, "defaults", &builtin, &parsed, err);
+        if (rc)
+            goto done;
+        model_clear(&s->defaults);
+        s->defaults = parsed;
+    }
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(root, "models");
+    if (models && !cJSON_IsNull(models)) {
+        if (!cJSON_IsObject(models)) {
+            rc = bad(err, "models", "expected an object mapping model names to models, got %s",
+                     type_name(models));
+            goto done;
+        }
+        size_t n = (size_t)cJSON_GetArraySize(models);
+        s->models = sy_xcalloc(n ? n : 1, sizeof *s->models);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, models)
+        {
+            char p[256];
+            join_path(p, sizeof p, "models", it->string);
+            if (!it->string[0]) {
+                rc = bad(err, "models", "model names must not be empty");
+                goto done;
+            }
+            for (size_t i = 0; i < s->n_models; i++) {
+                if (strcmp(s->models[i].name, it->string) == 0) {
+                    rc = bad(err, p, "duplicate model");
+                    goto done;
+                }
+            }
+            fp_model *m = &s->models[s->n_models];
+            if ((rc = parse_model(it, p, &s->defaults, m, err)))
+                goto done;
+            m->name = sy_xstrdup(it->string);
+            s->n_models++;
+        }
+    }
+done:
+    cJSON_Delete(root);
+    if (rc) {
+        fp_scenario_free(s);
+        return rc;
+    }
+    *out = s;
+    return SY_OK;
+}
+
+const fp_model *fp_scenario_lookup(const fp_scenario *s, const char *name)
+{
+    if (s->n_models == 0)
+        return &s->defaults;
+    for (size_t i = 0; i < s->n_models; i++) {
+        if (strcmp(s->models[i].name, name) == 0)
+            return &s->models[i];
+    }
+    return NULL;
+}
+
+/* ---- decisions */
+
+double fp_dist_sample(const fp_dist *d, gsl_rng *rng)
+{
+    double u = gsl_rng_uniform_pos(rng); /* (0,1): Pinv stays finite */
+    double v;
+    switch (d->kind) {
+    case FP_DIST_UNIFORM:
+        v = d->a + u * (d->b - d->a);
+        break;
+    case FP_DIST_LOGNORMAL:
+        v = d->a * exp(d->b * gsl_cdf_ugaussian_Pinv(u));
+        break;
+    case FP_DIST_FIXED:
+    default:
+        v = d->a;
+        break;
+    }
+    return v < 0 ? 0 : v;
+}
+
+const fp_error_rule *fp_pick_error(const fp_error_rule *rules, size_t n, double u)
+{
+    double edge = 0;
+    for (size_t i = 0; i < n; i++) {
+        edge += rules[i].rate;
+        if (rules[i].rate > 0 && u < edge)
+            return &rules[i];
+    }
+    return NULL;
+}
+
+/* Parse a whole decimal number in [lo, hi]; 0 or SY_ERR_INVALID. */
+static int parse_num(const char *s, double lo, double hi, int integer, double *out)
+{
+    char *end;
+    double d = strtod(s, &end);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (end == s || *end || !isfinite(d) || d < lo || d > hi)
+        return SY_ERR_INVALID;
+    if (integer && d != floor(d))
+        return SY_ERR_INVALID;
+    *out = d;
+    return SY_OK;
+}
+
+int fp_overrides_parse(const char *error, const char *latency_ms, const char *tokens,
+                       const char *tps, const char *after_tokens, fp_overrides *ov, sy_buf *err)
+{
+    memset(ov, 0, sizeof *ov);
+    ov->tokens = -1;
+    ov->after_tokens = -1;
+    double d;
+    if (error) {
+        if (fp_fault_parse(error, &ov->fault) != SY_OK) {
+            sy_buf list = {0};
+            fault_list(&list);
+            bad(err, "x-fake-error", "unknown error kind \"%s\" (expected one of: %s)", error,
+                list.data);
+            sy_buf_free(&list);
+            return SY_ERR_INVALID;
+        }
+        ov->has_fault = 1;
+    }
+    if (latency_ms) {
+        if (parse_num(latency_ms, 0, 1e9, 0, &d))
+            return bad(err, "x-fake-latency-ms", "expected milliseconds >= 0, got \"%s\"",
+                       latency_ms);
+        ov->has_latency = 1;
+        ov->latency_ms = d;
+    }
+    if (tokens) {
+        if (parse_num(tokens, 0, FP_MAX_COUNT, 1, &d))
+            return bad(err, "x-fake-tokens", "expected an integer >= 0, got \"%s\"", tokens);
+        ov->tokens = (long)d;
+    }
+    if (tps) {
+        if (parse_num(tps, 0, 1e9, 0, &d))
+            return bad(err, "x-fake-tps", "expected tokens per second >= 0, got \"%s\"", tps);
+        ov->has_tps = 1;
+        ov->tps = d;
+    }
+    if (after_tokens) {
+        if (parse_num(after_tokens, 0, FP_MAX_COUNT, 1, &d))
+            return bad(err, "x-fake-after-tokens", "expected an integer >= 0, got \"%s\"",
+                       after_tokens);
+        ov->after_tokens = (long)d;
+    }
+    return SY_OK;
+}
+
+void fp_plan_make(const fp_model *m, int stream, const fp_overrides *ov, gsl_rng *fault_rng,
+                  gsl_rng *latency_rng, fp_plan *out)
+{
+    memset(out, 0, sizeof *out);
+    /* Fixed draw counts keep later requests' decisions independent of overrides. */
+    double u = gsl_rng_uniform(fault_rng);
+    double latency = fp_dist_sample(&m->latency, latency_rng);
+    double ttft = fp_dist_sample(&m->ttft, latency_rng);
+
+    const fp_error_rule *rule = NULL;
+    out->fault = FP_FAULT_NONE;
+    out->retry_after_s = -1;
+    if (ov && ov->has_fault) {
+        out->fault = ov->fault;
+        for (size_t i = 0; i < m->n_errors && !rule; i++) {
+            if (m->errors[i].kind == ov->fault)
+                rule = &m->errors[i];
+        }
+        if (!rule && ov->fault == FP_FAULT_HTTP_429)
+            out->retry_after_s = FP_DEFAULT_RETRY_AFTER;
+    } else {
+        rule = fp_pick_error(m->errors, m->n_errors, u);
+        if (rule)
+            out->fault = rule->kind;
+    }
+    if (rule) {
+        out->retry_after_s = rule->retry_after_s;
+        out->after_tokens = rule->after_tokens;
+    }
+    if (ov && ov->after_tokens >= 0)
+        out->after_tokens = ov->after_tokens;
+
+    out->delay_ms = stream ? ttft : latency;
+    if (ov && ov->has_latency)
+        out->delay_ms = ov->latency_ms;
+    out->tps = ov && ov->has_tps ? ov->tps : m->tokens_per_second;
+    out->chunk_tokens = m->chunk_tokens > 0 ? m->chunk_tokens : 1;
+    out->tokens = ov ? ov->tokens : -1;
+    out->cached_tokens = m->cached_tokens;
+}
+
+/* ---- content */
+
+static const char *const lorem_words[] = {
+    "Lorem",      "ipsum",     "dolor",     "sit",       "amet,",   "consectetur",  "adipiscing",
+    "elit,",      "sed",       "do",        "eiusmod",   "tempor",  "incididunt",   "ut",
+    "labore",     "et",        "dolore",    "magna",     "aliqua.", "Ut",           "enim",
+    "ad",         "minim",     "veniam,",   "quis",      "nostrud", "exercitation", "ullamco",
+    "laboris",    "nisi",      "ut",        "aliquip",   "ex",      "ea",           "commodo",
+    "consequat.", "Duis",      "aute",      "irure",     "dolor",   "in",           "reprehenderit",
+    "in",         "voluptate", "velit",     "esse",      "cillum",  "dolore",       "eu",
+    "fugiat",     "nulla",     "pariatur.", "Excepteur", "sint",    "occaecat",     "cupidatat",
+    "non",        "proident,", "sunt",      "in",        "culpa",   "qui",          "officia",
+    "deserunt",   "mollit",    "anim",      "id",        "est",     "laborum.",
+};
+
+void fp_text_free(fp_text *t)
+{
+    sy_buf_free(&t->text);
+    free(t->ends);
+    memset(t, 0, sizeof *t);
+}
+
+static void text_push(fp_text *t, const char *s, size_t len)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 32;
+        t->ends = sy_xrealloc(t->ends, t->cap * sizeof *t->ends);
+    }
+    sy_buf_append(&t->text, s, len);
+    t->ends[t->n++] = t->text.len;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+void fp_tokenize(const char *s, size_t len, fp_text *out)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t start = i;
+        while (i < len && is_space(s[i]))
+            i++;
+        while (i < len && !is_space(s[i]))
+            i++;
+        if (i == len && start < len) {
+            /* whitespace-only tail: glue it to the previous token when there is one */
+            size_t k = start;
+            while (k < len && is_space(s[k]))
+                k++;
+            if (k == len && out->n > 0) {
+                sy_buf_append(&out->text, s + start, len - start);
+                out->ends[out->n - 1] = out->text.len;
+                return;
+            }
+        }
+        text_push(out, s + start, i - start);
+    }
+}
+
+static void lorem(fp_text *out, long n)
+{
+    char w[64];
+    for (long i = 0; i < n; i++) {
+        const char *word = lorem_words[(size_t)i % SY_ARRAY_LEN(lorem_words)];
+        int k = snprintf(w, sizeof w, "%s%s", i ? " " : "", word);
+        text_push(out, w, (size_t)k);
+    }
+}
+
+/*
+ * Cycle base's tokens until out holds n: repeats start with a space so words do not
+ * run together ("a b" cycled to 3 tokens is "a b a").
+ */
+static void cycle(const fp_text *base, long n, fp_text *out)
+{
+    for (long i = 0; i < n; i++) {
+        size_t len, j = (size_t)i % base->n;
+        const char *tok = fp_text_token(base, j, &len);
+        if (j == 0 && i > 0 && (len == 0 || !is_space(tok[0]))) {
+            sy_buf tmp = {0};
+            sy_buf_append(&tmp, " ", 1);
+            sy_buf_append(&tmp, tok, len);
+            text_push(out, tmp.data, tmp.len);
+            sy_buf_free(&tmp);
+        } else {
+            text_push(out, tok, len);
+        }
+    }
+}
+
+void fp_content_build(const fp_model *m, const char *echo, size_t echo_len, long forced,
+                      long max_tokens, fp_text *out, int *truncated)
+{
+    fp_text base = {0};
+    switch (m->content_mode) {
+    case FP_CONTENT_CANNED:
+        fp_tokenize(m->content_text ? m->content_text : "",
+                    m->content_text ? strlen(m->content_text) : 0, &base);
+        break;
+    case FP_CONTENT_ECHO:
+        fp_tokenize(echo ? echo : "", echo ? echo_len : 0, &base);
+        break;
+    case FP_CONTENT_LOREM:
+    default:
+        lorem(&base, forced >= 0 ? forced : m->content_tokens);
+        break;
+    }
+    long n = forced >= 0 ? forced : (long)base.n;
+    *truncated = 0;
+    if (max_tokens >= 0 && n > max_tokens) {
+        n = max_tokens;
+        *truncated = 1;
+    }
+    if (base.n == 0 && n > 0)
+        lorem(&base, n);
+    if ((size_t)n == base.n) {
+        *out = base;
+        return;
+    }
+    cycle(&base, n, out);
+    fp_text_free(&base);
+}
+
+long fp_prompt_tokens(size_t text_bytes)
+{
+    long n = (long)((text_bytes + 3) / 4);
+    return n < 1 ? 1 : n;
+}
+
+void fp_rng_seed(gsl_rng *fault_rng, gsl_rng *latency_rng, uint64_t seed)
+{
+    gsl_rng_set(fault_rng, (unsigned long)seed);
+    gsl_rng_set(latency_rng, (unsigned long)(seed + 1));
+}

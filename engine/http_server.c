@@ -1,0 +1,704 @@
+/*
+ * http_server.c — see http_server.h for the contract.
+ *
+ * Lock rules: none. Every object here belongs to the thread running its event_base.
+ *
+ * Connection states:
+ *   IDLE      waiting for the first byte of a request (idle timer armed)
+ *   HEAD      reading the head (request deadline armed)
+ *   BODY      reading the body (request deadline still armed)
+ *   INFLIGHT  handed to the handler, no response bytes yet
+ *   STREAMING chunked response started
+ *   CLOSING   response queued, close once the output buffer is empty
+ *   LINGER    after a protocol error: our side is shut down for writing and the rest of
+ *             the client's request is read and discarded (bounded in time and bytes), so
+ *             that closing does not reset the connection before the client reads the error
+ * A completed response returns the connection to IDLE (keep-alive) or CLOSING.
+ */
+#include "http_server.h"
+
+#include "clock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event_struct.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { C_IDLE, C_HEAD, C_BODY, C_INFLIGHT, C_STREAMING, C_CLOSING, C_LINGER };
+
+#define PIPELINE_INPUT_CAP (64 * 1024) /* unread bytes kept while a request is in flight */
+#define WRITE_LOW_WATER    (16 * 1024)
+#define LINGER_MS          2000               /* longest wait for the client to finish sending */
+#define LINGER_MAX_BYTES   (64 * 1024 * 1024) /* most bytes discarded while lingering */
+
+typedef struct sy_http_conn {
+    sy_http_server *srv;
+    struct bufferevent *bev;
+    struct event timer;   /* request deadline or keep-alive idle timeout */
+    struct event process; /* deferred parse of pipelined input */
+    int state;
+    int keep_alive;
+    int reading_paused;
+    int linger;              /* close through LINGER (set by protocol_error) */
+    size_t lingered;         /* bytes discarded while lingering */
+    size_t scan;             /* head-terminator search resumes here */
+    sy_buf headbuf;          /* copy of the current head (req.head points into it) */
+    sy_buf pathbuf;          /* NUL-terminated path and query */
+    uint64_t body_remaining; /* Content-Length bytes still to read */
+    sy_chunked chunked;
+    sy_http_req req;
+    struct sy_http_conn *prev, *next;
+} sy_http_conn;
+
+struct sy_http_server {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    sy_http_limits limits;
+    sy_http_handler handler;
+    void *handler_ud;
+    sy_http_conn *conns;
+    size_t n_conns;
+    int draining;
+    void (*on_idle)(void *);
+    void *on_idle_ud;
+    time_t date_sec; /* second for which date_hdr was formatted */
+    char date_hdr[64];
+};
+
+static void conn_process(sy_http_conn *c);
+static void conn_free(sy_http_conn *c);
+
+const char *sy_http_status_text(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    }
+    return "Unknown";
+}
+
+int sy_http_listen_socket(const char *address, uint16_t port, uint16_t *bound_port, char *err,
+                          size_t err_len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, address, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        sl = sizeof(*s4);
+    } else if (inet_pton(AF_INET6, address, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        sl = sizeof(*s6);
+    } else {
+        snprintf(err, err_len, "not a numeric address: %s", address);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, err_len, "socket: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
+        snprintf(err, err_len, "cannot listen on %s:%u: %s", address, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof(got);
+    getsockname(fd, (struct sockaddr *)&got, &gl);
+    *bound_port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                                 : ((struct sockaddr_in6 *)&got)->sin6_port);
+    return fd;
+}
+
+/* "Date: ..." header for the current second, formatted at most once a second. */
+static const char *date_header(sy_http_server *s)
+{
+    time_t now = time(NULL);
+    if (now != s->date_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(s->date_hdr, sizeof(s->date_hdr), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        s->date_sec = now;
+    }
+    return s->date_hdr;
+}
+
+static void arm_timer(sy_http_conn *c, unsigned ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(&c->timer, &tv);
+}
+
+/* Reset per-request state; keeps buffers' capacity for the next request. */
+static void req_reset(sy_http_conn *c)
+{
+    sy_buf_free(&c->req.body);
+    memset(&c->req, 0, sizeof(c->req));
+    c->req.conn = c;
+    sy_buf_reset(&c->headbuf);
+    c->scan = 0;
+    c->body_remaining = 0;
+    memset(&c->chunked, 0, sizeof(c->chunked));
+}
+
+/*
+ * The response is fully queued: go back to IDLE for the next request, or close. The
+ * request's counters (status, bytes) stay readable until the next request starts,
+ * which is never before the caller returns to the event loop; its body is freed now so
+ * that idle keep-alive connections hold no request memory.
+ */
+static void finish_response(sy_http_conn *c)
+{
+    c->req.on_abort = c->req.on_drain = NULL;
+    c->req.ud = NULL;
+    sy_buf_free(&c->req.body);
+    if (!c->keep_alive || c->srv->draining) {
+        c->state = C_CLOSING;
+        bufferevent_disable(c->bev, EV_READ);
+        evtimer_del(&c->timer);
+        /* write_cb frees the connection once the output buffer is empty */
+        return;
+    }
+    c->state = C_IDLE;
+    if (c->reading_paused) {
+        c->reading_paused = 0;
+        bufferevent_enable(c->bev, EV_READ);
+    }
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        event_active(&c->process, EV_TIMEOUT, 0); /* pipelined request: parse it later */
+    else
+        arm_timer(c, c->srv->limits.idle_timeout_ms);
+}
+
+/* Queue status line and headers. `framing` is the Content-Length or TE line. */
+static void write_head(sy_http_conn *c, int status, const char *content_type, const char *headers,
+                       const char *framing)
+{
+    sy_buf *b = &c->pathbuf; /* reuse: the path is no longer needed once answering */
+    sy_buf_reset(b);
+    sy_buf_printf(b, "HTTP/1.1 %d %s\r\n", status, sy_http_status_text(status));
+    sy_buf_puts(b, date_header(c->srv));
+    if (content_type)
+        sy_buf_printf(b, "Content-Type: %s\r\n", content_type);
+    sy_buf_puts(b, framing);
+    if (c->req.id[0])
+        sy_buf_printf(b, "x-switchyard-request-id: %s\r\n", c->req.id);
+    if (headers)
+        sy_buf_puts(b, headers);
+    int ka = c->keep_alive && !c->srv->draining;
+    sy_buf_puts(b, ka ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+    evbuffer_add(bufferevent_get_output(c->bev), b->data, b->len);
+    c->req.bytes_out += b->len;
+    c->req.status = status;
+    c->req.path = c->req.query = "";
+}
+
+void sy_http_respond(sy_http_req *req, int status, const char *content_type, const char *headers,
+                     const char *body, size_t body_len)
+{
+    sy_http_conn *c = req->conn;
+    char framing[48];
+    snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", body_len);
+    write_head(c, status, content_type, headers, framing);
+    if (body_len)
+        evbuffer_add(bufferevent_get_output(c->bev), body, body_len);
+    req->bytes_out += body_len;
+    finish_response(c);
+}
+
+void sy_http_respond_error(sy_http_req *req, int status, const char *type, const char *code,
+                           const char *param, const char *message, const char *headers)
+{
+    sy_buf b = {0};
+    sy_buf_puts(&b, "{\"error\":{\"message\":");
+    sy_buf_json_string(&b, message, strlen(message));
+    sy_buf_puts(&b, ",\"type\":");
+    sy_buf_json_string(&b, type, strlen(type));
+    sy_buf_puts(&b, ",\"param\":");
+    if (param)
+        sy_buf_json_string(&b, param, strlen(param));
+    else
+        sy_buf_puts(&b, "null");
+    sy_buf_puts(&b, ",\"code\":");
+    if (code)
+        sy_buf_json_string(&b, code, strlen(code));
+    else
+        sy_buf_puts(&b, "null");
+    sy_buf_puts(&b, "}}");
+    sy_http_respond(req, status, "application/json", headers, b.data, b.len);
+    sy_buf_free(&b);
+}
+
+void sy_http_stream_start(sy_http_req *req, int status, const char *content_type,
+                          const char *headers)
+{
+    sy_http_conn *c = req->conn;
+    write_head(c, status, content_type, headers, "Transfer-Encoding: chunked\r\n");
+    c->state = C_STREAMING;
+}
+
+void sy_http_stream_write(sy_http_req *req, const char *data, size_t len)
+{
+    if (len == 0)
+        return;
+    struct evbuffer *out = bufferevent_get_output(req->conn->bev);
+    char size_line[24];
+    int n = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
+    evbuffer_add(out, size_line, (size_t)n);
+    evbuffer_add(out, data, len);
+    evbuffer_add(out, "\r\n", 2);
+    req->bytes_out += (size_t)n + len + 2;
+}
+
+void sy_http_stream_end(sy_http_req *req, const char *trailers)
+{
+    sy_http_conn *c = req->conn;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add(out, "0\r\n", 3);
+    if (trailers)
+        evbuffer_add(out, trailers, strlen(trailers));
+    evbuffer_add(out, "\r\n", 2);
+    req->bytes_out += 5 + (trailers ? strlen(trailers) : 0);
+    finish_response(c);
+}
+
+void sy_http_stream_abort(sy_http_req *req)
+{
+    sy_http_conn *c = req->conn;
+    c->keep_alive = 0;
+    finish_response(c); /* closes after flushing what was queued, without "0\r\n\r\n" */
+}
+
+size_t sy_http_output_pending(const sy_http_req *req)
+{
+    return evbuffer_get_length(bufferevent_get_output(req->conn->bev));
+}
+
+const sy_http_header *sy_http_req_header(const sy_http_req *req, const char *name)
+{
+    return sy_http_find_header(&req->head, name);
+}
+
+int sy_http_req_method_is(const sy_http_req *req, const char *method)
+{
+    size_t n = strlen(method);
+    return req->head.method_len == n && memcmp(req->head.method, method, n) == 0;
+}
+
+/* Answer a protocol-level error and close the connection afterwards. */
+static void protocol_error(sy_http_conn *c, int status, const char *message)
+{
+    const char *type = status == 408 ? "timeout_error" : "invalid_request_error";
+    const char *code = status == 413   ? "request_too_large"
+                       : status == 431 ? "headers_too_large"
+                       : status == 408 ? "request_timeout"
+                       : status == 505 ? "http_version_not_supported"
+                       : status == 501 ? "not_implemented"
+                                       : "bad_request";
+    c->keep_alive = 0;
+    c->linger = 1;
+    c->state = C_INFLIGHT;
+    sy_http_respond_error(&c->req, status, type, code, NULL, message, NULL);
+}
+
+/* The body is complete: hand the request to the handler. */
+static void dispatch(sy_http_conn *c)
+{
+    evtimer_del(&c->timer);
+    c->state = C_INFLIGHT;
+    sy_http_req *r = &c->req;
+    sy_buf_reset(&c->pathbuf);
+    sy_buf_append(&c->pathbuf, r->head.target, r->head.target_len);
+    sy_buf_append(&c->pathbuf, "", 1); /* room for splitting path and query */
+    char *q = memchr(c->pathbuf.data, '?', r->head.target_len);
+    if (q) {
+        *q = '\0';
+        r->query = q + 1;
+    } else {
+        r->query = "";
+    }
+    r->path = c->pathbuf.data;
+    c->srv->handler(r, c->srv->handler_ud);
+}
+
+/* Parse the head in the input buffer; returns 1 when a head was consumed. */
+static int read_head(sy_http_conn *c, struct evbuffer *in)
+{
+    const sy_http_limits *lim = &c->srv->limits;
+    size_t avail = evbuffer_get_length(in);
+    size_t look = avail < lim->max_header_bytes ? avail : lim->max_header_bytes;
+    const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
+    size_t end = sy_http_head_end(p, look, c->scan);
+    if (end == 0) {
+        if (look >= lim->max_header_bytes)
+            protocol_error(c, 431, "request head exceeds the configured limit");
+        c->scan = look;
+        return 0;
+    }
+    sy_buf_reset(&c->headbuf);
+    sy_buf_append(&c->headbuf, p, end);
+    evbuffer_drain(in, end);
+    c->req.bytes_in = end;
+    const char *why = NULL;
+    int rc = sy_http_parse_head(c->headbuf.data, end, lim->max_headers, &c->req.head, &why);
+    if (rc < 0) {
+        protocol_error(c, -rc, why);
+        return 0;
+    }
+    c->keep_alive = c->req.head.keep_alive;
+    if (c->req.head.target[0] != '/') {
+        protocol_error(c, 400, "request target must be an absolute path");
+        return 0;
+    }
+    int64_t cl = c->req.head.content_length;
+    if (cl > 0 && (uint64_t)cl > lim->max_body_bytes) {
+        protocol_error(c, 413, "request body exceeds the configured limit");
+        return 0;
+    }
+    if (c->req.head.expect_continue && (cl > 0 || c->req.head.chunked))
+        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    c->body_remaining = cl > 0 ? (uint64_t)cl : 0;
+    c->state = C_BODY;
+    return 1;
+}
+
+/* Move body bytes from the input buffer; returns 1 when the body is complete. */
+static int read_body(sy_http_conn *c, struct evbuffer *in)
+{
+    sy_http_req *r = &c->req;
+    size_t avail = evbuffer_get_length(in);
+    if (!r->head.chunked) {
+        size_t take = avail < c->body_remaining ? avail : (size_t)c->body_remaining;
+        if (take) {
+            sy_buf_reserve(&r->body, take);
+            evbuffer_remove(in, r->body.data + r->body.len, take);
+            r->body.len += take;
+            r->body.data[r->body.len] = '\0';
+            c->body_remaining -= take;
+            r->bytes_in += take;
+        }
+        return c->body_remaining == 0;
+    }
+    if (avail == 0)
+        return 0;
+    const char *p = (const char *)evbuffer_pullup(in, -1);
+    size_t used = 0;
+    int rc =
+        sy_chunked_decode(&c->chunked, p, avail, &used, &r->body, c->srv->limits.max_body_bytes);
+    if (rc < 0) {
+        protocol_error(c, rc == SY_HTTP_E_TOO_LARGE ? 413 : 400,
+                       rc == SY_HTTP_E_TOO_LARGE ? "request body exceeds the configured limit"
+                                                 : "malformed chunked request body");
+        return 0;
+    }
+    evbuffer_drain(in, used);
+    r->bytes_in += used;
+    if (!r->body.data)
+        sy_buf_reserve(&r->body, 0);
+    return rc == 1;
+}
+
+/*
+ * Parse whatever the input buffer holds, dispatching complete requests. Runs until it
+ * needs more bytes or a request is in flight; a response given synchronously by the
+ * handler lets the loop continue with a pipelined request.
+ */
+static void conn_process(sy_http_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    for (;;) {
+        if (c->state == C_IDLE) {
+            if (evbuffer_get_length(in) == 0)
+                return;
+            req_reset(c);
+            c->state = C_HEAD;
+            c->req.t_start_ns = sy_now_ns();
+            arm_timer(c, c->srv->limits.request_timeout_ms);
+        }
+        if (c->state == C_HEAD && !read_head(c, in))
+            return;
+        if (c->state != C_BODY || !read_body(c, in))
+            return;
+        dispatch(c);
+        if (c->state != C_IDLE)
+            return; /* in flight, streaming or closing */
+        evtimer_del(&c->timer);
+        if (evbuffer_get_length(in) == 0) {
+            arm_timer(c, c->srv->limits.idle_timeout_ms);
+            return;
+        }
+    }
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    sy_http_conn *c = arg;
+    if (c->state == C_INFLIGHT || c->state == C_STREAMING) {
+        /* pipelined bytes: keep a bounded amount, stop reading past it */
+        if (evbuffer_get_length(bufferevent_get_input(bev)) > PIPELINE_INPUT_CAP) {
+            bufferevent_disable(bev, EV_READ);
+            c->reading_paused = 1;
+        }
+        return;
+    }
+    if (c->state == C_LINGER) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        c->lingered += evbuffer_get_length(in);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->lingered > LINGER_MAX_BYTES)
+            conn_free(c);
+        return;
+    }
+    if (c->state == C_CLOSING)
+        return;
+    conn_process(c);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    sy_http_conn *c = arg;
+    if (c->state == C_CLOSING) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+            return;
+        if (!c->linger) {
+            conn_free(c);
+            return;
+        }
+        /* Everything is sent: stop writing, swallow the rest of the request, close on
+         * the client's EOF, LINGER_MAX_BYTES or LINGER_MS, whichever comes first. */
+        c->state = C_LINGER;
+        shutdown(bufferevent_getfd(bev), SHUT_WR);
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        bufferevent_enable(bev, EV_READ);
+        arm_timer(c, LINGER_MS);
+        return;
+    }
+    if (c->state == C_STREAMING && c->req.on_drain)
+        c->req.on_drain(&c->req, c->req.ud);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    sy_http_conn *c = arg;
+    (void)bev;
+    (void)what; /* EOF, error: either way the client is gone */
+    conn_free(c);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sy_http_conn *c = arg;
+    if (c->state == C_HEAD || c->state == C_BODY)
+        protocol_error(c, 408, "request not received within the configured deadline");
+    else if (c->state == C_IDLE || c->state == C_LINGER)
+        conn_free(c);
+}
+
+static void process_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sy_http_conn *c = arg;
+    if (c->state == C_IDLE)
+        conn_process(c);
+}
+
+/*
+ * Free a connection. If a request is in flight its abort callback runs first, so the
+ * handler can cancel its upstream work; afterwards nothing may refer to the request.
+ */
+static void conn_free(sy_http_conn *c)
+{
+    sy_http_server *s = c->srv;
+    if ((c->state == C_INFLIGHT || c->state == C_STREAMING) && c->req.on_abort) {
+        sy_http_req_cb cb = c->req.on_abort;
+        c->req.on_abort = NULL;
+        cb(&c->req, c->req.ud);
+    }
+    evtimer_del(&c->timer);
+    event_del(&c->process);
+    bufferevent_free(c->bev);
+    sy_buf_free(&c->headbuf);
+    sy_buf_free(&c->pathbuf);
+    sy_buf_free(&c->req.body);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_conns--;
+    free(c);
+    if (s->draining && s->n_conns == 0 && s->on_idle) {
+        void (*cb)(void *) = s->on_idle;
+        s->on_idle = NULL;
+        cb(s->on_idle_ud);
+    }
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg)
+{
+    sy_http_server *s = arg;
+    if (s->n_conns >= s->limits.max_connections) {
+        static const char busy[] =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            "Content-Length: 125\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+            "{\"error\":{\"message\":\"server is at its connection limit\",\"type\":"
+            "\"server_error\",\"param\":null,\"code\":\"too_many_connections\"}}";
+        ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)w;
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sy_http_conn *c = sy_xcalloc(1, sizeof(*c));
+    c->srv = s;
+    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        close(fd);
+        free(c);
+        return;
+    }
+    evtimer_assign(&c->timer, s->base, timer_cb, c);
+    event_assign(&c->process, s->base, -1, 0, process_cb, c);
+    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, WRITE_LOW_WATER, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->req.conn = c;
+    c->state = C_IDLE;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    arm_timer(c, s->limits.request_timeout_ms); /* first request must arrive in time */
+}
+
+sy_http_server *sy_http_server_new(struct event_base *base, int listen_fd,
+                                   const sy_http_limits *limits, sy_http_handler handler,
+                                   void *handler_ud)
+{
+    sy_http_server *s = sy_xcalloc(1, sizeof(*s));
+    s->base = base;
+    s->limits = *limits;
+    s->handler = handler;
+    s->handler_ud = handler_ud;
+    s->listener = evconnlistener_new(base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, listen_fd);
+    if (!s->listener) {
+        fprintf(stderr, "switchyard: cannot create listener\n");
+        close(listen_fd);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sy_http_server_set_limits(sy_http_server *s, const sy_http_limits *limits)
+{
+    s->limits = *limits;
+}
+
+void sy_http_server_drain(sy_http_server *s, void (*on_idle)(void *ud), void *ud)
+{
+    s->draining = 1;
+    s->on_idle = on_idle;
+    s->on_idle_ud = ud;
+    if (s->listener) {
+        evconnlistener_free(s->listener);
+        s->listener = NULL;
+    }
+    sy_http_conn *c = s->conns;
+    while (c) {
+        sy_http_conn *next = c->next;
+        if (c->state == C_IDLE)
+            conn_free(c); /* may call on_idle when it was the last one */
+        c = next;
+    }
+    if (s->n_conns == 0 && s->on_idle) {
+        s->on_idle = NULL;
+        on_idle(ud);
+    }
+}
+
+size_t sy_http_server_connections(const sy_http_server *s)
+{
+    return s->n_conns;
+}
+
+void sy_http_server_free(sy_http_server *s)
+{
+    if (!s)
+        return;
+    s->on_idle = NULL;
+    while (s->conns)
+        conn_free(s->conns);
+    if (s->listener)
+        evconnlistener_free(s->listener);
+    free(s);
+}

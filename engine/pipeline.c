@@ -1,0 +1,495 @@
+/*
+ * pipeline.c — POST /v1/chat/completions, stage by stage (DESIGN.md §3):
+ *
+ *   validate → resolve target → decide → build upstream call → relay → record
+ *
+ * One sy_call owns everything a request needs while it is in flight: its runtime
+ * reference, the parsed body, the upstream transfer and the relay state. It has exactly
+ * one end, call_finish(), reached either when the upstream transfer completes or when
+ * the client goes away (call_abort); both log the request and free the call. The HTTP
+ * request is answered before call_finish runs, or is gone (abort).
+ */
+#include "api.h"
+
+#include "clock.h"
+#include "provider.h"
+#include "sse.h"
+#include "worker.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_UPSTREAM_BODY (32u * 1024 * 1024) /* non-stream responses and error bodies */
+#define MAX_SSE_EVENT     (4u * 1024 * 1024)
+
+typedef struct sy_call {
+    sy_worker *w;
+    sy_http_req *req; /* NULL once answered or once the client is gone */
+    sy_runtime *rt;   /* our own reference */
+    char id[SY_REQID_LEN + 1];
+    const char *key_name;
+    const sy_route_cfg *route;
+    const sy_model_cfg *model;
+    const sy_provider_cfg *prov;
+    const sy_adapter *ad;
+    double propensity;
+    int stream;
+    sy_relay_state rs;
+    sy_upstream_call up;
+    sy_upstream_xfer *xfer;
+    long up_status;
+    sy_buf resp; /* non-stream body or error body */
+    sy_buf out;  /* stream events translated, waiting to be sent */
+    sy_sse_parser sse;
+    int started; /* streaming response begun */
+    int status;  /* status given to the client (499: client went away) */
+    const char *error_code;
+    uint64_t t_start_ns, t_first_ns;
+    uint64_t bytes_in, bytes_out;
+    sy_buf headers; /* x-switchyard-* response headers */
+} sy_call;
+
+/* Reject with an OpenAI-shaped 400 that names the parameter. */
+static void bad_request(sy_http_req *req, const char *param, const char *msg)
+{
+    sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", param, msg, NULL);
+}
+
+/* Content-Type must be application/json (parameters such as charset allowed). */
+static int is_json_content_type(const sy_http_req *req)
+{
+    const sy_http_header *h = sy_http_req_header(req, "content-type");
+    if (!h || h->value_len < 16 || strncasecmp(h->value, "application/json", 16) != 0)
+        return 0;
+    return h->value_len == 16 || h->value[16] == ';' || h->value[16] == ' ';
+}
+
+/* Nesting depth of a JSON text, without parsing it; stops counting past `max`. */
+static unsigned json_depth(const char *s, size_t n, unsigned max)
+{
+    unsigned depth = 0, peak = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > peak && (peak = depth) > max)
+                return peak;
+        } else if (c == '}' || c == ']') {
+            if (depth)
+                depth--;
+        }
+    }
+    return peak;
+}
+
+/* Fields through which a client might try to choose an upstream or its credentials. */
+static const char *const forbidden_fields[] = {
+    "api_base",           "base_url", "api_key",     "api_url",      "azure_endpoint",
+    "upstream_url",       "endpoint", "api_version", "organization", "extra_headers",
+    "custom_llm_provider"};
+
+static const char *const known_roles[] = {"system",    "developer", "user",
+                                          "assistant", "tool",      "function"};
+
+/* Schema checks for a chat completion request; answers 400 itself on failure. */
+static int validate_chat(sy_http_req *req, cJSON *root)
+{
+    char param[64];
+    if (!cJSON_IsObject(root)) {
+        bad_request(req, NULL, "request body must be a JSON object");
+        return 0;
+    }
+    for (size_t i = 0; i < SY_ARRAY_LEN(forbidden_fields); i++)
+        if (cJSON_GetObjectItemCaseSensitive(root, forbidden_fields[i])) {
+            bad_request(req, forbidden_fields[i],
+                        "upstream endpoints and credentials come from the gateway's "
+                        "configuration and cannot be set by a request");
+            return 0;
+        }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (!cJSON_IsString(model) || !model->valuestring[0]) {
+        bad_request(req, "model", "'model' is required and must be a non-empty string");
+        return 0;
+    }
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0) {
+        bad_request(req, "messages", "'messages' is required and must be a non-empty array");
+        return 0;
+    }
+    int i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        int ok = 0;
+        for (size_t r = 0; cJSON_IsString(role) && r < SY_ARRAY_LEN(known_roles); r++)
+            ok |= strcmp(role->valuestring, known_roles[r]) == 0;
+        if (!cJSON_IsObject(m) || !ok) {
+            snprintf(param, sizeof(param), "messages[%d].role", i);
+            bad_request(req, param,
+                        "each message must be an object whose 'role' is one of system, "
+                        "developer, user, assistant, tool, function");
+            return 0;
+        }
+        i++;
+    }
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream)) {
+        bad_request(req, "stream", "'stream' must be a boolean");
+        return 0;
+    }
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    if (so && !cJSON_IsObject(so) && !cJSON_IsNull(so)) {
+        bad_request(req, "stream_options", "'stream_options' must be an object");
+        return 0;
+    }
+    return 1;
+}
+
+/* Write the request's log line (worker-batched) and free the call. */
+static void call_finish(sy_call *c)
+{
+    sy_worker *w = c->w;
+    const sy_config *cfg = c->rt->cfg;
+    if (cfg->log.requests) {
+        sy_logbuf *lb = &w->log;
+        uint64_t now = sy_now_ns();
+        sy_logbuf_begin(lb);
+        sy_logbuf_str(lb, "id", c->id);
+        sy_logbuf_str(lb, "key", c->key_name);
+        sy_logbuf_str(lb, "route", c->route ? c->route->name : NULL);
+        sy_logbuf_str(lb, "model", c->model ? c->model->name : NULL);
+        sy_logbuf_str(lb, "provider", c->prov ? c->prov->name : NULL);
+        sy_logbuf_bool(lb, "stream", c->stream);
+        sy_logbuf_int(lb, "status", c->status);
+        sy_logbuf_int(lb, "upstream_status", c->up_status);
+        sy_logbuf_num(lb, "latency_ms", (double)(now - c->t_start_ns) / 1e6);
+        if (c->t_first_ns)
+            sy_logbuf_num(lb, "ttft_ms", (double)(c->t_first_ns - c->t_start_ns) / 1e6);
+        else
+            sy_logbuf_str(lb, "ttft_ms", NULL);
+        sy_logbuf_int(lb, "prompt_tokens", c->rs.usage.prompt_tokens);
+        sy_logbuf_int(lb, "completion_tokens",
+                      c->rs.usage.have ? c->rs.usage.completion_tokens : c->rs.content_chunks);
+        sy_logbuf_int(lb, "cached_tokens", c->rs.usage.cached_tokens);
+        sy_logbuf_bool(lb, "usage_reported", c->rs.usage.have);
+        sy_logbuf_str(lb, "finish_reason", c->rs.finish_reason[0] ? c->rs.finish_reason : NULL);
+        sy_logbuf_int(lb, "bytes_in", (long long)c->bytes_in);
+        sy_logbuf_int(lb, "bytes_out", (long long)c->bytes_out);
+        if (c->route)
+            sy_logbuf_num(lb, "propensity", c->propensity);
+        sy_logbuf_str(lb, "error", c->error_code);
+        sy_logbuf_end(lb);
+    }
+    w->inflight--;
+    sy_upstream_call_free(&c->up);
+    sy_buf_free(&c->resp);
+    sy_buf_free(&c->out);
+    sy_buf_free(&c->headers);
+    sy_sse_free(&c->sse);
+    sy_runtime_unref(c->rt);
+    free(c);
+}
+
+/* Detach from the HTTP request once it has been answered. */
+static void detach(sy_call *c)
+{
+    c->bytes_in = c->req->bytes_in;
+    c->bytes_out = c->req->bytes_out;
+    c->req->ud = NULL;
+    c->req->on_abort = c->req->on_drain = NULL;
+    c->req = NULL;
+}
+
+static void respond_mapped(sy_call *c, sy_mapped_error *e, const char *retry_after)
+{
+    sy_buf h = {0};
+    sy_buf_append(&h, c->headers.data, c->headers.len);
+    if (retry_after && e->status == 429)
+        sy_buf_printf(&h, "Retry-After: %s\r\n", retry_after);
+    c->status = e->status;
+    c->error_code = e->code;
+    sy_http_respond_error(c->req, e->status, e->type, e->code, NULL, e->message.data, h.data);
+    sy_buf_free(&h);
+    detach(c);
+}
+
+/* An error after the stream started: tell the client in-band, then end the stream. */
+static void stream_error_event(sy_call *c, const char *code, const char *message)
+{
+    sy_buf ev = {0};
+    sy_buf_puts(&ev, "data: {\"error\":{\"message\":");
+    sy_buf_json_string(&ev, message, strlen(message));
+    sy_buf_puts(&ev, ",\"type\":\"upstream_error\",\"param\":null,\"code\":");
+    sy_buf_json_string(&ev, code, strlen(code));
+    sy_buf_puts(&ev, "}}\n\n");
+    sy_http_stream_write(c->req, ev.data, ev.len);
+    sy_buf_free(&ev);
+    c->error_code = code;
+}
+
+/* Client went away: cancel the upstream at once (its connection is closed). */
+static void call_abort(sy_http_req *req, void *ud)
+{
+    sy_call *c = ud;
+    c->bytes_in = req->bytes_in;
+    c->bytes_out = req->bytes_out;
+    c->req = NULL;
+    c->status = 499;
+    c->error_code = "client_closed";
+    sy_upstream_cancel(c->xfer);
+    c->xfer = NULL;
+    call_finish(c);
+}
+
+/* The client drained its output: resume a paused upstream. */
+static void call_drain(sy_http_req *req, void *ud)
+{
+    sy_call *c = ud;
+    size_t high = c->rt->cfg->upstream.stream_buffer_bytes;
+    if (c->xfer && sy_upstream_paused(c->xfer) && sy_http_output_pending(req) < high / 2)
+        sy_upstream_resume(c->xfer);
+}
+
+static void on_header(void *ud, long status)
+{
+    sy_call *c = ud;
+    c->up_status = status;
+    c->t_first_ns = sy_now_ns();
+}
+
+static int on_sse_event(void *ud, const sy_sse_event *ev)
+{
+    sy_call *c = ud;
+    c->ad->stream_event(ev->event, ev->event_len, ev->data, ev->data_len, ev->raw, ev->raw_len,
+                        &c->rs, &c->out);
+    return 0;
+}
+
+/*
+ * Upstream body bytes (inside a curl callback: no curl calls here). Streams are relayed
+ * as they arrive; when the client's output queue is above the high-water mark the bytes
+ * are refused (the transfer pauses) and redelivered after call_drain resumes it.
+ */
+static int on_data(void *ud, const char *data, size_t len)
+{
+    sy_call *c = ud;
+    int ok2xx = c->up_status >= 200 && c->up_status < 300;
+    if (!c->stream || !ok2xx) {
+        if (c->resp.len + len > MAX_UPSTREAM_BODY)
+            return 1; /* drop the excess; the response is rejected as malformed later */
+        sy_buf_append(&c->resp, data, len);
+        return 1;
+    }
+    if (sy_http_output_pending(c->req) > c->rt->cfg->upstream.stream_buffer_bytes)
+        return 0;
+    if (!c->started) {
+        sy_http_stream_start(c->req, 200, "text/event-stream", c->headers.data);
+        c->started = 1;
+        c->status = 200;
+    }
+    if (sy_sse_feed(&c->sse, data, len, on_sse_event, c) == SY_ERR_LIMIT)
+        c->error_code = "upstream_event_too_large";
+    if (c->out.len) {
+        sy_http_stream_write(c->req, c->out.data, c->out.len);
+        sy_buf_reset(&c->out);
+    }
+    return 1;
+}
+
+/* A finished non-stream exchange: answer with the body or the mapped error. */
+static void finish_plain(sy_call *c, const char *retry_after)
+{
+    if (c->up_status < 200 || c->up_status >= 300) {
+        sy_mapped_error e = {0};
+        c->ad->error(c->up_status, c->resp.data, c->resp.len, retry_after, &e);
+        respond_mapped(c, &e, retry_after);
+        sy_mapped_error_free(&e);
+        return;
+    }
+    sy_buf body = {0};
+    if (c->resp.len >= MAX_UPSTREAM_BODY ||
+        c->ad->response(c->resp.data ? c->resp.data : "", c->resp.len, &c->rs, &body) != 0) {
+        sy_mapped_error e = {
+            .status = 502, .type = "upstream_error", .code = "upstream_malformed_response"};
+        sy_buf_printf(&e.message,
+                      "provider '%s' sent a response that is not a valid chat "
+                      "completion",
+                      c->prov->name);
+        respond_mapped(c, &e, NULL);
+        sy_mapped_error_free(&e);
+    } else {
+        c->status = 200;
+        sy_http_respond(c->req, 200, "application/json", c->headers.data, body.data, body.len);
+        detach(c);
+    }
+    sy_buf_free(&body);
+}
+
+/* A finished streaming exchange that started: close it, in-band error if it was cut. */
+static void finish_stream(sy_call *c, sy_upstream_result res, const char *detail)
+{
+    sy_sse_finish(&c->sse, on_sse_event, c);
+    if (res != SY_UP_OK || sy_sse_has_partial(&c->sse) || c->error_code ||
+        (!c->rs.saw_done && !c->rs.finish_reason[0])) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "the provider's stream ended prematurely (%s)",
+                 res != SY_UP_OK ? detail : "incomplete stream");
+        stream_error_event(c, c->error_code ? c->error_code : "upstream_stream_cut", msg);
+    }
+    sy_http_stream_end(c->req, NULL);
+    detach(c);
+}
+
+static void on_done(void *ud, sy_upstream_result res, const char *detail)
+{
+    sy_call *c = ud;
+    /* The transfer is freed by the upstream after we return: copy what we need. */
+    char ra[32] = "";
+    const char *v = sy_upstream_retry_after(c->xfer);
+    if (v)
+        snprintf(ra, sizeof(ra), "%s", v);
+    c->xfer = NULL;
+    if (c->req) {
+        if (c->started) {
+            finish_stream(c, res, detail);
+        } else if (res != SY_UP_OK) {
+            sy_mapped_error e = {0};
+            sy_map_transport_error(res == SY_UP_CONNECT, res == SY_UP_TIMEOUT, c->prov->name, &e);
+            respond_mapped(c, &e, NULL);
+            sy_mapped_error_free(&e);
+        } else if (c->stream && c->up_status >= 200 && c->up_status < 300) {
+            /* a 2xx stream with an empty body */
+            sy_http_stream_start(c->req, 200, "text/event-stream", c->headers.data);
+            c->started = 1;
+            c->status = 200;
+            finish_stream(c, res, detail);
+        } else {
+            finish_plain(c, ra[0] ? ra : NULL);
+        }
+    }
+    call_finish(c);
+}
+
+static const sy_upstream_cbs call_cbs = {on_header, on_data, on_done};
+
+/* Resolve `model` to a concrete model, deciding among a route's candidates. */
+static int resolve_target(sy_call *c, const char *name)
+{
+    const sy_config *cfg = c->rt->cfg;
+    const sy_model_cfg *m = sy_config_find_model(cfg, name);
+    if (m) {
+        c->model = m;
+        return 0;
+    }
+    const sy_route_cfg *r = sy_config_find_route(cfg, name);
+    if (!r)
+        return SY_ERR_NOTFOUND;
+    size_t ridx = (size_t)(r - cfg->routes);
+    sy_decide_in in = {.n_arms = r->n_candidates, .rng = c->w->rng};
+    sy_decide_out out;
+    if (sy_policy_decide(c->rt->route_policies[ridx], &in, &out) != 0)
+        return SY_ERR_STATE;
+    c->route = r;
+    c->model = &cfg->models[r->candidates[out.ranking[0]]];
+    c->propensity = out.propensity;
+    return 0;
+}
+
+void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
+{
+    sy_call *c = sy_xcalloc(1, sizeof(*c));
+    c->w = w;
+    c->rt = sy_runtime_ref(w->rt);
+    c->key_name = key_name;
+    c->t_start_ns = req->t_start_ns;
+    c->req = req;
+    w->inflight++;
+    memcpy(c->id, req->id, sizeof(c->id)); /* the server adds the header itself */
+    const sy_config *cfg = c->rt->cfg;
+
+    cJSON *root = NULL;
+    if (!is_json_content_type(req)) {
+        c->status = 415;
+        sy_http_respond_error(req, 415, "invalid_request_error", "unsupported_media_type", NULL,
+                              "Content-Type must be application/json", c->headers.data);
+        goto answered;
+    }
+    if (json_depth(req->body.data ? req->body.data : "", req->body.len,
+                   cfg->limits.max_json_depth) > cfg->limits.max_json_depth) {
+        c->status = 400;
+        bad_request(req, NULL, "JSON nesting exceeds the configured depth limit");
+        goto answered;
+    }
+    root = cJSON_ParseWithLength(req->body.data ? req->body.data : "", req->body.len);
+    if (!root) {
+        c->status = 400;
+        bad_request(req, NULL, "request body is not valid JSON");
+        goto answered;
+    }
+    if (!validate_chat(req, root)) {
+        c->status = 400;
+        goto answered;
+    }
+    const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;
+    if (resolve_target(c, name) != 0) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "The model '%.200s' does not exist", name);
+        c->status = 404;
+        sy_http_respond_error(req, 404, "invalid_request_error", "model_not_found", "model", msg,
+                              c->headers.data);
+        goto answered;
+    }
+    c->prov = &cfg->providers[c->model->provider];
+    c->ad = sy_adapter_for(c->prov->dialect);
+    sy_buf_printf(&c->headers, "x-switchyard-model: %s\r\n", c->model->name);
+    if (c->route)
+        sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", c->route->name);
+    c->stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream"));
+    const char *bad_param = NULL, *why = NULL;
+    if (!c->ad ||
+        c->ad->build(c->prov, c->model, root, c->stream, &c->rs, &c->up, &bad_param, &why) != 0) {
+        c->status = 400;
+        bad_request(req, bad_param, why ? why : "the provider's dialect is not supported");
+        goto answered;
+    }
+    cJSON_Delete(root);
+    root = NULL;
+    sy_sse_init(&c->sse, MAX_SSE_EVENT);
+    unsigned timeout = c->prov->timeout_ms ? c->prov->timeout_ms : cfg->upstream.request_timeout_ms;
+    sy_upstream_req ur = {.url = c->up.url.data,
+                          .headers = (const char *const *)c->up.headers,
+                          .body = c->up.body.data,
+                          .body_len = c->up.body.len,
+                          .connect_timeout_ms = cfg->upstream.connect_timeout_ms,
+                          .timeout_ms = timeout};
+    req->ud = c;
+    req->on_abort = call_abort;
+    req->on_drain = call_drain;
+    c->xfer = sy_upstream_start(w->up, &ur, &call_cbs, c);
+    if (!c->xfer) {
+        sy_mapped_error e = {0};
+        sy_map_transport_error(1, 0, c->prov->name, &e);
+        respond_mapped(c, &e, NULL);
+        sy_mapped_error_free(&e);
+        call_finish(c);
+    }
+    return;
+
+answered:
+    cJSON_Delete(root);
+    c->bytes_in = req->bytes_in;
+    c->bytes_out = req->bytes_out;
+    c->req = NULL;
+    call_finish(c);
+}

@@ -1,0 +1,82 @@
+#include "provider.h"
+
+#include <stdlib.h>
+
+extern const sy_adapter sy_adapter_openai;
+
+const sy_adapter *sy_adapter_for(sy_dialect dialect)
+{
+    switch (dialect) {
+    case SY_DIALECT_OPENAI:
+        return &sy_adapter_openai;
+    case SY_DIALECT_ANTHROPIC:
+    case SY_DIALECT_GEMINI:
+        return NULL; /* check-config rejects these until they exist */
+    }
+    return NULL;
+}
+
+void sy_upstream_call_free(sy_upstream_call *c)
+{
+    sy_buf_free(&c->url);
+    sy_buf_free(&c->body);
+    for (size_t i = 0; i < SY_ARRAY_LEN(c->headers) && c->headers[i]; i++)
+        free(c->headers[i]);
+}
+
+void sy_mapped_error_free(sy_mapped_error *e)
+{
+    sy_buf_free(&e->message);
+}
+
+void sy_map_transport_error(int connect_failed, int timed_out, const char *provider,
+                            sy_mapped_error *out)
+{
+    out->type = "upstream_error";
+    out->retryable = 1;
+    if (timed_out) {
+        out->status = 504;
+        out->code = "upstream_timeout";
+        sy_buf_printf(&out->message, "provider '%s' did not answer in time", provider);
+    } else if (connect_failed) {
+        out->status = 502;
+        out->code = "upstream_unreachable";
+        sy_buf_printf(&out->message, "could not connect to provider '%s'", provider);
+    } else {
+        out->status = 502;
+        out->code = "upstream_broken_response";
+        sy_buf_printf(&out->message, "provider '%s' closed the connection mid-response", provider);
+    }
+}
+
+static int64_t int_field(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : 0;
+}
+
+void sy_usage_from_openai(const cJSON *usage, sy_usage *u)
+{
+    if (!cJSON_IsObject(usage))
+        return;
+    u->prompt_tokens = int_field(usage, "prompt_tokens");
+    u->completion_tokens = int_field(usage, "completion_tokens");
+    const cJSON *details = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens_details");
+    u->cached_tokens = cJSON_IsObject(details) ? int_field(details, "cached_tokens") : 0;
+    u->have = 1;
+}
+
+size_t sy_providers_unsupported(const sy_config *cfg, sy_buf *errs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->n_providers; i++) {
+        const sy_provider_cfg *p = &cfg->providers[i];
+        if (sy_adapter_for(p->dialect))
+            continue;
+        sy_buf_printf(errs,
+                      "$.providers.%s.dialect: dialect \"%s\" is not supported by this build yet\n",
+                      p->name, sy_dialect_name(p->dialect));
+        n++;
+    }
+    return n;
+}

@@ -1,0 +1,98 @@
+/*
+ * provider: translation between the gateway's OpenAI-shaped API and a provider's
+ * dialect (DESIGN.md §4). One file per dialect implements a sy_adapter; the pipeline
+ * only talks to this interface.
+ *
+ * Upstream URLs and keys come only from the configuration (sy_provider_cfg); nothing in
+ * a client request can influence them.
+ */
+#ifndef SY_PROVIDER_H
+#define SY_PROVIDER_H
+
+#include "config.h"
+#include "sy_common.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+typedef struct sy_usage {
+    int64_t prompt_tokens; /* includes cached tokens, as OpenAI reports them */
+    int64_t completion_tokens;
+    int64_t cached_tokens;
+    int have; /* 1 once the provider reported usage */
+} sy_usage;
+
+/* What the pipeline learns while relaying a response. */
+typedef struct sy_relay_state {
+    sy_usage usage;
+    char finish_reason[32]; /* "" until known */
+    int64_t content_chunks; /* stream chunks that carried content (token estimate) */
+    int strip_usage_chunk;  /* the client did not ask for the usage chunk we requested */
+    int saw_done;           /* "[DONE]" seen */
+    int saw_error_event;    /* an in-stream error from the provider */
+} sy_relay_state;
+
+/* A translated upstream request. The adapter fills url, header lines and body. */
+typedef struct sy_upstream_call {
+    sy_buf url;
+    sy_buf body;
+    char *headers[8]; /* "Name: value" lines, NULL-terminated; owned (freed by _free) */
+} sy_upstream_call;
+
+void sy_upstream_call_free(sy_upstream_call *c);
+
+/* A provider error translated to the OpenAI error shape. */
+typedef struct sy_mapped_error {
+    int status;
+    const char *type; /* static string */
+    const char *code; /* static string or NULL */
+    sy_buf message;
+    int retryable; /* connect errors, 429 (with Retry-After), 5xx, 529 */
+} sy_mapped_error;
+
+typedef struct sy_adapter {
+    sy_dialect dialect;
+    /*
+     * Build the upstream request for `req` (the client's parsed body, which the adapter
+     * may modify in place) addressed to `model`. `stream` says whether the client asked
+     * for a stream. Returns 0, or SY_ERR_INVALID with bad_param and why set when the
+     * dialect cannot honour a parameter (the client then gets a 400).
+     */
+    int (*build)(const sy_provider_cfg *prov, const sy_model_cfg *model, cJSON *req, int stream,
+                 sy_relay_state *rs, sy_upstream_call *out, const char **bad_param,
+                 const char **why);
+    /*
+     * A complete non-stream 2xx body: record usage/finish reason in rs and append the
+     * OpenAI-shaped body for the client to out (for OpenAI this is the body verbatim).
+     * Returns 0, or SY_ERR_INVALID when the body is not a valid response.
+     */
+    int (*response)(const char *body, size_t len, sy_relay_state *rs, sy_buf *out);
+    /*
+     * One upstream SSE event (data and raw bytes): record usage/finish reason, and
+     * append zero or more OpenAI SSE events for the client to out.
+     */
+    void (*stream_event)(const char *event, size_t event_len, const char *data, size_t data_len,
+                         const char *raw, size_t raw_len, sy_relay_state *rs, sy_buf *out);
+    /* Map a non-2xx upstream response to the client-facing error. */
+    void (*error)(long status, const char *body, size_t len, const char *retry_after,
+                  sy_mapped_error *out);
+} sy_adapter;
+
+const sy_adapter *sy_adapter_for(sy_dialect dialect);
+
+/* Map a failure to reach or read from the upstream (no HTTP status) to an error. */
+void sy_map_transport_error(int connect_failed, int timed_out, const char *provider,
+                            sy_mapped_error *out);
+
+void sy_mapped_error_free(sy_mapped_error *e);
+
+/*
+ * Append one "$.providers.NAME.dialect: ..." line per provider whose dialect has no
+ * adapter in this build. Returns the number of such providers (0 = servable).
+ */
+size_t sy_providers_unsupported(const sy_config *cfg, sy_buf *errs);
+
+/* Read usage from an OpenAI-shaped "usage" object into u (no-op when not an object). */
+void sy_usage_from_openai(const cJSON *usage, sy_usage *u);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * provider_openai.c — the OpenAI Chat Completions dialect (OpenAI, vLLM, Ollama,
+ * DeepSeek, Together, OpenRouter ...). Requests and responses pass through almost
+ * untouched: the model name is substituted, usage is requested for streams, and the
+ * response bytes are relayed verbatim while usage and finish reason are read on the way.
+ */
+#include "provider.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Find `"key"` followed by optional spaces and ':' in s[0..n); returns the value start. */
+static const char *find_value(const char *s, size_t n, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *end = s + n, *p = s;
+    while ((p = memmem(p, (size_t)(end - p), key, kl))) {
+        const char *q = p + kl;
+        if (p > s && p[-1] == '"' && q < end && *q == '"') {
+            q++;
+            while (q < end && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q < end && *q == ':') {
+                q++;
+                while (q < end && (*q == ' ' || *q == '\t'))
+                    q++;
+                return q < end ? q : NULL;
+            }
+        }
+        p += kl;
+    }
+    return NULL;
+}
+
+static void copy_finish_reason(const cJSON *choices, sy_relay_state *rs)
+{
+    const cJSON *c0 = cJSON_GetArrayItem(choices, 0);
+    const cJSON *fr = cJSON_GetObjectItemCaseSensitive(c0, "finish_reason");
+    if (cJSON_IsString(fr))
+        snprintf(rs->finish_reason, sizeof(rs->finish_reason), "%s", fr->valuestring);
+}
+
+static int openai_build(const sy_provider_cfg *prov, const sy_model_cfg *model, cJSON *req,
+                        int stream, sy_relay_state *rs, sy_upstream_call *out,
+                        const char **bad_param, const char **why)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(req, "model", cJSON_CreateString(model->upstream_name));
+    if (stream) {
+        /* Ask for usage so cost is exact; hide the extra chunk if the client didn't ask. */
+        cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
+        if (!cJSON_IsObject(so)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(req, "stream_options");
+            so = cJSON_AddObjectToObject(req, "stream_options");
+        }
+        cJSON *iu = cJSON_GetObjectItemCaseSensitive(so, "include_usage");
+        if (!cJSON_IsTrue(iu)) {
+            rs->strip_usage_chunk = 1;
+            cJSON_DeleteItemFromObjectCaseSensitive(so, "include_usage");
+            cJSON_AddTrueToObject(so, "include_usage");
+        }
+    }
+    sy_buf_printf(&out->url, "%s/chat/completions", prov->base_url);
+    char *body = cJSON_PrintUnformatted(req);
+    if (!body) {
+        *bad_param = NULL;
+        *why = "request could not be serialised";
+        return SY_ERR_INVALID;
+    }
+    size_t n = strlen(body);
+    out->body.data = body; /* cJSON allocates with malloc: the sy_buf adopts it */
+    out->body.len = n;
+    out->body.cap = n + 1;
+    size_t h = 0;
+    out->headers[h++] = sy_xstrdup("Content-Type: application/json");
+    out->headers[h++] =
+        sy_xstrdup(stream ? "Accept: text/event-stream" : "Accept: application/json");
+    if (prov->api_key) {
+        sy_buf auth = {0};
+        sy_buf_printf(&auth, "Authorization: Bearer %s", prov->api_key);
+        out->headers[h++] = auth.data;
+    }
+    out->headers[h] = NULL;
+    return 0;
+}
+
+static int openai_response(const char *body, size_t len, sy_relay_state *rs, sy_buf *out)
+{
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!cJSON_IsObject(root) ||
+        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "choices"))) {
+        cJSON_Delete(root);
+        return SY_ERR_INVALID;
+    }
+    sy_usage_from_openai(cJSON_GetObjectItemCaseSensitive(root, "usage"), &rs->usage);
+    copy_finish_reason(cJSON_GetObjectItemCaseSensitive(root, "choices"), rs);
+    cJSON_Delete(root);
+    sy_buf_append(out, body, len);
+    return 0;
+}
+
+/*
+ * Relay one event verbatim, parsing its JSON only when it may carry usage, a finish
+ * reason or an error: most content chunks are forwarded after two substring scans.
+ */
+static void openai_stream_event(const char *event, size_t event_len, const char *data,
+                                size_t data_len, const char *raw, size_t raw_len,
+                                sy_relay_state *rs, sy_buf *out)
+{
+    if (data_len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        rs->saw_done = 1;
+        sy_buf_append(out, raw, raw_len);
+        return;
+    }
+    const char *content = find_value(data, data_len, "content");
+    if (content && *content == '"' && content + 1 < data + data_len && content[1] != '"')
+        rs->content_chunks++;
+    const char *fr = find_value(data, data_len, "finish_reason");
+    const char *usage = find_value(data, data_len, "usage");
+    int interesting = (fr && *fr != 'n') || (usage && *usage == '{') ||
+                      find_value(data, data_len, "error") != NULL;
+    if (interesting) {
+        cJSON *root = cJSON_ParseWithLength(data, data_len);
+        if (cJSON_IsObject(root)) {
+            const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+            const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "usage");
+            if (cJSON_GetObjectItemCaseSensitive(root, "error"))
+                rs->saw_error_event = 1;
+            if (cJSON_IsObject(u))
+                sy_usage_from_openai(u, &rs->usage);
+            copy_finish_reason(choices, rs);
+            int usage_only =
+                cJSON_IsObject(u) && cJSON_IsArray(choices) && cJSON_GetArraySize(choices) == 0;
+            cJSON_Delete(root);
+            if (usage_only && rs->strip_usage_chunk)
+                return; /* requested by the gateway, not by the client */
+        } else {
+            cJSON_Delete(root);
+        }
+    }
+    sy_buf_append(out, raw, raw_len);
+}
+
+/* Copy at most 300 bytes of the upstream's error message. */
+static void upstream_message(const cJSON *root, sy_buf *msg)
+{
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *m = cJSON_IsObject(err)   ? cJSON_GetObjectItemCaseSensitive(err, "message")
+                     : cJSON_IsString(err) ? err
+                                           : cJSON_GetObjectItemCaseSensitive(root, "message");
+    if (cJSON_IsString(m) && m->valuestring[0]) {
+        size_t n = strlen(m->valuestring);
+        sy_buf_append(msg, ": ", 2);
+        sy_buf_append(msg, m->valuestring, n > 300 ? 300 : n);
+    }
+}
+
+static const char *upstream_code(const cJSON *root)
+{
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(err, "code");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(err, "type");
+    if (cJSON_IsString(c))
+        return c->valuestring;
+    return cJSON_IsString(t) ? t->valuestring : "";
+}
+
+static void openai_error(long status, const char *body, size_t len, const char *retry_after,
+                         sy_mapped_error *out)
+{
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    out->type = "upstream_error";
+    out->code = "upstream_error";
+    out->retryable = 0;
+    sy_buf_printf(&out->message, "provider returned HTTP %ld", status);
+    int with_message = 1;
+    switch (status) {
+    case 400:
+    case 413:
+    case 422:
+        out->status = status == 413 ? 413 : 400;
+        out->type = "invalid_request_error";
+        out->code = "upstream_rejected_request";
+        break;
+    case 401:
+    case 403:
+        /* The gateway's credentials failed: not the client's fault, and the upstream's
+         * message may quote part of the key, so it is not relayed. */
+        out->status = 502;
+        out->code = "upstream_auth_failed";
+        with_message = 0;
+        break;
+    case 404:
+        out->status = 502;
+        out->code = "upstream_model_not_found";
+        break;
+    case 408:
+    case 504:
+        out->status = 504;
+        out->code = "upstream_timeout";
+        out->retryable = 1;
+        break;
+    case 429:
+        out->status = 429;
+        out->type = "rate_limit_error";
+        if (!retry_after && strcmp(upstream_code(root), "insufficient_quota") == 0) {
+            out->code = "upstream_quota_exhausted"; /* spend limit: retrying cannot help */
+        } else {
+            out->code = "upstream_rate_limited";
+            out->retryable = 1;
+        }
+        break;
+    case 503:
+    case 529:
+        out->status = 503;
+        out->code = "upstream_overloaded";
+        out->retryable = 1;
+        break;
+    default:
+        out->status = 502;
+        out->retryable = status >= 500;
+    }
+    if (with_message && root)
+        upstream_message(root, &out->message);
+    cJSON_Delete(root);
+}
+
+const sy_adapter sy_adapter_openai = {
+    .dialect = SY_DIALECT_OPENAI,
+    .build = openai_build,
+    .response = openai_response,
+    .stream_event = openai_stream_event,
+    .error = openai_error,
+};

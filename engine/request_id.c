@@ -1,0 +1,76 @@
+/*
+ * request_id: ULID-style ids, "req_" + 26 Crockford base32 characters encoding 128 bits:
+ *   48 bits  millisecond timestamp (held at the last value when the clock steps back)
+ *    8 bits  node (worker index)
+ *   24 bits  sequence within the millisecond (rolls the timestamp forward on overflow)
+ *   48 bits  random (xorshift64*)
+ * The fields are big-endian in that order, so lexicographic order is generation order
+ * within one generator, and distinct nodes can never produce the same id.
+ */
+#include "request_id.h"
+
+#include <string.h>
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+static uint64_t xorshift(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+void sy_reqid_init(sy_reqid_gen *g, uint8_t node, uint64_t seed)
+{
+    memset(g, 0, sizeof(*g));
+    g->node = node;
+    g->rng = seed ? seed : 0x9E3779B97F4A7C15ull;
+}
+
+void sy_reqid_next(sy_reqid_gen *g, uint64_t now_ms, char out[SY_REQID_LEN + 1])
+{
+    now_ms &= (1ull << 48) - 1;
+    if (now_ms > g->last_ms) {
+        g->last_ms = now_ms;
+        g->seq = 0;
+    } else if (++g->seq >= (1u << 24)) {
+        g->last_ms++; /* 16M ids in one millisecond: borrow the next one */
+        g->seq = 0;
+    }
+    /* 128 bits as hi (64) and lo (64). */
+    uint64_t rnd = xorshift(&g->rng) & ((1ull << 48) - 1);
+    uint64_t hi = (g->last_ms << 16) | ((uint64_t)g->node << 8) | (g->seq >> 16);
+    uint64_t lo = ((uint64_t)(g->seq & 0xFFFF) << 48) | rnd;
+    memcpy(out, "req_", 4);
+    /* 26 characters × 5 bits = 130 bits: the first character carries the top 3 bits. */
+    for (int i = 25; i >= 0; i--) {
+        out[4 + i] = crockford[lo & 31];
+        lo = (lo >> 5) | (hi << 59);
+        hi >>= 5;
+    }
+    out[SY_REQID_LEN] = '\0';
+}
+
+static int decode_char(char c)
+{
+    const char *p = c ? strchr(crockford, c) : NULL;
+    return p ? (int)(p - crockford) : -1;
+}
+
+uint64_t sy_reqid_time_ms(const char *id)
+{
+    if (!id || strncmp(id, "req_", 4) != 0 || strlen(id) != SY_REQID_LEN)
+        return 0;
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 26; i++) {
+        int v = decode_char(id[4 + i]);
+        if (v < 0 || (i == 0 && v > 7))
+            return 0;
+        hi = (hi << 5) | (lo >> 59);
+        lo = (lo << 5) | (uint64_t)v;
+    }
+    return hi >> 16;
+}

@@ -1,0 +1,38 @@
+/*
+ * server: the `switchyard serve` process: loads the config, opens the listeners,
+ * starts the workers, and turns signals into actions on the main thread
+ * (SIGTERM/SIGINT: drain and exit 0; SIGHUP: reload).
+ */
+#ifndef SY_SERVER_H
+#define SY_SERVER_H
+
+#include "runtime.h"
+#include "worker.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+typedef struct sy_server {
+    char *config_path;
+    sy_worker *workers;
+    size_t n_workers;
+    uint16_t port;       /* client listener port actually bound */
+    uint16_t admin_port; /* 0 when the admin API is disabled */
+    uint64_t started_ms;
+    pthread_mutex_t reload_lock; /* serialises reloads; held while reading the file */
+    sy_runtime *rt;              /* latest published runtime (under reload_lock) */
+    uint64_t generation;
+} sy_server;
+
+/*
+ * Reload the config file and publish it to every worker. On failure nothing changes and
+ * the errors are appended to `errors` (one per line). Thread-safe. Listener addresses,
+ * ports, workers and data_dir need a restart; a change to them is reported as a warning
+ * in `errors` while the rest of the new config is applied.
+ */
+int sy_server_reload(sy_server *s, sy_buf *errors);
+
+/* Generation of the runtime published last (for status endpoints). Thread-safe. */
+uint64_t sy_server_generation(sy_server *s);
+
+#endif

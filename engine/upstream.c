@@ -1,0 +1,305 @@
+/*
+ * upstream.c — see upstream.h.
+ *
+ * Lock rules: none; a sy_upstream and its transfers belong to one worker thread.
+ *
+ * curl tells us which sockets to watch (socket_cb) and when to call it back
+ * (timer_cb); libevent events feed readiness back through curl_multi_socket_action(),
+ * after which finished transfers are collected in check_done(). Completion callbacks
+ * run only from check_done(), never from inside curl.
+ */
+#include "upstream.h"
+
+#include "sy_common.h"
+
+#include <curl/curl.h>
+#include <event2/event_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct sy_upstream {
+    struct event_base *base;
+    CURLM *multi;
+    struct event timer;
+    size_t active;
+    int in_check; /* check_done is running: frees are safe, recursion is not */
+};
+
+struct sy_upstream_xfer {
+    sy_upstream *u;
+    CURL *easy;
+    struct curl_slist *headers;
+    sy_upstream_cbs cbs;
+    void *ud;
+    int header_sent; /* on_header delivered */
+    int paused;
+    char retry_after[32];
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Per-socket watcher that curl asked for. */
+typedef struct sock_watch {
+    struct event ev;
+    sy_upstream *u;
+} sock_watch;
+
+static void check_done(sy_upstream *u)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(u->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        sy_upstream_xfer *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        CURLcode rc = msg->data.result;
+        sy_upstream_result res = SY_UP_OK;
+        switch (rc) {
+        case CURLE_OK:
+            res = SY_UP_OK;
+            break;
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+            res = SY_UP_CONNECT;
+            break;
+        case CURLE_OPERATION_TIMEDOUT:
+            res = SY_UP_TIMEOUT;
+            break;
+        case CURLE_RECV_ERROR:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_GOT_NOTHING:
+        case CURLE_SEND_ERROR:
+            res = SY_UP_RECV;
+            break;
+        default:
+            res = SY_UP_OTHER;
+        }
+        if (rc == CURLE_OK && !x->header_sent) {
+            long status = 0;
+            curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+            x->header_sent = 1;
+            x->cbs.on_header(x->ud, status);
+        }
+        const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+        curl_multi_remove_handle(u->multi, x->easy);
+        u->active--;
+        x->cbs.on_done(x->ud, res, detail);
+        curl_easy_cleanup(x->easy);
+        curl_slist_free_all(x->headers);
+        free(x);
+    }
+}
+
+static void socket_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sock_watch *w = arg;
+    sy_upstream *u = w->u;
+    int action =
+        ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(u->multi, fd, action, &running);
+    check_done(u);
+}
+
+static void timer_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sy_upstream *u = arg;
+    int running;
+    curl_multi_socket_action(u->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(u);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: (re)arm or drop the libevent watcher for one socket. */
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    sy_upstream *u = userp;
+    sock_watch *w = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (w) {
+            event_del(&w->ev);
+            free(w);
+            curl_multi_assign(u->multi, s, NULL);
+        }
+        return 0;
+    }
+    short kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) |
+                         ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
+    if (!w) {
+        w = sy_xcalloc(1, sizeof(*w));
+        w->u = u;
+        curl_multi_assign(u->multi, s, w);
+    } else {
+        event_del(&w->ev);
+    }
+    event_assign(&w->ev, u->base, s, kind, socket_event_cb, w);
+    event_add(&w->ev, NULL);
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl wants to be called after timeout_ms (-1 = never). */
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    sy_upstream *u = userp;
+    if (timeout_ms < 0) {
+        evtimer_del(&u->timer);
+        return 0;
+    }
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    evtimer_add(&u->timer, &tv);
+    return 0;
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    sy_upstream_xfer *x = userdata;
+    size_t len = size * nmemb;
+    if (!x->header_sent) {
+        long status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        x->header_sent = 1;
+        x->cbs.on_header(x->ud, status);
+    }
+    if (len == 0)
+        return 0;
+    if (!x->cbs.on_data(x->ud, ptr, len)) {
+        x->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    return len;
+}
+
+/* Capture the few response headers the gateway acts on. */
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    sy_upstream_xfer *x = userdata;
+    size_t len = size * nitems;
+    static const char ra[] = "retry-after:";
+    if (len > sizeof(ra) && strncasecmp(buf, ra, sizeof(ra) - 1) == 0) {
+        const char *v = buf + sizeof(ra) - 1;
+        size_t n = len - (sizeof(ra) - 1);
+        while (n && (*v == ' ' || *v == '\t'))
+            v++, n--;
+        while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+            n--;
+        if (n >= sizeof(x->retry_after))
+            n = sizeof(x->retry_after) - 1;
+        memcpy(x->retry_after, v, n);
+        x->retry_after[n] = '\0';
+    }
+    return len;
+}
+
+sy_upstream *sy_upstream_new(struct event_base *base)
+{
+    sy_upstream *u = sy_xcalloc(1, sizeof(*u));
+    u->base = base;
+    u->multi = curl_multi_init();
+    if (!u->multi) {
+        fprintf(stderr, "switchyard: curl_multi_init failed\n");
+        abort();
+    }
+    evtimer_assign(&u->timer, base, timer_event_cb, u);
+    curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u);
+    curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
+    curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, 1024L);
+    return u;
+}
+
+sy_upstream_xfer *sy_upstream_start(sy_upstream *u, const sy_upstream_req *req,
+                                    const sy_upstream_cbs *cbs, void *ud)
+{
+    sy_upstream_xfer *x = sy_xcalloc(1, sizeof(*x));
+    x->u = u;
+    x->cbs = *cbs;
+    x->ud = ud;
+    x->easy = curl_easy_init();
+    if (!x->easy) {
+        free(x);
+        return NULL;
+    }
+    for (const char *const *h = req->headers; h && *h; h++)
+        x->headers = curl_slist_append(x->headers, *h);
+    /* curl would otherwise add "Expect: 100-continue" to larger bodies: one round trip */
+    x->headers = curl_slist_append(x->headers, "Expect:");
+    CURL *e = x->easy;
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* relay bytes exactly as sent */
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
+    if (req->timeout_ms)
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+    if (curl_multi_add_handle(u->multi, e) != CURLM_OK) {
+        curl_easy_cleanup(e);
+        curl_slist_free_all(x->headers);
+        free(x);
+        return NULL;
+    }
+    u->active++;
+    return x;
+}
+
+void sy_upstream_cancel(sy_upstream_xfer *x)
+{
+    if (!x)
+        return;
+    sy_upstream *u = x->u;
+    curl_multi_remove_handle(u->multi, x->easy); /* closes a half-used connection */
+    curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->headers);
+    u->active--;
+    free(x);
+}
+
+void sy_upstream_resume(sy_upstream_xfer *x)
+{
+    if (!x->paused)
+        return;
+    x->paused = 0;
+    /* May deliver buffered data to write_cb right away; on_data may pause again. */
+    curl_easy_pause(x->easy, CURLPAUSE_CONT);
+}
+
+int sy_upstream_paused(const sy_upstream_xfer *x)
+{
+    return x->paused;
+}
+
+const char *sy_upstream_retry_after(const sy_upstream_xfer *x)
+{
+    return x->retry_after[0] ? x->retry_after : NULL;
+}
+
+size_t sy_upstream_active(const sy_upstream *u)
+{
+    return u->active;
+}
+
+void sy_upstream_free(sy_upstream *u)
+{
+    if (!u)
+        return;
+    /* Transfers still attached belong to requests that are being torn down by the
+     * HTTP server's close path; by the time a worker frees its upstream none remain. */
+    evtimer_del(&u->timer);
+    curl_multi_cleanup(u->multi);
+    free(u);
+}

@@ -1,0 +1,64 @@
+/*
+ * worker: one thread with its own event_base, HTTP listener (SO_REUSEPORT), CURLM,
+ * random generator and request-id generator (DESIGN.md §2). A request lives on one
+ * worker from accept to last byte.
+ *
+ * Lock rules (cf. memcached thread.c): everything in sy_worker is touched only by its
+ * own thread, except the `cmd_*` fields, which other threads write under cmd_lock and
+ * then wake the worker with event_active(&cmd_ev). Nothing is locked across I/O.
+ */
+#ifndef SY_WORKER_H
+#define SY_WORKER_H
+
+#include "http_server.h"
+#include "log.h"
+#include "request_id.h"
+#include "runtime.h"
+#include "upstream.h"
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <gsl/gsl_rng.h>
+#include <pthread.h>
+
+struct sy_server;
+
+typedef struct sy_worker {
+    size_t index;
+    struct sy_server *server;
+    pthread_t thread;
+    struct event_base *base;
+    int http_fd;  /* listening socket handed to this worker (owned until started) */
+    int admin_fd; /* worker 0 only, else -1 */
+    sy_http_server *http;
+    sy_http_server *admin;
+    sy_upstream *up;
+    gsl_rng *rng;
+    sy_reqid_gen ids;
+    sy_runtime *rt; /* current runtime; requests take their own reference */
+    sy_logbuf log;
+    size_t inflight; /* chat requests between dispatch and completion */
+    struct event cmd_ev, flush_ev, drain_deadline_ev;
+    int draining;
+    int open_servers; /* servers not yet idle during a drain */
+
+    pthread_mutex_t cmd_lock;
+    sy_runtime *cmd_runtime; /* a runtime to switch to */
+    int cmd_shutdown;
+} sy_worker;
+
+/* Prepare a worker (event base, upstream, rng). Runs on the main thread. */
+void sy_worker_init(sy_worker *w, struct sy_server *server, size_t index, int http_fd, int admin_fd,
+                    sy_runtime *rt, uint64_t seed);
+int sy_worker_start(sy_worker *w);
+/* Ask the worker to switch to rt (takes a reference). Thread-safe. */
+void sy_worker_publish(sy_worker *w, sy_runtime *rt);
+/* Ask the worker to drain and stop. Thread-safe. */
+void sy_worker_shutdown(sy_worker *w);
+/* Join the thread and free everything the worker owns. */
+void sy_worker_join(sy_worker *w);
+
+/* Limits for the HTTP layer derived from a config. */
+void sy_worker_http_limits(const sy_config *cfg, sy_http_limits *out);
+
+#endif

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The demo behind `make demo`: fake-provider and the gateway on loopback, a few plain and
+# streaming requests through a route, what happened, then a clean stop.
+set -euo pipefail
+bin=${1:-build/switchyard}
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+wait_port_file() {
+  for _ in $(seq 1 300); do [ -s "$1" ] && return 0; sleep 0.02; done
+  echo "timed out waiting for $1" >&2; exit 1
+}
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "starting fake-provider (examples/demo-scenario.json)"
+"$bin" fake-provider --scenario examples/demo-scenario.json --listen 127.0.0.1:0 \
+  --port-file "$tmp/fake.port" > "$tmp/fake.log" 2>&1 &
+pids+=($!)
+wait_port_file "$tmp/fake.port"
+fake_port=$(cut -d' ' -f1 "$tmp/fake.port")
+echo "fake-provider on 127.0.0.1:$fake_port"
+
+key=$("$bin" hash-key --generate | sed -n 's/^key: *//p')
+hash=$(printf %s "$key" | "$bin" hash-key | sed -n 's/^sha256: *//p')
+sed -e "s|@FAKE_URL@|http://127.0.0.1:$fake_port/v1|" -e "s|@KEY_SHA256@|$hash|" \
+  examples/demo.json > "$tmp/switchyard.json"
+"$bin" check-config "$tmp/switchyard.json"
+
+say "starting the gateway"
+"$bin" serve --config "$tmp/switchyard.json" --port-file "$tmp/gw.port" > "$tmp/gw.log" 2>&1 &
+pids+=($!)
+wait_port_file "$tmp/gw.port"
+url="http://127.0.0.1:$(cut -d' ' -f1 "$tmp/gw.port")"
+echo "gateway on $url"
+
+say "GET /v1/models"
+curl -sS "$url/v1/models" -H "Authorization: Bearer $key" | jq -c '.data[] | {id, kind: .switchyard.kind}'
+
+say "5 plain requests to the route 'assistant' (the policy picks a model)"
+for i in 1 2 3 4 5; do
+  curl -sS -D "$tmp/h" "$url/v1/chat/completions" -H "Authorization: Bearer $key" \
+    -H 'Content-Type: application/json' \
+    -d "{\"model\":\"assistant\",\"messages\":[{\"role\":\"user\",\"content\":\"Question $i: what is a switchyard?\"}]}" \
+    > "$tmp/b"
+  model=$(grep -i '^x-switchyard-model:' "$tmp/h" | tr -d '\r' | cut -d' ' -f2)
+  status=$(head -n1 "$tmp/h" | cut -d' ' -f2)
+  if [ "$status" != 200 ]; then
+    echo "request $i failed with HTTP $status: $(cat "$tmp/b")" >&2; exit 1
+  fi
+  jq -r --arg m "$model" '"  -> \($m): \(.choices[0].message.content[0:60])... (\(.usage.prompt_tokens) in, \(.usage.completion_tokens) out, \(.choices[0].finish_reason))"' "$tmp/b"
+done
+
+say "a streaming request, relayed chunk by chunk"
+curl -sSN "$url/v1/chat/completions" -H "Authorization: Bearer $key" \
+  -H 'Content-Type: application/json' \
+  -d '{"model":"assistant","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Stream a short answer"}]}' \
+  > "$tmp/stream"
+events=$(grep -c '^data: ' "$tmp/stream")
+echo "  $events SSE events; the text they carry, joined:"
+sed -n 's/^data: //p' "$tmp/stream" | grep -v '^\[DONE\]$' |
+  jq -j 'select(.choices[0].delta.content != null) | .choices[0].delta.content' | fold -s -w 88 | sed 's/^/  /'
+echo
+sed -n 's/^data: //p' "$tmp/stream" | grep -v '^\[DONE\]$' |
+  jq -r 'select(.usage != null) | "  usage chunk: \(.usage.prompt_tokens) in, \(.usage.completion_tokens) out"'
+tail -n 2 "$tmp/stream" | grep -q '^data: \[DONE\]' && echo "  stream ended with data: [DONE]"
+
+say "an unknown model and a missing key (OpenAI-shaped errors)"
+curl -sS "$url/v1/chat/completions" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -d '{"model":"gpt-9","messages":[{"role":"user","content":"hi"}]}'; echo
+curl -sS "$url/v1/chat/completions" -H 'Content-Type: application/json' \
+  -d '{"model":"assistant","messages":[{"role":"user","content":"hi"}]}'; echo
+
+say "stopping (SIGTERM drains and exits 0)"
+kill -TERM "${pids[1]}"; wait "${pids[1]}"; echo "gateway exited with $?"
+say "what the gateway logged (one JSON line per request)"
+grep '"msg":"request"' "$tmp/gw.log" | jq -c '{id, route, model, status, latency_ms, prompt_tokens, completion_tokens, stream}'

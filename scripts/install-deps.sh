@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install the Debian packages switchyard needs, only those that are missing.
+# Usage: scripts/install-deps.sh [build|test|bench]   (each level includes the previous)
+set -euo pipefail
+level=${1:-build}
+
+pkgs=(build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev liblmdb-dev
+      libcjson-dev libgsl-dev curl jq)
+if [ "$level" = test ] || [ "$level" = bench ]; then
+  pkgs+=(libcmocka-dev python3-pytest python3-requests clang)
+fi
+if [ "$level" = bench ]; then
+  pkgs+=(wrk nginx-light valgrind)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node and npm only matter for the SDK tests; any installation of them will do.
+if [ "$level" != build ] && ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

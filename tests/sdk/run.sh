@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Run the SDK tests: start fake-provider and the gateway on free loopback ports, install
+# the locked npm dependencies if needed, run `node --test`, stop everything.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${SWITCHYARD_BIN:-$here/../../build/switchyard}
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+wait_port_file() {
+  for _ in $(seq 1 300); do [ -s "$1" ] && return 0; sleep 0.02; done
+  echo "timed out waiting for $1" >&2; return 1
+}
+
+cd "$here"
+[ -d node_modules/openai ] || npm ci --no-audit --no-fund --loglevel=error
+
+cat > "$tmp/scenario.json" <<'JSON'
+{"seed": 1, "defaults": {"latency_ms": {"dist": "fixed", "value": 0},
+ "ttft_ms": {"dist": "fixed", "value": 0}, "tokens_per_second": 0,
+ "content": {"mode": "lorem", "tokens": 20}},
+ "models": {"fake-small": {}, "fake-large": {}}}
+JSON
+"$bin" fake-provider --scenario "$tmp/scenario.json" --listen 127.0.0.1:0 \
+  --port-file "$tmp/fake.port" > "$tmp/fake.log" 2>&1 &
+pids+=($!)
+wait_port_file "$tmp/fake.port"
+fake_port=$(cut -d' ' -f1 "$tmp/fake.port")
+
+key="sk-sdk-test-key"
+hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
+cat > "$tmp/switchyard.json" <<JSON
+{"listen": {"address": "127.0.0.1", "port": 0}, "workers": 1,
+ "providers": {"fake": {"dialect": "openai", "base_url": "http://127.0.0.1:$fake_port/v1"}},
+ "models": {"small": {"provider": "fake", "upstream_name": "fake-small",
+                      "price": {"input": 0.15, "output": 0.6}},
+            "large": {"provider": "fake", "upstream_name": "fake-large",
+                      "price": {"input": 2.5, "output": 10}}},
+ "routes": {"chat": {"candidates": ["small", "large"]}},
+ "client_keys": [{"name": "sdk", "sha256": "$hash"}]}
+JSON
+"$bin" serve --config "$tmp/switchyard.json" --port-file "$tmp/gw.port" > "$tmp/gw.log" 2>&1 &
+pids+=($!)
+wait_port_file "$tmp/gw.port"
+
+export SWITCHYARD_URL="http://127.0.0.1:$(cut -d' ' -f1 "$tmp/gw.port")"
+export SWITCHYARD_KEY="$key"
+node --test openai.test.mjs || { echo "--- gateway log"; cat "$tmp/gw.log"; exit 1; }
