@@ -27,6 +27,8 @@ typedef struct fp_chat {
     size_t prompt_bytes; /* bytes of all message text, for fp_prompt_tokens() */
     sy_buf echo;         /* text of the last user message (echo mode) */
     long max_tokens;     /* the request's output limit, -1 = none */
+    char *tool_name;     /* owned: name of the first tool the request offers, or NULL */
+    int last_is_tool_result; /* the last message carries a tool result */
 } fp_chat;
 
 void fp_chat_free(fp_chat *c);
@@ -41,6 +43,12 @@ typedef struct fp_exchange {
     long cached_tokens; /* <= prompt_tokens */
     long completion_tokens;
     int truncated; /* stopped by max_tokens: finish reason "length" */
+    /* When tool_name is set the answer is one call of that tool instead of text (finish
+     * reason "tool_calls" / "tool_use" / "STOP" per dialect): the request offered tools
+     * and its last message was not a tool result (docs/fake-provider.md). */
+    const char *tool_name;
+    const char *tool_args_json; /* the call's arguments, a JSON object text */
+    char tool_call_id[48];      /* e.g. "call_…" (dialects may re-prefix it) */
 } fp_exchange;
 
 /* Errors a dialect must be able to express; each maps to its own status and body. */
@@ -78,6 +86,10 @@ typedef struct fp_dialect {
     void (*render_stream_open)(const fp_exchange *x, sy_buf *out);
     void (*render_stream_delta)(const fp_exchange *x, const char *text, size_t len, sy_buf *out);
     void (*render_stream_close)(const fp_exchange *x, sy_buf *out);
+    /* Stream events of a tool call answer (x->tool_name set): sent after open and
+     * before close, instead of content deltas. render_completion renders a tool call
+     * instead of text when x->tool_name is set. */
+    void (*render_stream_tool_call)(const fp_exchange *x, sy_buf *out);
     /* A syntactically broken body (non-stream) or stream event (stream). */
     void (*render_malformed)(const fp_exchange *x, int stream, sy_buf *out);
     /* An error body; returns the HTTP status to send it with. */

@@ -143,6 +143,7 @@ struct fp_req {
 void fp_chat_free(fp_chat *c)
 {
     free(c->model);
+    free(c->tool_name);
     sy_buf_free(&c->echo);
     memset(c, 0, sizeof *c);
 }

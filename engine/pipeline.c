@@ -197,6 +197,8 @@ static void call_finish(sy_call *c)
     sy_buf_free(&c->out);
     sy_buf_free(&c->headers);
     sy_sse_free(&c->sse);
+    if (c->ad && c->ad->release)
+        c->ad->release(&c->rs);
     sy_runtime_unref(c->rt);
     free(c);
 }
@@ -456,6 +458,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
     if (c->route)
         sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", c->route->name);
     c->stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream"));
+    c->rs.client_model = c->model->name; /* owned by the runtime c holds a reference to */
     const char *bad_param = NULL, *why = NULL;
     if (!c->ad ||
         c->ad->build(c->prov, c->model, root, c->stream, &c->rs, &c->up, &bad_param, &why) != 0) {

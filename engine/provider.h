@@ -27,9 +27,14 @@ typedef struct sy_relay_state {
     sy_usage usage;
     char finish_reason[32]; /* "" until known */
     int64_t content_chunks; /* stream chunks that carried content (token estimate) */
+    int64_t content_bytes;  /* bytes of content/tool-argument text relayed (estimate) */
     int strip_usage_chunk;  /* the client did not ask for the usage chunk we requested */
     int saw_done;           /* "[DONE]" seen */
     int saw_error_event;    /* an in-stream error from the provider */
+    void *priv;             /* adapter-owned per-request state (set by build, freed by
+                               the adapter's release) */
+    const char *client_model; /* the model name the client asked for (the gateway's
+                                 model or route name); set by the pipeline before build */
 } sy_relay_state;
 
 /* A translated upstream request. The adapter fills url, header lines and body. */
@@ -76,6 +81,9 @@ typedef struct sy_adapter {
     /* Map a non-2xx upstream response to the client-facing error. */
     void (*error)(long status, const char *body, size_t len, const char *retry_after,
                   sy_mapped_error *out);
+    /* Free rs->priv (may be NULL when the adapter keeps no per-request state). Called
+     * exactly once per request by the pipeline, also when build failed. */
+    void (*release)(sy_relay_state *rs);
 } sy_adapter;
 
 const sy_adapter *sy_adapter_for(sy_dialect dialect);
