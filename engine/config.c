@@ -639,7 +639,7 @@ static void parse_provider(loader *l, const cJSON *v, sy_provider_cfg *p)
 
 static void parse_price(loader *l, const cJSON *v, sy_price_cfg *pr)
 {
-    static const char *const keys[] = {"input", "cached_input", "output"};
+    static const char *const keys[] = {"input", "cached_input", "cache_write", "output"};
     if (!want_object(l, v))
         return;
     check_members(l, v, keys, SY_ARRAY_LEN(keys));
@@ -649,6 +649,8 @@ static void parse_price(loader *l, const cJSON *v, sy_price_cfg *pr)
         err(l, "missing required key \"output\" (USD per million output tokens)");
     pr->cached_input = pr->input;
     get_number(l, v, "cached_input", 0, MAX_PRICE, &pr->cached_input);
+    pr->cache_write = pr->input;
+    get_number(l, v, "cache_write", 0, MAX_PRICE, &pr->cache_write);
 }
 
 /* One entry of "models"; the current path is $.models.<name>. */

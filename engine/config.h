@@ -63,6 +63,8 @@ typedef struct sy_provider_cfg {
 typedef struct sy_price_cfg {
     double input;        /* USD per million input tokens */
     double cached_input; /* USD per million cached input tokens (defaults to input) */
+    double cache_write;  /* USD per million input tokens written to a prompt cache
+                            (Anthropic's cache_creation_input_tokens; defaults to input) */
     double output;       /* USD per million output tokens */
 } sy_price_cfg;
 

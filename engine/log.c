@@ -119,6 +119,18 @@ void sy_logbuf_num(sy_logbuf *lb, const char *k, double value)
     sy_buf_printf(&lb->buf, "%.3f", value);
 }
 
+void sy_logbuf_raw(sy_logbuf *lb, const char *k, const char *json)
+{
+    key(lb, k);
+    sy_buf_puts(&lb->buf, json ? json : "null");
+}
+
+void sy_logbuf_num_prec(sy_logbuf *lb, const char *k, double value, int decimals)
+{
+    key(lb, k);
+    sy_buf_printf(&lb->buf, "%.*f", decimals, value);
+}
+
 void sy_logbuf_bool(sy_logbuf *lb, const char *k, int value)
 {
     key(lb, k);

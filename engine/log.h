@@ -34,6 +34,9 @@ void sy_logbuf_begin(sy_logbuf *lb);
 void sy_logbuf_str(sy_logbuf *lb, const char *key, const char *value); /* NULL -> null */
 void sy_logbuf_int(sy_logbuf *lb, const char *key, long long value);
 void sy_logbuf_num(sy_logbuf *lb, const char *key, double value);
+/* `json` must be valid JSON text (cJSON output); NULL -> null. */
+void sy_logbuf_raw(sy_logbuf *lb, const char *key, const char *json);
+void sy_logbuf_num_prec(sy_logbuf *lb, const char *key, double value, int decimals);
 void sy_logbuf_bool(sy_logbuf *lb, const char *key, int value);
 /* Close the line; flushes when the batch is large. */
 void sy_logbuf_end(sy_logbuf *lb);

@@ -12,6 +12,7 @@
 #include "api.h"
 
 #include "clock.h"
+#include "cost.h"
 #include "provider.h"
 #include "sse.h"
 #include "worker.h"
@@ -44,8 +45,13 @@ typedef struct sy_call {
     sy_buf resp; /* non-stream body or error body */
     sy_buf out;  /* stream events translated, waiting to be sent */
     sy_sse_parser sse;
-    int started; /* streaming response begun */
-    int status;  /* status given to the client (499: client went away) */
+    int started;         /* streaming response begun */
+    int sent;            /* the request went to the upstream: it is billed */
+    int completed;       /* the upstream answer arrived whole (not cut, not aborted) */
+    char *prompt_json;   /* log.include_prompts: the request's messages (owned) */
+    char *answer_json;   /* log.include_prompts: the non-stream answer message (owned) */
+    size_t prompt_bytes; /* request body size: the prompt estimate when usage is missing */
+    int status;          /* status given to the client (499: client went away) */
     const char *error_code;
     uint64_t t_start_ns, t_first_ns;
     uint64_t bytes_in, bytes_out;
@@ -178,17 +184,27 @@ static void call_finish(sy_call *c)
             sy_logbuf_num(lb, "ttft_ms", (double)(c->t_first_ns - c->t_start_ns) / 1e6);
         else
             sy_logbuf_str(lb, "ttft_ms", NULL);
-        sy_logbuf_int(lb, "prompt_tokens", c->rs.usage.prompt_tokens);
-        sy_logbuf_int(lb, "completion_tokens",
-                      c->rs.usage.have ? c->rs.usage.completion_tokens : c->rs.content_chunks);
-        sy_logbuf_int(lb, "cached_tokens", c->rs.usage.cached_tokens);
+        sy_bill bill = {0};
+        if (c->model && c->sent)
+            sy_bill_exchange(&c->model->price, &c->rs, c->completed, c->prompt_bytes, &bill);
+        sy_logbuf_int(lb, "prompt_tokens", bill.usage.prompt_tokens);
+        sy_logbuf_int(lb, "completion_tokens", bill.usage.completion_tokens);
+        sy_logbuf_int(lb, "cached_tokens", bill.usage.cached_tokens);
+        if (bill.usage.cache_write_tokens)
+            sy_logbuf_int(lb, "cache_write_tokens", bill.usage.cache_write_tokens);
         sy_logbuf_bool(lb, "usage_reported", c->rs.usage.have);
+        sy_logbuf_bool(lb, "usage_estimated", bill.estimated);
+        sy_logbuf_num_prec(lb, "cost_usd", bill.cost_usd, 9);
         sy_logbuf_str(lb, "finish_reason", c->rs.finish_reason[0] ? c->rs.finish_reason : NULL);
         sy_logbuf_int(lb, "bytes_in", (long long)c->bytes_in);
         sy_logbuf_int(lb, "bytes_out", (long long)c->bytes_out);
         if (c->route)
             sy_logbuf_num(lb, "propensity", c->propensity);
         sy_logbuf_str(lb, "error", c->error_code);
+        if (cfg->log.include_prompts) {
+            sy_logbuf_raw(lb, "messages", c->prompt_json);
+            sy_logbuf_raw(lb, "answer", c->answer_json);
+        }
         sy_logbuf_end(lb);
     }
     w->inflight--;
@@ -196,6 +212,8 @@ static void call_finish(sy_call *c)
     sy_buf_free(&c->resp);
     sy_buf_free(&c->out);
     sy_buf_free(&c->headers);
+    free(c->prompt_json);
+    free(c->answer_json);
     sy_sse_free(&c->sse);
     if (c->ad && c->ad->release)
         c->ad->release(&c->rs);
@@ -310,6 +328,17 @@ static int on_data(void *ud, const char *data, size_t len)
 }
 
 /* A finished non-stream exchange: answer with the body or the mapped error. */
+/* choices[0].message of an OpenAI-shaped body as compact JSON (malloc'd), or NULL. */
+static char *answer_message_json(const sy_buf *body)
+{
+    cJSON *root = cJSON_ParseWithLength(body->data ? body->data : "", body->len);
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0), "message");
+    char *out = msg ? cJSON_PrintUnformatted(msg) : NULL;
+    cJSON_Delete(root);
+    return out;
+}
+
 static void finish_plain(sy_call *c, const char *retry_after)
 {
     if (c->up_status < 200 || c->up_status >= 300) {
@@ -332,6 +361,9 @@ static void finish_plain(sy_call *c, const char *retry_after)
         sy_mapped_error_free(&e);
     } else {
         c->status = 200;
+        c->completed = 1;
+        if (c->rt->cfg->log.include_prompts)
+            c->answer_json = answer_message_json(&body);
         sy_http_respond(c->req, 200, "application/json", c->headers.data, body.data, body.len);
         detach(c);
     }
@@ -348,6 +380,8 @@ static void finish_stream(sy_call *c, sy_upstream_result res, const char *detail
         snprintf(msg, sizeof(msg), "the provider's stream ended prematurely (%s)",
                  res != SY_UP_OK ? detail : "incomplete stream");
         stream_error_event(c, c->error_code ? c->error_code : "upstream_stream_cut", msg);
+    } else {
+        c->completed = 1;
     }
     sy_http_stream_end(c->req, NULL);
     detach(c);
@@ -433,6 +467,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
         bad_request(req, NULL, "JSON nesting exceeds the configured depth limit");
         goto answered;
     }
+    c->prompt_bytes = req->body.len;
     root = cJSON_ParseWithLength(req->body.data ? req->body.data : "", req->body.len);
     if (!root) {
         c->status = 400;
@@ -459,6 +494,8 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
         sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", c->route->name);
     c->stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream"));
     c->rs.client_model = c->model->name; /* owned by the runtime c holds a reference to */
+    if (cfg->log.include_prompts)
+        c->prompt_json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "messages"));
     const char *bad_param = NULL, *why = NULL;
     if (!c->ad ||
         c->ad->build(c->prov, c->model, root, c->stream, &c->rs, &c->up, &bad_param, &why) != 0) {
@@ -480,6 +517,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
     req->on_abort = call_abort;
     req->on_drain = call_drain;
     c->xfer = sy_upstream_start(w->up, &ur, &call_cbs, c);
+    c->sent = c->xfer != NULL;
     if (!c->xfer) {
         sy_mapped_error e = {0};
         sy_map_transport_error(1, 0, c->prov->name, &e);

@@ -33,6 +33,19 @@ static const char *find_value(const char *s, size_t n, const char *key)
     return NULL;
 }
 
+/* Bytes inside the JSON string literal starting at v (escapes count as one byte), or 0
+ * when v is not a string. Used to estimate tokens of streams that never report usage. */
+static size_t string_bytes(const char *v, const char *end)
+{
+    if (!v || v >= end || *v != '"')
+        return 0;
+    size_t n = 0;
+    for (const char *p = v + 1; p < end && *p != '"'; p++, n++)
+        if (*p == '\\' && p + 1 < end)
+            p++;
+    return n;
+}
+
 static void copy_finish_reason(const cJSON *choices, sy_relay_state *rs)
 {
     const cJSON *c0 = cJSON_GetArrayItem(choices, 0);
@@ -112,9 +125,13 @@ static void openai_stream_event(const char *event, size_t event_len, const char 
         sy_buf_append(out, raw, raw_len);
         return;
     }
-    const char *content = find_value(data, data_len, "content");
-    if (content && *content == '"' && content + 1 < data + data_len && content[1] != '"')
+    const char *end = data + data_len;
+    size_t text = string_bytes(find_value(data, data_len, "content"), end) +
+                  string_bytes(find_value(data, data_len, "arguments"), end);
+    if (text) {
         rs->content_chunks++;
+        rs->content_bytes += (int64_t)text;
+    }
     const char *fr = find_value(data, data_len, "finish_reason");
     const char *usage = find_value(data, data_len, "usage");
     int interesting = (fr && *fr != 'n') || (usage && *usage == '{') ||

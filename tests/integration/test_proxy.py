@@ -138,3 +138,18 @@ def test_keep_alive_reuses_connection(gateway):
         r = s.post(gateway.url + "/v1/chat/completions", headers=gateway.headers(),
                    data=json.dumps(chat_body()), timeout=5)
         assert r.status_code == 200
+
+
+def test_include_prompts_logs_messages_and_answer(tmp_path, fake):
+    from conftest import Gateway, gateway_config
+    gw = Gateway(tmp_path, gateway_config(fake.url, log={"include_prompts": True}))
+    try:
+        r = gw.chat(chat_body("small", "log this prompt 777"))
+        assert r.status_code == 200
+        answer = r.json()["choices"][0]["message"]
+    finally:
+        assert gw.stop() == 0
+    line = [l for l in gw.log_lines() if l.get("msg") == "request"][-1]
+    assert line["messages"] == [{"role": "user", "content": "log this prompt 777"}]
+    assert line["answer"]["content"] == answer["content"]
+    assert CLIENT_KEY not in gw.proc.output()

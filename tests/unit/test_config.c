@@ -181,6 +181,7 @@ static void test_full_config(void **state)
     m = &cfg->models[1];
     assert_string_equal(m->upstream_name, "gpt-4o-mini"); /* defaults to the name */
     assert_true(m->price.cached_input == 0.15);           /* defaults to input */
+    assert_true(m->price.cache_write == 0.15);            /* defaults to input */
     assert_string_equal(m->tier, "standard");
     assert_int_equal(cfg->models[2].provider, 1);
     assert_int_equal(cfg->models[3].provider, 2);
