@@ -16,9 +16,12 @@
 #include <stdint.h>
 
 typedef struct sy_usage {
-    int64_t prompt_tokens; /* includes cached tokens, as OpenAI reports them */
+    int64_t prompt_tokens; /* ALL input tokens, cached and cache-written ones included, as
+                              OpenAI reports them; adapters convert to this convention */
     int64_t completion_tokens;
-    int64_t cached_tokens;
+    int64_t cached_tokens;      /* prompt tokens read from the provider's cache */
+    int64_t cache_write_tokens; /* prompt tokens written to the cache (Anthropic) */
+    int64_t reasoning_tokens;   /* part of completion_tokens (informational) */
     int have; /* 1 once the provider reported usage */
 } sy_usage;
 
