@@ -5,6 +5,7 @@
 #include "api.h"
 
 #include "clock.h"
+#include "feedback_api.h"
 #include "keys.h"
 #include "log.h"
 #include "worker.h"
@@ -66,7 +67,8 @@ static const sy_client_key_cfg *authenticate(sy_worker *w, sy_http_req *req)
     return k;
 }
 
-/* Route a client request; returns 1 when the chat pipeline took it (and logs it). */
+/* Route a client request; returns 1 when the chat pipeline or the feedback path took
+ * it (they write its log line when they answer). */
 static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
 {
     const char *p = req->path;
@@ -80,6 +82,21 @@ static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
             return 0;
         sy_pipeline_chat(w, req, k->name);
         return 1;
+    }
+    if (strcmp(p, "/v1/feedback") == 0) {
+        if (!sy_http_req_method_is(req, "POST")) {
+            sy_api_method_not_allowed(req, "POST");
+            return 0;
+        }
+        size_t n = 0;
+        const char *token = sy_api_bearer(req, &n);
+        const sy_client_key_cfg *k = token ? sy_keys_match(w->rt->cfg, token, n) : NULL;
+        if (token && !k) { /* a wrong key is refused before the body is read */
+            sy_api_unauthorized(req, "invalid API key");
+            return 0;
+        }
+        *key_name = k ? k->name : NULL;
+        return sy_feedback_handle(w, req, *key_name);
     }
     if (strcmp(p, "/v1/models") == 0 || strcmp(p, "/models") == 0) {
         if (!sy_http_req_method_is(req, "GET")) {

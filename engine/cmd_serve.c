@@ -235,6 +235,19 @@ int sy_cmd_serve(int argc, char **argv)
     s.workers = sy_xcalloc(s.n_workers, sizeof(sy_worker));
     int *http_fds = sy_xcalloc(s.n_workers, sizeof(int));
     int admin_fd = -1, rc = 0;
+    char serr[512];
+    sy_store_opts so = {.dir = cfg->data_dir,
+                        .map_size = (size_t)cfg->store.map_size_mb << 20,
+                        .max_map_size = (size_t)cfg->store.max_map_size_mb << 20,
+                        .batch_ms = cfg->store.batch_ms,
+                        .batch_max = 256,
+                        .feedback_window_ms = (uint64_t)cfg->feedback.window_s * 1000};
+    s.store = sy_store_open(&so, serr, sizeof(serr));
+    if (!s.store) {
+        fprintf(stderr, "switchyard: %s\n", serr);
+        rc = 1;
+        goto out;
+    }
     if (open_listeners(&s, cfg, http_fds, &admin_fd) != 0) {
         rc = 1;
         goto out;
@@ -264,8 +277,13 @@ int sy_cmd_serve(int argc, char **argv)
         sy_worker_shutdown(&s.workers[i]);
     for (size_t i = 0; i < started; i++)
         sy_worker_join(&s.workers[i]);
+    sy_store_close(s.store); /* commits what is queued; late acks only free */
+    s.store = NULL;
+    for (size_t i = 0; i < s.n_workers; i++)
+        sy_worker_free(&s.workers[i]);
     sy_log(SY_LOG_INFO, "stopped");
 out:
+    sy_store_close(s.store); /* NULL-safe: only set here when listeners failed */
     free(http_fds);
     free(s.workers);
     sy_runtime_unref(s.rt);

@@ -18,4 +18,7 @@ int sy_cmd_hash_key(int argc, char **argv);
 /* `switchyard serve [--config FILE] [--workers N] [--port-file FILE]`: run the gateway. */
 int sy_cmd_serve(int argc, char **argv);
 
+/* `switchyard export (--data-dir DIR | --config FILE) [--output FILE]`: dump the store. */
+int sy_cmd_export(int argc, char **argv);
+
 #endif

@@ -509,6 +509,29 @@ static void parse_upstream(loader *l, const cJSON *v)
     get_size(l, v, "stream_buffer_bytes", 4096, 67108864, &up->stream_buffer_bytes);
 }
 
+static void parse_store(loader *l, const cJSON *v)
+{
+    static const char *const keys[] = {"map_size_mb", "max_map_size_mb", "batch_ms"};
+    sy_store_cfg *st = &l->cfg->store;
+    if (!want_object(l, v))
+        return;
+    check_members(l, v, keys, SY_ARRAY_LEN(keys));
+    get_unsigned(l, v, "map_size_mb", 1, 1048576, &st->map_size_mb);
+    get_unsigned(l, v, "max_map_size_mb", 1, 1048576, &st->max_map_size_mb);
+    get_unsigned(l, v, "batch_ms", 0, 1000, &st->batch_ms);
+    if (st->max_map_size_mb < st->map_size_mb)
+        errk(l, "max_map_size_mb", "must be at least map_size_mb (%u)", st->map_size_mb);
+}
+
+static void parse_feedback(loader *l, const cJSON *v)
+{
+    static const char *const keys[] = {"window_s"};
+    if (!want_object(l, v))
+        return;
+    check_members(l, v, keys, SY_ARRAY_LEN(keys));
+    get_unsigned(l, v, "window_s", 1, 31622400, &l->cfg->feedback.window_s);
+}
+
 static void parse_log(loader *l, const cJSON *v)
 {
     static const char *const keys[] = {"level", "path", "requests", "include_prompts"};
@@ -909,6 +932,8 @@ static void set_defaults(sy_config *cfg)
                                   .max_json_depth = 64};
     cfg->upstream = (sy_upstream_cfg){
         .connect_timeout_ms = 5000, .request_timeout_ms = 300000, .stream_buffer_bytes = 65536};
+    cfg->store = (sy_store_cfg){.map_size_mb = 64, .max_map_size_mb = 16384, .batch_ms = 2};
+    cfg->feedback.window_s = 7 * 86400;
     cfg->log.level = sy_xstrdup("info");
     cfg->log.requests = 1;
 }
@@ -964,9 +989,9 @@ static void check_whole(loader *l, const cJSON *root)
 /* Walk the top-level object in document order, dispatching each section. */
 static void parse_root(loader *l, const cJSON *root)
 {
-    static const char *const keys[] = {"listen",           "admin",  "workers",  "data_dir",
-                                       "drain_timeout_ms", "limits", "upstream", "log",
-                                       "providers",        "models", "routes",   "client_keys"};
+    static const char *const keys[] = {
+        "listen", "admin",     "workers", "data_dir", "drain_timeout_ms", "limits", "upstream",
+        "log",    "providers", "models",  "routes",   "client_keys",      "store",  "feedback"};
     sy_config *cfg = l->cfg;
     if (!want_object(l, root))
         return;
@@ -1006,6 +1031,10 @@ static void parse_root(loader *l, const cJSON *root)
             parse_upstream(l, v);
         } else if (strcmp(key, "log") == 0) {
             parse_log(l, v);
+        } else if (strcmp(key, "store") == 0) {
+            parse_store(l, v);
+        } else if (strcmp(key, "feedback") == 0) {
+            parse_feedback(l, v);
         } else if (strcmp(key, "providers") == 0) {
             cfg->providers = parse_map(l, v, "provider", parse_provider_cb, sizeof(*cfg->providers),
                                        &cfg->n_providers);

@@ -44,6 +44,16 @@ typedef struct sy_upstream_cfg {
     size_t stream_buffer_bytes;  /* per-request relay high-water mark, default 64 KiB */
 } sy_upstream_cfg;
 
+typedef struct sy_store_cfg {
+    unsigned map_size_mb;     /* initial LMDB map size, default 64 */
+    unsigned max_map_size_mb; /* MDB_MAP_FULL doubles the map up to this, default 16384 */
+    unsigned batch_ms;        /* longest an event waits for its commit, default 2 */
+} sy_store_cfg;
+
+typedef struct sy_feedback_cfg {
+    unsigned window_s; /* feedback later than this after the request gets 410, default 7 d */
+} sy_feedback_cfg;
+
 typedef struct sy_log_cfg {
     char *level;         /* "debug" | "info" | "warn" | "error", default "info" */
     char *path;          /* NULL = stderr */
@@ -99,6 +109,8 @@ typedef struct sy_config {
     unsigned drain_timeout_ms; /* SIGTERM drain bound, default 10000 */
     sy_limits_cfg limits;
     sy_upstream_cfg upstream;
+    sy_store_cfg store;
+    sy_feedback_cfg feedback;
     sy_log_cfg log;
     sy_provider_cfg *providers;
     size_t n_providers;

@@ -24,6 +24,7 @@ static const subcommand subcommands[] = {
     {"serve", sy_cmd_serve, "run the gateway"},
     {"fake-provider", sy_cmd_fake_provider, "run a scripted fake LLM provider (tests, demo)"},
     {"check-config", sy_cmd_check_config, "validate a configuration file"},
+    {"export", sy_cmd_export, "dump logged requests, outcomes and feedback as JSON lines"},
     {"hash-key", sy_cmd_hash_key, "hash (or generate) a client or admin key for the config"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this help, or a subcommand's help"},

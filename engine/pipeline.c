@@ -13,6 +13,8 @@
 
 #include "clock.h"
 #include "cost.h"
+#include "feedback_api.h"
+#include "server.h"
 #include "provider.h"
 #include "sse.h"
 #include "worker.h"
@@ -45,13 +47,16 @@ typedef struct sy_call {
     sy_buf resp; /* non-stream body or error body */
     sy_buf out;  /* stream events translated, waiting to be sent */
     sy_sse_parser sse;
-    int started;         /* streaming response begun */
-    int sent;            /* the request went to the upstream: it is billed */
-    int completed;       /* the upstream answer arrived whole (not cut, not aborted) */
-    char *prompt_json;   /* log.include_prompts: the request's messages (owned) */
-    char *answer_json;   /* log.include_prompts: the non-stream answer message (owned) */
-    size_t prompt_bytes; /* request body size: the prompt estimate when usage is missing */
-    int status;          /* status given to the client (499: client went away) */
+    int started;  /* streaming response begun */
+    int sent;     /* the request went to the upstream: it is billed */
+    sy_bill bill; /* computed once the exchange is over */
+    uint64_t t_end_ns;
+    const char *policy_name; /* the route's policy (static string of the policy) */
+    int completed;           /* the upstream answer arrived whole (not cut, not aborted) */
+    char *prompt_json;       /* log.include_prompts: the request's messages (owned) */
+    char *answer_json;       /* log.include_prompts: the non-stream answer message (owned) */
+    size_t prompt_bytes;     /* request body size: the prompt estimate when usage is missing */
+    int status;              /* status given to the client (499: client went away) */
     const char *error_code;
     uint64_t t_start_ns, t_first_ns;
     uint64_t bytes_in, bytes_out;
@@ -162,11 +167,41 @@ static int validate_chat(sy_http_req *req, cJSON *root)
     return 1;
 }
 
+/* Queue the decision and outcome for the store (the store copies; no I/O here). */
+static void record(sy_call *c)
+{
+    sy_store_request r = {0};
+    if (sy_reqid_to_bytes(c->id, r.id) != 0)
+        return;
+    r.ts_ms = sy_reqid_time_ms(c->id);
+    snprintf(r.key_name, sizeof(r.key_name), "%s", c->key_name ? c->key_name : "");
+    snprintf(r.route, sizeof(r.route), "%s", c->route ? c->route->name : "");
+    snprintf(r.model, sizeof(r.model), "%s", c->model->name);
+    snprintf(r.policy, sizeof(r.policy), "%s", c->route ? c->policy_name : "");
+    r.propensity = c->route ? c->propensity : NAN;
+    r.n_candidates = c->route ? (uint32_t)c->route->n_candidates : 1;
+    r.status = c->status;
+    r.stream = c->stream;
+    uint64_t end = c->t_end_ns ? c->t_end_ns : sy_now_ns();
+    r.latency_ms = (double)(end - c->t_start_ns) / 1e6;
+    r.ttft_ms = c->t_first_ns ? (double)(c->t_first_ns - c->t_start_ns) / 1e6 : NAN;
+    r.prompt_tokens = c->bill.usage.prompt_tokens;
+    r.completion_tokens = c->bill.usage.completion_tokens;
+    r.cached_tokens = c->bill.usage.cached_tokens;
+    r.usage_estimated = c->bill.estimated;
+    r.cost_usd = c->bill.cost_usd;
+    snprintf(r.error, sizeof(r.error), "%s", c->error_code ? c->error_code : "");
+    sy_store_put_request(c->w->server->store, &r);
+}
+
 /* Write the request's log line (worker-batched) and free the call. */
 static void call_finish(sy_call *c)
 {
     sy_worker *w = c->w;
     const sy_config *cfg = c->rt->cfg;
+    c->t_end_ns = sy_now_ns();
+    if (c->model && c->sent)
+        sy_bill_exchange(&c->model->price, &c->rs, c->completed, c->prompt_bytes, &c->bill);
     if (cfg->log.requests) {
         sy_logbuf *lb = &w->log;
         uint64_t now = sy_now_ns();
@@ -184,9 +219,7 @@ static void call_finish(sy_call *c)
             sy_logbuf_num(lb, "ttft_ms", (double)(c->t_first_ns - c->t_start_ns) / 1e6);
         else
             sy_logbuf_str(lb, "ttft_ms", NULL);
-        sy_bill bill = {0};
-        if (c->model && c->sent)
-            sy_bill_exchange(&c->model->price, &c->rs, c->completed, c->prompt_bytes, &bill);
+        const sy_bill bill = c->bill;
         sy_logbuf_int(lb, "prompt_tokens", bill.usage.prompt_tokens);
         sy_logbuf_int(lb, "completion_tokens", bill.usage.completion_tokens);
         sy_logbuf_int(lb, "cached_tokens", bill.usage.cached_tokens);
@@ -207,6 +240,8 @@ static void call_finish(sy_call *c)
         }
         sy_logbuf_end(lb);
     }
+    if (c->model)
+        record(c);
     w->inflight--;
     sy_upstream_call_free(&c->up);
     sy_buf_free(&c->resp);
@@ -439,6 +474,7 @@ static int resolve_target(sy_call *c, const char *name)
     c->route = r;
     c->model = &cfg->models[r->candidates[out.ranking[0]]];
     c->propensity = out.propensity;
+    c->policy_name = sy_policy_name(c->rt->route_policies[ridx]);
     return 0;
 }
 
@@ -452,6 +488,9 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
     c->req = req;
     w->inflight++;
     memcpy(c->id, req->id, sizeof(c->id)); /* the server adds the header itself */
+    char token[SY_FEEDBACK_TOKEN_LEN + 1];
+    sy_feedback_token(sy_store_secret(w->server->store), c->id, token);
+    sy_buf_printf(&c->headers, "x-switchyard-feedback-token: %s\r\n", token);
     const sy_config *cfg = c->rt->cfg;
 
     cJSON *root = NULL;

@@ -60,17 +60,54 @@ static int decode_char(char c)
     return p ? (int)(p - crockford) : -1;
 }
 
-uint64_t sy_reqid_time_ms(const char *id)
+/* Decode an id into its 128 bits; -1 if it is not a valid id. */
+static int decode(const char *id, uint64_t *hi_out, uint64_t *lo_out)
 {
     if (!id || strncmp(id, "req_", 4) != 0 || strlen(id) != SY_REQID_LEN)
-        return 0;
+        return -1;
     uint64_t hi = 0, lo = 0;
     for (int i = 0; i < 26; i++) {
         int v = decode_char(id[4 + i]);
         if (v < 0 || (i == 0 && v > 7))
-            return 0;
+            return -1;
         hi = (hi << 5) | (lo >> 59);
         lo = (lo << 5) | (uint64_t)v;
     }
-    return hi >> 16;
+    *hi_out = hi;
+    *lo_out = lo;
+    return 0;
+}
+
+uint64_t sy_reqid_time_ms(const char *id)
+{
+    uint64_t hi, lo;
+    return decode(id, &hi, &lo) == 0 ? hi >> 16 : 0;
+}
+
+int sy_reqid_to_bytes(const char *id, uint8_t out[16])
+{
+    uint64_t hi, lo;
+    if (decode(id, &hi, &lo) != 0)
+        return -1;
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(hi >> (56 - 8 * i));
+        out[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
+    }
+    return 0;
+}
+
+void sy_reqid_from_bytes(const uint8_t in[16], char out[SY_REQID_LEN + 1])
+{
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; i++) {
+        hi = (hi << 8) | in[i];
+        lo = (lo << 8) | in[8 + i];
+    }
+    memcpy(out, "req_", 4);
+    for (int i = 25; i >= 0; i--) {
+        out[4 + i] = crockford[lo & 31];
+        lo = (lo >> 5) | (hi << 59);
+        hi >>= 5;
+    }
+    out[SY_REQID_LEN] = '\0';
 }

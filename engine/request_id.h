@@ -32,4 +32,9 @@ void sy_reqid_next(sy_reqid_gen *g, uint64_t now_ms, char out[SY_REQID_LEN + 1])
 /* Timestamp (ms since the epoch) encoded in an id, or 0 if `id` is not a valid id. */
 uint64_t sy_reqid_time_ms(const char *id);
 
+/* The id's 128 bits, big-endian (byte order = sort order): 0, or -1 if not an id. */
+int sy_reqid_to_bytes(const char *id, uint8_t out[16]);
+/* Inverse of sy_reqid_to_bytes. */
+void sy_reqid_from_bytes(const uint8_t in[16], char out[SY_REQID_LEN + 1]);
+
 #endif

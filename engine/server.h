@@ -7,6 +7,7 @@
 #define SY_SERVER_H
 
 #include "runtime.h"
+#include "store.h"
 #include "worker.h"
 
 #include <pthread.h>
@@ -22,6 +23,7 @@ typedef struct sy_server {
     pthread_mutex_t reload_lock; /* serialises reloads; held while reading the file */
     sy_runtime *rt;              /* latest published runtime (under reload_lock) */
     uint64_t generation;
+    sy_store *store; /* the LMDB store (data_dir); its thread is the only writer */
 } sy_server;
 
 /*

@@ -2,6 +2,7 @@
 
 #include "api.h"
 #include "clock.h"
+#include "feedback_api.h"
 #include "server.h"
 
 #include <stdio.h>
@@ -64,8 +65,11 @@ static void cmd_cb(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_lock(&w->cmd_lock);
     sy_runtime *rt = w->cmd_runtime;
     int shutdown = w->cmd_shutdown;
+    struct sy_fb_call *acks = w->cmd_acks;
     w->cmd_runtime = NULL;
+    w->cmd_acks = NULL;
     pthread_mutex_unlock(&w->cmd_lock);
+    sy_feedback_answer_all(acks);
     if (rt) {
         sy_runtime_unref(w->rt);
         w->rt = rt;
@@ -154,9 +158,23 @@ void sy_worker_shutdown(sy_worker *w)
     event_active(&w->cmd_ev, EV_TIMEOUT, 0);
 }
 
+void sy_worker_post_ack(sy_worker *w, struct sy_fb_call *f)
+{
+    pthread_mutex_lock(&w->cmd_lock);
+    sy_feedback_push(&w->cmd_acks, f);
+    pthread_mutex_unlock(&w->cmd_lock);
+    event_active(&w->cmd_ev, EV_TIMEOUT, 0);
+}
+
 void sy_worker_join(sy_worker *w)
 {
     pthread_join(w->thread, NULL);
+}
+
+void sy_worker_free(sy_worker *w)
+{
+    sy_feedback_answer_all(w->cmd_acks); /* clients are gone: this only frees */
+    w->cmd_acks = NULL;
     event_del(&w->cmd_ev);
     event_del(&w->drain_deadline_ev);
     sy_upstream_free(w->up);

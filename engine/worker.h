@@ -45,6 +45,7 @@ typedef struct sy_worker {
     pthread_mutex_t cmd_lock;
     sy_runtime *cmd_runtime; /* a runtime to switch to */
     int cmd_shutdown;
+    struct sy_fb_call *cmd_acks; /* feedback verdicts from the store thread */
 } sy_worker;
 
 /* Prepare a worker (event base, upstream, rng). Runs on the main thread. */
@@ -55,8 +56,13 @@ int sy_worker_start(sy_worker *w);
 void sy_worker_publish(sy_worker *w, sy_runtime *rt);
 /* Ask the worker to drain and stop. Thread-safe. */
 void sy_worker_shutdown(sy_worker *w);
-/* Join the thread and free everything the worker owns. */
+/* Wait for the thread to end (its event loop is gone; it may still receive acks). */
 void sy_worker_join(sy_worker *w);
+/* Free everything the worker owns, after sy_worker_join() and after the store closed. */
+void sy_worker_free(sy_worker *w);
+
+/* Store thread → worker: a feedback verdict to answer on the worker's loop. */
+void sy_worker_post_ack(sy_worker *w, struct sy_fb_call *f);
 
 /* Limits for the HTTP layer derived from a config. */
 void sy_worker_http_limits(const sy_config *cfg, sy_http_limits *out);

@@ -25,6 +25,7 @@ echo "fake-provider on 127.0.0.1:$fake_port"
 key=$("$bin" hash-key --generate | sed -n 's/^key: *//p')
 hash=$(printf %s "$key" | "$bin" hash-key | sed -n 's/^sha256: *//p')
 sed -e "s|@FAKE_URL@|http://127.0.0.1:$fake_port/v1|" -e "s|@KEY_SHA256@|$hash|" \
+  -e "s|@DATA_DIR@|$tmp/data|" \
   examples/demo.json > "$tmp/switchyard.json"
 "$bin" check-config "$tmp/switchyard.json"
 

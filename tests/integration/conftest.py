@@ -138,6 +138,8 @@ class Gateway:
     def __init__(self, tmp, config):
         self.dir = tmp
         self.config_path = tmp / "switchyard.json"
+        config.setdefault("data_dir", str(tmp / "data"))
+        self.data_dir = config["data_dir"]
         self.write_config(config)
         self.port_file = tmp / "gw.port"
         env = sanitizer_env(dict(os.environ, SY_TEST_PROVIDER_KEY=CANARY_PROVIDER_KEY))

@@ -36,9 +36,12 @@ def test_non_stream_and_stream_cost_match_usage(gateway):
                 su = ev["usage"]
     assert su
     gateway.stop()
-    lines = request_lines(gateway)
+    # workers batch their log lines: match lines to responses by request id
+    lines = {l["id"]: l for l in request_lines(gateway)}
     assert len(lines) == 2
-    for line, usage in zip(lines, (u, su)):
+    for rid, usage in ((r.headers["x-switchyard-request-id"], u),
+                       (s.headers["x-switchyard-request-id"], su)):
+        line = lines[rid]
         want = expected_usd(LARGE, usage["prompt_tokens"],
                             usage["prompt_tokens_details"]["cached_tokens"],
                             usage["completion_tokens"])

@@ -32,7 +32,7 @@ fake_port=$(cut -d' ' -f1 "$tmp/fake.port")
 key="sk-sdk-test-key"
 hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
 cat > "$tmp/switchyard.json" <<JSON
-{"listen": {"address": "127.0.0.1", "port": 0}, "workers": 1,
+{"listen": {"address": "127.0.0.1", "port": 0}, "workers": 1, "data_dir": "$tmp/data",
  "providers": {"fake": {"dialect": "openai", "base_url": "http://127.0.0.1:$fake_port/v1"}},
  "models": {"small": {"provider": "fake", "upstream_name": "fake-small",
                       "price": {"input": 0.15, "output": 0.6}},

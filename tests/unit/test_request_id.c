@@ -30,6 +30,12 @@ static void test_format_and_time_round_trip(void **state)
     for (int i = 4; i < SY_REQID_LEN; i++)
         assert_non_null(strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", id[i]));
     assert_int_equal(sy_reqid_time_ms(id), now);
+    uint8_t bytes[16];
+    char back[SY_REQID_LEN + 1];
+    assert_int_equal(sy_reqid_to_bytes(id, bytes), 0);
+    sy_reqid_from_bytes(bytes, back);
+    assert_string_equal(back, id);
+    assert_int_equal(sy_reqid_to_bytes("req_0000000000000000000000000I", bytes), -1);
     assert_int_equal(sy_reqid_time_ms("req_"), 0);
     assert_int_equal(sy_reqid_time_ms("req_0000000000000000000000000I"), 0);
     assert_int_equal(sy_reqid_time_ms("xyz_00000000000000000000000000"), 0);

@@ -1,0 +1,127 @@
+/*
+ * store: the LMDB store (DESIGN.md §2, §6). One environment with named databases
+ * (decisions, outcomes, feedback, arm_stats, conversations, experiments, prompts,
+ * keys, meta). Keys are fixed binary (16-byte request ids; 64-byte arm keys); values
+ * start with a one-byte record version.
+ *
+ * Threads: sy_store_open() starts the store thread, the process's only LMDB writer.
+ * Any thread may submit events; submission copies the event onto a queue under a short
+ * mutex (never held across I/O) and returns at once, so workers never block on disk.
+ * The store thread commits events in batches (every batch_ms or batch_max events).
+ * Decisions and outcomes are committed without a forced sync (MDB_NOMETASYNC: a power
+ * loss may undo the last batch, never corrupt); a batch holding feedback is synced to
+ * disk before any of its acknowledgements is delivered, so an acknowledged rating
+ * survives any crash.
+ *
+ * Ownership: the store copies everything it is given. Acknowledgement callbacks run on
+ * the store thread and must only hand the result to their owner (e.g. wake a worker).
+ */
+#ifndef SY_STORE_H
+#define SY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SY_STORE_SCHEMA_VERSION 1
+#define SY_STORE_NAME_MAX       128
+
+typedef struct sy_store sy_store;
+
+typedef struct sy_store_opts {
+    const char *dir;             /* created if missing */
+    size_t map_size;             /* initial map size in bytes */
+    size_t max_map_size;         /* MDB_MAP_FULL grows the map by doubling up to this */
+    unsigned batch_ms;           /* longest an event waits for its commit */
+    unsigned batch_max;          /* most events per transaction */
+    uint64_t feedback_window_ms; /* feedback later than this after the request: 410 */
+} sy_store_opts;
+
+/* What was decided for one request and how it went (one event, two records). */
+typedef struct sy_store_request {
+    uint8_t id[16]; /* request id, binary (big-endian ULID) */
+    uint64_t ts_ms; /* wall-clock time of the request */
+    char key_name[SY_STORE_NAME_MAX];
+    char route[SY_STORE_NAME_MAX]; /* "" when the client named a model */
+    char model[SY_STORE_NAME_MAX];
+    char policy[32];
+    double propensity; /* NAN when no policy chose */
+    uint32_t n_candidates;
+    uint32_t dim;    /* context vector length (0 = none) */
+    const double *x; /* dim values, copied */
+    /* outcome */
+    int32_t status;
+    int stream;
+    double latency_ms, ttft_ms; /* ttft NAN when none */
+    int64_t prompt_tokens, completion_tokens, cached_tokens;
+    int usage_estimated;
+    double cost_usd;
+    char error[48];
+} sy_store_request;
+
+typedef struct sy_store_feedback {
+    uint8_t id[16];
+    char key_name[SY_STORE_NAME_MAX]; /* the key that sent it; "" with a feedback token */
+    int by_token;                     /* authorised by the request's feedback token */
+    double value;                     /* in [0,1]: "up" = 1, "down" = 0 */
+    uint64_t ts_ms;
+    const char *comment; /* may be NULL; copied (at most 4 KiB) */
+    const char *tags;    /* JSON array text or NULL; copied (at most 4 KiB) */
+} sy_store_feedback;
+
+/* Verdict on a feedback event. status: 200 stored, 404 unknown request (or another
+ * key's), 410 outside the window, 503 the store could not commit. `replaced` is 1 when
+ * an earlier rating was corrected. */
+typedef struct sy_store_ack {
+    int status;
+    int replaced;
+    double previous; /* the replaced rating */
+    char route[SY_STORE_NAME_MAX];
+    char model[SY_STORE_NAME_MAX];
+} sy_store_ack;
+typedef void (*sy_store_ack_cb)(void *ud, const sy_store_ack *ack);
+
+/* Additive statistics of one arm (route, model), read back for admin and tests. */
+typedef struct sy_store_arm_stats {
+    double requests, errors, latency_ms_sum, cost_usd_sum;
+    double ratings, rating_sum, rating_sq_sum;
+} sy_store_arm_stats;
+
+/* Open (or create) the environment, check the schema, clear stale readers and start the
+ * store thread. Returns NULL with a message in err on failure. */
+sy_store *sy_store_open(const sy_store_opts *opts, char *err, size_t err_len);
+
+/* Commit everything queued, acknowledge pending feedback, stop the thread, close. */
+void sy_store_close(sy_store *s);
+
+/* Queue a request record (decision + outcome). Never blocks on I/O. */
+void sy_store_put_request(sy_store *s, const sy_store_request *r);
+
+/* Queue feedback; cb(ud, ack) is called exactly once, on the store thread, after the
+ * rating is committed and synced (200) or rejected. */
+void sy_store_put_feedback(sy_store *s, const sy_store_feedback *f, sy_store_ack_cb cb, void *ud);
+
+/* The 32-byte secret for feedback tokens (created on first open, kept in meta). */
+const uint8_t *sy_store_secret(const sy_store *s);
+
+/* Counters for /admin/status: events committed, batches, map size. Thread-safe. */
+typedef struct sy_store_counters {
+    uint64_t events, batches, feedback, map_grows, failed_batches;
+    size_t map_size;
+} sy_store_counters;
+void sy_store_counters_get(sy_store *s, sy_store_counters *out);
+
+/* Read one arm's statistics (a read transaction; any thread). 0, or -1 when absent. */
+int sy_store_arm_stats_get(sy_store *s, const char *route, const char *model,
+                           sy_store_arm_stats *out);
+
+/*
+ * Export every request as one JSON line (decision, context vector, propensity, outcome
+ * and the current feedback, if any), in request-id (= time) order, to out. Opens the
+ * environment read-only; works while a server runs. `format_id` turns 16 bytes into
+ * the printable request id. Returns the number of lines, or -1 with err set.
+ */
+long sy_store_export(const char *dir, FILE *out, void (*format_id)(const uint8_t id[16], char *buf),
+                     char *err, size_t err_len);
+
+#endif

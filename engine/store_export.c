@@ -1,0 +1,133 @@
+/*
+ * store_export: `switchyard export` — every request as one JSON line, joined from the
+ * decisions, outcomes and feedback databases, for the simulator and for analysis.
+ * Opens the environment read-only (MDB_RDONLY): safe while a server writes to it.
+ */
+#include "store.h"
+#include "store_codec.h"
+
+#include <lmdb.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void num(sy_buf *b, const char *key, double v)
+{
+    if (isfinite(v))
+        sy_buf_printf(b, ",\"%s\":%.17g", key, v);
+    else
+        sy_buf_printf(b, ",\"%s\":null", key);
+}
+
+static void str(sy_buf *b, const char *key, const char *s, size_t n)
+{
+    sy_buf_printf(b, ",\"%s\":", key);
+    if (s && n)
+        sy_buf_json_string(b, s, n);
+    else
+        sy_buf_puts(b, "null");
+}
+
+long sy_store_export(const char *dir, FILE *out, void (*format_id)(const uint8_t id[16], char *buf),
+                     char *err, size_t err_len)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_dbi dec, outc, fb;
+    long lines = 0;
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(env, 16);
+    if (rc == 0)
+        rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "decisions", 0, &dec);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "outcomes", 0, &outc);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "feedback", 0, &fb);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, dec, &cur);
+    if (rc) {
+        snprintf(err, err_len, "cannot read the store in %s: %s", dir, mdb_strerror(rc));
+        lines = -1;
+        goto done;
+    }
+    MDB_val k, v;
+    sy_buf b = {0};
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        sy_store_request r;
+        if (k.mv_size != 16 || sy_store_decode_decision(v.mv_data, v.mv_size, &r) != 0)
+            continue; /* not a record this build understands */
+        char id[64];
+        format_id(k.mv_data, id);
+        sy_buf_reset(&b);
+        sy_buf_printf(&b, "{\"request_id\":\"%s\",\"ts_ms\":%llu", id, (unsigned long long)r.ts_ms);
+        str(&b, "key", r.key_name, strlen(r.key_name));
+        str(&b, "route", r.route, strlen(r.route));
+        str(&b, "model", r.model, strlen(r.model));
+        str(&b, "policy", r.policy, strlen(r.policy));
+        num(&b, "propensity", r.propensity);
+        sy_buf_printf(&b, ",\"n_candidates\":%u,\"context\":[", r.n_candidates);
+        const uint8_t *x;
+        int dim = sy_store_decision_x(v.mv_data, v.mv_size, &x);
+        for (int i = 0; i < dim; i++) {
+            double d;
+            memcpy(&d, x + 8 * i, 8);
+            sy_buf_printf(&b, i ? ",%.17g" : "%.17g", d);
+        }
+        sy_buf_puts(&b, "]");
+        MDB_val ov;
+        if (mdb_get(txn, outc, &k, &ov) == 0 &&
+            sy_store_decode_outcome(ov.mv_data, ov.mv_size, &r) == 0) {
+            sy_buf_printf(&b, ",\"outcome\":{\"status\":%d,\"stream\":%s", r.status,
+                          r.stream ? "true" : "false");
+            num(&b, "latency_ms", r.latency_ms);
+            num(&b, "ttft_ms", r.ttft_ms);
+            sy_buf_printf(
+                &b, ",\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"cached_tokens\":%lld",
+                (long long)r.prompt_tokens, (long long)r.completion_tokens,
+                (long long)r.cached_tokens);
+            sy_buf_printf(&b, ",\"usage_estimated\":%s", r.usage_estimated ? "true" : "false");
+            num(&b, "cost_usd", r.cost_usd);
+            str(&b, "error", r.error, strlen(r.error));
+            sy_buf_puts(&b, "}");
+        } else {
+            sy_buf_puts(&b, ",\"outcome\":null");
+        }
+        MDB_val fv;
+        sy_store_feedback_rec f;
+        if (mdb_get(txn, fb, &k, &fv) == 0 &&
+            sy_store_decode_feedback(fv.mv_data, fv.mv_size, &f) == 0) {
+            sy_buf_puts(&b, ",\"feedback\":{");
+            sy_buf_printf(&b, "\"value\":%.17g,\"ts_ms\":%llu,\"by_token\":%s", f.value,
+                          (unsigned long long)f.ts_ms, f.by_token ? "true" : "false");
+            str(&b, "comment", f.comment, f.comment_len);
+            sy_buf_puts(&b, ",\"tags\":");
+            sy_buf_append(&b, f.tags_len ? f.tags : "null", f.tags_len ? f.tags_len : 4);
+            sy_buf_puts(&b, "}");
+        } else {
+            sy_buf_puts(&b, ",\"feedback\":null");
+        }
+        sy_buf_puts(&b, "}\n");
+        if (fwrite(b.data, 1, b.len, out) != b.len) {
+            snprintf(err, err_len, "write failed");
+            lines = -1;
+            break;
+        }
+        lines++;
+    }
+    sy_buf_free(&b);
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (env)
+        mdb_env_close(env);
+    return lines;
+}
