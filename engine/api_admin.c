@@ -12,9 +12,12 @@
 
 #include "clock.h"
 #include "keys.h"
+#include "metrics.h"
 #include "server.h"
 #include "worker.h"
 
+#include <gsl/gsl_cdf.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,8 +40,55 @@ static int admin_authorized(sy_worker *w, sy_http_req *req)
     return 1;
 }
 
-static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r)
+/* {"mean","lo","hi"}: a normal 95% interval of the mean from a count, sum and sum of
+ * squares (null fields while there are fewer than two observations). */
+static void mean_interval(sy_buf *b, const char *name, double n, double sum, double sq)
 {
+    sy_buf_printf(b, ",\"%s\":", name);
+    if (n < 1) {
+        sy_buf_puts(b, "null");
+        return;
+    }
+    double mean = sum / n;
+    if (n < 2) {
+        sy_buf_printf(b, "{\"mean\":%.9g,\"lo\":null,\"hi\":null}", mean);
+        return;
+    }
+    double var = (sq - n * mean * mean) / (n - 1);
+    double half = 1.959964 * sqrt(var > 0 ? var : 0) / sqrt(n);
+    sy_buf_printf(b, "{\"mean\":%.9g,\"lo\":%.9g,\"hi\":%.9g}", mean, mean - half, mean + half);
+}
+
+/*
+ * The arm's learned statistics from the store (what every gateway process sharing the
+ * data_dir has recorded) and its share of this process's traffic on the route. Quality
+ * is the Beta(1 + Σv, 1 + n − Σv) posterior of the mean rating with its central 95%
+ * interval.
+ */
+static void arm_stats_json(sy_buf *b, sy_store *store, const sy_route_cfg *r, const char *model,
+                           uint64_t route_total)
+{
+    sy_store_arm_stats a = {0};
+    sy_store_arm_stats_get(store, r->name, model, &a);
+    uint64_t mine = sy_metrics_requests(r->name, model);
+    sy_buf_printf(b, ",\"stats\":{\"requests\":%.0f,\"errors\":%.0f,\"ratings\":%.0f", a.requests,
+                  a.errors, a.ratings);
+    double alpha = 1 + a.rating_sum, beta = 1 + a.ratings - a.rating_sum;
+    sy_buf_printf(b, ",\"quality\":{\"mean\":%.6g,\"lo\":%.6g,\"hi\":%.6g}", alpha / (alpha + beta),
+                  gsl_cdf_beta_Pinv(0.025, alpha, beta), gsl_cdf_beta_Pinv(0.975, alpha, beta));
+    mean_interval(b, "latency_ms", a.requests, a.latency_ms_sum, a.latency_ms_sq_sum);
+    mean_interval(b, "cost_usd", a.requests, a.cost_usd_sum, a.cost_usd_sq_sum);
+    if (route_total)
+        sy_buf_printf(b, ",\"traffic_share\":%.6g}", (double)mine / (double)route_total);
+    else
+        sy_buf_puts(b, ",\"traffic_share\":null}");
+}
+
+static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r, sy_store *store)
+{
+    uint64_t route_total = 0;
+    for (size_t k = 0; k < r->n_candidates; k++)
+        route_total += sy_metrics_requests(r->name, cfg->models[r->candidates[k]].name);
     sy_buf_puts(b, "{\"name\":");
     sy_buf_json_string(b, r->name, strlen(r->name));
     sy_buf_puts(b, ",\"policy\":");
@@ -55,8 +105,10 @@ static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r)
         sy_buf_json_string(b, m->tier, strlen(m->tier));
         sy_buf_printf(b,
                       ",\"price_per_mtok\":{\"input\":%.6g,\"cached_input\":%.6g,"
-                      "\"output\":%.6g}}",
-                      m->price.input, m->price.cached_input, m->price.output);
+                      "\"cache_write\":%.6g,\"output\":%.6g}",
+                      m->price.input, m->price.cached_input, m->price.cache_write, m->price.output);
+        arm_stats_json(b, store, r, m->name, route_total);
+        sy_buf_puts(b, "}");
     }
     sy_buf_puts(b, "]}");
 }
@@ -78,17 +130,45 @@ static void admin_routes(sy_worker *w, sy_http_req *req, const char *name)
                                   "no such route", NULL);
             return;
         }
-        route_json(&b, cfg, r);
+        route_json(&b, cfg, r, w->server->store);
         return respond_json(req, 200, &b);
     }
     sy_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
     for (size_t i = 0; i < cfg->n_routes; i++) {
         if (i)
             sy_buf_puts(&b, ",");
-        route_json(&b, cfg, &cfg->routes[i]);
+        route_json(&b, cfg, &cfg->routes[i], w->server->store);
     }
     sy_buf_puts(&b, "]}");
     respond_json(req, 200, &b);
+}
+
+/* Prometheus text format: request series plus the store's counters. */
+static void admin_metrics(sy_worker *w, sy_http_req *req)
+{
+    if (!sy_http_req_method_is(req, "GET"))
+        return sy_api_method_not_allowed(req, "GET");
+    sy_buf b = {0};
+    sy_metrics_render(&b);
+    sy_store_counters sc;
+    sy_store_counters_get(w->server->store, &sc);
+    sy_buf_printf(&b,
+                  "# HELP switchyard_store_events_total Events committed by the store thread.\n"
+                  "# TYPE switchyard_store_events_total counter\n"
+                  "switchyard_store_events_total %llu\n"
+                  "# HELP switchyard_store_batches_total Write transactions committed.\n"
+                  "# TYPE switchyard_store_batches_total counter\n"
+                  "switchyard_store_batches_total %llu\n"
+                  "# HELP switchyard_store_failed_batches_total Batches that could not commit.\n"
+                  "# TYPE switchyard_store_failed_batches_total counter\n"
+                  "switchyard_store_failed_batches_total %llu\n"
+                  "# HELP switchyard_store_map_size_bytes Current LMDB map size.\n"
+                  "# TYPE switchyard_store_map_size_bytes gauge\n"
+                  "switchyard_store_map_size_bytes %zu\n",
+                  (unsigned long long)sc.events, (unsigned long long)sc.batches,
+                  (unsigned long long)sc.failed_batches, sc.map_size);
+    sy_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.data, b.len);
+    sy_buf_free(&b);
 }
 
 static void admin_status(sy_worker *w, sy_http_req *req)
@@ -129,6 +209,11 @@ static void admin_route(sy_worker *w, sy_http_req *req)
     if (strcmp(p, "/healthz") == 0) {
         static const char ok[] = "{\"status\":\"ok\"}";
         return sy_http_respond(req, 200, "application/json", NULL, ok, sizeof(ok) - 1);
+    }
+    if (strcmp(p, "/metrics") == 0) {
+        if (admin_authorized(w, req))
+            admin_metrics(w, req);
+        return;
     }
     if (strncmp(p, "/admin/", 7) != 0)
         return sy_api_not_found(req);

@@ -3,6 +3,7 @@
 
 #include "api.h"
 #include "keys.h"
+#include "metrics.h"
 #include "server.h"
 #include "sha256.h"
 #include "worker.h"
@@ -70,6 +71,7 @@ static void answer(sy_fb_call *f)
         char msg[160];
         switch (f->ack.status) {
         case 200: {
+            sy_metrics_feedback(f->ack.route, f->ack.model, f->value);
             sy_buf b = {0};
             sy_buf_printf(&b, "{\"object\":\"feedback\",\"request_id\":\"%s\",\"value\":%.17g",
                           f->id, f->value);

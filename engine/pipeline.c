@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "cost.h"
 #include "feedback_api.h"
+#include "metrics.h"
 #include "server.h"
 #include "provider.h"
 #include "sse.h"
@@ -240,8 +241,20 @@ static void call_finish(sy_call *c)
         }
         sy_logbuf_end(lb);
     }
-    if (c->model)
+    if (c->model) {
         record(c);
+        sy_metrics_obs mo = {.route = c->route ? c->route->name : "",
+                             .model = c->model->name,
+                             .status = c->status,
+                             .latency_s = (double)(c->t_end_ns - c->t_start_ns) / 1e9,
+                             .ttft_s =
+                                 c->t_first_ns ? (double)(c->t_first_ns - c->t_start_ns) / 1e9 : -1,
+                             .prompt_tokens = c->bill.usage.prompt_tokens,
+                             .completion_tokens = c->bill.usage.completion_tokens,
+                             .cached_tokens = c->bill.usage.cached_tokens,
+                             .cost_usd = c->bill.cost_usd};
+        sy_metrics_observe(&mo);
+    }
     w->inflight--;
     sy_upstream_call_free(&c->up);
     sy_buf_free(&c->resp);

@@ -150,7 +150,9 @@ static int add_request_stats(sy_store *s, MDB_txn *txn, const sy_store_request *
     a.requests += 1;
     a.errors += r->status >= 400 ? 1 : 0;
     a.latency_ms_sum += r->latency_ms;
+    a.latency_ms_sq_sum += r->latency_ms * r->latency_ms;
     a.cost_usd_sum += r->cost_usd;
+    a.cost_usd_sq_sum += r->cost_usd * r->cost_usd;
     sy_buf b = {0};
     sy_store_encode_arm_stats(&b, &a);
     v = (MDB_val){b.len, b.data};

@@ -83,7 +83,7 @@ typedef void (*sy_store_ack_cb)(void *ud, const sy_store_ack *ack);
 
 /* Additive statistics of one arm (route, model), read back for admin and tests. */
 typedef struct sy_store_arm_stats {
-    double requests, errors, latency_ms_sum, cost_usd_sum;
+    double requests, errors, latency_ms_sum, latency_ms_sq_sum, cost_usd_sum, cost_usd_sq_sum;
     double ratings, rating_sum, rating_sq_sum;
 } sy_store_arm_stats;
 

@@ -201,7 +201,9 @@ void sy_store_encode_arm_stats(sy_buf *b, const sy_store_arm_stats *a)
     put_f64(b, a->requests);
     put_f64(b, a->errors);
     put_f64(b, a->latency_ms_sum);
+    put_f64(b, a->latency_ms_sq_sum);
     put_f64(b, a->cost_usd_sum);
+    put_f64(b, a->cost_usd_sq_sum);
     put_f64(b, a->ratings);
     put_f64(b, a->rating_sum);
     put_f64(b, a->rating_sq_sum);
@@ -215,7 +217,9 @@ int sy_store_decode_arm_stats(const void *v, size_t n, sy_store_arm_stats *a)
     a->requests = get_f64(&rd);
     a->errors = get_f64(&rd);
     a->latency_ms_sum = get_f64(&rd);
+    a->latency_ms_sq_sum = get_f64(&rd);
     a->cost_usd_sum = get_f64(&rd);
+    a->cost_usd_sq_sum = get_f64(&rd);
     a->ratings = get_f64(&rd);
     a->rating_sum = get_f64(&rd);
     a->rating_sq_sum = get_f64(&rd);
