@@ -412,6 +412,10 @@ static void finish_plain(sy_call *c, const char *retry_after)
         c->completed = 1;
         if (c->rt->cfg->log.include_prompts)
             c->answer_json = answer_message_json(&body);
+        /* The whole answer is known: its cost goes into a header (streams: the log). */
+        sy_bill bill;
+        sy_bill_exchange(&c->model->price, &c->rs, 1, c->prompt_bytes, &bill);
+        sy_buf_printf(&c->headers, "x-switchyard-cost-usd: %.9f\r\n", bill.cost_usd);
         sy_http_respond(c->req, 200, "application/json", c->headers.data, body.data, body.len);
         detach(c);
     }

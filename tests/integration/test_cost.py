@@ -47,6 +47,9 @@ def test_non_stream_and_stream_cost_match_usage(gateway):
                             usage["completion_tokens"])
         assert abs(line["cost_usd"] - want) < 0.5e-6, (line, usage)
         assert line["usage_estimated"] is False
+    assert float(r.headers["x-switchyard-cost-usd"]) == \
+        lines[r.headers["x-switchyard-request-id"]]["cost_usd"]
+    assert "x-switchyard-cost-usd" not in s.headers  # a stream's cost is known only at its end
 
 
 def test_aborted_stream_is_billed_for_relayed_tokens(gateway):
