@@ -21,4 +21,7 @@ int sy_cmd_serve(int argc, char **argv);
 /* `switchyard export (--data-dir DIR | --config FILE) [--output FILE]`: dump the store. */
 int sy_cmd_export(int argc, char **argv);
 
+/* `switchyard loadgen --url U --key K --route R --fake F [...]`: synthetic users. */
+int sy_cmd_loadgen(int argc, char **argv);
+
 #endif

@@ -25,6 +25,8 @@ static const subcommand subcommands[] = {
     {"fake-provider", sy_cmd_fake_provider, "run a scripted fake LLM provider (tests, demo)"},
     {"check-config", sy_cmd_check_config, "validate a configuration file"},
     {"export", sy_cmd_export, "dump logged requests, outcomes and feedback as JSON lines"},
+    {"loadgen", sy_cmd_loadgen,
+     "synthetic users: requests through a route, thumbs by hidden quality"},
     {"hash-key", sy_cmd_hash_key, "hash (or generate) a client or admin key for the config"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this help, or a subcommand's help"},
