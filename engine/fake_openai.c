@@ -70,9 +70,61 @@ static int limit_field(const cJSON *body, const char *key, long *out, sy_buf *er
 }
 
 /*
+ * The tool the fake will call, into c->tool_name: the function named by an object
+ * tool_choice ({"type":"function","function":{"name":…}}), else the first function tool
+ * of `tools`; none when tools is absent or empty or tool_choice is "none". Each function
+ * tool must name itself (function.name, a non-empty string); tools of other types
+ * (custom, built-in) are accepted and never called.
+ */
+static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
+{
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(body, "tools");
+    if (!tools || cJSON_IsNull(tools))
+        return SY_OK;
+    if (!cJSON_IsArray(tools)) {
+        sy_buf_puts(err, "Invalid 'tools': expected an array.");
+        return SY_ERR_INVALID;
+    }
+    const cJSON *t, *first = NULL;
+    size_t i = 0;
+    cJSON_ArrayForEach(t, tools)
+    {
+        if (!cJSON_IsObject(t)) {
+            sy_buf_printf(err, "Invalid 'tools[%zu]': expected an object.", i);
+            return SY_ERR_INVALID;
+        }
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(t, "type");
+        if (!type || (cJSON_IsString(type) && strcmp(type->valuestring, "function") == 0)) {
+            const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+            if (!cJSON_IsObject(fn) || !cJSON_IsString(name) || !name->valuestring[0]) {
+                sy_buf_printf(err, "Missing required parameter: 'tools[%zu].function.name'.", i);
+                return SY_ERR_INVALID;
+            }
+            if (!first)
+                first = name;
+        }
+        i++;
+    }
+    const cJSON *choice = cJSON_GetObjectItemCaseSensitive(body, "tool_choice");
+    if (cJSON_IsString(choice) && strcmp(choice->valuestring, "none") == 0)
+        return SY_OK;
+    const cJSON *forced = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(choice, "function"), "name");
+    if (cJSON_IsObject(choice) && cJSON_IsString(forced) && forced->valuestring[0])
+        first = forced;
+    if (first)
+        c->tool_name = sy_xstrdup(first->valuestring);
+    return SY_OK;
+}
+
+/*
  * Validate the parts of a Chat Completions request the fake depends on (model,
- * messages, stream, stream_options, max_tokens / max_completion_tokens); everything
- * else is accepted as is. The output limit is the smaller of the two limit fields.
+ * messages, stream, stream_options, max_tokens / max_completion_tokens, tools); everything
+ * else is accepted as is. Any role is accepted, so tool results ({"role":"tool",
+ * "tool_call_id":…}) and assistant turns with tool_calls and null content pass; the
+ * last message being a "tool" (or legacy "function") result sets last_is_tool_result.
+ * The output limit is the smaller of the two limit fields.
  */
 static int oai_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
 {
@@ -93,6 +145,7 @@ static int oai_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
         return SY_ERR_INVALID;
     }
     const cJSON *last_user = NULL, *m;
+    const char *last_role = "";
     size_t i = 0;
     cJSON_ArrayForEach(m, messages)
     {
@@ -105,6 +158,7 @@ static int oai_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
         c->prompt_bytes += content_text(content, NULL);
         if (strcmp(role->valuestring, "user") == 0)
             last_user = content;
+        last_role = role->valuestring;
         i++;
     }
     if (i == 0) {
@@ -114,6 +168,9 @@ static int oai_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
     }
     if (last_user)
         content_text(last_user, &c->echo);
+    c->last_is_tool_result = strcmp(last_role, "tool") == 0 || strcmp(last_role, "function") == 0;
+    if (parse_tools(body, c, err) != SY_OK)
+        return SY_ERR_INVALID;
 
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
     if (stream && !cJSON_IsNull(stream) && !cJSON_IsBool(stream)) {
@@ -155,6 +212,8 @@ static void usage_object(const fp_exchange *x, sy_buf *out)
 
 static const char *finish_reason(const fp_exchange *x)
 {
+    if (x->tool_name)
+        return "tool_calls";
     return x->truncated ? "length" : "stop";
 }
 
@@ -167,12 +226,31 @@ static void head(const fp_exchange *x, const char *object, sy_buf *out)
     sy_buf_puts(out, ",\"system_fingerprint\":\"" OAI_FINGERPRINT "\"");
 }
 
+/* "id", "type" and "function" of a tool call; arguments is the JSON text as a string. */
+static void tool_call_fields(const fp_exchange *x, const char *arguments, size_t len, sy_buf *out)
+{
+    sy_buf_puts(out, "\"id\":");
+    sy_buf_json_string(out, x->tool_call_id, strlen(x->tool_call_id));
+    sy_buf_puts(out, ",\"type\":\"function\",\"function\":{\"name\":");
+    sy_buf_json_string(out, x->tool_name, strlen(x->tool_name));
+    sy_buf_puts(out, ",\"arguments\":");
+    sy_buf_json_string(out, arguments, len);
+    sy_buf_puts(out, "}");
+}
+
+/* The answer: text, or (x->tool_name set) content null and one tool call; text unused. */
 static void oai_render_completion(const fp_exchange *x, const char *text, size_t len, sy_buf *out)
 {
     head(x, "chat.completion", out);
     sy_buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
                      "\"content\":");
-    sy_buf_json_string(out, text, len);
+    if (x->tool_name) {
+        sy_buf_puts(out, "null,\"tool_calls\":[{");
+        tool_call_fields(x, x->tool_args_json, strlen(x->tool_args_json), out);
+        sy_buf_puts(out, "}]");
+    } else {
+        sy_buf_json_string(out, text, len);
+    }
     sy_buf_printf(out,
                   ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"%s\"}],"
                   "\"usage\":",
@@ -198,10 +276,15 @@ static void chunk(const fp_exchange *x, const char *delta_json, size_t delta_len
     sy_buf_puts(out, "}\n\n");
 }
 
+/* The role event; content is null ahead of a tool call, as OpenAI sends it. */
 static void oai_render_stream_open(const fp_exchange *x, sy_buf *out)
 {
-    static const char delta[] = "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}";
-    chunk(x, delta, sizeof delta - 1, NULL, out);
+    static const char text[] = "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}";
+    static const char call[] = "{\"role\":\"assistant\",\"content\":null,\"refusal\":null}";
+    if (x->tool_name)
+        chunk(x, call, sizeof call - 1, NULL, out);
+    else
+        chunk(x, text, sizeof text - 1, NULL, out);
 }
 
 static void oai_render_stream_delta(const fp_exchange *x, const char *text, size_t len, sy_buf *out)
@@ -211,6 +294,42 @@ static void oai_render_stream_delta(const fp_exchange *x, const char *text, size
     sy_buf_json_string(&delta, text, len);
     sy_buf_puts(&delta, "}");
     chunk(x, delta.data, delta.len, NULL, out);
+    sy_buf_free(&delta);
+}
+
+/* Chunks of streamed tool-call arguments (at most; short arguments take fewer). */
+#define OAI_ARGUMENT_PIECES 3
+
+/*
+ * A tool call as OpenAI streams it: one chunk announcing the call (index, id, type,
+ * name, empty arguments), then the arguments JSON text split into up to
+ * OAI_ARGUMENT_PIECES pieces of about equal size, never inside a UTF-8 character, each
+ * in its own chunk carrying only index and function.arguments. Clients concatenate the
+ * pieces.
+ */
+static void oai_render_stream_tool_call(const fp_exchange *x, sy_buf *out)
+{
+    sy_buf delta = {0};
+    sy_buf_puts(&delta, "{\"tool_calls\":[{\"index\":0,");
+    tool_call_fields(x, "", 0, &delta);
+    sy_buf_puts(&delta, "}]}");
+    chunk(x, delta.data, delta.len, NULL, out);
+
+    const char *args = x->tool_args_json;
+    size_t len = strlen(args), start = 0;
+    for (size_t k = 1; k <= OAI_ARGUMENT_PIECES && start < len; k++) {
+        size_t end = len * k / OAI_ARGUMENT_PIECES;
+        while (end < len && ((unsigned char)args[end] & 0xC0) == 0x80)
+            end++;
+        if (end <= start)
+            continue;
+        sy_buf_reset(&delta);
+        sy_buf_puts(&delta, "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":");
+        sy_buf_json_string(&delta, args + start, end - start);
+        sy_buf_puts(&delta, "}}]}");
+        chunk(x, delta.data, delta.len, NULL, out);
+        start = end;
+    }
     sy_buf_free(&delta);
 }
 
@@ -327,6 +446,7 @@ const fp_dialect fp_dialect_openai = {
     .render_stream_open = oai_render_stream_open,
     .render_stream_delta = oai_render_stream_delta,
     .render_stream_close = oai_render_stream_close,
+    .render_stream_tool_call = oai_render_stream_tool_call,
     .render_malformed = oai_render_malformed,
     .render_error = oai_render_error,
     .render_models = oai_render_models,

@@ -75,6 +75,7 @@ typedef struct fp_record {
     char *body_raw;    /* the body when it is not JSON (truncated), else NULL */
     cJSON *headers;    /* lower-cased names; credentials replaced by "present" */
     const char *fault; /* injected fault name, NULL for none */
+    char *tool_call;   /* owned: name of the tool the answer calls, NULL for text */
     int status;        /* HTTP status sent, 0 when none was */
     char outcome[48];  /* "" while in progress */
     double start_ms, first_byte_ms, end_ms, client_closed_ms; /* < 0: not (yet) */
@@ -128,7 +129,9 @@ struct fp_req {
     fp_phase phase;
     int stream;
     fp_exchange x;
-    char *model; /* x.model points here */
+    char *model;      /* x.model points here */
+    char *tool_name;  /* a tool call answer: x.tool_name points here, else NULL */
+    sy_buf tool_args; /* x.tool_args_json points here */
     fp_plan plan;
     fp_text text;
     size_t next;   /* next token to send */
@@ -183,6 +186,7 @@ static void record_unref(fp_record *r)
     free(r->path);
     free(r->model);
     free(r->body_raw);
+    free(r->tool_call);
     cJSON_Delete(r->body);
     cJSON_Delete(r->headers);
     free(r);
@@ -391,6 +395,8 @@ static void req_finish(fp_req *r, const char *outcome)
     event_free(r->timer);
     fp_text_free(&r->text);
     free(r->model);
+    free(r->tool_name);
+    sy_buf_free(&r->tool_args);
     free(r);
 }
 
@@ -543,6 +549,9 @@ static void pump(fp_req *r)
     size_t fault_at = is_stream_fault(r->plan.fault) ? (size_t)r->plan.after_tokens : SIZE_MAX;
     if (fault_at > r->text.n && fault_at != SIZE_MAX)
         fault_at = r->text.n;
+    /* a tool call is one event: a fault fires before it (after_tokens 0) or after it */
+    if (r->x.tool_name && fault_at != SIZE_MAX && fault_at > 0)
+        fault_at = r->text.n;
     for (;;) {
         if (r->paused)
             return;
@@ -564,7 +573,7 @@ static void pump(fp_req *r)
             arm_timer(r, r->due_ms - now);
             return;
         }
-        size_t n = (size_t)r->plan.chunk_tokens;
+        size_t n = r->x.tool_name ? r->text.n : (size_t)r->plan.chunk_tokens;
         size_t stop = fault_at < r->text.n ? fault_at : r->text.n;
         if (n > stop - r->next)
             n = stop - r->next;
@@ -574,7 +583,10 @@ static void pump(fp_req *r)
         const char *s = fp_text_token(&r->text, r->next, &len0);
         const char *e = fp_text_token(&r->text, r->next + n - 1, &len1);
         sy_buf b = {0};
-        r->d->render_stream_delta(&r->x, s, (size_t)(e + len1 - s), &b);
+        if (r->x.tool_name)
+            r->d->render_stream_tool_call(&r->x, &b);
+        else
+            r->d->render_stream_delta(&r->x, s, (size_t)(e + len1 - s), &b);
         write_chunk(r, &b);
         sy_buf_free(&b);
         r->next += n;
@@ -776,8 +788,23 @@ static void handle_chat(fp_server *srv, const fp_dialect *d, struct evhttp_reque
     fp_plan_make(m, chat.stream, &ov, srv->fault_rng, srv->latency_rng, &r->plan);
     rec->fault = r->plan.fault ? fp_fault_name(r->plan.fault) : NULL;
     int truncated = 0;
-    fp_content_build(m, chat.echo.data, chat.echo.len, r->plan.tokens, chat.max_tokens, &r->text,
-                     &truncated);
+    /* The answer: a tool call (its tokens are those of the arguments text, so usage and
+     * tokens_sent stay consistent), or text. A dialect that cannot render a streamed
+     * call never answers with one. */
+    if (d->render_stream_tool_call &&
+        fp_tool_call_args(chat.tool_name, chat.last_is_tool_result, chat.echo.data, chat.echo.len,
+                          &r->tool_args)) {
+        fp_tokenize(r->tool_args.data, r->tool_args.len, &r->text);
+        r->tool_name = chat.tool_name;
+        chat.tool_name = NULL;
+        r->x.tool_name = r->tool_name;
+        r->x.tool_args_json = r->tool_args.data;
+        fp_tool_call_id(srv->seed, rec->seq, r->x.tool_call_id, sizeof r->x.tool_call_id);
+        rec->tool_call = sy_xstrdup(r->tool_name);
+    } else {
+        fp_content_build(m, chat.echo.data, chat.echo.len, r->plan.tokens, chat.max_tokens,
+                         &r->text, &truncated);
+    }
 
     make_id(srv, rec->seq, r->x.id, sizeof r->x.id, "chatcmpl-");
     r->x.created = (int64_t)(sy_wall_ms() / 1000);
@@ -850,6 +877,8 @@ static cJSON *record_json(const fp_record *rec)
     cJSON_AddBoolToObject(o, "stream", rec->stream);
     cJSON_AddItemToObject(o, "fault",
                           rec->fault ? cJSON_CreateString(rec->fault) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "tool_call",
+                          rec->tool_call ? cJSON_CreateString(rec->tool_call) : cJSON_CreateNull());
     cJSON_AddNumberToObject(o, "status", rec->status);
     cJSON_AddStringToObject(o, "outcome", rec->outcome[0] ? rec->outcome : "in_progress");
     cJSON_AddItemToObject(o, "start_ms", ms_or_null(rec->start_ms));

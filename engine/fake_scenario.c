@@ -846,6 +846,42 @@ long fp_prompt_tokens(size_t text_bytes)
     return n < 1 ? 1 : n;
 }
 
+int fp_tool_call_args(const char *tool_name, int last_is_tool_result, const char *echo,
+                      size_t echo_len, sy_buf *args)
+{
+    if (!tool_name || last_is_tool_result)
+        return 0;
+    size_t n = echo ? echo_len : 0;
+    if (n > FP_TOOL_QUERY_MAX) {
+        n = FP_TOOL_QUERY_MAX;
+        /* echo[n] is the first byte left out: if it continues a character, drop the
+         * whole character */
+        while (n > 0 && ((unsigned char)echo[n] & 0xC0) == 0x80)
+            n--;
+    }
+    sy_buf_puts(args, "{\"query\":");
+    sy_buf_json_string(args, n ? echo : "", n);
+    sy_buf_puts(args, "}");
+    return 1;
+}
+
+/* splitmix64's finaliser: a bijective 64-bit mix. */
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void fp_tool_call_id(uint64_t seed, uint64_t seq, char *out, size_t cap)
+{
+    uint64_t a = mix64(seed ^ mix64(seq));
+    uint64_t b = mix64(a ^ seq);
+    snprintf(out, cap, "call_%016llx%08llx", (unsigned long long)a,
+             (unsigned long long)(b & 0xffffffffull));
+}
+
 void fp_rng_seed(gsl_rng *fault_rng, gsl_rng *latency_rng, uint64_t seed)
 {
     gsl_rng_set(fault_rng, (unsigned long)seed);

@@ -197,6 +197,28 @@ void fp_content_build(const fp_model *m, const char *echo, size_t echo_len, long
 /* Prompt tokens from the byte count of all message text: ceil(bytes / 4), at least 1. */
 long fp_prompt_tokens(size_t text_bytes);
 
+/* Longest query (bytes of the echoed user text) put into a tool call's arguments. */
+#define FP_TOOL_QUERY_MAX 64
+
+/*
+ * Decide whether a chat request is answered with a tool call instead of text: it is
+ * when the request offers tools (tool_name, the first offered tool's name, is not NULL)
+ * and its last message is not a tool result. Then appends the call's arguments to args
+ * and returns 1: the JSON object {"query":"<q>"}, q being echo (the last user message)
+ * cut to at most FP_TOOL_QUERY_MAX bytes at a UTF-8 character boundary, JSON-escaped.
+ * Otherwise returns 0 and leaves args alone. Pure: no draws, so tool calls never shift
+ * the fault and latency sequences.
+ */
+int fp_tool_call_args(const char *tool_name, int last_is_tool_result, const char *echo,
+                      size_t echo_len, sy_buf *args);
+
+/*
+ * The id of the tool call answering request number seq (the stats' "seq") under seed:
+ * "call_" and 24 lower-case hex digits, a hash of both, so it is reproducible from the
+ * seed and request order and distinct between requests. out must hold 30 bytes.
+ */
+void fp_tool_call_id(uint64_t seed, uint64_t seq, char *out, size_t cap);
+
 /* Seed the two generators used by fp_plan_make (fault: seed; latency: seed + 1). */
 void fp_rng_seed(gsl_rng *fault_rng, gsl_rng *latency_rng, uint64_t seed);
 

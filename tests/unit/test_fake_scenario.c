@@ -554,6 +554,91 @@ static void test_prompt_tokens(void **state)
     assert_int_equal(fp_prompt_tokens(400), 100);
 }
 
+/* ---- tool calls */
+
+/* The query member of a tool call's arguments (asserting they are {"query": string}). */
+static char *tool_query(const sy_buf *args)
+{
+    cJSON *j = cJSON_ParseWithLength(args->data, args->len);
+    if (!j)
+        fail_msg("arguments are not JSON: %s", args->data);
+    assert_int_equal(cJSON_GetArraySize(j), 1);
+    cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "query");
+    assert_true(cJSON_IsString(q));
+    char *out = strdup(q->valuestring);
+    cJSON_Delete(j);
+    return out;
+}
+
+static void test_tool_call_decision(void **state)
+{
+    sy_buf args = {0};
+    /* no tools offered, or the last message is a tool result: text, args untouched */
+    assert_int_equal(fp_tool_call_args(NULL, 0, "hi", 2, &args), 0);
+    assert_int_equal(fp_tool_call_args("lookup", 1, "hi", 2, &args), 0);
+    assert_int_equal(args.len, 0);
+
+    /* tools offered: a call whose query echoes the last user message, JSON-escaped */
+    const char *echo = "say \"hi\"\n\\ now";
+    assert_int_equal(fp_tool_call_args("lookup", 0, echo, strlen(echo), &args), 1);
+    char *q = tool_query(&args);
+    assert_string_equal(q, echo);
+    free(q);
+
+    /* no user message: an empty query */
+    sy_buf_reset(&args);
+    assert_int_equal(fp_tool_call_args("lookup", 0, NULL, 0, &args), 1);
+    assert_string_equal(args.data, "{\"query\":\"\"}");
+
+    /* at most FP_TOOL_QUERY_MAX bytes, never cutting a UTF-8 character: "a" then 40
+     * two-byte "é" puts byte 64 inside a character, so the query keeps 63 bytes */
+    sy_buf long_echo = {0};
+    sy_buf_puts(&long_echo, "a");
+    for (int i = 0; i < 40; i++)
+        sy_buf_puts(&long_echo, "\xc3\xa9");
+    sy_buf_reset(&args);
+    assert_int_equal(fp_tool_call_args("lookup", 0, long_echo.data, long_echo.len, &args), 1);
+    q = tool_query(&args);
+    assert_int_equal(strlen(q), 63);
+    assert_memory_equal(q, long_echo.data, 63);
+    free(q);
+    /* ASCII is cut at exactly 64 */
+    sy_buf_reset(&long_echo);
+    for (int i = 0; i < 100; i++)
+        sy_buf_puts(&long_echo, "x");
+    sy_buf_reset(&args);
+    fp_tool_call_args("lookup", 0, long_echo.data, long_echo.len, &args);
+    q = tool_query(&args);
+    assert_int_equal(strlen(q), FP_TOOL_QUERY_MAX);
+    free(q);
+
+    /* the completion tokens of a call are the tokens of its arguments text */
+    sy_buf_reset(&args);
+    fp_tool_call_args("lookup", 0, "weather in Paris", 16, &args);
+    fp_text t = {0};
+    fp_tokenize(args.data, args.len, &t);
+    assert_int_equal(t.n, 3); /* {"query":"weather, ␣in, ␣Paris"} */
+    fp_text_free(&t);
+    sy_buf_free(&long_echo);
+    sy_buf_free(&args);
+}
+
+static void test_tool_call_id(void **state)
+{
+    char a[48], b[48], c[48], d[48];
+    fp_tool_call_id(42, 1, a, sizeof a);
+    fp_tool_call_id(42, 1, b, sizeof b);
+    fp_tool_call_id(42, 2, c, sizeof c);
+    fp_tool_call_id(43, 1, d, sizeof d);
+    assert_string_equal(a, b); /* reproducible from seed and request number */
+    assert_string_not_equal(a, c);
+    assert_string_not_equal(a, d);
+    assert_int_equal(strlen(a), 29);
+    assert_memory_equal(a, "call_", 5);
+    for (size_t i = 5; i < 29; i++)
+        assert_non_null(strchr("0123456789abcdef", a[i]));
+}
+
 /* ---- OpenAI dialect */
 
 static cJSON *parse_json(const char *s, size_t len)
@@ -737,6 +822,8 @@ int main(void)
         cmocka_unit_test(test_tokenize),
         cmocka_unit_test(test_content_build),
         cmocka_unit_test(test_prompt_tokens),
+        cmocka_unit_test(test_tool_call_decision),
+        cmocka_unit_test(test_tool_call_id),
         cmocka_unit_test(test_openai_parse_chat),
         cmocka_unit_test(test_openai_bodies),
     };
