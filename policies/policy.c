@@ -1,14 +1,8 @@
-#include "policy.h"
+#include "policy_internal.h"
 
 #include "sy_common.h"
 
 #include <stdlib.h>
-
-typedef enum { SY_POLICY_UNIFORM } sy_policy_kind;
-
-struct sy_policy {
-    sy_policy_kind kind;
-};
 
 sy_policy *sy_policy_new_uniform(void)
 {
@@ -19,50 +13,82 @@ sy_policy *sy_policy_new_uniform(void)
 
 void sy_policy_free(sy_policy *p)
 {
+    if (!p)
+        return;
+    free(p->block);
+    free(p->arms);
     free(p);
 }
 
 const char *sy_policy_name(const sy_policy *p)
 {
-    switch (p->kind) {
-    case SY_POLICY_UNIFORM: return "uniform";
-    }
-    return "unknown";
+    return sy_policy_kind_name(p->kind);
 }
 
-/* Collect eligible arms into out->ranking in index order; returns how many. */
-static size_t collect_eligible(const sy_decide_in *in, sy_decide_out *out)
+size_t sy_policy_n_arms(const sy_policy *p)
+{
+    return p->n_arms;
+}
+
+size_t sy_policy_dim(const sy_policy *p)
+{
+    return p->dim;
+}
+
+/* Collect eligible arms in index order; returns how many. */
+static size_t collect_eligible(const sy_decide_in *in, size_t *elig)
 {
     size_t n = 0;
     for (size_t a = 0; a < in->n_arms; a++)
         if (!in->eligible || in->eligible[a])
-            out->ranking[n++] = a;
+            elig[n++] = a;
     return n;
 }
 
-/* A uniformly random permutation (Fisher-Yates): each arm leads with probability 1/n. */
-static void decide_uniform(const sy_decide_in *in, sy_decide_out *out, size_t n)
+/* The request fits the snapshot: arm count, generator, and a context where one is read. */
+static int input_ok(const sy_policy *p, const sy_decide_in *in)
 {
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)gsl_rng_uniform_int(in->rng, i + 1);
-        size_t t = out->ranking[i];
-        out->ranking[i] = out->ranking[j];
-        out->ranking[j] = t;
-    }
-    out->n_ranked = n;
-    out->propensity = 1.0 / (double)n;
+    if (in->n_arms == 0 || in->n_arms > SY_POLICY_MAX_ARMS || !in->rng)
+        return 0;
+    if (p->n_arms && in->n_arms != p->n_arms)
+        return 0;
+    if (sy_policy_kind_is_contextual(p->kind) && (!in->x || in->dim != p->dim))
+        return 0;
+    return 1;
 }
 
 int sy_policy_decide(const sy_policy *p, const sy_decide_in *in, sy_decide_out *out)
 {
-    if (in->n_arms == 0 || in->n_arms > SY_POLICY_MAX_ARMS)
+    if (!input_ok(p, in))
         return SY_ERR_INVALID;
-    sy_decide_out tmp;
-    size_t n = collect_eligible(in, &tmp);
+    size_t elig[SY_POLICY_MAX_ARMS];
+    size_t n = collect_eligible(in, elig);
     if (n == 0)
         return SY_ERR_INVALID;
+    sy_decide_out tmp;
+    tmp.constraint_fallback = 0;
     switch (p->kind) {
-    case SY_POLICY_UNIFORM: decide_uniform(in, &tmp, n); break;
+    case SY_POLICY_UNIFORM:
+        sy_decide_uniform(in, elig, n, &tmp);
+        break;
+    case SY_POLICY_FIXED:
+        sy_decide_fixed(p, elig, n, &tmp);
+        break;
+    case SY_POLICY_WEIGHTED:
+        sy_decide_weighted(p, in, elig, n, &tmp);
+        break;
+    case SY_POLICY_ROUND_ROBIN:
+        sy_decide_round_robin(in, elig, n, &tmp);
+        break;
+    case SY_POLICY_EPSILON_GREEDY:
+    case SY_POLICY_UCB1:
+    case SY_POLICY_LINUCB:
+        sy_decide_greedy(p, in, elig, n, &tmp);
+        break;
+    case SY_POLICY_THOMPSON:
+    case SY_POLICY_LINEAR_THOMPSON:
+        sy_decide_thompson(p, in, elig, n, &tmp);
+        break;
     }
     *out = tmp;
     return SY_OK;

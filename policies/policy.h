@@ -7,30 +7,64 @@
  * offline evaluation. Policies are pure: no I/O, no clocks, no globals; randomness comes
  * from the caller's gsl_rng so that each worker thread owns its own generator.
  *
- * A sy_policy is immutable once built and may be shared by threads that each pass
- * their own rng.
+ * Life cycle (state vs decision):
+ *
+ *   params ──sy_policy_state_new──► sy_policy_state   (mutable; ONE writer)
+ *                                     │  observe_outcome / observe_quality / retract
+ *                                     │  import / merge / export (persistence)
+ *                                     ▼
+ *                       sy_policy_state_snapshot(st, now)
+ *                                     │  decays every arm to `now`, adds the priors,
+ *                                     │  factors each precision matrix (Cholesky)
+ *                                     ▼
+ *                               sy_policy (immutable)  ──sy_policy_decide──► ranking,
+ *                               shared by any number        (many threads,    propensity
+ *                               of readers                   own rng each)
+ *
+ * The engine's store thread owns the state, applies events in batches and publishes a
+ * new snapshot after each batch (refcounting the published pointer is the engine's
+ * job: a sy_policy has no reference count of its own). Workers call sy_policy_decide
+ * on whichever snapshot they hold; decide never allocates, never factors a matrix and
+ * never writes to the snapshot. sy_policy_new_uniform() builds a stateless snapshot.
+ *
+ * GSL: snapshots factor matrices with gsl_linalg_cholesky_decomp1, which reports a
+ * matrix that is not positive definite through GSL's error handler. Programs that link
+ * this library must call gsl_set_error_handler_off() once at start-up (the default
+ * handler aborts). Such a matrix can only arise from retracting ratings that were never
+ * added; the arm then decides from its prior (sy_arm_summary.prior_fallback).
  */
 #ifndef SY_POLICY_H
 #define SY_POLICY_H
+
+#include "policy_params.h"
+#include "policy_state.h"
 
 #include <gsl/gsl_rng.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define SY_POLICY_MAX_ARMS 64
+/* Propensities below this are reported as this (bounds IPS weights at 1000). */
+#define SY_PROPENSITY_FLOOR 1e-3
 
+/* A zero-initialised sy_decide_in plus n_arms and rng is a valid request for any
+ * non-contextual policy and decides exactly as the uniform policy always has. */
 typedef struct sy_decide_in {
-    size_t n_arms;          /* arms 0..n_arms-1 of the route, at most SY_POLICY_MAX_ARMS */
+    size_t n_arms;           /* arms 0..n_arms-1 of the route, at most SY_POLICY_MAX_ARMS;
+                                must equal the snapshot's arm count (uniform: any) */
     const uint8_t *eligible; /* n_arms flags (nonzero = eligible); NULL = all eligible */
-    const double *x;        /* context vector (NULL for non-contextual policies) */
-    size_t dim;             /* length of x */
-    gsl_rng *rng;           /* caller-owned generator */
+    const double *x;         /* context vector (NULL for non-contextual policies) */
+    size_t dim;              /* length of x; must equal the snapshot's dim when used */
+    gsl_rng *rng;            /* caller-owned generator */
+    uint64_t seq;            /* request sequence number (round-robin turns) */
+    double input_tokens;     /* known prompt tokens, for the cost of priced arms */
 } sy_decide_in;
 
 typedef struct sy_decide_out {
     size_t ranking[SY_POLICY_MAX_ARMS]; /* eligible arms, best first */
     size_t n_ranked;
-    double propensity; /* P(ranking[0] chosen | context), exact or Monte Carlo */
+    double propensity;       /* P(ranking[0] chosen | context): exact, or Monte Carlo for the
+                                Thompson kinds (NAN when propensity_draws is 0) */
+    int constraint_fallback; /* 1 when ranking[0] violates a hard constraint (all did) */
 } sy_decide_out;
 
 typedef struct sy_policy sy_policy;
@@ -39,11 +73,35 @@ typedef struct sy_policy sy_policy;
 sy_policy *sy_policy_new_uniform(void);
 void sy_policy_free(sy_policy *p);
 const char *sy_policy_name(const sy_policy *p);
+size_t sy_policy_n_arms(const sy_policy *p); /* 0 for the stateless uniform policy */
+size_t sy_policy_dim(const sy_policy *p);
 
 /*
- * Rank the eligible arms. Returns 0, or SY_ERR_INVALID when no arm is eligible or
- * n_arms exceeds SY_POLICY_MAX_ARMS (out is then untouched).
+ * Build an immutable snapshot of a state as of time `now` (ignored with a half-life in
+ * observations). Cost O(K·d³/6); never fails. The caller owns the result.
+ */
+sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now);
+
+/*
+ * Rank the eligible arms. Returns 0, or SY_ERR_INVALID when no arm is eligible,
+ * n_arms exceeds SY_POLICY_MAX_ARMS or differs from the snapshot's, rng is NULL, or a
+ * contextual policy gets no x or an x of the wrong dim (out is then untouched).
  */
 int sy_policy_decide(const sy_policy *p, const sy_decide_in *in, sy_decide_out *out);
+
+/* What the admin API shows for one arm of a snapshot. Intervals are central 95%
+ * posterior intervals of the mean; cost is for a request of `input_tokens`. */
+typedef struct sy_arm_summary {
+    double ratings;                              /* effective (discounted) number of ratings */
+    double requests;                             /* effective number of latency observations */
+    double quality_mean, quality_lo, quality_hi; /* Beta posterior (non-contextual) */
+    double latency_mean_s, latency_lo_s, latency_hi_s;
+    double output_tokens_mean;
+    double cost_mean_usd, cost_lo_usd, cost_hi_usd;
+    int prior_fallback; /* 1 if the linear posterior was unusable (see above) */
+} sy_arm_summary;
+
+/* SY_ERR_INVALID for a bad arm or the stateless uniform policy. */
+int sy_policy_arm_summary(const sy_policy *p, size_t arm, double input_tokens, sy_arm_summary *out);
 
 #endif

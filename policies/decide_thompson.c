@@ -1,0 +1,148 @@
+/*
+ * decide_thompson: Beta–Bernoulli and linear Thompson sampling over the route's
+ * multi-objective utility, with Monte Carlo propensities.
+ *
+ * One decision draws, for every eligible arm, a posterior sample of its expected
+ * quality q̃, cost c̃ and latency l̃, scores U = w_q·q̃ − w_c·c̃ − w_l·l̃, and ranks arms by
+ * (constraint violation, −U). For the linear model only xᵀθ matters, so instead of
+ * drawing θ ~ N(μ, σ²Λ⁻¹) (d normals and a triangular solve per arm and draw) we draw
+ * xᵀθ from its exact marginal N(xᵀμ, σ²·xᵀΛ⁻¹x): one forward substitution L·v = x per arm
+ * and decision gives xᵀΛ⁻¹x = ‖v‖², then each draw costs one InvGamma and one normal
+ * variate. Arms are independent, so the ranking has exactly the distribution that
+ * sampling full θ vectors would give (tests/unit/test_policy_linreg.c checks the
+ * moments of both samplers).
+ *
+ * Propensity of the chosen arm j: M fresh draws of every arm (independent of the draw
+ * that decided), each reduced by conditioning on everything except j's quality noise
+ * (Rao–Blackwellisation): given the other arms' draws and j's cost and latency, j wins
+ * with probability
+ *   1                          if j's violation is below every other arm's,
+ *   0                          if it is above the smallest other violation,
+ *   P(w_q·q̃_j > U* − U_j⁰)    if tied (typically: all satisfy), U* the best other
+ *                              utility in that tier and U_j⁰ = −w_c·c̃_j − w_l·l̃_j,
+ * where the last term is a normal tail (linear model, given a fresh σ̃² draw) or a
+ * Beta tail. The estimate is the mean over M draws: unbiased, never an indicator's
+ * 0/1 noise, floored at SY_PROPENSITY_FLOOR. M = 0 skips it (NAN).
+ */
+#include "policy_internal.h"
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include <math.h>
+
+/* Per-arm, per-decision quantities of the linear model: E[xᵀθ] and sqrt(xᵀΛ⁻¹x)·scale. */
+typedef struct ts_proj {
+    double mean, scale;
+} ts_proj;
+
+static int is_linear(const sy_policy *p)
+{
+    return p->kind == SY_POLICY_LINEAR_THOMPSON;
+}
+
+/* One posterior draw of the arm's expected quality in this context. */
+static double draw_quality(const sy_policy *p, const sy_snap_arm *a, const ts_proj *pr,
+                           gsl_rng *rng)
+{
+    if (!is_linear(p))
+        return gsl_ran_beta(rng, a->alpha, a->beta);
+    double sigma = sqrt(sy_linreg_sample_sigma2(&a->lin, rng));
+    return pr->mean + sigma * pr->scale * gsl_ran_gaussian_ziggurat(rng, 1.0);
+}
+
+/* P(q̃ > tau) for one arm: a normal tail given a fresh σ̃² draw, or a Beta tail. */
+static double quality_tail(const sy_policy *p, const sy_snap_arm *a, const ts_proj *pr, double tau,
+                           gsl_rng *rng)
+{
+    if (!is_linear(p)) {
+        if (tau <= 0)
+            return 1;
+        if (tau >= 1)
+            return 0;
+        return gsl_cdf_beta_Q(tau, a->alpha, a->beta);
+    }
+    double sd = sqrt(sy_linreg_sample_sigma2(&a->lin, rng)) * pr->scale;
+    if (!(sd > 0))
+        return pr->mean > tau;
+    return 0.5 * erfc((tau - pr->mean) / (sd * M_SQRT2));
+}
+
+/* Draw one arm's cost, latency and (unless skip_quality) quality into a score. */
+static void draw_score(const sy_policy *p, const sy_decide_in *in, size_t arm, const ts_proj *pr,
+                       int skip_quality, sy_score *sc)
+{
+    const sy_snap_arm *a = &p->arms[arm];
+    double cost, lat;
+    sy_arm_outcome(p, a, in->input_tokens, in->rng, &cost, &lat);
+    double u = -p->obj.w_cost * cost - p->obj.w_latency * lat;
+    if (!skip_quality && p->obj.w_quality > 0)
+        u += p->obj.w_quality * draw_quality(p, a, pr, in->rng);
+    sc->arm = arm;
+    sc->viol = sy_objective_violation(&p->obj, cost, lat);
+    sc->util = u;
+}
+
+/*
+ * The Rao–Blackwellised Monte Carlo estimate of P(lead arm wins) described above.
+ * elig/proj are the eligible arms and their projections; lead indexes them.
+ */
+static double propensity(const sy_policy *p, const sy_decide_in *in, const size_t *elig,
+                         const ts_proj *proj, size_t n, size_t lead)
+{
+    double acc = 0;
+    for (unsigned m = 0; m < p->draws; m++) {
+        double min_viol = INFINITY, best = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            if (i == lead)
+                continue;
+            sy_score sc;
+            draw_score(p, in, elig[i], &proj[i], 0, &sc);
+            if (sc.viol < min_viol) {
+                min_viol = sc.viol;
+                best = sc.util;
+            } else if (sc.viol == min_viol && sc.util > best) {
+                best = sc.util;
+            }
+        }
+        sy_score j;
+        draw_score(p, in, elig[lead], &proj[lead], 1, &j);
+        if (j.viol < min_viol)
+            acc += 1;
+        else if (j.viol == min_viol)
+            acc += p->obj.w_quality > 0 ? quality_tail(p, &p->arms[elig[lead]], &proj[lead],
+                                                       (best - j.util) / p->obj.w_quality, in->rng)
+                                        : (j.util > best);
+    }
+    double est = acc / p->draws;
+    return est > SY_PROPENSITY_FLOOR ? est : SY_PROPENSITY_FLOOR;
+}
+
+void sy_decide_thompson(const sy_policy *p, const sy_decide_in *in, const size_t *elig, size_t n,
+                        sy_decide_out *out)
+{
+    ts_proj proj[SY_POLICY_MAX_ARMS];
+    double v[SY_POLICY_MAX_DIM];
+    if (is_linear(p)) {
+        for (size_t i = 0; i < n; i++) {
+            sy_linreg_project(&p->arms[elig[i]].lin, in->x, v, &proj[i].mean, &proj[i].scale);
+            proj[i].scale *= p->ts_scale;
+        }
+    }
+    sy_score sc[SY_POLICY_MAX_ARMS];
+    for (size_t i = 0; i < n; i++) /* in index order: the stable sort's final tie-break */
+        draw_score(p, in, elig[i], &proj[i], 0, &sc[i]);
+    sy_score_sort(sc, n);
+    size_t lead = 0;
+    while (elig[lead] != sc[0].arm)
+        lead++;
+    for (size_t i = 0; i < n; i++)
+        out->ranking[i] = sc[i].arm;
+    out->n_ranked = n;
+    out->constraint_fallback = sc[0].viol > 0;
+    if (n == 1)
+        out->propensity = 1.0;
+    else if (p->draws == 0)
+        out->propensity = NAN;
+    else
+        out->propensity = propensity(p, in, elig, proj, n, lead);
+}

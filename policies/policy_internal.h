@@ -1,0 +1,82 @@
+/*
+ * policy_internal: the layout of states and snapshots, shared by the files of
+ * policies/ only. Nothing outside this folder includes it.
+ */
+#ifndef SY_POLICY_INTERNAL_H
+#define SY_POLICY_INTERNAL_H
+
+#include "arm_stats.h"
+#include "linreg.h"
+#include "nig.h"
+#include "policy.h"
+
+/* Prior spread (σ on the log scale) of the outcome signals, before any data. */
+#define SY_PRIOR_SPREAD_LATENCY 0.5
+#define SY_PRIOR_SPREAD_TOKENS  1.0
+#define SY_PRIOR_SPREAD_COST    1.0
+
+struct sy_policy_state {
+    sy_policy_params params; /* params.arms points to arms */
+    sy_arm_params *arms;
+    sy_arm_stats *stats;
+    double clock_q, clock_o; /* observation counts (half-life in observations) */
+};
+
+/* One arm as a snapshot sees it: posteriors ready to sample. */
+typedef struct sy_snap_arm {
+    sy_arm_params ap;
+    double ratings, sum_r; /* decayed Σw and Σw·r of ratings */
+    double alpha, beta;    /* Beta posterior of quality */
+    sy_linreg_post lin;    /* linear posterior (lin.d = 0 when non-contextual) */
+    int prior_fallback;
+    double requests; /* decayed Σw of latency observations */
+    sy_lognormal_mean lat, tok, cost;
+} sy_snap_arm;
+
+struct sy_policy {
+    sy_policy_kind kind;
+    size_t n_arms, dim; /* n_arms = 0: stateless uniform */
+    sy_objective obj;
+    int need_cost, need_latency; /* the objective reads them at all */
+    double epsilon, ucb_c, linucb_alpha, ts_scale;
+    size_t fixed_arm;
+    unsigned draws;
+    double total_ratings;
+    sy_snap_arm *arms;
+    double *block; /* storage of every arm's linear posterior */
+};
+
+/* One arm's place in a ranking: lower violation first, then higher utility. */
+typedef struct sy_score {
+    size_t arm;
+    double viol; /* relative constraint violation, 0 = satisfies */
+    double util;
+} sy_score;
+
+/* Sum of relative excesses over the route's constraints (0 when all hold). */
+double sy_objective_violation(const sy_objective *o, double cost_usd, double latency_s);
+/* 1 if a ranks strictly before b. */
+int sy_score_before(const sy_score *a, const sy_score *b);
+/* Stable sort, best first. */
+void sy_score_sort(sy_score *s, size_t n);
+
+/* An arm's cost (USD) and latency (s) for this request: a posterior draw of their
+ * expected values when rng is given, their posterior means when rng is NULL. Signals the
+ * objective ignores are 0 and cost no draw. */
+void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, double input_tokens, gsl_rng *rng,
+                    double *cost_usd, double *latency_s);
+
+/* Per-kind deciders: elig[0..n) are the eligible arms in index order (n ≥ 1); each
+ * fills out->ranking, n_ranked, propensity and constraint_fallback. */
+void sy_decide_uniform(const sy_decide_in *in, const size_t *elig, size_t n, sy_decide_out *out);
+void sy_decide_fixed(const sy_policy *p, const size_t *elig, size_t n, sy_decide_out *out);
+void sy_decide_weighted(const sy_policy *p, const sy_decide_in *in, const size_t *elig, size_t n,
+                        sy_decide_out *out);
+void sy_decide_round_robin(const sy_decide_in *in, const size_t *elig, size_t n,
+                           sy_decide_out *out);
+void sy_decide_greedy(const sy_policy *p, const sy_decide_in *in, const size_t *elig, size_t n,
+                      sy_decide_out *out);
+void sy_decide_thompson(const sy_policy *p, const sy_decide_in *in, const size_t *elig, size_t n,
+                        sy_decide_out *out);
+
+#endif

@@ -1,0 +1,160 @@
+#include "policy_internal.h"
+
+#include "discount.h"
+#include "sy_common.h"
+
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Beta parameters below this are raised to it (a prior mean of exactly 0 or 1). */
+#define SY_BETA_MIN 1e-3
+
+/* Beta posterior of quality from the decayed rating sums: α = α0 + Σw·r,
+ * β = β0 + Σw·(1 − r), with the sums clamped to their valid range. */
+static void beta_posterior(sy_snap_arm *a)
+{
+    double n = a->ratings > 0 ? a->ratings : 0;
+    double s = a->sum_r < 0 ? 0 : a->sum_r > n ? n : a->sum_r;
+    double a0 = a->ap.prior_quality * a->ap.prior_quality_strength;
+    double b0 = (1 - a->ap.prior_quality) * a->ap.prior_quality_strength;
+    a->alpha = (a0 > SY_BETA_MIN ? a0 : SY_BETA_MIN) + s;
+    a->beta = (b0 > SY_BETA_MIN ? b0 : SY_BETA_MIN) + (n - s);
+}
+
+/* Posterior of one outcome signal, decayed from its stamp to now. */
+static void outcome_posterior(const sy_nig_stats *s, const sy_discount *disc, double now,
+                              double center, double spread, double strength, sy_lognormal_mean *out,
+                              double *n_out)
+{
+    sy_nig_prior pr;
+    sy_nig_prior_make(&pr, center, spread, strength);
+    sy_nig_stats d = *s;
+    sy_arm_stats_decay_nig(&d, disc, now);
+    sy_nig_post post;
+    sy_nig_posterior(&pr, &d, &post);
+    sy_nig_lognormal_mean(&post, out);
+    if (n_out)
+        *n_out = d.n;
+}
+
+/*
+ * Everything decide needs for one arm, as of the state's clocks (observation mode) or
+ * `now` (seconds). The linear posterior is factored here, once per snapshot.
+ */
+static void snap_arm(const sy_policy_state *st, size_t k, double now_q, double now_o, double *work,
+                     sy_snap_arm *a)
+{
+    const sy_arm_stats *s = &st->stats[k];
+    const sy_discount *disc = &st->params.discount;
+    size_t d = st->params.dim;
+    a->ap = st->arms[k];
+
+    double fq = now_q > s->q.t ? sy_discount_factor(disc, now_q - s->q.t) : 1.0;
+    a->ratings = fq * s->q.n;
+    a->sum_r = fq * s->q.sum_r;
+    beta_posterior(a);
+    if (d) {
+        sy_linreg_prior pr = {
+            .bias_mean = a->ap.prior_quality,
+            .bias_precision = a->ap.prior_quality_strength,
+            .ridge = st->params.ridge,
+            .a0 = st->params.noise_strength / 2,
+            .b0 = st->params.noise_strength / 2 * st->params.noise_var,
+        };
+        a->prior_fallback = sy_linreg_posterior(&pr, &s->q, d, fq, work, &a->lin) != SY_OK;
+    }
+
+    double strength = a->ap.prior_outcome_strength;
+    outcome_posterior(&s->lat, disc, now_o, log(a->ap.prior_latency_s), SY_PRIOR_SPREAD_LATENCY,
+                      strength, &a->lat, &a->requests);
+    outcome_posterior(&s->tok, disc, now_o, sy_y_tokens(a->ap.prior_output_tokens),
+                      SY_PRIOR_SPREAD_TOKENS, strength, &a->tok, NULL);
+    outcome_posterior(&s->cost, disc, now_o, sy_y_cost(a->ap.prior_cost_usd), SY_PRIOR_SPREAD_COST,
+                      strength, &a->cost, NULL);
+}
+
+sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now)
+{
+    const sy_policy_params *pp = &st->params;
+    size_t n = pp->n_arms, d = pp->dim;
+    int obs = pp->discount.unit == SY_HALF_LIFE_OBSERVATIONS;
+    double now_q = obs ? st->clock_q : now;
+    double now_o = obs ? st->clock_o : now;
+
+    sy_policy *p = sy_xcalloc(1, sizeof(*p));
+    p->kind = pp->kind;
+    p->n_arms = n;
+    p->dim = d;
+    p->obj = pp->objective;
+    p->need_cost = pp->objective.w_cost > 0 || pp->objective.max_cost_usd > 0;
+    p->need_latency = pp->objective.w_latency > 0 || pp->objective.latency_slo_s > 0;
+    p->epsilon = pp->epsilon;
+    p->ucb_c = pp->ucb_c;
+    p->linucb_alpha = pp->linucb_alpha;
+    p->ts_scale = pp->ts_scale;
+    p->fixed_arm = pp->fixed_arm;
+    p->draws = pp->propensity_draws;
+    p->arms = sy_xcalloc(n, sizeof(*p->arms));
+
+    double *work = NULL;
+    if (d) {
+        size_t per = d * d + 2 * d;
+        p->block = sy_xmalloc(n * per * sizeof(double));
+        work = sy_xmalloc(d * d * sizeof(double));
+        for (size_t k = 0; k < n; k++) {
+            double *base = p->block + k * per;
+            p->arms[k].lin.ut = base;
+            p->arms[k].lin.inv_diag = base + d * d;
+            p->arms[k].lin.mu = base + d * d + d;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        snap_arm(st, k, now_q, now_o, work, &p->arms[k]);
+        p->total_ratings += p->arms[k].ratings > 0 ? p->arms[k].ratings : 0;
+    }
+    free(work);
+    return p;
+}
+
+/* Mean and central 95% interval of e^(base + sd·z). */
+static void lognormal_interval(const sy_lognormal_mean *l, double *mean, double *lo, double *hi)
+{
+    *mean = sy_lognormal_expect(l);
+    *lo = exp(l->base - 1.959963984540054 * l->sd);
+    *hi = exp(l->base + 1.959963984540054 * l->sd);
+}
+
+int sy_policy_arm_summary(const sy_policy *p, size_t arm, double input_tokens, sy_arm_summary *out)
+{
+    if (arm >= p->n_arms)
+        return SY_ERR_INVALID;
+    const sy_snap_arm *a = &p->arms[arm];
+    memset(out, 0, sizeof(*out));
+    out->ratings = a->ratings;
+    out->requests = a->requests;
+    out->prior_fallback = a->prior_fallback;
+    out->quality_mean = a->alpha / (a->alpha + a->beta);
+    out->quality_lo = gsl_cdf_beta_Pinv(0.025, a->alpha, a->beta);
+    out->quality_hi = gsl_cdf_beta_Pinv(0.975, a->alpha, a->beta);
+    lognormal_interval(&a->lat, &out->latency_mean_s, &out->latency_lo_s, &out->latency_hi_s);
+
+    double tm, tl, th;
+    lognormal_interval(&a->tok, &tm, &tl, &th);
+    out->output_tokens_mean = fmax(sy_tokens_from_y(tm), 0);
+    if (a->ap.cost_model == SY_COST_LEARNED) {
+        double cm, cl, ch;
+        lognormal_interval(&a->cost, &cm, &cl, &ch);
+        out->cost_mean_usd = fmax(sy_cost_from_y(cm), 0);
+        out->cost_lo_usd = fmax(sy_cost_from_y(cl), 0);
+        out->cost_hi_usd = fmax(sy_cost_from_y(ch), 0);
+    } else {
+        double in = a->ap.price_in_per_mtok * input_tokens;
+        double po = a->ap.price_out_per_mtok;
+        out->cost_mean_usd = (in + po * fmax(sy_tokens_from_y(tm), 0)) * 1e-6;
+        out->cost_lo_usd = (in + po * fmax(sy_tokens_from_y(tl), 0)) * 1e-6;
+        out->cost_hi_usd = (in + po * fmax(sy_tokens_from_y(th), 0)) * 1e-6;
+    }
+    return SY_OK;
+}
