@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "log.h"
 #include "provider.h"
+#include "learner.h"
 #include "server.h"
 
 #include <curl/curl.h>
@@ -80,6 +81,7 @@ int sy_server_reload(sy_server *s, sy_buf *errors)
     sy_runtime *rt = sy_runtime_new(cfg, ++s->generation);
     for (size_t i = 0; i < s->n_workers; i++)
         sy_worker_publish(&s->workers[i], rt);
+    sy_learner_reconfigure(s->learner, rt);
     sy_runtime_unref(s->rt);
     s->rt = rt;
     pthread_mutex_unlock(&s->reload_lock);
@@ -255,6 +257,7 @@ int sy_cmd_serve(int argc, char **argv)
     uint64_t seed = sy_wall_ms() ^ ((uint64_t)getpid() << 32);
     for (size_t i = 0; i < s.n_workers; i++)
         sy_worker_init(&s.workers[i], &s, i, http_fds[i], i == 0 ? admin_fd : -1, s.rt, seed);
+    s.learner = sy_learner_start(&s, s.rt);
     size_t started = 0;
     for (; started < s.n_workers; started++)
         if (sy_worker_start(&s.workers[started]) != 0) {
@@ -279,6 +282,8 @@ int sy_cmd_serve(int argc, char **argv)
         sy_worker_join(&s.workers[i]);
     sy_store_close(s.store); /* commits what is queued; late acks only free */
     s.store = NULL;
+    sy_learner_free(s.learner);
+    s.learner = NULL;
     for (size_t i = 0; i < s.n_workers; i++)
         sy_worker_free(&s.workers[i]);
     sy_log(SY_LOG_INFO, "stopped");

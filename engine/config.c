@@ -15,6 +15,8 @@
  * are not matched against a "providers" that is not an object).
  */
 #include "config.h"
+
+#include "featurize.h"
 #include "sha256.h"
 #include "sy_common.h"
 
@@ -47,7 +49,9 @@ typedef struct loader {
 } loader;
 
 static const char *const k_dialects[] = {"openai", "anthropic", "gemini"};
-static const char *const k_policies[] = {"uniform"};
+static const char *const k_policies[] = {"uniform",     "fixed",          "weighted",
+                                         "round_robin", "epsilon_greedy", "ucb1",
+                                         "linucb",      "thompson",       "linear_thompson"};
 static const char *const k_levels[] = {"debug", "info", "warn", "error"};
 
 /* ---- errors and paths ------------------------------------------------------------ */
@@ -773,9 +777,123 @@ static void parse_candidates(loader *l, const cJSON *v, sy_route_cfg *r)
 }
 
 /* One entry of "routes"; the current path is $.routes.<name>. */
+/* Index of model `name` among the route's candidates, or -1. */
+static long candidate_index(loader *l, const sy_route_cfg *r, const char *name)
+{
+    long idx = l->models ? member_index(l->models, name) : -1;
+    for (size_t k = 0; idx >= 0 && k < r->n_candidates; k++)
+        if (r->candidates[k] == (size_t)idx)
+            return (long)k;
+    return -1;
+}
+
+/* "params": the policy kind's tuning knobs (policies/policy_params.h). */
+static void parse_policy_params(loader *l, const cJSON *v, sy_route_cfg *r)
+{
+    static const char *const keys[] = {"epsilon", "ucb_c",     "linucb_alpha",   "ts_scale",
+                                       "ridge",   "noise_var", "noise_strength", "propensity_draws",
+                                       "fixed",   "dim"};
+    sy_policy_params *pp = &r->params;
+    if (!want_object(l, v))
+        return;
+    check_members(l, v, keys, SY_ARRAY_LEN(keys));
+    get_number(l, v, "epsilon", 0, 1, &pp->epsilon);
+    get_number(l, v, "ucb_c", 0, 100, &pp->ucb_c);
+    get_number(l, v, "linucb_alpha", 0, 100, &pp->linucb_alpha);
+    get_number(l, v, "ts_scale", 0.01, 100, &pp->ts_scale);
+    get_number(l, v, "ridge", 1e-6, 1e6, &pp->ridge);
+    get_number(l, v, "noise_var", 1e-6, 100, &pp->noise_var);
+    get_number(l, v, "noise_strength", 0.01, 1e6, &pp->noise_strength);
+    get_unsigned(l, v, "propensity_draws", 0, 4096, &pp->propensity_draws);
+    get_size(l, v, "dim", SY_FEATURE_DENSE + 1, SY_POLICY_MAX_DIM, &pp->dim);
+    const char *s;
+    if (get_string(l, v, "fixed", 0, &s) > 0) {
+        long k = candidate_index(l, r, s);
+        if (k < 0)
+            errk(l, "fixed", "\"%s\" is not a candidate of this route", s);
+        else
+            pp->fixed_arm = (size_t)k;
+    }
+}
+
+/* "objective": utility weights (units in docs/configuration.md) and hard constraints. */
+static void parse_objective(loader *l, const cJSON *v, sy_objective *o)
+{
+    static const char *const keys[] = {"quality", "cost_per_usd", "latency_per_s", "max_cost_usd",
+                                       "latency_slo_ms"};
+    if (!want_object(l, v))
+        return;
+    check_members(l, v, keys, SY_ARRAY_LEN(keys));
+    get_number(l, v, "quality", 0, 1e6, &o->w_quality);
+    get_number(l, v, "cost_per_usd", 0, 1e9, &o->w_cost);
+    get_number(l, v, "latency_per_s", 0, 1e6, &o->w_latency);
+    get_number(l, v, "max_cost_usd", 0, 1e6, &o->max_cost_usd);
+    double slo_ms = o->latency_slo_s * 1000;
+    if (get_number(l, v, "latency_slo_ms", 0, 86400000, &slo_ms) > 0)
+        o->latency_slo_s = slo_ms / 1000;
+}
+
+/* "half_life": {"requests": N} or {"seconds": N}. */
+static void parse_half_life(loader *l, const cJSON *v, sy_discount *d)
+{
+    static const char *const keys[] = {"requests", "seconds"};
+    if (!want_object(l, v))
+        return;
+    check_members(l, v, keys, SY_ARRAY_LEN(keys));
+    int has_r = get(v, "requests") != NULL, has_s = get(v, "seconds") != NULL;
+    if (has_r == has_s) {
+        err(l, "give exactly one of \"requests\" and \"seconds\"");
+        return;
+    }
+    d->unit = has_r ? SY_HALF_LIFE_OBSERVATIONS : SY_HALF_LIFE_SECONDS;
+    get_number(l, v, has_r ? "requests" : "seconds", 1, 1e12, &d->half_life);
+}
+
+/* "priors": {"<candidate>": {...}} — cold-start beliefs about a model on this route. */
+static void parse_priors(loader *l, const cJSON *v, sy_route_cfg *r)
+{
+    static const char *const keys[] = {"quality", "quality_strength", "latency_ms", "output_tokens",
+                                       "strength"};
+    if (!want_object(l, v))
+        return;
+    for (const cJSON *m = v->child; m; m = m->next) {
+        size_t mark = push_key(l, m->string);
+        long k = candidate_index(l, r, m->string);
+        if (k < 0) {
+            err(l, "\"%s\" is not a candidate of this route", m->string);
+        } else if (want_object(l, m)) {
+            sy_arm_params *a = &r->arms[k];
+            check_members(l, m, keys, SY_ARRAY_LEN(keys));
+            get_number(l, m, "quality", 0, 1, &a->prior_quality);
+            get_number(l, m, "quality_strength", 0.01, 1e6, &a->prior_quality_strength);
+            double ms = a->prior_latency_s * 1000;
+            if (get_number(l, m, "latency_ms", 1, 86400000, &ms) > 0)
+                a->prior_latency_s = ms / 1000;
+            get_number(l, m, "output_tokens", 1, 1e7, &a->prior_output_tokens);
+            get_number(l, m, "strength", 0.01, 1e6, &a->prior_outcome_strength);
+        }
+        pop(l, mark);
+    }
+}
+
+/* "weights": {"<candidate>": w} for the weighted policy. */
+static void parse_weights(loader *l, const cJSON *v, sy_route_cfg *r)
+{
+    if (!want_object(l, v))
+        return;
+    for (const cJSON *m = v->child; m; m = m->next) {
+        long k = candidate_index(l, r, m->string);
+        if (k < 0)
+            errk(l, m->string, "not a candidate of this route");
+        else
+            get_number(l, v, m->string, 0, 1e9, &r->arms[k].weight);
+    }
+}
+
 static void parse_route(loader *l, const cJSON *v, sy_route_cfg *r)
 {
-    static const char *const keys[] = {"candidates", "policy"};
+    static const char *const keys[] = {"candidates", "policy", "params", "objective",
+                                       "half_life",  "priors", "weights"};
     r->name = sy_xstrdup(v->string);
     if (check_text(l, v->string, SY_CONFIG_MAX_NAME, "route name") && l->models &&
         get(l->models, v->string))
@@ -794,8 +912,9 @@ static void parse_route(loader *l, const cJSON *v, sy_route_cfg *r)
     }
 
     const char *s;
+    sy_policy_kind kind = SY_POLICY_UNIFORM;
     if (get_string(l, v, "policy", 0, &s) > 0) {
-        if (in_list(s, k_policies, SY_ARRAY_LEN(k_policies))) {
+        if (sy_policy_kind_parse(s, &kind) == 0) {
             r->policy = sy_xstrdup(s);
         } else {
             sy_buf known = {0};
@@ -806,6 +925,49 @@ static void parse_route(loader *l, const cJSON *v, sy_route_cfg *r)
     }
     if (!r->policy)
         r->policy = sy_xstrdup("uniform");
+    size_t n = r->n_candidates ? r->n_candidates : 1;
+    sy_policy_params_init(&r->params, kind, n,
+                          sy_policy_kind_is_contextual(kind) ? SY_FEATURE_DEFAULT_DIM : 0);
+    r->arms = sy_xcalloc(n, sizeof(*r->arms));
+    for (size_t k = 0; k < n; k++)
+        sy_arm_params_init(&r->arms[k]);
+    static const struct {
+        const char *key;
+        int kind;
+    } sections[] = {
+        {"params", 0}, {"objective", 1}, {"half_life", 2}, {"priors", 3}, {"weights", 4}};
+    for (size_t i = 0; i < SY_ARRAY_LEN(sections); i++) {
+        const cJSON *sv = get(v, sections[i].key);
+        if (!sv)
+            continue;
+        size_t mark = push_key(l, sections[i].key);
+        switch (sections[i].kind) {
+        case 0:
+            parse_policy_params(l, sv, r);
+            break;
+        case 1:
+            parse_objective(l, sv, &r->params.objective);
+            break;
+        case 2:
+            parse_half_life(l, sv, &r->params.discount);
+            break;
+        case 3:
+            parse_priors(l, sv, r);
+            break;
+        case 4:
+            parse_weights(l, sv, r);
+            break;
+        }
+        pop(l, mark);
+    }
+    if (!sy_policy_kind_is_contextual(kind) && r->params.dim)
+        errk(l, "params",
+             "\"dim\" applies only to the contextual policies (linucb, "
+             "linear_thompson)");
+    sy_policy_params pp = r->params;
+    pp.arms = r->arms;
+    if (r->n_candidates && sy_policy_params_check(&pp) != 0)
+        err(l, "the policy parameters are inconsistent (docs/policies.md lists the ranges)");
 }
 
 /*
@@ -1252,6 +1414,7 @@ void sy_config_free(sy_config *cfg)
         free(cfg->routes[i].name);
         free(cfg->routes[i].candidates);
         free(cfg->routes[i].policy);
+        free(cfg->routes[i].arms);
     }
     free(cfg->routes);
     for (size_t i = 0; i < cfg->n_client_keys; i++)

@@ -14,6 +14,8 @@
 #ifndef SY_CONFIG_H
 #define SY_CONFIG_H
 
+#include "policy_params.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,7 +92,12 @@ typedef struct sy_route_cfg {
     char *name;
     size_t *candidates; /* indices into sy_config.models, at least one, no duplicates */
     size_t n_candidates;
-    char *policy; /* policy name, default "uniform" (only policy in this version) */
+    char *policy; /* policy kind name (policies/policy_params.h), default "uniform" */
+    /* The route's policy as the policies library takes it: kind, dim, objective,
+     * discount and the kind's parameters. params.arms is NULL here: the learner joins
+     * `arms` with the models' prices. */
+    sy_policy_params params;
+    sy_arm_params *arms; /* n_candidates: priors and weights as configured (prices 0) */
 } sy_route_cfg;
 
 typedef struct sy_client_key_cfg {

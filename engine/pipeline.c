@@ -13,7 +13,9 @@
 
 #include "clock.h"
 #include "cost.h"
+#include "featurize.h"
 #include "feedback_api.h"
+#include "learner.h"
 #include "metrics.h"
 #include "server.h"
 #include "provider.h"
@@ -53,11 +55,13 @@ typedef struct sy_call {
     sy_bill bill; /* computed once the exchange is over */
     uint64_t t_end_ns;
     const char *policy_name; /* the route's policy (static string of the policy) */
-    int completed;           /* the upstream answer arrived whole (not cut, not aborted) */
-    char *prompt_json;       /* log.include_prompts: the request's messages (owned) */
-    char *answer_json;       /* log.include_prompts: the non-stream answer message (owned) */
-    size_t prompt_bytes;     /* request body size: the prompt estimate when usage is missing */
-    int status;              /* status given to the client (499: client went away) */
+    double *x;               /* context vector of the decision (contextual policies) */
+    size_t dim;
+    int completed;       /* the upstream answer arrived whole (not cut, not aborted) */
+    char *prompt_json;   /* log.include_prompts: the request's messages (owned) */
+    char *answer_json;   /* log.include_prompts: the non-stream answer message (owned) */
+    size_t prompt_bytes; /* request body size: the prompt estimate when usage is missing */
+    int status;          /* status given to the client (499: client went away) */
     const char *error_code;
     uint64_t t_start_ns, t_first_ns;
     uint64_t bytes_in, bytes_out;
@@ -181,6 +185,8 @@ static void record(sy_call *c)
     snprintf(r.policy, sizeof(r.policy), "%s", c->route ? c->policy_name : "");
     r.propensity = c->route ? c->propensity : NAN;
     r.n_candidates = c->route ? (uint32_t)c->route->n_candidates : 1;
+    r.x = c->x;
+    r.dim = (uint32_t)c->dim;
     r.status = c->status;
     r.stream = c->stream;
     uint64_t end = c->t_end_ns ? c->t_end_ns : sy_now_ns();
@@ -262,6 +268,7 @@ static void call_finish(sy_call *c)
     sy_buf_free(&c->headers);
     free(c->prompt_json);
     free(c->answer_json);
+    free(c->x);
     sy_sse_free(&c->sse);
     if (c->ad && c->ad->release)
         c->ad->release(&c->rs);
@@ -472,7 +479,53 @@ static void on_done(void *ud, sy_upstream_result res, const char *detail)
 static const sy_upstream_cbs call_cbs = {on_header, on_data, on_done};
 
 /* Resolve `model` to a concrete model, deciding among a route's candidates. */
-static int resolve_target(sy_call *c, const char *name)
+/* What the featurizer needs from a validated chat request (pointers into root). */
+static void request_features(const cJSON *root, sy_feature_input *fi)
+{
+    memset(fi, 0, sizeof(*fi));
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    unsigned users = 0;
+    for (const cJSON *m = msgs ? msgs->child : NULL; m; m = m->next) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        const char *r = cJSON_IsString(role) ? role->valuestring : "";
+        const char *text = NULL;
+        if (cJSON_IsString(content)) {
+            text = content->valuestring;
+        } else if (cJSON_IsArray(content)) { /* multi-part: count every text part */
+            for (const cJSON *p = content->child; p; p = p->next) {
+                const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "text");
+                if (cJSON_IsString(t)) {
+                    fi->prompt_bytes += strlen(t->valuestring);
+                    if (!text)
+                        text = t->valuestring;
+                }
+            }
+        }
+        if (cJSON_IsString(content))
+            fi->prompt_bytes += strlen(text);
+        if (strcmp(r, "system") == 0 || strcmp(r, "developer") == 0)
+            fi->has_system = 1;
+        else if (strcmp(r, "tool") == 0)
+            fi->has_tools = 1;
+        else if (strcmp(r, "user") == 0 && text) {
+            users++;
+            fi->user_text = text;
+            fi->user_len = strlen(text);
+        }
+    }
+    fi->turn = users ? users - 1 : 0;
+    if (cJSON_GetObjectItemCaseSensitive(root, "tools"))
+        fi->has_tools = 1;
+}
+
+/*
+ * Resolve `name` to a concrete model. A route's policy ranks its candidates on the
+ * worker's latest snapshot set (the learner's), or on the runtime's prior-only
+ * snapshot while the set is for an older configuration; contextual policies get the
+ * request's feature vector, which is kept for the decision record.
+ */
+static int resolve_target(sy_call *c, const char *name, const cJSON *root)
 {
     const sy_config *cfg = c->rt->cfg;
     const sy_model_cfg *m = sy_config_find_model(cfg, name);
@@ -484,14 +537,31 @@ static int resolve_target(sy_call *c, const char *name)
     if (!r)
         return SY_ERR_NOTFOUND;
     size_t ridx = (size_t)(r - cfg->routes);
-    sy_decide_in in = {.n_arms = r->n_candidates, .rng = c->w->rng};
+    const sy_policy_set *set = c->w->policies;
+    const sy_policy *pol = set && set->generation == c->rt->generation && ridx < set->n
+                               ? set->snap[ridx]
+                               : c->rt->route_policies[ridx];
+    sy_decide_in in = {.n_arms = r->n_candidates,
+                       .rng = c->w->rng,
+                       .seq = c->w->decisions++,
+                       .input_tokens = (double)c->prompt_bytes / 4.0};
+    size_t dim = sy_policy_dim(pol);
+    if (dim) {
+        sy_feature_input fi;
+        request_features(root, &fi);
+        c->x = sy_xcalloc(dim, sizeof(double));
+        c->dim = dim;
+        sy_featurize(&fi, c->x, dim);
+        in.x = c->x;
+        in.dim = dim;
+    }
     sy_decide_out out;
-    if (sy_policy_decide(c->rt->route_policies[ridx], &in, &out) != 0)
+    if (sy_policy_decide(pol, &in, &out) != 0)
         return SY_ERR_STATE;
     c->route = r;
     c->model = &cfg->models[r->candidates[out.ranking[0]]];
     c->propensity = out.propensity;
-    c->policy_name = sy_policy_name(c->rt->route_policies[ridx]);
+    c->policy_name = sy_policy_name(pol);
     return 0;
 }
 
@@ -535,7 +605,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
         goto answered;
     }
     const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;
-    if (resolve_target(c, name) != 0) {
+    if (resolve_target(c, name, root) != 0) {
         char msg[300];
         snprintf(msg, sizeof(msg), "The model '%.200s' does not exist", name);
         c->status = 404;

@@ -1,5 +1,7 @@
 #include "runtime.h"
 
+#include "learner.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +48,21 @@ sy_runtime *sy_runtime_new(sy_config *cfg, uint64_t generation)
     rt->cfg = cfg;
     rt->generation = generation;
     rt->route_policies = sy_xcalloc(cfg->n_routes, sizeof(sy_policy *));
-    for (size_t i = 0; i < cfg->n_routes; i++)
-        rt->route_policies[i] = sy_policy_new_uniform(); /* config accepts only "uniform" */
+    /* Until the learner publishes, routes decide on their priors alone. */
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        const sy_route_cfg *r = &cfg->routes[i];
+        sy_policy_params pp;
+        sy_arm_params *arms = sy_xcalloc(r->n_candidates, sizeof(*arms));
+        sy_route_policy_params(cfg, r, &pp, arms);
+        sy_policy_state *st = NULL;
+        if (sy_policy_state_new(&pp, &st) == 0) {
+            rt->route_policies[i] = sy_policy_state_snapshot(st, 0);
+            sy_policy_state_free(st);
+        } else {
+            rt->route_policies[i] = sy_policy_new_uniform();
+        }
+        free(arms);
+    }
     render_models(rt);
     return rt;
 }

@@ -24,6 +24,7 @@ typedef struct sy_server {
     sy_runtime *rt;              /* latest published runtime (under reload_lock) */
     uint64_t generation;
     sy_store *store; /* the LMDB store (data_dir); its thread is the only writer */
+    struct sy_learner *learner; /* runs on the store thread */
 } sy_server;
 
 /*

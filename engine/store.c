@@ -44,7 +44,8 @@ static const char *const db_names[DB_COUNT] = {"decisions", "outcomes",      "fe
 typedef struct store_event {
     struct store_event *next;
     int is_feedback;
-    sy_store_request req; /* x copied into xs */
+    void (*call)(void *ud); /* a sy_store_call() event (no record) */
+    sy_store_request req;   /* x copied into xs */
     double *xs;
     sy_store_feedback fb; /* comment/tags copied (owned) */
     sy_store_ack_cb cb;
@@ -66,6 +67,8 @@ struct sy_store {
     size_t queued;
     int stopping;
     sy_store_counters counters;
+    sy_store_observer observer;
+    void *observer_ud;
 };
 
 static uint64_t mono_ms(void)
@@ -202,6 +205,17 @@ static int apply_feedback(sy_store *s, MDB_txn *txn, store_event *e)
     }
     snprintf(ack->route, sizeof(ack->route), "%s", d.route);
     snprintf(ack->model, sizeof(ack->model), "%s", d.model);
+    if (s->observer) { /* keep the rated decision, context included, for the observer */
+        const uint8_t *x;
+        int dim = sy_store_decision_x(v.mv_data, v.mv_size, &x);
+        free(e->xs);
+        e->xs = dim > 0 ? sy_xmalloc(sizeof(double) * (size_t)dim) : NULL;
+        if (dim > 0)
+            memcpy(e->xs, x, sizeof(double) * (size_t)dim);
+        e->req = d;
+        e->req.x = e->xs;
+        e->req.dim = dim > 0 ? (uint32_t)dim : 0;
+    }
     sy_store_feedback_rec old;
     if (mdb_get(txn, s->dbi[DB_FEEDBACK], &k, &v) == 0 &&
         sy_store_decode_feedback(v.mv_data, v.mv_size, &old) == 0) {
@@ -266,6 +280,8 @@ static int commit_batch(sy_store *s, store_event *batch, int *has_feedback)
         int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
         *has_feedback = 0;
         for (store_event *e = batch; rc == 0 && e; e = e->next) {
+            if (e->call)
+                continue;
             if (e->is_feedback) {
                 *has_feedback = 1;
                 rc = apply_feedback(s, txn, e);
@@ -345,6 +361,20 @@ static void *store_main(void *arg)
         size_t n_feedback = 0;
         for (store_event *e = batch, *next; e; e = next) {
             next = e->next;
+            if (e->call) {
+                e->call(e->ud);
+                free_event(e);
+                continue;
+            }
+            if (rc == 0 && s->observer && (!e->is_feedback || e->ack.status == 200)) {
+                sy_store_obs o = {.is_feedback = e->is_feedback,
+                                  .req = &e->req,
+                                  .value = e->fb.value,
+                                  .replaced = e->ack.replaced,
+                                  .previous = e->ack.previous,
+                                  .ts_ms = e->fb.ts_ms};
+                s->observer(s->observer_ud, &o);
+            }
             if (e->is_feedback) {
                 n_feedback++;
                 if (rc)
@@ -353,6 +383,8 @@ static void *store_main(void *arg)
             }
             free_event(e);
         }
+        if (rc == 0 && s->observer)
+            s->observer(s->observer_ud, NULL); /* end of batch */
         if (rc)
             fprintf(
                 stderr,
@@ -478,6 +510,20 @@ void sy_store_put_feedback(sy_store *s, const sy_store_feedback *f, sy_store_ack
     if (!e->fb.ts_ms)
         e->fb.ts_ms = wall_ms();
     e->cb = cb;
+    e->ud = ud;
+    enqueue(s, e);
+}
+
+void sy_store_set_observer(sy_store *s, sy_store_observer fn, void *ud)
+{
+    s->observer = fn;
+    s->observer_ud = ud;
+}
+
+void sy_store_call(sy_store *s, void (*fn)(void *ud), void *ud)
+{
+    store_event *e = sy_xcalloc(1, sizeof(*e));
+    e->call = fn;
     e->ud = ud;
     enqueue(s, e);
 }

@@ -104,6 +104,29 @@ void sy_store_put_feedback(sy_store *s, const sy_store_feedback *f, sy_store_ack
 /* The 32-byte secret for feedback tokens (created on first open, kept in meta). */
 const uint8_t *sy_store_secret(const sy_store *s);
 
+/*
+ * Observing committed events (the learning loop). After each batch commits, the
+ * observer is called on the store thread once per event, in queue order: every request
+ * record, and every rating that was stored (status 200) together with the decision it
+ * rates (its context vector included). sy_store_call() events run fn(ud) at their place
+ * in that order, so a reconfiguration sees exactly the events queued before it.
+ */
+typedef struct sy_store_obs {
+    int is_feedback;
+    const sy_store_request *req; /* the request, or for feedback the rated decision */
+    double value;                /* feedback: the new rating */
+    int replaced;                /* feedback: it replaced `previous` */
+    double previous;
+    uint64_t ts_ms; /* feedback: when it was given */
+} sy_store_obs;
+/* obs is NULL once at the end of every committed batch. */
+typedef void (*sy_store_observer)(void *ud, const sy_store_obs *obs);
+
+/* Set before any event is queued (not thread-safe against running batches). */
+void sy_store_set_observer(sy_store *s, sy_store_observer fn, void *ud);
+/* Queue fn(ud) to run on the store thread after the events queued before it. */
+void sy_store_call(sy_store *s, void (*fn)(void *ud), void *ud);
+
 /* Counters for /admin/status: events committed, batches, map size. Thread-safe. */
 typedef struct sy_store_counters {
     uint64_t events, batches, feedback, map_grows, failed_batches;

@@ -3,6 +3,7 @@
 #include "api.h"
 #include "clock.h"
 #include "feedback_api.h"
+#include "learner.h"
 #include "server.h"
 
 #include <stdio.h>
@@ -66,9 +67,15 @@ static void cmd_cb(evutil_socket_t fd, short what, void *arg)
     sy_runtime *rt = w->cmd_runtime;
     int shutdown = w->cmd_shutdown;
     struct sy_fb_call *acks = w->cmd_acks;
+    struct sy_policy_set *set = w->cmd_policies;
     w->cmd_runtime = NULL;
     w->cmd_acks = NULL;
+    w->cmd_policies = NULL;
     pthread_mutex_unlock(&w->cmd_lock);
+    if (set) {
+        sy_policy_set_unref(w->policies);
+        w->policies = set;
+    }
     sy_feedback_answer_all(acks);
     if (rt) {
         sy_runtime_unref(w->rt);
@@ -158,6 +165,16 @@ void sy_worker_shutdown(sy_worker *w)
     event_active(&w->cmd_ev, EV_TIMEOUT, 0);
 }
 
+void sy_worker_publish_policies(sy_worker *w, struct sy_policy_set *set)
+{
+    pthread_mutex_lock(&w->cmd_lock);
+    struct sy_policy_set *old = w->cmd_policies; /* never picked up: superseded */
+    w->cmd_policies = set;
+    pthread_mutex_unlock(&w->cmd_lock);
+    sy_policy_set_unref(old);
+    event_active(&w->cmd_ev, EV_TIMEOUT, 0);
+}
+
 void sy_worker_post_ack(sy_worker *w, struct sy_fb_call *f)
 {
     pthread_mutex_lock(&w->cmd_lock);
@@ -175,6 +192,9 @@ void sy_worker_free(sy_worker *w)
 {
     sy_feedback_answer_all(w->cmd_acks); /* clients are gone: this only frees */
     w->cmd_acks = NULL;
+    sy_policy_set_unref(w->cmd_policies);
+    sy_policy_set_unref(w->policies);
+    w->cmd_policies = w->policies = NULL;
     event_del(&w->cmd_ev);
     event_del(&w->drain_deadline_ev);
     sy_upstream_free(w->up);

@@ -37,7 +37,8 @@ typedef struct sy_worker {
     sy_reqid_gen ids;
     sy_runtime *rt; /* current runtime; requests take their own reference */
     sy_logbuf log;
-    size_t inflight; /* chat requests between dispatch and completion */
+    size_t inflight;    /* chat requests between dispatch and completion */
+    uint64_t decisions; /* route decisions made (round-robin turns) */
     struct event cmd_ev, flush_ev, drain_deadline_ev;
     int draining;
     int open_servers; /* servers not yet idle during a drain */
@@ -45,7 +46,9 @@ typedef struct sy_worker {
     pthread_mutex_t cmd_lock;
     sy_runtime *cmd_runtime; /* a runtime to switch to */
     int cmd_shutdown;
-    struct sy_fb_call *cmd_acks; /* feedback verdicts from the store thread */
+    struct sy_fb_call *cmd_acks;        /* feedback verdicts from the store thread */
+    struct sy_policy_set *cmd_policies; /* newer snapshots from the learner */
+    struct sy_policy_set *policies;     /* the snapshots requests decide on (own ref) */
 } sy_worker;
 
 /* Prepare a worker (event base, upstream, rng). Runs on the main thread. */
@@ -60,6 +63,9 @@ void sy_worker_shutdown(sy_worker *w);
 void sy_worker_join(sy_worker *w);
 /* Free everything the worker owns, after sy_worker_join() and after the store closed. */
 void sy_worker_free(sy_worker *w);
+
+/* Learner → worker: a new snapshot set; the worker takes over one reference. */
+void sy_worker_publish_policies(sy_worker *w, struct sy_policy_set *set);
 
 /* Store thread → worker: a feedback verdict to answer on the worker's loop. */
 void sy_worker_post_ack(sy_worker *w, struct sy_fb_call *f);

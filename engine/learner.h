@@ -1,0 +1,52 @@
+/*
+ * learner: the learning loop (DESIGN.md §2, §5). It owns one sy_policy_state per route,
+ * feeds it every finished request (latency, output tokens, cost) and every stored
+ * rating (with the rated decision's context), and publishes immutable snapshots that
+ * the workers decide on without locks.
+ *
+ * Threads: everything here except sy_policy_set_ref/unref runs on the store thread (as
+ * the store's observer, and through sy_store_call for reconfiguration), so the states
+ * have exactly one writer. Snapshots travel to the workers in a refcounted
+ * sy_policy_set through each worker's command slot; a worker swaps its set on its own
+ * loop and decides on it synchronously, so no request ever holds a set.
+ */
+#ifndef SY_LEARNER_H
+#define SY_LEARNER_H
+
+#include "config.h"
+#include "policy.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct sy_server;
+struct sy_runtime;
+
+/* Snapshots for every route of one configuration generation, indexed like cfg->routes. */
+typedef struct sy_policy_set {
+    atomic_int refs;
+    uint64_t generation; /* the runtime generation the arms are ordered for */
+    size_t n;
+    sy_policy **snap; /* n entries, never NULL */
+} sy_policy_set;
+
+sy_policy_set *sy_policy_set_ref(sy_policy_set *s);
+void sy_policy_set_unref(sy_policy_set *s);
+
+/* The policy parameters of a route with its arms' prices joined in: arms must hold
+ * route->n_candidates entries; out->arms points to them. */
+void sy_route_policy_params(const sy_config *cfg, const sy_route_cfg *route, sy_policy_params *out,
+                            sy_arm_params *arms);
+
+typedef struct sy_learner sy_learner;
+
+/* Create the learner and register it as the store's observer; then configure it for
+ * rt (queued on the store thread) — the first set is published right away. */
+sy_learner *sy_learner_start(struct sy_server *server, struct sy_runtime *rt);
+/* Adopt a reloaded configuration: states of routes that keep their name keep their
+ * statistics per model; prices and priors change in place. Thread-safe (queued). */
+void sy_learner_reconfigure(sy_learner *l, struct sy_runtime *rt);
+/* After the store is closed: free everything. */
+void sy_learner_free(sy_learner *l);
+
+#endif

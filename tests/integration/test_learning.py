@@ -1,0 +1,76 @@
+"""End to end learning: three fake models, one clearly best in utility. Synthetic users
+(switchyard loadgen) rate answers by each model's hidden quality; the Thompson-sampling
+route must concentrate on the best arm, and move away from it within a bounded number
+of requests after its price rises (config reload)."""
+import json
+import os
+import subprocess
+
+from conftest import BIN, CLIENT_KEY, FakeProvider, Gateway, gateway_config
+
+SCENARIO = {
+    "seed": 11,
+    "defaults": {"latency_ms": {"dist": "fixed", "value": 0},
+                 "ttft_ms": {"dist": "fixed", "value": 0}, "tokens_per_second": 0,
+                 "content": {"mode": "lorem", "tokens": 40}},
+    "models": {"fake-cheap": {"quality": 0.55}, "fake-best": {"quality": 0.9},
+               "fake-premium": {"quality": 0.92}},
+}
+
+# utility = quality − 100 × cost_usd. With ~100 prompt and 40 completion tokens:
+#   cheap    0.55 − 100 × 0.000039 ≈ 0.546
+#   best     0.90 − 100 × 0.000260 ≈ 0.874   ← clearly best
+#   premium  0.92 − 100 × 0.003900 ≈ 0.530
+PRICES = {"cheap": (0.15, 0.6), "best": (1.0, 4.0), "premium": (15.0, 60.0)}
+MOVE_AWAY_WITHIN = 400  # requests after the reload (docs/policies.md)
+
+
+def learning_config(fake_url, prices):
+    cfg = gateway_config(fake_url)
+    cfg["models"] = {name: {"provider": "fake", "upstream_name": f"fake-{name}",
+                            "price": {"input": pin, "output": pout}}
+                     for name, (pin, pout) in prices.items()}
+    cfg["routes"] = {"learn": {"candidates": list(prices), "policy": "thompson",
+                               "objective": {"quality": 1, "cost_per_usd": 100}}}
+    return cfg
+
+
+def loadgen(gw, fake, n, summary, seed):
+    r = subprocess.run([BIN, "loadgen", "--url", gw.url, "--key", CLIENT_KEY, "--route", "learn",
+                        "--fake", fake.url, "-n", str(n), "-c", "4", "--seed", str(seed),
+                        "--report-every", "0", "--summary", str(summary)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr + r.stdout
+    return json.loads(summary.read_text())
+
+
+def test_route_learns_best_arm_then_leaves_it_after_price_rise(tmp_path):
+    fake_dir = tmp_path / "fake"
+    fake_dir.mkdir()
+    fake = FakeProvider(fake_dir, SCENARIO)
+    gw_dir = tmp_path / "gw"
+    gw_dir.mkdir()
+    gw = Gateway(gw_dir, learning_config(fake.url, PRICES))
+    try:
+        s = loadgen(gw, fake, 3000, tmp_path / "learn.json", 1)
+        best = s["models"]["best"]["recent_share"]
+        print("best share of the last 500 of 3000:", best)
+        assert best >= 0.8, s  # share of the last 500 requests
+
+        # the best arm becomes 20× dearer: 0.90 − 100 × 0.0052 ≈ 0.38, now the worst
+        prices = dict(PRICES, best=(20.0, 80.0))
+        gw.write_config(learning_config(fake.url, prices) | {"data_dir": gw.data_dir})
+        r = __import__("requests").post(gw.admin_url + "/admin/reload",
+                                        headers=gw.admin_headers(), timeout=10)
+        assert r.status_code == 200, r.text
+        shares = []
+        for i in range(6):
+            si = loadgen(gw, fake, 100, tmp_path / f"after{i}.json", 2 + i)
+            shares.append(si["models"].get("best", {}).get("recent_share", 0))
+        print("best share per 100 requests after the reload:", shares)
+        # moved away: ≤ 10% of requests 301–400 after the reload, and of 501–600
+        assert shares[MOVE_AWAY_WITHIN // 100 - 1] <= 0.10, shares
+        assert shares[5] <= 0.10, shares
+    finally:
+        assert gw.stop() == 0
+        assert fake.proc.stop() == 0
