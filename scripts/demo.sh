@@ -73,7 +73,36 @@ curl -sS "$url/v1/chat/completions" -H "Authorization: Bearer $key" -H 'Content-
 curl -sS "$url/v1/chat/completions" -H 'Content-Type: application/json' \
   -d '{"model":"assistant","messages":[{"role":"user","content":"hi"}]}'; echo
 
+say "a thumbs-up for the last plain answer (POST /v1/feedback, acknowledged once on disk)"
+first_id=$(grep -i '^x-switchyard-request-id:' "$tmp/h" | tr -d '\r' | cut -d' ' -f2)
+curl -sS "$url/v1/feedback" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -d "{\"request_id\":\"$first_id\",\"rating\":\"up\",\"comment\":\"demo\"}"; echo
+
+n=${DEMO_REQUESTS:-1500}
+say "learning: $n requests from synthetic users who rate each answer by the model's hidden quality"
+echo "  route 'assistant': Thompson sampling, utility = quality - 200 x cost in USD"
+echo "  columns: traffic share of the last 500 requests, thumbs-up rate, cost so far"
+"$bin" loadgen --url "$url" --key "$key" --route assistant --fake "http://127.0.0.1:$fake_port" \
+  -n "$n" -c 8 --seed 7 --report-every 2 --summary "$tmp/summary.json"
+
+say "summary"
+jq -r '.models | to_entries | map({name: .key, share: .value.recent_share, q: .value.hidden_quality,
+        up: (if .value.rated > 0 then .value.ups / .value.rated else 0 end),
+        cost: (if .value.requests > 0 then .value.cost_usd / .value.requests else 0 end)})
+      | map(. + {utility: (.q - 200 * .cost)}) | sort_by(-.utility) | .[]
+      | "  \(.name | . + "        " | .[0:8]) share of last 500 \(.share * 100 | floor)%  hidden quality \(.q)  thumbs-up \(.up * 100 | floor)%  mean cost $\(.cost * 1e6 | round / 1e6)  utility \(.utility * 1000 | round / 1000)"' \
+  "$tmp/summary.json"
+best=$(jq -r '.models | to_entries | map(. + {u: (.value.hidden_quality - 200 * (if .value.requests > 0 then .value.cost_usd / .value.requests else 0 end))}) | max_by(.u) | .key' "$tmp/summary.json")
+top=$(jq -r '.models | to_entries | max_by(.value.recent_share) | "\(.key) \(.value.recent_share * 100 | floor)%"' "$tmp/summary.json")
+echo
+if [ "${top% *}" = "$best" ]; then
+  echo "  the route concentrated on '$best' (${top#* } of the last 500 requests): the arm with the best utility"
+else
+  echo "  the route did not concentrate on the best-utility arm '$best' (top: $top)" >&2
+  exit 1
+fi
+
 say "stopping (SIGTERM drains and exits 0)"
 kill -TERM "${pids[1]}"; wait "${pids[1]}"; echo "gateway exited with $?"
-say "what the gateway logged (one JSON line per request)"
-grep '"msg":"request"' "$tmp/gw.log" | jq -c '{id, route, model, status, latency_ms, prompt_tokens, completion_tokens, stream}'
+say "what the gateway logged (one JSON line per request, $(grep -c '"msg":"request"' "$tmp/gw.log") in all; 6 chat lines)"
+grep '"msg":"request"' "$tmp/gw.log" | jq -c 'select(.model != null) | {id, route, model, status, latency_ms, completion_tokens, cost_usd, propensity}' | head -n 6
