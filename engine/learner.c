@@ -1,6 +1,7 @@
 /* learner: see learner.h. */
 #include "learner.h"
 
+#include "log.h"
 #include "runtime.h"
 #include "server.h"
 #include "store.h"
@@ -232,6 +233,19 @@ static void observe(void *ud, const sy_store_obs *o)
     }
 }
 
+/* On the store thread, right after the first configuration: relearn from the store. */
+static void replay(void *ud)
+{
+    sy_learner *l = ud;
+    uint64_t t0 = wall_ms();
+    long n = sy_store_replay(l->server->store, observe, l);
+    if (l->dirty)
+        publish(l);
+    if (n > 0)
+        sy_log(SY_LOG_INFO, "learner: replayed %ld stored requests in %llu ms", n,
+               (unsigned long long)(wall_ms() - t0));
+}
+
 sy_learner *sy_learner_start(sy_server *server, sy_runtime *rt)
 {
     sy_learner *l = sy_xcalloc(1, sizeof(*l));
@@ -239,6 +253,7 @@ sy_learner *sy_learner_start(sy_server *server, sy_runtime *rt)
     l->stamps = sy_xcalloc(STAMP_SLOTS, sizeof(stamp_slot));
     sy_store_set_observer(server->store, observe, l);
     sy_learner_reconfigure(l, rt);
+    sy_store_call(server->store, replay, l);
     return l;
 }
 

@@ -528,6 +528,53 @@ void sy_store_call(sy_store *s, void (*fn)(void *ud), void *ud)
     enqueue(s, e);
 }
 
+long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    pthread_rwlock_rdlock(&s->map_lock);
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) {
+        pthread_rwlock_unlock(&s->map_lock);
+        return -1;
+    }
+    long n = 0;
+    double *x = NULL;
+    if (mdb_cursor_open(txn, s->dbi[DB_DECISIONS], &cur) == 0) {
+        MDB_val k, v, ov, fv;
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            sy_store_request r;
+            const uint8_t *xb;
+            if (k.mv_size != 16 || sy_store_decode_decision(v.mv_data, v.mv_size, &r) != 0 ||
+                mdb_get(txn, s->dbi[DB_OUTCOMES], &k, &ov) != 0 ||
+                sy_store_decode_outcome(ov.mv_data, ov.mv_size, &r) != 0)
+                continue;
+            memcpy(r.id, k.mv_data, 16);
+            int dim = sy_store_decision_x(v.mv_data, v.mv_size, &xb);
+            x = sy_xrealloc(x, sizeof(double) * (size_t)(dim > 0 ? dim : 1));
+            if (dim > 0)
+                memcpy(x, xb, sizeof(double) * (size_t)dim);
+            r.x = x;
+            r.dim = dim > 0 ? (uint32_t)dim : 0;
+            sy_store_obs o = {.req = &r};
+            fn(ud, &o);
+            sy_store_feedback_rec f;
+            if (mdb_get(txn, s->dbi[DB_FEEDBACK], &k, &fv) == 0 &&
+                sy_store_decode_feedback(fv.mv_data, fv.mv_size, &f) == 0) {
+                sy_store_obs fo = {.is_feedback = 1, .req = &r, .value = f.value, .ts_ms = f.ts_ms};
+                fn(ud, &fo);
+            }
+            n++;
+        }
+        mdb_cursor_close(cur);
+    }
+    free(x);
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&s->map_lock);
+    fn(ud, NULL);
+    return n;
+}
+
 const uint8_t *sy_store_secret(const sy_store *s)
 {
     return s->secret;

@@ -127,6 +127,14 @@ void sy_store_set_observer(sy_store *s, sy_store_observer fn, void *ud);
 /* Queue fn(ud) to run on the store thread after the events queued before it. */
 void sy_store_call(sy_store *s, void (*fn)(void *ud), void *ud);
 
+/*
+ * Feed every stored request (decision + outcome, then its current rating if any) to fn
+ * in request-id (= time) order, from one read transaction. For rebuilding learned state
+ * after a restart; call it on the store thread (e.g. from sy_store_call) so that it is
+ * ordered with live events. Returns the number of requests, or -1.
+ */
+long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud);
+
 /* Counters for /admin/status: events committed, batches, map size. Thread-safe. */
 typedef struct sy_store_counters {
     uint64_t events, batches, feedback, map_grows, failed_batches;

@@ -74,3 +74,27 @@ def test_route_learns_best_arm_then_leaves_it_after_price_rise(tmp_path):
     finally:
         assert gw.stop() == 0
         assert fake.proc.stop() == 0
+
+
+def test_learning_survives_a_restart(tmp_path):
+    """What a route learned is rebuilt from the store when the gateway starts again."""
+    fake_dir = tmp_path / "fake"
+    fake_dir.mkdir()
+    fake = FakeProvider(fake_dir, SCENARIO)
+    cfg = learning_config(fake.url, PRICES)
+    cfg["data_dir"] = str(tmp_path / "data")
+    try:
+        for run, (n, floor) in enumerate([(1500, None), (100, 0.8)]):
+            d = tmp_path / f"gw{run}"
+            d.mkdir()
+            gw = Gateway(d, dict(cfg))
+            try:
+                s = loadgen(gw, fake, n, tmp_path / f"run{run}.json", 10 + run)
+            finally:
+                assert gw.stop() == 0
+            if floor:
+                # the first 100 requests after the restart already favour the best arm
+                assert s["models"].get("best", {}).get("recent_share", 0) >= floor, s
+                assert "learner: replayed 1500 stored requests" in gw.proc.output()
+    finally:
+        assert fake.proc.stop() == 0
