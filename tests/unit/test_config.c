@@ -427,10 +427,35 @@ static const bad_case bad_cases[] = {
      "$.routes.chat.candidates[0]: unknown model \"claude\" (candidates must be keys of $.models)",
      1},
     {ROUTE("{\"candidates\": [42]}"), "$.routes.chat.candidates[0]: expected a string", 1},
-    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompson\"}"),
-     "$.routes.chat.policy: unknown policy \"thompson\" (known policies: uniform)", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompsn\"}"),
+     "$.routes.chat.policy: unknown policy \"thompsn\" (known policies: uniform, fixed, "
+     "weighted, round_robin, epsilon_greedy, ucb1, linucb, thompson, linear_thompson)",
+     1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"fallback\": true}"),
-     "$.routes.chat.fallback: unknown key (known keys: candidates, policy)", 1},
+     "$.routes.chat.fallback: unknown key (known keys: candidates, policy, params, objective, "
+     "half_life, priors, weights)",
+     1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompson\", \"objective\": "
+           "{\"cost_per_usd\": -1}}"),
+     "$.routes.chat.objective.cost_per_usd: must be between 0 and 1000000000", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"objective\": {\"latency\": 1}}"),
+     "$.routes.chat.objective.latency: unknown key", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"half_life\": {\"requests\": 10, "
+           "\"seconds\": 5}}"),
+     "$.routes.chat.half_life: give exactly one of \"requests\" and \"seconds\"", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"priors\": {\"gpt-5\": {\"quality\": 0.9}}}"),
+     "$.routes.chat.priors.gpt-5: \"gpt-5\" is not a candidate of this route", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"priors\": {\"gpt-4o\": {\"quality\": 2}}}"),
+     "$.routes.chat.priors.gpt-4o.quality: must be between 0 and 1", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"fixed\", \"params\": {\"fixed\": "
+           "\"x\"}}"),
+     "$.routes.chat.params.fixed: \"x\" is not a candidate of this route", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompson\", \"params\": {\"dim\": "
+           "32}}"),
+     "$.routes.chat.params: \"dim\" applies only to the contextual policies", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"epsilon_greedy\", \"params\": "
+           "{\"epsilon\": 1.5}}"),
+     "$.routes.chat.params.epsilon: must be between 0 and 1", 1},
     {WITH("\"routes\": {\"gpt-4o\": {\"candidates\": [\"gpt-4o\"]}}"),
      "$.routes.gpt-4o: name is already used by a model", 1},
     /* client keys */
