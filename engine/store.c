@@ -65,6 +65,7 @@ struct sy_store {
     pthread_rwlock_t map_lock;
     store_event *head, *tail;
     size_t queued;
+    size_t ratings_queued; /* feedback events in the queue (they skip the batch wait) */
     int stopping;
     sy_store_counters counters;
     sy_store_observer observer;
@@ -334,8 +335,10 @@ static void *store_main(void *arg)
             break;
         if (!s->head)
             continue;
-        /* Let a batch form: wait up to batch_ms unless it is already full. */
-        if (s->queued < s->opts.batch_max && !s->stopping && s->opts.batch_ms) {
+        /* Let a batch form: wait up to batch_ms unless it is already full or a rating
+         * is waiting for its acknowledgement (that latency is a client's). */
+        if (s->queued < s->opts.batch_max && !s->stopping && s->opts.batch_ms &&
+            !s->ratings_queued) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += (long)s->opts.batch_ms * 1000000L;
@@ -345,9 +348,11 @@ static void *store_main(void *arg)
         }
         store_event *batch = s->head, *last = s->head;
         size_t n = 1;
+        s->ratings_queued -= (size_t)last->is_feedback;
         while (last->next && n < s->opts.batch_max) {
             last = last->next;
             n++;
+            s->ratings_queued -= (size_t)last->is_feedback;
         }
         s->head = last->next;
         if (!s->head)
@@ -480,7 +485,8 @@ static void enqueue(sy_store *s, store_event *e)
         s->head = e;
     s->tail = e;
     s->queued++;
-    if (s->queued == 1 || s->queued >= s->opts.batch_max)
+    s->ratings_queued += (size_t)e->is_feedback;
+    if (s->queued == 1 || s->queued >= s->opts.batch_max || e->is_feedback)
         pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }
