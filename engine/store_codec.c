@@ -79,8 +79,8 @@ static const char *get_str(reader *r, size_t *len)
 {
     const uint8_t *l = take(r, 2);
     size_t n = l ? (size_t)l[0] | ((size_t)l[1] << 8) : 0;
-    *len = n;
     const uint8_t *q = take(r, n);
+    *len = q ? n : 0; /* a short value yields "" (and marks the reader bad) */
     return q ? (const char *)q : "";
 }
 

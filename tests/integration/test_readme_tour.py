@@ -36,6 +36,6 @@ def test_readme_tour_runs_as_written(tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     assert "TOUR-OK" in r.stdout, out
-    assert re.search(r"(?i)x-switchyard-model: (mini|medium|large)", out), out
+    assert re.search(r"(?i)x-switchyard-model: (nano|mini|medium|large)", out), out
     assert "data: [DONE]" in out, out
     assert '"msg":"stopped"' in out, out
