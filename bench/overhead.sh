@@ -9,11 +9,7 @@ set -euo pipefail
 bin=$(realpath "${1:-build/switchyard}")
 secs=${2:-5}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-wait_port_file() { for _ in $(seq 1 300); do [ -s "$1" ] && return 0; sleep 0.02; done; exit 1; }
+source "$here/../scripts/lib.sh"
 
 cat > "$tmp/scen.json" <<'JSON'
 {"seed": 1, "defaults": {"latency_ms": {"dist": "fixed", "value": 0},

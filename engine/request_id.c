@@ -30,6 +30,19 @@ void sy_reqid_init(sy_reqid_gen *g, uint8_t node, uint64_t seed)
     g->rng = seed ? seed : 0x9E3779B97F4A7C15ull;
 }
 
+/* Write "req_" and the 128 bits hi:lo as 26 Crockford characters, NUL-terminated.
+ * 26 characters × 5 bits = 130 bits: the first character carries the top 3 bits. */
+static void encode(uint64_t hi, uint64_t lo, char out[SY_REQID_LEN + 1])
+{
+    memcpy(out, "req_", 4);
+    for (int i = 25; i >= 0; i--) {
+        out[4 + i] = crockford[lo & 31];
+        lo = (lo >> 5) | (hi << 59);
+        hi >>= 5;
+    }
+    out[SY_REQID_LEN] = '\0';
+}
+
 void sy_reqid_next(sy_reqid_gen *g, uint64_t now_ms, char out[SY_REQID_LEN + 1])
 {
     now_ms &= (1ull << 48) - 1;
@@ -44,14 +57,7 @@ void sy_reqid_next(sy_reqid_gen *g, uint64_t now_ms, char out[SY_REQID_LEN + 1])
     uint64_t rnd = xorshift(&g->rng) & ((1ull << 48) - 1);
     uint64_t hi = (g->last_ms << 16) | ((uint64_t)g->node << 8) | (g->seq >> 16);
     uint64_t lo = ((uint64_t)(g->seq & 0xFFFF) << 48) | rnd;
-    memcpy(out, "req_", 4);
-    /* 26 characters × 5 bits = 130 bits: the first character carries the top 3 bits. */
-    for (int i = 25; i >= 0; i--) {
-        out[4 + i] = crockford[lo & 31];
-        lo = (lo >> 5) | (hi << 59);
-        hi >>= 5;
-    }
-    out[SY_REQID_LEN] = '\0';
+    encode(hi, lo, out);
 }
 
 static int decode_char(char c)
@@ -103,11 +109,5 @@ void sy_reqid_from_bytes(const uint8_t in[16], char out[SY_REQID_LEN + 1])
         hi = (hi << 8) | in[i];
         lo = (lo << 8) | in[8 + i];
     }
-    memcpy(out, "req_", 4);
-    for (int i = 25; i >= 0; i--) {
-        out[4 + i] = crockford[lo & 31];
-        lo = (lo >> 5) | (hi << 59);
-        hi >>= 5;
-    }
-    out[SY_REQID_LEN] = '\0';
+    encode(hi, lo, out);
 }

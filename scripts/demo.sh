@@ -3,15 +3,7 @@
 # streaming requests through a route, what happened, then a clean stop.
 set -euo pipefail
 bin=${1:-build/switchyard}
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-wait_port_file() {
-  for _ in $(seq 1 300); do [ -s "$1" ] && return 0; sleep 0.02; done
-  echo "timed out waiting for $1" >&2; exit 1
-}
+source "$(dirname "$0")/lib.sh"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "starting fake-provider (examples/demo-scenario.json)"
@@ -105,4 +97,4 @@ fi
 say "stopping (SIGTERM drains and exits 0)"
 kill -TERM "${pids[1]}"; wait "${pids[1]}"; echo "gateway exited with $?"
 say "what the gateway logged (one JSON line per request, $(grep -c '"msg":"request"' "$tmp/gw.log") in all; 6 chat lines)"
-grep '"msg":"request"' "$tmp/gw.log" | jq -c 'select(.model != null) | {id, route, model, status, latency_ms, completion_tokens, cost_usd, propensity}' | head -n 6
+grep '"msg":"request"' "$tmp/gw.log" | jq -c 'select(.model != null) | {id, route, model, status, latency_ms, completion_tokens, cost_usd, propensity}' | sed -n 1,6p

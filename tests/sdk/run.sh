@@ -4,15 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${SWITCHYARD_BIN:-$here/../../build/switchyard}
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-wait_port_file() {
-  for _ in $(seq 1 300); do [ -s "$1" ] && return 0; sleep 0.02; done
-  echo "timed out waiting for $1" >&2; return 1
-}
+source "$here/../../scripts/lib.sh"
 
 cd "$here"
 [ -d node_modules/openai ] || npm ci --no-audit --no-fund --loglevel=error
