@@ -123,16 +123,18 @@ def test_acknowledged_feedback_survives_kill_9(tmp_path, fake):
         d = tmp_path / f"run{i}"  # fresh port file and log per run
         d.mkdir(exist_ok=True)
         gw = Gateway(d, dict(cfg))
-        r = gw.chat(chat_body("small", f"iteration {i}"))
-        assert r.status_code == 200
-        rid = r.headers["x-switchyard-request-id"]
-        value = (i % 5) / 4
-        f = feedback(gw, {"request_id": rid, "value": value})
-        assert f.status_code == 200, f.text
-        acked[rid] = value
-        gw.proc.p.send_signal(signal.SIGKILL)
-        gw.proc.p.wait()
-        gw.proc.log.close()
+        try:
+            r = gw.chat(chat_body("small", f"iteration {i}"))
+            assert r.status_code == 200
+            rid = r.headers["x-switchyard-request-id"]
+            value = (i % 5) / 4
+            f = feedback(gw, {"request_id": rid, "value": value})
+            assert f.status_code == 200, f.text
+            acked[rid] = value
+        finally:  # kill -9 right after the acknowledgement (or on any failure)
+            gw.proc.p.send_signal(signal.SIGKILL)
+            gw.proc.p.wait()
+            gw.proc.log.close()
     rows = {row["request_id"]: row for row in export(cfg["data_dir"])}
     lost = [rid for rid, v in acked.items()
             if rid not in rows or not rows[rid]["feedback"] or rows[rid]["feedback"]["value"] != v]
