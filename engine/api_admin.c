@@ -10,6 +10,7 @@
  */
 #include "api.h"
 
+#include "breaker.h"
 #include "clock.h"
 #include "keys.h"
 #include "metrics.h"
@@ -84,6 +85,20 @@ static void arm_stats_json(sy_buf *b, sy_store *store, const sy_route_cfg *r, co
         sy_buf_puts(b, ",\"traffic_share\":null}");
 }
 
+static const char *const breaker_states[] = {"closed", "open", "half_open"};
+
+/* The model's circuit breaker and Retry-After block (engine/breaker.c). */
+static void breaker_json(sy_buf *b, const char *model)
+{
+    sy_breaker_info bi;
+    sy_breaker_get(model, &bi);
+    sy_buf_printf(b,
+                  ",\"breaker\":{\"state\":\"%s\",\"consecutive_failures\":%u,\"openings\":%u,"
+                  "\"open_until_ms\":%llu,\"blocked_until_ms\":%llu}",
+                  breaker_states[bi.state], bi.consecutive_failures, bi.openings,
+                  (unsigned long long)bi.open_until_ms, (unsigned long long)bi.blocked_until_ms);
+}
+
 static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r, sy_store *store)
 {
     uint64_t route_total = 0;
@@ -108,6 +123,7 @@ static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r, s
                       "\"cache_write\":%.6g,\"output\":%.6g}",
                       m->price.input, m->price.cached_input, m->price.cache_write, m->price.output);
         arm_stats_json(b, store, r, m->name, route_total);
+        breaker_json(b, m->name);
         sy_buf_puts(b, "}");
     }
     sy_buf_puts(b, "]}");
@@ -167,6 +183,16 @@ static void admin_metrics(sy_worker *w, sy_http_req *req)
                   "switchyard_store_map_size_bytes %zu\n",
                   (unsigned long long)sc.events, (unsigned long long)sc.batches,
                   (unsigned long long)sc.failed_batches, sc.map_size);
+    const sy_config *cfg = w->rt->cfg;
+    sy_buf_puts(&b, "# HELP switchyard_breaker_state Circuit breaker per model: 0 closed, 1 open, "
+                    "2 half-open.\n# TYPE switchyard_breaker_state gauge\n");
+    for (size_t i = 0; i < cfg->n_models; i++) {
+        sy_breaker_info bi;
+        sy_breaker_get(cfg->models[i].name, &bi);
+        sy_buf_puts(&b, "switchyard_breaker_state{");
+        sy_metrics_label(&b, "model", cfg->models[i].name, 1);
+        sy_buf_printf(&b, "} %d\n", (int)bi.state);
+    }
     sy_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, b.data, b.len);
     sy_buf_free(&b);
 }

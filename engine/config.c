@@ -527,6 +527,37 @@ static void parse_store(loader *l, const cJSON *v)
         errk(l, "max_map_size_mb", "must be at least map_size_mb (%u)", st->map_size_mb);
 }
 
+static void parse_reliability(loader *l, const cJSON *v)
+{
+    static const char *const keys[] = {
+        "max_attempts",     "retry_budget",        "backoff_base_ms",     "backoff_max_ms",
+        "retry_after_cap_ms", "deadline_ms",       "ttft_timeout_ms",     "idle_timeout_ms",
+        "breaker_failures", "breaker_window",      "breaker_failure_rate", "breaker_cooldown_ms",
+        "breaker_max_cooldown_ms"};
+    sy_reliability_cfg *r = &l->cfg->reliability;
+    if (!want_object(l, v))
+        return;
+    check_members(l, v, keys, SY_ARRAY_LEN(keys));
+    get_unsigned(l, v, "max_attempts", 1, 10, &r->max_attempts);
+    get_number(l, v, "retry_budget", 0, 10, &r->retry_budget);
+    get_unsigned(l, v, "backoff_base_ms", 0, 60000, &r->backoff_base_ms);
+    get_unsigned(l, v, "backoff_max_ms", 0, 600000, &r->backoff_max_ms);
+    get_unsigned(l, v, "retry_after_cap_ms", 0, 600000, &r->retry_after_cap_ms);
+    get_unsigned(l, v, "deadline_ms", 100, 86400000, &r->deadline_ms);
+    get_unsigned(l, v, "ttft_timeout_ms", 100, 86400000, &r->ttft_timeout_ms);
+    get_unsigned(l, v, "idle_timeout_ms", 100, 86400000, &r->idle_timeout_ms);
+    get_unsigned(l, v, "breaker_failures", 0, 10000, &r->breaker_failures);
+    get_unsigned(l, v, "breaker_window", 0, 256, &r->breaker_window);
+    get_number(l, v, "breaker_failure_rate", 0.01, 1, &r->breaker_failure_rate);
+    get_unsigned(l, v, "breaker_cooldown_ms", 1, 3600000, &r->breaker_cooldown_ms);
+    get_unsigned(l, v, "breaker_max_cooldown_ms", 1, 3600000, &r->breaker_max_cooldown_ms);
+    if (r->backoff_max_ms < r->backoff_base_ms)
+        errk(l, "backoff_max_ms", "must be at least backoff_base_ms (%u)", r->backoff_base_ms);
+    if (r->breaker_max_cooldown_ms < r->breaker_cooldown_ms)
+        errk(l, "breaker_max_cooldown_ms", "must be at least breaker_cooldown_ms (%u)",
+             r->breaker_cooldown_ms);
+}
+
 static void parse_feedback(loader *l, const cJSON *v)
 {
     static const char *const keys[] = {"window_s"};
@@ -1096,6 +1127,19 @@ static void set_defaults(sy_config *cfg)
         .connect_timeout_ms = 5000, .request_timeout_ms = 300000, .stream_buffer_bytes = 65536};
     cfg->store = (sy_store_cfg){.map_size_mb = 64, .max_map_size_mb = 16384, .batch_ms = 2};
     cfg->feedback.window_s = 7 * 86400;
+    cfg->reliability = (sy_reliability_cfg){.max_attempts = 3,
+                                            .retry_budget = 0.2,
+                                            .backoff_base_ms = 50,
+                                            .backoff_max_ms = 2000,
+                                            .retry_after_cap_ms = 10000,
+                                            .deadline_ms = 120000,
+                                            .ttft_timeout_ms = 30000,
+                                            .idle_timeout_ms = 60000,
+                                            .breaker_failures = 5,
+                                            .breaker_window = 20,
+                                            .breaker_failure_rate = 0.5,
+                                            .breaker_cooldown_ms = 1000,
+                                            .breaker_max_cooldown_ms = 60000};
     cfg->log.level = sy_xstrdup("info");
     cfg->log.requests = 1;
 }
@@ -1153,7 +1197,8 @@ static void parse_root(loader *l, const cJSON *root)
 {
     static const char *const keys[] = {
         "listen", "admin",     "workers", "data_dir", "drain_timeout_ms", "limits", "upstream",
-        "log",    "providers", "models",  "routes",   "client_keys",      "store",  "feedback"};
+        "log",    "providers", "models",  "routes",   "client_keys",      "store",  "feedback",
+        "reliability"};
     sy_config *cfg = l->cfg;
     if (!want_object(l, root))
         return;
@@ -1197,6 +1242,8 @@ static void parse_root(loader *l, const cJSON *root)
             parse_store(l, v);
         } else if (strcmp(key, "feedback") == 0) {
             parse_feedback(l, v);
+        } else if (strcmp(key, "reliability") == 0) {
+            parse_reliability(l, v);
         } else if (strcmp(key, "providers") == 0) {
             cfg->providers = parse_map(l, v, "provider", parse_provider_cb, sizeof(*cfg->providers),
                                        &cfg->n_providers);

@@ -52,6 +52,21 @@ typedef struct sy_store_cfg {
     unsigned batch_ms;        /* longest an event waits for its commit, default 2 */
 } sy_store_cfg;
 
+/* Retries, fallbacks, timeouts and circuit breakers (docs/configuration.md). */
+typedef struct sy_reliability_cfg {
+    unsigned max_attempts;       /* upstream attempts per request, default 3 */
+    double retry_budget;         /* retries per first attempt, process-wide, default 0.2 */
+    unsigned backoff_base_ms;    /* full-jitter backoff before retrying the same model */
+    unsigned backoff_max_ms;
+    unsigned retry_after_cap_ms; /* longest Retry-After waited for, default 10000 */
+    unsigned deadline_ms;        /* no new attempt after this since the request began */
+    unsigned ttft_timeout_ms;    /* first upstream byte, default 30000 */
+    unsigned idle_timeout_ms;    /* between stream chunks, default 60000 */
+    unsigned breaker_failures, breaker_window;
+    double breaker_failure_rate;
+    unsigned breaker_cooldown_ms, breaker_max_cooldown_ms;
+} sy_reliability_cfg;
+
 typedef struct sy_feedback_cfg {
     unsigned window_s; /* feedback later than this after the request gets 410, default 7 d */
 } sy_feedback_cfg;
@@ -118,6 +133,7 @@ typedef struct sy_config {
     sy_upstream_cfg upstream;
     sy_store_cfg store;
     sy_feedback_cfg feedback;
+    sy_reliability_cfg reliability;
     sy_log_cfg log;
     sy_provider_cfg *providers;
     size_t n_providers;

@@ -90,6 +90,9 @@ typedef struct fp_dialect {
      * before close, instead of content deltas. render_completion renders a tool call
      * instead of text when x->tool_name is set. */
     void (*render_stream_tool_call)(const fp_exchange *x, sy_buf *out);
+    /* An in-stream error event (the error_event fault). NULL: the OpenAI form,
+     * `data: {"error":{"message":…,"type":"server_error","param":null,"code":null}}`. */
+    void (*render_stream_error)(const fp_exchange *x, sy_buf *out);
     /* A syntactically broken body (non-stream) or stream event (stream). */
     void (*render_malformed)(const fp_exchange *x, int stream, sy_buf *out);
     /* An error body; returns the HTTP status to send it with. */

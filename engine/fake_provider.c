@@ -521,6 +521,17 @@ static void stream_fault(fp_req *r)
             /* the drain callback of the last chunk fires once the buffer empties */
         }
         break;
+    case FP_FAULT_ERROR_EVENT:
+        if (!r->started)
+            stream_open(r);
+        if (r->d->render_stream_error)
+            r->d->render_stream_error(&r->x, &b);
+        else
+            sy_buf_puts(&b, "data: {\"error\":{\"message\":\"The server had an error while "
+                            "processing your request.\",\"type\":\"server_error\",\"param\":"
+                            "null,\"code\":null}}\n\n");
+        stream_end(r, &b, "error:error_event");
+        break;
     case FP_FAULT_MALFORMED_JSON:
     default:
         if (!r->started)
@@ -535,7 +546,8 @@ static void stream_fault(fp_req *r)
 
 static int is_stream_fault(fp_fault f)
 {
-    return f == FP_FAULT_STALL || f == FP_FAULT_CUT_STREAM || f == FP_FAULT_MALFORMED_JSON;
+    return f == FP_FAULT_STALL || f == FP_FAULT_CUT_STREAM || f == FP_FAULT_MALFORMED_JSON ||
+           f == FP_FAULT_ERROR_EVENT;
 }
 
 /*
@@ -603,6 +615,8 @@ static void req_start(fp_req *r)
 {
     fp_fault f = r->plan.fault;
     const fp_dialect *d = r->d;
+    if (f == FP_FAULT_ERROR_EVENT && !r->stream)
+        f = FP_FAULT_HTTP_500; /* a non-stream answer has no events: a plain 500 */
     if (fp_fault_is_http(f)) {
         static const fp_error_code codes[FP_FAULT_COUNT] = {
             [FP_FAULT_HTTP_400] = FP_ERR_INJECTED_400, [FP_FAULT_HTTP_429] = FP_ERR_RATE_LIMIT,

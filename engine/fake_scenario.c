@@ -24,6 +24,7 @@ static const char *const fault_names[FP_FAULT_COUNT] = {
     [FP_FAULT_STALL] = "stall",
     [FP_FAULT_MALFORMED_JSON] = "malformed_json",
     [FP_FAULT_CUT_STREAM] = "cut_stream",
+    [FP_FAULT_ERROR_EVENT] = "error_event",
 };
 
 /* Built-in behaviour of a model when neither the model nor "defaults" says otherwise. */

@@ -32,6 +32,7 @@ typedef enum fp_fault {
     FP_FAULT_STALL,
     FP_FAULT_MALFORMED_JSON,
     FP_FAULT_CUT_STREAM,
+    FP_FAULT_ERROR_EVENT, /* stream: an in-band error event after after_tokens; else 500 */
     FP_FAULT_COUNT
 } fp_fault;
 

@@ -134,8 +134,7 @@ static uint64_t get(_Atomic uint64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-/* Label value escaping per the exposition format: backslash, quote, newline. */
-static void label(sy_buf *b, const char *name, const char *v, int first)
+void sy_metrics_label(sy_buf *b, const char *name, const char *v, int first)
 {
     sy_buf_printf(b, "%s%s=\"", first ? "" : ",", name);
     for (const char *p = v; *p; p++) {
@@ -149,10 +148,11 @@ static void label(sy_buf *b, const char *name, const char *v, int first)
     sy_buf_puts(b, "\"");
 }
 
+
 static void labels(sy_buf *b, const char *route, const char *model)
 {
-    label(b, "route", route, 1);
-    label(b, "model", model, 0);
+    sy_metrics_label(b, "route", route, 1);
+    sy_metrics_label(b, "model", model, 0);
 }
 
 static void histogram(sy_buf *b, const char *name, const char *route, const char *model,
@@ -191,7 +191,7 @@ static void r_requests(sy_buf *b, series *s, const char *route, const char *mode
     for (int i = 0; i < ST_N; i++) {
         sy_buf_puts(b, "switchyard_requests_total{");
         labels(b, route, model);
-        label(b, "status", status_label[i], 0);
+        sy_metrics_label(b, "status", status_label[i], 0);
         sy_buf_printf(b, "} %llu\n", (unsigned long long)get(&s->requests[i]));
     }
 }
@@ -218,7 +218,7 @@ static void r_tokens(sy_buf *b, series *s, const char *route, const char *model)
     for (int i = 0; i < 3; i++) {
         sy_buf_puts(b, "switchyard_tokens_total{");
         labels(b, route, model);
-        label(b, "kind", kinds[i], 0);
+        sy_metrics_label(b, "kind", kinds[i], 0);
         sy_buf_printf(b, "} %llu\n", (unsigned long long)get(v[i]));
     }
 }

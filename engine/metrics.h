@@ -34,6 +34,9 @@ void sy_metrics_observe(const sy_metrics_obs *o);
 void sy_metrics_feedback(const char *route, const char *model, double value);
 /* Requests of one series so far (for traffic shares); 0 when unknown. */
 uint64_t sy_metrics_requests(const char *route, const char *model);
+/* Append `name="value"` (preceded by a comma unless first), escaping the value per
+ * the exposition format: backslash, quote and newline. */
+void sy_metrics_label(sy_buf *b, const char *name, const char *value, int first);
 /* Append every series in the Prometheus text exposition format (version 0.0.4). */
 void sy_metrics_render(sy_buf *out);
 

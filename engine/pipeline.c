@@ -11,6 +11,7 @@
  */
 #include "api.h"
 
+#include "breaker.h"
 #include "clock.h"
 #include "cost.h"
 #include "featurize.h"
@@ -22,6 +23,8 @@
 #include "sse.h"
 #include "worker.h"
 
+#include <event2/event.h>
+#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +69,19 @@ typedef struct sy_call {
     uint64_t t_start_ns, t_first_ns;
     uint64_t bytes_in, bytes_out;
     sy_buf headers; /* x-switchyard-* response headers */
+    size_t base_headers_len; /* headers before the per-attempt model/route lines */
+    /* attempts (DESIGN.md §9): the ranking is the fallback order */
+    size_t ranking[SY_POLICY_MAX_ARMS];
+    size_t n_ranked, rank_pos;
+    unsigned attempts, fallbacks;
+    const sy_model_cfg *chosen; /* the policy's choice (ranking[0]) */
+    int acquired;               /* the breaker granted the current attempt */
+    struct event timer;         /* TTFT / idle / backoff / deferred cancel */
+    int timer_kind;
+    const char *fail_code; /* why the current attempt is being abandoned (stream) */
 } sy_call;
+
+enum { T_NONE, T_TTFT, T_IDLE, T_BACKOFF, T_ABANDON };
 
 /* Reject with an OpenAI-shaped 400 that names the parameter. */
 static void bad_request(sy_http_req *req, const char *param, const char *msg)
@@ -183,7 +198,8 @@ static void record(sy_call *c)
     snprintf(r.route, sizeof(r.route), "%s", c->route ? c->route->name : "");
     snprintf(r.model, sizeof(r.model), "%s", c->model->name);
     snprintf(r.policy, sizeof(r.policy), "%s", c->route ? c->policy_name : "");
-    r.propensity = c->route ? c->propensity : NAN;
+    /* after a fallback the served arm is not the policy's choice: no usable propensity */
+    r.propensity = c->route && !c->fallbacks ? c->propensity : NAN;
     r.n_candidates = c->route ? (uint32_t)c->route->n_candidates : 1;
     r.x = c->x;
     r.dim = (uint32_t)c->dim;
@@ -241,6 +257,8 @@ static void call_finish(sy_call *c)
         if (c->route)
             sy_logbuf_num(lb, "propensity", c->propensity);
         sy_logbuf_str(lb, "error", c->error_code);
+        sy_logbuf_int(lb, "attempts", c->attempts);
+        sy_logbuf_int(lb, "fallbacks", c->fallbacks);
         if (cfg->log.include_prompts) {
             sy_logbuf_raw(lb, "messages", c->prompt_json);
             sy_logbuf_raw(lb, "answer", c->answer_json);
@@ -261,6 +279,9 @@ static void call_finish(sy_call *c)
                              .cost_usd = c->bill.cost_usd};
         sy_metrics_observe(&mo);
     }
+    evtimer_del(&c->timer);
+    if (c->acquired) /* the client left mid-attempt: no verdict on the provider */
+        sy_breaker_cancel(c->model->name);
     w->inflight--;
     sy_upstream_call_free(&c->up);
     sy_buf_free(&c->resp);
@@ -336,11 +357,27 @@ static void call_drain(sy_http_req *req, void *ud)
         sy_upstream_resume(c->xfer);
 }
 
+static void arm_timer(sy_call *c, int kind, unsigned ms)
+{
+    struct timeval tv = {ms / 1000, (long)(ms % 1000) * 1000};
+    c->timer_kind = kind;
+    evtimer_add(&c->timer, &tv);
+}
+
+/* Headers arrived: the first byte. A 2xx stream now runs on the idle timer; anything
+ * else is read whole under the transfer's own timeout. */
 static void on_header(void *ud, long status)
 {
     sy_call *c = ud;
     c->up_status = status;
-    c->t_first_ns = sy_now_ns();
+    if (!c->t_first_ns)
+        c->t_first_ns = sy_now_ns();
+    if (c->timer_kind == T_TTFT) {
+        evtimer_del(&c->timer);
+        c->timer_kind = T_NONE;
+        if (c->stream && status >= 200 && status < 300)
+            arm_timer(c, T_IDLE, c->rt->cfg->reliability.idle_timeout_ms);
+    }
 }
 
 static int on_sse_event(void *ud, const sy_sse_event *ev)
@@ -351,14 +388,28 @@ static int on_sse_event(void *ud, const sy_sse_event *ev)
     return 0;
 }
 
+/* Give up on the current attempt from inside a curl callback: the transfer is cancelled
+ * (and the next step taken) from the timer, outside curl. */
+static void abandon_later(sy_call *c, const char *code)
+{
+    c->fail_code = code;
+    evtimer_del(&c->timer);
+    c->timer_kind = T_ABANDON;
+    event_active(&c->timer, EV_TIMEOUT, 0);
+}
+
 /*
  * Upstream body bytes (inside a curl callback: no curl calls here). Streams are relayed
- * as they arrive; when the client's output queue is above the high-water mark the bytes
- * are refused (the transfer pauses) and redelivered after call_drain resumes it.
+ * as they arrive, but the client's stream starts only with the first translated event
+ * that is not an error, so that a provider failing in its first frame can still be
+ * replaced by the next arm. When the client's output queue is above the high-water
+ * mark the bytes are refused (the transfer pauses) and redelivered after call_drain.
  */
 static int on_data(void *ud, const char *data, size_t len)
 {
     sy_call *c = ud;
+    if (c->timer_kind == T_ABANDON)
+        return 1; /* being abandoned: swallow */
     int ok2xx = c->up_status >= 200 && c->up_status < 300;
     if (!c->stream || !ok2xx) {
         if (c->resp.len + len > MAX_UPSTREAM_BODY)
@@ -366,15 +417,22 @@ static int on_data(void *ud, const char *data, size_t len)
         sy_buf_append(&c->resp, data, len);
         return 1;
     }
-    if (sy_http_output_pending(c->req) > c->rt->cfg->upstream.stream_buffer_bytes)
+    if (c->started && sy_http_output_pending(c->req) > c->rt->cfg->upstream.stream_buffer_bytes)
         return 0;
+    arm_timer(c, T_IDLE, c->rt->cfg->reliability.idle_timeout_ms);
+    if (sy_sse_feed(&c->sse, data, len, on_sse_event, c) == SY_ERR_LIMIT)
+        c->error_code = "upstream_event_too_large";
     if (!c->started) {
+        if (c->rs.saw_error_event || c->error_code) {
+            abandon_later(c, c->error_code ? c->error_code : "upstream_stream_error");
+            return 1;
+        }
+        if (!c->out.len || !(c->rs.content_chunks || c->rs.finish_reason[0] || c->rs.saw_done))
+            return 1; /* nothing the client needs yet: keep it (and the fallback) open */
         sy_http_stream_start(c->req, 200, "text/event-stream", c->headers.data);
         c->started = 1;
         c->status = 200;
     }
-    if (sy_sse_feed(&c->sse, data, len, on_sse_event, c) == SY_ERR_LIMIT)
-        c->error_code = "upstream_event_too_large";
     if (c->out.len) {
         sy_http_stream_write(c->req, c->out.data, c->out.len);
         sy_buf_reset(&c->out);
@@ -382,7 +440,6 @@ static int on_data(void *ud, const char *data, size_t len)
     return 1;
 }
 
-/* A finished non-stream exchange: answer with the body or the mapped error. */
 /* choices[0].message of an OpenAI-shaped body as compact JSON (malloc'd), or NULL. */
 static char *answer_message_json(const sy_buf *body)
 {
@@ -394,45 +451,29 @@ static char *answer_message_json(const sy_buf *body)
     return out;
 }
 
-static void finish_plain(sy_call *c, const char *retry_after)
+/* A successful non-stream answer: relay the translated body with its cost. */
+static void answer_plain(sy_call *c, sy_buf *body)
 {
-    if (c->up_status < 200 || c->up_status >= 300) {
-        sy_mapped_error e = {0};
-        c->ad->error(c->up_status, c->resp.data, c->resp.len, retry_after, &e);
-        respond_mapped(c, &e, retry_after);
-        sy_mapped_error_free(&e);
-        return;
-    }
-    sy_buf body = {0};
-    if (c->resp.len >= MAX_UPSTREAM_BODY ||
-        c->ad->response(c->resp.data ? c->resp.data : "", c->resp.len, &c->rs, &body) != 0) {
-        sy_mapped_error e = {
-            .status = 502, .type = "upstream_error", .code = "upstream_malformed_response"};
-        sy_buf_printf(&e.message,
-                      "provider '%s' sent a response that is not a valid chat "
-                      "completion",
-                      c->prov->name);
-        respond_mapped(c, &e, NULL);
-        sy_mapped_error_free(&e);
-    } else {
-        c->status = 200;
-        c->completed = 1;
-        if (c->rt->cfg->log.include_prompts)
-            c->answer_json = answer_message_json(&body);
-        /* The whole answer is known: its cost goes into a header (streams: the log). */
-        sy_bill bill;
-        sy_bill_exchange(&c->model->price, &c->rs, 1, c->prompt_bytes, &bill);
-        sy_buf_printf(&c->headers, "x-switchyard-cost-usd: %.9f\r\n", bill.cost_usd);
-        sy_http_respond(c->req, 200, "application/json", c->headers.data, body.data, body.len);
-        detach(c);
-    }
-    sy_buf_free(&body);
+    c->status = 200;
+    c->completed = 1;
+    if (c->rt->cfg->log.include_prompts)
+        c->answer_json = answer_message_json(body);
+    /* The whole answer is known: its cost goes into a header (streams: the log). */
+    sy_bill bill;
+    sy_bill_exchange(&c->model->price, &c->rs, 1, c->prompt_bytes, &bill);
+    sy_buf_printf(&c->headers, "x-switchyard-cost-usd: %.9f\r\n", bill.cost_usd);
+    sy_http_respond(c->req, 200, "application/json", c->headers.data, body->data, body->len);
+    detach(c);
 }
 
 /* A finished streaming exchange that started: close it, in-band error if it was cut. */
 static void finish_stream(sy_call *c, sy_upstream_result res, const char *detail)
 {
     sy_sse_finish(&c->sse, on_sse_event, c);
+    if (c->out.len) {
+        sy_http_stream_write(c->req, c->out.data, c->out.len);
+        sy_buf_reset(&c->out);
+    }
     if (res != SY_UP_OK || sy_sse_has_partial(&c->sse) || c->error_code ||
         (!c->rs.saw_done && !c->rs.finish_reason[0])) {
         char msg[256];
@@ -446,6 +487,115 @@ static void finish_stream(sy_call *c, sy_upstream_result res, const char *detail
     detach(c);
 }
 
+static int start_attempt(sy_call *c);
+
+/* Next model to try: the next available arm of the ranking after the current one, or
+ * the current model again (1), or nothing (0). Sets c->model when it returns 1. */
+static int next_model(sy_call *c, uint64_t now_ms, int *same)
+{
+    *same = 0;
+    const sy_config *cfg = c->rt->cfg;
+    if (c->route) {
+        for (size_t i = c->rank_pos + 1; i < c->n_ranked; i++) {
+            const sy_model_cfg *m = &cfg->models[c->route->candidates[c->ranking[i]]];
+            if (sy_breaker_available(m->name, now_ms)) {
+                c->rank_pos = i;
+                c->model = m;
+                return 1;
+            }
+        }
+    }
+    *same = 1;
+    return 1;
+}
+
+/* Backoff before retrying the same model: full jitter, or the model's Retry-After. */
+static unsigned backoff_ms(sy_call *c, uint64_t now_ms)
+{
+    const sy_reliability_cfg *rc = &c->rt->cfg->reliability;
+    double cap = rc->backoff_base_ms;
+    for (unsigned i = 1; i < c->attempts && cap < rc->backoff_max_ms; i++)
+        cap *= 2;
+    if (cap > rc->backoff_max_ms)
+        cap = rc->backoff_max_ms;
+    unsigned wait = (unsigned)(gsl_rng_uniform(c->w->rng) * cap);
+    uint64_t ready = sy_breaker_ready_at(c->model->name, now_ms);
+    if (ready > now_ms + wait)
+        wait = (unsigned)(ready - now_ms);
+    return wait;
+}
+
+/*
+ * The current attempt failed before anything reached the client. Try the next arm of
+ * the ranking at once, or the same model after a backoff, while attempts, the retry
+ * budget and the deadline allow and the error is retryable; otherwise answer with e.
+ */
+static void attempt_failed(sy_call *c, sy_mapped_error *e, const char *retry_after)
+{
+    const sy_reliability_cfg *rc = &c->rt->cfg->reliability;
+    uint64_t now_ms = sy_wall_ms();
+    uint64_t elapsed_ms = (sy_now_ns() - c->t_start_ns) / 1000000u;
+    if (c->req && e->retryable && c->attempts < rc->max_attempts && elapsed_ms < rc->deadline_ms &&
+        sy_retry_budget_withdraw()) {
+        int same;
+        next_model(c, now_ms, &same);
+        unsigned wait = same ? backoff_ms(c, now_ms) : 0;
+        if (wait <= rc->retry_after_cap_ms && elapsed_ms + wait < rc->deadline_ms) {
+            if (!same)
+                c->fallbacks++;
+            if (wait) {
+                arm_timer(c, T_BACKOFF, wait);
+            } else if (start_attempt(c) != 0) {
+                return; /* start_attempt answered and finished the call */
+            }
+            return;
+        }
+    }
+    if (c->req)
+        respond_mapped(c, e, retry_after);
+    call_finish(c);
+}
+
+/* Reset what one attempt accumulates, keeping what belongs to the request. */
+static void reset_attempt(sy_call *c)
+{
+    sy_upstream_call_free(&c->up);
+    memset(&c->up, 0, sizeof(c->up));
+    sy_buf_reset(&c->resp);
+    sy_buf_reset(&c->out);
+    sy_sse_free(&c->sse);
+    if (c->ad && c->ad->release)
+        c->ad->release(&c->rs);
+    memset(&c->rs, 0, sizeof(c->rs));
+    c->up_status = 0;
+    c->t_first_ns = 0;
+    c->error_code = NULL;
+    c->fail_code = NULL;
+    c->headers.len = c->base_headers_len;
+    if (c->headers.data)
+        c->headers.data[c->headers.len] = '\0';
+}
+
+/* Record the attempt's outcome with the model's breaker (once per granted attempt). */
+static void breaker_outcome(sy_call *c, int ok)
+{
+    if (!c->acquired)
+        return;
+    c->acquired = 0;
+    const sy_reliability_cfg *rc = &c->rt->cfg->reliability;
+    sy_breaker_cfg bc = {rc->breaker_failures, rc->breaker_window, rc->breaker_failure_rate,
+                         rc->breaker_cooldown_ms, rc->breaker_max_cooldown_ms};
+    sy_breaker_record(c->model->name, ok, sy_wall_ms(), &bc, (uint64_t)c->t_start_ns);
+}
+
+/* Seconds of a Retry-After value (delta-seconds form), or 0. */
+static unsigned retry_after_s(const char *ra)
+{
+    char *end;
+    unsigned long v = ra ? strtoul(ra, &end, 10) : 0;
+    return ra && end != ra && v < 86400 ? (unsigned)v : 0;
+}
+
 static void on_done(void *ud, sy_upstream_result res, const char *detail)
 {
     sy_call *c = ud;
@@ -455,30 +605,184 @@ static void on_done(void *ud, sy_upstream_result res, const char *detail)
     if (v)
         snprintf(ra, sizeof(ra), "%s", v);
     c->xfer = NULL;
-    if (c->req) {
-        if (c->started) {
-            finish_stream(c, res, detail);
-        } else if (res != SY_UP_OK) {
-            sy_mapped_error e = {0};
-            sy_map_transport_error(res == SY_UP_CONNECT, res == SY_UP_TIMEOUT, c->prov->name, &e);
-            respond_mapped(c, &e, NULL);
-            sy_mapped_error_free(&e);
-        } else if (c->stream && c->up_status >= 200 && c->up_status < 300) {
-            /* a 2xx stream with an empty body */
+    evtimer_del(&c->timer);
+    c->timer_kind = T_NONE;
+    if (!c->req) { /* cannot happen: an abort cancels the transfer */
+        call_finish(c);
+        return;
+    }
+    if (c->started) {
+        breaker_outcome(c, res == SY_UP_OK);
+        finish_stream(c, res, detail);
+        call_finish(c);
+        return;
+    }
+    sy_mapped_error e = {0};
+    int ok2xx = c->up_status >= 200 && c->up_status < 300;
+    if (res != SY_UP_OK) {
+        sy_map_transport_error(res == SY_UP_CONNECT, res == SY_UP_TIMEOUT, c->prov->name, &e);
+        e.retryable = 1;
+        breaker_outcome(c, 0);
+    } else if (!ok2xx) {
+        c->ad->error(c->up_status, c->resp.data, c->resp.len, ra[0] ? ra : NULL, &e);
+        unsigned wait_s = retry_after_s(ra);
+        if (c->up_status == 429 && wait_s)
+            sy_breaker_block(c->model->name, sy_wall_ms() + 1000ull * wait_s);
+        /* the provider answered: only its own failures (5xx, 529) count against it */
+        breaker_outcome(c, c->up_status < 500);
+    } else if (c->stream) {
+        sy_sse_finish(&c->sse, on_sse_event, c);
+        if (c->out.len && !c->rs.saw_error_event && !c->error_code) {
+            /* a short stream that completed inside one buffer */
+            breaker_outcome(c, 1);
             sy_http_stream_start(c->req, 200, "text/event-stream", c->headers.data);
             c->started = 1;
             c->status = 200;
             finish_stream(c, res, detail);
-        } else {
-            finish_plain(c, ra[0] ? ra : NULL);
+            call_finish(c);
+            return;
         }
+        e = (sy_mapped_error){.status = 502, .type = "upstream_error",
+                              .code = c->error_code ? c->error_code : "upstream_empty_stream",
+                              .retryable = 1};
+        sy_buf_printf(&e.message, "provider '%s' sent no usable stream event", c->prov->name);
+        breaker_outcome(c, 0);
+    } else {
+        sy_buf body = {0};
+        if (c->resp.len < MAX_UPSTREAM_BODY &&
+            c->ad->response(c->resp.data ? c->resp.data : "", c->resp.len, &c->rs, &body) == 0) {
+            breaker_outcome(c, 1);
+            answer_plain(c, &body);
+            sy_buf_free(&body);
+            call_finish(c);
+            return;
+        }
+        sy_buf_free(&body);
+        e = (sy_mapped_error){.status = 502, .type = "upstream_error",
+                              .code = "upstream_malformed_response", .retryable = 1};
+        sy_buf_printf(&e.message, "provider '%s' sent a response that is not a valid chat "
+                                  "completion", c->prov->name);
+        breaker_outcome(c, 0);
     }
-    call_finish(c);
+    attempt_failed(c, &e, ra[0] ? ra : NULL);
+    sy_mapped_error_free(&e);
 }
 
 static const sy_upstream_cbs call_cbs = {on_header, on_data, on_done};
 
-/* Resolve `model` to a concrete model, deciding among a route's candidates. */
+/* TTFT and idle timeouts, the end of a backoff, and abandoning an attempt. */
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sy_call *c = arg;
+    int kind = c->timer_kind;
+    c->timer_kind = T_NONE;
+    if (kind == T_BACKOFF) {
+        start_attempt(c);
+        return;
+    }
+    const char *code = kind == T_TTFT    ? "upstream_ttft_timeout"
+                       : kind == T_IDLE  ? "upstream_idle_timeout"
+                                         : c->fail_code;
+    sy_upstream_cancel(c->xfer);
+    c->xfer = NULL;
+    breaker_outcome(c, 0);
+    if (c->started) { /* after the first byte: the client learns in-band */
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the provider stopped sending (%s)", code);
+        stream_error_event(c, code, msg);
+        sy_http_stream_end(c->req, NULL);
+        detach(c);
+        call_finish(c);
+        return;
+    }
+    sy_mapped_error e = {.status = 504, .type = "upstream_error", .code = code, .retryable = 1};
+    if (kind == T_ABANDON)
+        e.status = 502;
+    sy_buf_printf(&e.message, "provider '%s' failed: %s", c->prov->name, code);
+    attempt_failed(c, &e, NULL);
+    sy_mapped_error_free(&e);
+}
+
+/*
+ * Send the request to c->model: claim its breaker, translate the body for its dialect
+ * and start the transfer with a time-to-first-byte timer. Returns 0 when the attempt is
+ * under way; otherwise the request has been answered and finished (returns -1).
+ */
+static int start_attempt(sy_call *c)
+{
+    const sy_config *cfg = c->rt->cfg;
+    reset_attempt(c);
+    uint64_t now_ms = sy_wall_ms();
+    while (!sy_breaker_acquire(c->model->name, now_ms)) {
+        int same;
+        if (c->route && c->rank_pos + 1 < c->n_ranked && next_model(c, now_ms, &same) && !same) {
+            c->fallbacks++;
+            continue;
+        }
+        char msg[200], ra[32];
+        uint64_t ready = sy_breaker_ready_at(c->model->name, now_ms);
+        snprintf(msg, sizeof(msg), "model '%s' is unavailable (circuit open or rate limited)",
+                 c->model->name);
+        snprintf(ra, sizeof(ra), "%llu", (unsigned long long)((ready - now_ms + 999) / 1000));
+        sy_mapped_error e = {.status = 503, .type = "upstream_error", .code = "upstream_unavailable"};
+        sy_buf_puts(&e.message, msg);
+        sy_buf h = {0};
+        sy_buf_append(&h, c->headers.data, c->headers.len);
+        sy_buf_printf(&h, "Retry-After: %s\r\n", ra);
+        c->status = 503;
+        c->error_code = e.code;
+        sy_http_respond_error(c->req, 503, e.type, e.code, NULL, msg, h.data);
+        sy_buf_free(&h);
+        sy_mapped_error_free(&e);
+        detach(c);
+        call_finish(c);
+        return -1;
+    }
+    c->acquired = 1;
+    c->attempts++;
+    c->prov = &cfg->providers[c->model->provider];
+    c->ad = sy_adapter_for(c->prov->dialect);
+    c->rs.client_model = c->model->name; /* owned by the runtime c holds a reference to */
+    sy_buf_printf(&c->headers, "x-switchyard-model: %s\r\n", c->model->name);
+    if (c->route)
+        sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", c->route->name);
+    /* Every attempt translates the client's body afresh (adapters edit it in place). */
+    cJSON *root = cJSON_ParseWithLength(c->req->body.data, c->req->body.len);
+    const char *bad_param = NULL, *why = NULL;
+    if (!root || !c->ad ||
+        c->ad->build(c->prov, c->model, root, c->stream, &c->rs, &c->up, &bad_param, &why) != 0) {
+        cJSON_Delete(root);
+        breaker_outcome(c, 1); /* not the provider's fault */
+        c->status = 400;
+        bad_request(c->req, bad_param, why ? why : "the provider's dialect is not supported");
+        detach(c);
+        call_finish(c);
+        return -1;
+    }
+    cJSON_Delete(root);
+    sy_sse_init(&c->sse, MAX_SSE_EVENT);
+    unsigned timeout = c->prov->timeout_ms ? c->prov->timeout_ms : cfg->upstream.request_timeout_ms;
+    sy_upstream_req ur = {.url = c->up.url.data,
+                          .headers = (const char *const *)c->up.headers,
+                          .body = c->up.body.data,
+                          .body_len = c->up.body.len,
+                          .connect_timeout_ms = cfg->upstream.connect_timeout_ms,
+                          .timeout_ms = timeout};
+    c->xfer = sy_upstream_start(c->w->up, &ur, &call_cbs, c);
+    if (!c->xfer) {
+        breaker_outcome(c, 0);
+        sy_mapped_error e = {0};
+        sy_map_transport_error(1, 0, c->prov->name, &e);
+        e.retryable = 1;
+        attempt_failed(c, &e, NULL);
+        sy_mapped_error_free(&e);
+        return -1;
+    }
+    c->sent = 1;
+    arm_timer(c, T_TTFT, cfg->reliability.ttft_timeout_ms);
+    return 0;
+}
+
 /* What the featurizer needs from a validated chat request (pointers into root). */
 static void request_features(const cJSON *root, sy_feature_input *fi)
 {
@@ -541,7 +845,17 @@ static int resolve_target(sy_call *c, const char *name, const cJSON *root)
     const sy_policy *pol = set && set->generation == c->rt->generation && ridx < set->n
                                ? set->snap[ridx]
                                : c->rt->route_policies[ridx];
+    /* Arms whose breaker is open (or that are rate limited) are not eligible; if none
+     * is, all are, and the first attempt answers 503 with the wait. */
+    uint8_t eligible[SY_POLICY_MAX_ARMS];
+    size_t n_eligible = 0;
+    uint64_t now_ms = sy_wall_ms();
+    for (size_t k = 0; k < r->n_candidates; k++) {
+        eligible[k] = (uint8_t)sy_breaker_available(cfg->models[r->candidates[k]].name, now_ms);
+        n_eligible += eligible[k];
+    }
     sy_decide_in in = {.n_arms = r->n_candidates,
+                       .eligible = n_eligible ? eligible : NULL,
                        .rng = c->w->rng,
                        .seq = c->w->decisions++,
                        .input_tokens = (double)c->prompt_bytes / 4.0};
@@ -560,7 +874,11 @@ static int resolve_target(sy_call *c, const char *name, const cJSON *root)
         return SY_ERR_STATE;
     c->route = r;
     c->model = &cfg->models[r->candidates[out.ranking[0]]];
+    c->chosen = c->model;
     c->propensity = out.propensity;
+    memcpy(c->ranking, out.ranking, sizeof(size_t) * out.n_ranked);
+    c->n_ranked = out.n_ranked;
+    c->rank_pos = 0;
     c->policy_name = sy_policy_name(pol);
     return 0;
 }
@@ -573,6 +891,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
     c->key_name = key_name;
     c->t_start_ns = req->t_start_ns;
     c->req = req;
+    evtimer_assign(&c->timer, w->base, timer_cb, c);
     w->inflight++;
     memcpy(c->id, req->id, sizeof(c->id)); /* the server adds the header itself */
     char token[SY_FEEDBACK_TOKEN_LEN + 1];
@@ -613,44 +932,17 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
                               c->headers.data);
         goto answered;
     }
-    c->prov = &cfg->providers[c->model->provider];
-    c->ad = sy_adapter_for(c->prov->dialect);
-    sy_buf_printf(&c->headers, "x-switchyard-model: %s\r\n", c->model->name);
-    if (c->route)
-        sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", c->route->name);
     c->stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream"));
-    c->rs.client_model = c->model->name; /* owned by the runtime c holds a reference to */
     if (cfg->log.include_prompts)
         c->prompt_json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "messages"));
-    const char *bad_param = NULL, *why = NULL;
-    if (!c->ad ||
-        c->ad->build(c->prov, c->model, root, c->stream, &c->rs, &c->up, &bad_param, &why) != 0) {
-        c->status = 400;
-        bad_request(req, bad_param, why ? why : "the provider's dialect is not supported");
-        goto answered;
-    }
     cJSON_Delete(root);
     root = NULL;
-    sy_sse_init(&c->sse, MAX_SSE_EVENT);
-    unsigned timeout = c->prov->timeout_ms ? c->prov->timeout_ms : cfg->upstream.request_timeout_ms;
-    sy_upstream_req ur = {.url = c->up.url.data,
-                          .headers = (const char *const *)c->up.headers,
-                          .body = c->up.body.data,
-                          .body_len = c->up.body.len,
-                          .connect_timeout_ms = cfg->upstream.connect_timeout_ms,
-                          .timeout_ms = timeout};
+    c->base_headers_len = c->headers.len;
     req->ud = c;
     req->on_abort = call_abort;
     req->on_drain = call_drain;
-    c->xfer = sy_upstream_start(w->up, &ur, &call_cbs, c);
-    c->sent = c->xfer != NULL;
-    if (!c->xfer) {
-        sy_mapped_error e = {0};
-        sy_map_transport_error(1, 0, c->prov->name, &e);
-        respond_mapped(c, &e, NULL);
-        sy_mapped_error_free(&e);
-        call_finish(c);
-    }
+    sy_retry_budget_deposit(cfg->reliability.retry_budget);
+    start_attempt(c); /* on failure it has answered and finished the call */
     return;
 
 answered:

@@ -33,7 +33,7 @@ typedef struct sy_relay_state {
     int64_t content_bytes;  /* bytes of content/tool-argument text relayed (estimate) */
     int strip_usage_chunk;  /* the client did not ask for the usage chunk we requested */
     int saw_done;           /* "[DONE]" seen */
-    int saw_error_event;    /* an in-stream error from the provider */
+    int saw_error_event;    /* an in-stream error (or an unparseable first event) */
     void *priv;             /* adapter-owned per-request state (set by build, freed by
                                the adapter's release) */
     const char *client_model; /* the model name the client asked for (the gateway's

@@ -125,6 +125,15 @@ static void openai_stream_event(const char *event, size_t event_len, const char 
         sy_buf_append(out, raw, raw_len);
         return;
     }
+    /* Events up to the first content are always parsed: a provider that fails before
+     * producing anything (error object or broken JSON) can still be replaced before the
+     * client has seen a byte (the pipeline holds the stream back until content). */
+    if (data_len && rs->content_chunks == 0 && !rs->finish_reason[0]) {
+        cJSON *first = cJSON_ParseWithLength(data, data_len);
+        if (!cJSON_IsObject(first) || cJSON_GetObjectItemCaseSensitive(first, "error"))
+            rs->saw_error_event = 1;
+        cJSON_Delete(first);
+    }
     const char *end = data + data_len;
     size_t text = string_bytes(find_value(data, data_len, "content"), end) +
                   string_bytes(find_value(data, data_len, "arguments"), end);
