@@ -1,6 +1,7 @@
 # Thin wrapper over CMake. The two commands a new user needs:
 #   make demo   build, then run the demo end to end
 #   make test   build normally and under ASan+UBSan, run unit, integration and SDK tests
+#   make bench  the benchmarks of docs/performance.md
 # Both install missing Debian packages first (scripts/install-deps.sh).
 
 BUILD      ?= build
@@ -8,7 +9,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 PYTEST     ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps deps-test build build-asan demo test unit unit-asan integration integration-asan sdk format clean
+.PHONY: all deps deps-test deps-bench build build-asan demo test unit unit-asan integration integration-asan sdk bench format clean
 
 all: build
 
@@ -17,6 +18,9 @@ deps:
 
 deps-test:
 	@scripts/install-deps.sh test
+
+deps-bench:
+	@scripts/install-deps.sh bench
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSY_WERROR=ON
@@ -50,6 +54,13 @@ sdk: deps-test build
 	SWITCHYARD_BIN=$(abspath $(BUILD))/switchyard tests/sdk/run.sh
 
 test: unit integration sdk unit-asan integration-asan
+
+# Benchmarks (docs/performance.md): policy decisions, the store thread, gateway overhead.
+bench: deps-bench build
+	@for k in uniform round_robin epsilon_greedy ucb1 linucb thompson linear_thompson; do \
+	  $(BUILD)/bench/decide_bench --kind $$k --arms 11 --dim 24 --seconds 2; done
+	$(BUILD)/bench/store_bench 200000 1000
+	bench/overhead.sh $(BUILD)/switchyard 5
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
