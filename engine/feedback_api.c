@@ -191,7 +191,7 @@ int sy_feedback_handle(sy_worker *w, sy_http_req *req, const char *key_name)
 {
     int handed = 0;
     sy_store *store = w->server->store;
-    cJSON *root = cJSON_ParseWithLength(req->body.data ? req->body.data : "", req->body.len);
+    cJSON *root = sy_http_req_json(req);
     char *tags = NULL;
     if (!cJSON_IsObject(root)) {
         bad(req, NULL, "the body must be a JSON object");

@@ -19,6 +19,8 @@
 
 #include "clock.h"
 
+#include <cjson/cJSON.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -338,6 +340,15 @@ void sy_http_stream_abort(sy_http_req *req)
 size_t sy_http_output_pending(const sy_http_req *req)
 {
     return evbuffer_get_length(bufferevent_get_output(req->conn->bev));
+}
+
+struct cJSON *sy_http_req_json(const sy_http_req *req)
+{
+    /* The body buffer is NUL-terminated: parsing len + 1 bytes with
+     * require_null_terminated makes cJSON refuse anything after the document. */
+    if (!req->body.data)
+        return NULL;
+    return cJSON_ParseWithLengthOpts(req->body.data, req->body.len + 1, NULL, 1);
 }
 
 const sy_http_header *sy_http_req_header(const sy_http_req *req, const char *name)

@@ -101,6 +101,10 @@ int sy_http_listen_socket(const char *address, uint16_t port, uint16_t *bound_po
                           size_t err_len);
 
 /* Request header lookup (case-insensitive); NULL when absent. */
+/* The body as one JSON document (cJSON), or NULL when it is not exactly one: trailing
+ * bytes other than whitespace are refused. The caller owns the result. */
+struct cJSON *sy_http_req_json(const sy_http_req *req);
+
 const sy_http_header *sy_http_req_header(const sy_http_req *req, const char *name);
 int sy_http_req_method_is(const sy_http_req *req, const char *method);
 

@@ -12,6 +12,7 @@
 #include "api.h"
 
 #include "breaker.h"
+#include "chat_validate.h"
 #include "clock.h"
 #include "cost.h"
 #include "featurize.h"
@@ -68,7 +69,7 @@ typedef struct sy_call {
     const char *error_code;
     uint64_t t_start_ns, t_first_ns;
     uint64_t bytes_in, bytes_out;
-    sy_buf headers; /* x-switchyard-* response headers */
+    sy_buf headers;          /* x-switchyard-* response headers */
     size_t base_headers_len; /* headers before the per-attempt model/route lines */
     /* attempts (DESIGN.md §9): the ranking is the fallback order */
     size_t ranking[SY_POLICY_MAX_ARMS];
@@ -123,68 +124,15 @@ static unsigned json_depth(const char *s, size_t n, unsigned max)
     return peak;
 }
 
-/* Fields through which a client might try to choose an upstream or its credentials. */
-static const char *const forbidden_fields[] = {
-    "api_base",           "base_url", "api_key",     "api_url",      "azure_endpoint",
-    "upstream_url",       "endpoint", "api_version", "organization", "extra_headers",
-    "custom_llm_provider"};
-
-static const char *const known_roles[] = {"system",    "developer", "user",
-                                          "assistant", "tool",      "function"};
-
-/* Schema checks for a chat completion request; answers 400 itself on failure. */
+/* Schema checks (engine/chat_validate.c); answers the 400 itself. */
 static int validate_chat(sy_http_req *req, cJSON *root)
 {
-    char param[64];
-    if (!cJSON_IsObject(root)) {
-        bad_request(req, NULL, "request body must be a JSON object");
-        return 0;
-    }
-    for (size_t i = 0; i < SY_ARRAY_LEN(forbidden_fields); i++)
-        if (cJSON_GetObjectItemCaseSensitive(root, forbidden_fields[i])) {
-            bad_request(req, forbidden_fields[i],
-                        "upstream endpoints and credentials come from the gateway's "
-                        "configuration and cannot be set by a request");
-            return 0;
-        }
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
-    if (!cJSON_IsString(model) || !model->valuestring[0]) {
-        bad_request(req, "model", "'model' is required and must be a non-empty string");
-        return 0;
-    }
-    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
-    if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0) {
-        bad_request(req, "messages", "'messages' is required and must be a non-empty array");
-        return 0;
-    }
-    int i = 0;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, msgs)
-    {
-        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-        int ok = 0;
-        for (size_t r = 0; cJSON_IsString(role) && r < SY_ARRAY_LEN(known_roles); r++)
-            ok |= strcmp(role->valuestring, known_roles[r]) == 0;
-        if (!cJSON_IsObject(m) || !ok) {
-            snprintf(param, sizeof(param), "messages[%d].role", i);
-            bad_request(req, param,
-                        "each message must be an object whose 'role' is one of system, "
-                        "developer, user, assistant, tool, function");
-            return 0;
-        }
-        i++;
-    }
-    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(root, "stream");
-    if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream)) {
-        bad_request(req, "stream", "'stream' must be a boolean");
-        return 0;
-    }
-    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
-    if (so && !cJSON_IsObject(so) && !cJSON_IsNull(so)) {
-        bad_request(req, "stream_options", "'stream_options' must be an object");
-        return 0;
-    }
-    return 1;
+    char param[96];
+    const char *msg = NULL;
+    if (sy_chat_validate(root, param, sizeof(param), &msg))
+        return 1;
+    bad_request(req, param[0] ? param : NULL, msg);
+    return 0;
 }
 
 /* Queue the decision and outcome for the store (the store copies; no I/O here). */
@@ -642,7 +590,8 @@ static void on_done(void *ud, sy_upstream_result res, const char *detail)
             call_finish(c);
             return;
         }
-        e = (sy_mapped_error){.status = 502, .type = "upstream_error",
+        e = (sy_mapped_error){.status = 502,
+                              .type = "upstream_error",
                               .code = c->error_code ? c->error_code : "upstream_empty_stream",
                               .retryable = 1};
         sy_buf_printf(&e.message, "provider '%s' sent no usable stream event", c->prov->name);
@@ -658,10 +607,14 @@ static void on_done(void *ud, sy_upstream_result res, const char *detail)
             return;
         }
         sy_buf_free(&body);
-        e = (sy_mapped_error){.status = 502, .type = "upstream_error",
-                              .code = "upstream_malformed_response", .retryable = 1};
-        sy_buf_printf(&e.message, "provider '%s' sent a response that is not a valid chat "
-                                  "completion", c->prov->name);
+        e = (sy_mapped_error){.status = 502,
+                              .type = "upstream_error",
+                              .code = "upstream_malformed_response",
+                              .retryable = 1};
+        sy_buf_printf(&e.message,
+                      "provider '%s' sent a response that is not a valid chat "
+                      "completion",
+                      c->prov->name);
         breaker_outcome(c, 0);
     }
     attempt_failed(c, &e, ra[0] ? ra : NULL);
@@ -680,9 +633,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         start_attempt(c);
         return;
     }
-    const char *code = kind == T_TTFT    ? "upstream_ttft_timeout"
-                       : kind == T_IDLE  ? "upstream_idle_timeout"
-                                         : c->fail_code;
+    const char *code = kind == T_TTFT   ? "upstream_ttft_timeout"
+                       : kind == T_IDLE ? "upstream_idle_timeout"
+                                        : c->fail_code;
     sy_upstream_cancel(c->xfer);
     c->xfer = NULL;
     breaker_outcome(c, 0);
@@ -724,7 +677,8 @@ static int start_attempt(sy_call *c)
         snprintf(msg, sizeof(msg), "model '%s' is unavailable (circuit open or rate limited)",
                  c->model->name);
         snprintf(ra, sizeof(ra), "%llu", (unsigned long long)((ready - now_ms + 999) / 1000));
-        sy_mapped_error e = {.status = 503, .type = "upstream_error", .code = "upstream_unavailable"};
+        sy_mapped_error e = {
+            .status = 503, .type = "upstream_error", .code = "upstream_unavailable"};
         sy_buf_puts(&e.message, msg);
         sy_buf h = {0};
         sy_buf_append(&h, c->headers.data, c->headers.len);
@@ -913,7 +867,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
         goto answered;
     }
     c->prompt_bytes = req->body.len;
-    root = cJSON_ParseWithLength(req->body.data ? req->body.data : "", req->body.len);
+    root = sy_http_req_json(req);
     if (!root) {
         c->status = 400;
         bad_request(req, NULL, "request body is not valid JSON");
