@@ -37,6 +37,6 @@ void sy_api_log_answered(struct sy_worker *w, const sy_http_req *req, const sy_a
                          const char *listener, const char *key_name);
 
 /* POST /v1/chat/completions (engine/pipeline.c). */
-void sy_pipeline_chat(struct sy_worker *w, sy_http_req *req, const char *key_name);
+void sy_pipeline_chat(struct sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key);
 
 #endif

@@ -80,7 +80,7 @@ static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
         const sy_client_key_cfg *k = authenticate(w, req);
         if (!k)
             return 0;
-        sy_pipeline_chat(w, req, k->name);
+        sy_pipeline_chat(w, req, k);
         return 1;
     }
     if (strcmp(p, "/v1/feedback") == 0) {

@@ -258,6 +258,7 @@ int sy_cmd_serve(int argc, char **argv)
     for (size_t i = 0; i < s.n_workers; i++)
         sy_worker_init(&s.workers[i], &s, i, http_fds[i], i == 0 ? admin_fd : -1, s.rt, seed);
     s.learner = sy_learner_start(&s, s.rt);
+    sy_learner_wait_ready(s.learner); /* serve only with learned state and spend restored */
     size_t started = 0;
     for (; started < s.n_workers; started++)
         if (sy_worker_start(&s.workers[started]) != 0) {

@@ -530,9 +530,9 @@ static void parse_store(loader *l, const cJSON *v)
 static void parse_reliability(loader *l, const cJSON *v)
 {
     static const char *const keys[] = {
-        "max_attempts",     "retry_budget",        "backoff_base_ms",     "backoff_max_ms",
-        "retry_after_cap_ms", "deadline_ms",       "ttft_timeout_ms",     "idle_timeout_ms",
-        "breaker_failures", "breaker_window",      "breaker_failure_rate", "breaker_cooldown_ms",
+        "max_attempts",           "retry_budget",   "backoff_base_ms",      "backoff_max_ms",
+        "retry_after_cap_ms",     "deadline_ms",    "ttft_timeout_ms",      "idle_timeout_ms",
+        "breaker_failures",       "breaker_window", "breaker_failure_rate", "breaker_cooldown_ms",
         "breaker_max_cooldown_ms"};
     sy_reliability_cfg *r = &l->cfg->reliability;
     if (!want_object(l, v))
@@ -1049,7 +1049,9 @@ static void parse_route_cb(loader *l, const cJSON *v, void *p)
 /* "client_keys": [{"name", "sha256"}], names and digests unique. */
 static void parse_client_keys(loader *l, const cJSON *v)
 {
-    static const char *const keys[] = {"name", "sha256"};
+    static const char *const keys[] = {"name", "sha256", "limits"};
+    static const char *const limit_keys[] = {"requests_per_minute", "tokens_per_minute",
+                                             "usd_per_day", "usd_per_month"};
     sy_config *cfg = l->cfg;
     if (!cJSON_IsArray(v)) {
         err(l, "expected an array");
@@ -1082,6 +1084,20 @@ static void parse_client_keys(loader *l, const cJSON *v)
                              j);
                         break;
                     }
+            }
+            const cJSON *lim = get(e, "limits");
+            if (lim) {
+                size_t lmark = push_key(l, "limits");
+                if (want_object(l, lim)) {
+                    check_members(l, lim, limit_keys, SY_ARRAY_LEN(limit_keys));
+                    get_unsigned(l, lim, "requests_per_minute", 0, 100000000,
+                                 &k->limits.requests_per_minute);
+                    get_unsigned(l, lim, "tokens_per_minute", 0, 4000000000u,
+                                 &k->limits.tokens_per_minute);
+                    get_number(l, lim, "usd_per_day", 0, 1e9, &k->limits.usd_per_day);
+                    get_number(l, lim, "usd_per_month", 0, 1e9, &k->limits.usd_per_month);
+                }
+                pop(l, lmark);
             }
             if (!get(e, "sha256")) {
                 err(l, "missing required key \"sha256\"");
@@ -1196,9 +1212,9 @@ static void check_whole(loader *l, const cJSON *root)
 static void parse_root(loader *l, const cJSON *root)
 {
     static const char *const keys[] = {
-        "listen", "admin",     "workers", "data_dir", "drain_timeout_ms", "limits", "upstream",
-        "log",    "providers", "models",  "routes",   "client_keys",      "store",  "feedback",
-        "reliability"};
+        "listen", "admin",       "workers", "data_dir",  "drain_timeout_ms",
+        "limits", "upstream",    "log",     "providers", "models",
+        "routes", "client_keys", "store",   "feedback",  "reliability"};
     sy_config *cfg = l->cfg;
     if (!want_object(l, root))
         return;

@@ -54,9 +54,9 @@ typedef struct sy_store_cfg {
 
 /* Retries, fallbacks, timeouts and circuit breakers (docs/configuration.md). */
 typedef struct sy_reliability_cfg {
-    unsigned max_attempts;       /* upstream attempts per request, default 3 */
-    double retry_budget;         /* retries per first attempt, process-wide, default 0.2 */
-    unsigned backoff_base_ms;    /* full-jitter backoff before retrying the same model */
+    unsigned max_attempts;    /* upstream attempts per request, default 3 */
+    double retry_budget;      /* retries per first attempt, process-wide, default 0.2 */
+    unsigned backoff_base_ms; /* full-jitter backoff before retrying the same model */
     unsigned backoff_max_ms;
     unsigned retry_after_cap_ms; /* longest Retry-After waited for, default 10000 */
     unsigned deadline_ms;        /* no new attempt after this since the request began */
@@ -115,9 +115,18 @@ typedef struct sy_route_cfg {
     sy_arm_params *arms; /* n_candidates: priors and weights as configured (prices 0) */
 } sy_route_cfg;
 
+/* Per-key abuse limits; 0 = unlimited (docs/configuration.md). */
+typedef struct sy_key_limits {
+    unsigned requests_per_minute;
+    unsigned tokens_per_minute; /* prompt + completion tokens */
+    double usd_per_day;         /* UTC day */
+    double usd_per_month;       /* UTC calendar month */
+} sy_key_limits;
+
 typedef struct sy_client_key_cfg {
     char *name;         /* label used in logs, never the key itself */
     uint8_t sha256[32]; /* SHA-256 of the bearer token */
+    sy_key_limits limits;
 } sy_client_key_cfg;
 
 typedef struct sy_config {

@@ -1,6 +1,7 @@
 /* learner: see learner.h. */
 #include "learner.h"
 
+#include "key_limits.h"
 #include "log.h"
 #include "runtime.h"
 #include "server.h"
@@ -8,6 +9,7 @@
 #include "worker.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,9 @@ struct sy_learner {
     stamp_slot *stamps;
     int dirty;
     uint64_t last_publish_ms;
+    pthread_mutex_t ready_lock; /* replay done: the process may serve */
+    pthread_cond_t ready_cond;
+    int ready;
 };
 
 static uint64_t wall_ms(void)
@@ -233,17 +238,37 @@ static void observe(void *ud, const sy_store_obs *o)
     }
 }
 
+/* Replay: a stored request also restores its key's spend of the current budget periods. */
+static void observe_replayed(void *ud, const sy_store_obs *o)
+{
+    if (o && !o->is_feedback && o->req->key_name[0])
+        sy_key_restore_spend(o->req->key_name, o->req->cost_usd, o->req->ts_ms, wall_ms());
+    observe(ud, o);
+}
+
 /* On the store thread, right after the first configuration: relearn from the store. */
 static void replay(void *ud)
 {
     sy_learner *l = ud;
     uint64_t t0 = wall_ms();
-    long n = sy_store_replay(l->server->store, observe, l);
+    long n = sy_store_replay(l->server->store, observe_replayed, l);
     if (l->dirty)
         publish(l);
     if (n > 0)
         sy_log(SY_LOG_INFO, "learner: replayed %ld stored requests in %llu ms", n,
                (unsigned long long)(wall_ms() - t0));
+    pthread_mutex_lock(&l->ready_lock);
+    l->ready = 1;
+    pthread_cond_broadcast(&l->ready_cond);
+    pthread_mutex_unlock(&l->ready_lock);
+}
+
+void sy_learner_wait_ready(sy_learner *l)
+{
+    pthread_mutex_lock(&l->ready_lock);
+    while (!l->ready)
+        pthread_cond_wait(&l->ready_cond, &l->ready_lock);
+    pthread_mutex_unlock(&l->ready_lock);
 }
 
 sy_learner *sy_learner_start(sy_server *server, sy_runtime *rt)
@@ -251,6 +276,8 @@ sy_learner *sy_learner_start(sy_server *server, sy_runtime *rt)
     sy_learner *l = sy_xcalloc(1, sizeof(*l));
     l->server = server;
     l->stamps = sy_xcalloc(STAMP_SLOTS, sizeof(stamp_slot));
+    pthread_mutex_init(&l->ready_lock, NULL);
+    pthread_cond_init(&l->ready_cond, NULL);
     sy_store_set_observer(server->store, observe, l);
     sy_learner_reconfigure(l, rt);
     sy_store_call(server->store, replay, l);
@@ -272,5 +299,7 @@ void sy_learner_free(sy_learner *l)
     free_routes(l->routes, l->n_routes);
     sy_runtime_unref(l->rt);
     free(l->stamps);
+    pthread_mutex_destroy(&l->ready_lock);
+    pthread_cond_destroy(&l->ready_cond);
     free(l);
 }

@@ -43,6 +43,9 @@ typedef struct sy_learner sy_learner;
 /* Create the learner and register it as the store's observer; then configure it for
  * rt (queued on the store thread) — the first set is published right away. */
 sy_learner *sy_learner_start(struct sy_server *server, struct sy_runtime *rt);
+/* Block until the start-up replay of the store is done (what routes learned and keys
+ * spent is then in place): call before serving. */
+void sy_learner_wait_ready(sy_learner *l);
 /* Adopt a reloaded configuration: states of routes that keep their name keep their
  * statistics per model; prices and priors change in place. Thread-safe (queued). */
 void sy_learner_reconfigure(sy_learner *l, struct sy_runtime *rt);

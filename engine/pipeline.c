@@ -17,6 +17,7 @@
 #include "cost.h"
 #include "featurize.h"
 #include "feedback_api.h"
+#include "key_limits.h"
 #include "learner.h"
 #include "metrics.h"
 #include "server.h"
@@ -41,6 +42,7 @@ typedef struct sy_call {
     sy_runtime *rt;   /* our own reference */
     char id[SY_REQID_LEN + 1];
     const char *key_name;
+    const sy_client_key_cfg *key;
     const sy_route_cfg *route;
     const sy_model_cfg *model;
     const sy_provider_cfg *prov;
@@ -171,8 +173,12 @@ static void call_finish(sy_call *c)
     sy_worker *w = c->w;
     const sy_config *cfg = c->rt->cfg;
     c->t_end_ns = sy_now_ns();
-    if (c->model && c->sent)
+    if (c->model && c->sent) {
         sy_bill_exchange(&c->model->price, &c->rs, c->completed, c->prompt_bytes, &c->bill);
+        sy_key_charge(c->key_name, &c->key->limits,
+                      c->bill.usage.prompt_tokens + c->bill.usage.completion_tokens,
+                      c->bill.cost_usd, sy_wall_ms());
+    }
     if (cfg->log.requests) {
         sy_logbuf *lb = &w->log;
         uint64_t now = sy_now_ns();
@@ -837,12 +843,13 @@ static int resolve_target(sy_call *c, const char *name, const cJSON *root)
     return 0;
 }
 
-void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
+void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key)
 {
     sy_call *c = sy_xcalloc(1, sizeof(*c));
     c->w = w;
-    c->rt = sy_runtime_ref(w->rt);
-    c->key_name = key_name;
+    c->rt = sy_runtime_ref(w->rt); /* key belongs to this runtime's config */
+    c->key = key;
+    c->key_name = key->name;
     c->t_start_ns = req->t_start_ns;
     c->req = req;
     evtimer_assign(&c->timer, w->base, timer_cb, c);
@@ -854,6 +861,21 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const char *key_name)
     const sy_config *cfg = c->rt->cfg;
 
     cJSON *root = NULL;
+    unsigned wait_s = 0;
+    const char *limited = sy_key_admit(key->name, &key->limits, sy_wall_ms(), &wait_s);
+    if (limited) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "key '%.64s' is over its %s; retry in %u s", key->name,
+                 strcmp(limited, "budget_exceeded") == 0        ? "spending budget"
+                 : strcmp(limited, "token_limit_exceeded") == 0 ? "tokens per minute"
+                                                                : "requests per minute",
+                 wait_s);
+        sy_buf_printf(&c->headers, "Retry-After: %u\r\n", wait_s);
+        c->status = 429;
+        c->error_code = limited;
+        sy_http_respond_error(req, 429, "rate_limit_error", limited, NULL, msg, c->headers.data);
+        goto answered;
+    }
     if (!is_json_content_type(req)) {
         c->status = 415;
         sy_http_respond_error(req, 415, "invalid_request_error", "unsupported_media_type", NULL,
