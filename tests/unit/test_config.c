@@ -478,7 +478,13 @@ static const bad_case bad_cases[] = {
      "$.client_keys[1].sha256: same key as $.client_keys[0]", 1},
     {"{" PROVIDERS ", " MODELS ", \"client_keys\": [{\"name\": \"a\", \"sha256\": \"" HEX_A
      "\", \"key\": \"sk-1\"}]}",
-     "$.client_keys[0].key: unknown key (known keys: name, sha256)", 1},
+     "$.client_keys[0].key: unknown key (known keys: name, sha256, limits)", 1},
+    {"{" PROVIDERS ", " MODELS ", \"client_keys\": [{\"name\": \"a\", \"sha256\": \"" HEX_A
+     "\", \"limits\": {\"requests_per_minute\": -1}}]}",
+     "$.client_keys[0].limits.requests_per_minute: must be between 0 and 100000000", 1},
+    {"{" PROVIDERS ", " MODELS ", \"client_keys\": [{\"name\": \"a\", \"sha256\": \"" HEX_A
+     "\", \"limits\": {\"usd_per_week\": 5}}]}",
+     "$.client_keys[0].limits.usd_per_week: unknown key", 1},
 };
 
 static void test_malformed_table(void **state)
