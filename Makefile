@@ -2,6 +2,7 @@
 #   make demo   build, then run the demo end to end
 #   make test   build normally and under ASan+UBSan, run unit, integration and SDK tests
 #   make bench  the benchmarks of docs/performance.md
+#   make fuzz   each libFuzzer target for FUZZ_SECONDS (docs/reliability.md)
 # Both install missing Debian packages first (scripts/install-deps.sh).
 
 BUILD      ?= build
@@ -9,7 +10,9 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 PYTEST     ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps deps-test deps-bench build build-asan demo test unit unit-asan integration integration-asan sdk bench format clean
+.PHONY: all deps deps-test deps-bench build build-asan build-fuzz demo test unit unit-asan integration integration-asan sdk bench fuzz format clean
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -54,6 +57,16 @@ sdk: deps-test build
 	SWITCHYARD_BIN=$(abspath $(BUILD))/switchyard tests/sdk/run.sh
 
 test: unit integration sdk unit-asan integration-asan
+
+# libFuzzer targets (tests/fuzz), FUZZ_SECONDS each; `make test` replays their corpora.
+$(FUZZ_BUILD)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSY_FUZZ=ON
+
+build-fuzz: deps-test $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz: build-fuzz
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Benchmarks (docs/performance.md): policy decisions, the store thread, gateway overhead.
 bench: deps-bench build
