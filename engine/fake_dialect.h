@@ -79,6 +79,11 @@ typedef struct fp_dialect {
      * message in err (answered as FP_ERR_INVALID_REQUEST). c is zeroed by the caller and
      * freed by the caller either way. */
     int (*parse_chat)(const cJSON *body, fp_chat *c, sy_buf *err);
+    /* Optional, for dialects that name the model (and streaming) in the path rather than
+     * the body (Gemini: /v1beta/models/{model}:streamGenerateContent): called after
+     * parse_chat with the path (query removed) to set c->model and c->stream. Returns 0,
+     * or SY_ERR_INVALID with a message in err. NULL: the body says it all. */
+    int (*parse_path)(const char *path, fp_chat *c, sy_buf *err);
     /* Complete non-streamed answer. */
     void (*render_completion)(const fp_exchange *x, const char *text, size_t len, sy_buf *out);
     /* Stream events: once at the start, once per content delta, once at the end (finish
@@ -102,5 +107,6 @@ typedef struct fp_dialect {
 } fp_dialect;
 
 extern const fp_dialect fp_dialect_openai;
+extern const fp_dialect fp_dialect_gemini;
 
 #endif

@@ -58,7 +58,7 @@
 #define FP_BODY_RAW_MAX       65536 /* non-JSON bodies are kept up to this many bytes */
 #define FP_DEFAULT_LISTEN     "127.0.0.1:9090"
 
-static const fp_dialect *const fp_dialects[] = {&fp_dialect_openai};
+static const fp_dialect *const fp_dialects[] = {&fp_dialect_openai, &fp_dialect_gemini};
 
 /* ---- statistics */
 
@@ -758,7 +758,8 @@ static void handle_chat(fp_server *srv, const fp_dialect *d, struct evhttp_reque
                "We could not parse the JSON body of your request.", "rejected:invalid_json");
         goto out;
     }
-    if (d->parse_chat(body, &chat, &err) != SY_OK) {
+    if (d->parse_chat(body, &chat, &err) != SY_OK ||
+        (d->parse_path && d->parse_path(path, &chat, &err) != SY_OK)) {
         reject(srv, rec, req, d, FP_ERR_INVALID_REQUEST, err.data, "rejected:invalid_request");
         goto out;
     }

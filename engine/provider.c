@@ -3,14 +3,16 @@
 #include <stdlib.h>
 
 extern const sy_adapter sy_adapter_openai;
+extern const sy_adapter sy_adapter_gemini;
 
 const sy_adapter *sy_adapter_for(sy_dialect dialect)
 {
     switch (dialect) {
     case SY_DIALECT_OPENAI:
         return &sy_adapter_openai;
-    case SY_DIALECT_ANTHROPIC:
     case SY_DIALECT_GEMINI:
+        return &sy_adapter_gemini;
+    case SY_DIALECT_ANTHROPIC:
         return NULL; /* check-config rejects these until they exist */
     }
     return NULL;
