@@ -178,11 +178,16 @@ static void admin_metrics(sy_worker *w, sy_http_req *req)
                   "# HELP switchyard_store_failed_batches_total Batches that could not commit.\n"
                   "# TYPE switchyard_store_failed_batches_total counter\n"
                   "switchyard_store_failed_batches_total %llu\n"
+                  "# HELP switchyard_store_dropped_events_total Events lost with failed batches "
+                  "(the map could not grow).\n"
+                  "# TYPE switchyard_store_dropped_events_total counter\n"
+                  "switchyard_store_dropped_events_total %llu\n"
                   "# HELP switchyard_store_map_size_bytes Current LMDB map size.\n"
                   "# TYPE switchyard_store_map_size_bytes gauge\n"
                   "switchyard_store_map_size_bytes %zu\n",
                   (unsigned long long)sc.events, (unsigned long long)sc.batches,
-                  (unsigned long long)sc.failed_batches, sc.map_size);
+                  (unsigned long long)sc.failed_batches, (unsigned long long)sc.dropped_events,
+                  sc.map_size);
     const sy_config *cfg = w->rt->cfg;
     sy_buf_puts(&b, "# HELP switchyard_breaker_state Circuit breaker per model: 0 closed, 1 open, "
                     "2 half-open.\n# TYPE switchyard_breaker_state gauge\n");

@@ -398,6 +398,7 @@ static void *store_main(void *arg)
         pthread_mutex_lock(&s->lock);
         if (rc) {
             s->counters.failed_batches++;
+            s->counters.dropped_events += n;
         } else {
             s->counters.events += n;
             s->counters.batches++;

@@ -137,7 +137,7 @@ long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud);
 
 /* Counters for /admin/status: events committed, batches, map size. Thread-safe. */
 typedef struct sy_store_counters {
-    uint64_t events, batches, feedback, map_grows, failed_batches;
+    uint64_t events, batches, feedback, map_grows, failed_batches, dropped_events;
     size_t map_size;
 } sy_store_counters;
 void sy_store_counters_get(sy_store *s, sy_store_counters *out);
