@@ -14,6 +14,8 @@
 #include "clock.h"
 #include "keys.h"
 #include "metrics.h"
+#include "request_id.h"
+#include "sha256.h"
 #include "server.h"
 #include "worker.h"
 
@@ -202,6 +204,54 @@ static void admin_metrics(sy_worker *w, sy_http_req *req)
     sy_buf_free(&b);
 }
 
+/* GET /admin/conversations/{id}: {id} is the client's conversation id (as sent in
+ * X-Conversation-Id or metadata.conversation_id) or the 32-hex internal id. */
+static void admin_conversation(sy_worker *w, sy_http_req *req, const char *id)
+{
+    uint8_t key[16], digest[SY_SHA256_LEN];
+    size_t n = strlen(id);
+    if (n != 32 || sy_hex_decode(id, 32, key, 16) != 0) {
+        sy_sha256_ctx ctx;
+        sy_sha256_init(&ctx);
+        sy_sha256_update(&ctx, "h:", 2);
+        sy_sha256_update(&ctx, id, n);
+        sy_sha256_final(&ctx, digest);
+        memcpy(key, digest, 16);
+    }
+    sy_conv_state c;
+    if (sy_store_conv_get(w->server->store, key, sy_wall_ms(), &c) != 0) {
+        sy_http_respond_error(req, 404, "invalid_request_error", "conversation_not_found", NULL,
+                              "no live conversation with this id", NULL);
+        return;
+    }
+    char hex[33], last[SY_REQID_LEN + 1];
+    sy_hex_encode(key, 16, hex);
+    sy_reqid_from_bytes(c.last_request, last);
+    sy_buf b = {0};
+    sy_buf_printf(&b,
+                  "{\"object\":\"conversation\",\"id\":\"%s\",\"turns\":%u,\"rephrases\":%u,"
+                  "\"rephrases_total\":%u,\"thumbs_down\":%u,\"good_turns\":%u,"
+                  "\"cost_usd\":%.9f,\"last_ts_ms\":%llu,\"last_request_id\":\"%s\",\"tier\":",
+                  hex, c.turn, c.rephrases, c.rephrases_total, c.thumbs_down, c.good_turns,
+                  c.cost_usd, (unsigned long long)c.last_ts_ms, last);
+    if (c.tier[0])
+        sy_buf_json_string(&b, c.tier, strlen(c.tier));
+    else
+        sy_buf_puts(&b, "null");
+    sy_buf_puts(&b, ",\"pinned\":");
+    if (c.pinned[0])
+        sy_buf_json_string(&b, c.pinned, strlen(c.pinned));
+    else
+        sy_buf_puts(&b, "null");
+    sy_buf_puts(&b, ",\"sticky_rule\":");
+    if (c.rule[0])
+        sy_buf_json_string(&b, c.rule, strlen(c.rule));
+    else
+        sy_buf_puts(&b, "null");
+    sy_buf_puts(&b, "}");
+    respond_json(req, 200, &b);
+}
+
 static void admin_status(sy_worker *w, sy_http_req *req)
 {
     sy_server *s = w->server;
@@ -259,6 +309,11 @@ static void admin_route(sy_worker *w, sy_http_req *req)
         if (!sy_http_req_method_is(req, "GET"))
             return sy_api_method_not_allowed(req, "GET");
         return admin_routes(w, req, p[13] == '/' ? p + 14 : NULL);
+    }
+    if (strncmp(p, "/admin/conversations/", 21) == 0 && p[21]) {
+        if (!sy_http_req_method_is(req, "GET"))
+            return sy_api_method_not_allowed(req, "GET");
+        return admin_conversation(w, req, p + 21);
     }
     if (strcmp(p, "/admin/reload") == 0) {
         if (!sy_http_req_method_is(req, "POST"))

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 1024
+#define SLOTS      1024
 #define MAX_WINDOW 256
 
 typedef struct slot {

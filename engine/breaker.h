@@ -18,10 +18,10 @@
 #include <stdint.h>
 
 typedef struct sy_breaker_cfg {
-    unsigned failures;      /* consecutive failures that open it */
-    unsigned window;        /* outcomes in the failure-rate window (0 = rate off) */
-    double failure_rate;    /* share of failures in a full window that opens it */
-    unsigned cooldown_ms;   /* first cooldown */
+    unsigned failures;    /* consecutive failures that open it */
+    unsigned window;      /* outcomes in the failure-rate window (0 = rate off) */
+    double failure_rate;  /* share of failures in a full window that opens it */
+    unsigned cooldown_ms; /* first cooldown */
     unsigned max_cooldown_ms;
 } sy_breaker_cfg;
 

@@ -243,7 +243,9 @@ int sy_cmd_serve(int argc, char **argv)
                         .max_map_size = (size_t)cfg->store.max_map_size_mb << 20,
                         .batch_ms = cfg->store.batch_ms,
                         .batch_max = 256,
-                        .feedback_window_ms = (uint64_t)cfg->feedback.window_s * 1000};
+                        .feedback_window_ms = (uint64_t)cfg->feedback.window_s * 1000,
+                        .conv_ttl_ms = (uint64_t)cfg->conversations.ttl_s * 1000,
+                        .conv_max = cfg->conversations.max};
     s.store = sy_store_open(&so, serr, sizeof(serr));
     if (!s.store) {
         fprintf(stderr, "switchyard: %s\n", serr);

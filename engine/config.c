@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include "featurize.h"
+#include "rule_expr.h"
 #include "sha256.h"
 #include "sy_common.h"
 
@@ -558,6 +559,18 @@ static void parse_reliability(loader *l, const cJSON *v)
              r->breaker_cooldown_ms);
 }
 
+static void parse_conversations(loader *l, const cJSON *v)
+{
+    static const char *const keys[] = {"ttl_s", "max", "implicit_weight"};
+    sy_conversation_cfg *c = &l->cfg->conversations;
+    if (!want_object(l, v))
+        return;
+    check_members(l, v, keys, SY_ARRAY_LEN(keys));
+    get_unsigned(l, v, "ttl_s", 1, 31622400, &c->ttl_s);
+    get_unsigned(l, v, "max", 1, 1000000000, &c->max);
+    get_number(l, v, "implicit_weight", 0.001, 1, &c->implicit_weight);
+}
+
 static void parse_feedback(loader *l, const cJSON *v)
 {
     static const char *const keys[] = {"window_s"};
@@ -808,6 +821,12 @@ static void parse_candidates(loader *l, const cJSON *v, sy_route_cfg *r)
 }
 
 /* One entry of "routes"; the current path is $.routes.<name>. */
+const sy_var_def sy_rule_vars[SY_RV_COUNT] = {
+    {"turn", SY_VT_NUM},        {"rephrases", SY_VT_NUM},  {"rephrases_total", SY_VT_NUM},
+    {"thumbs_down", SY_VT_NUM}, {"good_turns", SY_VT_NUM}, {"cost_usd", SY_VT_NUM},
+    {"idle_s", SY_VT_NUM},      {"tier", SY_VT_STR},       {"escalated", SY_VT_BOOL},
+};
+
 /* Index of model `name` among the route's candidates, or -1. */
 static long candidate_index(loader *l, const sy_route_cfg *r, const char *name)
 {
@@ -921,10 +940,91 @@ static void parse_weights(loader *l, const cJSON *v, sy_route_cfg *r)
     }
 }
 
+/* "rules": [{"when", "then": {"escalate"|"pin"|"deescalate"}, "sticky", "name"}]. */
+static void parse_rules(loader *l, const cJSON *v, sy_route_cfg *r)
+{
+    static const char *const keys[] = {"when", "then", "sticky", "name"};
+    static const char *const then_keys[] = {"escalate", "pin", "deescalate"};
+    if (!cJSON_IsArray(v)) {
+        err(l, "expected an array");
+        return;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    r->rules = sy_xcalloc(n ? n : 1, sizeof(*r->rules));
+    size_t i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        sy_rule_cfg *rule = &r->rules[r->n_rules++];
+        size_t mark = push_index(l, i);
+        char name[32];
+        snprintf(name, sizeof(name), "rule%zu", i);
+        rule->name = sy_xstrdup(name);
+        if (want_object(l, e)) {
+            check_members(l, e, keys, SY_ARRAY_LEN(keys));
+            const char *s;
+            if (get_string(l, e, "name", 0, &s) > 0 &&
+                check_text_at(l, "name", s, 63, "rule name")) {
+                free(rule->name);
+                rule->name = sy_xstrdup(s);
+            }
+            int when_rc = get_string(l, e, "when", 0, &s);
+            if (when_rc == 0) {
+                err(l, "missing required key \"when\"");
+            } else if (when_rc > 0) {
+                char why[160];
+                rule->when = sy_expr_parse(s, sy_rule_vars, SY_RV_COUNT, why, sizeof(why));
+                if (!rule->when)
+                    errk(l, "when",
+                         "%s (variables: turn, rephrases, rephrases_total, "
+                         "thumbs_down, good_turns, cost_usd, idle_s, tier, escalated)",
+                         why);
+            }
+            get_bool(l, e, "sticky", &rule->sticky);
+            const cJSON *then = get(e, "then");
+            size_t tmark = push_key(l, "then");
+            if (!then) {
+                pop(l, tmark);
+                err(l, "missing required key \"then\"");
+            } else if (want_object(l, then)) {
+                check_members(l, then, then_keys, SY_ARRAY_LEN(then_keys));
+                int actions = (get(then, "escalate") != NULL) + (get(then, "pin") != NULL) +
+                              (get(then, "deescalate") != NULL);
+                if (actions != 1) {
+                    err(l, "give exactly one of \"escalate\", \"pin\" and \"deescalate\"");
+                } else if (get_string(l, then, "escalate", 0, &s) > 0) {
+                    rule->action = SY_RULE_ESCALATE;
+                    rule->target = sy_xstrdup(s);
+                    int found = 0;
+                    for (size_t k = 0; k < r->n_candidates && l->models; k++) {
+                        const cJSON *m = cJSON_GetArrayItem(l->models, (int)r->candidates[k]);
+                        const cJSON *t = get(m, "tier");
+                        found |= cJSON_IsString(t) && strcmp(t->valuestring, s) == 0;
+                    }
+                    if (!found)
+                        errk(l, "escalate", "no candidate of this route has tier \"%s\"", s);
+                } else if (get_string(l, then, "pin", 0, &s) > 0) {
+                    rule->action = SY_RULE_PIN;
+                    rule->target = sy_xstrdup(s);
+                    if (candidate_index(l, r, s) < 0)
+                        errk(l, "pin", "\"%s\" is not a candidate of this route", s);
+                } else if (get(then, "deescalate")) {
+                    rule->action = SY_RULE_DEESCALATE;
+                    if (!cJSON_IsTrue(get(then, "deescalate")))
+                        errk(l, "deescalate", "must be true");
+                }
+                pop(l, tmark);
+            } else {
+                pop(l, tmark);
+            }
+        }
+        pop(l, mark);
+    }
+}
+
 static void parse_route(loader *l, const cJSON *v, sy_route_cfg *r)
 {
-    static const char *const keys[] = {"candidates", "policy", "params", "objective",
-                                       "half_life",  "priors", "weights"};
+    static const char *const keys[] = {"candidates", "policy",    "params",
+                                       "objective",  "half_life", "priors",
+                                       "weights",    "rules",     "deescalate_after_good_turns"};
     r->name = sy_xstrdup(v->string);
     if (check_text(l, v->string, SY_CONFIG_MAX_NAME, "route name") && l->models &&
         get(l->models, v->string))
@@ -965,8 +1065,8 @@ static void parse_route(loader *l, const cJSON *v, sy_route_cfg *r)
     static const struct {
         const char *key;
         int kind;
-    } sections[] = {
-        {"params", 0}, {"objective", 1}, {"half_life", 2}, {"priors", 3}, {"weights", 4}};
+    } sections[] = {{"params", 0}, {"objective", 1}, {"half_life", 2},
+                    {"priors", 3}, {"weights", 4},   {"rules", 5}};
     for (size_t i = 0; i < SY_ARRAY_LEN(sections); i++) {
         const cJSON *sv = get(v, sections[i].key);
         if (!sv)
@@ -988,9 +1088,13 @@ static void parse_route(loader *l, const cJSON *v, sy_route_cfg *r)
         case 4:
             parse_weights(l, sv, r);
             break;
+        case 5:
+            parse_rules(l, sv, r);
+            break;
         }
         pop(l, mark);
     }
+    get_unsigned(l, v, "deescalate_after_good_turns", 0, 1000000, &r->deescalate_after_good_turns);
     if (!sy_policy_kind_is_contextual(kind) && r->params.dim)
         errk(l, "params",
              "\"dim\" applies only to the contextual policies (linucb, "
@@ -1143,6 +1247,8 @@ static void set_defaults(sy_config *cfg)
         .connect_timeout_ms = 5000, .request_timeout_ms = 300000, .stream_buffer_bytes = 65536};
     cfg->store = (sy_store_cfg){.map_size_mb = 64, .max_map_size_mb = 16384, .batch_ms = 2};
     cfg->feedback.window_s = 7 * 86400;
+    cfg->conversations =
+        (sy_conversation_cfg){.ttl_s = 86400, .max = 1000000, .implicit_weight = 0.3};
     cfg->reliability = (sy_reliability_cfg){.max_attempts = 3,
                                             .retry_budget = 0.2,
                                             .backoff_base_ms = 50,
@@ -1212,9 +1318,9 @@ static void check_whole(loader *l, const cJSON *root)
 static void parse_root(loader *l, const cJSON *root)
 {
     static const char *const keys[] = {
-        "listen", "admin",       "workers", "data_dir",  "drain_timeout_ms",
-        "limits", "upstream",    "log",     "providers", "models",
-        "routes", "client_keys", "store",   "feedback",  "reliability"};
+        "listen",   "admin",    "workers",     "data_dir",     "drain_timeout_ms", "limits",
+        "upstream", "log",      "providers",   "models",       "routes",           "client_keys",
+        "store",    "feedback", "reliability", "conversations"};
     sy_config *cfg = l->cfg;
     if (!want_object(l, root))
         return;
@@ -1260,6 +1366,8 @@ static void parse_root(loader *l, const cJSON *root)
             parse_feedback(l, v);
         } else if (strcmp(key, "reliability") == 0) {
             parse_reliability(l, v);
+        } else if (strcmp(key, "conversations") == 0) {
+            parse_conversations(l, v);
         } else if (strcmp(key, "providers") == 0) {
             cfg->providers = parse_map(l, v, "provider", parse_provider_cb, sizeof(*cfg->providers),
                                        &cfg->n_providers);
@@ -1478,6 +1586,12 @@ void sy_config_free(sy_config *cfg)
         free(cfg->routes[i].candidates);
         free(cfg->routes[i].policy);
         free(cfg->routes[i].arms);
+        for (size_t j = 0; j < cfg->routes[i].n_rules; j++) {
+            free(cfg->routes[i].rules[j].name);
+            free(cfg->routes[i].rules[j].target);
+            sy_expr_free(cfg->routes[i].rules[j].when);
+        }
+        free(cfg->routes[i].rules);
     }
     free(cfg->routes);
     for (size_t i = 0; i < cfg->n_client_keys; i++)

@@ -15,6 +15,7 @@
 #define SY_CONFIG_H
 
 #include "policy_params.h"
+#include "rule_expr.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +104,16 @@ typedef struct sy_model_cfg {
     char *tier; /* free-form tier label, default "standard" */
 } sy_model_cfg;
 
+/* An escalation rule (DESIGN.md §7): when `when` holds, restrict the candidates. */
+typedef enum { SY_RULE_ESCALATE = 0, SY_RULE_PIN, SY_RULE_DEESCALATE } sy_rule_action;
+typedef struct sy_rule_cfg {
+    char *name;    /* "rule<N>" unless named */
+    sy_expr *when; /* compiled (engine/rule_expr.h) */
+    sy_rule_action action;
+    char *target; /* tier (escalate) or model name (pin) */
+    int sticky;   /* the restriction stays with the conversation */
+} sy_rule_cfg;
+
 typedef struct sy_route_cfg {
     char *name;
     size_t *candidates; /* indices into sy_config.models, at least one, no duplicates */
@@ -113,7 +124,31 @@ typedef struct sy_route_cfg {
      * `arms` with the models' prices. */
     sy_policy_params params;
     sy_arm_params *arms; /* n_candidates: priors and weights as configured (prices 0) */
+    sy_rule_cfg *rules;  /* evaluated in order; the first that holds applies */
+    size_t n_rules;
+    unsigned deescalate_after_good_turns; /* 0 = a sticky escalation stays */
 } sy_route_cfg;
+
+/* The state variables rules may use, in the order of their values (pipeline). */
+enum {
+    SY_RV_TURN = 0,
+    SY_RV_REPHRASES,
+    SY_RV_REPHRASES_TOTAL,
+    SY_RV_THUMBS_DOWN,
+    SY_RV_GOOD_TURNS,
+    SY_RV_COST_USD,
+    SY_RV_IDLE_S,
+    SY_RV_TIER,
+    SY_RV_ESCALATED,
+    SY_RV_COUNT
+};
+extern const sy_var_def sy_rule_vars[SY_RV_COUNT];
+
+typedef struct sy_conversation_cfg {
+    unsigned ttl_s;         /* state expires after this long idle, default 86400 */
+    unsigned max;           /* conversations kept, default 1000000 */
+    double implicit_weight; /* learning weight of a rephrase's negative reward, 0.3 */
+} sy_conversation_cfg;
 
 /* Per-key abuse limits; 0 = unlimited (docs/configuration.md). */
 typedef struct sy_key_limits {
@@ -143,6 +178,7 @@ typedef struct sy_config {
     sy_store_cfg store;
     sy_feedback_cfg feedback;
     sy_reliability_cfg reliability;
+    sy_conversation_cfg conversations;
     sy_log_cfg log;
     sy_provider_cfg *providers;
     size_t n_providers;

@@ -21,13 +21,13 @@ typedef enum fp_route_kind { FP_ROUTE_NONE, FP_ROUTE_CHAT, FP_ROUTE_MODELS } fp_
 
 /* The dialect-neutral view of a chat request, filled by fp_dialect.parse_chat. */
 typedef struct fp_chat {
-    char *model;         /* owned */
-    int stream;          /* the client asked for a streamed answer */
-    int include_usage;   /* stream: append a usage event (OpenAI: stream_options) */
-    size_t prompt_bytes; /* bytes of all message text, for fp_prompt_tokens() */
-    sy_buf echo;         /* text of the last user message (echo mode) */
-    long max_tokens;     /* the request's output limit, -1 = none */
-    char *tool_name;     /* owned: name of the first tool the request offers, or NULL */
+    char *model;             /* owned */
+    int stream;              /* the client asked for a streamed answer */
+    int include_usage;       /* stream: append a usage event (OpenAI: stream_options) */
+    size_t prompt_bytes;     /* bytes of all message text, for fp_prompt_tokens() */
+    sy_buf echo;             /* text of the last user message (echo mode) */
+    long max_tokens;         /* the request's output limit, -1 = none */
+    char *tool_name;         /* owned: name of the first tool the request offers, or NULL */
     int last_is_tool_result; /* the last message carries a tool result */
 } fp_chat;
 

@@ -220,15 +220,17 @@ static void observe(void *ud, const sy_store_obs *o)
     size_t dim = sy_policy_state_params(rs->st)->dim;
     if (dim && r->dim != dim)
         return; /* decided under another context definition: not comparable */
-    sy_quality_obs q = {.arm = arm, .x = dim ? r->x : NULL, .dim = dim, .weight = 1, .t = t};
+    sy_quality_obs q = {.arm = arm, .x = dim ? r->x : NULL, .dim = dim, .t = t};
     stamp_slot *slot = stamp_slot_for(l, r->id);
     int known = slot->used && memcmp(slot->id, r->id, 16) == 0;
     if (o->replaced) {
         q.reward = o->previous;
+        q.weight = o->previous_weight > 0 ? o->previous_weight : 1;
         /* without the stamp (evicted, or rated before a restart) retract as if fresh */
         sy_policy_state_retract_quality(rs->st, &q, known ? slot->stamp : t);
     }
     q.reward = o->value;
+    q.weight = o->weight > 0 ? o->weight : 1; /* implicit signals weigh less */
     double stamp = t;
     if (sy_policy_state_observe_quality(rs->st, &q, &stamp) == 0) {
         memcpy(slot->id, r->id, 16);

@@ -148,7 +148,6 @@ void sy_metrics_label(sy_buf *b, const char *name, const char *v, int first)
     sy_buf_puts(b, "\"");
 }
 
-
 static void labels(sy_buf *b, const char *route, const char *model)
 {
     sy_metrics_label(b, "route", route, 1);
@@ -244,6 +243,39 @@ static void r_rating_values(sy_buf *b, series *s, const char *route, const char 
     sy_buf_printf(b, "} %.6f\n", (double)get(&s->rating_sum_micro) / 1e6);
 }
 
+/* Escalation rule firings per (route, rule): a small table of its own. */
+typedef struct rule_series {
+    _Atomic(char *) key; /* "route\0rule\0" */
+    _Atomic uint64_t fired;
+} rule_series;
+static rule_series rules[256];
+
+void sy_metrics_rule_fired(const char *route, const char *rule)
+{
+    uint64_t h = hash(route, rule);
+    for (size_t i = 0; i < 256; i++) {
+        rule_series *r = &rules[(h + i) % 256];
+        char *k = atomic_load_explicit(&r->key, memory_order_acquire);
+        if (!k) {
+            size_t rl = strlen(route), ml = strlen(rule);
+            char *mine = sy_xmalloc(rl + ml + 2), *expected = NULL;
+            memcpy(mine, route, rl + 1);
+            memcpy(mine + rl + 1, rule, ml + 1);
+            if (atomic_compare_exchange_strong(&r->key, &expected, mine)) {
+                add(&r->fired, 1);
+                return;
+            }
+            free(mine);
+            k = expected;
+        }
+        if (key_is(k, route, rule)) {
+            add(&r->fired, 1);
+            return;
+        }
+    }
+    add(&dropped, 1);
+}
+
 void sy_metrics_render(sy_buf *out)
 {
     static const struct {
@@ -275,6 +307,17 @@ void sy_metrics_render(sy_buf *out)
     for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
         sy_buf_puts(out, families[i].head);
         each(out, families[i].fn);
+    }
+    sy_buf_puts(out, "# HELP switchyard_escalations_total Escalation rules that fired.\n"
+                     "# TYPE switchyard_escalations_total counter\n");
+    for (size_t i = 0; i < 256; i++) {
+        char *k = atomic_load_explicit(&rules[i].key, memory_order_acquire);
+        if (!k)
+            continue;
+        sy_buf_puts(out, "switchyard_escalations_total{");
+        sy_metrics_label(out, "route", k, 1);
+        sy_metrics_label(out, "rule", k + strlen(k) + 1, 0);
+        sy_buf_printf(out, "} %llu\n", (unsigned long long)get(&rules[i].fired));
     }
     sy_buf_printf(out,
                   "# HELP switchyard_metrics_dropped_total Observations without a series slot.\n"

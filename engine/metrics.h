@@ -32,6 +32,8 @@ typedef struct sy_metrics_obs {
 void sy_metrics_observe(const sy_metrics_obs *o);
 /* Count one stored rating (value in [0,1]). */
 void sy_metrics_feedback(const char *route, const char *model, double value);
+/* Count one firing of an escalation rule on a route. */
+void sy_metrics_rule_fired(const char *route, const char *rule);
 /* Requests of one series so far (for traffic shares); 0 when unknown. */
 uint64_t sy_metrics_requests(const char *route, const char *model);
 /* Append `name="value"` (preceded by a comma unless first), escaping the value per

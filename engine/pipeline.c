@@ -22,6 +22,8 @@
 #include "metrics.h"
 #include "server.h"
 #include "provider.h"
+#include "rephrase.h"
+#include "sha256.h"
 #include "sse.h"
 #include "worker.h"
 
@@ -82,6 +84,11 @@ typedef struct sy_call {
     struct event timer;         /* TTFT / idle / backoff / deferred cancel */
     int timer_kind;
     const char *fail_code; /* why the current attempt is being abandoned (stream) */
+    /* conversation (routes): identity, state as loaded and updated, the rule applied */
+    int has_conv;
+    uint8_t conv_id[16];
+    sy_conv_state conv;
+    const char *rule_name;
 } sy_call;
 
 enum { T_NONE, T_TTFT, T_IDLE, T_BACKOFF, T_ABANDON };
@@ -153,6 +160,9 @@ static void record(sy_call *c)
     r.n_candidates = c->route ? (uint32_t)c->route->n_candidates : 1;
     r.x = c->x;
     r.dim = (uint32_t)c->dim;
+    if (c->has_conv)
+        memcpy(r.conv, c->conv_id, 16);
+    snprintf(r.rule, sizeof(r.rule), "%s", c->rule_name ? c->rule_name : "");
     r.status = c->status;
     r.stream = c->stream;
     uint64_t end = c->t_end_ns ? c->t_end_ns : sy_now_ns();
@@ -218,6 +228,13 @@ static void call_finish(sy_call *c)
             sy_logbuf_raw(lb, "answer", c->answer_json);
         }
         sy_logbuf_end(lb);
+    }
+    if (c->has_conv) { /* this turn becomes the conversation's previous one */
+        c->conv.turn++;
+        c->conv.last_ts_ms = sy_wall_ms();
+        c->conv.cost_usd += c->bill.cost_usd;
+        sy_reqid_to_bytes(c->id, c->conv.last_request);
+        sy_store_put_conv(c->w->server->store, c->conv_id, &c->conv);
     }
     if (c->model) {
         record(c);
@@ -783,6 +800,136 @@ static void request_features(const cJSON *root, sy_feature_input *fi)
         fi->has_tools = 1;
 }
 
+/* The conversation's id: X-Conversation-Id, metadata.conversation_id, or (derived)
+ * SHA-256 of the key name and the first user message; the first 16 bytes. */
+static void conversation_id(const sy_call *c, const cJSON *root, uint8_t id[16])
+{
+    uint8_t digest[SY_SHA256_LEN];
+    const sy_http_header *h = sy_http_req_header(c->req, "x-conversation-id");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    const cJSON *mc = cJSON_GetObjectItemCaseSensitive(meta, "conversation_id");
+    sy_sha256_ctx ctx;
+    sy_sha256_init(&ctx);
+    if (h && h->value_len) {
+        sy_sha256_update(&ctx, "h:", 2);
+        sy_sha256_update(&ctx, h->value, h->value_len);
+    } else if (cJSON_IsString(mc) && mc->valuestring[0]) {
+        sy_sha256_update(&ctx, "h:", 2);
+        sy_sha256_update(&ctx, mc->valuestring, strlen(mc->valuestring));
+    } else {
+        sy_sha256_update(&ctx, "d:", 2);
+        sy_sha256_update(&ctx, c->key_name, strlen(c->key_name) + 1);
+        const cJSON *m;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(root, "messages"))
+        {
+            const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+            const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+            if (cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0 &&
+                cJSON_IsString(content)) {
+                sy_sha256_update(&ctx, content->valuestring, strlen(content->valuestring));
+                break;
+            }
+        }
+    }
+    sy_sha256_final(&ctx, digest);
+    memcpy(id, digest, 16);
+}
+
+/*
+ * Stage 4 and 7 (DESIGN.md §3, §7): load the conversation, detect a rephrase of the
+ * previous user turn (which records a weak negative reward for the decision that
+ * answered it), and apply the route's first rule that holds, or a sticky one from an
+ * earlier turn. Sets *tier or *pin when the candidates are to be restricted.
+ */
+static void conversation_stage(sy_call *c, const sy_route_cfg *r, const cJSON *root,
+                               sy_feature_input *fi, const char **tier, const char **pin)
+{
+    const sy_config *cfg = c->rt->cfg;
+    sy_store *store = c->w->server->store;
+    uint64_t now = sy_wall_ms();
+    c->has_conv = 1;
+    conversation_id(c, root, c->conv_id);
+    sy_conv_state *st = &c->conv;
+    int known = sy_store_conv_get(store, c->conv_id, now, st) == 0;
+    if (!known)
+        memset(st, 0, sizeof(*st));
+    int rephrase =
+        known && st->turn > 0 && fi->user_text &&
+        sy_is_rephrase(st->last_text, strlen(st->last_text), fi->user_text, fi->user_len);
+    double idle_s = known && st->last_ts_ms ? (double)(now - st->last_ts_ms) / 1000.0 : 0;
+    if (rephrase) {
+        st->rephrases++;
+        st->rephrases_total++;
+        st->good_turns = 0;
+        int has_prev = 0;
+        for (int i = 0; i < 16; i++)
+            has_prev |= st->last_request[i];
+        if (has_prev) { /* the previous answer did not satisfy: a weak negative */
+            sy_store_feedback fb = {.by_token = 1,
+                                    .value = 0,
+                                    .ts_ms = now,
+                                    .implicit = 1,
+                                    .weight = cfg->conversations.implicit_weight,
+                                    .comment = "implicit: the user rephrased"};
+            memcpy(fb.id, st->last_request, 16);
+            sy_store_put_feedback(store, &fb, NULL, NULL);
+        }
+    } else {
+        st->rephrases = 0;
+        if (known && st->turn > 0)
+            st->good_turns++;
+    }
+    sy_value vals[SY_RV_COUNT] = {
+        [SY_RV_TURN] = {.num = st->turn},
+        [SY_RV_REPHRASES] = {.num = st->rephrases},
+        [SY_RV_REPHRASES_TOTAL] = {.num = st->rephrases_total},
+        [SY_RV_THUMBS_DOWN] = {.num = st->thumbs_down},
+        [SY_RV_GOOD_TURNS] = {.num = st->good_turns},
+        [SY_RV_COST_USD] = {.num = st->cost_usd},
+        [SY_RV_IDLE_S] = {.num = idle_s},
+        [SY_RV_TIER] = {.str = st->tier},
+        [SY_RV_ESCALATED] = {.boolean = st->tier[0] || st->pinned[0]},
+    };
+    const sy_rule_cfg *fired = NULL;
+    for (size_t i = 0; i < r->n_rules && !fired; i++)
+        if (r->rules[i].when && sy_expr_eval(r->rules[i].when, vals))
+            fired = &r->rules[i];
+    if (fired) {
+        c->rule_name = fired->name;
+        sy_metrics_rule_fired(r->name, fired->name);
+        if (fired->action == SY_RULE_DEESCALATE) {
+            st->tier[0] = st->pinned[0] = st->rule[0] = '\0';
+        } else {
+            const char *target = fired->target;
+            if (fired->action == SY_RULE_ESCALATE)
+                *tier = target;
+            else
+                *pin = target;
+            if (fired->sticky) {
+                snprintf(st->tier, sizeof(st->tier), "%s",
+                         fired->action == SY_RULE_ESCALATE ? target : "");
+                snprintf(st->pinned, sizeof(st->pinned), "%s",
+                         fired->action == SY_RULE_PIN ? target : "");
+                snprintf(st->rule, sizeof(st->rule), "%s", fired->name);
+            }
+        }
+    } else if (st->tier[0] || st->pinned[0]) {
+        if (r->deescalate_after_good_turns && st->good_turns >= r->deescalate_after_good_turns) {
+            st->tier[0] = st->pinned[0] = st->rule[0] = '\0'; /* calm again: back down */
+        } else {
+            *tier = st->tier[0] ? st->tier : NULL;
+            *pin = st->pinned[0] ? st->pinned : NULL;
+            c->rule_name = st->rule[0] ? st->rule : NULL;
+        }
+    }
+    fi->escalation = (*tier || *pin) ? 1 + (st->rephrases > 0) + (st->thumbs_down > 0) : 0;
+    if (fi->user_text)
+        snprintf(
+            st->last_text, sizeof(st->last_text), "%.*s",
+            (int)(fi->user_len < sizeof(st->last_text) ? fi->user_len : sizeof(st->last_text) - 1),
+            fi->user_text);
+}
+
 /*
  * Resolve `name` to a concrete model. A route's policy ranks its candidates on the
  * worker's latest snapshot set (the learner's), or on the runtime's prior-only
@@ -801,28 +948,39 @@ static int resolve_target(sy_call *c, const char *name, const cJSON *root)
     if (!r)
         return SY_ERR_NOTFOUND;
     size_t ridx = (size_t)(r - cfg->routes);
+    sy_feature_input fi;
+    request_features(root, &fi);
+    const char *tier = NULL, *pin = NULL;
+    conversation_stage(c, r, root, &fi, &tier, &pin);
     const sy_policy_set *set = c->w->policies;
     const sy_policy *pol = set && set->generation == c->rt->generation && ridx < set->n
                                ? set->snap[ridx]
                                : c->rt->route_policies[ridx];
     /* Arms whose breaker is open (or that are rate limited) are not eligible; if none
      * is, all are, and the first attempt answers 503 with the wait. */
-    uint8_t eligible[SY_POLICY_MAX_ARMS];
-    size_t n_eligible = 0;
+    uint8_t eligible[SY_POLICY_MAX_ARMS], allowed[SY_POLICY_MAX_ARMS];
+    size_t n_eligible = 0, n_allowed = 0;
     uint64_t now_ms = sy_wall_ms();
+    for (size_t k = 0; k < r->n_candidates; k++) { /* an escalation restricts the arms */
+        const sy_model_cfg *cm = &cfg->models[r->candidates[k]];
+        allowed[k] = (uint8_t)((!tier || strcmp(cm->tier, tier) == 0) &&
+                               (!pin || strcmp(cm->name, pin) == 0));
+        n_allowed += allowed[k];
+    }
+    if (!n_allowed) /* the tier or model left the route: ignore the restriction */
+        memset(allowed, 1, sizeof(allowed));
     for (size_t k = 0; k < r->n_candidates; k++) {
-        eligible[k] = (uint8_t)sy_breaker_available(cfg->models[r->candidates[k]].name, now_ms);
+        eligible[k] =
+            allowed[k] && (uint8_t)sy_breaker_available(cfg->models[r->candidates[k]].name, now_ms);
         n_eligible += eligible[k];
     }
     sy_decide_in in = {.n_arms = r->n_candidates,
-                       .eligible = n_eligible ? eligible : NULL,
+                       .eligible = n_eligible ? eligible : allowed,
                        .rng = c->w->rng,
                        .seq = c->w->decisions++,
                        .input_tokens = (double)c->prompt_bytes / 4.0};
     size_t dim = sy_policy_dim(pol);
     if (dim) {
-        sy_feature_input fi;
-        request_features(root, &fi);
         c->x = sy_xcalloc(dim, sizeof(double));
         c->dim = dim;
         sy_featurize(&fi, c->x, dim);

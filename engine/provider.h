@@ -22,20 +22,20 @@ typedef struct sy_usage {
     int64_t cached_tokens;      /* prompt tokens read from the provider's cache */
     int64_t cache_write_tokens; /* prompt tokens written to the cache (Anthropic) */
     int64_t reasoning_tokens;   /* part of completion_tokens (informational) */
-    int have; /* 1 once the provider reported usage */
+    int have;                   /* 1 once the provider reported usage */
 } sy_usage;
 
 /* What the pipeline learns while relaying a response. */
 typedef struct sy_relay_state {
     sy_usage usage;
-    char finish_reason[32]; /* "" until known */
-    int64_t content_chunks; /* stream chunks that carried content (token estimate) */
-    int64_t content_bytes;  /* bytes of content/tool-argument text relayed (estimate) */
-    int strip_usage_chunk;  /* the client did not ask for the usage chunk we requested */
-    int saw_done;           /* "[DONE]" seen */
-    int saw_error_event;    /* an in-stream error (or an unparseable first event) */
-    void *priv;             /* adapter-owned per-request state (set by build, freed by
-                               the adapter's release) */
+    char finish_reason[32];   /* "" until known */
+    int64_t content_chunks;   /* stream chunks that carried content (token estimate) */
+    int64_t content_bytes;    /* bytes of content/tool-argument text relayed (estimate) */
+    int strip_usage_chunk;    /* the client did not ask for the usage chunk we requested */
+    int saw_done;             /* "[DONE]" seen */
+    int saw_error_event;      /* an in-stream error (or an unparseable first event) */
+    void *priv;               /* adapter-owned per-request state (set by build, freed by
+                                 the adapter's release) */
     const char *client_model; /* the model name the client asked for (the gateway's
                                  model or route name); set by the pipeline before build */
 } sy_relay_state;

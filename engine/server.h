@@ -23,7 +23,7 @@ typedef struct sy_server {
     pthread_mutex_t reload_lock; /* serialises reloads; held while reading the file */
     sy_runtime *rt;              /* latest published runtime (under reload_lock) */
     uint64_t generation;
-    sy_store *store; /* the LMDB store (data_dir); its thread is the only writer */
+    sy_store *store;            /* the LMDB store (data_dir); its thread is the only writer */
     struct sy_learner *learner; /* runs on the store thread */
 } sy_server;
 

@@ -40,12 +40,25 @@ static const char *const db_names[DB_COUNT] = {"decisions", "outcomes",      "fe
                                                "prompts",   "keys",          "meta"};
 
 #define READER_CHECK_MS 10000
+#define CONV_CACHE      4096 /* recent conversation states, read before LMDB */
+
+/* The latest state this process wrote for a conversation, so that the next turn sees it
+ * even before the store thread has committed it. Direct-mapped by id; one mutex each. */
+typedef struct conv_slot {
+    pthread_mutex_t lock;
+    int valid;
+    uint8_t id[16];
+    sy_conv_state st;
+} conv_slot;
 
 typedef struct store_event {
     struct store_event *next;
     int is_feedback;
     void (*call)(void *ud); /* a sy_store_call() event (no record) */
-    sy_store_request req;   /* x copied into xs */
+    int is_conv;            /* a conversation state write */
+    uint8_t conv_id[16];
+    sy_conv_state conv;
+    sy_store_request req; /* x copied into xs */
     double *xs;
     sy_store_feedback fb; /* comment/tags copied (owned) */
     sy_store_ack_cb cb;
@@ -70,7 +83,26 @@ struct sy_store {
     sy_store_counters counters;
     sy_store_observer observer;
     void *observer_ud;
+    conv_slot *conv_cache; /* CONV_CACHE slots */
 };
+
+static conv_slot *conv_slot_for(sy_store *s, const uint8_t id[16])
+{
+    uint32_t h;
+    memcpy(&h, id, sizeof(h)); /* ids are hashes already */
+    return &s->conv_cache[h % CONV_CACHE];
+}
+
+/* Replace the cached state of id (writers: workers and the store thread). */
+static void conv_cache_put(sy_store *s, const uint8_t id[16], const sy_conv_state *st)
+{
+    conv_slot *c = conv_slot_for(s, id);
+    pthread_mutex_lock(&c->lock);
+    c->valid = 1;
+    memcpy(c->id, id, 16);
+    c->st = *st;
+    pthread_mutex_unlock(&c->lock);
+}
 
 static uint64_t mono_ms(void)
 {
@@ -184,6 +216,96 @@ static int apply_request(sy_store *s, MDB_txn *txn, store_event *e)
     return rc;
 }
 
+static int is_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* An explicit thumbs-down counts in its conversation's state (escalation rules read it). */
+static int conv_thumbs_down(sy_store *s, MDB_txn *txn, const uint8_t conv[16], uint64_t now_ms)
+{
+    MDB_val k = {16, (void *)conv}, v;
+    sy_conv_state c;
+    if (mdb_get(txn, s->dbi[DB_CONVERSATIONS], &k, &v) != 0 ||
+        sy_store_decode_conv(v.mv_data, v.mv_size, &c) != 0)
+        return 0; /* expired or never stored */
+    conv_slot *slot = conv_slot_for(s, conv);
+    pthread_mutex_lock(&slot->lock);
+    if (slot->valid && memcmp(slot->id, conv, 16) == 0 && slot->st.turn >= c.turn)
+        c = slot->st; /* a later turn is cached but not yet committed */
+    pthread_mutex_unlock(&slot->lock);
+    c.thumbs_down++;
+    c.good_turns = 0;
+    conv_cache_put(s, conv, &c);
+    sy_buf b = {0};
+    sy_store_encode_conv(&b, &c);
+    v = (MDB_val){b.len, b.data};
+    int rc = mdb_put(txn, s->dbi[DB_CONVERSATIONS], &k, &v, 0);
+    sy_buf_free(&b);
+    return rc;
+}
+
+/* Store a conversation's state; a new one beyond conv_max is refused (counted). */
+static int apply_conv(sy_store *s, MDB_txn *txn, store_event *e)
+{
+    MDB_val k = {16, e->conv_id}, v;
+    sy_conv_state cur;
+    if (mdb_get(txn, s->dbi[DB_CONVERSATIONS], &k, &v) == 0 &&
+        sy_store_decode_conv(v.mv_data, v.mv_size, &cur) == 0) {
+        /* a thumbs-down stored since the worker read the state wins */
+        if (cur.thumbs_down > e->conv.thumbs_down) {
+            e->conv.thumbs_down = cur.thumbs_down;
+            e->conv.good_turns = 0;
+        }
+    } else {
+        MDB_stat st;
+        if (mdb_stat(txn, s->dbi[DB_CONVERSATIONS], &st) == 0 &&
+            st.ms_entries >= s->opts.conv_max) {
+            pthread_mutex_lock(&s->lock);
+            s->counters.conv_refused++;
+            pthread_mutex_unlock(&s->lock);
+            return 0;
+        }
+    }
+    sy_buf b = {0};
+    sy_store_encode_conv(&b, &e->conv);
+    v = (MDB_val){b.len, b.data};
+    int rc = mdb_put(txn, s->dbi[DB_CONVERSATIONS], &k, &v, 0);
+    sy_buf_free(&b);
+    return rc;
+}
+
+/* Delete conversations idle for longer than the TTL (store thread, every few seconds). */
+static void sweep_conversations(sy_store *s)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
+        return;
+    uint64_t now = wall_ms(), swept = 0;
+    if (mdb_cursor_open(txn, s->dbi[DB_CONVERSATIONS], &cur) == 0) {
+        MDB_val k, v;
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            sy_conv_state c;
+            if (sy_store_decode_conv(v.mv_data, v.mv_size, &c) != 0 ||
+                c.last_ts_ms + s->opts.conv_ttl_ms < now) {
+                mdb_cursor_del(cur, 0);
+                swept++;
+            }
+        }
+        mdb_cursor_close(cur);
+    }
+    if (mdb_txn_commit(txn) == 0 && swept) {
+        pthread_mutex_lock(&s->lock);
+        s->counters.conv_swept += swept;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
 /*
  * Check and store one rating. A verdict other than 200 is not an LMDB error (returns
  * 0); a re-rating retracts the previous value from the arm's statistics first.
@@ -218,10 +340,18 @@ static int apply_feedback(sy_store *s, MDB_txn *txn, store_event *e)
         e->req.dim = dim > 0 ? (uint32_t)dim : 0;
     }
     sy_store_feedback_rec old;
+    double weight = e->fb.weight > 0 ? e->fb.weight : 1;
+    ack->weight = weight;
     if (mdb_get(txn, s->dbi[DB_FEEDBACK], &k, &v) == 0 &&
         sy_store_decode_feedback(v.mv_data, v.mv_size, &old) == 0) {
+        if (e->fb.implicit && !old.implicit) {
+            ack->status = 200; /* a signal never overrides what the user said */
+            ack->kept = 1;
+            return 0;
+        }
         ack->replaced = 1;
         ack->previous = old.value;
+        ack->previous_weight = old.weight > 0 ? old.weight : 1;
     }
     sy_buf b = {0};
     sy_store_encode_feedback(&b, &e->fb);
@@ -237,18 +367,20 @@ static int apply_feedback(sy_store *s, MDB_txn *txn, store_event *e)
     if (mdb_get(txn, s->dbi[DB_ARM_STATS], &ak, &av) == 0)
         sy_store_decode_arm_stats(av.mv_data, av.mv_size, &a);
     if (ack->replaced) { /* correct, do not double count */
-        a.ratings -= 1;
-        a.rating_sum -= ack->previous;
-        a.rating_sq_sum -= ack->previous * ack->previous;
+        a.ratings -= ack->previous_weight;
+        a.rating_sum -= ack->previous_weight * ack->previous;
+        a.rating_sq_sum -= ack->previous_weight * ack->previous * ack->previous;
     }
-    a.ratings += 1;
-    a.rating_sum += e->fb.value;
-    a.rating_sq_sum += e->fb.value * e->fb.value;
+    a.ratings += weight;
+    a.rating_sum += weight * e->fb.value;
+    a.rating_sq_sum += weight * e->fb.value * e->fb.value;
     sy_store_encode_arm_stats(&b, &a);
     av = (MDB_val){b.len, b.data};
     rc = mdb_put(txn, s->dbi[DB_ARM_STATS], &ak, &av, 0);
     sy_buf_free(&b);
     ack->status = 200;
+    if (rc == 0 && !e->fb.implicit && e->fb.value < 0.5 && !is_zero(d.conv, 16))
+        rc = conv_thumbs_down(s, txn, d.conv, e->fb.ts_ms);
     return rc;
 }
 
@@ -283,6 +415,10 @@ static int commit_batch(sy_store *s, store_event *batch, int *has_feedback)
         for (store_event *e = batch; rc == 0 && e; e = e->next) {
             if (e->call)
                 continue;
+            if (e->is_conv) {
+                rc = apply_conv(s, txn, e);
+                continue;
+            }
             if (e->is_feedback) {
                 *has_feedback = 1;
                 rc = apply_feedback(s, txn, e);
@@ -328,6 +464,7 @@ static void *store_main(void *arg)
             pthread_mutex_unlock(&s->lock);
             int dead = 0;
             mdb_reader_check(s->env, &dead);
+            sweep_conversations(s);
             next_reader_check = mono_ms() + READER_CHECK_MS;
             pthread_mutex_lock(&s->lock);
         }
@@ -363,7 +500,20 @@ static void *store_main(void *arg)
 
         int has_feedback = 0;
         int rc = commit_batch(s, batch, &has_feedback);
+        /* Counters first, so that whoever an acknowledgement wakes sees them current. */
         size_t n_feedback = 0;
+        for (store_event *e = batch; e; e = e->next)
+            n_feedback += (size_t)e->is_feedback;
+        pthread_mutex_lock(&s->lock);
+        if (rc) {
+            s->counters.failed_batches++;
+            s->counters.dropped_events += n;
+        } else {
+            s->counters.events += n;
+            s->counters.batches++;
+            s->counters.feedback += n_feedback;
+        }
+        pthread_mutex_unlock(&s->lock);
         for (store_event *e = batch, *next; e; e = next) {
             next = e->next;
             if (e->call) {
@@ -371,20 +521,23 @@ static void *store_main(void *arg)
                 free_event(e);
                 continue;
             }
-            if (rc == 0 && s->observer && (!e->is_feedback || e->ack.status == 200)) {
+            if (rc == 0 && s->observer && !e->is_conv &&
+                (!e->is_feedback || (e->ack.status == 200 && !e->ack.kept))) {
                 sy_store_obs o = {.is_feedback = e->is_feedback,
                                   .req = &e->req,
                                   .value = e->fb.value,
                                   .replaced = e->ack.replaced,
                                   .previous = e->ack.previous,
+                                  .weight = e->ack.weight,
+                                  .previous_weight = e->ack.previous_weight,
                                   .ts_ms = e->fb.ts_ms};
                 s->observer(s->observer_ud, &o);
             }
             if (e->is_feedback) {
-                n_feedback++;
                 if (rc)
                     e->ack.status = 503;
-                e->cb(e->ud, &e->ack);
+                if (e->cb)
+                    e->cb(e->ud, &e->ack);
             }
             free_event(e);
         }
@@ -396,14 +549,6 @@ static void *store_main(void *arg)
                 "{\"level\":\"error\",\"msg\":\"store: batch of %zu events not committed: %s\"}\n",
                 n, mdb_strerror(rc));
         pthread_mutex_lock(&s->lock);
-        if (rc) {
-            s->counters.failed_batches++;
-            s->counters.dropped_events += n;
-        } else {
-            s->counters.events += n;
-            s->counters.batches++;
-            s->counters.feedback += n_feedback;
-        }
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -419,6 +564,10 @@ sy_store *sy_store_open(const sy_store_opts *opts, char *err, size_t err_len)
     s->opts = *opts;
     if (!s->opts.batch_max)
         s->opts.batch_max = 256;
+    if (!s->opts.conv_ttl_ms)
+        s->opts.conv_ttl_ms = 24ull * 3600 * 1000;
+    if (!s->opts.conv_max)
+        s->opts.conv_max = 1000000;
     if (s->opts.max_map_size < s->opts.map_size)
         s->opts.max_map_size = s->opts.map_size;
     s->map_size = opts->map_size;
@@ -448,6 +597,9 @@ sy_store *sy_store_open(const sy_store_opts *opts, char *err, size_t err_len)
         return NULL;
     }
     s->counters.map_size = s->map_size;
+    s->conv_cache = sy_xcalloc(CONV_CACHE, sizeof(conv_slot));
+    for (size_t i = 0; i < CONV_CACHE; i++)
+        pthread_mutex_init(&s->conv_cache[i].lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_rwlock_init(&s->map_lock, NULL);
@@ -474,6 +626,9 @@ void sy_store_close(sy_store *s)
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_rwlock_destroy(&s->map_lock);
+    for (size_t i = 0; i < CONV_CACHE; i++)
+        pthread_mutex_destroy(&s->conv_cache[i].lock);
+    free(s->conv_cache);
     free(s);
 }
 
@@ -568,7 +723,11 @@ long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud)
             sy_store_feedback_rec f;
             if (mdb_get(txn, s->dbi[DB_FEEDBACK], &k, &fv) == 0 &&
                 sy_store_decode_feedback(fv.mv_data, fv.mv_size, &f) == 0) {
-                sy_store_obs fo = {.is_feedback = 1, .req = &r, .value = f.value, .ts_ms = f.ts_ms};
+                sy_store_obs fo = {.is_feedback = 1,
+                                   .req = &r,
+                                   .value = f.value,
+                                   .weight = f.weight > 0 ? f.weight : 1,
+                                   .ts_ms = f.ts_ms};
                 fn(ud, &fo);
             }
             n++;
@@ -580,6 +739,44 @@ long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud)
     pthread_rwlock_unlock(&s->map_lock);
     fn(ud, NULL);
     return n;
+}
+
+int sy_store_conv_get(sy_store *s, const uint8_t id[16], uint64_t now_ms, sy_conv_state *out)
+{
+    conv_slot *c = conv_slot_for(s, id);
+    int hit = 0;
+    pthread_mutex_lock(&c->lock);
+    if (c->valid && memcmp(c->id, id, 16) == 0) {
+        *out = c->st;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (hit)
+        return out->last_ts_ms + s->opts.conv_ttl_ms < now_ms ? -1 : 0;
+    pthread_rwlock_rdlock(&s->map_lock);
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0) {
+        MDB_val k = {16, (void *)id}, v;
+        rc = mdb_get(txn, s->dbi[DB_CONVERSATIONS], &k, &v);
+        if (rc == 0)
+            rc = sy_store_decode_conv(v.mv_data, v.mv_size, out);
+        mdb_txn_abort(txn);
+    }
+    pthread_rwlock_unlock(&s->map_lock);
+    if (rc == 0 && out->last_ts_ms + s->opts.conv_ttl_ms < now_ms)
+        rc = -1; /* expired: a new conversation */
+    return rc == 0 ? 0 : -1;
+}
+
+void sy_store_put_conv(sy_store *s, const uint8_t id[16], const sy_conv_state *st)
+{
+    conv_cache_put(s, id, st);
+    store_event *e = sy_xcalloc(1, sizeof(*e));
+    e->is_conv = 1;
+    memcpy(e->conv_id, id, 16);
+    e->conv = *st;
+    enqueue(s, e);
 }
 
 const uint8_t *sy_store_secret(const sy_store *s)

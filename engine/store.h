@@ -35,6 +35,8 @@ typedef struct sy_store_opts {
     unsigned batch_ms;           /* longest an event waits for its commit */
     unsigned batch_max;          /* most events per transaction */
     uint64_t feedback_window_ms; /* feedback later than this after the request: 410 */
+    uint64_t conv_ttl_ms;        /* conversation state expiry (0: 24 h) */
+    size_t conv_max;             /* conversations kept at most (0: 1,000,000) */
 } sy_store_opts;
 
 /* What was decided for one request and how it went (one event, two records). */
@@ -47,8 +49,10 @@ typedef struct sy_store_request {
     char policy[32];
     double propensity; /* NAN when no policy chose */
     uint32_t n_candidates;
-    uint32_t dim;    /* context vector length (0 = none) */
-    const double *x; /* dim values, copied */
+    uint32_t dim;     /* context vector length (0 = none) */
+    const double *x;  /* dim values, copied */
+    uint8_t conv[16]; /* conversation id (all zero: none) */
+    char rule[64];    /* the escalation rule that shaped the decision, "" none */
     /* outcome */
     int32_t status;
     int stream;
@@ -67,6 +71,9 @@ typedef struct sy_store_feedback {
     uint64_t ts_ms;
     const char *comment; /* may be NULL; copied (at most 4 KiB) */
     const char *tags;    /* JSON array text or NULL; copied (at most 4 KiB) */
+    int implicit;        /* a signal (a rephrase), not a user's rating: it never replaces
+                            an explicit rating, and is learned with `weight` */
+    double weight;       /* learning weight, (0,1]; 0 means 1 */
 } sy_store_feedback;
 
 /* Verdict on a feedback event. status: 200 stored, 404 unknown request (or another
@@ -75,7 +82,9 @@ typedef struct sy_store_feedback {
 typedef struct sy_store_ack {
     int status;
     int replaced;
+    int kept;        /* an implicit signal left an explicit rating in place */
     double previous; /* the replaced rating */
+    double weight, previous_weight;
     char route[SY_STORE_NAME_MAX];
     char model[SY_STORE_NAME_MAX];
 } sy_store_ack;
@@ -117,7 +126,8 @@ typedef struct sy_store_obs {
     double value;                /* feedback: the new rating */
     int replaced;                /* feedback: it replaced `previous` */
     double previous;
-    uint64_t ts_ms; /* feedback: when it was given */
+    double weight, previous_weight; /* feedback: learning weights of the new and old */
+    uint64_t ts_ms;                 /* feedback: when it was given */
 } sy_store_obs;
 /* obs is NULL once at the end of every committed batch. */
 typedef void (*sy_store_observer)(void *ud, const sy_store_obs *obs);
@@ -135,9 +145,31 @@ void sy_store_call(sy_store *s, void (*fn)(void *ud), void *ud);
  */
 long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud);
 
+/*
+ * Conversation state (DESIGN.md §7), keyed by a 16-byte conversation id. Reads use a
+ * read transaction on the caller's thread (a memory-mapped lookup, no write); writes
+ * are queued to the store thread like every other event. Entries older than ttl_ms
+ * read as absent and are swept by the store thread; at most max_entries are kept (new
+ * conversations beyond it are not stored, and counted).
+ */
+typedef struct sy_conv_state {
+    uint32_t turn, rephrases, rephrases_total, thumbs_down, good_turns;
+    double cost_usd;
+    uint64_t last_ts_ms;
+    char tier[32];    /* sticky escalation tier, "" none */
+    char pinned[128]; /* sticky pinned model, "" none */
+    char rule[64];    /* the sticky rule, "" none */
+    uint8_t last_request[16];
+    char last_text[512]; /* the previous user message (prefix) */
+} sy_conv_state;
+
+int sy_store_conv_get(sy_store *s, const uint8_t id[16], uint64_t now_ms, sy_conv_state *out);
+void sy_store_put_conv(sy_store *s, const uint8_t id[16], const sy_conv_state *st);
+
 /* Counters for /admin/status: events committed, batches, map size. Thread-safe. */
 typedef struct sy_store_counters {
     uint64_t events, batches, feedback, map_grows, failed_batches, dropped_events;
+    uint64_t conv_swept, conv_refused;
     size_t map_size;
 } sy_store_counters;
 void sy_store_counters_get(sy_store *s, sy_store_counters *out);

@@ -104,6 +104,8 @@ void sy_store_encode_decision(sy_buf *b, const sy_store_request *r)
     put_str(b, r->policy, sizeof(r->policy));
     put_f64(b, r->propensity);
     put_u64(b, r->n_candidates);
+    sy_buf_append(b, r->conv, 16);
+    put_str(b, r->rule, sizeof(r->rule));
     put_u64(b, r->dim);
     for (uint32_t i = 0; i < r->dim; i++)
         put_f64(b, r->x[i]);
@@ -122,6 +124,10 @@ int sy_store_decode_decision(const void *v, size_t n, sy_store_request *r)
     get_str_into(&rd, r->policy, sizeof(r->policy));
     r->propensity = get_f64(&rd);
     r->n_candidates = (uint32_t)get_u64(&rd);
+    const uint8_t *conv = take(&rd, 16);
+    if (conv)
+        memcpy(r->conv, conv, 16);
+    get_str_into(&rd, r->rule, sizeof(r->rule));
     r->dim = (uint32_t)get_u64(&rd);
     if (rd.bad || (size_t)(rd.end - rd.p) != (size_t)r->dim * 8)
         return -1;
@@ -179,6 +185,8 @@ void sy_store_encode_feedback(sy_buf *b, const sy_store_feedback *f)
     put_str(b, f->key_name, SY_STORE_NAME_MAX);
     put_str(b, f->comment, 4096);
     put_str(b, f->tags, 4096);
+    put_u8(b, (uint8_t)(f->implicit != 0));
+    put_f64(b, f->weight > 0 ? f->weight : 1);
 }
 
 int sy_store_decode_feedback(const void *v, size_t n, sy_store_feedback_rec *f)
@@ -192,6 +200,8 @@ int sy_store_decode_feedback(const void *v, size_t n, sy_store_feedback_rec *f)
     f->key_name = get_str(&rd, &f->key_name_len);
     f->comment = get_str(&rd, &f->comment_len);
     f->tags = get_str(&rd, &f->tags_len);
+    f->implicit = get_u8(&rd);
+    f->weight = get_f64(&rd);
     return rd.bad ? -1 : 0;
 }
 
@@ -231,4 +241,46 @@ void sy_store_arm_key(const char *route, const char *model, uint8_t key[SY_ARM_K
     memset(key, 0, SY_ARM_KEY_LEN);
     memcpy(key, route, strnlen(route, SY_STORE_NAME_MAX - 1));
     memcpy(key + SY_STORE_NAME_MAX, model, strnlen(model, SY_STORE_NAME_MAX - 1));
+}
+
+enum { V_CONV = 1 };
+
+void sy_store_encode_conv(sy_buf *b, const sy_conv_state *c)
+{
+    put_u8(b, V_CONV);
+    put_u64(b, c->turn);
+    put_u64(b, c->rephrases);
+    put_u64(b, c->rephrases_total);
+    put_u64(b, c->thumbs_down);
+    put_u64(b, c->good_turns);
+    put_f64(b, c->cost_usd);
+    put_u64(b, c->last_ts_ms);
+    put_str(b, c->tier, sizeof(c->tier));
+    put_str(b, c->pinned, sizeof(c->pinned));
+    put_str(b, c->rule, sizeof(c->rule));
+    sy_buf_append(b, c->last_request, 16);
+    put_str(b, c->last_text, sizeof(c->last_text));
+}
+
+int sy_store_decode_conv(const void *v, size_t n, sy_conv_state *c)
+{
+    reader rd = {v, (const uint8_t *)v + n, 0};
+    memset(c, 0, sizeof(*c));
+    if (get_u8(&rd) != V_CONV)
+        return -1;
+    c->turn = (uint32_t)get_u64(&rd);
+    c->rephrases = (uint32_t)get_u64(&rd);
+    c->rephrases_total = (uint32_t)get_u64(&rd);
+    c->thumbs_down = (uint32_t)get_u64(&rd);
+    c->good_turns = (uint32_t)get_u64(&rd);
+    c->cost_usd = get_f64(&rd);
+    c->last_ts_ms = get_u64(&rd);
+    get_str_into(&rd, c->tier, sizeof(c->tier));
+    get_str_into(&rd, c->pinned, sizeof(c->pinned));
+    get_str_into(&rd, c->rule, sizeof(c->rule));
+    const uint8_t *lr = take(&rd, 16);
+    if (lr)
+        memcpy(c->last_request, lr, 16);
+    get_str_into(&rd, c->last_text, sizeof(c->last_text));
+    return rd.bad ? -1 : 0;
 }

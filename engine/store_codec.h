@@ -19,6 +19,8 @@ typedef struct sy_store_feedback_rec {
     int by_token;
     const char *key_name, *comment, *tags;
     size_t key_name_len, comment_len, tags_len;
+    int implicit;
+    double weight;
 } sy_store_feedback_rec;
 
 void sy_store_encode_decision(sy_buf *b, const sy_store_request *r);
@@ -35,6 +37,9 @@ int sy_store_decision_x(const void *v, size_t n, const uint8_t **x);
 int sy_store_decode_outcome(const void *v, size_t n, sy_store_request *r);
 int sy_store_decode_feedback(const void *v, size_t n, sy_store_feedback_rec *f);
 int sy_store_decode_arm_stats(const void *v, size_t n, sy_store_arm_stats *a);
+
+void sy_store_encode_conv(sy_buf *b, const sy_conv_state *c);
+int sy_store_decode_conv(const void *v, size_t n, sy_conv_state *c);
 
 /* The fixed arm key of (route, model). */
 void sy_store_arm_key(const char *route, const char *model, uint8_t key[SY_ARM_KEY_LEN]);

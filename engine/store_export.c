@@ -71,6 +71,18 @@ long sy_store_export(const char *dir, FILE *out, void (*format_id)(const uint8_t
         str(&b, "route", r.route, strlen(r.route));
         str(&b, "model", r.model, strlen(r.model));
         str(&b, "policy", r.policy, strlen(r.policy));
+        str(&b, "rule", r.rule, strlen(r.rule));
+        int has_conv = 0;
+        for (int i = 0; i < 16; i++)
+            has_conv |= r.conv[i];
+        if (has_conv) {
+            char hex[33];
+            for (int i = 0; i < 16; i++)
+                snprintf(hex + 2 * i, 3, "%02x", r.conv[i]);
+            sy_buf_printf(&b, ",\"conversation\":\"%s\"", hex);
+        } else {
+            sy_buf_puts(&b, ",\"conversation\":null");
+        }
         num(&b, "propensity", r.propensity);
         sy_buf_printf(&b, ",\"n_candidates\":%u,\"context\":[", r.n_candidates);
         const uint8_t *x;
@@ -106,6 +118,10 @@ long sy_store_export(const char *dir, FILE *out, void (*format_id)(const uint8_t
             sy_buf_puts(&b, ",\"feedback\":{");
             sy_buf_printf(&b, "\"value\":%.17g,\"ts_ms\":%llu,\"by_token\":%s", f.value,
                           (unsigned long long)f.ts_ms, f.by_token ? "true" : "false");
+            sy_buf_printf(&b, ",\"implicit\":%s,\"weight\":%.17g", f.implicit ? "true" : "false",
+                          f.weight > 0 ? f.weight : 1);
+            sy_buf_printf(&b, ",\"implicit\":%s,\"weight\":%.17g", f.implicit ? "true" : "false",
+                          f.weight > 0 ? f.weight : 1);
             str(&b, "comment", f.comment, f.comment_len);
             sy_buf_puts(&b, ",\"tags\":");
             sy_buf_append(&b, f.tags_len ? f.tags : "null", f.tags_len ? f.tags_len : 4);

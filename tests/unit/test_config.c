@@ -433,7 +433,7 @@ static const bad_case bad_cases[] = {
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"fallback\": true}"),
      "$.routes.chat.fallback: unknown key (known keys: candidates, policy, params, objective, "
-     "half_life, priors, weights)",
+     "half_life, priors, weights, rules, deescalate_after_good_turns)",
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompson\", \"objective\": "
            "{\"cost_per_usd\": -1}}"),
@@ -456,6 +456,20 @@ static const bad_case bad_cases[] = {
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"epsilon_greedy\", \"params\": "
            "{\"epsilon\": 1.5}}"),
      "$.routes.chat.params.epsilon: must be between 0 and 1", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"rules\": [{\"when\": \"mood > 1\", \"then\": "
+           "{\"deescalate\": true}}]}"),
+     "$.routes.chat.rules[0].when: at 1: unknown variable 'mood'", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"rules\": [{\"when\": \"turn > 1\"}]}"),
+     "$.routes.chat.rules[0]: missing required key \"then\"", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"rules\": [{\"when\": \"turn > 1\", \"then\": "
+           "{\"escalate\": \"genius\"}}]}"),
+     "$.routes.chat.rules[0].then.escalate: no candidate of this route has tier \"genius\"", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"rules\": [{\"when\": \"turn > 1\", \"then\": "
+           "{\"pin\": \"o3\"}}]}"),
+     "$.routes.chat.rules[0].then.pin: \"o3\" is not a candidate of this route", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"rules\": [{\"when\": \"turn >\", \"then\": "
+           "{\"deescalate\": true}}]}"),
+     "$.routes.chat.rules[0].when: at 7: unexpected end of expression", 1},
     {WITH("\"routes\": {\"gpt-4o\": {\"candidates\": [\"gpt-4o\"]}}"),
      "$.routes.gpt-4o: name is already used by a model", 1},
     /* client keys */
