@@ -11,7 +11,11 @@
 
 #include <math.h>
 
-/* The quality score each greedy kind ranks by; +∞ marks an arm UCB1 has never tried. */
+/*
+ * The quality score each kind ranks by: the UCB1 index (+∞ for an arm UCB1 has never
+ * tried), the LinUCB upper bound xᵀμ + α·sqrt(xᵀΛ⁻¹x), and otherwise the posterior mean
+ * (Beta for ε-greedy and Thompson, xᵀμ for linear Thompson: sy_policy_score).
+ */
 static double quality_score(const sy_policy *p, const sy_snap_arm *a, const sy_decide_in *in,
                             double *v)
 {
@@ -27,15 +31,20 @@ static double quality_score(const sy_policy *p, const sy_snap_arm *a, const sy_d
         sy_linreg_project(&a->lin, in->x, v, &m, &s);
         return m + p->linucb_alpha * s;
     }
-    default: /* ε-greedy: posterior mean of the Beta model */
+    case SY_POLICY_LINEAR_THOMPSON: {
+        double m = 0;
+        for (size_t i = 0; i < p->dim; i++)
+            m += a->lin.mu[i] * in->x[i];
+        return m;
+    }
+    default:
         return a->alpha / (a->alpha + a->beta);
     }
 }
 
 /* Utility of one arm from its quality score and mean cost and latency. An untried UCB1
  * arm outranks every tried one when quality carries any weight. */
-static void greedy_score(const sy_policy *p, const sy_decide_in *in, size_t arm, double *v,
-                         sy_score *sc)
+void sy_arm_score(const sy_policy *p, const sy_decide_in *in, size_t arm, double *v, sy_score *sc)
 {
     const sy_snap_arm *a = &p->arms[arm];
     double cost, lat;
@@ -65,7 +74,7 @@ void sy_decide_greedy(const sy_policy *p, const sy_decide_in *in, const size_t *
         sc[j].arm = t;
     }
     for (size_t i = 0; i < n; i++)
-        greedy_score(p, in, sc[i].arm, v, &sc[i]);
+        sy_arm_score(p, in, sc[i].arm, v, &sc[i]);
     sy_score_sort(sc, n);
 
     size_t ties = 1, satisfying = 0;

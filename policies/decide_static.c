@@ -1,6 +1,7 @@
 /*
  * decide_static: the model-free baselines. They read no statistics, no objective and no
- * constraints; their propensities are exact.
+ * constraints; their propensities are exact (uniform 1/n, fixed 1, weighted w/Σw,
+ * round-robin 1/n).
  */
 #include "policy_internal.h"
 
@@ -81,13 +82,18 @@ void sy_decide_weighted(const sy_policy *p, const sy_decide_in *in, const size_t
     out->propensity = total > 0 ? lead_w / total : 1.0 / (double)n;
 }
 
-/* Turn seq mod n among the eligible arms, then the others in rotation. Deterministic
- * given the sequence number: propensity 1. */
+/*
+ * Turn seq mod n among the eligible arms, then the others in rotation. The choice is a
+ * function of the sequence number alone, never of the request, so given the context each
+ * eligible arm leads 1/n of the time: the propensity is 1/n, the weight that keeps IPS
+ * estimates on round-robin logs unbiased (reporting 1 would weight every logged request
+ * as if the policy had chosen it for its context and shrink estimates by n).
+ */
 void sy_decide_round_robin(const sy_decide_in *in, const size_t *elig, size_t n, sy_decide_out *out)
 {
     size_t start = (size_t)(in->seq % n);
     for (size_t m = 0; m < n; m++)
         out->ranking[m] = elig[(start + m) % n];
     out->n_ranked = n;
-    out->propensity = 1.0;
+    out->propensity = 1.0 / (double)n;
 }

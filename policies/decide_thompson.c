@@ -22,7 +22,9 @@
  *                              utility in that tier and U_j⁰ = −w_c·c̃_j − w_l·l̃_j,
  * where the last term is a normal tail (linear model, given a fresh σ̃² draw) or a
  * Beta tail. The estimate is the mean over M draws: unbiased, never an indicator's
- * 0/1 noise, floored at SY_PROPENSITY_FLOOR. M = 0 skips it (NAN).
+ * 0/1 noise, floored at SY_PROPENSITY_FLOOR. M = 0 skips it (NAN). A single eligible arm
+ * has propensity exactly 1. Exact ties at the top (only when no quality noise enters a
+ * score) are broken uniformly at random and shared equally in the estimate.
  */
 #include "policy_internal.h"
 
@@ -50,9 +52,14 @@ static double draw_quality(const sy_policy *p, const sy_snap_arm *a, const ts_pr
     return pr->mean + sigma * pr->scale * gsl_ran_gaussian_ziggurat(rng, 1.0);
 }
 
-/* P(q̃ > tau) for one arm: a normal tail given a fresh σ̃² draw, or a Beta tail. */
+/*
+ * P(lead wins | everything but its quality noise): P(q̃ > tau) for tau the quality it must
+ * beat, a normal tail given a fresh σ̃² draw or a Beta tail. A lead whose quality is a
+ * point mass (linear model with ts_scale 0 or xᵀΛ⁻¹x = 0) compares its mean with tau
+ * instead, sharing an exact tie with the `tied` other arms at the best utility.
+ */
 static double quality_tail(const sy_policy *p, const sy_snap_arm *a, const ts_proj *pr, double tau,
-                           gsl_rng *rng)
+                           size_t tied, gsl_rng *rng)
 {
     if (!is_linear(p)) {
         if (tau <= 0)
@@ -63,7 +70,7 @@ static double quality_tail(const sy_policy *p, const sy_snap_arm *a, const ts_pr
     }
     double sd = sqrt(sy_linreg_sample_sigma2(&a->lin, rng)) * pr->scale;
     if (!(sd > 0))
-        return pr->mean > tau;
+        return pr->mean > tau ? 1.0 : pr->mean == tau ? 1.0 / (double)(tied + 1) : 0.0;
     return 0.5 * erfc((tau - pr->mean) / (sd * M_SQRT2));
 }
 
@@ -84,7 +91,9 @@ static void draw_score(const sy_policy *p, const sy_decide_in *in, size_t arm, c
 
 /*
  * The Rao–Blackwellised Monte Carlo estimate of P(lead arm wins) described above.
- * elig/proj are the eligible arms and their projections; lead indexes them.
+ * elig/proj are the eligible arms and their projections; lead indexes them. Exact ties
+ * (possible only when no quality noise enters: w_quality = 0 with equal or no costs, or a
+ * point-mass linear posterior) are shared equally, as decide breaks them at random.
  */
 static double propensity(const sy_policy *p, const sy_decide_in *in, const size_t *elig,
                          const ts_proj *proj, size_t n, size_t lead)
@@ -92,26 +101,31 @@ static double propensity(const sy_policy *p, const sy_decide_in *in, const size_
     double acc = 0;
     for (unsigned m = 0; m < p->draws; m++) {
         double min_viol = INFINITY, best = -INFINITY;
+        size_t tied = 0; /* other arms at (min_viol, best) */
         for (size_t i = 0; i < n; i++) {
             if (i == lead)
                 continue;
             sy_score sc;
             draw_score(p, in, elig[i], &proj[i], 0, &sc);
-            if (sc.viol < min_viol) {
+            if (sc.viol < min_viol || (sc.viol == min_viol && sc.util > best)) {
                 min_viol = sc.viol;
                 best = sc.util;
-            } else if (sc.viol == min_viol && sc.util > best) {
-                best = sc.util;
+                tied = 1;
+            } else if (sc.viol == min_viol && sc.util == best) {
+                tied++;
             }
         }
         sy_score j;
         draw_score(p, in, elig[lead], &proj[lead], 1, &j);
         if (j.viol < min_viol)
             acc += 1;
-        else if (j.viol == min_viol)
-            acc += p->obj.w_quality > 0 ? quality_tail(p, &p->arms[elig[lead]], &proj[lead],
-                                                       (best - j.util) / p->obj.w_quality, in->rng)
-                                        : (j.util > best);
+        else if (j.viol > min_viol)
+            continue;
+        else if (p->obj.w_quality > 0)
+            acc += quality_tail(p, &p->arms[elig[lead]], &proj[lead],
+                                (best - j.util) / p->obj.w_quality, tied, in->rng);
+        else
+            acc += j.util > best ? 1.0 : j.util == best ? 1.0 / (double)(tied + 1) : 0.0;
     }
     double est = acc / p->draws;
     return est > SY_PROPENSITY_FLOOR ? est : SY_PROPENSITY_FLOOR;
@@ -129,9 +143,18 @@ void sy_decide_thompson(const sy_policy *p, const sy_decide_in *in, const size_t
         }
     }
     sy_score sc[SY_POLICY_MAX_ARMS];
-    for (size_t i = 0; i < n; i++) /* in index order: the stable sort's final tie-break */
+    for (size_t i = 0; i < n; i++)
         draw_score(p, in, elig[i], &proj[i], 0, &sc[i]);
     sy_score_sort(sc, n);
+    size_t ties = 1; /* exact ties at the top: the leader is drawn uniformly among them */
+    while (ties < n && sc[ties].viol == sc[0].viol && sc[ties].util == sc[0].util)
+        ties++;
+    if (ties > 1) {
+        size_t k = (size_t)gsl_rng_uniform_int(in->rng, ties);
+        sy_score t = sc[0];
+        sc[0] = sc[k];
+        sc[k] = t;
+    }
     size_t lead = 0;
     while (elig[lead] != sc[0].arm)
         lead++;

@@ -36,7 +36,8 @@ static void add_hashed(hash_ctx *c, uint64_t h)
 }
 
 /* Token callback: the unigram, and the bigram with the previous token (hashed from the
- * previous token's hash, so bigrams never collide systematically with unigrams). */
+ * two tokens' hashes, little-endian byte by byte so the vector is the same on every
+ * machine, and seeded apart so bigrams never collide systematically with unigrams). */
 static void hash_token(const char *tok, size_t len, void *ctx)
 {
     hash_ctx *c = ctx;
@@ -44,8 +45,10 @@ static void hash_token(const char *tok, size_t len, void *ctx)
     add_hashed(c, h);
     if (c->have_prev) {
         char pair[16];
-        memcpy(pair, &c->prev, 8);
-        memcpy(pair + 8, &h, 8);
+        for (int i = 0; i < 8; i++) {
+            pair[i] = (char)(unsigned char)(c->prev >> (8 * i));
+            pair[8 + i] = (char)(unsigned char)(h >> (8 * i));
+        }
         add_hashed(c, hash_bytes(pair, sizeof(pair), 0x9e3779b97f4a7c15ULL));
     }
     c->prev = h;

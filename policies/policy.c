@@ -93,3 +93,26 @@ int sy_policy_decide(const sy_policy *p, const sy_decide_in *in, sy_decide_out *
     *out = tmp;
     return SY_OK;
 }
+
+int sy_policy_score(const sy_policy *p, size_t arm, const sy_decide_in *in, double *utility,
+                    double *violation)
+{
+    switch (p->kind) {
+    case SY_POLICY_UNIFORM:
+    case SY_POLICY_FIXED:
+    case SY_POLICY_WEIGHTED:
+    case SY_POLICY_ROUND_ROBIN:
+        return SY_ERR_INVALID;
+    default:
+        break;
+    }
+    if (arm >= p->n_arms ||
+        (sy_policy_kind_is_contextual(p->kind) && (!in->x || in->dim != p->dim)))
+        return SY_ERR_INVALID;
+    double v[SY_POLICY_MAX_DIM];
+    sy_score sc;
+    sy_arm_score(p, in, arm, v, &sc);
+    *utility = sc.util;
+    *violation = sc.viol;
+    return SY_OK;
+}

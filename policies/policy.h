@@ -89,6 +89,23 @@ sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now);
  */
 int sy_policy_decide(const sy_policy *p, const sy_decide_in *in, sy_decide_out *out);
 
+/*
+ * The deterministic score of one arm, for explanations (admin API, simulator reports)
+ * and tests: *violation is its relative excess over the hard constraints (0 = keeps
+ * them) and *utility = w_quality·Q − w_cost·E[cost] − w_latency·E[latency] with posterior
+ * means of cost and latency for a request of in->input_tokens, and Q
+ *   ε-greedy, thompson:  the Beta posterior mean of quality;
+ *   ucb1:                mean rating + ucb_c·sqrt(2·ln N / n) (+∞ for an untried arm);
+ *   linucb:              xᵀμ + linucb_alpha·sqrt(xᵀΛ⁻¹x);
+ *   linear_thompson:     xᵀμ.
+ * The greedy kinds rank by exactly this; Thompson kinds rank by random draws around it.
+ * Reads in->x, in->dim and in->input_tokens only. SY_ERR_INVALID for a model-free kind
+ * (uniform, fixed, weighted, round-robin), a bad arm, or a contextual kind without an x
+ * of the snapshot's dim.
+ */
+int sy_policy_score(const sy_policy *p, size_t arm, const sy_decide_in *in, double *utility,
+                    double *violation);
+
 /* What the admin API shows for one arm of a snapshot. Intervals are central 95%
  * posterior intervals of the mean; cost is for a request of `input_tokens`. */
 typedef struct sy_arm_summary {

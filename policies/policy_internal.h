@@ -66,6 +66,10 @@ void sy_score_sort(sy_score *s, size_t n);
 void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, double input_tokens, gsl_rng *rng,
                     double *cost_usd, double *latency_s);
 
+/* An arm's deterministic score: the kind's quality score (see sy_policy_score) with the
+ * posterior means of cost and latency. v is scratch of dim doubles. */
+void sy_arm_score(const sy_policy *p, const sy_decide_in *in, size_t arm, double *v, sy_score *sc);
+
 /* Per-kind deciders: elig[0..n) are the eligible arms in index order (n ≥ 1); each
  * fills out->ranking, n_ranked, propensity and constraint_fallback. */
 void sy_decide_uniform(const sy_decide_in *in, const size_t *elig, size_t n, sy_decide_out *out);

@@ -104,7 +104,7 @@ int sy_policy_params_check(const sy_policy_params *p)
     if (!nonneg(o->w_quality) || !nonneg(o->w_cost) || !nonneg(o->w_latency) ||
         !nonneg(o->max_cost_usd) || !nonneg(o->latency_slo_s))
         return SY_ERR_INVALID;
-    if (!isfinite(p->discount.half_life) ||
+    if (!nonneg(p->discount.half_life) ||
         (p->discount.unit != SY_HALF_LIFE_OBSERVATIONS && p->discount.unit != SY_HALF_LIFE_SECONDS))
         return SY_ERR_INVALID;
     if (!(p->epsilon >= 0 && p->epsilon <= 1) || !nonneg(p->ucb_c) || !nonneg(p->linucb_alpha) ||

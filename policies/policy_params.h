@@ -58,7 +58,7 @@ typedef enum sy_half_life_unit {
     SY_HALF_LIFE_SECONDS = 1,      /* in the units of the time the caller passes in */
 } sy_half_life_unit;
 
-/* Discounting: data older than one half-life counts half (0 = never forget). */
+/* Discounting: data older than one half-life counts half (0 = never forget; ≥ 0). */
 typedef struct sy_discount {
     double half_life;
     sy_half_life_unit unit;
