@@ -110,6 +110,23 @@ static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r, s
     sy_buf_json_string(b, r->name, strlen(r->name));
     sy_buf_puts(b, ",\"policy\":");
     sy_buf_json_string(b, r->policy, strlen(r->policy));
+    sy_buf_puts(b, ",\"rules\":[");
+    static const char *const actions[] = {"escalate", "pin", "deescalate"};
+    for (size_t i = 0; i < r->n_rules; i++) {
+        const sy_rule_cfg *rule = &r->rules[i];
+        sy_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+        sy_buf_json_string(b, rule->name, strlen(rule->name));
+        sy_buf_puts(b, ",\"when\":");
+        const char *w = rule->when_src ? rule->when_src : "";
+        sy_buf_json_string(b, w, strlen(w));
+        sy_buf_printf(b, ",\"then\":{\"%s\":", actions[rule->action]);
+        if (rule->target)
+            sy_buf_json_string(b, rule->target, strlen(rule->target));
+        else
+            sy_buf_puts(b, "true");
+        sy_buf_printf(b, "},\"sticky\":%s}", rule->sticky ? "true" : "false");
+    }
+    sy_buf_printf(b, "],\"deescalate_after_good_turns\":%u", r->deescalate_after_good_turns);
     sy_buf_puts(b, ",\"arms\":[");
     for (size_t k = 0; k < r->n_candidates; k++) {
         const sy_model_cfg *m = &cfg->models[r->candidates[k]];

@@ -970,6 +970,7 @@ static void parse_rules(loader *l, const cJSON *v, sy_route_cfg *r)
             if (when_rc == 0) {
                 err(l, "missing required key \"when\"");
             } else if (when_rc > 0) {
+                rule->when_src = sy_xstrdup(s);
                 char why[160];
                 rule->when = sy_expr_parse(s, sy_rule_vars, SY_RV_COUNT, why, sizeof(why));
                 if (!rule->when)
@@ -1589,6 +1590,7 @@ void sy_config_free(sy_config *cfg)
         for (size_t j = 0; j < cfg->routes[i].n_rules; j++) {
             free(cfg->routes[i].rules[j].name);
             free(cfg->routes[i].rules[j].target);
+            free(cfg->routes[i].rules[j].when_src);
             sy_expr_free(cfg->routes[i].rules[j].when);
         }
         free(cfg->routes[i].rules);

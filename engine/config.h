@@ -107,8 +107,9 @@ typedef struct sy_model_cfg {
 /* An escalation rule (DESIGN.md §7): when `when` holds, restrict the candidates. */
 typedef enum { SY_RULE_ESCALATE = 0, SY_RULE_PIN, SY_RULE_DEESCALATE } sy_rule_action;
 typedef struct sy_rule_cfg {
-    char *name;    /* "rule<N>" unless named */
-    sy_expr *when; /* compiled (engine/rule_expr.h) */
+    char *name;     /* "rule<N>" unless named */
+    sy_expr *when;  /* compiled (engine/rule_expr.h) */
+    char *when_src; /* as written (admin API) */
     sy_rule_action action;
     char *target; /* tier (escalate) or model name (pin) */
     int sticky;   /* the restriction stays with the conversation */

@@ -66,6 +66,11 @@ def test_rephrases_and_thumbs_down_escalate_then_calm_down(tmp_path, fake):
         st = c.json()
         assert st["turns"] == 6 and st["rephrases_total"] == 2 and st["thumbs_down"] == 1
         assert st["tier"] is None and st["last_request_id"] == ids[-1]
+        route = requests.get(gw.admin_url + "/admin/routes/support", headers=gw.admin_headers(),
+                             timeout=5).json()
+        assert route["rules"][0] == {"name": "frustrated", "when": "rephrases >= 2",
+                                     "then": {"escalate": "strong"}, "sticky": True}
+        assert route["deescalate_after_good_turns"] == 2
         m = requests.get(gw.admin_url + "/metrics", headers=gw.admin_headers(), timeout=5).text
         assert re.search(r'switchyard_escalations_total\{route="support",rule="frustrated"\} 1',
                          m), m
