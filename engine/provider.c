@@ -26,6 +26,54 @@ void sy_upstream_call_free(sy_upstream_call *c)
         free(c->headers[i]);
 }
 
+int sy_map_http_status(long status, int quota_exhausted, sy_mapped_error *out)
+{
+    out->type = "upstream_error";
+    out->code = "upstream_error";
+    out->retryable = 0;
+    switch (status) {
+    case 400:
+    case 413:
+    case 422:
+        out->status = status == 413 ? 413 : 400;
+        out->type = "invalid_request_error";
+        out->code = "upstream_rejected_request";
+        return 1;
+    case 401:
+    case 403:
+        /* the gateway's credentials failed: not the client's fault, and not relayed */
+        out->status = 502;
+        out->code = "upstream_auth_failed";
+        return 0;
+    case 404:
+        out->status = 502;
+        out->code = "upstream_model_not_found";
+        return 1;
+    case 408:
+    case 504:
+        out->status = 504;
+        out->code = "upstream_timeout";
+        out->retryable = 1;
+        return 1;
+    case 429:
+        out->status = 429;
+        out->type = "rate_limit_error";
+        out->code = quota_exhausted ? "upstream_quota_exhausted" : "upstream_rate_limited";
+        out->retryable = !quota_exhausted; /* a spend limit: retrying cannot help */
+        return 1;
+    case 503:
+    case 529:
+        out->status = 503;
+        out->code = "upstream_overloaded";
+        out->retryable = 1;
+        return 1;
+    default:
+        out->status = 502;
+        out->retryable = status >= 500;
+        return 1;
+    }
+}
+
 void sy_mapped_error_free(sy_mapped_error *e)
 {
     sy_buf_free(&e->message);

@@ -91,6 +91,15 @@ typedef struct sy_adapter {
 
 const sy_adapter *sy_adapter_for(sy_dialect dialect);
 
+/*
+ * The status, type, code and retryability class of a provider's HTTP error status,
+ * shared by every dialect (docs/providers.md lists the mapping). `quota_exhausted`: the
+ * provider said a 429 is a spend limit (never retried). Returns 1 when the provider's
+ * message may be appended for the client, 0 when it must not be (auth failures can
+ * quote the gateway's key).
+ */
+int sy_map_http_status(long status, int quota_exhausted, sy_mapped_error *out);
+
 /* Map a failure to reach or read from the upstream (no HTTP status) to an error. */
 void sy_map_transport_error(int connect_failed, int timed_out, const char *provider,
                             sy_mapped_error *out);

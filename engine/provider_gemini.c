@@ -1090,60 +1090,14 @@ static void map_error(long status, const cJSON *err, const char *retry_after, in
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
     const char *msg = cJSON_IsString(m) ? m->valuestring : "";
     const char *delay = retry_delay(err);
-    out->type = "upstream_error";
-    out->code = "upstream_error";
-    out->retryable = 0;
     if (in_stream)
         sy_buf_printf(&out->message, "provider reported error %ld mid-stream", status);
     else
         sy_buf_printf(&out->message, "provider returned HTTP %ld", status);
-    int with_message = 1;
     if (status == 400 && key_rejected(err))
         status = 401;
-    switch (status) {
-    case 400:
-    case 413:
-        out->status = (int)status;
-        out->type = "invalid_request_error";
-        out->code = "upstream_rejected_request";
-        break;
-    case 401:
-    case 403:
-        /* the gateway's key failed: not the client's fault, and not relayed */
-        out->status = 502;
-        out->code = "upstream_auth_failed";
-        with_message = 0;
-        break;
-    case 404:
-        out->status = 502;
-        out->code = "upstream_model_not_found";
-        break;
-    case 408:
-    case 504:
-        out->status = 504;
-        out->code = "upstream_timeout";
-        out->retryable = 1;
-        break;
-    case 429:
-        out->status = 429;
-        out->type = "rate_limit_error";
-        if (!delay && !retry_after && says_billing(msg)) {
-            out->code = "upstream_quota_exhausted"; /* billing: retrying cannot help */
-        } else {
-            out->code = "upstream_rate_limited";
-            out->retryable = 1;
-        }
-        break;
-    case 503:
-    case 529:
-        out->status = 503;
-        out->code = "upstream_overloaded";
-        out->retryable = 1;
-        break;
-    default:
-        out->status = 502;
-        out->retryable = status >= 500;
-    }
+    int quota = status == 429 && !delay && !retry_after && says_billing(msg);
+    int with_message = sy_map_http_status(status, quota, out);
     if (with_message && msg[0]) {
         size_t n = strlen(msg);
         sy_buf_append(&out->message, ": ", 2);

@@ -195,57 +195,10 @@ static void openai_error(long status, const char *body, size_t len, const char *
                          sy_mapped_error *out)
 {
     cJSON *root = cJSON_ParseWithLength(body, len);
-    out->type = "upstream_error";
-    out->code = "upstream_error";
-    out->retryable = 0;
     sy_buf_printf(&out->message, "provider returned HTTP %ld", status);
-    int with_message = 1;
-    switch (status) {
-    case 400:
-    case 413:
-    case 422:
-        out->status = status == 413 ? 413 : 400;
-        out->type = "invalid_request_error";
-        out->code = "upstream_rejected_request";
-        break;
-    case 401:
-    case 403:
-        /* The gateway's credentials failed: not the client's fault, and the upstream's
-         * message may quote part of the key, so it is not relayed. */
-        out->status = 502;
-        out->code = "upstream_auth_failed";
-        with_message = 0;
-        break;
-    case 404:
-        out->status = 502;
-        out->code = "upstream_model_not_found";
-        break;
-    case 408:
-    case 504:
-        out->status = 504;
-        out->code = "upstream_timeout";
-        out->retryable = 1;
-        break;
-    case 429:
-        out->status = 429;
-        out->type = "rate_limit_error";
-        if (!retry_after && strcmp(upstream_code(root), "insufficient_quota") == 0) {
-            out->code = "upstream_quota_exhausted"; /* spend limit: retrying cannot help */
-        } else {
-            out->code = "upstream_rate_limited";
-            out->retryable = 1;
-        }
-        break;
-    case 503:
-    case 529:
-        out->status = 503;
-        out->code = "upstream_overloaded";
-        out->retryable = 1;
-        break;
-    default:
-        out->status = 502;
-        out->retryable = status >= 500;
-    }
+    int quota = status == 429 && !retry_after &&
+                strcmp(upstream_code(root), "insufficient_quota") == 0;
+    int with_message = sy_map_http_status(status, quota, out);
     if (with_message && root)
         upstream_message(root, &out->message);
     cJSON_Delete(root);
