@@ -1,6 +1,7 @@
 /* breaker: see breaker.h. */
 #include "breaker.h"
 
+#include "name_slots.h"
 #include "sy_common.h"
 
 #include <pthread.h>
@@ -34,23 +35,8 @@ static void init_locks(void)
 static slot *find(const char *model)
 {
     pthread_once(&once, init_locks);
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = model; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    for (size_t i = 0; i < SLOTS; i++) {
-        slot *s = &table[(h + i) % SLOTS];
-        char *k = atomic_load_explicit(&s->name, memory_order_acquire);
-        if (!k) {
-            char *mine = sy_xstrdup(model), *expected = NULL;
-            if (atomic_compare_exchange_strong(&s->name, &expected, mine))
-                return s;
-            free(mine);
-            k = expected;
-        }
-        if (strcmp(k, model) == 0)
-            return s;
-    }
-    return NULL; /* more than SLOTS models: no breaker (always available) */
+    size_t i = sy_name_slot(table, SLOTS, sizeof(slot), model, strlen(model), 1);
+    return i < SLOTS ? &table[i] : NULL; /* more than SLOTS models: always available */
 }
 
 /* With s locked: may a request go now, and would it be a probe? */

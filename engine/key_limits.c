@@ -1,6 +1,7 @@
 /* key_limits: see key_limits.h. */
 #include "key_limits.h"
 
+#include "name_slots.h"
 #include "sy_common.h"
 
 #include <math.h>
@@ -34,23 +35,8 @@ static void init_locks(void)
 static slot *find(const char *key)
 {
     pthread_once(&once, init_locks);
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    for (size_t i = 0; i < SLOTS; i++) {
-        slot *s = &table[(h + i) % SLOTS];
-        char *k = atomic_load_explicit(&s->name, memory_order_acquire);
-        if (!k) {
-            char *mine = sy_xstrdup(key), *expected = NULL;
-            if (atomic_compare_exchange_strong(&s->name, &expected, mine))
-                return s;
-            free(mine);
-            k = expected;
-        }
-        if (strcmp(k, key) == 0)
-            return s;
-    }
-    return NULL;
+    size_t i = sy_name_slot(table, SLOTS, sizeof(slot), key, strlen(key), 1);
+    return i < SLOTS ? &table[i] : NULL;
 }
 
 static void calendar(uint64_t ms, int64_t *day, int64_t *month, uint64_t *next_day_ms,

@@ -1,6 +1,8 @@
 /* metrics: see metrics.h. */
 #include "metrics.h"
 
+#include "name_slots.h"
+
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,47 +30,25 @@ typedef struct series {
 static series table[SY_METRICS_MAX_SERIES];
 static _Atomic uint64_t dropped;
 
-static uint64_t hash(const char *route, const char *model)
+/* The slot of (route, model) in `slots` (n slots of `stride` bytes), keyed
+ * "route\0model"; claimed on first use when `create`; NULL when absent or full. */
+static void *pair_slot(void *slots, size_t n, size_t stride, const char *route, const char *model,
+                       int create)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = route; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-    for (const char *p = model; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    return h;
+    char key[512];
+    size_t rl = strlen(route), ml = strlen(model);
+    if (rl + 1 + ml > sizeof(key))
+        return NULL;
+    memcpy(key, route, rl);
+    key[rl] = '\0';
+    memcpy(key + rl + 1, model, ml);
+    size_t i = sy_name_slot(slots, n, stride, key, rl + 1 + ml, create);
+    return i < n ? (char *)slots + i * stride : NULL;
 }
 
-static int key_is(const char *key, const char *route, const char *model)
-{
-    size_t rl = strlen(route);
-    return strncmp(key, route, rl) == 0 && key[rl] == '\0' && strcmp(key + rl + 1, model) == 0;
-}
-
-/* The series of (route, model), claimed on first use; NULL when the table is full. */
 static series *find(const char *route, const char *model, int create)
 {
-    uint64_t h = hash(route, model);
-    for (size_t i = 0; i < SY_METRICS_MAX_SERIES; i++) {
-        series *s = &table[(h + i) % SY_METRICS_MAX_SERIES];
-        char *k = atomic_load_explicit(&s->key, memory_order_acquire);
-        if (!k) {
-            if (!create)
-                return NULL;
-            size_t rl = strlen(route), ml = strlen(model);
-            char *mine = sy_xmalloc(rl + ml + 2);
-            memcpy(mine, route, rl + 1);
-            memcpy(mine + rl + 1, model, ml + 1);
-            char *expected = NULL;
-            if (atomic_compare_exchange_strong(&s->key, &expected, mine))
-                return s;
-            free(mine); /* another thread claimed this slot first */
-            k = expected;
-        }
-        if (key_is(k, route, model))
-            return s;
-    }
-    return NULL;
+    return pair_slot(table, SY_METRICS_MAX_SERIES, sizeof(series), route, model, create);
 }
 
 static void add(_Atomic uint64_t *c, uint64_t v)
@@ -252,28 +232,8 @@ static rule_series rules[256];
 
 void sy_metrics_rule_fired(const char *route, const char *rule)
 {
-    uint64_t h = hash(route, rule);
-    for (size_t i = 0; i < 256; i++) {
-        rule_series *r = &rules[(h + i) % 256];
-        char *k = atomic_load_explicit(&r->key, memory_order_acquire);
-        if (!k) {
-            size_t rl = strlen(route), ml = strlen(rule);
-            char *mine = sy_xmalloc(rl + ml + 2), *expected = NULL;
-            memcpy(mine, route, rl + 1);
-            memcpy(mine + rl + 1, rule, ml + 1);
-            if (atomic_compare_exchange_strong(&r->key, &expected, mine)) {
-                add(&r->fired, 1);
-                return;
-            }
-            free(mine);
-            k = expected;
-        }
-        if (key_is(k, route, rule)) {
-            add(&r->fired, 1);
-            return;
-        }
-    }
-    add(&dropped, 1);
+    rule_series *r = pair_slot(rules, 256, sizeof(rule_series), route, rule, 1);
+    add(r ? &r->fired : &dropped, 1);
 }
 
 void sy_metrics_render(sy_buf *out)
