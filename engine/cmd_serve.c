@@ -252,6 +252,7 @@ int sy_cmd_serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    sy_hmac_sha256_init(&s.token_key, sy_store_secret(s.store), 32);
     if (open_listeners(&s, cfg, http_fds, &admin_fd) != 0) {
         rc = 1;
         goto out;

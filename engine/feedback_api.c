@@ -28,11 +28,13 @@ typedef struct sy_fb_call {
     sy_store_ack ack;
 } sy_fb_call;
 
-void sy_feedback_token(const uint8_t secret[32], const char *request_id,
+void sy_feedback_token(const sy_hmac_sha256_ctx *key, const char *request_id,
                        char out[SY_FEEDBACK_TOKEN_LEN + 1])
 {
     uint8_t mac[SY_SHA256_LEN];
-    sy_hmac_sha256(secret, 32, request_id, strlen(request_id), mac);
+    sy_hmac_sha256_ctx c = *key; /* the pads are hashed once, at start */
+    sy_hmac_sha256_update(&c, request_id, strlen(request_id));
+    sy_hmac_sha256_final(&c, mac);
     sy_hex_encode(mac, SY_FEEDBACK_TOKEN_LEN / 2, out);
 }
 
@@ -212,7 +214,7 @@ int sy_feedback_handle(sy_worker *w, sy_http_req *req, const char *key_name)
     size_t token_len = th ? th->value_len : token ? strlen(token) : 0;
     if (token) {
         char want[SY_FEEDBACK_TOKEN_LEN + 1];
-        sy_feedback_token(sy_store_secret(store), rid->valuestring, want);
+        sy_feedback_token(&w->server->token_key, rid->valuestring, want);
         by_token = token_len == SY_FEEDBACK_TOKEN_LEN && sy_ct_equal(token, want, token_len);
         if (!by_token && !key_name) {
             sy_api_unauthorized(req, "invalid feedback token for this request");

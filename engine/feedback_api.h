@@ -12,6 +12,7 @@
 
 #include "http_server.h"
 #include "request_id.h"
+#include "sha256.h"
 
 #include <stdint.h>
 
@@ -21,8 +22,9 @@ struct sy_fb_call;
 #define SY_FEEDBACK_TOKEN_LEN 32 /* hex characters */
 
 /* The feedback token of a request id: hex of the first 16 bytes of
- * HMAC-SHA256(secret, id). Written with a NUL into out. */
-void sy_feedback_token(const uint8_t secret[32], const char *request_id,
+ * HMAC-SHA256(secret, id), from `key`, an HMAC context prepared once with the store's
+ * secret (sy_hmac_sha256_init; it is copied, not changed). Written with a NUL into out. */
+void sy_feedback_token(const sy_hmac_sha256_ctx *key, const char *request_id,
                        char out[SY_FEEDBACK_TOKEN_LEN + 1]);
 
 /* Handle POST /v1/feedback. key_name is the authenticated client key's name, or NULL

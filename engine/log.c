@@ -110,7 +110,14 @@ void sy_logbuf_str(sy_logbuf *lb, const char *k, const char *value)
 void sy_logbuf_int(sy_logbuf *lb, const char *k, long long value)
 {
     key(lb, k);
-    sy_buf_printf(&lb->buf, "%lld", value);
+    char digits[24], *p = digits + sizeof(digits);
+    unsigned long long u = value < 0 ? 0ull - (unsigned long long)value : (unsigned long long)value;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (value < 0)
+        *--p = '-';
+    sy_buf_append(&lb->buf, p, (size_t)(digits + sizeof(digits) - p));
 }
 
 void sy_logbuf_num(sy_logbuf *lb, const char *k, double value)

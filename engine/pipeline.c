@@ -1014,7 +1014,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
     w->inflight++;
     memcpy(c->id, req->id, sizeof(c->id)); /* the server adds the header itself */
     char token[SY_FEEDBACK_TOKEN_LEN + 1];
-    sy_feedback_token(sy_store_secret(w->server->store), c->id, token);
+    sy_feedback_token(&w->server->token_key, c->id, token);
     sy_buf_printf(&c->headers, "x-switchyard-feedback-token: %s\r\n", token);
     const sy_config *cfg = c->rt->cfg;
 

@@ -3,31 +3,35 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_WORDS 256
 #define MAX_WORD  32
 #define MAX_GRAMS 1024
 
-/* Function words and chat boilerplate: sharing them says nothing about the question. */
+/* Function words and chat boilerplate: sharing them says nothing about the question.
+ * Sorted (strcmp order) for binary search. */
 static const char *const stop[] = {
-    "a",     "an",    "the",    "is",      "are",    "was",   "were",  "be",    "been", "to",
-    "of",    "in",    "on",     "for",     "with",   "and",   "or",    "but",   "i",    "me",
-    "my",    "we",    "our",    "you",     "your",   "it",    "its",   "this",  "that", "these",
-    "those", "can",   "could",  "would",   "should", "will",  "do",    "does",  "did",  "please",
-    "pls",   "help",  "tell",   "explain", "give",   "show",  "want",  "need",  "like", "know",
-    "just",  "again", "really", "so",      "about",  "some",  "any",   "there", "what", "whats",
-    "how",   "hi",    "hello",  "hey",     "thanks", "thank", "ok",    "okay",  "im",   "am",
-    "at",    "by",    "from",   "as",      "if",     "then",  "not",   "no",    "yes",  "get",
-    "let",   "mean",  "meant",  "sorry",   "try",    "way",   "which", "one",   "up",   "out",
+    "a",     "about", "again", "am",    "an",    "and",    "any",   "are",    "as",     "at",
+    "be",    "been",  "but",   "by",    "can",   "could",  "did",   "do",     "does",   "explain",
+    "for",   "from",  "get",   "give",  "hello", "help",   "hey",   "hi",     "how",    "i",
+    "if",    "im",    "in",    "is",    "it",    "its",    "just",  "know",   "let",    "like",
+    "me",    "mean",  "meant", "my",    "need",  "no",     "not",   "of",     "ok",     "okay",
+    "on",    "one",   "or",    "our",   "out",   "please", "pls",   "really", "should", "show",
+    "so",    "some",  "sorry", "tell",  "thank", "thanks", "that",  "the",    "then",   "there",
+    "these", "this",  "those", "to",    "try",   "up",     "want",  "was",    "way",    "we",
+    "were",  "what",  "whats", "which", "will",  "with",   "would", "yes",    "you",    "your",
 };
+
+static int cmp_word(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, *(const char *const *)elem);
+}
 
 static int is_stop(const char *w)
 {
-    for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++)
-        if (strcmp(w, stop[i]) == 0)
-            return 1;
-    return 0;
+    return bsearch(w, stop, sizeof(stop) / sizeof(stop[0]), sizeof(stop[0]), cmp_word) != NULL;
 }
 
 /* Strip a common suffix from words long enough to keep a stem. */

@@ -7,6 +7,7 @@
 #define SY_SERVER_H
 
 #include "runtime.h"
+#include "sha256.h"
 #include "store.h"
 #include "worker.h"
 
@@ -23,8 +24,9 @@ typedef struct sy_server {
     pthread_mutex_t reload_lock; /* serialises reloads; held while reading the file */
     sy_runtime *rt;              /* latest published runtime (under reload_lock) */
     uint64_t generation;
-    sy_store *store;            /* the LMDB store (data_dir); its thread is the only writer */
-    struct sy_learner *learner; /* runs on the store thread */
+    sy_store *store;              /* the LMDB store (data_dir); its thread is the only writer */
+    struct sy_learner *learner;   /* runs on the store thread */
+    sy_hmac_sha256_ctx token_key; /* HMAC of feedback tokens, keyed with the store's secret */
 } sy_server;
 
 /*
