@@ -37,6 +37,7 @@
 
 #define MAX_UPSTREAM_BODY (32u * 1024 * 1024) /* non-stream responses and error bodies */
 #define MAX_SSE_EVENT     (4u * 1024 * 1024)
+#define MAX_HELD_BACK     (256u * 1024) /* stream bytes held back before the first content */
 
 typedef struct sy_call {
     sy_worker *w;
@@ -398,7 +399,9 @@ static int on_data(void *ud, const char *data, size_t len)
             abandon_later(c, c->error_code ? c->error_code : "upstream_stream_error");
             return 1;
         }
-        if (!c->out.len || !(c->rs.content_chunks || c->rs.finish_reason[0] || c->rs.saw_done))
+        int committed = c->rs.content_chunks || c->rs.finish_reason[0] || c->rs.saw_done ||
+                        c->out.len > MAX_HELD_BACK; /* bounded: a chatty preamble starts it */
+        if (!c->out.len || !committed)
             return 1; /* nothing the client needs yet: keep it (and the fallback) open */
         sy_http_stream_start(c->req, 200, "text/event-stream", c->headers.data);
         c->started = 1;
