@@ -73,6 +73,7 @@ bench: deps-bench build
 	$(BUILD)/bench/decide_bench --arms 11 --dim 24 --seconds 1 --runs 5
 	$(BUILD)/bench/store_bench 200000 1000
 	bench/overhead.sh $(BUILD)/switchyard 5
+	ulimit -n 8192 && /usr/bin/python3 bench/rss.py $(BUILD)/switchyard 1000
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
