@@ -6,6 +6,7 @@
 #define SY_API_H
 
 #include "http_server.h"
+#include "prompt_registry.h"
 #include "runtime.h"
 
 struct sy_worker;
@@ -35,6 +36,24 @@ void sy_api_begin(struct sy_worker *w, sy_http_req *req, sy_api_note *note);
 /* One log line for a request answered by the API layer itself (not the pipeline). */
 void sy_api_log_answered(struct sy_worker *w, const sy_http_req *req, const sy_api_note *note,
                          const char *listener, const char *key_name);
+
+/* /admin/prompts[/...] (engine/api_prompts.c); rest is what follows "/admin/prompts/"
+ * (NULL or "" for the list). */
+void sy_api_admin_prompts(struct sy_worker *w, sy_http_req *req, const char *rest);
+
+/* A chat request's `prompt` reference, resolved and rendered (engine/api_prompts.c). */
+typedef struct sy_api_prompt_result {
+    int status; /* on error: 400 or 404 */
+    sy_prompt_error err;
+    sy_prompt_resolved resolved;
+    char name[SY_PROMPT_NAME_MAX + 16];
+} sy_api_prompt_result;
+struct sy_prompt_registry;
+/* Detach root's `prompt`, resolve it (from memory) and render it into root. Returns 0
+ * when there is none, 1 when rendered (out->name/resolved say which version), -1 on a
+ * client error described by out. Never touches LMDB. */
+int sy_api_apply_prompt(struct sy_prompt_registry *reg, cJSON *root, size_t max_bytes,
+                        sy_api_prompt_result *out);
 
 /* POST /v1/chat/completions (engine/pipeline.c). */
 void sy_pipeline_chat(struct sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key);

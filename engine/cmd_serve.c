@@ -6,6 +6,7 @@
 #include "log.h"
 #include "provider.h"
 #include "learner.h"
+#include "prompt_registry.h"
 #include "server.h"
 
 #include <curl/curl.h>
@@ -253,6 +254,7 @@ int sy_cmd_serve(int argc, char **argv)
         goto out;
     }
     sy_hmac_sha256_init(&s.token_key, sy_store_secret(s.store), 32);
+    s.prompts = sy_prompt_registry_open(s.store);
     if (open_listeners(&s, cfg, http_fds, &admin_fd) != 0) {
         rc = 1;
         goto out;
@@ -293,6 +295,7 @@ int sy_cmd_serve(int argc, char **argv)
     sy_log(SY_LOG_INFO, "stopped");
 out:
     sy_store_close(s.store); /* NULL-safe: only set here when listeners failed */
+    sy_prompt_registry_free(s.prompts);
     free(http_fds);
     free(s.workers);
     sy_runtime_unref(s.rt);

@@ -90,6 +90,9 @@ typedef struct sy_call {
     uint8_t conv_id[16];
     sy_conv_state conv;
     const char *rule_name;
+    /* the prompt version the request was rendered from (prompt[0] == '\0': none) */
+    char prompt[SY_PROMPT_NAME_MAX + 16];
+    unsigned prompt_version;
 } sy_call;
 
 enum { T_NONE, T_TTFT, T_IDLE, T_BACKOFF, T_ABANDON };
@@ -134,6 +137,38 @@ static unsigned json_depth(const char *s, size_t n, unsigned max)
     return peak;
 }
 
+/*
+ * A request that references a prompt version (`prompt`: id, version or label,
+ * variables) is rendered from the registry in memory, and the rendered JSON replaces
+ * the request's body: every later stage (validation, each attempt's translation) sees
+ * the request as if the client had sent the rendered messages. Answers 400/404 itself
+ * and returns -1 on a client error.
+ */
+static int render_prompt(sy_call *c, sy_http_req *req, cJSON *root)
+{
+    sy_api_prompt_result pr;
+    int rc =
+        sy_api_apply_prompt(c->w->server->prompts, root, c->rt->cfg->limits.max_body_bytes, &pr);
+    if (rc < 0) {
+        c->status = pr.status;
+        sy_http_respond_error(req, pr.status, "invalid_request_error",
+                              pr.status == 404 ? "prompt_not_found" : "invalid_request",
+                              pr.err.param[0] ? pr.err.param : NULL, pr.err.message,
+                              c->headers.data);
+        return -1;
+    }
+    if (rc == 1) {
+        char *body = cJSON_PrintUnformatted(root);
+        sy_buf_reset(&req->body);
+        sy_buf_puts(&req->body, body);
+        free(body);
+        snprintf(c->prompt, sizeof(c->prompt), "%s", pr.name);
+        c->prompt_version = pr.resolved.version;
+        sy_buf_printf(&c->headers, "x-switchyard-prompt: %s@%u\r\n", pr.name, pr.resolved.version);
+    }
+    return 0;
+}
+
 /* Schema checks (engine/chat_validate.c); answers the 400 itself. */
 static int validate_chat(sy_http_req *req, cJSON *root)
 {
@@ -164,6 +199,8 @@ static void record(sy_call *c)
     if (c->has_conv)
         memcpy(r.conv, c->conv_id, 16);
     snprintf(r.rule, sizeof(r.rule), "%s", c->rule_name ? c->rule_name : "");
+    snprintf(r.prompt, sizeof(r.prompt), "%s", c->prompt);
+    r.prompt_version = c->prompt_version;
     r.status = c->status;
     r.stream = c->stream;
     uint64_t end = c->t_end_ns ? c->t_end_ns : sy_now_ns();
@@ -224,6 +261,10 @@ static void call_finish(sy_call *c)
         sy_logbuf_str(lb, "error", c->error_code);
         sy_logbuf_int(lb, "attempts", c->attempts);
         sy_logbuf_int(lb, "fallbacks", c->fallbacks);
+        if (c->prompt[0]) {
+            sy_logbuf_str(lb, "prompt", c->prompt);
+            sy_logbuf_int(lb, "prompt_version", c->prompt_version);
+        }
         if (cfg->log.include_prompts) {
             sy_logbuf_raw(lb, "messages", c->prompt_json);
             sy_logbuf_raw(lb, "answer", c->answer_json);
@@ -1056,6 +1097,8 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         bad_request(req, NULL, "request body is not valid JSON");
         goto answered;
     }
+    if (cJSON_IsObject(root) && render_prompt(c, req, root) != 0)
+        goto answered;
     if (!validate_chat(req, root)) {
         c->status = 400;
         goto answered;

@@ -27,6 +27,7 @@ typedef struct sy_server {
     sy_store *store;              /* the LMDB store (data_dir); its thread is the only writer */
     struct sy_learner *learner;   /* runs on the store thread */
     sy_hmac_sha256_ctx token_key; /* HMAC of feedback tokens, keyed with the store's secret */
+    struct sy_prompt_registry *prompts; /* prompt versions and labels (in memory + LMDB) */
 } sy_server;
 
 /*

@@ -64,6 +64,9 @@ typedef struct store_event {
     sy_store_ack_cb cb;
     void *ud;
     sy_store_ack ack;
+    int def_db;     /* a definition write: DB_PROMPTS or DB_EXPERIMENTS, else 0 */
+    char *def_key;  /* owned */
+    sy_buf def_val; /* owned */
 } store_event;
 
 struct sy_store {
@@ -419,6 +422,12 @@ static int commit_batch(sy_store *s, store_event *batch, int *has_feedback)
                 rc = apply_conv(s, txn, e);
                 continue;
             }
+            if (e->def_db) { /* acknowledged to an admin: synced like a rating */
+                MDB_val k = {strlen(e->def_key), e->def_key}, v = {e->def_val.len, e->def_val.data};
+                rc = mdb_put(txn, s->dbi[e->def_db], &k, &v, 0);
+                *has_feedback = 1;
+                continue;
+            }
             if (e->is_feedback) {
                 *has_feedback = 1;
                 rc = apply_feedback(s, txn, e);
@@ -440,6 +449,8 @@ static int commit_batch(sy_store *s, store_event *batch, int *has_feedback)
 
 static void free_event(store_event *e)
 {
+    free(e->def_key);
+    sy_buf_free(&e->def_val);
     free(e->xs);
     free((char *)e->fb.comment);
     free((char *)e->fb.tags);
@@ -521,7 +532,7 @@ static void *store_main(void *arg)
                 free_event(e);
                 continue;
             }
-            if (rc == 0 && s->observer && !e->is_conv &&
+            if (rc == 0 && s->observer && !e->is_conv && !e->def_db &&
                 (!e->is_feedback || (e->ack.status == 200 && !e->ack.kept))) {
                 sy_store_obs o = {.is_feedback = e->is_feedback,
                                   .req = &e->req,
@@ -533,9 +544,11 @@ static void *store_main(void *arg)
                                   .ts_ms = e->fb.ts_ms};
                 s->observer(s->observer_ud, &o);
             }
-            if (e->is_feedback) {
+            if (e->is_feedback || e->def_db) {
                 if (rc)
                     e->ack.status = 503;
+                else if (e->def_db)
+                    e->ack.status = 200;
                 if (e->cb)
                     e->cb(e->ud, &e->ack);
             }
@@ -777,6 +790,73 @@ void sy_store_put_conv(sy_store *s, const uint8_t id[16], const sy_conv_state *s
     memcpy(e->conv_id, id, 16);
     e->conv = *st;
     enqueue(s, e);
+}
+
+typedef struct def_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done, status;
+} def_wait;
+
+static void def_committed(void *ud, const sy_store_ack *ack)
+{
+    def_wait *w = ud;
+    pthread_mutex_lock(&w->lock);
+    w->done = 1;
+    w->status = ack->status;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static int def_dbi(sy_store_def_kind kind)
+{
+    return kind == SY_STORE_DEF_PROMPTS ? DB_PROMPTS : DB_EXPERIMENTS;
+}
+
+int sy_store_put_def(sy_store *s, sy_store_def_kind kind, const char *key, const char *json,
+                     size_t len)
+{
+    def_wait w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    store_event *e = sy_xcalloc(1, sizeof(*e));
+    e->def_db = def_dbi(kind);
+    e->def_key = sy_xstrdup(key);
+    sy_buf_append(&e->def_val, json, len);
+    e->cb = def_committed;
+    e->ud = &w;
+    enqueue(s, e);
+    pthread_mutex_lock(&w.lock);
+    while (!w.done)
+        pthread_cond_wait(&w.cond, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    return w.status == 200 ? 0 : SY_ERR_IO;
+}
+
+int sy_store_defs_each(sy_store *s, sy_store_def_kind kind,
+                       void (*fn)(void *ud, const char *key, const char *json, size_t len),
+                       void *ud)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur;
+    pthread_rwlock_rdlock(&s->map_lock);
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0 && (rc = mdb_cursor_open(txn, s->dbi[def_dbi(kind)], &cur)) == 0) {
+        MDB_val k, v;
+        for (int g = mdb_cursor_get(cur, &k, &v, MDB_FIRST); g == 0;
+             g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            char *key = sy_xstrndup(k.mv_data, k.mv_size);
+            char *json = sy_xstrndup(v.mv_data, v.mv_size);
+            fn(ud, key, json, v.mv_size);
+            free(key);
+            free(json);
+        }
+        mdb_cursor_close(cur);
+    }
+    if (txn)
+        mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&s->map_lock);
+    return rc ? SY_ERR_IO : 0;
 }
 
 const uint8_t *sy_store_secret(const sy_store *s)

@@ -53,6 +53,8 @@ typedef struct sy_store_request {
     const double *x;  /* dim values, copied */
     uint8_t conv[16]; /* conversation id (all zero: none) */
     char rule[64];    /* the escalation rule that shaped the decision, "" none */
+    char prompt[80];  /* the prompt the request was rendered from, "" none */
+    uint32_t prompt_version;
     /* outcome */
     int32_t status;
     int stream;
@@ -165,6 +167,22 @@ typedef struct sy_conv_state {
 
 int sy_store_conv_get(sy_store *s, const uint8_t id[16], uint64_t now_ms, sy_conv_state *out);
 void sy_store_put_conv(sy_store *s, const uint8_t id[16], const sy_conv_state *st);
+
+/*
+ * Definitions kept by the admin API (prompts, experiments): small JSON documents keyed
+ * by name in their own database. sy_store_put_def() queues the write like every other
+ * event and WAITS for its commit and sync (so the caller may acknowledge it): it blocks
+ * the calling thread for a batch interval, which is why only admin handlers call it.
+ * Returns 0, or SY_ERR_IO when the store could not commit (map or disk full).
+ * sy_store_defs_each() reads every document of a database in key order (a read
+ * transaction; any thread).
+ */
+typedef enum { SY_STORE_DEF_PROMPTS, SY_STORE_DEF_EXPERIMENTS } sy_store_def_kind;
+int sy_store_put_def(sy_store *s, sy_store_def_kind kind, const char *key, const char *json,
+                     size_t len);
+int sy_store_defs_each(sy_store *s, sy_store_def_kind kind,
+                       void (*fn)(void *ud, const char *key, const char *json, size_t len),
+                       void *ud);
 
 /* Counters for /admin/status: events committed, batches, map size. Thread-safe. */
 typedef struct sy_store_counters {

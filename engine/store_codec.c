@@ -4,7 +4,9 @@
 #include <math.h>
 #include <string.h>
 
-enum { V_DECISION = 1, V_OUTCOME = 1, V_FEEDBACK = 1, V_ARM = 1 };
+/* Decision records: version 1 had no prompt fields; version 2 adds them after the
+ * rule. Both are read. */
+enum { V_DECISION_1 = 1, V_DECISION = 2, V_OUTCOME = 1, V_FEEDBACK = 1, V_ARM = 1 };
 
 static void put_u8(sy_buf *b, uint8_t v)
 {
@@ -106,6 +108,8 @@ void sy_store_encode_decision(sy_buf *b, const sy_store_request *r)
     put_u64(b, r->n_candidates);
     sy_buf_append(b, r->conv, 16);
     put_str(b, r->rule, sizeof(r->rule));
+    put_str(b, r->prompt, sizeof(r->prompt));
+    put_u64(b, r->prompt_version);
     put_u64(b, r->dim);
     for (uint32_t i = 0; i < r->dim; i++)
         put_f64(b, r->x[i]);
@@ -115,7 +119,8 @@ int sy_store_decode_decision(const void *v, size_t n, sy_store_request *r)
 {
     reader rd = {v, (const uint8_t *)v + n, 0};
     memset(r, 0, sizeof(*r));
-    if (get_u8(&rd) != V_DECISION)
+    uint8_t ver = get_u8(&rd);
+    if (ver != V_DECISION && ver != V_DECISION_1)
         return -1;
     r->ts_ms = get_u64(&rd);
     get_str_into(&rd, r->key_name, sizeof(r->key_name));
@@ -128,6 +133,10 @@ int sy_store_decode_decision(const void *v, size_t n, sy_store_request *r)
     if (conv)
         memcpy(r->conv, conv, 16);
     get_str_into(&rd, r->rule, sizeof(r->rule));
+    if (ver == V_DECISION) {
+        get_str_into(&rd, r->prompt, sizeof(r->prompt));
+        r->prompt_version = (uint32_t)get_u64(&rd);
+    }
     r->dim = (uint32_t)get_u64(&rd);
     if (rd.bad || (size_t)(rd.end - rd.p) != (size_t)r->dim * 8)
         return -1;

@@ -72,6 +72,13 @@ long sy_store_export(const char *dir, FILE *out, void (*format_id)(const uint8_t
         str(&b, "model", r.model, strlen(r.model));
         str(&b, "policy", r.policy, strlen(r.policy));
         str(&b, "rule", r.rule, strlen(r.rule));
+        if (r.prompt[0]) {
+            sy_buf_puts(&b, ",\"prompt\":{\"id\":");
+            sy_buf_json_string(&b, r.prompt, strlen(r.prompt));
+            sy_buf_printf(&b, ",\"version\":%u}", r.prompt_version);
+        } else {
+            sy_buf_puts(&b, ",\"prompt\":null");
+        }
         int has_conv = 0;
         for (int i = 0; i < 16; i++)
             has_conv |= r.conv[i];
