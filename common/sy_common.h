@@ -29,6 +29,10 @@ void *sy_xrealloc(void *ptr, size_t size);
 char *sy_xstrdup(const char *s);
 char *sy_xstrndup(const char *s, size_t n);
 
+/* 1 when s is an identifier of 1..max bytes of letters, digits, '_', '-' and '.'
+ * (names of prompts, labels, experiments and variants). */
+int sy_valid_name(const char *s, size_t max);
+
 /* Growable byte buffer owned by its user; data is always NUL-terminated. */
 typedef struct sy_buf {
     char *data;

@@ -41,6 +41,9 @@ void sy_api_log_answered(struct sy_worker *w, const sy_http_req *req, const sy_a
  * (NULL or "" for the list). */
 void sy_api_admin_prompts(struct sy_worker *w, sy_http_req *req, const char *rest);
 
+/* /admin/experiments[/...] (engine/api_experiments.c); rest as for prompts. */
+void sy_api_admin_experiments(struct sy_worker *w, sy_http_req *req, const char *rest);
+
 /* A chat request's `prompt` reference, resolved and rendered (engine/api_prompts.c). */
 typedef struct sy_api_prompt_result {
     int status; /* on error: 400 or 404 */

@@ -6,6 +6,7 @@
  *   GET  /admin/routes/{name}     one route
  *   POST /admin/reload            reload the configuration file (as SIGHUP does)
  *   /admin/prompts/...            the prompt registry (engine/api_prompts.c)
+ *   /admin/experiments/...        experiments (engine/api_experiments.c)
  * Served by worker 0; the reload reads the config file on that worker, which is an
  * admin action, never on the client request path.
  */
@@ -333,6 +334,8 @@ static void admin_route(sy_worker *w, sy_http_req *req)
             return sy_api_method_not_allowed(req, "GET");
         return admin_conversation(w, req, p + 21);
     }
+    if (strcmp(p, "/admin/experiments") == 0 || strncmp(p, "/admin/experiments/", 19) == 0)
+        return sy_api_admin_experiments(w, req, p[18] == '/' ? p + 19 : NULL);
     if (strcmp(p, "/admin/prompts") == 0 || strncmp(p, "/admin/prompts/", 15) == 0)
         return sy_api_admin_prompts(w, req, p[14] == '/' ? p + 15 : NULL);
     if (strcmp(p, "/admin/reload") == 0) {

@@ -6,6 +6,8 @@
 #include "log.h"
 #include "provider.h"
 #include "learner.h"
+#include "exp_tracker.h"
+#include "experiments.h"
 #include "prompt_registry.h"
 #include "server.h"
 
@@ -61,6 +63,44 @@ static void restart_only_changes(const sy_config *old, const sy_config *new, sy_
         sy_buf_puts(out, "warning: a new data_dir takes effect after a restart\n");
 }
 
+/*
+ * Build the configuration to serve from a file configuration (taking ownership of it)
+ * and the experiment registry, and publish it to the workers and the learner. Caller
+ * holds reload_lock. On failure nothing changes (file_cfg is freed when given).
+ */
+static int publish_locked(sy_server *s, sy_config *file_cfg, int seed, sy_buf *errors)
+{
+    const sy_config *base = file_cfg ? file_cfg : s->file_cfg;
+    if (seed && sy_exp_registry_seed(s->experiments, base, errors) != 0) {
+        sy_config_free(file_cfg);
+        return SY_ERR_INVALID;
+    }
+    sy_exp_table *table = NULL;
+    sy_config *cfg = sy_exp_build_config(s->experiments, base, NULL, &table, errors);
+    if (!cfg) {
+        sy_config_free(file_cfg);
+        return SY_ERR_INVALID;
+    }
+    if (s->rt)
+        restart_only_changes(s->rt->cfg, cfg, errors);
+    for (size_t i = 0; i < table->n; i++) /* how the tracker's looks analyse each */
+        sy_exp_tracker_configure(s->exp_tracker, table->exps[i].id, table->exps[i].unit,
+                                 table->exps[i].variants[0].name, table->exps[i].msprt_tau);
+    sy_runtime *rt = sy_runtime_new(cfg, ++s->generation);
+    rt->experiments = table;
+    if (file_cfg) {
+        sy_config_free(s->file_cfg);
+        s->file_cfg = file_cfg;
+    }
+    for (size_t i = 0; i < s->n_workers && s->workers; i++)
+        sy_worker_publish(&s->workers[i], rt);
+    if (s->learner)
+        sy_learner_reconfigure(s->learner, rt);
+    sy_runtime_unref(s->rt);
+    s->rt = rt;
+    return 0;
+}
+
 int sy_server_reload(sy_server *s, sy_buf *errors)
 {
     pthread_mutex_lock(&s->reload_lock);
@@ -78,15 +118,17 @@ int sy_server_reload(sy_server *s, sy_buf *errors)
         pthread_mutex_unlock(&s->reload_lock);
         return SY_ERR_INVALID;
     }
-    restart_only_changes(s->rt->cfg, cfg, errors);
-    sy_runtime *rt = sy_runtime_new(cfg, ++s->generation);
-    for (size_t i = 0; i < s->n_workers; i++)
-        sy_worker_publish(&s->workers[i], rt);
-    sy_learner_reconfigure(s->learner, rt);
-    sy_runtime_unref(s->rt);
-    s->rt = rt;
+    int rc = publish_locked(s, cfg, 1, errors);
     pthread_mutex_unlock(&s->reload_lock);
-    return 0;
+    return rc;
+}
+
+int sy_server_rebuild(sy_server *s, sy_buf *errors)
+{
+    pthread_mutex_lock(&s->reload_lock);
+    int rc = publish_locked(s, NULL, 0, errors);
+    pthread_mutex_unlock(&s->reload_lock);
+    return rc;
 }
 
 /* Open the client listener once per worker on one port (SO_REUSEPORT), and the admin
@@ -232,9 +274,8 @@ int sy_cmd_serve(int argc, char **argv)
     s.config_path = sy_xstrdup(config_path);
     s.n_workers = workers_override ? (size_t)workers_override : cfg->workers;
     s.started_ms = sy_wall_ms();
-    s.generation = 1;
+    s.generation = 0;
     pthread_mutex_init(&s.reload_lock, NULL);
-    s.rt = sy_runtime_new(cfg, s.generation);
     s.workers = sy_xcalloc(s.n_workers, sizeof(sy_worker));
     int *http_fds = sy_xcalloc(s.n_workers, sizeof(int));
     int admin_fd = -1, rc = 0;
@@ -255,6 +296,18 @@ int sy_cmd_serve(int argc, char **argv)
     }
     sy_hmac_sha256_init(&s.token_key, sy_store_secret(s.store), 32);
     s.prompts = sy_prompt_registry_open(s.store);
+    s.experiments = sy_exp_registry_open(s.store);
+    s.exp_tracker = sy_exp_tracker_new();
+    sy_buf exp_errors = {0};
+    if (publish_locked(&s, cfg, 1, &exp_errors) != 0) {
+        cfg = NULL; /* freed by publish_locked */
+        fprintf(stderr, "%s", exp_errors.data ? exp_errors.data : "experiments: invalid\n");
+        sy_buf_free(&exp_errors);
+        rc = 1;
+        goto out;
+    }
+    sy_buf_free(&exp_errors);
+    cfg = s.rt->cfg;
     if (open_listeners(&s, cfg, http_fds, &admin_fd) != 0) {
         rc = 1;
         goto out;
@@ -296,6 +349,11 @@ int sy_cmd_serve(int argc, char **argv)
 out:
     sy_store_close(s.store); /* NULL-safe: only set here when listeners failed */
     sy_prompt_registry_free(s.prompts);
+    sy_exp_registry_free(s.experiments);
+    sy_exp_tracker_free(s.exp_tracker);
+    if (!s.rt && !s.file_cfg)
+        sy_config_free(cfg); /* the store could not open: cfg is still ours */
+    sy_config_free(s.file_cfg);
     free(http_fds);
     free(s.workers);
     sy_runtime_unref(s.rt);

@@ -1319,9 +1319,9 @@ static void check_whole(loader *l, const cJSON *root)
 static void parse_root(loader *l, const cJSON *root)
 {
     static const char *const keys[] = {
-        "listen",   "admin",    "workers",     "data_dir",     "drain_timeout_ms", "limits",
-        "upstream", "log",      "providers",   "models",       "routes",           "client_keys",
-        "store",    "feedback", "reliability", "conversations"};
+        "listen",   "admin",    "workers",     "data_dir",      "drain_timeout_ms", "limits",
+        "upstream", "log",      "providers",   "models",        "routes",           "client_keys",
+        "store",    "feedback", "reliability", "conversations", "experiments"};
     sy_config *cfg = l->cfg;
     if (!want_object(l, root))
         return;
@@ -1380,7 +1380,9 @@ static void parse_root(loader *l, const cJSON *root)
                 parse_map(l, v, NULL, parse_route_cb, sizeof(*cfg->routes), &cfg->n_routes);
         } else if (strcmp(key, "client_keys") == 0) {
             parse_client_keys(l, v);
-        }
+        } else if (strcmp(key, "experiments") == 0 && !cJSON_IsArray(v)) {
+            err(l, "must be an array of experiment definitions (docs/experiments.md)");
+        } /* experiments' contents are checked by engine/experiments.c */
         pop(l, mark);
     }
     check_whole(l, root);
@@ -1489,6 +1491,8 @@ sy_config *sy_config_parse(const char *text, size_t len, const char *path, sy_co
     if (root) {
         cfg = sy_xcalloc(1, sizeof(*cfg));
         cfg->path = path ? sy_xstrdup(path) : NULL;
+        cfg->text = sy_xstrndup(text, len);
+        cfg->text_len = len;
         set_defaults(cfg);
         l.cfg = cfg;
         parse_root(&l, root);
@@ -1561,6 +1565,7 @@ void sy_config_free(sy_config *cfg)
     if (!cfg)
         return;
     free(cfg->path);
+    free(cfg->text);
     free(cfg->listen.address);
     free(cfg->admin.address);
     free(cfg->data_dir);

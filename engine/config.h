@@ -128,6 +128,8 @@ typedef struct sy_route_cfg {
     sy_rule_cfg *rules;  /* evaluated in order; the first that holds applies */
     size_t n_rules;
     unsigned deescalate_after_good_turns; /* 0 = a sticky escalation stays */
+    int hidden; /* an experiment variant's route (engine/experiments.c): not listed in
+                   /v1/models and not addressable by clients */
 } sy_route_cfg;
 
 /* The state variables rules may use, in the order of their values (pipeline). */
@@ -167,6 +169,8 @@ typedef struct sy_client_key_cfg {
 
 typedef struct sy_config {
     char *path; /* file this config was loaded from */
+    char *text; /* the text it was parsed from (owned), for rebuilding with experiments */
+    size_t text_len;
     sy_listen_cfg listen;
     sy_listen_cfg admin;
     int admin_enabled; /* 1 when an admin key is configured */

@@ -1,6 +1,7 @@
 /* learner: see learner.h. */
 #include "learner.h"
 
+#include "exp_tracker.h"
 #include "key_limits.h"
 #include "log.h"
 #include "runtime.h"
@@ -194,6 +195,8 @@ static stamp_slot *stamp_slot_for(sy_learner *l, const uint8_t id[16])
 static void observe(void *ud, const sy_store_obs *o)
 {
     sy_learner *l = ud;
+    if (l->server->exp_tracker) /* experiment results learn from the same events */
+        sy_exp_tracker_observe(l->server->exp_tracker, o);
     if (!o) {
         if (l->dirty && wall_ms() - l->last_publish_ms >= PUBLISH_EVERY_MS)
             publish(l);

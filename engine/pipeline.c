@@ -15,6 +15,7 @@
 #include "chat_validate.h"
 #include "clock.h"
 #include "cost.h"
+#include "experiments.h"
 #include "featurize.h"
 #include "feedback_api.h"
 #include "key_limits.h"
@@ -93,6 +94,10 @@ typedef struct sy_call {
     /* the prompt version the request was rendered from (prompt[0] == '\0': none) */
     char prompt[SY_PROMPT_NAME_MAX + 16];
     unsigned prompt_version;
+    /* experiments the request is enrolled in (decision record form) and the route of the
+     * variant that serves it (NULL: not enrolled) */
+    char experiments[512];
+    const sy_route_cfg *exp_route;
 } sy_call;
 
 enum { T_NONE, T_TTFT, T_IDLE, T_BACKOFF, T_ABANDON };
@@ -135,6 +140,97 @@ static unsigned json_depth(const char *s, size_t n, unsigned max)
         }
     }
     return peak;
+}
+
+typedef struct unit_lookup {
+    const sy_http_req *req;
+    const cJSON *root;
+} unit_lookup;
+
+/* The user an experiment randomises on: the body's `user`, else its unit header. */
+static const char *experiment_user(const sy_exp_rt *e, void *ud, size_t *len)
+{
+    const unit_lookup *u = ud;
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(u->root, "user");
+    if (cJSON_IsString(user) && user->valuestring[0]) {
+        *len = strlen(user->valuestring);
+        return user->valuestring;
+    }
+    const sy_http_header *h = sy_http_req_header(u->req, e->unit_header);
+    *len = h ? h->value_len : 0;
+    return h && h->value_len ? h->value : NULL;
+}
+
+/*
+ * Enrol the request in the running experiments of its route (engine/experiments.h): the
+ * first experiment's variant picks the route that serves it, its prompt version (when
+ * the request references the same prompt) and its parameters, which replace the
+ * client's. Assignment is a pure function of the unit, so it needs no state. A request
+ * without a unit of the experiment's kind (no user id) is not enrolled.
+ */
+static void conversation_id(const sy_call *c, const cJSON *root, uint8_t id[16]);
+static void assign_experiments(sy_call *c, cJSON *root)
+{
+    const sy_exp_table *t = c->rt->experiments;
+    if (!t || !t->n)
+        return;
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const char *name = cJSON_IsString(model) ? model->valuestring : NULL;
+    cJSON *pref = cJSON_GetObjectItemCaseSensitive(root, "prompt");
+    sy_prompt_resolved pr;
+    if (!name && cJSON_IsObject(pref)) { /* the prompt version's model names the route */
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(pref, "id");
+        const cJSON *ver = cJSON_GetObjectItemCaseSensitive(pref, "version");
+        const cJSON *lab = cJSON_GetObjectItemCaseSensitive(pref, "label");
+        if (cJSON_IsString(id) &&
+            sy_prompt_registry_resolve(
+                c->w->server->prompts, id->valuestring,
+                cJSON_IsNumber(ver) && ver->valuedouble >= 1 ? (unsigned)ver->valuedouble : 0,
+                cJSON_IsString(lab) ? lab->valuestring : "production", &pr) == 0)
+            name = pr.tmpl->model;
+    }
+    const sy_route_cfg *r = name ? sy_config_find_route(c->rt->cfg, name) : NULL;
+    if (!r || r->hidden)
+        return;
+    uint8_t conv[16];
+    conversation_id(c, root, conv);
+    sy_exp_units units = {.conversation = conv, .request = c->id};
+    unit_lookup ul = {c->req, root};
+    sy_exp_assignment a[8];
+    size_t n = sy_exp_assign(t, (size_t)(r - c->rt->cfg->routes), &units, experiment_user, &ul, a,
+                             SY_ARRAY_LEN(a));
+    if (!n)
+        return;
+    sy_exp_record(a, n, c->experiments, sizeof(c->experiments));
+    sy_buf_puts(&c->headers, "x-switchyard-experiment: ");
+    for (size_t i = 0; i < n; i++)
+        sy_buf_printf(&c->headers, "%s%s=%s", i ? ", " : "", a[i].exp->id,
+                      a[i].exp->variants[a[i].variant].name);
+    sy_buf_puts(&c->headers, "\r\n");
+    const sy_exp_variant_rt *v = &a[0].exp->variants[a[0].variant];
+    c->exp_route = &c->rt->cfg->routes[v->route];
+    if (v->prompt_id[0] && cJSON_IsObject(pref)) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(pref, "id");
+        if (cJSON_IsString(id) && strcmp(id->valuestring, v->prompt_id) == 0) {
+            cJSON_DeleteItemFromObjectCaseSensitive(pref, "version");
+            cJSON_DeleteItemFromObjectCaseSensitive(pref, "label");
+            if (v->prompt_version)
+                cJSON_AddNumberToObject(pref, "version", v->prompt_version);
+            else
+                cJSON_AddStringToObject(pref, "label", v->prompt_label);
+        }
+    }
+    for (const cJSON *p = v->parameters ? v->parameters->child : NULL; p; p = p->next) {
+        cJSON_DeleteItemFromObjectCaseSensitive(root, p->string);
+        cJSON_AddItemToObject(root, p->string, cJSON_Duplicate(p, 1));
+    }
+    if (v->parameters || v->prompt_id[0]) { /* later stages re-read the body */
+        char *body = cJSON_PrintUnformatted(root);
+        sy_buf_reset(&c->req->body);
+        sy_buf_puts(&c->req->body, body);
+        free(body);
+    }
+    return;
 }
 
 /*
@@ -201,6 +297,7 @@ static void record(sy_call *c)
     snprintf(r.rule, sizeof(r.rule), "%s", c->rule_name ? c->rule_name : "");
     snprintf(r.prompt, sizeof(r.prompt), "%s", c->prompt);
     r.prompt_version = c->prompt_version;
+    snprintf(r.experiments, sizeof(r.experiments), "%s", c->experiments);
     r.status = c->status;
     r.stream = c->stream;
     uint64_t end = c->t_end_ns ? c->t_end_ns : sy_now_ns();
@@ -261,6 +358,8 @@ static void call_finish(sy_call *c)
         sy_logbuf_str(lb, "error", c->error_code);
         sy_logbuf_int(lb, "attempts", c->attempts);
         sy_logbuf_int(lb, "fallbacks", c->fallbacks);
+        if (c->experiments[0])
+            sy_logbuf_str(lb, "experiments", c->experiments);
         if (c->prompt[0]) {
             sy_logbuf_str(lb, "prompt", c->prompt);
             sy_logbuf_int(lb, "prompt_version", c->prompt_version);
@@ -988,9 +1087,9 @@ static int resolve_target(sy_call *c, const char *name, const cJSON *root)
         c->model = m;
         return 0;
     }
-    const sy_route_cfg *r = sy_config_find_route(cfg, name);
-    if (!r)
-        return SY_ERR_NOTFOUND;
+    const sy_route_cfg *r = c->exp_route ? c->exp_route : sy_config_find_route(cfg, name);
+    if (!r || (r->hidden && r != c->exp_route))
+        return SY_ERR_NOTFOUND; /* a variant's route is reached only through assignment */
     size_t ridx = (size_t)(r - cfg->routes);
     sy_feature_input fi;
     request_features(root, &fi);
@@ -1097,6 +1196,8 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         bad_request(req, NULL, "request body is not valid JSON");
         goto answered;
     }
+    if (cJSON_IsObject(root))
+        assign_experiments(c, root);
     if (cJSON_IsObject(root) && render_prompt(c, req, root) != 0)
         goto answered;
     if (!validate_chat(req, root)) {

@@ -37,16 +37,7 @@ struct sy_prompt_registry {
 
 static int valid_name(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.'))
-            return 0;
-    }
-    return 1;
+    return sy_valid_name(s, 64);
 }
 
 static prompt_entry *find(sy_prompt_registry *r, const char *name)

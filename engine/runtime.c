@@ -1,5 +1,6 @@
 #include "runtime.h"
 
+#include "experiments.h"
 #include "learner.h"
 
 #include <stdlib.h>
@@ -22,9 +23,11 @@ static void render_models(sy_runtime *rt)
         sy_buf_json_string(b, m->tier, strlen(m->tier));
         sy_buf_puts(b, "}}");
     }
-    for (size_t i = 0; i < cfg->n_routes; i++) {
+    for (size_t i = 0, listed = cfg->n_models; i < cfg->n_routes; i++) {
         const sy_route_cfg *r = &cfg->routes[i];
-        sy_buf_puts(b, (i || cfg->n_models) ? ",{\"id\":" : "{\"id\":");
+        if (r->hidden) /* an experiment variant's route */
+            continue;
+        sy_buf_puts(b, listed++ ? ",{\"id\":" : "{\"id\":");
         sy_buf_json_string(b, r->name, strlen(r->name));
         sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,\"owned_by\":\"switchyard\","
                        "\"switchyard\":{\"kind\":\"route\",\"policy\":");
@@ -81,6 +84,7 @@ void sy_runtime_unref(sy_runtime *rt)
         sy_policy_free(rt->route_policies[i]);
     free(rt->route_policies);
     sy_buf_free(&rt->models_json);
+    sy_exp_table_free(rt->experiments);
     sy_config_free(rt->cfg);
     free(rt);
 }

@@ -19,9 +19,10 @@
 typedef struct sy_runtime {
     atomic_int refs;
     sy_config *cfg;
-    sy_policy **route_policies; /* one per cfg->routes[i] */
-    sy_buf models_json;         /* body of GET /v1/models */
-    uint64_t generation;        /* 1 for the first config, +1 per reload */
+    sy_policy **route_policies;       /* one per cfg->routes[i] */
+    sy_buf models_json;               /* body of GET /v1/models */
+    uint64_t generation;              /* 1 for the first config, +1 per reload */
+    struct sy_exp_table *experiments; /* running experiments (engine/experiments.h), owned */
 } sy_runtime;
 
 /* Build a runtime around cfg (ownership of cfg moves in). Starts with one reference. */

@@ -27,7 +27,11 @@ typedef struct sy_server {
     sy_store *store;              /* the LMDB store (data_dir); its thread is the only writer */
     struct sy_learner *learner;   /* runs on the store thread */
     sy_hmac_sha256_ctx token_key; /* HMAC of feedback tokens, keyed with the store's secret */
-    struct sy_prompt_registry *prompts; /* prompt versions and labels (in memory + LMDB) */
+    struct sy_prompt_registry *prompts;  /* prompt versions and labels (in memory + LMDB) */
+    struct sy_exp_registry *experiments; /* experiment documents (in memory + LMDB) */
+    struct sy_exp_tracker *exp_tracker;  /* experiment results, fed on the store thread */
+    sy_config *file_cfg; /* the configuration file as loaded (under reload_lock): runtimes
+                            are built from it plus the running experiments */
 } sy_server;
 
 /*
@@ -37,6 +41,10 @@ typedef struct sy_server {
  * in `errors` while the rest of the new config is applied.
  */
 int sy_server_reload(sy_server *s, sy_buf *errors);
+
+/* Rebuild the served configuration from the loaded file and the experiment registry
+ * (after an experiment starts, stops or changes allocation) and publish it. */
+int sy_server_rebuild(sy_server *s, sy_buf *errors);
 
 /* Generation of the runtime published last (for status endpoints). Thread-safe. */
 uint64_t sy_server_generation(sy_server *s);

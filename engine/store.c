@@ -345,6 +345,7 @@ static int apply_feedback(sy_store *s, MDB_txn *txn, store_event *e)
     sy_store_feedback_rec old;
     double weight = e->fb.weight > 0 ? e->fb.weight : 1;
     ack->weight = weight;
+    ack->implicit = e->fb.implicit;
     if (mdb_get(txn, s->dbi[DB_FEEDBACK], &k, &v) == 0 &&
         sy_store_decode_feedback(v.mv_data, v.mv_size, &old) == 0) {
         if (e->fb.implicit && !old.implicit) {
@@ -353,6 +354,7 @@ static int apply_feedback(sy_store *s, MDB_txn *txn, store_event *e)
             return 0;
         }
         ack->replaced = 1;
+        ack->previous_implicit = old.implicit;
         ack->previous = old.value;
         ack->previous_weight = old.weight > 0 ? old.weight : 1;
     }
@@ -541,6 +543,8 @@ static void *store_main(void *arg)
                                   .previous = e->ack.previous,
                                   .weight = e->ack.weight,
                                   .previous_weight = e->ack.previous_weight,
+                                  .implicit = e->ack.implicit,
+                                  .previous_implicit = e->ack.previous_implicit,
                                   .ts_ms = e->fb.ts_ms};
                 s->observer(s->observer_ud, &o);
             }
@@ -740,6 +744,7 @@ long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud)
                                    .req = &r,
                                    .value = f.value,
                                    .weight = f.weight > 0 ? f.weight : 1,
+                                   .implicit = f.implicit,
                                    .ts_ms = f.ts_ms};
                 fn(ud, &fo);
             }

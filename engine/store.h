@@ -55,6 +55,7 @@ typedef struct sy_store_request {
     char rule[64];    /* the escalation rule that shaped the decision, "" none */
     char prompt[80];  /* the prompt the request was rendered from, "" none */
     uint32_t prompt_version;
+    char experiments[512]; /* "id:variant:allocation:unit-hash,…" (engine/experiments.h) */
     /* outcome */
     int32_t status;
     int stream;
@@ -84,8 +85,9 @@ typedef struct sy_store_feedback {
 typedef struct sy_store_ack {
     int status;
     int replaced;
-    int kept;        /* an implicit signal left an explicit rating in place */
-    double previous; /* the replaced rating */
+    int kept;                        /* an implicit signal left an explicit rating in place */
+    int implicit, previous_implicit; /* the new and the replaced rating were signals */
+    double previous;                 /* the replaced rating */
     double weight, previous_weight;
     char route[SY_STORE_NAME_MAX];
     char model[SY_STORE_NAME_MAX];
@@ -128,8 +130,9 @@ typedef struct sy_store_obs {
     double value;                /* feedback: the new rating */
     int replaced;                /* feedback: it replaced `previous` */
     double previous;
-    double weight, previous_weight; /* feedback: learning weights of the new and old */
-    uint64_t ts_ms;                 /* feedback: when it was given */
+    double weight, previous_weight;  /* feedback: learning weights of the new and old */
+    int implicit, previous_implicit; /* feedback: the new / replaced rating was a signal */
+    uint64_t ts_ms;                  /* feedback: when it was given */
 } sy_store_obs;
 /* obs is NULL once at the end of every committed batch. */
 typedef void (*sy_store_observer)(void *ud, const sy_store_obs *obs);

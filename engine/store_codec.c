@@ -110,6 +110,7 @@ void sy_store_encode_decision(sy_buf *b, const sy_store_request *r)
     put_str(b, r->rule, sizeof(r->rule));
     put_str(b, r->prompt, sizeof(r->prompt));
     put_u64(b, r->prompt_version);
+    put_str(b, r->experiments, sizeof(r->experiments));
     put_u64(b, r->dim);
     for (uint32_t i = 0; i < r->dim; i++)
         put_f64(b, r->x[i]);
@@ -136,6 +137,7 @@ int sy_store_decode_decision(const void *v, size_t n, sy_store_request *r)
     if (ver == V_DECISION) {
         get_str_into(&rd, r->prompt, sizeof(r->prompt));
         r->prompt_version = (uint32_t)get_u64(&rd);
+        get_str_into(&rd, r->experiments, sizeof(r->experiments));
     }
     r->dim = (uint32_t)get_u64(&rd);
     if (rd.bad || (size_t)(rd.end - rd.p) != (size_t)r->dim * 8)

@@ -9,6 +9,7 @@
 #include <lmdb.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void num(sy_buf *b, const char *key, double v)
@@ -79,6 +80,20 @@ long sy_store_export(const char *dir, FILE *out, void (*format_id)(const uint8_t
         } else {
             sy_buf_puts(&b, ",\"prompt\":null");
         }
+        sy_buf_puts(&b, ",\"experiments\":[");
+        for (const char *e = r.experiments; *e;) { /* "id:variant:allocation:unit," */
+            size_t len = strcspn(e, ","), id_len = strcspn(e, ":");
+            const char *var = e + id_len + (id_len < len);
+            size_t var_len = strcspn(var, ":");
+            sy_buf_puts(&b, e == r.experiments ? "{\"id\":" : ",{\"id\":");
+            sy_buf_json_string(&b, e, id_len < len ? id_len : len);
+            sy_buf_puts(&b, ",\"variant\":");
+            sy_buf_json_string(&b, var, var_len < (size_t)(e + len - var) ? var_len : 0);
+            sy_buf_printf(&b, ",\"allocation_version\":%ld}",
+                          var + var_len < e + len ? strtol(var + var_len + 1, NULL, 10) : 0L);
+            e += len + (e[len] == ',');
+        }
+        sy_buf_puts(&b, "]");
         int has_conv = 0;
         for (int i = 0; i < 16; i++)
             has_conv |= r.conv[i];

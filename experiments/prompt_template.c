@@ -21,6 +21,13 @@ static const char *const allowed_parameters[] = {
 
 static const char *const allowed_roles[] = {"system", "developer", "user", "assistant"};
 
+static int in_list(const char *s, const char *const *list, size_t n);
+
+int sy_prompt_parameter_allowed(const char *name)
+{
+    return in_list(name, allowed_parameters, SY_ARRAY_LEN(allowed_parameters));
+}
+
 static void set_err(sy_prompt_error *err, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void set_err(sy_prompt_error *err, const char *param, const char *fmt, ...)

@@ -37,6 +37,11 @@ typedef struct sy_prompt_template {
     size_t n_vars;
 } sy_prompt_template;
 
+/* 1 when a template (or an experiment variant) may set request parameter `name`: the
+ * generation settings only (temperature, top_p, max_tokens, stop, …), never a URL, a
+ * key, `stream` or `model`. */
+int sy_prompt_parameter_allowed(const char *name);
+
 /* What went wrong, for a 400 that names it: param is a JSON path such as
  * "messages[1].content" or "prompt.variables.city". */
 typedef struct sy_prompt_error {
