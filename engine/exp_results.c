@@ -291,12 +291,29 @@ void sy_exp_results_json(const cJSON *doc, const sy_exp_agg *agg, sy_buf *out)
         cJSON_AddItemToArray(cmps, o);
     }
 
-    /* sample ratio mismatch on units */
-    double chi2 = NAN, srm_p = NAN, total_units = 0;
+    /* sample ratio mismatch on units: each allocation version's units are expected in
+     * that version's proportions */
+    double chi2 = NAN, srm_p = NAN, total_units = 0, expected[SY_EXP_MAX_VARIANTS] = {0};
     for (size_t i = 0; i < k; i++)
         total_units += units[i];
+    const cJSON *hist = cJSON_GetObjectItemCaseSensitive(doc, "allocation_history");
+    for (int ver = 1; ver <= SY_EXP_MAX_ALLOCS; ver++) {
+        const cJSON *alloc = NULL, *h;
+        cJSON_ArrayForEach(h, hist) if ((int)num_or(h, "version", 0) == ver) alloc = h;
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(alloc, "weights");
+        double n_ver = 0, w_sum = 0, wv[SY_EXP_MAX_VARIANTS];
+        for (size_t i = 0; i < k; i++) {
+            for (size_t j = 0; j < agg->n; j++)
+                if (strcmp(agg->v[j].name, v[i].name) == 0)
+                    n_ver += agg->alloc_units[ver - 1][j];
+            wv[i] = w ? num_or(w, v[i].name, 0) : weights[i];
+            w_sum += wv[i];
+        }
+        for (size_t i = 0; i < k && w_sum > 0; i++)
+            expected[i] += n_ver * wv[i] / w_sum;
+    }
     if (k > 1 && total_units > 0)
-        srm_p = sy_stats_srm(units, weights, k, &chi2);
+        srm_p = sy_stats_srm(units, expected, k, &chi2);
     int srm = isfinite(srm_p) && srm_p < SRM_ALPHA;
     cJSON *sj = cJSON_AddObjectToObject(root, "srm");
     add_num(sj, "chi2", chi2);

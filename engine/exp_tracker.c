@@ -192,6 +192,10 @@ static void apply_entry(sy_exp_tracker *t, const sy_store_obs *o, const char *e,
     sy_exp_variant_agg *v = &a->v[vi];
     const exp_params *p = params_for(t, a->id);
     int per_request = p && p->unit == SY_EXP_UNIT_REQUEST;
+    long alloc = strtol(c2 + 1, NULL, 10);
+    size_t ai = alloc < 1                   ? 0
+                : alloc > SY_EXP_MAX_ALLOCS ? SY_EXP_MAX_ALLOCS - 1
+                                            : (size_t)alloc - 1;
     char hex[17] = {0};
     size_t hl = (size_t)(e + len - c3 - 1);
     memcpy(hex, c3 + 1, hl < 16 ? hl : 16);
@@ -209,11 +213,13 @@ static void apply_entry(sy_exp_tracker *t, const sy_store_obs *o, const char *e,
         v->latency_hist[lat_bucket(r->latency_ms)] += 1;
         if (per_request) {
             v->units += 1;
+            a->alloc_units[ai][vi] += 1;
             return;
         }
         if (fresh) {
             u->variant = (uint32_t)vi;
             v->units += 1;
+            a->alloc_units[ai][vi] += 1;
             v->ratings.n += 1;
             v->cost.n += 1;
         }

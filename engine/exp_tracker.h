@@ -34,10 +34,15 @@ typedef struct sy_exp_variant_agg {
     double always_valid_p;    /* running minimum of the mSPRT p-value against control */
 } sy_exp_variant_agg;
 
+#define SY_EXP_MAX_ALLOCS 16 /* allocation versions counted apart (later ones pool) */
+
 typedef struct sy_exp_agg {
     char id[SY_EXP_ID_MAX];
     sy_exp_variant_agg v[SY_EXP_MAX_VARIANTS];
     size_t n;
+    /* units by the allocation version they were first seen under, per variant (index
+     * as v[]): the expected split for the sample-ratio check follows each version */
+    double alloc_units[SY_EXP_MAX_ALLOCS][SY_EXP_MAX_VARIANTS];
 } sy_exp_agg;
 
 typedef struct sy_exp_tracker sy_exp_tracker;
