@@ -193,8 +193,14 @@ static void assign_experiments(sy_call *c, cJSON *root)
     if (!r || r->hidden)
         return;
     uint8_t conv[16];
-    conversation_id(c, root, conv);
-    sy_exp_units units = {.conversation = conv, .request = c->id};
+    sy_exp_units units = {.request = c->id};
+    for (size_t i = 0; i < t->n; i++) /* hash the conversation only when it is a unit */
+        if (t->exps[i].base_route == (size_t)(r - c->rt->cfg->routes) &&
+            t->exps[i].unit == SY_EXP_UNIT_CONVERSATION) {
+            conversation_id(c, root, conv);
+            units.conversation = conv;
+            break;
+        }
     unit_lookup ul = {c->req, root};
     sy_exp_assignment a[8];
     size_t n = sy_exp_assign(t, (size_t)(r - c->rt->cfg->routes), &units, experiment_user, &ul, a,

@@ -315,3 +315,27 @@ def test_experiments_from_the_config_file(tmp_path, fake):
         assert r.status_code == 400 and "experiments[0].unit" in r.text
     finally:
         assert gw.stop() == 0
+
+
+def test_conversation_and_request_units(tmp_path, fake):
+    gw = Gateway(tmp_path, config(fake.url, ["conv", "req"]))
+    try:
+        create_and_start(gw, experiment("by-conv", route="conv", unit="conversation"))
+        create_and_start(gw, experiment("by-req", route="req", unit="request"))
+        s = requests.Session()
+        for c in range(20):
+            seen = set()
+            for _ in range(3):  # every turn of a conversation lands in the same variant
+                r = s.post(gw.url + "/v1/chat/completions", timeout=10,
+                           headers={"Authorization": f"Bearer {CLIENT_KEY}",
+                                    "X-Conversation-Id": f"conv-{c}"},
+                           json={"model": "conv", "messages": [{"role": "user", "content": "hi"}]})
+                assert r.status_code == 200, r.text
+                seen.add(r.headers["x-switchyard-experiment"])
+            assert len(seen) == 1
+            a = admin(gw, "GET", f"/admin/experiments/by-conv/assignment?unit=conv-{c}").json()
+            assert seen == {f"by-conv={a['variant']}"}
+        variants = {send(gw, s, "req", "same-user")["x-switchyard-experiment"] for _ in range(30)}
+        assert variants == {"by-req=a", "by-req=b"}  # each request is its own unit
+    finally:
+        assert gw.stop() == 0
