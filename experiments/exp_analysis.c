@@ -58,6 +58,7 @@ static void result_clear(sy_exp_variant_result *r)
     sy_comparison *p = &r->primary;
     p->control = p->treatment = p->diff = p->diff_lo = p->diff_hi = NAN;
     p->rel = p->rel_lo = p->rel_hi = p->stat = p->df = p->p_value = NAN;
+    r->rate = r->rate_lo = r->rate_hi = NAN;
     r->p_holm = r->p_always = r->p_always_holm = NAN;
     r->cs_lo = r->cs_hi = r->p_beat = r->expected_loss = NAN;
     r->min_sample_reached = 0;
@@ -149,6 +150,26 @@ static void guardrails(const sy_exp_config *cfg, const sy_exp_variant_input *c,
             guard_interval(p1 - p0, var, g->threshold, cfg->alpha, &g->lo, &g->hi);
         }
         guard_decide(g, enough);
+    }
+}
+
+/* A variant's own primary estimate with its interval (see rate in the header). */
+static void variant_rate(const sy_exp_config *cfg, const sy_exp_variant_input *v,
+                         sy_exp_variant_result *r)
+{
+    if (cfg->primary == SY_EXP_METRIC_PROP) {
+        const sy_prop_moments *p = &v->primary_prop;
+        if (p->trials > 0 && p->successes >= 0 && p->successes <= p->trials)
+            r->rate = p->successes / p->trials;
+        sy_stats_wilson(p, cfg->alpha, &r->rate_lo, &r->rate_hi);
+        return;
+    }
+    double var;
+    sy_stats_ratio_delta(&v->primary_ratio, &r->rate, &var);
+    if (var > 0) {
+        double half = gsl_cdf_tdist_Qinv(cfg->alpha / 2, v->primary_ratio.n - 1) * sqrt(var);
+        r->rate_lo = r->rate - half;
+        r->rate_hi = r->rate + half;
     }
 }
 
@@ -273,13 +294,9 @@ int sy_exp_analyze(const sy_exp_config *cfg, const sy_exp_variant_input *v, size
         units[i] = v[i].units;
         weights[i] = v[i].weight;
         out[i].min_sample_reached = primary_n(cfg, &v[i]) >= cfg->min_sample;
+        variant_rate(cfg, &v[i], &out[i]);
     }
-    out[0].primary.control = out[0].primary.treatment =
-        cfg->primary == SY_EXP_METRIC_PROP
-            ? (v[0].primary_prop.trials > 0 ? v[0].primary_prop.successes / v[0].primary_prop.trials
-                                            : NAN)
-            : (v[0].primary_ratio.sum_x != 0 ? v[0].primary_ratio.sum_y / v[0].primary_ratio.sum_x
-                                             : NAN);
+    out[0].primary.control = out[0].primary.treatment = out[0].rate;
 
     for (size_t i = 1; i < k; i++) {
         primary(cfg, &v[0], &v[i], &out[i]);

@@ -117,17 +117,21 @@ typedef struct sy_exp_guard_verdict {
     double threshold; /* the configured maximum increase */
 } sy_exp_guard_verdict;
 
-/* Per variant. For the control (index 0) only primary.control/treatment (both the
- * control's estimate) and min_sample_reached are set; everything else is NAN/OFF. */
+/* Per variant. For the control (index 0) only rate, rate_lo, rate_hi,
+ * primary.control/treatment (both the control's estimate) and min_sample_reached are
+ * set; everything else is NAN/OFF. */
 typedef struct sy_exp_variant_result {
-    sy_comparison primary;  /* two-proportion z or delta-method Welch, fixed horizon */
-    double p_holm;          /* primary.p_value Holm-adjusted across treatments */
-    double p_always;        /* always-valid p: running min (persist it) */
-    double p_always_holm;   /* p_always Holm-adjusted across treatments */
-    double cs_lo, cs_hi;    /* confidence sequence of the difference at this look */
-    double p_beat;          /* P(treatment > control) */
-    double expected_loss;   /* E[max(control − treatment, 0)] */
-    int min_sample_reached; /* this variant has min_sample primary observations */
+    double rate, rate_lo, rate_hi; /* the variant's primary estimate and its (1 − alpha)
+                                      interval: Wilson, or for a ratio metric the
+                                      delta-method t interval with n − 1 df */
+    sy_comparison primary;         /* two-proportion z or delta-method Welch, fixed horizon */
+    double p_holm;                 /* primary.p_value Holm-adjusted across treatments */
+    double p_always;               /* always-valid p: running min (persist it) */
+    double p_always_holm;          /* p_always Holm-adjusted across treatments */
+    double cs_lo, cs_hi;           /* confidence sequence of the difference at this look */
+    double p_beat;                 /* P(treatment > control) */
+    double expected_loss;          /* E[max(control − treatment, 0)] */
+    int min_sample_reached;        /* this variant has min_sample primary observations */
     sy_exp_guard_verdict guard[SY_EXP_GUARD_COUNT];
 } sy_exp_variant_result;
 

@@ -416,9 +416,10 @@ typedef struct beta_pair {
     int loss; /* 0: P(T > C), 1: expected loss */
 } beta_pair;
 
-static double pair_eval(const beta_pair *p, double x, double y)
+/* The integrand at x (y = 1 − x), given the treatment's density there (times any
+ * Jacobian of a change of variable). */
+static double pair_eval(const beta_pair *p, double x, double y, double ft)
 {
-    double ft = beta_pdf(p->t, x, y);
     if (!(ft > 0))
         return 0;
     double q = beta_q(p->c, x, y);
@@ -431,29 +432,33 @@ static double pair_eval(const beta_pair *p, double x, double y)
 
 static double pair_fn(double x, void *arg)
 {
-    return pair_eval(arg, x, 1 - x);
+    const beta_pair *p = arg;
+    return pair_eval(p, x, 1 - x, beta_pdf(p->t, x, 1 - x));
 }
 
 /*
  * The panel touching 0 (or 1) of an integral over a Beta(a, b) density with a < 1 (or
  * b < 1) has an integrable singularity there. The substitution x = w·u^(1/a) (w: panel
- * width; mirrored, 1 − x = w·u^(1/b), at 1) turns x^(a−1)·dx into a bounded smooth
- * factor, so the rule converges instead of bisecting down to the depth bound, and
- * computing the small coordinate directly keeps the mass within rounding of the edge.
+ * width; mirrored, 1 − x = w·u^(1/b), at 1) cancels it exactly: the density times the
+ * Jacobian is w^a/a · (1 − x)^(b − 1)/B(a, b), free of u's powers, so it is computed in
+ * that form (the powers themselves underflow for small a). The small coordinate s is
+ * computed directly, keeping the mass within rounding of the edge.
  */
 typedef struct panel_map {
     const beta_pair *pair;
     double w; /* panel width */
-    double p; /* exponent 1/a (at 0) or 1/b (at 1) */
     int at_one;
 } panel_map;
 
 static double panel_mapped(double u, void *arg)
 {
     const panel_map *m = arg;
-    double s = m->w * pow(u, m->p);
-    double jac = m->w * m->p * pow(u, m->p - 1);
-    return jac * (m->at_one ? pair_eval(m->pair, 1 - s, s) : pair_eval(m->pair, s, 1 - s));
+    const beta_dist *d = m->pair->t;
+    double e = m->at_one ? d->b : d->a; /* the singular edge's exponent */
+    double o = m->at_one ? d->a : d->b; /* the other one */
+    double s = m->w * pow(u, 1 / e);    /* distance from the edge */
+    double fj = d->norm * exp(e * log(m->w) - log(e) + (o - 1) * log1p(-s) - d->lnb);
+    return m->at_one ? pair_eval(m->pair, 1 - s, s, fj) : pair_eval(m->pair, s, 1 - s, fj);
 }
 
 /* ∫_0^1 over the treatment's density, panel by panel (pts from beta_panels). */
@@ -464,8 +469,7 @@ static double beta_outer(const beta_pair *pair, const double *pts, size_t n, dou
     for (size_t i = 0; i + 1 < n; i++) {
         double lo = pts[i], hi = pts[i + 1];
         if ((lo == 0 && d->a < 1) || (hi == 1 && d->b < 1)) {
-            int at_one = lo != 0;
-            panel_map m = {pair, hi - lo, at_one ? 1 / d->b : 1 / d->a, at_one};
+            panel_map m = {pair, hi - lo, lo != 0};
             gsl_function g = {panel_mapped, &m};
             sum += quad(&g, 0, 1, ptol);
         } else {

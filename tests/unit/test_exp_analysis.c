@@ -78,6 +78,11 @@ static void test_aa_keeps_running(void **state)
     assert_true(out[1].cs_lo < 0 && out[1].cs_hi > 0);
     assert_true(out[1].p_beat > 0.3 && out[1].p_beat < 0.8);
     assert_non_null(strstr(vd.reason, "no significant difference"));
+    /* each variant's rate with its Wilson interval */
+    double lo, hi;
+    sy_stats_wilson(&v[1].primary_prop, 0.05, &lo, &hi);
+    assert_true(out[1].rate == 0.507 && out[1].rate_lo == lo && out[1].rate_hi == hi);
+    assert_true(out[0].rate == 0.5 && out[0].rate_lo < 0.5 && out[0].rate_hi > 0.5);
     /* the control row carries only its estimate */
     assert_true(fabs(out[0].primary.control - 0.5) < 1e-15);
     assert_true(isnan(out[0].p_always) && isnan(out[0].primary.p_value));
@@ -272,6 +277,11 @@ static void test_ratio_metric(void **state)
     analyze(&cfg, v, 2, out, &vd);
     assert_int_equal(vd.rec, SY_EXP_REC_SHIP_VARIANT);
     assert_false(isnan(out[1].primary.df));
+    for (int i = 0; i < 2; i++) {
+        assert_true(out[i].rate_lo < out[i].rate && out[i].rate < out[i].rate_hi);
+        assert_true(out[i].rate_hi - out[i].rate_lo < 0.05);
+    }
+    assert_true(fabs(out[1].primary.treatment - out[1].rate) < 1e-15);
     /* the normal posterior: P(beat) = Φ(diff/sd) with sd from the interval */
     double sd = (out[1].primary.diff_hi - out[1].primary.diff) /
                 gsl_cdf_tdist_Qinv(0.025, out[1].primary.df);
