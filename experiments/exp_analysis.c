@@ -114,8 +114,8 @@ static void guardrails(const sy_exp_config *cfg, const sy_exp_variant_input *c,
     if (!isnan(cfg->max_cost_increase)) {
         g->threshold = cfg->max_cost_increase;
         const sy_mean_moments *mc = &c->cost, *mt = &t->cost;
-        if (mc->n >= 2 && mt->n >= 2 && mc->mean > 0 && isfinite(mt->mean) && mc->var >= 0 &&
-            mt->var >= 0) {
+        if (mc->n >= 2 && mt->n >= 2 && mc->mean > 0 && isfinite(mc->mean) && isfinite(mt->mean) &&
+            mc->var >= 0 && mt->var >= 0 && isfinite(mc->var) && isfinite(mt->var)) {
             double m0 = mc->mean, m1 = mt->mean, v0 = mc->var / mc->n, v1 = mt->var / mt->n;
             g->observed = m1 / m0 - 1;
             double var = v1 / (m0 * m0) + m1 * m1 * v0 / (m0 * m0 * m0 * m0);

@@ -33,13 +33,15 @@
  *  5. KEEP_RUNNING — otherwise.
  *
  * Guardrails, each per treatment against control, each with a status:
- *   - cost per request (relative increase, mean moments): the Welch/delta-method
- *     relative lift and its always-valid confidence sequence (mSPRT with τ² =
- *     max_cost_increase²);
- *   - error rate (absolute increase, proportions): the difference and its confidence
- *     sequence (τ² = max_error_increase²), with the variance from Agresti–Caffo adjusted
- *     proportions ((s + 1)/(n + 2)) so that zero observed errors do not give a zero
- *     variance;
+ *   - cost per request (relative increase, mean moments): the relative lift, its
+ *     delta-method variance and its always-valid confidence sequence (mSPRT with τ² =
+ *     max_cost_increase²). Requests are treated as independent: with a user or
+ *     conversation unit, pass per-unit cost moments if requests of a unit are strongly
+ *     correlated;
+ *   - error rate (absolute increase, proportions): the observed difference, and the
+ *     confidence sequence (τ² = max_error_increase²) of the difference of Agresti–Caffo
+ *     adjusted proportions ((s + 1)/(n + 2), centre and variance) so that zero observed
+ *     errors do not give a zero variance;
  *   - p95 latency (relative increase): a quantile has no variance in these aggregates,
  *     so this one compares point estimates, and only once both arms have min_sample.
  *   BREACHED: the interval's lower bound is above the threshold (p95: the point estimate
