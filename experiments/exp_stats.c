@@ -126,7 +126,11 @@ static void welch_core(double est_c, double v_c, double n_c, double est_t, doubl
     double se2 = v_c + v_t;
     if (!(se2 > 0) || !isfinite(se2) || !isfinite(out->diff))
         return;
-    out->df = se2 * se2 / (v_c * v_c / (n_c - 1) + v_t * v_t / (n_t - 1));
+    /* Welch–Satterthwaite df lies in [min(n_c, n_t) − 1, n_c + n_t − 2]; clamping only
+     * absorbs rounding (an underflowed denominator would otherwise give infinity) */
+    double df = se2 * se2 / (v_c * v_c / (n_c - 1) + v_t * v_t / (n_t - 1));
+    double df_lo = fmin(n_c, n_t) - 1, df_hi = n_c + n_t - 2;
+    out->df = isnan(df) ? df_hi : df < df_lo ? df_lo : df > df_hi ? df_hi : df;
     out->stat = out->diff / sqrt(se2);
     out->p_value = 2 * gsl_cdf_tdist_Q(fabs(out->stat), out->df);
     if (out->p_value > 1)

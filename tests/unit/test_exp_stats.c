@@ -165,6 +165,12 @@ static void test_welch_t(void **state)
     sy_mean_moments flat = {5, 3, 0}, spread = {8, 4, 2};
     sy_stats_welch_t(&flat, &spread, 0.05, &r);
     assert_rel(r.df, 7, 1e-12);
+    /* variances so small that the df formula underflows to 0/0: equal n and variances
+     * give exactly n_c + n_t − 2 */
+    sy_mean_moments tiny_c = {10, 1, 1e-300}, tiny_t = {10, 1, 1e-300};
+    sy_stats_welch_t(&tiny_c, &tiny_t, 0.05, &r);
+    assert_rel(r.df, 18, 0);
+    assert_rel(r.p_value, 1, 0);
     /* degenerate: n ≤ 1, zero variance on both sides, NaN */
     sy_mean_moments one = {1, 3, 0}, nanm = {10, NAN, 1};
     sy_stats_welch_t(&one, &spread, 0.05, &r);
