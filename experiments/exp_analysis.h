@@ -148,9 +148,11 @@ typedef struct sy_exp_verdict {
 
 /*
  * Analyse k ≥ 2 variants (v[0] the control) into out[0..k−1] and *verdict. Returns
- * SY_OK, or SY_ERR_INVALID (nothing written) for k < 2, NULL arrays, alpha outside
- * (0, 1), tau2 ≤ 0, a prior ≤ 0 or a negative min_sample. Moments that are too thin for
- * a quantity leave it NAN (and the rule treats NAN as "not shown").
+ * SY_OK, or SY_ERR_INVALID (nothing written) for k < 2, NULL arrays, an unknown metric
+ * kind, alpha outside (0, 1), tau2 ≤ 0, a prior ≤ 0, a negative min_sample, or a
+ * guardrail threshold that is neither NAN nor > 0. Moments that are too thin for a
+ * quantity leave it NAN (and the rule treats NAN as "not shown"). Allocates a scratch
+ * array of 4·k doubles, freed before returning.
  */
 int sy_exp_analyze(const sy_exp_config *cfg, const sy_exp_variant_input *v, size_t k,
                    sy_exp_variant_result *out, sy_exp_verdict *verdict);
