@@ -126,7 +126,11 @@ static void welch_core(double est_c, double v_c, double n_c, double est_t, doubl
     double se2 = v_c + v_t;
     if (!(se2 > 0) || !isfinite(se2) || !isfinite(out->diff))
         return;
-    out->df = se2 * se2 / (v_c * v_c / (n_c - 1) + v_t * v_t / (n_t - 1));
+    /* Welch–Satterthwaite df lies in [min(n_c, n_t) − 1, n_c + n_t − 2]; clamping only
+     * absorbs rounding (an underflowed denominator would otherwise give infinity) */
+    double df = se2 * se2 / (v_c * v_c / (n_c - 1) + v_t * v_t / (n_t - 1));
+    double df_lo = fmin(n_c, n_t) - 1, df_hi = n_c + n_t - 2;
+    out->df = isnan(df) ? df_hi : df < df_lo ? df_lo : df > df_hi ? df_hi : df;
     out->stat = out->diff / sqrt(se2);
     out->p_value = 2 * gsl_cdf_tdist_Q(fabs(out->stat), out->df);
     if (out->p_value > 1)
@@ -254,17 +258,24 @@ typedef struct beta_dist {
     double tail[2 * SY_BETA_GRID + 1]; /* P(X > g0 + j·sd) */
 } beta_dist;
 
-/* The density in log space (x^(a−1)(1−x)^(b−1)/B(a,b) overflows for large a, b). */
-static double beta_pdf(const beta_dist *d, double x)
+/*
+ * The density at x, with y = 1 − x passed alongside so that a point within rounding of
+ * 1 keeps its precision (the mapped edge panels below compute y directly). In log space,
+ * since x^(a−1)(1−x)^(b−1)/B(a,b) overflows for large a, b; each logarithm from whichever
+ * of x, y is the smaller (log1p of the other otherwise).
+ */
+static double beta_pdf(const beta_dist *d, double x, double y)
 {
-    if (!(x > 0 && x < 1))
+    if (!(x > 0 && y > 0))
         return 0;
-    return d->norm * exp((d->a - 1) * log(x) + (d->b - 1) * log1p(-x) - d->lnb);
+    double lx = x < 0.5 ? log(x) : log1p(-y);
+    double ly = y < 0.5 ? log(y) : log1p(-x);
+    return d->norm * exp((d->a - 1) * lx + (d->b - 1) * ly - d->lnb);
 }
 
 static double beta_pdf_fn(double x, void *arg)
 {
-    return beta_pdf(arg, x);
+    return beta_pdf(arg, x, 1 - x);
 }
 
 /* One 15-point Gauss–Kronrod rule: exact to rounding on a one-sd cell of a smooth bump. */
@@ -344,14 +355,16 @@ static int cmp_double(const void *x, const void *y)
 /*
  * Panel boundaries for integrating against the densities in `d`: each density's mean
  * ± {1, 3, 6, 12, 40} standard deviations, clipped to [0, 1], sorted and deduplicated,
- * with 0 and 1 always included (the panels only guide the quadrature: nothing outside
- * them is dropped). Returns the count written to pts (at most 2 + 11·nd).
+ * with 0, 1/2 and 1 always included (the panels only guide the quadrature: nothing
+ * outside them is dropped; 1/2 keeps the two edges in separate panels). Returns the
+ * count written to pts (at most 3 + 11·nd).
  */
 static size_t beta_panels(const beta_dist *const *d, size_t nd, double *pts)
 {
     static const double k[] = {0, 1, 3, 6, 12, 40};
     size_t n = 0;
     pts[n++] = 0;
+    pts[n++] = 0.5;
     pts[n++] = 1;
     for (size_t i = 0; i < nd; i++)
         for (size_t j = 0; j < SY_ARRAY_LEN(k); j++)
@@ -371,58 +384,18 @@ static size_t beta_panels(const beta_dist *const *d, size_t nd, double *pts)
 }
 
 /*
- * A panel of an outer integral over a Beta(a, b) density with a < 1 or b < 1 touches
- * an integrable singularity at 0 or 1. The substitution x = lo + w·u^(1/a) (w = panel
- * width) at the left edge, or its mirror at the right, turns x^(a−1)·dx into a bounded
- * smooth factor, so the rule converges instead of bisecting down to the depth bound.
+ * Upper tail Q(x) = P(X > x), y = 1 − x: GSL's regularized incomplete Beta (as the lower
+ * tail of 1 − X ~ Beta(b, a) at y above the middle, for precision near 1), or from the
+ * table (the cells above x's cell plus one rule over the rest of its cell).
  */
-typedef struct panel_map {
-    const gsl_function *f;
-    double lo, hi; /* the panel */
-    double p;      /* exponent 1/a (left edge) or 1/b (right edge) */
-    int side;      /* -1: singular at lo, +1: singular at hi */
-} panel_map;
-
-static double panel_mapped(double u, void *arg)
+static double beta_q(const beta_dist *d, double x, double y)
 {
-    const panel_map *m = arg;
-    double w = m->hi - m->lo;
-    double x = m->side < 0 ? m->lo + w * pow(u, m->p) : m->hi - w * pow(u, m->p);
-    double jac = w * m->p * pow(u, m->p - 1);
-    return GSL_FN_EVAL(m->f, x) * jac;
-}
-
-/* ∫_0^1 f(x) dx where f carries the density `d`, panel by panel. */
-static double beta_outer(const gsl_function *f, const beta_dist *d, const double *pts, size_t n,
-                         double tol)
-{
-    double sum = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        double lo = pts[i], hi = pts[i + 1];
-        double ptol = tol / (double)(n - 1);
-        if ((lo == 0 && d->a < 1) || (hi == 1 && d->b < 1)) {
-            panel_map m = {f, lo, hi, lo == 0 ? 1 / d->a : 1 / d->b, lo == 0 ? -1 : 1};
-            gsl_function g = {panel_mapped, &m};
-            sum += quad(&g, 0, 1, ptol);
-        } else {
-            sum += quad(f, lo, hi, ptol);
-        }
-    }
-    return sum;
-}
-
-/*
- * Upper tail Q(x) = P(X > x): GSL's regularized incomplete Beta, or from the table (the
- * cells above x's cell plus one rule over the rest of its cell).
- */
-static double beta_q(const beta_dist *d, double x)
-{
-    if (x <= 0)
+    if (!(x > 0))
         return 1;
-    if (x >= 1)
+    if (!(y > 0))
         return 0;
     if (!d->grid)
-        return gsl_cdf_beta_Q(x, d->a, d->b);
+        return x <= 0.5 ? gsl_cdf_beta_Q(x, d->a, d->b) : gsl_cdf_beta_P(y, d->b, d->a);
     double u = (x - d->g0) / d->sd;
     if (u <= 0)
         return 1;
@@ -434,32 +407,81 @@ static double beta_q(const beta_dist *d, double x)
     return q < 0 ? 0 : q > 1 ? 1 : q;
 }
 
-/* The two outer integrands over the treatment's density f_T(t):
+/*
+ * The two outer integrands over the treatment's density f_T(t):
  *   P(T > C)         = ∫ f_T(t)·(1 − Q_C(t)) dt
  *   E[max(C − T, 0)] = ∫ f_T(t)·E[(C − t)⁺] dt,
  * with E[(C − t)⁺] = E[C·1{C > t}] − t·Q_C(t) = (m_C − t)·Q_C(t) + t(1 − t)·f_C(t)/(a + b):
  * E[C·1{C > t}] = m_C·Q_{Beta(a+1, b)}(t), and Q_{Beta(a+1,b)} − Q_{Beta(a,b)} =
- * t^a(1 − t)^b/(a·B(a, b)) (the incomplete Beta recurrence). */
+ * t^a(1 − t)^b/(a·B(a, b)) (the incomplete Beta recurrence).
+ */
 typedef struct beta_pair {
     const beta_dist *c, *t;
+    int loss; /* 0: P(T > C), 1: expected loss */
 } beta_pair;
 
-static double beat_fn(double t, void *arg)
+/* The integrand at x (y = 1 − x), given the treatment's density there (times any
+ * Jacobian of a change of variable). */
+static double pair_eval(const beta_pair *p, double x, double y, double ft)
 {
-    const beta_pair *p = arg;
-    double ft = beta_pdf(p->t, t);
-    return ft > 0 ? ft * (1 - beta_q(p->c, t)) : 0;
-}
-
-static double loss_fn(double t, void *arg)
-{
-    const beta_pair *p = arg;
-    double ft = beta_pdf(p->t, t);
     if (!(ft > 0))
         return 0;
+    double q = beta_q(p->c, x, y);
+    if (!p->loss)
+        return ft * (1 - q);
     const beta_dist *c = p->c;
-    double tail = (c->mean - t) * beta_q(c, t) + t * (1 - t) * beta_pdf(c, t) / (c->a + c->b);
+    double tail = (c->mean - x) * q + x * y * beta_pdf(c, x, y) / (c->a + c->b);
     return ft * (tail > 0 ? tail : 0);
+}
+
+static double pair_fn(double x, void *arg)
+{
+    const beta_pair *p = arg;
+    return pair_eval(p, x, 1 - x, beta_pdf(p->t, x, 1 - x));
+}
+
+/*
+ * The panel touching 0 (or 1) of an integral over a Beta(a, b) density with a < 1 (or
+ * b < 1) has an integrable singularity there. The substitution x = w·u^(1/a) (w: panel
+ * width; mirrored, 1 − x = w·u^(1/b), at 1) cancels it exactly: the density times the
+ * Jacobian is w^a/a · (1 − x)^(b − 1)/B(a, b), free of u's powers, so it is computed in
+ * that form (the powers themselves underflow for small a). The small coordinate s is
+ * computed directly, keeping the mass within rounding of the edge.
+ */
+typedef struct panel_map {
+    const beta_pair *pair;
+    double w; /* panel width */
+    int at_one;
+} panel_map;
+
+static double panel_mapped(double u, void *arg)
+{
+    const panel_map *m = arg;
+    const beta_dist *d = m->pair->t;
+    double e = m->at_one ? d->b : d->a; /* the singular edge's exponent */
+    double o = m->at_one ? d->a : d->b; /* the other one */
+    double s = m->w * pow(u, 1 / e);    /* distance from the edge */
+    double fj = d->norm * exp(e * log(m->w) - log(e) + (o - 1) * log1p(-s) - d->lnb);
+    return m->at_one ? pair_eval(m->pair, 1 - s, s, fj) : pair_eval(m->pair, s, 1 - s, fj);
+}
+
+/* ∫_0^1 over the treatment's density, panel by panel (pts from beta_panels). */
+static double beta_outer(const beta_pair *pair, const double *pts, size_t n, double tol)
+{
+    const beta_dist *d = pair->t;
+    double sum = 0, ptol = tol / (double)(n - 1);
+    for (size_t i = 0; i + 1 < n; i++) {
+        double lo = pts[i], hi = pts[i + 1];
+        if ((lo == 0 && d->a < 1) || (hi == 1 && d->b < 1)) {
+            panel_map m = {pair, hi - lo, lo != 0};
+            gsl_function g = {panel_mapped, &m};
+            sum += quad(&g, 0, 1, ptol);
+        } else {
+            gsl_function f = {pair_fn, (void *)pair};
+            sum += quad(&f, lo, hi, ptol);
+        }
+    }
+    return sum;
 }
 
 /*
@@ -485,12 +507,11 @@ void sy_stats_beta_beat(const sy_prop_moments *control, const sy_prop_moments *t
               prior_b + treatment->trials - treatment->successes);
 
     const beta_dist *both[2] = {&t, &c};
-    double pts[2 + 11 * 2];
+    double pts[3 + 11 * 2];
     size_t n = beta_panels(both, 2, pts);
-    beta_pair pair = {&c, &t};
-    gsl_function fb = {beat_fn, &pair}, fl = {loss_fn, &pair};
-    double pb = beta_outer(&fb, &t, pts, n, 1e-10);
-    double el = beta_outer(&fl, &t, pts, n, 1e-10);
+    beta_pair beat = {&c, &t, 0}, loss = {&c, &t, 1};
+    double pb = beta_outer(&beat, pts, n, 1e-10);
+    double el = beta_outer(&loss, pts, n, 1e-10);
     *p_beat = pb < 0 ? 0 : pb > 1 ? 1 : pb;
     *expected_loss = el < 0 ? 0 : el;
 }
