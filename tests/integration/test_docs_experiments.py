@@ -27,7 +27,7 @@ def test_experiments_walkthrough_runs_as_written(tmp_path):
     assert r.returncode == 0, out[-6000:]
     assert "WALK-OK" in r.stdout, out[-6000:]
     assert '"status":"running"' in out and '"status":"stopped"' in out, out[-6000:]
-    assert re.search(r'"action":\s*"(ship|keep_running)"', out), out[-6000:]
+    assert re.search(r'"action":\s*"(ship_variant|keep_running)"', out), out[-6000:]
     assert '"allocation_version":2' in out, out[-6000:]
     assert re.search(r"(?i)x-switchyard-prompt: support@1", out), out[-6000:]
     assert '"prompt_version":1' in out, out[-6000:]

@@ -250,14 +250,15 @@ def test_ab_quality_gap_is_detected_and_guardrail_stops(tmp_path, fake):
         assert cmp["variant"] == "large" and cmp["lift"]["absolute"] > 0.15
         assert cmp["p_value"] < 1e-6 and cmp["sequential"]["always_valid_p"] < 0.01
         assert cmp["bayesian"]["p_beat_control"] > 0.99
-        assert res["recommendation"] == {"variant": "large", "action": "ship",
+        assert res["recommendation"] == {"variant": "large", "action": "ship_variant",
                                          "reason": res["recommendation"]["reason"]}
         cost = [v["cost_per_request_usd"]["value"] for v in res["variants"]]
         assert cost[1] > 5 * cost[0]
         g = results(gw, "ab-guarded", wait_for_requests=400)
-        assert g["comparisons"][0]["guardrails"]["cost_per_request"]["breached"] is True
-        assert g["recommendation"]["action"] == "stop"
-        assert "cost_per_request" in g["recommendation"]["reason"]
+        guard = g["comparisons"][0]["guardrails"]["cost"]
+        assert guard["status"] == "breached" and guard["lo"] > 0.5, guard
+        assert g["recommendation"]["action"] == "stop_guardrail"
+        assert g["recommendation"]["guardrail"] == "cost" and g["recommendation"]["variant"] == "large"
     finally:
         assert gw.stop() == 0
 
@@ -282,7 +283,7 @@ def test_srm_warning_for_injected_imbalance(tmp_path, fake):
         res = results(gw, "srm", wait_for_requests=2000)
         assert [v["units"] for v in res["variants"]] == [900, 1100]
         assert res["srm"]["warning"] is True and res["srm"]["p_value"] < 0.001
-        assert res["recommendation"]["action"] == "investigate"
+        assert res["recommendation"]["action"] == "investigate_srm"
     finally:
         assert gw.stop() == 0
 
