@@ -205,14 +205,16 @@ static const char *stop_reason(const fp_exchange *x)
 }
 
 /* The usage object; `output` is the output count to report (a stream's message_start
- * says 1). The fake's cached tokens are cache reads; input_tokens excludes them. */
+ * says 1). The fake's cached tokens are cache reads, its cache-write tokens cache
+ * creation; input_tokens excludes both, as Anthropic's does. */
 static void usage(const fp_exchange *x, long output, sy_buf *out)
 {
     sy_buf_printf(out,
-                  "{\"input_tokens\":%ld,\"cache_creation_input_tokens\":0,"
+                  "{\"input_tokens\":%ld,\"cache_creation_input_tokens\":%ld,"
                   "\"cache_read_input_tokens\":%ld,\"output_tokens\":%ld,"
                   "\"service_tier\":\"standard\"}",
-                  x->prompt_tokens - x->cached_tokens, x->cached_tokens, output);
+                  x->prompt_tokens - x->cached_tokens - x->cache_write_tokens,
+                  x->cache_write_tokens, x->cached_tokens, output);
 }
 
 /* {"id","type","role","model","content":[ — up to the content blocks. */

@@ -40,7 +40,9 @@ typedef struct fp_exchange {
     const char *model; /* echoed from the request */
     int include_usage;
     long prompt_tokens;
-    long cached_tokens; /* <= prompt_tokens */
+    long cached_tokens;      /* <= prompt_tokens */
+    long cache_write_tokens; /* <= prompt_tokens - cached_tokens; only Anthropic reports
+                                them (elsewhere they are plain prompt tokens) */
     long completion_tokens;
     int truncated; /* stopped by max_tokens: finish reason "length" */
     /* When tool_name is set the answer is one call of that tool instead of text (finish

@@ -831,6 +831,9 @@ static void handle_chat(fp_server *srv, const fp_dialect *d, struct evhttp_reque
     r->x.prompt_tokens = fp_prompt_tokens(chat.prompt_bytes);
     r->x.cached_tokens =
         r->plan.cached_tokens < r->x.prompt_tokens ? r->plan.cached_tokens : r->x.prompt_tokens;
+    long uncached = r->x.prompt_tokens - r->x.cached_tokens;
+    r->x.cache_write_tokens =
+        r->plan.cache_write_tokens < uncached ? r->plan.cache_write_tokens : uncached;
     r->x.completion_tokens = (long)r->text.n;
     r->x.truncated = truncated;
 

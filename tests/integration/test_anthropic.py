@@ -1,6 +1,6 @@
 """The Anthropic Messages dialect end to end: the gateway talks to fake-provider's
 /v1/messages with the key in x-api-key, bills each request from Anthropic's usage
-(cache reads included) to the micro-dollar, streamed, not streamed and aborted, falls
+(cache reads and writes included) to the micro-dollar, streamed, not streamed and aborted, falls
 back on faults before the first byte, ends a broken stream in-band, and never leaks
 the provider key."""
 import json
@@ -31,6 +31,8 @@ def scenario():
     s = json.loads(json.dumps(DEFAULT_SCENARIO))
     for m, rule in FAULTS.items():
         s["models"][f"fake-{m}"] = {"errors": [dict(rule, rate=1)]}
+    # Anthropic reports cache reads and cache writes apart; both are billed at their price
+    s["models"]["fake-cachey"] = {"cached_tokens": 5, "cache_write_tokens": 20}
     return s
 
 
@@ -42,7 +44,7 @@ def env(tmp_path):
     cfg["providers"] = {"claude": {"dialect": "anthropic", "base_url": fake.url + "/v1",
                                    "key_env": "SY_TEST_PROVIDER_KEY"}}
     models = {name: {"provider": "claude", "upstream_name": f"fake-{name}", "price": PRICE}
-              for name in ["small", "large", "slow"] + list(FAULTS)}
+              for name in ["small", "large", "slow", "cachey"] + list(FAULTS)}
     cfg["models"] = models
     cfg["routes"] = {f"r-{m}": {"candidates": [m, "small"], "policy": "fixed",
                                 "params": {"fixed": m}} for m in FAULTS}
@@ -98,13 +100,16 @@ def test_upstream_request_is_anthropic_shaped(env):
     assert len(fake.stats()["requests"]) == n
 
 
-def test_cost_matches_usage_with_cache_reads(env):
+def test_cost_matches_usage_with_cache_reads_and_writes(env):
     fake, gw = env
-    r = chat(gw, "large", content="price me " * 40)
+    r = chat(gw, "cachey", content="price me " * 40)
     assert r.status_code == 200, r.text
     u = r.json()["usage"]
-    assert u["prompt_tokens_details"]["cached_tokens"] == 3  # fake-large: 3 cache reads
-    s = chat(gw, "large", stream=True, content="stream me",
+    # "price me " × 40 is 360 bytes: 90 prompt tokens, of which fake-cachey reports 5
+    # read from and 20 written to the cache (input_tokens 65)
+    assert u["prompt_tokens"] == 90
+    assert u["prompt_tokens_details"]["cached_tokens"] == 5
+    s = chat(gw, "cachey", stream=True, content="stream me " * 40,
              stream_options={"include_usage": True})
     su = [json.loads(e)["usage"] for e in events(s) if e.startswith("{") and
           json.loads(e).get("usage")]
@@ -117,12 +122,15 @@ def test_cost_matches_usage_with_cache_reads(env):
         line = lines[rid]
         assert line["provider"] == "claude"
         assert line["prompt_tokens"] == usage["prompt_tokens"]
-        assert line["cached_tokens"] == 3
-        want = expected_usd(usage["prompt_tokens"], 3, usage["completion_tokens"])
+        assert line["cached_tokens"] == 5 and line["cache_write_tokens"] == 20
+        want = expected_usd(usage["prompt_tokens"], 5, usage["completion_tokens"], written=20)
         assert abs(line["cost_usd"] - want) < 0.5e-6, (line, usage)
         assert line["usage_reported"] is True and line["usage_estimated"] is False
     assert float(r.headers["x-switchyard-cost-usd"]) == \
         lines[r.headers["x-switchyard-request-id"]]["cost_usd"]
+    # by hand: 65 × 3 + 5 × 0.3 + 20 × 3.75 + 20 × 15 = 195 + 1.5 + 75 + 300 = 571.5 µ$
+    assert u["completion_tokens"] == 20
+    assert abs(float(r.headers["x-switchyard-cost-usd"]) - 571.5e-6) < 0.5e-6
 
 
 def test_aborted_stream_is_billed_for_relayed_tokens(env):

@@ -1324,6 +1324,7 @@ static fp_exchange exchange(void)
                      .model = "fake-small",
                      .prompt_tokens = 10,
                      .cached_tokens = 4,
+                     .cache_write_tokens = 2,
                      .completion_tokens = 3};
     strcpy(x.id, "chatcmpl-0123456789abcdef");
     strcpy(x.tool_call_id, "call_0123");
@@ -1340,8 +1341,8 @@ static void test_fake_renders_for_adapter(void **state)
     assert_json_eq(body.data, body.len,
                    J("{'id':'msg_0123456789abcdef','type':'message','role':'assistant',"
                      "'model':'fake-small','content':[{'type':'text','text':'Hi there'}],"
-                     "'stop_reason':'end_turn','stop_sequence':null,'usage':{'input_tokens':6,"
-                     "'cache_creation_input_tokens':0,'cache_read_input_tokens':4,"
+                     "'stop_reason':'end_turn','stop_sequence':null,'usage':{'input_tokens':4,"
+                     "'cache_creation_input_tokens':2,'cache_read_input_tokens':4,"
                      "'output_tokens':3,'service_tier':'standard'}}"));
     sy_relay_state rs;
     built b;
@@ -1349,6 +1350,7 @@ static void test_fake_renders_for_adapter(void **state)
     sy_upstream_call_free(&b.call);
     rs = b.rs;
     assert_int_equal(ad()->response(body.data, body.len, &rs, &out), SY_OK);
+    assert_int_equal(rs.usage.cache_write_tokens, 2);
     expect_normalised(out.data, out.len,
                       J(COMPLETION_HEAD "'choices':[{'index':0,'message':{'role':'assistant',"
                                         "'content':'Hi there'},'logprobs':null,'finish_reason':"
