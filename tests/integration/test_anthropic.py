@@ -186,13 +186,28 @@ def test_error_event_after_first_byte_ends_stream_in_band(env):
 def test_overloaded_and_spend_limit_are_told_apart(env):
     fake, gw = env
     # without a fallback: a 529 is retried, then reported as 503 overloaded
+    fake.reset()
     r = chat(gw, "e529")
     assert r.status_code == 503 and r.json()["error"]["code"] == "upstream_overloaded"
+    assert len(fake.stats()["requests"]) > 1  # retried
     fake.reset()
     r = chat(gw, "r-quota")
     assert r.status_code == 429, r.text
     assert r.json()["error"]["code"] == "upstream_quota_exhausted"
     assert [q["model"] for q in fake.stats()["requests"]] == ["fake-quota"]  # not retried
+
+
+@pytest.mark.xfail(reason="pipeline: the backoff timer that waits out a Retry-After is "
+                   "armed from libevent's cached loop time and can fire before the model's "
+                   "rate-limit block ends; the retry then finds the model blocked and the "
+                   "client gets 503 upstream_unavailable (dialect-independent)")
+def test_rate_limit_without_fallback_is_retried_then_passed_on(env):
+    fake, gw = env
+    fake.reset()
+    r = chat(gw, "e429")
+    assert r.status_code == 429 and r.json()["error"]["code"] == "upstream_rate_limited", r.text
+    assert r.headers["Retry-After"] == "1"
+    assert len(fake.stats()["requests"]) > 1  # retried after the second
 
 
 def test_provider_key_never_leaks(env):
