@@ -3,7 +3,7 @@
  *
  * The server (fake_provider.c) owns sockets, timers, scenarios, faults and statistics;
  * a dialect only routes its paths, reads its request shape and renders its bodies and
- * stream events. Adding a dialect (Anthropic Messages, Gemini generateContent) is one
+ * stream events. Each dialect (OpenAI, Gemini generateContent, Anthropic Messages) is one
  * file defining one fp_dialect plus one line in the server's dialect table.
  *
  * All renderers append to a caller-owned sy_buf and never fail. Nothing here does I/O.
@@ -40,7 +40,9 @@ typedef struct fp_exchange {
     const char *model; /* echoed from the request */
     int include_usage;
     long prompt_tokens;
-    long cached_tokens; /* <= prompt_tokens */
+    long cached_tokens;      /* <= prompt_tokens */
+    long cache_write_tokens; /* <= prompt_tokens - cached_tokens; only Anthropic reports
+                                them (elsewhere they are plain prompt tokens) */
     long completion_tokens;
     int truncated; /* stopped by max_tokens: finish reason "length" */
     /* When tool_name is set the answer is one call of that tool instead of text (finish
@@ -102,11 +104,13 @@ typedef struct fp_dialect {
     void (*render_malformed)(const fp_exchange *x, int stream, sy_buf *out);
     /* An error body; returns the HTTP status to send it with. */
     int (*render_error)(fp_error_code code, const char *message, sy_buf *out);
-    /* The model list. */
+    /* The model list; NULL for a dialect whose route() never answers FP_ROUTE_MODELS
+     * (Anthropic: GET /v1/models belongs to the OpenAI dialect, first in the table). */
     void (*render_models)(const char *const *names, size_t n, int64_t created, sy_buf *out);
 } fp_dialect;
 
 extern const fp_dialect fp_dialect_openai;
 extern const fp_dialect fp_dialect_gemini;
+extern const fp_dialect fp_dialect_anthropic;
 
 #endif

@@ -58,7 +58,8 @@
 #define FP_BODY_RAW_MAX       65536 /* non-JSON bodies are kept up to this many bytes */
 #define FP_DEFAULT_LISTEN     "127.0.0.1:9090"
 
-static const fp_dialect *const fp_dialects[] = {&fp_dialect_openai, &fp_dialect_gemini};
+static const fp_dialect *const fp_dialects[] = {&fp_dialect_openai, &fp_dialect_gemini,
+                                                &fp_dialect_anthropic};
 
 /* ---- statistics */
 
@@ -830,6 +831,9 @@ static void handle_chat(fp_server *srv, const fp_dialect *d, struct evhttp_reque
     r->x.prompt_tokens = fp_prompt_tokens(chat.prompt_bytes);
     r->x.cached_tokens =
         r->plan.cached_tokens < r->x.prompt_tokens ? r->plan.cached_tokens : r->x.prompt_tokens;
+    long uncached = r->x.prompt_tokens - r->x.cached_tokens;
+    r->x.cache_write_tokens =
+        r->plan.cache_write_tokens < uncached ? r->plan.cache_write_tokens : uncached;
     r->x.completion_tokens = (long)r->text.n;
     r->x.truncated = truncated;
 
@@ -1080,7 +1084,9 @@ static void usage(FILE *f)
           "                                [--port-file PATH] [--seed N]\n"
           "\n"
           "A scripted LLM provider for tests and benchmarks. Serves the OpenAI dialect\n"
-          "(POST /v1/chat/completions, GET /v1/models) with per-model latency, streaming\n"
+          "(POST /v1/chat/completions, GET /v1/models), Gemini (POST\n"
+          "/v1beta/models/M:generateContent and :streamGenerateContent) and Anthropic\n"
+          "Messages (POST /v1/messages) with per-model latency, streaming\n"
           "pace, content and injected faults, and a control API under /_fake/ (stats,\n"
           "reset, quality, scenario). Runs until SIGTERM or SIGINT. See\n"
           "docs/fake-provider.md.\n"

@@ -431,9 +431,16 @@ static const cJSON *field(const cJSON *obj, const char *parent, const char *key,
 static int parse_model(const cJSON *v, const char *path, const fp_model *base, fp_model *out,
                        sy_buf *err)
 {
-    static const char *const keys[] = {"latency_ms", "ttft_ms",      "tokens_per_second",
-                                       "content",    "chunk_tokens", "cached_tokens",
-                                       "quality",    "errors",       NULL};
+    static const char *const keys[] = {"latency_ms",
+                                       "ttft_ms",
+                                       "tokens_per_second",
+                                       "content",
+                                       "chunk_tokens",
+                                       "cached_tokens",
+                                       "cache_write_tokens",
+                                       "quality",
+                                       "errors",
+                                       NULL};
     char p[256];
     model_copy(out, base);
     if (!cJSON_IsObject(v)) {
@@ -454,6 +461,8 @@ static int parse_model(const cJSON *v, const char *path, const fp_model *base, f
         rc = get_integer(f, p, 1, FP_MAX_COUNT, &out->chunk_tokens, err);
     if (!rc && (f = field(v, path, "cached_tokens", p, sizeof p)))
         rc = get_integer(f, p, 0, FP_MAX_COUNT, &out->cached_tokens, err);
+    if (!rc && (f = field(v, path, "cache_write_tokens", p, sizeof p)))
+        rc = get_integer(f, p, 0, FP_MAX_COUNT, &out->cache_write_tokens, err);
     if (!rc && (f = field(v, path, "quality", p, sizeof p)))
         rc = get_number(f, p, 0, 1, &out->quality, err);
     if (!rc && (f = field(v, path, "errors", p, sizeof p)))
@@ -714,6 +723,7 @@ void fp_plan_make(const fp_model *m, int stream, const fp_overrides *ov, gsl_rng
     out->chunk_tokens = m->chunk_tokens > 0 ? m->chunk_tokens : 1;
     out->tokens = ov ? ov->tokens : -1;
     out->cached_tokens = m->cached_tokens;
+    out->cache_write_tokens = m->cache_write_tokens;
 }
 
 /* ---- content */

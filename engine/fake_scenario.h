@@ -73,6 +73,7 @@ typedef struct fp_model {
     long content_tokens; /* lorem length */
     long chunk_tokens;   /* >= 1 */
     long cached_tokens;
+    long cache_write_tokens; /* prompt tokens reported as written to a cache (Anthropic) */
     double quality;
     fp_error_rule *errors; /* owned */
     size_t n_errors;
@@ -141,13 +142,14 @@ int fp_overrides_parse(const char *error, const char *latency_ms, const char *to
 /* What the server does with one chat request. */
 typedef struct fp_plan {
     fp_fault fault;
-    int retry_after_s;  /* -1 = no Retry-After header */
-    long after_tokens;  /* for stall/cut_stream/malformed_json on streams */
-    double delay_ms;    /* wait before the response starts: latency (non-stream) or TTFT */
-    double tps;         /* stream pacing, 0 = unpaced */
-    long chunk_tokens;  /* content tokens per stream chunk */
-    long tokens;        /* forced response length, -1 = from the content mode */
-    long cached_tokens; /* configured; the caller caps it at prompt_tokens */
+    int retry_after_s;       /* -1 = no Retry-After header */
+    long after_tokens;       /* for stall/cut_stream/malformed_json on streams */
+    double delay_ms;         /* wait before the response starts: latency (non-stream) or TTFT */
+    double tps;              /* stream pacing, 0 = unpaced */
+    long chunk_tokens;       /* content tokens per stream chunk */
+    long tokens;             /* forced response length, -1 = from the content mode */
+    long cached_tokens;      /* configured; the caller caps it at prompt_tokens */
+    long cache_write_tokens; /* configured; capped at what the prompt has left */
 } fp_plan;
 
 /*

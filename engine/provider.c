@@ -1,9 +1,13 @@
 #include "provider.h"
 
+#include "clock.h"
+
 #include <stdlib.h>
+#include <sys/random.h>
 
 extern const sy_adapter sy_adapter_openai;
 extern const sy_adapter sy_adapter_gemini;
+extern const sy_adapter sy_adapter_anthropic;
 
 const sy_adapter *sy_adapter_for(sy_dialect dialect)
 {
@@ -13,7 +17,7 @@ const sy_adapter *sy_adapter_for(sy_dialect dialect)
     case SY_DIALECT_GEMINI:
         return &sy_adapter_gemini;
     case SY_DIALECT_ANTHROPIC:
-        return NULL; /* check-config rejects these until they exist */
+        return &sy_adapter_anthropic;
     }
     return NULL;
 }
@@ -129,4 +133,29 @@ size_t sy_providers_unsupported(const sy_config *cfg, sy_buf *errs)
         n++;
     }
     return n;
+}
+
+void sy_random_hex(char *out, size_t ndigits)
+{
+    static _Thread_local uint64_t s;
+    if (!s) {
+        uint64_t seed = 0;
+        if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+            seed = 0;
+        s = (seed ^ sy_now_ns() ^ (uint64_t)(uintptr_t)&s) | 1;
+    }
+    static const char hex[] = "0123456789abcdef";
+    uint64_t z = 0;
+    for (size_t i = 0; i < ndigits; i++) {
+        if (i % 16 == 0) {
+            s += 0x9e3779b97f4a7c15ull;
+            z = s;
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            z ^= z >> 31;
+        }
+        out[i] = hex[z & 15];
+        z >>= 4;
+    }
+    out[ndigits] = '\0';
 }

@@ -115,4 +115,8 @@ size_t sy_providers_unsupported(const sy_config *cfg, sy_buf *errs);
 /* Read usage from an OpenAI-shaped "usage" object into u (no-op when not an object). */
 void sy_usage_from_openai(const cJSON *usage, sy_usage *u);
 
+/* ndigits random lowercase hex digits and a NUL into out (ids that only need to be
+ * unique: a per-thread splitmix64 stream seeded from the kernel's random pool). */
+void sy_random_hex(char *out, size_t ndigits);
+
 #endif

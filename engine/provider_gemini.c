@@ -109,9 +109,12 @@ static const cJSON *field(const cJSON *o, const char *name)
     return v && !cJSON_IsNull(v) ? v : NULL;
 }
 
+/* A number with an integral value that fits in int64_t (converting a larger double is
+ * undefined behaviour, and upstream bytes can say 1e300). */
 static int is_integer(const cJSON *v)
 {
-    return cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble;
+    return cJSON_IsNumber(v) && v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18 &&
+           v->valuedouble == (double)(int64_t)v->valuedouble;
 }
 
 static cJSON *text_part(const char *text)

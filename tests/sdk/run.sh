@@ -24,17 +24,22 @@ fake_port=$(cut -d' ' -f1 "$tmp/fake.port")
 key="sk-sdk-test-key"
 hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
 # Every dialect fake-provider speaks becomes a provider; the openai SDK reaches each of
-# them through the gateway (models small/large: OpenAI; g-small: Gemini).
+# them through the gateway (models small/large: OpenAI; g-small: Gemini; a-small:
+# Anthropic).
 cat > "$tmp/switchyard.json" <<JSON
 {"listen": {"address": "127.0.0.1", "port": 0}, "workers": 1, "data_dir": "$tmp/data",
  "providers": {"fake": {"dialect": "openai", "base_url": "http://127.0.0.1:$fake_port/v1"},
-               "fake-gemini": {"dialect": "gemini", "base_url": "http://127.0.0.1:$fake_port/v1beta"}},
+               "fake-gemini": {"dialect": "gemini", "base_url": "http://127.0.0.1:$fake_port/v1beta"},
+               "fake-anthropic": {"dialect": "anthropic", "base_url": "http://127.0.0.1:$fake_port/v1"}},
  "models": {"small": {"provider": "fake", "upstream_name": "fake-small",
                       "price": {"input": 0.15, "output": 0.6}},
             "large": {"provider": "fake", "upstream_name": "fake-large",
                       "price": {"input": 2.5, "output": 10}},
             "g-small": {"provider": "fake-gemini", "upstream_name": "fake-small",
-                        "price": {"input": 0.3, "cached_input": 0.075, "output": 2.5}}},
+                        "price": {"input": 0.3, "cached_input": 0.075, "output": 2.5}},
+            "a-small": {"provider": "fake-anthropic", "upstream_name": "fake-small",
+                        "price": {"input": 3, "cached_input": 0.3, "cache_write": 3.75,
+                                  "output": 15}}},
  "routes": {"chat": {"candidates": ["small", "large"]}},
  "client_keys": [{"name": "sdk", "sha256": "$hash"}]}
 JSON
@@ -45,6 +50,6 @@ wait_port_file "$tmp/gw.port"
 export SWITCHYARD_URL="http://127.0.0.1:$(cut -d' ' -f1 "$tmp/gw.port")"
 export SWITCHYARD_KEY="$key"
 export FAKE_URL="http://127.0.0.1:$fake_port"
-export SWITCHYARD_DIALECT_MODELS="small g-small"
+export SWITCHYARD_DIALECT_MODELS="small g-small a-small"
 # the openai SDK through the gateway; each dialect's own SDK straight at fake-provider
 node --test ./*.test.mjs || { echo "--- gateway log"; cat "$tmp/gw.log"; exit 1; }

@@ -191,6 +191,8 @@ static void test_parse_errors(void **state)
          "models.m.chunk_tokens: must be between 1 and"},
         {"{\"models\": {\"m\": {\"cached_tokens\": \"3\"}}}",
          "models.m.cached_tokens: expected a number, got a string"},
+        {"{\"models\": {\"m\": {\"cache_write_tokens\": -1}}}",
+         "models.m.cache_write_tokens: must be between 0 and"},
         {"{\"models\": {\"m\": {\"quality\": 1.5}}}", "models.m.quality: must be between 0 and 1"},
         {"{\"models\": {\"m\": {\"errors\": {}}}}",
          "models.m.errors: expected an array of {\"kind\",\"rate\"} objects, got an object"},
@@ -374,7 +376,7 @@ static void test_plan_fields(void **state)
 {
     fp_scenario *s = parse_ok(
         "{\"models\": {\"m\": {\"latency_ms\": 300, \"ttft_ms\": 40, \"tokens_per_second\": 25,"
-        " \"chunk_tokens\": 2, \"cached_tokens\": 9,"
+        " \"chunk_tokens\": 2, \"cached_tokens\": 9, \"cache_write_tokens\": 11,"
         " \"errors\": [{\"kind\": \"http_503\", \"rate\": 0, \"retry_after_s\": 4}]}}}");
     const fp_model *m = model(s, "m");
     rngs r = rngs_new(1);
@@ -385,6 +387,7 @@ static void test_plan_fields(void **state)
     assert_true(p.tps == 25);
     assert_int_equal(p.chunk_tokens, 2);
     assert_int_equal(p.cached_tokens, 9);
+    assert_int_equal(p.cache_write_tokens, 11);
     assert_int_equal(p.tokens, -1);
     fp_plan_make(m, 1, NULL, r.fault, r.latency, &p);
     assert_true(p.delay_ms == 40); /* stream: TTFT */

@@ -1,0 +1,1341 @@
+/*
+ * provider_anthropic.c — the Anthropic Messages dialect (docs/providers-anthropic.md).
+ *
+ * The client's Chat Completions body becomes a Messages request (system, messages of
+ * content blocks, tools, tool_choice, max_tokens, sampling parameters), and Anthropic's
+ * Message — whole, or as the typed SSE events of a stream (message_start,
+ * content_block_start/delta/stop, message_delta, message_stop, ping, error) — becomes an
+ * OpenAI chat.completion or a sequence of chat.completion.chunk events. As in the Gemini
+ * dialect, parameters the translation cannot honour are refused with a 400 naming them;
+ * only bookkeeping members that cannot change the answer are dropped, and the document
+ * lists each rule.
+ *
+ * Anthropic requires max_tokens: without one from the client the request carries
+ * AN_DEFAULT_MAX_TOKENS. JSON mode (response_format) has no Anthropic counterpart and is
+ * translated to one forced call of a tool whose input schema is the wanted JSON; the
+ * call's input comes back to the client as the message content.
+ *
+ * The key travels in the x-api-key header, next to anthropic-version.
+ *
+ * Per-request state (an_state, in rs->priv) is created by build and freed by release:
+ * the response id and timestamp every chunk repeats, the client's model name, whether the
+ * client asked for the usage chunk, whether JSON mode is on, Anthropic's raw usage
+ * counters, and what the stream translation knows about each content block.
+ */
+#include "provider.h"
+
+#include "clock.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AN_VERSION            "2023-06-01"
+#define AN_DEFAULT_MAX_TOKENS 4096
+#define AN_MAX_MESSAGE        300
+#define AN_MAX_BLOCKS         1024 /* content blocks tracked per streamed message */
+/* The tool JSON mode forces; its input is the answer. */
+#define AN_JSON_TOOL "json_response"
+
+typedef enum an_kind {
+    BLK_IGNORED = 0, /* thinking, server tools, anything not relayed */
+    BLK_TEXT,
+    BLK_TOOL, /* a tool_use block relayed as an OpenAI tool call */
+    BLK_JSON, /* the JSON-mode tool_use: its input is relayed as content */
+} an_kind;
+
+typedef struct an_block {
+    unsigned char kind;
+    int tool_index; /* BLK_TOOL: the OpenAI tool_calls index */
+} an_block;
+
+typedef struct an_state {
+    char id[40]; /* "chatcmpl-" + 24 hex digits */
+    int64_t created;
+    char *model; /* owned: the model name the client sees */
+    int include_usage;
+    int json_mode; /* response_format became a forced AN_JSON_TOOL call */
+    /* Anthropic's usage counters as last reported (streams report them in pieces) */
+    int64_t input, cache_read, cache_write, output;
+    /* stream translation */
+    int started;  /* message_start seen: the role chunk went out */
+    int finished; /* the finish chunk went out */
+    int broken;   /* an error or undecodable event was seen: ignore the rest */
+    int next_tool;
+    an_block *blocks; /* by content block index, n_blocks long */
+    size_t n_blocks;
+    char param[128]; /* build: the rejected parameter (*bad_param points here) */
+} an_state;
+
+/* ---- request translation */
+
+typedef struct an_build {
+    an_state *st;
+    const char **bad_param, **why;
+} an_build;
+
+/* Refuse the request: the parameter's name (printf-style, kept in the state so it
+ * outlives the request body) and a static reason. Returns SY_ERR_INVALID. */
+static int refuse(an_build *b, const char *why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(an_build *b, const char *why, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->st->param, sizeof b->st->param, fmt, ap);
+    va_end(ap);
+    *b->bad_param = b->st->param;
+    *b->why = why;
+    return SY_ERR_INVALID;
+}
+
+/* A member that is present and not null, or NULL. */
+static const cJSON *field(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return v && !cJSON_IsNull(v) ? v : NULL;
+}
+
+/* A number with an integral value that fits in int64_t (converting a larger double is
+ * undefined behaviour, and upstream bytes can say 1e300). */
+static int is_integer(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18 &&
+           v->valuedouble == (double)(int64_t)v->valuedouble;
+}
+
+static int is(const cJSON *v, const char *s)
+{
+    return cJSON_IsString(v) && strcmp(v->valuestring, s) == 0;
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Copy the client's "cache_control" (Anthropic's prompt-caching marker, which some
+ * OpenAI clients already send on content parts) onto a block. */
+static void copy_cache_control(const cJSON *from, cJSON *block)
+{
+    const cJSON *cc = field(from, "cache_control");
+    if (cJSON_IsObject(cc))
+        cJSON_AddItemToObject(block, "cache_control", cJSON_Duplicate(cc, 1));
+}
+
+static cJSON *text_block(const char *text, const cJSON *part)
+{
+    cJSON *blk = cJSON_CreateObject();
+    cJSON_AddStringToObject(blk, "type", "text");
+    cJSON_AddStringToObject(blk, "text", text);
+    if (part)
+        copy_cache_control(part, blk);
+    return blk;
+}
+
+/*
+ * A "data:MIME;base64,DATA" URL as an image block (JPEG, PNG, GIF, WebP) or a document
+ * block (PDF), or NULL when it is not such a URL.
+ */
+static cJSON *data_url_block(const char *url)
+{
+    static const char *const images[] = {"image/jpeg", "image/png", "image/gif", "image/webp"};
+    if (!has_prefix(url, "data:"))
+        return NULL;
+    const char *comma = strchr(url, ',');
+    const char *semi = strchr(url, ';');
+    if (!comma || !semi || semi > comma || semi == url + 5 || comma - url < 12 ||
+        strncmp(comma - 7, ";base64", 7) != 0 || !comma[1])
+        return NULL;
+    size_t mlen = (size_t)(semi - url - 5);
+    const char *type = NULL;
+    for (size_t i = 0; i < SY_ARRAY_LEN(images); i++)
+        if (strlen(images[i]) == mlen && strncasecmp(url + 5, images[i], mlen) == 0)
+            type = "image";
+    if (mlen == 15 && strncasecmp(url + 5, "application/pdf", mlen) == 0)
+        type = "document";
+    if (!type)
+        return NULL;
+    cJSON *blk = cJSON_CreateObject();
+    cJSON_AddStringToObject(blk, "type", type);
+    cJSON *src = cJSON_AddObjectToObject(blk, "source");
+    cJSON_AddStringToObject(src, "type", "base64");
+    char *mime = sy_xstrndup(url + 5, mlen);
+    for (char *p = mime; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p + 32);
+    cJSON_AddStringToObject(src, "media_type", mime);
+    free(mime);
+    cJSON_AddStringToObject(src, "data", comma + 1);
+    return blk;
+}
+
+/*
+ * One part of a user message's multi-part content, appended to blocks: text (empty text
+ * is left out: Anthropic rejects empty text blocks), image_url (data: URL → base64 image
+ * or PDF document, http(s) URL → url image source), file (file_data data: URL). A
+ * part's cache_control is carried over.
+ */
+static int user_part(an_build *b, const cJSON *p, size_t i, size_t j, cJSON *blocks)
+{
+    const cJSON *type = field(p, "type");
+    const char *t = cJSON_IsString(type) ? type->valuestring : "";
+    cJSON *blk = NULL;
+    if (strcmp(t, "text") == 0) {
+        const cJSON *text = field(p, "text");
+        if (!cJSON_IsString(text))
+            return refuse(b, "must be a string", "messages[%zu].content[%zu].text", i, j);
+        if (text->valuestring[0])
+            cJSON_AddItemToArray(blocks, text_block(text->valuestring, p));
+        return SY_OK;
+    }
+    if (strcmp(t, "image_url") == 0) {
+        const cJSON *iu = field(p, "image_url");
+        const cJSON *url = cJSON_IsString(iu) ? iu : field(iu, "url");
+        if (!cJSON_IsString(url))
+            return refuse(b, "must be a string", "messages[%zu].content[%zu].image_url.url", i, j);
+        const char *u = url->valuestring;
+        if (has_prefix(u, "data:")) {
+            blk = data_url_block(u);
+            if (!blk)
+                return refuse(b,
+                              "data: URLs must have the form data:MIME;base64,DATA with an image "
+                              "type Anthropic accepts (jpeg, png, gif, webp) or application/pdf",
+                              "messages[%zu].content[%zu].image_url.url", i, j);
+        } else if (has_prefix(u, "https://") || has_prefix(u, "http://")) {
+            blk = cJSON_CreateObject();
+            cJSON_AddStringToObject(blk, "type", "image");
+            cJSON *src = cJSON_AddObjectToObject(blk, "source");
+            cJSON_AddStringToObject(src, "type", "url");
+            cJSON_AddStringToObject(src, "url", u);
+        } else {
+            return refuse(b, "images must be data: URLs or http(s) URLs",
+                          "messages[%zu].content[%zu].image_url.url", i, j);
+        }
+    } else if (strcmp(t, "file") == 0) {
+        const cJSON *fd = field(field(p, "file"), "file_data");
+        blk = cJSON_IsString(fd) ? data_url_block(fd->valuestring) : NULL;
+        if (!blk)
+            return refuse(b,
+                          "only file_data given as a data:MIME;base64,DATA URL of a PDF or an "
+                          "image can be sent to Anthropic (file_id cannot)",
+                          "messages[%zu].content[%zu].file", i, j);
+    } else if (strcmp(t, "input_audio") == 0) {
+        return refuse(b, "Anthropic does not accept audio input", "messages[%zu].content[%zu].type",
+                      i, j);
+    } else {
+        return refuse(b, "this content part type is not supported by the Anthropic dialect",
+                      "messages[%zu].content[%zu].type", i, j);
+    }
+    copy_cache_control(p, blk);
+    cJSON_AddItemToArray(blocks, blk);
+    return SY_OK;
+}
+
+/* Content that may only hold text — a string, or an array of text parts (assistant
+ * "refusal" parts skipped) — as text blocks appended to blocks; empty text is left out.
+ * 0 or a 400. */
+static int text_blocks(an_build *b, const cJSON *content, size_t i, cJSON *blocks)
+{
+    if (!content)
+        return SY_OK;
+    if (cJSON_IsString(content)) {
+        if (content->valuestring[0])
+            cJSON_AddItemToArray(blocks, text_block(content->valuestring, NULL));
+        return SY_OK;
+    }
+    if (!cJSON_IsArray(content))
+        return refuse(b, "must be a string or an array of content parts", "messages[%zu].content",
+                      i);
+    size_t j = 0;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, content)
+    {
+        const cJSON *type = field(p, "type"), *text = field(p, "text");
+        if (is(type, "refusal")) {
+            j++;
+            continue;
+        }
+        if (!is(type, "text") || !cJSON_IsString(text))
+            return refuse(b, "only text parts are allowed in this message",
+                          "messages[%zu].content[%zu]", i, j);
+        if (text->valuestring[0])
+            cJSON_AddItemToArray(blocks, text_block(text->valuestring, p));
+        j++;
+    }
+    return SY_OK;
+}
+
+/* A tool call id as Anthropic accepts it (^[a-zA-Z0-9_-]+$): other bytes become '_'.
+ * Applied alike to tool_use ids and tool_result references, so pairs still match. */
+static cJSON *tool_id(const char *id)
+{
+    char *s = sy_xstrdup(id);
+    for (char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-'))
+            *p = '_';
+    cJSON *v = cJSON_CreateString(s);
+    free(s);
+    return v;
+}
+
+/* An assistant message: its text, then one tool_use block per tool call. */
+static int assistant_blocks(an_build *b, const cJSON *m, size_t i, cJSON *blocks)
+{
+    if (text_blocks(b, field(m, "content"), i, blocks) != SY_OK)
+        return SY_ERR_INVALID;
+    const cJSON *calls = field(m, "tool_calls");
+    if (calls && !cJSON_IsArray(calls))
+        return refuse(b, "must be an array", "messages[%zu].tool_calls", i);
+    size_t j = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, calls)
+    {
+        const cJSON *id = field(c, "id"), *fn = field(c, "function");
+        const cJSON *name = field(fn, "name"), *args = field(fn, "arguments");
+        if (!cJSON_IsString(id) || !id->valuestring[0])
+            return refuse(b, "must be a non-empty string", "messages[%zu].tool_calls[%zu].id", i,
+                          j);
+        if (!cJSON_IsString(name) || !name->valuestring[0])
+            return refuse(b, "must be a non-empty string",
+                          "messages[%zu].tool_calls[%zu].function.name", i, j);
+        cJSON *input = NULL;
+        if (!args || (cJSON_IsString(args) && !args->valuestring[0]))
+            input = cJSON_CreateObject();
+        else if (cJSON_IsString(args))
+            input = cJSON_Parse(args->valuestring);
+        if (!cJSON_IsObject(input)) {
+            cJSON_Delete(input);
+            return refuse(b, "must be the text of a JSON object",
+                          "messages[%zu].tool_calls[%zu].function.arguments", i, j);
+        }
+        cJSON *blk = cJSON_CreateObject();
+        cJSON_AddStringToObject(blk, "type", "tool_use");
+        cJSON_AddItemToObject(blk, "id", tool_id(id->valuestring));
+        cJSON_AddStringToObject(blk, "name", name->valuestring);
+        cJSON_AddItemToObject(blk, "input", input);
+        cJSON_AddItemToArray(blocks, blk);
+        j++;
+    }
+    return SY_OK;
+}
+
+/* A tool message: a tool_result block answering tool_call_id; string content stays a
+ * string, text parts become text blocks. */
+static int tool_block(an_build *b, const cJSON *m, size_t i, cJSON *blocks)
+{
+    const cJSON *id = field(m, "tool_call_id");
+    if (!cJSON_IsString(id) || !id->valuestring[0])
+        return refuse(b, "must be a non-empty string", "messages[%zu].tool_call_id", i);
+    const cJSON *content = field(m, "content");
+    cJSON *blk = cJSON_CreateObject();
+    cJSON_AddStringToObject(blk, "type", "tool_result");
+    cJSON_AddItemToObject(blk, "tool_use_id", tool_id(id->valuestring));
+    if (cJSON_IsString(content)) {
+        cJSON_AddStringToObject(blk, "content", content->valuestring);
+    } else if (content) {
+        cJSON *parts = cJSON_AddArrayToObject(blk, "content");
+        if (text_blocks(b, content, i, parts) != SY_OK) {
+            cJSON_Delete(blk);
+            return SY_ERR_INVALID;
+        }
+    }
+    cJSON_AddItemToArray(blocks, blk);
+    return SY_OK;
+}
+
+/* Append blocks to messages as a turn of `role`, merging into the previous turn when it
+ * has the same role (Anthropic expects alternating turns; parallel tool results must
+ * share one user turn). Takes ownership of blocks. */
+static void add_turn(cJSON *messages, const char *role, cJSON *blocks)
+{
+    cJSON *last = cJSON_GetArrayItem(messages, cJSON_GetArraySize(messages) - 1);
+    if (is(cJSON_GetObjectItemCaseSensitive(last, "role"), role)) {
+        cJSON *dst = cJSON_GetObjectItemCaseSensitive(last, "content");
+        while (cJSON_GetArraySize(blocks) > 0)
+            cJSON_AddItemToArray(dst, cJSON_DetachItemFromArray(blocks, 0));
+        cJSON_Delete(blocks);
+        return;
+    }
+    cJSON *turn = cJSON_CreateObject();
+    cJSON_AddStringToObject(turn, "role", role);
+    cJSON_AddItemToObject(turn, "content", blocks);
+    cJSON_AddItemToArray(messages, turn);
+}
+
+/* messages → system + messages. */
+static int translate_messages(an_build *b, const cJSON *req, cJSON *a)
+{
+    const cJSON *messages = field(req, "messages");
+    if (!cJSON_IsArray(messages))
+        return refuse(b, "must be a non-empty array", "messages");
+    cJSON *system = cJSON_CreateArray();
+    cJSON *out = cJSON_CreateArray();
+    size_t i = 0;
+    int rc = SY_OK;
+    for (const cJSON *m = messages->child; m && rc == SY_OK; m = m->next, i++) {
+        const cJSON *role = field(m, "role");
+        if (!cJSON_IsString(role)) {
+            rc = refuse(b, "must be a string", "messages[%zu].role", i);
+            break;
+        }
+        const char *r = role->valuestring;
+        if (strcmp(r, "system") == 0 || strcmp(r, "developer") == 0) {
+            rc = text_blocks(b, field(m, "content"), i, system);
+            continue;
+        }
+        cJSON *blocks = cJSON_CreateArray();
+        const char *arole = "user";
+        if (strcmp(r, "user") == 0) {
+            const cJSON *content = field(m, "content");
+            if (cJSON_IsString(content)) {
+                if (content->valuestring[0])
+                    cJSON_AddItemToArray(blocks, text_block(content->valuestring, NULL));
+            } else if (cJSON_IsArray(content)) {
+                size_t j = 0;
+                for (const cJSON *p = content->child; p && rc == SY_OK; p = p->next, j++)
+                    rc = user_part(b, p, i, j, blocks);
+            } else {
+                rc = refuse(b, "must be a string or an array of content parts",
+                            "messages[%zu].content", i);
+            }
+        } else if (strcmp(r, "assistant") == 0) {
+            arole = "assistant";
+            rc = assistant_blocks(b, m, i, blocks);
+        } else if (strcmp(r, "tool") == 0) {
+            rc = tool_block(b, m, i, blocks);
+        } else {
+            rc = refuse(b, "role must be system, developer, user, assistant or tool",
+                        "messages[%zu].role", i);
+        }
+        if (rc != SY_OK || cJSON_GetArraySize(blocks) == 0) {
+            cJSON_Delete(blocks); /* a message with nothing to say is left out */
+            continue;
+        }
+        add_turn(out, arole, blocks);
+    }
+    if (rc == SY_OK && cJSON_GetArraySize(out) == 0)
+        rc = refuse(b, "Anthropic needs at least one non-empty user or assistant message",
+                    "messages");
+    if (rc != SY_OK) {
+        cJSON_Delete(system);
+        cJSON_Delete(out);
+        return rc;
+    }
+    if (cJSON_GetArraySize(system) > 0)
+        cJSON_AddItemToObject(a, "system", system);
+    else
+        cJSON_Delete(system);
+    cJSON_AddItemToObject(a, "messages", out);
+    return SY_OK;
+}
+
+/* tools → tools[{name, description, input_schema}]. "strict" has no counterpart and is
+ * dropped; a tool without parameters gets the empty object schema Anthropic requires. */
+static int translate_tools(an_build *b, const cJSON *req, cJSON *a)
+{
+    const cJSON *tools = field(req, "tools");
+    if (!tools)
+        return SY_OK;
+    if (!cJSON_IsArray(tools))
+        return refuse(b, "must be an array", "tools");
+    if (cJSON_GetArraySize(tools) == 0)
+        return SY_OK;
+    cJSON *out = cJSON_CreateArray();
+    size_t i = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tools)
+    {
+        const cJSON *type = field(t, "type"), *fn = field(t, "function");
+        const cJSON *name = field(fn, "name"), *desc = field(fn, "description");
+        const cJSON *params = field(fn, "parameters");
+        int rc = SY_OK;
+        if (!is(type, "function"))
+            rc = refuse(b, "only function tools can be sent to Anthropic", "tools[%zu].type", i);
+        else if (!cJSON_IsString(name) || !name->valuestring[0])
+            rc = refuse(b, "must be a non-empty string", "tools[%zu].function.name", i);
+        else if (strcmp(name->valuestring, AN_JSON_TOOL) == 0)
+            rc = refuse(b, "the name json_response is reserved by the Anthropic dialect",
+                        "tools[%zu].function.name", i);
+        else if (desc && !cJSON_IsString(desc))
+            rc = refuse(b, "must be a string", "tools[%zu].function.description", i);
+        else if (params && !cJSON_IsObject(params))
+            rc = refuse(b, "must be a JSON Schema object", "tools[%zu].function.parameters", i);
+        if (rc != SY_OK) {
+            cJSON_Delete(out);
+            return rc;
+        }
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "name", name->valuestring);
+        if (desc)
+            cJSON_AddStringToObject(d, "description", desc->valuestring);
+        if (params) {
+            cJSON_AddItemToObject(d, "input_schema", cJSON_Duplicate(params, 1));
+        } else {
+            cJSON *s = cJSON_AddObjectToObject(d, "input_schema");
+            cJSON_AddStringToObject(s, "type", "object");
+            cJSON_AddObjectToObject(s, "properties");
+        }
+        copy_cache_control(t, d);
+        cJSON_AddItemToArray(out, d);
+        i++;
+    }
+    cJSON_AddItemToObject(a, "tools", out);
+    return SY_OK;
+}
+
+/*
+ * tool_choice → tool_choice: auto → auto, none → none (the tools stay in the request, so
+ * a cached prompt prefix stays valid), required → any, one named function → tool.
+ * parallel_tool_calls: false → disable_parallel_tool_use (on an auto choice when the
+ * client gave none). Without tools "auto" and "none" say nothing and are left out;
+ * "required" or a named function cannot be honoured.
+ */
+static int translate_tool_choice(an_build *b, const cJSON *req, cJSON *a)
+{
+    const cJSON *tc = field(req, "tool_choice");
+    int have_tools = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a, "tools")) > 0;
+    const cJSON *ptc = field(req, "parallel_tool_calls");
+    const char *type = NULL, *only = NULL;
+    if (!tc) {
+        type = "auto";
+    } else if (cJSON_IsString(tc)) {
+        if (strcmp(tc->valuestring, "auto") == 0)
+            type = "auto";
+        else if (strcmp(tc->valuestring, "none") == 0)
+            type = "none";
+        else if (strcmp(tc->valuestring, "required") == 0)
+            type = "any";
+    } else {
+        const cJSON *name = field(field(tc, "function"), "name");
+        if (is(field(tc, "type"), "function") && cJSON_IsString(name) && name->valuestring[0]) {
+            type = "tool";
+            only = name->valuestring;
+        }
+    }
+    if (!type)
+        return refuse(b,
+                      "must be \"auto\", \"none\", \"required\" or "
+                      "{\"type\":\"function\",\"function\":{\"name\":...}}",
+                      "tool_choice");
+    if (!have_tools) {
+        if (strcmp(type, "any") == 0 || strcmp(type, "tool") == 0)
+            return refuse(b, "requires tools", "tool_choice");
+        return SY_OK;
+    }
+    int no_parallel = cJSON_IsFalse(ptc) && strcmp(type, "none") != 0;
+    if (!tc && !no_parallel)
+        return SY_OK; /* Anthropic's default is auto */
+    cJSON *o = cJSON_AddObjectToObject(a, "tool_choice");
+    cJSON_AddStringToObject(o, "type", type);
+    if (only)
+        cJSON_AddStringToObject(o, "name", only);
+    if (no_parallel)
+        cJSON_AddTrueToObject(o, "disable_parallel_tool_use");
+    return SY_OK;
+}
+
+/*
+ * response_format: json_object and json_schema become one forced call of AN_JSON_TOOL
+ * whose input_schema is the wanted JSON (any object for json_object); the response
+ * translation turns that call back into content. Anthropic's tool inputs are objects,
+ * so a schema must describe an object; and the forced call leaves no room for the
+ * client's own tools.
+ */
+static int translate_response_format(an_build *b, const cJSON *req, cJSON *a)
+{
+    const cJSON *rf = field(req, "response_format");
+    if (!rf)
+        return SY_OK;
+    const cJSON *type = field(rf, "type");
+    const char *t = cJSON_IsString(type) ? type->valuestring : "";
+    if (strcmp(t, "text") == 0)
+        return SY_OK;
+    if (strcmp(t, "json_object") != 0 && strcmp(t, "json_schema") != 0)
+        return refuse(b, "must be text, json_object or json_schema", "response_format.type");
+    if (cJSON_GetArraySize(field(req, "tools")) > 0 || field(req, "tool_choice"))
+        return refuse(b,
+                      "JSON mode is a forced tool call in the Anthropic dialect and cannot be "
+                      "combined with tools or tool_choice",
+                      "response_format");
+    const cJSON *js = field(rf, "json_schema");
+    const cJSON *schema = field(js, "schema"), *desc = field(js, "description");
+    if (strcmp(t, "json_schema") == 0) {
+        if (!cJSON_IsObject(schema))
+            return refuse(b, "must be a JSON Schema object", "response_format.json_schema.schema");
+        if (!is(field(schema, "type"), "object"))
+            return refuse(b,
+                          "Anthropic can only produce JSON objects: the schema's type must be "
+                          "\"object\"",
+                          "response_format.json_schema.schema");
+    }
+    cJSON *tool = cJSON_CreateObject();
+    cJSON_AddStringToObject(tool, "name", AN_JSON_TOOL);
+    cJSON_AddStringToObject(tool, "description",
+                            cJSON_IsString(desc) ? desc->valuestring
+                                                 : "Give the answer as this tool's input: a "
+                                                   "JSON object.");
+    if (cJSON_IsObject(schema)) {
+        cJSON_AddItemToObject(tool, "input_schema", cJSON_Duplicate(schema, 1));
+    } else {
+        cJSON *s = cJSON_AddObjectToObject(tool, "input_schema");
+        cJSON_AddStringToObject(s, "type", "object");
+    }
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(a, "tools"), tool);
+    cJSON *tc = cJSON_AddObjectToObject(a, "tool_choice");
+    cJSON_AddStringToObject(tc, "type", "tool");
+    cJSON_AddStringToObject(tc, "name", AN_JSON_TOOL);
+    b->st->json_mode = 1;
+    return SY_OK;
+}
+
+/* A numeric parameter copied under another name after a range check; `why` says what is
+ * allowed. */
+static int number_param(an_build *b, const cJSON *req, const char *name, int integer, double min,
+                        double max, const char *why, cJSON *a, const char *aname)
+{
+    const cJSON *v = field(req, name);
+    if (!v)
+        return SY_OK;
+    if (!cJSON_IsNumber(v) || (integer && !is_integer(v)) || v->valuedouble < min ||
+        v->valuedouble > max)
+        return refuse(b, why, "%s", name);
+    cJSON_AddNumberToObject(a, aname, v->valuedouble);
+    return SY_OK;
+}
+
+/* max_tokens / max_completion_tokens (the smaller when both are given) → max_tokens,
+ * which Anthropic requires: AN_DEFAULT_MAX_TOKENS when the client gave none. */
+static int max_tokens_param(an_build *b, const cJSON *req, cJSON *a)
+{
+    static const char *const names[] = {"max_tokens", "max_completion_tokens"};
+    double limit = -1;
+    for (size_t i = 0; i < SY_ARRAY_LEN(names); i++) {
+        const cJSON *v = field(req, names[i]);
+        if (!v)
+            continue;
+        if (!is_integer(v) || v->valuedouble < 1 || v->valuedouble > 2147483647.0)
+            return refuse(b, "must be a positive integer", "%s", names[i]);
+        if (limit < 0 || v->valuedouble < limit)
+            limit = v->valuedouble;
+    }
+    cJSON_AddNumberToObject(a, "max_tokens", limit > 0 ? limit : AN_DEFAULT_MAX_TOKENS);
+    return SY_OK;
+}
+
+/* stop: a string or an array of strings → stop_sequences. */
+static int stop_param(an_build *b, const cJSON *req, cJSON *a)
+{
+    const cJSON *stop = field(req, "stop");
+    if (!stop)
+        return SY_OK;
+    cJSON *seq = cJSON_CreateArray();
+    if (cJSON_IsString(stop)) {
+        cJSON_AddItemToArray(seq, cJSON_CreateString(stop->valuestring));
+    } else if (cJSON_IsArray(stop)) {
+        size_t i = 0;
+        const cJSON *s;
+        cJSON_ArrayForEach(s, stop)
+        {
+            if (!cJSON_IsString(s)) {
+                cJSON_Delete(seq);
+                return refuse(b, "must be a string", "stop[%zu]", i);
+            }
+            cJSON_AddItemToArray(seq, cJSON_CreateString(s->valuestring));
+            i++;
+        }
+    } else {
+        cJSON_Delete(seq);
+        return refuse(b, "must be a string or an array of strings", "stop");
+    }
+    if (cJSON_GetArraySize(seq) > 0)
+        cJSON_AddItemToObject(a, "stop_sequences", seq);
+    else
+        cJSON_Delete(seq);
+    return SY_OK;
+}
+
+/* safety_identifier, else user → metadata.user_id (Anthropic's end-user id). */
+static int user_param(an_build *b, const cJSON *req, cJSON *a)
+{
+    const cJSON *id = field(req, "safety_identifier");
+    const char *name = "safety_identifier";
+    if (!id) {
+        id = field(req, "user");
+        name = "user";
+    }
+    if (!id)
+        return SY_OK;
+    if (!cJSON_IsString(id))
+        return refuse(b, "must be a string", "%s", name);
+    if (id->valuestring[0])
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(a, "metadata"), "user_id", id->valuestring);
+    return SY_OK;
+}
+
+/*
+ * Top-level members: each is translated, dropped (bookkeeping with no effect on the
+ * answer), accepted at its no-op value, or refused. A member set to null counts as
+ * absent. Unknown members are refused: the gateway cannot honour what it does not know.
+ */
+static int check_members(an_build *b, const cJSON *req)
+{
+    static const char *const translated[] = {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "temperature",
+        "top_p",
+        "top_k",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "user",
+        "safety_identifier",
+        "parallel_tool_calls",
+    };
+    static const char *const dropped[] = {"metadata", "store", "service_tier", "prompt_cache_key"};
+    for (const cJSON *m = req->child; m; m = m->next) {
+        if (cJSON_IsNull(m))
+            continue;
+        int known = 0;
+        for (size_t i = 0; !known && i < SY_ARRAY_LEN(translated); i++)
+            known = strcmp(m->string, translated[i]) == 0;
+        for (size_t i = 0; !known && i < SY_ARRAY_LEN(dropped); i++)
+            known = strcmp(m->string, dropped[i]) == 0;
+        if (known)
+            continue;
+        const char *s = m->string;
+        if (strcmp(s, "n") == 0) {
+            if (!cJSON_IsNumber(m) || m->valuedouble != 1)
+                return refuse(b, "Anthropic returns one choice per request: n must be 1", "n");
+        } else if (strcmp(s, "logprobs") == 0) {
+            if (!cJSON_IsFalse(m))
+                return refuse(b, "Anthropic has no log probabilities", "logprobs");
+        } else if (strcmp(s, "presence_penalty") == 0 || strcmp(s, "frequency_penalty") == 0) {
+            if (!cJSON_IsNumber(m) || m->valuedouble != 0)
+                return refuse(b, "Anthropic has no repetition penalties (only 0 is accepted)", "%s",
+                              s);
+        } else if (strcmp(s, "seed") == 0) {
+            return refuse(b, "Anthropic has no sampling seed", "seed");
+        } else if (strcmp(s, "logit_bias") == 0) {
+            if (!cJSON_IsObject(m) || m->child)
+                return refuse(b, "Anthropic has no logit bias", "logit_bias");
+        } else if (strcmp(s, "reasoning_effort") == 0) {
+            if (!is(m, "none") && !is(m, "minimal"))
+                return refuse(b,
+                              "extended thinking is not translated to the Anthropic dialect (its "
+                              "thinking blocks cannot round-trip through the OpenAI shape); only "
+                              "none and minimal are accepted",
+                              "reasoning_effort");
+        } else if (strcmp(s, "modalities") == 0) {
+            int text_out = cJSON_IsArray(m);
+            for (const cJSON *x = m->child; x && text_out; x = x->next)
+                text_out = is(x, "text");
+            if (!text_out)
+                return refuse(b, "only text output is supported by the Anthropic dialect",
+                              "modalities");
+        } else {
+            return refuse(b, "not supported by the Anthropic dialect", "%s", s);
+        }
+    }
+    return SY_OK;
+}
+
+static int translate_parameters(an_build *b, const cJSON *req, cJSON *a)
+{
+    int rc = max_tokens_param(b, req, a);
+    if (rc == SY_OK)
+        rc = number_param(b, req, "temperature", 0, 0, 1,
+                          "must be a number between 0 and 1 (Anthropic's range)", a, "temperature");
+    if (rc == SY_OK)
+        rc = number_param(b, req, "top_p", 0, 0, 1, "must be a number between 0 and 1", a, "top_p");
+    if (rc == SY_OK)
+        rc = number_param(b, req, "top_k", 1, 1, 1e9, "must be a positive integer", a, "top_k");
+    if (rc == SY_OK)
+        rc = stop_param(b, req, a);
+    if (rc == SY_OK)
+        rc = user_param(b, req, a);
+    return rc;
+}
+
+static an_state *state_for(sy_relay_state *rs, const char *fallback_model)
+{
+    if (rs->priv)
+        return rs->priv;
+    an_state *st = sy_xcalloc(1, sizeof *st);
+    memcpy(st->id, "chatcmpl-", 9);
+    sy_random_hex(st->id + 9, 24);
+    st->created = (int64_t)(sy_wall_ms() / 1000);
+    const char *m = rs->client_model ? rs->client_model : fallback_model;
+    st->model = sy_xstrdup(m ? m : "");
+    rs->priv = st;
+    return st;
+}
+
+static int anthropic_build(const sy_provider_cfg *prov, const sy_model_cfg *model, cJSON *req,
+                           int stream, sy_relay_state *rs, sy_upstream_call *out,
+                           const char **bad_param, const char **why)
+{
+    an_state *st = state_for(rs, model->name);
+    an_build b = {st, bad_param, why};
+    if (!cJSON_IsObject(req))
+        return refuse(&b, "the request body must be a JSON object", "messages");
+    st->include_usage =
+        stream && cJSON_IsTrue(field(field(req, "stream_options"), "include_usage"));
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "model", model->upstream_name);
+    int rc = check_members(&b, req);
+    if (rc == SY_OK)
+        rc = translate_parameters(&b, req, a);
+    if (rc == SY_OK)
+        rc = translate_messages(&b, req, a);
+    if (rc == SY_OK)
+        rc = translate_tools(&b, req, a);
+    if (rc == SY_OK)
+        rc = translate_tool_choice(&b, req, a);
+    if (rc == SY_OK)
+        rc = translate_response_format(&b, req, a);
+    if (rc == SY_OK && stream)
+        cJSON_AddTrueToObject(a, "stream");
+    char *body = rc == SY_OK ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    if (rc != SY_OK)
+        return rc;
+    if (!body) {
+        *bad_param = NULL;
+        *why = "request could not be serialised";
+        return SY_ERR_INVALID;
+    }
+    size_t n = strlen(body);
+    out->body.data = body; /* cJSON allocates with malloc: the sy_buf adopts it */
+    out->body.len = n;
+    out->body.cap = n + 1;
+    sy_buf_printf(&out->url, "%s/messages", prov->base_url);
+    size_t h = 0;
+    out->headers[h++] = sy_xstrdup("Content-Type: application/json");
+    out->headers[h++] =
+        sy_xstrdup(stream ? "Accept: text/event-stream" : "Accept: application/json");
+    out->headers[h++] = sy_xstrdup("anthropic-version: " AN_VERSION);
+    if (prov->api_key) {
+        sy_buf key = {0};
+        sy_buf_printf(&key, "x-api-key: %s", prov->api_key);
+        out->headers[h++] = key.data;
+    }
+    out->headers[h] = NULL;
+    return SY_OK;
+}
+
+/* ---- usage, finish reasons */
+
+/* Read whichever of Anthropic's counters `u` carries into st (a stream's message_delta
+ * repeats some of them cumulatively), then rebuild rs->usage in OpenAI's convention:
+ * prompt = input + cache reads + cache writes. */
+static void read_usage(const cJSON *u, an_state *st, sy_usage *out)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } counters[] = {
+        {"input_tokens", offsetof(an_state, input)},
+        {"cache_read_input_tokens", offsetof(an_state, cache_read)},
+        {"cache_creation_input_tokens", offsetof(an_state, cache_write)},
+        {"output_tokens", offsetof(an_state, output)},
+    };
+    if (!cJSON_IsObject(u))
+        return;
+    for (size_t i = 0; i < SY_ARRAY_LEN(counters); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(u, counters[i].name);
+        if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15)
+            *(int64_t *)((char *)st + counters[i].off) = (int64_t)v->valuedouble;
+    }
+    out->prompt_tokens = st->input + st->cache_read + st->cache_write;
+    out->cached_tokens = st->cache_read;
+    out->cache_write_tokens = st->cache_write;
+    out->completion_tokens = st->output;
+    out->reasoning_tokens = 0;
+    out->have = 1;
+}
+
+static cJSON *usage_json(const sy_usage *u)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "prompt_tokens", (double)u->prompt_tokens);
+    cJSON_AddNumberToObject(o, "completion_tokens", (double)u->completion_tokens);
+    cJSON_AddNumberToObject(o, "total_tokens", (double)(u->prompt_tokens + u->completion_tokens));
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "prompt_tokens_details"), "cached_tokens",
+                            (double)u->cached_tokens);
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "completion_tokens_details"),
+                            "reasoning_tokens", 0);
+    return o;
+}
+
+/* Anthropic's stop_reason as OpenAI's finish_reason. A paused turn (server tools) or a
+ * full context window is incomplete output: "length". JSON mode's forced call is the
+ * answer, so it stops normally. */
+static const char *map_finish(const char *reason, int json_mode)
+{
+    if (strcmp(reason, "max_tokens") == 0 || strcmp(reason, "pause_turn") == 0 ||
+        strcmp(reason, "model_context_window_exceeded") == 0)
+        return "length";
+    if (strcmp(reason, "tool_use") == 0)
+        return json_mode ? "stop" : "tool_calls";
+    if (strcmp(reason, "refusal") == 0)
+        return "content_filter";
+    return "stop"; /* end_turn, stop_sequence, and reasons added later */
+}
+
+static void set_finish(sy_relay_state *rs, const char *reason)
+{
+    snprintf(rs->finish_reason, sizeof rs->finish_reason, "%s", reason);
+}
+
+static void add_head(cJSON *o, const an_state *st, const char *object)
+{
+    cJSON_AddStringToObject(o, "id", st->id);
+    cJSON_AddStringToObject(o, "object", object);
+    cJSON_AddNumberToObject(o, "created", (double)st->created);
+    cJSON_AddStringToObject(o, "model", st->model);
+}
+
+static void print_to(const cJSON *o, sy_buf *out)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    sy_buf_puts(out, s);
+    cJSON_free(s);
+}
+
+/* A tool_use block's id as the client's tool call id; a block without one gets a fresh
+ * "call_" id. */
+static void call_id(const cJSON *blk, cJSON *call)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(blk, "id");
+    if (cJSON_IsString(id) && id->valuestring[0]) {
+        cJSON_AddStringToObject(call, "id", id->valuestring);
+        return;
+    }
+    char fresh[32];
+    memcpy(fresh, "call_", 5);
+    sy_random_hex(fresh + 5, 24);
+    cJSON_AddStringToObject(call, "id", fresh);
+}
+
+/* ---- response translation */
+
+/*
+ * A complete Message → chat.completion: text blocks joined into content, tool_use
+ * blocks as tool_calls (their input as the arguments text), the JSON-mode call as
+ * content, thinking and server-tool blocks left out.
+ */
+static int anthropic_response(const char *body, size_t len, sy_relay_state *rs, sy_buf *out)
+{
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    if (!cJSON_IsObject(root) || !cJSON_IsArray(content) || (type && !is(type, "message"))) {
+        cJSON_Delete(root);
+        return SY_ERR_INVALID;
+    }
+    an_state *st = state_for(rs, NULL);
+    sy_buf text = {0}, json = {0};
+    int had_text = 0, had_json = 0;
+    cJSON *calls = cJSON_CreateArray();
+    const cJSON *blk;
+    cJSON_ArrayForEach(blk, content)
+    {
+        const cJSON *bt = cJSON_GetObjectItemCaseSensitive(blk, "type");
+        if (is(bt, "text")) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(blk, "text");
+            if (cJSON_IsString(t)) {
+                sy_buf_puts(&text, t->valuestring);
+                had_text = 1;
+            }
+        } else if (is(bt, "tool_use")) {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(blk, "name");
+            const cJSON *input = cJSON_GetObjectItemCaseSensitive(blk, "input");
+            char *args = cJSON_IsObject(input) ? cJSON_PrintUnformatted(input) : NULL;
+            if (st->json_mode && is(name, AN_JSON_TOOL)) {
+                sy_buf_puts(&json, args ? args : "{}");
+                had_json = 1;
+            } else {
+                cJSON *call = cJSON_CreateObject();
+                call_id(blk, call);
+                cJSON_AddStringToObject(call, "type", "function");
+                cJSON *f = cJSON_AddObjectToObject(call, "function");
+                cJSON_AddStringToObject(f, "name", cJSON_IsString(name) ? name->valuestring : "");
+                cJSON_AddStringToObject(f, "arguments", args ? args : "{}");
+                cJSON_AddItemToArray(calls, call);
+            }
+            cJSON_free(args);
+        }
+    }
+    const cJSON *sr = cJSON_GetObjectItemCaseSensitive(root, "stop_reason");
+    const char *finish =
+        map_finish(cJSON_IsString(sr) ? sr->valuestring : "end_turn", st->json_mode);
+    int called = cJSON_GetArraySize(calls) > 0;
+    if (called && strcmp(finish, "stop") == 0)
+        finish = "tool_calls";
+    set_finish(rs, finish);
+
+    cJSON *o = cJSON_CreateObject();
+    add_head(o, st, "chat.completion");
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddNumberToObject(c, "index", 0);
+    cJSON *msg = cJSON_AddObjectToObject(c, "message");
+    cJSON_AddStringToObject(msg, "role", "assistant");
+    if (had_json)
+        cJSON_AddStringToObject(msg, "content", json.data);
+    else if (had_text)
+        cJSON_AddStringToObject(msg, "content", text.data ? text.data : "");
+    else
+        cJSON_AddNullToObject(msg, "content");
+    if (called)
+        cJSON_AddItemToObject(msg, "tool_calls", calls);
+    else
+        cJSON_Delete(calls);
+    cJSON_AddNullToObject(c, "logprobs");
+    cJSON_AddStringToObject(c, "finish_reason", finish);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), c);
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "usage");
+    if (cJSON_IsObject(u)) {
+        read_usage(u, st, &rs->usage);
+        cJSON_AddItemToObject(o, "usage", usage_json(&rs->usage));
+    }
+    print_to(o, out);
+    cJSON_Delete(o);
+    cJSON_Delete(root);
+    sy_buf_free(&text);
+    sy_buf_free(&json);
+    return SY_OK;
+}
+
+/* ---- errors */
+
+/* The HTTP status Anthropic documents for an error type (used for errors inside a
+ * stream, which arrive after the 200); unknown types count as 500. */
+static long status_of_type(const char *type)
+{
+    static const struct {
+        const char *type;
+        long status;
+    } types[] = {
+        {"invalid_request_error", 400}, {"authentication_error", 401},
+        {"billing_error", 402},         {"permission_error", 403},
+        {"not_found_error", 404},       {"request_too_large", 413},
+        {"rate_limit_error", 429},      {"api_error", 500},
+        {"timeout_error", 504},         {"overloaded_error", 529},
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(types); i++)
+        if (strcmp(type, types[i].type) == 0)
+            return types[i].status;
+    return 500;
+}
+
+/* Whether an error type is safe to quote: Anthropic's are short snake_case words. */
+static int plain_type(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > 40)
+        return 0;
+    for (const char *p = t; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
+            return 0;
+    return 1;
+}
+
+/*
+ * Map an Anthropic error object (and the HTTP status it came with, or the status its type
+ * stands for inside a stream) to the client's error. A 429 whose details say
+ * enforced_spend_limit_reached is a spend limit: not retryable. Auth failures never quote
+ * the provider's message.
+ */
+static void map_error(long status, const cJSON *err, int in_stream, sy_mapped_error *out)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(err, "type");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(err, "details"), "error_code");
+    const char *msg = cJSON_IsString(m) ? m->valuestring : "";
+    const char *type = cJSON_IsString(t) && plain_type(t->valuestring) ? t->valuestring : NULL;
+    if (in_stream)
+        sy_buf_printf(&out->message, "provider reported error %ld mid-stream", status);
+    else
+        sy_buf_printf(&out->message, "provider returned HTTP %ld", status);
+    if (type)
+        sy_buf_printf(&out->message, " (%s)", type);
+    int quota = status == 429 && is(code, "enforced_spend_limit_reached");
+    int with_message = sy_map_http_status(status, quota, out);
+    if (with_message && msg[0]) {
+        size_t n = strlen(msg);
+        sy_buf_append(&out->message, ": ", 2);
+        sy_buf_append(&out->message, msg, n > AN_MAX_MESSAGE ? AN_MAX_MESSAGE : n);
+    }
+}
+
+static void anthropic_error(long status, const char *body, size_t len, const char *retry_after,
+                            sy_mapped_error *out)
+{
+    (void)retry_after; /* the pipeline honours Retry-After itself */
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    map_error(status, cJSON_GetObjectItemCaseSensitive(root, "error"), 0, out);
+    cJSON_Delete(root);
+}
+
+/* ---- streaming */
+
+/* One chat.completion.chunk event. */
+static void emit_chunk(const an_state *st, const cJSON *delta, const char *finish, sy_buf *out)
+{
+    sy_buf_printf(out,
+                  "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%lld,"
+                  "\"model\":",
+                  st->id, (long long)st->created);
+    sy_buf_json_string(out, st->model, strlen(st->model));
+    sy_buf_puts(out, ",\"choices\":[{\"index\":0,\"delta\":");
+    if (delta)
+        print_to(delta, out);
+    else
+        sy_buf_puts(out, "{}");
+    if (finish)
+        sy_buf_printf(out, ",\"logprobs\":null,\"finish_reason\":\"%s\"}]}\n\n", finish);
+    else
+        sy_buf_puts(out, ",\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+}
+
+/* The finish chunk, once. */
+static void emit_finish(an_state *st, sy_relay_state *rs, const char *finish, sy_buf *out)
+{
+    if (st->finished)
+        return;
+    if (st->next_tool > 0 && strcmp(finish, "stop") == 0)
+        finish = "tool_calls";
+    emit_chunk(st, NULL, finish, out);
+    set_finish(rs, finish);
+    st->finished = 1;
+}
+
+/* The end of the translated stream: the usage chunk when the client asked, [DONE]. */
+static void emit_done(an_state *st, sy_relay_state *rs, sy_buf *out)
+{
+    if (st->include_usage && rs->usage.have) {
+        cJSON *o = cJSON_CreateObject();
+        add_head(o, st, "chat.completion.chunk");
+        cJSON_AddArrayToObject(o, "choices");
+        cJSON_AddItemToObject(o, "usage", usage_json(&rs->usage));
+        sy_buf_puts(out, "data: ");
+        print_to(o, out);
+        sy_buf_puts(out, "\n\n");
+        cJSON_Delete(o);
+    }
+    sy_buf_puts(out, "data: [DONE]\n\n");
+    rs->saw_done = 1;
+}
+
+/* An error event → an OpenAI-shaped in-band error event; nothing after it is relayed. */
+static void emit_stream_error(an_state *st, const cJSON *err, sy_relay_state *rs, sy_buf *out)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(err, "type");
+    long status = status_of_type(cJSON_IsString(t) ? t->valuestring : "");
+    sy_mapped_error e = {0};
+    map_error(status, err, 1, &e);
+    sy_buf_puts(out, "data: {\"error\":{\"message\":");
+    sy_buf_json_string(out, e.message.data ? e.message.data : "", e.message.len);
+    sy_buf_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":\"%s\"}}\n\n", e.type, e.code);
+    sy_mapped_error_free(&e);
+    rs->saw_error_event = 1;
+    st->broken = 1;
+}
+
+/* The block at a content index, grown on demand; NULL for an unusable index. */
+static an_block *block_at(an_state *st, const cJSON *index)
+{
+    if (!is_integer(index) || index->valuedouble < 0 || index->valuedouble >= AN_MAX_BLOCKS)
+        return NULL;
+    size_t i = (size_t)index->valuedouble;
+    if (i >= st->n_blocks) {
+        size_t n = i + 1 > 2 * st->n_blocks ? i + 1 : 2 * st->n_blocks;
+        st->blocks = sy_xrealloc(st->blocks, n * sizeof *st->blocks);
+        memset(st->blocks + st->n_blocks, 0, (n - st->n_blocks) * sizeof *st->blocks);
+        st->n_blocks = n;
+    }
+    return &st->blocks[i];
+}
+
+/* Count relayed content for billing an unfinished stream. */
+static void count_content(sy_relay_state *rs, size_t bytes)
+{
+    if (bytes) {
+        rs->content_chunks++;
+        rs->content_bytes += (int64_t)bytes;
+    }
+}
+
+/* content_block_start: a tool_use block opens a tool call (id and name, no arguments
+ * yet); a text block's initial text (normally empty) is content. */
+static void block_start(an_state *st, const cJSON *ev, sy_relay_state *rs, sy_buf *out)
+{
+    an_block *blk = block_at(st, cJSON_GetObjectItemCaseSensitive(ev, "index"));
+    const cJSON *cb = cJSON_GetObjectItemCaseSensitive(ev, "content_block");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(cb, "type");
+    if (!blk)
+        return;
+    if (is(type, "text")) {
+        blk->kind = BLK_TEXT;
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(cb, "text");
+        if (cJSON_IsString(t) && t->valuestring[0]) {
+            cJSON *delta = cJSON_CreateObject();
+            cJSON_AddStringToObject(delta, "content", t->valuestring);
+            emit_chunk(st, delta, NULL, out);
+            cJSON_Delete(delta);
+            count_content(rs, strlen(t->valuestring));
+        }
+        return;
+    }
+    if (!is(type, "tool_use")) {
+        blk->kind = BLK_IGNORED; /* thinking, redacted_thinking, server tools ... */
+        return;
+    }
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(cb, "name");
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(cb, "input");
+    /* the input normally arrives in input_json_delta events; a whole one is relayed too */
+    char *args = cJSON_IsObject(input) && input->child ? cJSON_PrintUnformatted(input) : NULL;
+    cJSON *delta = cJSON_CreateObject();
+    if (st->json_mode && is(name, AN_JSON_TOOL)) {
+        blk->kind = BLK_JSON;
+        if (args) {
+            cJSON_AddStringToObject(delta, "content", args);
+            emit_chunk(st, delta, NULL, out);
+        }
+    } else {
+        blk->kind = BLK_TOOL;
+        blk->tool_index = st->next_tool++;
+        cJSON *call = cJSON_CreateObject();
+        cJSON_AddNumberToObject(call, "index", blk->tool_index);
+        call_id(cb, call);
+        cJSON_AddStringToObject(call, "type", "function");
+        cJSON *f = cJSON_AddObjectToObject(call, "function");
+        cJSON_AddStringToObject(f, "name", cJSON_IsString(name) ? name->valuestring : "");
+        cJSON_AddStringToObject(f, "arguments", args ? args : "");
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(delta, "tool_calls"), call);
+        emit_chunk(st, delta, NULL, out);
+    }
+    count_content(rs, args ? strlen(args) : 0);
+    cJSON_free(args);
+    cJSON_Delete(delta);
+}
+
+/* content_block_delta: text_delta → content; input_json_delta → tool call arguments (or
+ * content in JSON mode); thinking, signature and citation deltas are not relayed. */
+static void block_delta(an_state *st, const cJSON *ev, sy_relay_state *rs, sy_buf *out)
+{
+    an_block *blk = block_at(st, cJSON_GetObjectItemCaseSensitive(ev, "index"));
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(ev, "delta");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(d, "type");
+    if (!blk)
+        return;
+    const cJSON *piece = NULL;
+    if (is(type, "text_delta") && blk->kind == BLK_TEXT)
+        piece = cJSON_GetObjectItemCaseSensitive(d, "text");
+    else if (is(type, "input_json_delta") && (blk->kind == BLK_TOOL || blk->kind == BLK_JSON))
+        piece = cJSON_GetObjectItemCaseSensitive(d, "partial_json");
+    if (!cJSON_IsString(piece) || !piece->valuestring[0])
+        return;
+    cJSON *delta = cJSON_CreateObject();
+    if (blk->kind == BLK_TOOL) {
+        cJSON *call = cJSON_CreateObject();
+        cJSON_AddNumberToObject(call, "index", blk->tool_index);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(call, "function"), "arguments",
+                                piece->valuestring);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(delta, "tool_calls"), call);
+    } else {
+        cJSON_AddStringToObject(delta, "content", piece->valuestring);
+    }
+    emit_chunk(st, delta, NULL, out);
+    cJSON_Delete(delta);
+    count_content(rs, strlen(piece->valuestring));
+}
+
+/*
+ * One SSE event of a Messages stream. message_start opens the client's stream with the
+ * role chunk and reports the input usage; content blocks become content and tool-call
+ * deltas; message_delta carries the stop reason (→ the finish chunk) and the output
+ * usage; message_stop ends the stream with the usage chunk (if the client asked) and
+ * [DONE]. ping and event types Anthropic may add later are ignored; an error event
+ * becomes an in-band error; an undecodable event marks the stream broken. Nothing after
+ * the end, an error or a broken event is translated.
+ */
+static void anthropic_stream_event(const char *event, size_t event_len, const char *data,
+                                   size_t data_len, const char *raw, size_t raw_len,
+                                   sy_relay_state *rs, sy_buf *out)
+{
+    (void)event, (void)event_len, (void)raw, (void)raw_len; /* data carries its own type */
+    an_state *st = state_for(rs, NULL);
+    if (st->broken || rs->saw_done || data_len == 0)
+        return;
+    cJSON *root = cJSON_ParseWithLength(data, data_len);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    if (!cJSON_IsObject(root) || !cJSON_IsString(type)) {
+        /* undecodable: the pipeline replaces the attempt before the client saw anything,
+         * or reports the stream as cut when it ends without a finish */
+        cJSON_Delete(root);
+        rs->saw_error_event = 1;
+        st->broken = 1;
+        return;
+    }
+    const char *t = type->valuestring;
+    if (strcmp(t, "message_start") == 0) {
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+        read_usage(cJSON_GetObjectItemCaseSensitive(msg, "usage"), st, &rs->usage);
+        if (!st->started) {
+            cJSON *delta = cJSON_CreateObject();
+            cJSON_AddStringToObject(delta, "role", "assistant");
+            cJSON_AddStringToObject(delta, "content", "");
+            emit_chunk(st, delta, NULL, out);
+            cJSON_Delete(delta);
+            st->started = 1;
+        }
+    } else if (strcmp(t, "content_block_start") == 0) {
+        block_start(st, root, rs, out);
+    } else if (strcmp(t, "content_block_delta") == 0) {
+        block_delta(st, root, rs, out);
+    } else if (strcmp(t, "message_delta") == 0) {
+        read_usage(cJSON_GetObjectItemCaseSensitive(root, "usage"), st, &rs->usage);
+        const cJSON *sr = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(root, "delta"), "stop_reason");
+        if (cJSON_IsString(sr))
+            emit_finish(st, rs, map_finish(sr->valuestring, st->json_mode), out);
+    } else if (strcmp(t, "message_stop") == 0) {
+        emit_finish(st, rs, "stop", out);
+        emit_done(st, rs, out);
+    } else if (strcmp(t, "error") == 0) {
+        emit_stream_error(st, cJSON_GetObjectItemCaseSensitive(root, "error"), rs, out);
+    }
+    cJSON_Delete(root);
+}
+
+static void anthropic_release(sy_relay_state *rs)
+{
+    an_state *st = rs->priv;
+    if (st) {
+        free(st->model);
+        free(st->blocks);
+        free(st);
+    }
+    rs->priv = NULL;
+}
+
+const sy_adapter sy_adapter_anthropic = {
+    .dialect = SY_DIALECT_ANTHROPIC,
+    .build = anthropic_build,
+    .response = anthropic_response,
+    .stream_event = anthropic_stream_event,
+    .error = anthropic_error,
+    .release = anthropic_release,
+};
