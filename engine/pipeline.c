@@ -475,10 +475,14 @@ static void call_drain(sy_http_req *req, void *ud)
         sy_upstream_resume(c->xfer);
 }
 
+/* Arm the call's one timer. libevent measures the delay from the loop's cached time,
+ * which lags by however long this loop iteration has run: refresh it first, or a
+ * backoff that waits out a Retry-After could fire before the block ends. */
 static void arm_timer(sy_call *c, int kind, unsigned ms)
 {
     struct timeval tv = {ms / 1000, (long)(ms % 1000) * 1000};
     c->timer_kind = kind;
+    event_base_update_cache_time(c->w->base);
     evtimer_add(&c->timer, &tv);
 }
 
@@ -640,8 +644,8 @@ static unsigned backoff_ms(sy_call *c, uint64_t now_ms)
         cap = rc->backoff_max_ms;
     unsigned wait = (unsigned)(gsl_rng_uniform(c->w->rng) * cap);
     uint64_t ready = sy_breaker_ready_at(c->model->name, now_ms);
-    if (ready > now_ms + wait)
-        wait = (unsigned)(ready - now_ms);
+    if (ready > now_ms + wait) /* +1: the block ends within its last millisecond */
+        wait = (unsigned)(ready - now_ms) + 1;
     return wait;
 }
 

@@ -197,10 +197,6 @@ def test_overloaded_and_spend_limit_are_told_apart(env):
     assert [q["model"] for q in fake.stats()["requests"]] == ["fake-quota"]  # not retried
 
 
-@pytest.mark.xfail(reason="pipeline: the backoff timer that waits out a Retry-After is "
-                   "armed from libevent's cached loop time and can fire before the model's "
-                   "rate-limit block ends; the retry then finds the model blocked and the "
-                   "client gets 503 upstream_unavailable (dialect-independent)")
 def test_rate_limit_without_fallback_is_retried_then_passed_on(env):
     fake, gw = env
     fake.reset()
