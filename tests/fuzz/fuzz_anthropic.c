@@ -4,13 +4,7 @@
  * (after masking the generated response id and timestamp). The same bytes also go
  * through the non-stream response translation and the error mapping. The first input
  * byte picks the split point and whether the request asked for JSON mode. */
-#include "provider.h"
-#include "sse.h"
-
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "dialect_fuzz.h"
 
 static const sy_provider_cfg prov = {
     .name = "a", .dialect = SY_DIALECT_ANTHROPIC, .base_url = "http://x/v1"};
@@ -24,106 +18,7 @@ static const char *const requests[] = {
     "\"response_format\":{\"type\":\"json_object\"}}",
 };
 
-typedef struct sink {
-    sy_relay_state rs;
-    sy_buf out;
-} sink;
-
-static const sy_adapter *ad(void)
-{
-    return sy_adapter_for(SY_DIALECT_ANTHROPIC);
-}
-
-/* A fresh translation state, as the pipeline makes one per attempt. */
-static void start(sink *s, const char *request, int stream)
-{
-    memset(s, 0, sizeof(*s));
-    s->rs.client_model = "m";
-    cJSON *req = cJSON_Parse(request);
-    sy_upstream_call call = {0};
-    const char *bad = NULL, *why = NULL;
-    if (ad()->build(&prov, &model, req, stream, &s->rs, &call, &bad, &why) != SY_OK)
-        abort(); /* the requests above are valid */
-    sy_upstream_call_free(&call);
-    cJSON_Delete(req);
-}
-
-static void finish(sink *s)
-{
-    ad()->release(&s->rs);
-    sy_buf_free(&s->out);
-}
-
-static int on_event(void *ud, const sy_sse_event *ev)
-{
-    sink *s = ud;
-    ad()->stream_event(ev->event, ev->event_len, ev->data, ev->data_len, ev->raw, ev->raw_len,
-                       &s->rs, &s->out);
-    return 0;
-}
-
-static void run(const char *p, size_t size, size_t cut, int bytewise, sink *s)
-{
-    sy_sse_parser parser;
-    sy_sse_init(&parser, 1 << 16);
-    if (bytewise) {
-        for (size_t i = 0; i < size; i++)
-            if (sy_sse_feed(&parser, p + i, 1, on_event, s))
-                break;
-    } else if (sy_sse_feed(&parser, p, cut, on_event, s) == 0) {
-        sy_sse_feed(&parser, p + cut, size - cut, on_event, s);
-    }
-    sy_sse_finish(&parser, on_event, s);
-    sy_sse_free(&parser);
-}
-
-/* Mask what differs between two translations of the same bytes: the 24 hex digits of
- * each generated id ("chatcmpl-…", and "call_…" for a tool_use block without an id) and
- * the digits of each "created". */
-static void mask(sy_buf *b)
-{
-    if (!b->len)
-        return;
-    char *end = b->data + b->len;
-    for (char *q = b->data; q < end; q++) {
-        if ((size_t)(end - q) > 9 + 24 && memcmp(q, "chatcmpl-", 9) == 0)
-            memset(q + 9, 'x', 24);
-        if ((size_t)(end - q) > 5 + 24 && memcmp(q, "call_", 5) == 0)
-            memset(q + 5, 'x', 24);
-        if ((size_t)(end - q) > 10 && memcmp(q, "\"created\":", 10) == 0)
-            for (char *d = q + 10; d < end && *d >= '0' && *d <= '9'; d++)
-                *d = '0';
-    }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1 || size > 1 << 16)
-        return 0;
-    const char *request = requests[data[0] & 1];
-    size_t cut = (data[0] >> 1) % size;
-    const char *p = (const char *)data + 1;
-    size--;
-    sink a, b;
-    start(&a, request, 1);
-    start(&b, request, 1);
-    run(p, size, cut > size ? size : cut, 0, &a);
-    run(p, size, 0, size <= 512, &b);
-    mask(&a.out);
-    mask(&b.out);
-    if (size <= 512 &&
-        (a.out.len != b.out.len || (a.out.len && memcmp(a.out.data, b.out.data, a.out.len) != 0)))
-        abort(); /* the split changed what the client would see */
-    finish(&a);
-    finish(&b);
-
-    /* the same bytes as a whole response body, and as an error body */
-    sink c;
-    start(&c, request, 0);
-    ad()->response(p, size, &c.rs, &c.out);
-    finish(&c);
-    sy_mapped_error e = {0};
-    ad()->error(429 + (long)(data[0] % 200), p, size, NULL, &e);
-    sy_mapped_error_free(&e);
-    return 0;
+    return fuzz_dialect(&prov, &model, requests, data, size);
 }
