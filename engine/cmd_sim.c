@@ -50,6 +50,8 @@ static const char usage_text[] =
     "  --route FILE|JSON    the route block (policy, params, objective, half_life, priors)\n"
     "                       exactly as in switchyard.json; default {\"policy\":\n"
     "                       \"linear_thompson\"} with the config's default objective\n"
+    "  --also FILE|JSON     another route block to compare (repeatable; e.g. the same\n"
+    "                       policy with another half_life)\n"
     "  --policies LIST      comma-separated policy kinds to compare with the route's\n"
     "                       (default linear_thompson,linucb,thompson,epsilon_greedy,ucb1,\n"
     "                       uniform; \"none\" for the route's policy only)\n"
@@ -57,9 +59,10 @@ static const char usage_text[] =
     "  --seeds N            orders / repetitions (default 10; --validate: 50)\n"
     "  --seed S             first seed (default 1)\n"
     "  --refresh N          observations between policy snapshots (default 32)\n"
-    "  --reference MODEL    model for the %% columns (default gpt-4-1106-preview if present)\n"
+    "  --reference MODEL    model for the % columns (default gpt-4-1106-preview if present)\n"
     "  --csv FILE           write the table as CSV\n"
     "  --report DIR         write charts (gnuplot SVG) and their data into DIR\n"
+    "  --by-task            break the results down by the data's task labels\n"
     "  --no-progress        no progress bar (it is shown only on a terminal anyway)\n"
     "  -h, --help           show this help\n"
     "\n"
@@ -70,7 +73,9 @@ typedef struct sim_cli {
     size_t n_routerbench;
     const char *routellm, *jsonl, *scenario, *log, *log_route, *obd, *obd_target;
     const char *route, *policies, *reference, *csv, *report;
-    int validate, bench, no_models, no_progress;
+    const char *also[8];
+    size_t n_also;
+    int validate, bench, no_models, no_progress, by_task;
     unsigned seeds;
     unsigned long seed0;
     size_t refresh;
@@ -149,7 +154,12 @@ static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kin
                           size_t n_arms, const char *suffix)
 {
     memset(ag, 0, sizeof(*ag));
-    snprintf(ag->name, sizeof(ag->name), "%s%s", sy_policy_kind_name(kind), suffix);
+    if (r->params.discount.half_life > 0)
+        snprintf(ag->name, sizeof(ag->name), "%s half-life %g %s%s", sy_policy_kind_name(kind),
+                 r->params.discount.half_life,
+                 r->params.discount.unit == SY_HALF_LIFE_OBSERVATIONS ? "req" : "s", suffix);
+    else
+        snprintf(ag->name, sizeof(ag->name), "%s%s", sy_policy_kind_name(kind), suffix);
     ag->kind = SY_SIM_LEARNER;
     ag->params = r->params;
     ag->params.kind = kind;
@@ -175,6 +185,21 @@ static size_t build_agents(sy_sim_agent *ag, size_t max, const sy_route_cfg *r, 
     *bad = 0;
     sy_policy_kind route_kind = r->params.kind;
     learner_agent(&ag[n++], r, route_kind, n_arms, " (route)");
+    for (size_t i = 0; i < cli->n_also && n < max; i++) {
+        sy_route_cfg *o = load_route(cli->also[i], arm_names, n_arms);
+        if (!o) {
+            *bad = 1;
+            return n;
+        }
+        if (o->n_candidates != r->n_candidates) {
+            fprintf(stderr, "switchyard sim: --also routes must have the route's candidates\n");
+            sy_route_cfg_free(o);
+            *bad = 1;
+            return n;
+        }
+        learner_agent(&ag[n++], o, o->params.kind, n_arms, "");
+        sy_route_cfg_free(o);
+    }
     const char *list = cli->policies
                            ? cli->policies
                            : "linear_thompson,linucb,thompson,epsilon_greedy,ucb1,uniform";
@@ -221,7 +246,7 @@ static void restrict_arms(sy_sim_dataset *ds, const sy_route_cfg *r)
 }
 
 static int report(const sim_cli *cli, const sy_sim_result *res, const sy_sim_agent *ag,
-                  long event_t)
+                  long event_t, char *const *task_names, char *const *arm_names)
 {
     sy_sim_report_in in = {.res = res, .agents = ag, .reference = -1, .best_fixed = -1};
     in.best_fixed = sy_sim_best_fixed(res, ag);
@@ -235,6 +260,8 @@ static int report(const sim_cli *cli, const sy_sim_result *res, const sy_sim_age
     }
     in.reference_name = ref;
     sy_sim_report_table(stdout, &in);
+    if (cli->by_task)
+        sy_sim_report_tasks(stdout, &in, task_names, arm_names);
     char err[512];
     if (cli->csv && sy_sim_report_csv(cli->csv, &in, err, sizeof(err)) != SY_OK) {
         fprintf(stderr, "switchyard sim: %s\n", err);
@@ -308,7 +335,7 @@ static int run_full_info(const sim_cli *cli)
             fprintf(stderr, "switchyard sim: %s\n", err);
             status = 1;
         } else {
-            status = report(cli, &res, ag, -1);
+            status = report(cli, &res, ag, -1, src.task_names, ds.arm_names);
             sy_sim_result_free(&res);
         }
         sy_sim_dataset_source_free(&src);
@@ -403,7 +430,7 @@ static int run_scenario(const sim_cli *cli)
             status = 1;
         } else {
             long ev = sy_sim_scenario_first_event(sc);
-            status = report(cli, &res, ag, ev);
+            status = report(cli, &res, ag, ev, src.task_names, sy_sim_scenario_arm_names(sc));
             print_recovery(&res, ag, ev);
             sy_sim_result_free(&res);
         }
@@ -458,22 +485,18 @@ static int run_log(const sim_cli *cli)
     sy_sim_log lg = {0};
     char err[1024];
     int rc;
-    sy_route_cfg *probe = NULL;
     if (cli->obd) {
         rc = sy_sim_load_obd(cli->obd, &lg, err, sizeof(err));
     } else {
-        /* the objective decides whether ratings are needed */
-        probe = load_route(cli->route, NULL, 0);
-        int need = !probe || probe->params.objective.w_quality > 0;
-        sy_route_cfg_free(probe);
-        rc = sy_sim_load_export(cli->log, cli->log_route, need, &lg, err, sizeof(err));
+        rc = sy_sim_load_export(cli->log, cli->log_route, 0, &lg, err, sizeof(err));
     }
     if (rc != SY_OK) {
         fprintf(stderr, "switchyard sim: %s\n", err);
         sy_sim_log_free(&lg);
         return 1;
     }
-    printf("%s: %zu events, %zu arms, context dim %zu (%zu lines skipped)\n",
+    printf("%s: %zu events, %zu arms, context dim %zu (%zu lines skipped: no propensity, "
+           "failed, or another context size)\n",
            cli->obd ? cli->obd : cli->log, lg.n, lg.n_arms, lg.dim, lg.skipped);
     const char *tgt = cli->obd_target ? cli->obd_target : "policy";
     int status = 0;
@@ -499,6 +522,14 @@ static int run_log(const sim_cli *cli)
         }
     } else if (strcmp(tgt, "policy") == 0) {
         sy_route_cfg *r = load_route(cli->route, lg.arm_names, lg.n_arms);
+        if (r && r->params.objective.w_quality > 0 && !cli->obd)
+            sy_sim_log_require_quality(&lg); /* utility needs the rating */
+        if (r && lg.n == 0) {
+            fprintf(stderr, "switchyard sim: no rated request in the log (the objective values "
+                            "quality)\n");
+            sy_route_cfg_free(r);
+            r = NULL;
+        }
         if (!r) {
             status = 1;
         } else {
@@ -760,7 +791,9 @@ int sy_cmd_sim(int argc, char **argv)
         O_REF,
         O_CSV,
         O_REPORT,
-        O_NOPROG
+        O_NOPROG,
+        O_BYTASK,
+        O_ALSO
     };
     static const struct option opts[] = {{"routerbench", required_argument, NULL, O_RB},
                                          {"routellm", required_argument, NULL, O_RL},
@@ -782,6 +815,8 @@ int sy_cmd_sim(int argc, char **argv)
                                          {"csv", required_argument, NULL, O_CSV},
                                          {"report", required_argument, NULL, O_REPORT},
                                          {"no-progress", no_argument, NULL, O_NOPROG},
+                                         {"by-task", no_argument, NULL, O_BYTASK},
+                                         {"also", required_argument, NULL, O_ALSO},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     sim_cli cli = {.seed0 = 1, .refresh = 32};
@@ -868,6 +903,16 @@ int sy_cmd_sim(int argc, char **argv)
             break;
         case O_NOPROG:
             cli.no_progress = 1;
+            break;
+        case O_BYTASK:
+            cli.by_task = 1;
+            break;
+        case O_ALSO:
+            if (cli.n_also == SY_ARRAY_LEN(cli.also)) {
+                fprintf(stderr, "switchyard sim: at most 8 --also routes\n");
+                return 2;
+            }
+            cli.also[cli.n_also++] = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);

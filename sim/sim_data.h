@@ -100,6 +100,9 @@ void sy_sim_log_free(sy_sim_log *lg);
  * without feedback are skipped and counted. */
 int sy_sim_load_export(const char *path, const char *route, int need_rating, sy_sim_log *lg,
                        char *err, size_t err_len);
+/* Drop the events without a rating (quality NAN), counting them as skipped; returns how
+ * many went. For objectives that value quality. */
+size_t sy_sim_log_require_quality(sy_sim_log *lg);
 /* Open Bandit Dataset CSV (item_id, position, click, propensity_score, user features):
  * arms = items, quality = click, context = bias + hashed user features (dim 24). */
 int sy_sim_load_obd(const char *path, sy_sim_log *lg, char *err, size_t err_len);

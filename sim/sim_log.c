@@ -156,6 +156,28 @@ int sy_sim_load_export(const char *path, const char *route, int need_rating, sy_
     return rc;
 }
 
+size_t sy_sim_log_require_quality(sy_sim_log *lg)
+{
+    size_t w = 0, d = lg->dim;
+    for (size_t i = 0; i < lg->n; i++) {
+        if (isnan(lg->quality[i]))
+            continue;
+        lg->arm[w] = lg->arm[i];
+        lg->propensity[w] = lg->propensity[i];
+        lg->quality[w] = lg->quality[i];
+        lg->cost[w] = lg->cost[i];
+        lg->latency[w] = lg->latency[i];
+        lg->slot[w] = lg->slot[i];
+        if (d)
+            memmove(lg->x + w * d, lg->x + i * d, d * sizeof(double));
+        w++;
+    }
+    size_t gone = lg->n - w;
+    lg->n = w;
+    lg->skipped += gone;
+    return gone;
+}
+
 /* FNV-1a of a string: the user features of OBD are hashed category ids. */
 static uint64_t fnv1a(const char *s, size_t n)
 {

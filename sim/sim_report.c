@@ -104,6 +104,44 @@ void sy_sim_report_table(FILE *out, const sy_sim_report_in *in)
     fputc('\n', out);
 }
 
+void sy_sim_report_tasks(FILE *out, const sy_sim_report_in *in, char *const *task_names,
+                         char *const *arm_names)
+{
+    const sy_sim_result *res = in->res;
+    size_t K = res->n_arms;
+    if (!res->n_tasks)
+        return;
+    fprintf(out, "\nper task (labels from the data; policies never see them):\n");
+    for (size_t t = 0; t < res->n_tasks; t++) {
+        fprintf(out, "%s\n", task_names[t]);
+        for (size_t a = 0; a < res->n_agents; a++) {
+            const sy_sim_agent_result *r = &res->agents[a];
+            if (in->agents[a].kind == SY_SIM_FIXED && (long)a != in->reference &&
+                (long)a != in->best_fixed)
+                continue;
+            double n = r->task_n[t];
+            if (!(n > 0))
+                continue;
+            fprintf(out, "  %-34.34s quality %.4f  cost $%.6f  arms:", in->agents[a].name,
+                    r->task_q[t] / n, r->task_c[t] / n);
+            /* the three arms served most */
+            int used[SY_POLICY_MAX_ARMS] = {0};
+            for (int top = 0; top < 3; top++) {
+                long best = -1;
+                for (size_t k = 0; k < K; k++)
+                    if (!used[k] &&
+                        (best < 0 || r->task_arm[t * K + k] > r->task_arm[t * K + best]))
+                        best = (long)k;
+                if (best < 0 || r->task_arm[t * K + best] <= 0)
+                    break;
+                used[best] = 1;
+                fprintf(out, " %s %.0f%%", arm_names[best], 100 * r->task_arm[t * K + best] / n);
+            }
+            fputc('\n', out);
+        }
+    }
+}
+
 static void csv_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -217,7 +255,7 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
     }
     fputs("# written by switchyard sim; re-render with: gnuplot charts.gp\n"
           "set terminal svg size 960,600 dynamic enhanced font 'Helvetica,12'\n"
-          "set key outside right top noenhanced\nset grid\n",
+          "set key below noenhanced\nset grid\nset format x '%.0s%c'\n",
           gp);
     fputs("set output 'regret.svg'\nset title 'Cumulative regret against the oracle (mean over "
           "seeds)'\nset xlabel 'request'\nset ylabel 'cumulative regret (utility)'\n",
@@ -251,7 +289,7 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
     fputs("\nunset arrow 1\n", gp);
     fputs("set output 'cost_quality.svg'\nset title 'Cost-quality plane (mean per request; bars: "
           "95% interval across seeds)'\nset xlabel 'mean cost per request (USD, log scale)'\n"
-          "set ylabel 'mean quality'\nset logscale x\nset key off\n"
+          "set ylabel 'mean quality'\nset logscale x\nset format x '%g'\n"
           "plot 'plane.dat' using 1:2:3:4 with xyerrorbars lc rgb '#777777' notitle, \\\n"
           "     '' using 1:($5==2?$2:1/0) with points pt 7 ps 1.2 lc rgb '#1f77b4' title 'single "
           "model', \\\n"

@@ -20,6 +20,10 @@ typedef struct sy_sim_report_in {
 /* Index of the fixed agent with the best mean utility, or -1. */
 long sy_sim_best_fixed(const sy_sim_result *res, const sy_sim_agent *agents);
 void sy_sim_report_table(FILE *out, const sy_sim_report_in *in);
+/* Per task label: each learning agent's (and the reference's) mean quality and cost, and
+ * the arms it served most. The labels come from the data, never from the policy. */
+void sy_sim_report_tasks(FILE *out, const sy_sim_report_in *in, char *const *task_names,
+                         char *const *arm_names);
 int sy_sim_report_csv(const char *path, const sy_sim_report_in *in, char *err, size_t err_len);
 /* Writes regret.dat, plane.dat, utility.dat and charts.gp into dir and renders
  * regret.svg, cost_quality.svg and utility.svg with gnuplot. `event_t` (or -1) marks a

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 double sy_sim_utility(const sy_objective *obj, double quality, double cost, double latency)
 {
@@ -95,13 +94,6 @@ typedef struct live_agent {
     size_t n_lat;
 } live_agent;
 
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
                const sy_sim_opts *opts, sy_sim_result *out, char *err, size_t err_len)
 {
@@ -113,6 +105,8 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
     out->seeds = opts->seeds;
     out->steps = T;
     out->curve_points = P;
+    out->n_tasks = src->n_tasks;
+    out->n_arms = K;
     out->agents = sy_xcalloc(n_agents, sizeof(*out->agents));
     for (size_t a = 0; a < n_agents; a++) {
         sy_sim_agent_result *r = &out->agents[a];
@@ -122,6 +116,11 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
             *per_seed[j] = sy_xcalloc(opts->seeds, sizeof(double));
         r->cum_regret = sy_xcalloc(P, sizeof(double));
         r->eu_curve = sy_xcalloc(P, sizeof(double));
+        size_t nt = src->n_tasks ? src->n_tasks : 1;
+        r->task_q = sy_xcalloc(nt, sizeof(double));
+        r->task_c = sy_xcalloc(nt, sizeof(double));
+        r->task_n = sy_xcalloc(nt, sizeof(double));
+        r->task_arm = sy_xcalloc(nt * K, sizeof(double));
         if (agents[a].kind == SY_SIM_LEARNER) {
             agents[a].params.arms = agents[a].arms;
             agents[a].params.n_arms = K;
@@ -136,8 +135,6 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
         }
     }
     live_agent *live = sy_xcalloc(n_agents, sizeof(*live));
-    double learner_time = 0;
-    size_t learner_steps = 0;
     size_t total = (size_t)opts->seeds * T, done = 0;
     double *bucket_eu = sy_xcalloc(n_agents, sizeof(double));
     for (unsigned s = 0; s < opts->seeds; s++) {
@@ -168,7 +165,6 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
                 } else if (agents[a].kind == SY_SIM_FIXED) {
                     k = sy_sim_fixed_arm(agents[a].arm, &row, K);
                 } else {
-                    double t0 = cpu_now();
                     sy_decide_in in = {.n_arms = K,
                                        .eligible = row.eligible,
                                        .x = row.x,
@@ -200,8 +196,6 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
                             L->since = 0;
                         }
                     }
-                    learner_time += cpu_now() - t0;
-                    learner_steps++;
                 }
                 if (k < 0)
                     continue; /* no arm can serve this row */
@@ -217,6 +211,13 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
                 L->sum_eu += eu;
                 L->regret += eu_opt - eu;
                 bucket_eu[a] += eu;
+                if (row.task >= 0 && (size_t)row.task < src->n_tasks) {
+                    sy_sim_agent_result *r = &out->agents[a];
+                    r->task_q[row.task] += row.quality[k];
+                    r->task_c[row.task] += row.cost[k];
+                    r->task_n[row.task] += 1;
+                    r->task_arm[(size_t)row.task * K + (size_t)k] += 1;
+                }
             }
             bucket_n++;
             size_t b = (t + 1) * P / T; /* buckets end at (b*T)/P */
@@ -251,7 +252,6 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
     }
     if (opts->progress && done % 256)
         opts->progress(opts->progress_ctx, total, total);
-    out->decide_ns = learner_steps ? learner_time / (double)learner_steps * 1e9 : NAN;
     free(bucket_eu);
     free(live);
     return SY_OK;
@@ -269,6 +269,10 @@ void sy_sim_result_free(sy_sim_result *r)
         free(x->regret_oracle);
         free(x->cum_regret);
         free(x->eu_curve);
+        free(x->task_q);
+        free(x->task_c);
+        free(x->task_n);
+        free(x->task_arm);
     }
     free(r->agents);
     memset(r, 0, sizeof(*r));
@@ -283,6 +287,9 @@ typedef struct ds_source {
     double *in_tok; /* n */
     uint8_t *elig;  /* n × n_arms */
     size_t *order;
+    long *task; /* n */
+    char **task_names;
+    size_t n_tasks;
     gsl_rng *rng;
 } ds_source;
 
@@ -307,6 +314,7 @@ static void ds_row(void *ctx, size_t t, sy_sim_row *row)
     row->tokens = s->ds->tokens + i * SY_SIM_STRIDE;
     row->eu = NULL;
     row->eligible = s->elig + i * s->ds->n_arms;
+    row->task = s->task[i];
 }
 
 int sy_sim_dataset_source(const sy_sim_dataset *ds, size_t dim, const sy_objective *obj,
@@ -321,6 +329,22 @@ int sy_sim_dataset_source(const sy_sim_dataset *ds, size_t dim, const sy_objecti
     s->elig = sy_xmalloc(ds->n * (ds->n_arms ? ds->n_arms : 1));
     s->order = sy_xmalloc(ds->n * sizeof(size_t));
     s->rng = gsl_rng_alloc(gsl_rng_mt19937);
+    s->task = sy_xmalloc(ds->n * sizeof(long));
+    for (size_t i = 0; i < ds->n; i++) {
+        s->task[i] = -1;
+        if (!ds->task[i])
+            continue;
+        size_t t = 0;
+        while (t < s->n_tasks && strcmp(s->task_names[t], ds->task[i]) != 0)
+            t++;
+        if (t == s->n_tasks) {
+            if (s->n_tasks == 256)
+                continue; /* breakdown limited to 256 labels */
+            s->task_names = sy_xrealloc(s->task_names, (s->n_tasks + 1) * sizeof(char *));
+            s->task_names[s->n_tasks++] = ds->task[i];
+        }
+        s->task[i] = (long)t;
+    }
     for (size_t i = 0; i < ds->n; i++) {
         size_t len = strlen(ds->text[i]);
         sy_feature_input fi = {.user_text = ds->text[i],
@@ -339,6 +363,8 @@ int sy_sim_dataset_source(const sy_sim_dataset *ds, size_t dim, const sy_objecti
     *src = (sy_sim_source){.n_arms = ds->n_arms,
                            .dim = dim,
                            .steps = ds->n,
+                           .n_tasks = s->n_tasks,
+                           .task_names = s->task_names,
                            .ctx = s,
                            .begin = ds_begin,
                            .row = ds_row};
@@ -354,6 +380,8 @@ void sy_sim_dataset_source_free(sy_sim_source *src)
     free(s->in_tok);
     free(s->elig);
     free(s->order);
+    free(s->task);
+    free(s->task_names);
     if (s->rng)
         gsl_rng_free(s->rng);
     free(s);

@@ -40,11 +40,14 @@ typedef struct sy_sim_row {
     const double *tokens;  /* NAN = unknown */
     const double *eu;      /* expected utility per arm (regret); NULL = realised utility */
     const uint8_t *eligible;
+    long task; /* index into the source's task names, for reports only; -1 = none */
 } sy_sim_row;
 
 /* A row source: `begin` starts seed s (resets state, shuffles...); `row` fills step t. */
 typedef struct sy_sim_source {
     size_t n_arms, dim, steps;
+    size_t n_tasks; /* task labels, for the per-task breakdown (never shown to a policy) */
+    char **task_names;
     void *ctx;
     void (*begin)(void *ctx, unsigned long seed);
     void (*row)(void *ctx, size_t t, sy_sim_row *row);
@@ -63,14 +66,16 @@ typedef struct sy_sim_opts {
 typedef struct sy_sim_agent_result {
     /* per seed: means per request */
     double *quality, *cost, *latency, *utility, *eu, *regret_oracle;
-    double *cum_regret; /* curve_points: mean over seeds of the cumulative regret vs oracle */
-    double *eu_curve;   /* curve_points: mean expected utility within each bucket */
+    double *cum_regret;      /* curve_points: mean over seeds of the cumulative regret vs oracle */
+    double *eu_curve;        /* curve_points: mean expected utility within each bucket */
+    double *task_q, *task_c; /* n_tasks: sums over all seeds */
+    double *task_arm;        /* n_tasks × n_arms: how often each arm served, all seeds */
+    double *task_n;          /* n_tasks */
 } sy_sim_agent_result;
 
 typedef struct sy_sim_result {
-    size_t n_agents, seeds, steps, curve_points;
+    size_t n_agents, seeds, steps, curve_points, n_tasks, n_arms;
     sy_sim_agent_result *agents;
-    double decide_ns; /* mean time of one learner step (decide + observe + snapshot share) */
 } sy_sim_result;
 
 /* Utility of a realised outcome under obj (an unknown latency counts 0). */

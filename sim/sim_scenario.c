@@ -39,6 +39,7 @@ struct sy_sim_scenario {
     size_t steps, n_arms, n_ctx, n_ev;
     char *arm_names[SY_POLICY_MAX_ARMS];
     char *ctx_text[MAX_CONTEXTS];
+    char *ctx_name[MAX_CONTEXTS];
     double ctx_weight[MAX_CONTEXTS];
     sc_arm init[SY_POLICY_MAX_ARMS], cur[SY_POLICY_MAX_ARMS];
     sc_event ev[MAX_EVENTS];
@@ -120,6 +121,7 @@ sy_sim_scenario *sy_sim_scenario_parse(const char *text, size_t len, char *err, 
         if (num(c, "weight", 0, 1e9, &sc->ctx_weight[i], 0, where, err, err_len) < 0)
             goto fail;
         sc->ctx_text[i] = sy_xstrdup(t->valuestring);
+        sc->ctx_name[i] = sy_xstrdup(name->valuestring);
         sc->n_ctx++;
     }
     if (!cJSON_IsArray(arms) || cJSON_GetArraySize(arms) < 1 ||
@@ -242,8 +244,10 @@ void sy_sim_scenario_free(sy_sim_scenario *sc)
         return;
     for (size_t k = 0; k < sc->n_arms; k++)
         free(sc->arm_names[k]);
-    for (size_t i = 0; i < sc->n_ctx; i++)
+    for (size_t i = 0; i < sc->n_ctx; i++) {
         free(sc->ctx_text[i]);
+        free(sc->ctx_name[i]);
+    }
     free(sc->x);
     if (sc->rng)
         gsl_rng_free(sc->rng);
@@ -341,6 +345,7 @@ static void sc_row(void *ctx, size_t t, sy_sim_row *row)
     row->tokens = sc->tok;
     row->eu = sc->eu;
     row->eligible = sc->elig;
+    row->task = (long)ci;
 }
 
 int sy_sim_scenario_source(sy_sim_scenario *sc, size_t dim, const sy_objective *obj,
@@ -370,6 +375,8 @@ int sy_sim_scenario_source(sy_sim_scenario *sc, size_t dim, const sy_objective *
     *src = (sy_sim_source){.n_arms = sc->n_arms,
                            .dim = dim,
                            .steps = sc->steps,
+                           .n_tasks = sc->n_ctx,
+                           .task_names = sc->ctx_name,
                            .ctx = sc,
                            .begin = sc_begin,
                            .row = sc_row};
