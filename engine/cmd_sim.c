@@ -154,7 +154,9 @@ static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kin
                           size_t n_arms, const char *suffix)
 {
     memset(ag, 0, sizeof(*ag));
-    if (r->params.discount.half_life > 0)
+    int model_free = kind == SY_POLICY_UNIFORM || kind == SY_POLICY_FIXED ||
+                     kind == SY_POLICY_WEIGHTED || kind == SY_POLICY_ROUND_ROBIN;
+    if (r->params.discount.half_life > 0 && !model_free)
         snprintf(ag->name, sizeof(ag->name), "%s half-life %g %s%s", sy_policy_kind_name(kind),
                  r->params.discount.half_life,
                  r->params.discount.unit == SY_HALF_LIFE_OBSERVATIONS ? "req" : "s", suffix);
@@ -704,7 +706,7 @@ static double thread_cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int run_bench(const sim_cli *cli)
+static int run_bench(void)
 {
     size_t K = 11, dim = SY_FEATURE_DEFAULT_DIM, steps = 200000;
     bench_src b = {.K = K, .dim = dim, .rng = gsl_rng_alloc(gsl_rng_mt19937)};
@@ -730,8 +732,6 @@ static int run_bench(const sim_cli *cli)
     unsigned draws[] = {0, 4};
     for (size_t di = 0; di < 2; di++)
         for (size_t ri = 0; ri < SY_ARRAY_LEN(refreshes); ri++) {
-            if (cli->refresh != 32 && refreshes[ri] != cli->refresh)
-                continue;
             sy_sim_agent ag;
             memset(&ag, 0, sizeof(ag));
             snprintf(ag.name, sizeof(ag.name), "linear_thompson");
@@ -934,7 +934,7 @@ int sy_cmd_sim(int argc, char **argv)
     }
     gsl_set_error_handler_off();
     if (cli.bench)
-        return run_bench(&cli);
+        return run_bench();
     if (cli.validate)
         return run_validate(&cli);
     if (cli.log || cli.obd)

@@ -255,7 +255,7 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
     }
     fputs("# written by switchyard sim; re-render with: gnuplot charts.gp\n"
           "set terminal svg size 960,600 dynamic enhanced font 'Helvetica,12'\n"
-          "set key below noenhanced\nset grid\nset format x '%.0s%c'\n",
+          "set key below noenhanced\nset grid\nset format x '%g'\n",
           gp);
     fputs("set output 'regret.svg'\nset title 'Cumulative regret against the oracle (mean over "
           "seeds)'\nset xlabel 'request'\nset ylabel 'cumulative regret (utility)'\n",
