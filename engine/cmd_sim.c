@@ -325,7 +325,7 @@ static int run_full_info(const sim_cli *cli)
     int status = bad ? 2 : 0;
     size_t dim = r->params.dim ? r->params.dim : SY_FEATURE_DEFAULT_DIM;
     sy_sim_source src;
-    if (!status && sy_sim_dataset_source(&ds, dim, &r->params.objective, &src) != SY_OK) {
+    if (!status && sy_sim_dataset_source(&ds, dim, &src) != SY_OK) {
         fprintf(stderr, "switchyard sim: cannot featurize with dim %zu\n", dim);
         status = 1;
     }

@@ -545,11 +545,6 @@ static size_t judged_answer_bytes(const char *p)
     return 1024; /* not found: about 256 tokens */
 }
 
-static cJSON *read_json_line(const char *line, size_t n)
-{
-    return cJSON_ParseWithLength(line, n);
-}
-
 static int load_mt_bench(const char *qpath, const char *jpath, sy_sim_dataset *ds, char *err,
                          size_t err_len)
 {
@@ -574,7 +569,7 @@ static int load_mt_bench(const char *qpath, const char *jpath, sy_sim_dataset *d
         lineno++;
         if (e == p)
             continue;
-        cJSON *o = read_json_line(p, (size_t)(e - p));
+        cJSON *o = cJSON_ParseWithLength(p, (size_t)(e - p));
         cJSON *id = o ? cJSON_GetObjectItem(o, "question_id") : NULL;
         cJSON *turns = o ? cJSON_GetObjectItem(o, "turns") : NULL;
         cJSON *cat = o ? cJSON_GetObjectItem(o, "category") : NULL;
@@ -604,7 +599,7 @@ static int load_mt_bench(const char *qpath, const char *jpath, sy_sim_dataset *d
         lineno++;
         if (e == p)
             continue;
-        cJSON *o = read_json_line(p, (size_t)(e - p));
+        cJSON *o = cJSON_ParseWithLength(p, (size_t)(e - p));
         cJSON *id = o ? cJSON_GetObjectItem(o, "question_id") : NULL;
         cJSON *model = o ? cJSON_GetObjectItem(o, "model") : NULL;
         cJSON *score = o ? cJSON_GetObjectItem(o, "score") : NULL;

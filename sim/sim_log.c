@@ -113,6 +113,16 @@ int sy_sim_load_export(const char *path, const char *route, int need_rating, sy_
                  status->valueint < 300 && (!oerr || cJSON_IsNull(oerr)) &&
                  (!need_rating || cJSON_IsNumber(fv));
         size_t d = ctx ? (size_t)cJSON_GetArraySize(ctx) : 0;
+        int numeric = 1;
+        for (const cJSON *v = ctx ? ctx->child : NULL; v; v = v->next)
+            numeric &= cJSON_IsNumber(v) && isfinite(v->valuedouble);
+        if (!numeric) {
+            snprintf(err, err_len, "%s: line %zu: \"context\" must be an array of numbers", path,
+                     lineno);
+            cJSON_Delete(o);
+            rc = SY_ERR_INVALID;
+            break;
+        }
         if (ok && dim_set && d != lg->dim)
             ok = 0; /* another featurizer dimension: not comparable */
         if (!ok) {
@@ -142,7 +152,7 @@ int sy_sim_load_export(const char *path, const char *route, int need_rating, sy_
         lg->latency[i] = cJSON_IsNumber(l) ? l->valuedouble / 1000 : NAN;
         size_t j = 0;
         for (const cJSON *v = ctx ? ctx->child : NULL; v; v = v->next, j++)
-            lg->x[i * lg->dim + j] = cJSON_IsNumber(v) ? v->valuedouble : 0;
+            lg->x[i * lg->dim + j] = v->valuedouble;
         cJSON_Delete(o);
     }
     free(first_route);

@@ -244,10 +244,13 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
         fputc('\n', ut);
     }
     /* the plane: cost, quality, kind (0 policy, 1 oracle, 2 fixed), name */
+    int log_cost = 1; /* a log axis needs every cost > 0 */
     for (size_t a = 0; a < res->n_agents; a++) {
         double q, qh, c, ch;
         sy_sim_mean_ci(res->agents[a].quality, res->seeds, &q, &qh);
         sy_sim_mean_ci(res->agents[a].cost, res->seeds, &c, &ch);
+        if (!(c - ch > 0))
+            log_cost = 0;
         fprintf(pl, "%.9g %.9g %.9g %.9g %d \"", c, q, ch, qh, (int)in->agents[a].kind);
         for (const char *s = in->agents[a].name; *s; s++)
             fputc(*s == '"' ? '\'' : *s, pl);
@@ -287,10 +290,12 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
         gp_str(gp, in->agents[a].name);
     }
     fputs("\nunset arrow 1\n", gp);
-    fputs("set output 'cost_quality.svg'\nset title 'Cost-quality plane (mean per request; bars: "
-          "95% interval across seeds)'\nset xlabel 'mean cost per request (USD, log scale)'\n"
-          "set ylabel 'mean quality'\nset logscale x\nset format x '%g'\n"
-          "plot 'plane.dat' using 1:2:3:4 with xyerrorbars lc rgb '#777777' notitle, \\\n"
+    fprintf(gp,
+            "set output 'cost_quality.svg'\nset title 'Cost-quality plane (mean per request; "
+            "bars: 95%% interval across seeds)'\nset xlabel 'mean cost per request (USD%s)'\n"
+            "set ylabel 'mean quality'\n%sset format x '%%g'\n",
+            log_cost ? ", log scale" : "", log_cost ? "set logscale x\n" : "");
+    fputs("plot 'plane.dat' using 1:2:3:4 with xyerrorbars lc rgb '#777777' notitle, \\\n"
           "     '' using 1:($5==2?$2:1/0) with points pt 7 ps 1.2 lc rgb '#1f77b4' title 'single "
           "model', \\\n"
           "     '' using 1:($5==0?$2:1/0) with points pt 5 ps 1.4 lc rgb '#d62728' title 'policy', "

@@ -317,10 +317,8 @@ static void ds_row(void *ctx, size_t t, sy_sim_row *row)
     row->task = s->task[i];
 }
 
-int sy_sim_dataset_source(const sy_sim_dataset *ds, size_t dim, const sy_objective *obj,
-                          sy_sim_source *src)
+int sy_sim_dataset_source(const sy_sim_dataset *ds, size_t dim, sy_sim_source *src)
 {
-    (void)obj;
     ds_source *s = sy_xcalloc(1, sizeof(*s));
     s->ds = ds;
     s->dim = dim;

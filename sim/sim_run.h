@@ -93,8 +93,7 @@ void sy_sim_result_free(sy_sim_result *r);
 
 /* A dataset as a source: contexts through sy_featurize (dim), a fresh order per seed.
  * The caller keeps ds alive; free with sy_sim_dataset_source_free. */
-int sy_sim_dataset_source(const sy_sim_dataset *ds, size_t dim, const sy_objective *obj,
-                          sy_sim_source *src);
+int sy_sim_dataset_source(const sy_sim_dataset *ds, size_t dim, sy_sim_source *src);
 void sy_sim_dataset_source_free(sy_sim_source *src);
 
 /* Mean and 95% half-width (Student t) of n values; half-width 0 when n < 2. */

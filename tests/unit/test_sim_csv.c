@@ -251,6 +251,21 @@ static void test_export_and_obd(void **state)
     assert_int_equal(lg.n, 268);
     sy_sim_log_free(&lg);
 
+    char path[] = "/tmp/sy_test_export_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    write_file(path, "{\"route\": \"r\", \"model\": \"m\", \"propensity\": 0.5, \"context\": [1, "
+                     "\"x\"], \"outcome\": {\"status\": 200}}\n");
+    assert_int_equal(sy_sim_load_export(path, NULL, 0, &lg, err, sizeof(err)), SY_ERR_INVALID);
+    assert_non_null(strstr(err, "line 1: \"context\" must be an array of numbers"));
+    sy_sim_log_free(&lg);
+    write_file(path, "{\"route\": \"r\", \"model\": \"m\", \"propensity\": 0.5, \"context\": [1], "
+                     "\"outcome\": {\"status\": 502, \"error\": \"upstream\"}}\n");
+    assert_int_equal(sy_sim_load_export(path, NULL, 0, &lg, err, sizeof(err)), SY_ERR_INVALID);
+    assert_non_null(strstr(err, "no usable request"));
+    sy_sim_log_free(&lg);
+    unlink(path);
+
     assert_int_equal(sy_sim_load_obd(SY_FIXTURES_DIR "/sim/obd_small.csv", &lg, err, sizeof(err)),
                      SY_OK);
     assert_int_equal(lg.n, 400);
