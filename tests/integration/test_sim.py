@@ -154,3 +154,45 @@ def test_shared_routerbench(tmp_path):
 def test_shared_obd():
     p = sim("--obd", DATA / "obp" / "random" / "men" / "men.csv", "--obd-target", "uniform")
     assert "10000 events, 34 arms" in p.stdout
+
+
+def test_real_export_round_trip(tmp_path):
+    """A gateway route logs uniform decisions with propensities and synthetic thumbs
+    (loadgen); `switchyard export` writes them; `switchyard sim --log` reads the real
+    format and estimates a target equal to the logger at the log's own mean reward."""
+    from conftest import CLIENT_KEY, FakeProvider, Gateway
+    from test_learning import PRICES, SCENARIO, learning_config
+
+    fake_dir, gw_dir = tmp_path / "fake", tmp_path / "gw"
+    fake_dir.mkdir()
+    gw_dir.mkdir()
+    fake = FakeProvider(fake_dir, SCENARIO)
+    cfg = learning_config(fake.url, PRICES)
+    cfg["routes"]["learn"]["policy"] = "uniform"
+    gw = Gateway(gw_dir, cfg)
+    try:
+        r = subprocess.run([BIN, "loadgen", "--url", gw.url, "--key", CLIENT_KEY, "--route",
+                            "learn", "--fake", fake.url, "-n", "300", "-c", "4", "--seed", "3",
+                            "--report-every", "0"], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr + r.stdout
+    finally:
+        assert gw.stop() == 0
+        assert fake.proc.stop() == 0
+    log = tmp_path / "export.jsonl"
+    r = subprocess.run([BIN, "export", "--data-dir", gw.data_dir, "--output", str(log)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    p = sim("--log", log, "--route", '{"policy": "uniform", "objective": {"quality": 1}}')
+    assert "3 arms" in p.stdout, p.stdout
+    vals = {}
+    for line in p.stdout.splitlines():
+        parts = line.replace("[", " ").replace("]", " ").replace(",", " ").split()
+        if parts and parts[0] in ("IPS", "SNIPS", "DR"):
+            vals[parts[0]] = tuple(float(x) for x in parts[1:4])
+        if "own mean reward" in line:
+            logged = float(line.split(":")[1].split(";")[0])
+    assert set(vals) == {"IPS", "SNIPS", "DR"}
+    for est, (v, lo, hi) in vals.items():
+        assert lo <= logged <= hi, (est, v, lo, hi, logged)
+    p = sim("--log", log, "--route", '{"policy": "thompson", "objective": {"quality": 1, "cost_per_usd": 100}}')
+    assert "target: thompson" in p.stdout
