@@ -89,9 +89,13 @@ void sy_sim_report_table(FILE *out, const sy_sim_report_in *in)
         row_stats s;
         stats_of(in, a, &s);
         char name[160];
-        fprintf(out, "%-40.40s %8.4f ±%7.4f %10.6f ±%9.6f %8.4f ±%7.4f %8.4f ±%7.4f %8.4f ±%7.4f",
+        fprintf(out, "%-40.40s %8.4f ±%7.4f %10.6f ±%9.6f %8.4f ±%7.4f %8.4f ±%7.4f",
                 display_name(in, a, name, sizeof(name)), s.q, s.qh, s.c, s.ch, s.u, s.uh, s.ro,
-                s.roh, s.rb, s.rbh);
+                s.roh);
+        if (in->best_fixed >= 0)
+            fprintf(out, " %8.4f ±%7.4f", s.rb, s.rbh);
+        else
+            fprintf(out, " %17s", "-"); /* no single model in the run */
         if (in->reference >= 0)
             fprintf(out, " %7.1f ±%6.1f %7.1f ±%6.1f", s.pq, s.pqh, s.pc, s.pch);
         fputc('\n', out);
