@@ -249,14 +249,10 @@ bad:
 static const char *const k_rb_meta[] = {"", "sample_id", "prompt", "eval_name",
                                         "oracle_model_to_route_to"};
 
-static int load_routerbench_file(const char *path, sy_sim_dataset *ds, int first, char *err,
-                                 size_t err_len)
+int sy_sim_parse_routerbench(const char *text, size_t len, const char *path, int first,
+                             sy_sim_dataset *ds, char *err, size_t err_len)
 {
-    char *text;
-    size_t len;
-    int rc = sy_sim_read_file(path, &text, &len, err, err_len);
-    if (rc)
-        return rc;
+    int rc = SY_OK;
     sy_csv c;
     sy_csv_init(&c, text, len);
     long q_col[SY_POLICY_MAX_ARMS], c_col[SY_POLICY_MAX_ARMS];
@@ -366,6 +362,18 @@ static int load_routerbench_file(const char *path, sy_sim_dataset *ds, int first
     }
 out:
     sy_csv_free(&c);
+    return rc;
+}
+
+static int load_routerbench_file(const char *path, sy_sim_dataset *ds, int first, char *err,
+                                 size_t err_len)
+{
+    char *text;
+    size_t len;
+    int rc = sy_sim_read_file(path, &text, &len, err, err_len);
+    if (rc)
+        return rc;
+    rc = sy_sim_parse_routerbench(text, len, path, first, ds, err, err_len);
     free(text);
     return rc;
 }
@@ -697,15 +705,12 @@ static int opt_number(const cJSON *o, const char *key, double lo, double hi, dou
     return 1;
 }
 
-int sy_sim_load_jsonl(const char *path, sy_sim_dataset *ds, char *err, size_t err_len)
+int sy_sim_parse_jsonl(const char *text, const char *path, sy_sim_dataset *ds, char *err,
+                       size_t err_len)
 {
-    char *text;
-    size_t len;
-    int rc = sy_sim_read_file(path, &text, &len, err, err_len);
-    if (rc)
-        return rc;
+    int rc = SY_OK;
     size_t lineno = 0;
-    for (char *p = text, *e; *p && rc == 0; p = e + (*e != 0)) {
+    for (const char *p = text, *e; *p && rc == 0; p = e + (*e != 0)) {
         e = strchr(p, '\n');
         if (!e)
             e = p + strlen(p);
@@ -758,7 +763,6 @@ int sy_sim_load_jsonl(const char *path, sy_sim_dataset *ds, char *err, size_t er
         }
         cJSON_Delete(o);
     }
-    free(text);
     if (rc)
         return rc;
     const char *base = strrchr(path, '/');
@@ -769,4 +773,16 @@ int sy_sim_load_jsonl(const char *path, sy_sim_dataset *ds, char *err, size_t er
         return SY_ERR_INVALID;
     }
     return SY_OK;
+}
+
+int sy_sim_load_jsonl(const char *path, sy_sim_dataset *ds, char *err, size_t err_len)
+{
+    char *text;
+    size_t len;
+    int rc = sy_sim_read_file(path, &text, &len, err, err_len);
+    if (rc)
+        return rc;
+    rc = sy_sim_parse_jsonl(text, path, ds, err, err_len);
+    free(text);
+    return rc;
 }

@@ -62,6 +62,13 @@ int sy_sim_decode_pylist(const char *s, size_t n, char **latest, size_t *latest_
  * means every *.csv in it, in name order). All files must name the same models. */
 int sy_sim_load_routerbench(const char *const *paths, size_t n_paths, sy_sim_dataset *ds, char *err,
                             size_t err_len);
+/* The same from memory (fuzzing, tests): one RouterBench file's text (`path` names it in
+ * messages; `first` = it defines the models), and a NUL-terminated JSONL text. The
+ * caller compacts the RouterBench dataset (sy_sim_dataset_compact). */
+int sy_sim_parse_routerbench(const char *text, size_t len, const char *path, int first,
+                             sy_sim_dataset *ds, char *err, size_t err_len);
+int sy_sim_parse_jsonl(const char *text, const char *path, sy_sim_dataset *ds, char *err,
+                       size_t err_len);
 /* RouteLLM: gsm8k_responses.csv, mmlu/ *.csv and mt_bench_{questions,judgements}.jsonl
  * under dir (whichever are present, at least one), priced by the table in sim_data.c. */
 int sy_sim_load_routellm(const char *dir, sy_sim_dataset *ds, char *err, size_t err_len);
