@@ -371,13 +371,13 @@ static void print_recovery(const sy_sim_result *res, const sy_sim_agent *ag, lon
             continue;
         long rec = -1;
         for (size_t p = P; p-- > 0;) {
-            size_t t_end = (p + 1) * res->steps / P;
+            size_t t_end = sy_sim_bucket_end(p, res->steps, P);
             if ((long)t_end <= event_t)
                 break;
             double o = res->agents[oracle].eu_curve[p], u = res->agents[a].eu_curve[p];
             if (fabs(o - u) > 0.05 * fabs(o))
                 break;
-            rec = (long)(p * res->steps / P);
+            rec = (long)(p ? sy_sim_bucket_end(p - 1, res->steps, P) : 0);
         }
         if (rec >= 0)
             printf("  %-32s %8ld steps\n", ag[a].name, rec > event_t ? rec - event_t : 0);

@@ -237,7 +237,7 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
     /* time series: one column per agent */
     size_t P = res->curve_points;
     for (size_t p = 0; p < P; p++) {
-        size_t t_end = (p + 1) * res->steps / P;
+        size_t t_end = sy_sim_bucket_end(p, res->steps, P);
         fprintf(reg, "%zu", t_end);
         fprintf(ut, "%zu", t_end);
         for (size_t a = 0; a < res->n_agents; a++) {

@@ -17,6 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t sy_sim_bucket_end(size_t p, size_t steps, size_t points)
+{
+    /* step t closes bucket floor((t + 1)·points / steps) − 1: the first t + 1 reaching
+     * (p + 1)·steps / points, rounded up */
+    return ((p + 1) * steps + points - 1) / points;
+}
+
 double sy_sim_utility(const sy_objective *obj, double quality, double cost, double latency)
 {
     double u = obj->w_quality * quality - obj->w_cost * cost;

@@ -78,6 +78,9 @@ typedef struct sy_sim_result {
     sy_sim_agent_result *agents;
 } sy_sim_result;
 
+/* Steps [0, n) of a run of `steps` end bucket `p` of `points` (the curves' x values). */
+size_t sy_sim_bucket_end(size_t p, size_t steps, size_t points);
+
 /* Utility of a realised outcome under obj (an unknown latency counts 0). */
 double sy_sim_utility(const sy_objective *obj, double quality, double cost, double latency);
 /* The oracle's arm for a row: constraints first (least violation), then best utility

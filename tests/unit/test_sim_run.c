@@ -109,6 +109,12 @@ static void test_run_by_hand(void **state)
     double m, h;
     sy_sim_mean_ci(res.agents[2].utility, 2, &m, &h);
     near(h, 0, 1e-15); /* deterministic: no spread across seeds */
+    /* buckets of a 10-step run in 4 points end after steps 3, 5, 8, 10 */
+    assert_int_equal(sy_sim_bucket_end(0, 10, 4), 3);
+    assert_int_equal(sy_sim_bucket_end(1, 10, 4), 5);
+    assert_int_equal(sy_sim_bucket_end(2, 10, 4), 8);
+    assert_int_equal(sy_sim_bucket_end(3, 10, 4), 10);
+    assert_int_equal(sy_sim_bucket_end(0, 4, 4), 1);
     sy_sim_result_free(&res);
 }
 
