@@ -128,6 +128,16 @@ def test_bad_input(tmp_path):
     assert p.returncode == 1 and "cannot open" in p.stderr
     p = sim("--log", FIX / "export.jsonl", check=False)
     assert p.returncode == 1 and "--log-route" in p.stderr
+    p = sim("--routerbench", FIX / "routerbench_small.csv", "--policies", "thompson,nope",
+            check=False)
+    assert p.returncode == 2 and 'unknown policy "nope"' in p.stderr
+    p = sim("--routerbench", FIX / "routerbench_small.csv", "--also", '{"candidates": ["big-model"]}',
+            check=False)
+    assert p.returncode == 2 and "--also routes must have the route's candidates" in p.stderr
+    p = sim("--routerbench", FIX / "routerbench_small.csv", "--reference", "nobody", check=False)
+    assert p.returncode == 2 and "no model" in p.stderr
+    p = sim("--obd", FIX / "obd_small.csv", "--obd-target", "bogus", check=False)
+    assert p.returncode == 2
 
 
 def test_help():
