@@ -24,4 +24,7 @@ int sy_cmd_export(int argc, char **argv);
 /* `switchyard loadgen --url U --key K --route R --fake F [...]`: synthetic users. */
 int sy_cmd_loadgen(int argc, char **argv);
 
+/* `switchyard sim DATA [...]`: offline replay simulator (docs/simulator.md). */
+int sy_cmd_sim(int argc, char **argv);
+
 #endif

@@ -1560,6 +1560,79 @@ sy_config *sy_config_load(const char *path, sy_config_errors *errs)
 }
 
 /* Free a config and everything it owns; accepts NULL and partially filled configs. */
+static void route_free_members(sy_route_cfg *r)
+{
+    free(r->name);
+    free(r->candidates);
+    free(r->policy);
+    free(r->arms);
+    for (size_t j = 0; j < r->n_rules; j++) {
+        free(r->rules[j].name);
+        free(r->rules[j].target);
+        free(r->rules[j].when_src);
+        sy_expr_free(r->rules[j].when);
+    }
+    free(r->rules);
+}
+
+/*
+ * A route block on its own, for the simulator: the models it may name are the dataset's
+ * arms. The block goes through parse_route() itself, so it means exactly what it means
+ * in a config file; "candidates" defaults to every arm. Errors are reported at paths
+ * under "$.route".
+ */
+sy_route_cfg *sy_route_block_parse(const char *text, size_t len, const char *const *arm_names,
+                                   size_t n_arms, sy_config_errors *errs)
+{
+    loader l = {.errs = errs};
+    sy_buf_puts(&l.path, "$");
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    sy_route_cfg *r = NULL;
+    cJSON *models = cJSON_CreateObject();
+    for (size_t k = 0; k < n_arms; k++)
+        cJSON_AddItemToObject(models, arm_names[k], cJSON_CreateObject());
+    l.models = models;
+    if (!root) {
+        err(&l, "the route block is not valid JSON (near byte %zu)",
+            cJSON_GetErrorPtr() ? (size_t)(cJSON_GetErrorPtr() - text) : (size_t)0);
+        goto done;
+    }
+    if (!cJSON_IsObject(root)) {
+        err(&l, "the route block must be a JSON object");
+        goto done;
+    }
+    if (!get(root, "candidates")) {
+        cJSON *c = cJSON_CreateArray();
+        for (size_t k = 0; k < n_arms; k++)
+            cJSON_AddItemToArray(c, cJSON_CreateString(arm_names[k]));
+        cJSON_AddItemToObject(root, "candidates", c);
+    }
+    cJSON *wrap = cJSON_CreateObject();
+    cJSON_AddItemToObject(wrap, "route", root);
+    root = wrap;
+    r = sy_xcalloc(1, sizeof(*r));
+    size_t mark = push_key(&l, "route");
+    parse_route(&l, wrap->child, r);
+    pop(&l, mark);
+    if (errs->n) {
+        sy_route_cfg_free(r);
+        r = NULL;
+    }
+done:
+    cJSON_Delete(root);
+    cJSON_Delete(models);
+    sy_buf_free(&l.path);
+    return r;
+}
+
+void sy_route_cfg_free(sy_route_cfg *r)
+{
+    if (!r)
+        return;
+    route_free_members(r);
+    free(r);
+}
+
 void sy_config_free(sy_config *cfg)
 {
     if (!cfg)
@@ -1587,19 +1660,8 @@ void sy_config_free(sy_config *cfg)
         free(cfg->models[i].tier);
     }
     free(cfg->models);
-    for (size_t i = 0; i < cfg->n_routes; i++) {
-        free(cfg->routes[i].name);
-        free(cfg->routes[i].candidates);
-        free(cfg->routes[i].policy);
-        free(cfg->routes[i].arms);
-        for (size_t j = 0; j < cfg->routes[i].n_rules; j++) {
-            free(cfg->routes[i].rules[j].name);
-            free(cfg->routes[i].rules[j].target);
-            free(cfg->routes[i].rules[j].when_src);
-            sy_expr_free(cfg->routes[i].rules[j].when);
-        }
-        free(cfg->routes[i].rules);
-    }
+    for (size_t i = 0; i < cfg->n_routes; i++)
+        route_free_members(&cfg->routes[i]);
     free(cfg->routes);
     for (size_t i = 0; i < cfg->n_client_keys; i++)
         free(cfg->client_keys[i].name);

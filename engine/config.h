@@ -217,6 +217,15 @@ sy_config *sy_config_parse(const char *text, size_t len, const char *path, sy_co
 sy_config *sy_config_load(const char *path, sy_config_errors *errs);
 
 void sy_config_free(sy_config *cfg);
+
+/*
+ * One route block (what a config's "routes" maps a name to), for `switchyard sim`: the
+ * models it may name are `arm_names`, and "candidates" defaults to all of them. Returns
+ * the route (free with sy_route_cfg_free) or NULL with the problems in errs.
+ */
+sy_route_cfg *sy_route_block_parse(const char *text, size_t len, const char *const *arm_names,
+                                   size_t n_arms, sy_config_errors *errs);
+void sy_route_cfg_free(sy_route_cfg *r);
 void sy_config_errors_free(sy_config_errors *errs);
 
 /* Lookups by public name; NULL when absent. Models and routes share one namespace. */

@@ -27,6 +27,7 @@ static const subcommand subcommands[] = {
     {"export", sy_cmd_export, "dump logged requests, outcomes and feedback as JSON lines"},
     {"loadgen", sy_cmd_loadgen,
      "synthetic users: requests through a route, thumbs by hidden quality"},
+    {"sim", sy_cmd_sim, "offline replay simulator: evaluate policies on benchmark data or logs"},
     {"hash-key", sy_cmd_hash_key, "hash (or generate) a client or admin key for the config"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this help, or a subcommand's help"},

@@ -1,0 +1,208 @@
+"""`switchyard sim` end to end on the small committed fixtures (tests/fixtures/sim), and
+on ../shared/data when it is present (skipped otherwise): the table, the CSV and the
+chart files exist and their values are sane; bad input exits 1 or 2 with a message."""
+import csv
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BIN, ROOT
+
+FIX = ROOT / "tests" / "fixtures" / "sim"
+DATA = ROOT.parent / "shared" / "data"
+ROUTE = '{"policy": "linear_thompson", "objective": {"quality": 1, "cost_per_usd": 50}}'
+
+
+def sim(*args, check=True, timeout=120):
+    p = subprocess.run([BIN, "sim", "--no-progress", *map(str, args)], capture_output=True,
+                       text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return {r["policy"]: r for r in csv.DictReader(f)}
+
+
+def test_routerbench_fixture_table_csv_charts(tmp_path):
+    out_csv, report = tmp_path / "t.csv", tmp_path / "report"
+    p = sim("--routerbench", FIX / "routerbench_small.csv", "--route", ROUTE, "--seeds", 3,
+            "--reference", "big-model", "--csv", out_csv, "--report", report, "--by-task")
+    assert "linear_thompson (route)" in p.stdout and "oracle" in p.stdout
+    assert "best fixed arm in hindsight" in p.stdout
+    assert "per task" in p.stdout and "quiz" in p.stdout
+    rows = read_csv(out_csv)
+    assert set(rows) >= {"linear_thompson (route)", "thompson", "epsilon_greedy", "ucb1",
+                         "linucb", "uniform", "oracle", "big-model", "mid-model", "small-model"}
+    oracle = float(rows["oracle"]["utility"])
+    for name, r in rows.items():
+        assert int(r["seeds"]) == 3 and int(r["requests"]) == 120
+        q, c, u = float(r["quality"]), float(r["cost_usd"]), float(r["utility"])
+        assert 0 <= q <= 1 and c >= 0
+        assert abs(u - (q - 50 * c)) < 1e-6  # utility = quality − 50·cost here
+        assert u <= oracle + 1e-9  # nobody beats the oracle
+        assert float(r["regret_oracle"]) >= -1e-9
+    assert float(rows["big-model"]["pct_ref_quality"]) == pytest.approx(100)
+    assert float(rows["big-model"]["pct_ref_cost"]) == pytest.approx(100)
+    best = [n for n, r in rows.items() if r["best_fixed"] == "1"]
+    assert len(best) == 1 and float(rows[best[0]]["regret_best_fixed"]) == pytest.approx(0)
+    fixed_u = [float(r["utility"]) for r in rows.values() if r["kind"] == "fixed"]
+    assert float(rows[best[0]]["utility"]) == pytest.approx(max(fixed_u))
+    for f in ("regret.dat", "plane.dat", "utility.dat", "charts.gp"):
+        assert (report / f).stat().st_size > 0
+    if shutil.which("gnuplot"):
+        for f in ("regret.svg", "cost_quality.svg", "utility.svg"):
+            text = (report / f).read_text()
+            assert text.lstrip().startswith("<?xml") and "<svg" in text
+        assert "big-model" in (report / "cost_quality.svg").read_text()
+
+
+def test_same_seed_same_figures(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path in (a, b):
+        sim("--jsonl", FIX / "generic.jsonl", "--route", ROUTE, "--seeds", 2, "--csv", path)
+    assert a.read_text() == b.read_text()
+
+
+def test_routellm_fixture():
+    p = sim("--routellm", FIX / "routellm", "--seeds", 2, "--policies", "thompson")
+    assert "routellm: 46 prompts, 2 models" in p.stderr
+    assert "gpt-4-1106-preview" in p.stdout
+
+
+def test_scenario_discounting_recovers_faster(tmp_path):
+    scen = tmp_path / "s.json"
+    text = (ROOT / "examples" / "sim" / "price-change.json").read_text()
+    scen.write_text(text.replace('"steps": 20000', '"steps": 6000').replace('"t": 8000', '"t": 2000'))
+    p = sim("--scenario", scen, "--route", ROOT / "examples" / "sim" / "price-change-route.json",
+            "--also", '{"policy": "thompson", "objective": {"quality": 1, "cost_per_usd": 15}}',
+            "--policies", "none", "--seeds", 4, "--report", tmp_path / "r")
+    rec = {}
+    for line in p.stdout.splitlines():
+        if line.strip().startswith("thompson"):
+            parts = line.split()
+            if parts[-1] in ("steps", "never"):
+                rec[" ".join(parts[:-2] if parts[-1] == "steps" else parts[:-1])] = (
+                    int(parts[-2]) if parts[-1] == "steps" else 10**9)
+    disc = [v for k, v in rec.items() if "half-life" in k]
+    plain = [v for k, v in rec.items() if "half-life" not in k]
+    assert disc and plain, p.stdout
+    assert disc[0] < plain[0]
+
+
+def test_logs_and_validation():
+    p = sim("--log", FIX / "export.jsonl", "--log-route", "chat", "--route",
+            '{"policy": "thompson", "objective": {"quality": 1, "cost_per_usd": 50}}')
+    for est in ("IPS", "SNIPS", "DR", "replay"):
+        assert est in p.stdout
+    p = sim("--obd", FIX / "obd_small.csv", "--obd-target", "uniform")
+    ips = [l for l in p.stdout.splitlines() if l.strip().startswith("IPS")][0]
+    assert float(ips.split()[1]) == pytest.approx(0.08)  # target = logger: the mean click
+    p = sim("--routerbench", FIX / "routerbench_small.csv", "--validate", "--seeds", 10,
+            "--route", ROUTE)
+    assert "coverage of 95% CI" in p.stdout and "true value" in p.stdout
+
+
+def test_bad_input(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(',prompt,m1,m1|total_cost\n0,"unterminated,1,0.1\n')
+    p = sim("--routerbench", bad, check=False)
+    assert p.returncode == 1 and "quoted field not terminated" in p.stderr
+    p = sim("--routerbench", FIX / "routerbench_small.csv", "--route", '{"policy": "nope"}',
+            check=False)
+    assert p.returncode == 1 and "unknown policy" in p.stderr
+    p = sim("--routerbench", FIX / "routerbench_small.csv", "--seeds", "0", check=False)
+    assert p.returncode == 2
+    p = sim(check=False)
+    assert p.returncode == 2 and "exactly one data source" in p.stderr
+    scen = tmp_path / "s.json"
+    scen.write_text('{"steps": 10, "arms": []}')
+    p = sim("--scenario", scen, check=False)
+    assert p.returncode == 1 and "$.contexts" in p.stderr
+    p = sim("--jsonl", tmp_path / "missing.jsonl", check=False)
+    assert p.returncode == 1 and "cannot open" in p.stderr
+    p = sim("--log", FIX / "export.jsonl", check=False)
+    assert p.returncode == 1 and "--log-route" in p.stderr
+    p = sim("--routerbench", FIX / "routerbench_small.csv", "--policies", "thompson,nope",
+            check=False)
+    assert p.returncode == 2 and 'unknown policy "nope"' in p.stderr
+    p = sim("--routerbench", FIX / "routerbench_small.csv", "--also", '{"candidates": ["big-model"]}',
+            check=False)
+    assert p.returncode == 2 and "--also routes must have the route's candidates" in p.stderr
+    p = sim("--routerbench", FIX / "routerbench_small.csv", "--reference", "nobody", check=False)
+    assert p.returncode == 2 and "no model" in p.stderr
+    p = sim("--obd", FIX / "obd_small.csv", "--obd-target", "bogus", check=False)
+    assert p.returncode == 2
+
+
+def test_help():
+    p = subprocess.run([BIN, "sim", "--help"], capture_output=True, text=True)
+    assert p.returncode == 0 and "--routerbench" in p.stdout and "--validate" in p.stdout
+    p = subprocess.run([BIN, "--help"], capture_output=True, text=True)
+    assert "sim" in p.stdout
+
+
+@pytest.mark.skipif(not (DATA / "routerbench").is_dir(),
+                    reason="../shared/data/routerbench is not present")
+def test_shared_routerbench(tmp_path):
+    out_csv = tmp_path / "rb.csv"
+    sim("--routerbench", DATA / "routerbench", "--route", ROUTE, "--seeds", 2, "--policies",
+        "thompson", "--csv", out_csv)
+    rows = read_csv(out_csv)
+    gpt4 = rows["gpt-4-1106-preview"]
+    assert int(gpt4["requests"]) == 3178
+    assert float(gpt4["quality"]) == pytest.approx(0.8795, abs=0.001)
+    assert float(rows["oracle"]["quality"]) > 0.95
+
+
+@pytest.mark.skipif(not (DATA / "obp").is_dir(), reason="../shared/data/obp is not present")
+def test_shared_obd():
+    p = sim("--obd", DATA / "obp" / "random" / "men" / "men.csv", "--obd-target", "uniform")
+    assert "10000 events, 34 arms" in p.stdout
+
+
+def test_real_export_round_trip(tmp_path):
+    """A gateway route logs uniform decisions with propensities and synthetic thumbs
+    (loadgen); `switchyard export` writes them; `switchyard sim --log` reads the real
+    format and estimates a target equal to the logger at the log's own mean reward."""
+    from conftest import CLIENT_KEY, FakeProvider, Gateway
+    from test_learning import PRICES, SCENARIO, learning_config
+
+    fake_dir, gw_dir = tmp_path / "fake", tmp_path / "gw"
+    fake_dir.mkdir()
+    gw_dir.mkdir()
+    fake = FakeProvider(fake_dir, SCENARIO)
+    cfg = learning_config(fake.url, PRICES)
+    cfg["routes"]["learn"]["policy"] = "uniform"
+    gw = Gateway(gw_dir, cfg)
+    try:
+        r = subprocess.run([BIN, "loadgen", "--url", gw.url, "--key", CLIENT_KEY, "--route",
+                            "learn", "--fake", fake.url, "-n", "300", "-c", "4", "--seed", "3",
+                            "--report-every", "0"], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr + r.stdout
+    finally:
+        assert gw.stop() == 0
+        assert fake.proc.stop() == 0
+    log = tmp_path / "export.jsonl"
+    r = subprocess.run([BIN, "export", "--data-dir", gw.data_dir, "--output", str(log)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    p = sim("--log", log, "--route", '{"policy": "uniform", "objective": {"quality": 1}}')
+    assert "3 arms" in p.stdout, p.stdout
+    vals = {}
+    for line in p.stdout.splitlines():
+        parts = line.replace("[", " ").replace("]", " ").replace(",", " ").split()
+        if parts and parts[0] in ("IPS", "SNIPS", "DR"):
+            vals[parts[0]] = tuple(float(x) for x in parts[1:4])
+        if "own mean reward" in line:
+            logged = float(line.split(":")[1].split(";")[0])
+    assert set(vals) == {"IPS", "SNIPS", "DR"}
+    for est, (v, lo, hi) in vals.items():
+        assert lo <= logged <= hi, (est, v, lo, hi, logged)
+    p = sim("--log", log, "--route", '{"policy": "thompson", "objective": {"quality": 1, "cost_per_usd": 100}}')
+    assert "target: thompson" in p.stdout
