@@ -142,8 +142,6 @@ long sy_store_export(const char *dir, FILE *out, void (*format_id)(const uint8_t
                           (unsigned long long)f.ts_ms, f.by_token ? "true" : "false");
             sy_buf_printf(&b, ",\"implicit\":%s,\"weight\":%.17g", f.implicit ? "true" : "false",
                           f.weight > 0 ? f.weight : 1);
-            sy_buf_printf(&b, ",\"implicit\":%s,\"weight\":%.17g", f.implicit ? "true" : "false",
-                          f.weight > 0 ? f.weight : 1);
             str(&b, "comment", f.comment, f.comment_len);
             sy_buf_puts(&b, ",\"tags\":");
             sy_buf_append(&b, f.tags_len ? f.tags : "null", f.tags_len ? f.tags_len : 4);

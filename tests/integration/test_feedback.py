@@ -27,7 +27,14 @@ def export(data_dir):
     r = subprocess.run([BIN, "export", "--data-dir", str(data_dir)], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0, r.stderr
-    return [json.loads(l) for l in r.stdout.splitlines()]
+    return [json.loads(l, object_pairs_hook=unique_keys) for l in r.stdout.splitlines()]
+
+
+def unique_keys(pairs):
+    """A JSON object whose keys are all distinct (the export must not repeat one)."""
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), f"duplicate keys in {keys}"
+    return dict(pairs)
 
 
 def test_feedback_up_down_value_and_rerating(gateway):
