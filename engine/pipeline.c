@@ -185,7 +185,9 @@ static void assign_experiments(sy_call *c, cJSON *root)
         if (cJSON_IsString(id) &&
             sy_prompt_registry_resolve(
                 c->w->server->prompts, id->valuestring,
-                cJSON_IsNumber(ver) && ver->valuedouble >= 1 ? (unsigned)ver->valuedouble : 0,
+                cJSON_IsNumber(ver) && ver->valuedouble >= 1 && ver->valuedouble <= 1e9
+                    ? (unsigned)ver->valuedouble
+                    : 0,
                 cJSON_IsString(lab) ? lab->valuestring : "production", &pr) == 0)
             name = pr.tmpl->model;
     }

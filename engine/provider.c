@@ -103,20 +103,22 @@ void sy_map_transport_error(int connect_failed, int timed_out, const char *provi
     }
 }
 
-static int64_t int_field(const cJSON *o, const char *name)
+int64_t sy_json_count(const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : 0;
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < SY_MAX_TOKEN_COUNT
+               ? (int64_t)v->valuedouble
+               : 0;
 }
 
 void sy_usage_from_openai(const cJSON *usage, sy_usage *u)
 {
     if (!cJSON_IsObject(usage))
         return;
-    u->prompt_tokens = int_field(usage, "prompt_tokens");
-    u->completion_tokens = int_field(usage, "completion_tokens");
+    u->prompt_tokens = sy_json_count(usage, "prompt_tokens");
+    u->completion_tokens = sy_json_count(usage, "completion_tokens");
     const cJSON *details = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens_details");
-    u->cached_tokens = cJSON_IsObject(details) ? int_field(details, "cached_tokens") : 0;
+    u->cached_tokens = cJSON_IsObject(details) ? sy_json_count(details, "cached_tokens") : 0;
     u->have = 1;
 }
 

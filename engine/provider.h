@@ -115,6 +115,12 @@ size_t sy_providers_unsupported(const sy_config *cfg, sy_buf *errs);
 /* Read usage from an OpenAI-shaped "usage" object into u (no-op when not an object). */
 void sy_usage_from_openai(const cJSON *usage, sy_usage *u);
 
+/* A token count member of an upstream object: its value when it is a number in
+ * [0, SY_MAX_TOKEN_COUNT), else 0. Upstream bytes may say 1e300, and converting that to
+ * an integer is undefined behaviour. */
+#define SY_MAX_TOKEN_COUNT 1e15
+int64_t sy_json_count(const cJSON *o, const char *name);
+
 /* ndigits random lowercase hex digits and a NUL into out (ids that only need to be
  * unique: a per-thread splitmix64 stream seeded from the kernel's random pool). */
 void sy_random_hex(char *out, size_t ndigits);

@@ -834,22 +834,17 @@ static int gemini_build(const sy_provider_cfg *prov, const sy_model_cfg *model, 
 
 /* ---- response translation */
 
-static int64_t count(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (int64_t)v->valuedouble : 0;
-}
-
 /* usageMetadata → sy_usage: tool-use prompt tokens are input; thinking is billed as
  * output, so it is part of completion_tokens (and reported as reasoning_tokens). */
 static void usage_from_gemini(const cJSON *um, sy_usage *u)
 {
     if (!cJSON_IsObject(um))
         return;
-    u->prompt_tokens = count(um, "promptTokenCount") + count(um, "toolUsePromptTokenCount");
-    u->cached_tokens = count(um, "cachedContentTokenCount");
-    u->reasoning_tokens = count(um, "thoughtsTokenCount");
-    u->completion_tokens = count(um, "candidatesTokenCount") + u->reasoning_tokens;
+    u->prompt_tokens =
+        sy_json_count(um, "promptTokenCount") + sy_json_count(um, "toolUsePromptTokenCount");
+    u->cached_tokens = sy_json_count(um, "cachedContentTokenCount");
+    u->reasoning_tokens = sy_json_count(um, "thoughtsTokenCount");
+    u->completion_tokens = sy_json_count(um, "candidatesTokenCount") + u->reasoning_tokens;
     u->cache_write_tokens = 0;
     u->have = 1;
 }

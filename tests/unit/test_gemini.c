@@ -448,6 +448,26 @@ static void test_response_text(void **state)
     sy_buf_free(&out);
 }
 
+/* Counts an integer cannot hold read as 0 (found by fuzz_gemini: converting 6.7e72 to
+ * int64_t is undefined behaviour). */
+static void test_response_absurd_counts(void **state)
+{
+    sy_relay_state rs;
+    sy_buf out = {0};
+    assert_int_equal(respond("{\"model\":\"gem\"," USER_HI "}",
+                             "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]},"
+                             "\"finishReason\":\"STOP\"}],\"usageMetadata\":{"
+                             "\"promptTokenCount\":6.66667e72,\"candidatesTokenCount\":1e300,"
+                             "\"cachedContentTokenCount\":-5,\"thoughtsTokenCount\":2}}",
+                             &rs, &out),
+                     SY_OK);
+    assert_int_equal(rs.usage.prompt_tokens, 0);
+    assert_int_equal(rs.usage.cached_tokens, 0);
+    assert_int_equal(rs.usage.completion_tokens, 2);
+    ad()->release(&rs);
+    sy_buf_free(&out);
+}
+
 static void test_response_function_call(void **state)
 {
     sy_relay_state rs;
@@ -1165,6 +1185,7 @@ int main(void)
         cmocka_unit_test(test_json_mode),
         cmocka_unit_test(test_refused_parameters),
         cmocka_unit_test(test_response_text),
+        cmocka_unit_test(test_response_absurd_counts),
         cmocka_unit_test(test_response_function_call),
         cmocka_unit_test(test_response_finish_reasons),
         cmocka_unit_test(test_stream_text),
