@@ -35,6 +35,7 @@ static void answer(sy_http_req *req, sy_exp_reply *r)
         const char *code = r->status == 404   ? "not_found"
                            : r->status == 409 ? "conflict"
                            : r->status == 503 ? "store_unavailable"
+                           : r->status == 500 ? "apply_failed"
                                               : "invalid_request";
         sy_http_respond_error(req, r->status,
                               r->status >= 500 ? "server_error" : "invalid_request_error", code,

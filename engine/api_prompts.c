@@ -129,6 +129,7 @@ static void render_preview(sy_worker *w, sy_http_req *req, const char *name)
         return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
                                      "body must be a JSON object", NULL);
     }
+    cJSON_DeleteItemFromObjectCaseSensitive(body, "id"); /* the path names the prompt */
     cJSON_AddStringToObject(body, "id", name);
     cJSON *root = cJSON_CreateObject();
     cJSON_AddItemToObject(root, "prompt", body);

@@ -68,6 +68,12 @@ static void restart_only_changes(const sy_config *old, const sy_config *new, sy_
  * and the experiment registry, and publish it to the workers and the learner. Caller
  * holds reload_lock. On failure nothing changes (file_cfg is freed when given).
  */
+static void configure_tracker(void *ud, const char *id, sy_exp_unit unit, const char *control,
+                              double tau)
+{
+    sy_exp_tracker_configure(ud, id, unit, control, tau);
+}
+
 static int publish_locked(sy_server *s, sy_config *file_cfg, int seed, sy_buf *errors)
 {
     const sy_config *base = file_cfg ? file_cfg : s->file_cfg;
@@ -83,16 +89,15 @@ static int publish_locked(sy_server *s, sy_config *file_cfg, int seed, sy_buf *e
     }
     if (s->rt)
         restart_only_changes(s->rt->cfg, cfg, errors);
-    for (size_t i = 0; i < table->n; i++) /* how the tracker's looks analyse each */
-        sy_exp_tracker_configure(s->exp_tracker, table->exps[i].id, table->exps[i].unit,
-                                 table->exps[i].variants[0].name, table->exps[i].msprt_tau);
+    /* how the tracker analyses each experiment, stopped ones included (replay) */
+    sy_exp_registry_each(s->experiments, configure_tracker, s->exp_tracker);
     sy_runtime *rt = sy_runtime_new(cfg, ++s->generation);
     rt->experiments = table;
     if (file_cfg) {
         sy_config_free(s->file_cfg);
         s->file_cfg = file_cfg;
     }
-    for (size_t i = 0; i < s->n_workers && s->workers; i++)
+    for (size_t i = 0; i < s->n_workers && s->workers_ready; i++)
         sy_worker_publish(&s->workers[i], rt);
     if (s->learner)
         sy_learner_reconfigure(s->learner, rt);
@@ -315,6 +320,7 @@ int sy_cmd_serve(int argc, char **argv)
     uint64_t seed = sy_wall_ms() ^ ((uint64_t)getpid() << 32);
     for (size_t i = 0; i < s.n_workers; i++)
         sy_worker_init(&s.workers[i], &s, i, http_fds[i], i == 0 ? admin_fd : -1, s.rt, seed);
+    s.workers_ready = 1; /* from now on, a new runtime is published to each worker */
     s.learner = sy_learner_start(&s, s.rt);
     sy_learner_wait_ready(s.learner); /* serve only with learned state and spend restored */
     size_t started = 0;

@@ -9,6 +9,7 @@
 #define MAX_TRACKED  256
 #define DEFAULT_TAU  0.05
 #define LAT_LOG_BASE 1.06
+#define LOOK_EVERY   256 /* experiment events between two looks at most */
 
 typedef struct unit_rec {
     uint64_t hash; /* 0 = empty slot */
@@ -29,7 +30,8 @@ struct sy_exp_tracker {
     size_t n;
     exp_params params[MAX_TRACKED];
     size_t n_params;
-    unit_rec *units; /* open addressing, power-of-two capacity */
+    unsigned since_look; /* experiment events since the last look */
+    unit_rec *units;     /* open addressing, power-of-two capacity */
     size_t units_cap, units_used;
 };
 
@@ -204,6 +206,16 @@ static void apply_entry(sy_exp_tracker *t, const sy_store_obs *o, const char *e,
     int fresh = 0;
     unit_rec *u =
         per_request ? NULL : unit_for(t, (uint32_t)(a - t->aggs), hash, !o->is_feedback, &fresh);
+    if (u && fresh) {
+        u->variant = (uint32_t)vi;
+        v->units += 1;
+        a->alloc_units[ai][vi] += 1;
+        v->ratings.n += 1;
+        v->cost.n += 1;
+    }
+    if (u) /* intention to treat: a unit counts in the variant it was first seen in, even
+              after a new allocation moved it */
+        v = &a->v[u->variant];
     if (!o->is_feedback) {
         v->requests += 1;
         v->errors += r->status >= 500 ? 1 : 0;
@@ -216,15 +228,6 @@ static void apply_entry(sy_exp_tracker *t, const sy_store_obs *o, const char *e,
             a->alloc_units[ai][vi] += 1;
             return;
         }
-        if (fresh) {
-            u->variant = (uint32_t)vi;
-            v->units += 1;
-            a->alloc_units[ai][vi] += 1;
-            v->ratings.n += 1;
-            v->cost.n += 1;
-        }
-        if (u->variant != vi)
-            return; /* a unit stays in its first variant (a moved allocation keeps it) */
         ratio_move(&v->cost, u->requests, u->cost, u->requests + 1, u->cost + r->cost_usd);
         u->requests += 1;
         u->cost += r->cost_usd;
@@ -238,7 +241,7 @@ static void apply_entry(sy_exp_tracker *t, const sy_store_obs *o, const char *e,
     double drated = was_rated ? 0 : 1, dup = up1 - up0;
     v->rated += drated;
     v->up += dup;
-    if (u && u->variant == vi) {
+    if (u) {
         ratio_move(&v->ratings, u->rated, u->up, u->rated + drated, u->up + dup);
         u->rated += drated;
         u->up += dup;
@@ -314,6 +317,7 @@ void sy_exp_tracker_observe(sy_exp_tracker *t, const sy_store_obs *o)
     if (!o) {
         pthread_mutex_lock(&t->lock);
         look(t);
+        t->since_look = 0;
         pthread_mutex_unlock(&t->lock);
         return;
     }
@@ -321,6 +325,10 @@ void sy_exp_tracker_observe(sy_exp_tracker *t, const sy_store_obs *o)
     if (!s[0])
         return;
     pthread_mutex_lock(&t->lock);
+    if (++t->since_look >= LOOK_EVERY) { /* the start-up replay is one long "batch" */
+        look(t);
+        t->since_look = 0;
+    }
     while (*s) {
         const char *end = strchr(s, ',');
         size_t len = end ? (size_t)(end - s) : strlen(s);

@@ -34,7 +34,7 @@ typedef struct sy_exp_variant_agg {
     double always_valid_p;    /* running minimum of the mSPRT p-value against control */
 } sy_exp_variant_agg;
 
-#define SY_EXP_MAX_ALLOCS 16 /* allocation versions counted apart (later ones pool) */
+#define SY_EXP_MAX_ALLOCS SY_EXP_MAX_ALLOC_VERSIONS /* counted apart, one row each */
 
 typedef struct sy_exp_agg {
     char id[SY_EXP_ID_MAX];

@@ -161,8 +161,8 @@ static int def_check(const cJSON *def, char *param, size_t plen, const char **wh
                        "p95_latency_max_increase, error_rate_max_increase)";
                 return -1;
             }
-            if (!cJSON_IsNumber(g) || !(g->valuedouble >= 0 && g->valuedouble <= 100)) {
-                *why = "a guardrail is a non-negative number";
+            if (!cJSON_IsNumber(g) || !(g->valuedouble > 0 && g->valuedouble <= 100)) {
+                *why = "a guardrail is a positive number (at most 100)";
                 return -1;
             }
         }
@@ -301,11 +301,16 @@ void sy_exp_registry_free(sy_exp_registry *r)
     free(r);
 }
 
-static cJSON *find_doc(sy_exp_registry *r, const char *id)
+static cJSON *find_doc_in(const cJSON *docs, const char *id)
 {
     cJSON *d;
-    cJSON_ArrayForEach(d, r->docs) if (strcmp(str_or(d, "id", ""), id) == 0) return d;
+    cJSON_ArrayForEach(d, docs) if (strcmp(str_or(d, "id", ""), id) == 0) return d;
     return NULL;
+}
+
+static cJSON *find_doc(sy_exp_registry *r, const char *id)
+{
+    return find_doc_in(r->docs, id);
 }
 
 /* Commit doc to the store (waits for the sync). Caller holds r->lock. */
@@ -348,6 +353,17 @@ static void add_allocation(cJSON *doc, const cJSON *def, int version, uint64_t n
     cJSON_AddItemToArray(hist, a);
 }
 
+/* The next allocation version, unless the experiment already has the most the results
+ * can tell apart (its sample-ratio check follows each version's weights). */
+static int add_allocation_checked(cJSON *doc, const cJSON *def, uint64_t now_ms)
+{
+    int next = (int)num_or(doc, "allocation_version", 1) + 1;
+    if (next > SY_EXP_MAX_ALLOC_VERSIONS)
+        return -1;
+    add_allocation(doc, def, next, now_ms);
+    return 0;
+}
+
 static const char *layer_of(const cJSON *def)
 {
     return str_or(def, "layer", str_or(def, "id", ""));
@@ -358,8 +374,8 @@ static const char *layer_of(const cJSON *def)
  * ranges of the other running experiments of that layer), preferring `keep_start`.
  * Returns 0 with [*start, *end), or -1 when the layer has no room.
  */
-static int layer_range(sy_exp_registry *r, const cJSON *doc, const cJSON *def, unsigned *start,
-                       unsigned *end)
+static int layer_range_in(const cJSON *docs, const cJSON *doc, const cJSON *def, unsigned *start,
+                          unsigned *end)
 {
     unsigned size = (unsigned)lround(num_or(def, "traffic", 1) * SY_EXP_BUCKETS);
     if (size == 0)
@@ -367,7 +383,7 @@ static int layer_range(sy_exp_registry *r, const cJSON *doc, const cJSON *def, u
     unsigned used[MAX_EXPERIMENTS][2];
     size_t n = 0;
     const cJSON *o;
-    cJSON_ArrayForEach(o, r->docs)
+    cJSON_ArrayForEach(o, docs)
     {
         const cJSON *od = cJSON_GetObjectItemCaseSensitive(o, "definition");
         const cJSON *range = cJSON_GetObjectItemCaseSensitive(o, "layer_range");
@@ -400,6 +416,12 @@ static int layer_range(sy_exp_registry *r, const cJSON *doc, const cJSON *def, u
         }
     }
     return -1;
+}
+
+static int layer_range(sy_exp_registry *r, const cJSON *doc, const cJSON *def, unsigned *start,
+                       unsigned *end)
+{
+    return layer_range_in(r->docs, doc, def, start, end);
 }
 
 static void set_range(cJSON *doc, unsigned start, unsigned end)
@@ -547,8 +569,11 @@ static int table_entry(sy_config *cfg, const cJSON *doc, sy_exp_rt *e, sy_buf *e
         char name[SY_CONFIG_MAX_NAME + 2 * SY_EXP_ID_MAX + 4];
         variant_route_name(route, id, v->name, name, sizeof(name));
         const sy_route_cfg *vr = sy_config_find_route(cfg, name);
-        if (!vr)
+        if (!vr) {
+            sy_buf_printf(errors, "$.experiments.%s: the route of variant '%s' is missing\n", id,
+                          v->name);
             return -1;
+        }
         ((sy_route_cfg *)vr)->hidden = 1;
         v->route = (size_t)(vr - cfg->routes);
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(var, "prompt");
@@ -564,8 +589,12 @@ static int table_entry(sy_config *cfg, const cJSON *doc, sy_exp_rt *e, sy_buf *e
     return 0;
 }
 
-sy_config *sy_exp_build_config(sy_exp_registry *r, const sy_config *file_cfg, const cJSON *extra,
-                               sy_exp_table **table, sy_buf *errors)
+/*
+ * The configuration for the running documents of `docs` (and `extra`): the file's text
+ * with a hidden route per variant, parsed and validated, and its experiment table.
+ */
+static sy_config *build_from_docs(const cJSON *docs, const sy_config *file_cfg, const cJSON *extra,
+                                  sy_exp_table **table, sy_buf *errors)
 {
     *table = NULL;
     cJSON *root = cJSON_ParseWithLength(file_cfg->text, file_cfg->text_len);
@@ -577,11 +606,9 @@ sy_config *sy_exp_build_config(sy_exp_registry *r, const sy_config *file_cfg, co
     cJSON *routes = cJSON_GetObjectItemCaseSensitive(root, "routes");
     /* the running documents (and the one being validated), in assignment order */
     cJSON *running = cJSON_CreateArray();
-    pthread_mutex_lock(&r->lock);
     const cJSON *d;
-    cJSON_ArrayForEach(d, r->docs) if (strcmp(str_or(d, "status", ""), "running") == 0)
+    cJSON_ArrayForEach(d, docs) if (strcmp(str_or(d, "status", ""), "running") == 0)
         cJSON_AddItemToArray(running, cJSON_Duplicate(d, 1));
-    pthread_mutex_unlock(&r->lock);
     if (extra) {
         cJSON *x = cJSON_CreateObject();
         cJSON_AddStringToObject(x, "id", str_or(extra, "id", ""));
@@ -594,6 +621,19 @@ sy_config *sy_exp_build_config(sy_exp_registry *r, const sy_config *file_cfg, co
         const cJSON *def = cJSON_GetObjectItemCaseSensitive(d, "definition");
         const char *route = str_or(def, "route", "");
         const cJSON *base = cJSON_GetObjectItemCaseSensitive(routes, route);
+        int on_route = 0;
+        for (const cJSON *o = running->child; o != d; o = o->next)
+            on_route +=
+                strcmp(str_or(cJSON_GetObjectItemCaseSensitive(o, "definition"), "route", ""),
+                       route) == 0;
+        if (on_route >= SY_EXP_MAX_PER_ROUTE) {
+            sy_buf_printf(errors,
+                          "$.experiments.%s: route '%.128s' already runs %d experiments (the "
+                          "most a request can be enrolled in)\n",
+                          str_or(def, "id", ""), route, SY_EXP_MAX_PER_ROUTE);
+            bad = 1;
+            continue;
+        }
         if (!cJSON_IsObject(base)) {
             sy_buf_printf(errors,
                           "$.experiments.%s.route: '%.128s' is not a route of the "
@@ -649,6 +689,17 @@ sy_config *sy_exp_build_config(sy_exp_registry *r, const sy_config *file_cfg, co
     return cfg;
 }
 
+sy_config *sy_exp_build_config(sy_exp_registry *r, const sy_config *file_cfg, const cJSON *extra,
+                               sy_exp_table **table, sy_buf *errors)
+{
+    pthread_mutex_lock(&r->lock);
+    cJSON *docs = cJSON_Duplicate(r->docs, 1);
+    pthread_mutex_unlock(&r->lock);
+    sy_config *cfg = build_from_docs(docs, file_cfg, extra, table, errors);
+    cJSON_Delete(docs);
+    return cfg;
+}
+
 /* ---- seeding from the configuration file --------------------------------------------- */
 
 static int same_allocation(const cJSON *a, const cJSON *b)
@@ -660,13 +711,17 @@ static int same_allocation(const cJSON *a, const cJSON *b)
     return same;
 }
 
+/*
+ * Seeding is planned on a copy of the documents, validated by building the configuration
+ * it would serve, and only then committed and swapped in: a file that does not validate
+ * changes nothing, in LMDB or in memory.
+ */
 int sy_exp_registry_seed(sy_exp_registry *r, const sy_config *file_cfg, sy_buf *errors)
 {
     cJSON *root = cJSON_ParseWithLength(file_cfg->text, file_cfg->text_len);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "experiments");
     int rc = 0, i = 0;
     const cJSON *def;
-    /* check everything first: a bad definition changes nothing */
     cJSON_ArrayForEach(def, list)
     {
         char param[128];
@@ -678,17 +733,19 @@ int sy_exp_registry_seed(sy_exp_registry *r, const sy_config *file_cfg, sy_buf *
         }
         i++;
     }
-    if (rc) {
+    if (rc || !cJSON_GetArraySize(list)) {
         cJSON_Delete(root);
         return rc;
     }
     uint64_t now_ms = (uint64_t)time(NULL) * 1000;
     pthread_mutex_lock(&r->lock);
+    cJSON *plan = cJSON_Duplicate(r->docs, 1);
+    cJSON *changed = cJSON_CreateArray(); /* ids whose document the plan changes */
     cJSON_ArrayForEach(def, list)
     {
         const char *id = str_or(def, "id", "");
-        cJSON *doc = find_doc(r, id);
-        cJSON *next = NULL;
+        cJSON *doc = find_doc_in(plan, id);
+        cJSON *next;
         if (!doc) {
             next = new_doc(def, "config", now_ms);
             const char *status = str_or(def, "status", "running");
@@ -696,44 +753,75 @@ int sy_exp_registry_seed(sy_exp_registry *r, const sy_config *file_cfg, sy_buf *
                 set_number(next, "started_ms", (double)now_ms);
             set_string(next, "status", status);
         } else {
-            next = cJSON_Duplicate(doc, 1);
             cJSON *d = cJSON_Duplicate(def, 1);
             cJSON_DeleteItemFromObjectCaseSensitive(d, "status");
             const cJSON *old = cJSON_GetObjectItemCaseSensitive(doc, "definition");
             if (cJSON_Compare(old, d, 1)) {
                 cJSON_Delete(d);
-                cJSON_Delete(next);
                 continue;
             }
+            next = cJSON_Duplicate(doc, 1);
             int new_alloc = !same_allocation(old, d);
             cJSON_ReplaceItemInObjectCaseSensitive(next, "definition", d);
-            if (new_alloc)
-                add_allocation(next, d, (int)num_or(doc, "allocation_version", 1) + 1, now_ms);
+            if (new_alloc && add_allocation_checked(next, d, now_ms) != 0) {
+                sy_buf_printf(errors, "$.experiments.%s: more than %d allocation versions\n", id,
+                              SY_EXP_MAX_ALLOC_VERSIONS);
+                cJSON_Delete(next);
+                rc = SY_ERR_INVALID;
+                continue;
+            }
         }
         if (strcmp(str_or(next, "status", ""), "running") == 0) {
-            unsigned s, e;
-            if (layer_range(r, next, cJSON_GetObjectItemCaseSensitive(next, "definition"), &s,
-                            &e) != 0) {
+            unsigned st, en;
+            if (layer_range_in(plan, next, cJSON_GetObjectItemCaseSensitive(next, "definition"),
+                               &st, &en) != 0) {
                 sy_buf_printf(
                     errors, "$.experiments.%s: its layer has no room for its traffic share\n", id);
                 cJSON_Delete(next);
                 rc = SY_ERR_INVALID;
                 continue;
             }
-            set_range(next, s, e);
-        }
-        if (persist(r, next) != 0) {
-            cJSON_Delete(next);
-            rc = SY_ERR_IO;
-            sy_buf_printf(errors, "$.experiments.%s: the store could not commit it\n", id);
-            continue;
+            set_range(next, st, en);
         }
         if (doc)
-            cJSON_ReplaceItemViaPointer(r->docs, doc, next);
+            cJSON_ReplaceItemViaPointer(plan, doc, next);
         else
-            cJSON_AddItemToArray(r->docs, next);
+            cJSON_AddItemToArray(plan, next);
+        cJSON_AddItemToArray(changed, cJSON_CreateString(id));
     }
     pthread_mutex_unlock(&r->lock);
+    if (rc == 0 && cJSON_GetArraySize(plan) > MAX_EXPERIMENTS) {
+        sy_buf_printf(errors, "$.experiments: more than %d experiments\n", MAX_EXPERIMENTS);
+        rc = SY_ERR_INVALID;
+    }
+    if (rc == 0) { /* validate what the plan would serve */
+        sy_exp_table *t = NULL;
+        sy_config *cfg = build_from_docs(plan, file_cfg, NULL, &t, errors);
+        rc = cfg ? 0 : SY_ERR_INVALID;
+        sy_config_free(cfg);
+        sy_exp_table_free(t);
+    }
+    const cJSON *cid;
+    cJSON_ArrayForEach(cid, changed)
+    {
+        if (rc)
+            break;
+        cJSON *next = find_doc_in(plan, cid->valuestring);
+        if (persist(r, next) != 0) {
+            sy_buf_printf(errors, "$.experiments.%s: the store could not commit it\n",
+                          cid->valuestring);
+            rc = SY_ERR_IO;
+        }
+    }
+    if (rc == 0 && cJSON_GetArraySize(changed)) {
+        pthread_mutex_lock(&r->lock);
+        cJSON_Delete(r->docs);
+        r->docs = plan;
+        plan = NULL;
+        pthread_mutex_unlock(&r->lock);
+    }
+    cJSON_Delete(plan);
+    cJSON_Delete(changed);
     cJSON_Delete(root);
     return rc;
 }
@@ -791,6 +879,11 @@ void sy_exp_admin_create(sy_exp_registry *r, const sy_config *file_cfg, const cJ
         return set_reply_error(out, 400, "status",
                                "an experiment is created as a draft; start it with POST "
                                "/admin/experiments/{id}/start");
+    pthread_mutex_lock(&r->lock);
+    int exists = find_doc(r, str_or(def, "id", "")) != NULL;
+    pthread_mutex_unlock(&r->lock);
+    if (exists)
+        return set_reply_error(out, 409, "id", "an experiment with this id exists");
     if (validate_with_config(r, file_cfg, def, out) != 0)
         return;
     pthread_mutex_lock(&r->lock);
@@ -877,8 +970,9 @@ void sy_exp_admin_allocation(sy_exp_registry *r, const char *id, const cJSON *bo
     *changed = 0;
     const cJSON *traffic = cJSON_GetObjectItemCaseSensitive(body, "traffic");
     const cJSON *weights = cJSON_GetObjectItemCaseSensitive(body, "weights");
-    if (!cJSON_IsObject(body) || (!traffic && !weights))
-        return set_reply_error(out, 400, NULL,
+    if (!cJSON_IsObject(body) || (!traffic && !weights) || (weights && !cJSON_IsObject(weights)) ||
+        (traffic && !cJSON_IsNumber(traffic)))
+        return set_reply_error(out, 400, weights && !cJSON_IsObject(weights) ? "weights" : NULL,
                                "body must be {\"traffic\": share, \"weights\": {variant: weight}}");
     pthread_mutex_lock(&r->lock);
     cJSON *doc = find_doc(r, id);
@@ -931,8 +1025,37 @@ void sy_exp_admin_allocation(sy_exp_registry *r, const char *id, const cJSON *bo
         }
         set_range(next, s, e);
     }
-    add_allocation(next, def, (int)num_or(doc, "allocation_version", 1) + 1, now_ms);
+    if (add_allocation_checked(next, def, now_ms) != 0) {
+        pthread_mutex_unlock(&r->lock);
+        cJSON_Delete(next);
+        return set_reply_error(out, 409, "allocation_version",
+                               "an experiment has at most %d allocation versions; start a new "
+                               "experiment",
+                               SY_EXP_MAX_ALLOC_VERSIONS);
+    }
     *changed = commit_swap(r, doc, next, out) == 0 && running;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void sy_exp_registry_each(sy_exp_registry *r,
+                          void (*fn)(void *ud, const char *id, sy_exp_unit unit,
+                                     const char *control, double tau),
+                          void *ud)
+{
+    pthread_mutex_lock(&r->lock);
+    const cJSON *d;
+    cJSON_ArrayForEach(d, r->docs)
+    {
+        const cJSON *def = cJSON_GetObjectItemCaseSensitive(d, "definition");
+        const char *unit = str_or(def, "unit", "user");
+        fn(ud, str_or(d, "id", ""),
+           strcmp(unit, "request") == 0        ? SY_EXP_UNIT_REQUEST
+           : strcmp(unit, "conversation") == 0 ? SY_EXP_UNIT_CONVERSATION
+                                               : SY_EXP_UNIT_USER,
+           str_or(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(def, "variants"), 0), "name",
+                  ""),
+           num_or(def, "msprt_tau", 0.05));
+    }
     pthread_mutex_unlock(&r->lock);
 }
 

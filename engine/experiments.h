@@ -25,8 +25,10 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#define SY_EXP_MAX_VARIANTS 8
-#define SY_EXP_ID_MAX       64
+#define SY_EXP_MAX_VARIANTS       8
+#define SY_EXP_MAX_PER_ROUTE      8  /* running experiments per route (a request's record) */
+#define SY_EXP_MAX_ALLOC_VERSIONS 16 /* allocation versions per experiment */
+#define SY_EXP_ID_MAX             64
 
 typedef enum { SY_EXP_UNIT_USER, SY_EXP_UNIT_CONVERSATION, SY_EXP_UNIT_REQUEST } sy_exp_unit;
 
@@ -98,8 +100,10 @@ void sy_exp_registry_free(sy_exp_registry *r);
  * Seed the registry from a configuration's `experiments` array: an experiment the store
  * does not know yet is created with the file's `status` (default "running"); a known one
  * takes the file's definition, and a changed allocation becomes a new allocation version.
- * Problems are appended to errors ("$.experiments[i]...: message" lines). Returns 0 or
- * SY_ERR_INVALID (nothing changed) / SY_ERR_IO (store).
+ * The result is validated (the configuration it would serve is built) before anything
+ * is committed. Problems are appended to errors ("$.experiments[i]...: message" lines).
+ * Returns 0, or SY_ERR_INVALID (nothing changed) / SY_ERR_IO (the store refused a write;
+ * memory is unchanged, earlier writes of this seed may be on disk).
  */
 int sy_exp_registry_seed(sy_exp_registry *r, const sy_config *file_cfg, sy_buf *errors);
 
@@ -135,6 +139,13 @@ void sy_exp_admin_allocation(sy_exp_registry *r, const char *id, const cJSON *bo
                              sy_exp_reply *out, int *changed);
 void sy_exp_admin_get(sy_exp_registry *r, const char *id, sy_exp_reply *out);
 void sy_exp_admin_list(sy_exp_registry *r, sy_exp_reply *out);
+
+/* Call fn for every experiment, whatever its status, with how it is analysed (its unit,
+ * its control variant, its mSPRT scale). fn runs under the registry's lock. */
+void sy_exp_registry_each(sy_exp_registry *r,
+                          void (*fn)(void *ud, const char *id, sy_exp_unit unit,
+                                     const char *control, double tau),
+                          void *ud);
 
 /* A copy of an experiment's document (caller frees), or NULL. Thread-safe. */
 cJSON *sy_exp_registry_doc(sy_exp_registry *r, const char *id);

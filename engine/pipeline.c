@@ -96,7 +96,7 @@ typedef struct sy_call {
     unsigned prompt_version;
     /* experiments the request is enrolled in (decision record form) and the route of the
      * variant that serves it (NULL: not enrolled) */
-    char experiments[512];
+    char experiments[1280];
     const sy_route_cfg *exp_route;
 } sy_call;
 
@@ -217,9 +217,16 @@ static void assign_experiments(sy_call *c, cJSON *root)
     sy_buf_puts(&c->headers, "\r\n");
     const sy_exp_variant_rt *v = &a[0].exp->variants[a[0].variant];
     c->exp_route = &c->rt->cfg->routes[v->route];
+    sy_prompt_resolved vp;
     if (v->prompt_id[0] && cJSON_IsObject(pref)) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(pref, "id");
-        if (cJSON_IsString(id) && strcmp(id->valuestring, v->prompt_id) == 0) {
+        if (cJSON_IsString(id) && strcmp(id->valuestring, v->prompt_id) == 0 &&
+            sy_prompt_registry_resolve(c->w->server->prompts, v->prompt_id, v->prompt_version,
+                                       v->prompt_label, &vp) != 0) {
+            /* the operator's reference is broken: serve the client's, and say so */
+            sy_log(SY_LOG_WARN, "experiment %s: variant %s's prompt %s does not resolve",
+                   a[0].exp->id, v->name, v->prompt_id);
+        } else if (cJSON_IsString(id) && strcmp(id->valuestring, v->prompt_id) == 0) {
             cJSON_DeleteItemFromObjectCaseSensitive(pref, "version");
             cJSON_DeleteItemFromObjectCaseSensitive(pref, "label");
             if (v->prompt_version)
@@ -1201,7 +1208,6 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         bad_request(req, NULL, "JSON nesting exceeds the configured depth limit");
         goto answered;
     }
-    c->prompt_bytes = req->body.len;
     root = sy_http_req_json(req);
     if (!root) {
         c->status = 400;
@@ -1212,6 +1218,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         assign_experiments(c, root);
     if (cJSON_IsObject(root) && render_prompt(c, req, root) != 0)
         goto answered;
+    c->prompt_bytes = req->body.len; /* as rendered: the estimate when usage is missing */
     if (!validate_chat(req, root)) {
         c->status = 400;
         goto answered;

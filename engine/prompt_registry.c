@@ -294,7 +294,7 @@ void sy_prompt_registry_move_label(sy_prompt_registry *r, const char *name, cons
     pthread_mutex_lock(&r->write_lock);
     pthread_rwlock_rdlock(&r->lock);
     prompt_entry *e = find(r, name);
-    int exists = e && (size_t)to <= e->n_versions;
+    int exists = e && (size_t)to <= e->n_versions && e->tmpls[to - 1];
     pthread_rwlock_unlock(&r->lock);
     if (!exists) {
         pthread_mutex_unlock(&r->write_lock);

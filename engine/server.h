@@ -18,6 +18,7 @@ typedef struct sy_server {
     char *config_path;
     sy_worker *workers;
     size_t n_workers;
+    int workers_ready;   /* set once every worker is initialised (publishing reaches them) */
     uint16_t port;       /* client listener port actually bound */
     uint16_t admin_port; /* 0 when the admin API is disabled */
     uint64_t started_ms;

@@ -55,7 +55,7 @@ typedef struct sy_store_request {
     char rule[64];    /* the escalation rule that shaped the decision, "" none */
     char prompt[80];  /* the prompt the request was rendered from, "" none */
     uint32_t prompt_version;
-    char experiments[512]; /* "id:variant:allocation:unit-hash,…" (engine/experiments.h) */
+    char experiments[1280]; /* "id:variant:allocation:unit-hash,…" (engine/experiments.h) */
     /* outcome */
     int32_t status;
     int stream;

@@ -134,8 +134,10 @@ def test_lifecycle_allocation_and_errors(tmp_path, fake):
         h = drive(gw, [("chat", f"v{i}", None) for i in range(200)])
         enrolled = [x["x-switchyard-experiment"] for x in h if "x-switchyard-experiment" in x]
         assert sum(e.endswith("=big") for e in enrolled) > 0.75 * len(enrolled)
-        assert admin(gw, "PUT", "/admin/experiments/exp1/allocation",
-                     {"weights": {"nope": 1}}).status_code == 400
+        for body in [{"weights": {"nope": 1}}, {"weights": [1, 2]}, {"traffic": "all"}, {}]:
+            r = admin(gw, "PUT", "/admin/experiments/exp1/allocation", body)
+            assert r.status_code == 400, (body, r.text)
+        assert admin(gw, "GET", "/admin/experiments/exp1").json()["allocation_version"] == 2
         # errors name the field
         for bad, param in [
             (experiment("x", variants=[{"name": "a"}]), "variants"),
@@ -148,6 +150,8 @@ def test_lifecycle_allocation_and_errors(tmp_path, fake):
             (experiment("x", variants=[{"name": "a"}, {"name": "b", "model": "nope"}]), "definition"),
             (experiment("x", route="nope"), "definition"),
             (dict(experiment("x"), status="running"), "status"),
+            (experiment("x", guardrails={"error_rate_max_increase": 0}),
+             "guardrails.error_rate_max_increase"),
         ]:
             r = admin(gw, "POST", "/admin/experiments", bad)
             assert r.status_code == 400, (bad, r.text)
@@ -314,6 +318,18 @@ def test_experiments_from_the_config_file(tmp_path, fake):
         gw.write_config(cfg)
         r = admin(gw, "POST", "/admin/reload")
         assert r.status_code == 400 and "experiments[0].unit" in r.text
+        # one that only fails once its routes are built changes nothing either
+        cfg["experiments"][0]["unit"] = "user"
+        cfg["experiments"][0]["variants"][0]["weight"] = 5
+        cfg["experiments"][0]["variants"][1]["model"] = "no-such-model"
+        gw.write_config(cfg)
+        r = admin(gw, "POST", "/admin/reload")
+        assert r.status_code == 400 and "no-such-model" in r.text, r.text
+        doc = admin(gw, "GET", "/admin/experiments/from-file").json()
+        assert doc["allocation_version"] == 2
+        assert "model" not in doc["definition"]["variants"][1]
+        h = drive(gw, [("chat", f"x{i}", None) for i in range(10)])
+        assert all(x["x-switchyard-experiment"].startswith("from-file=") for x in h)
     finally:
         assert gw.stop() == 0
 
