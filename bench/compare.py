@@ -20,6 +20,7 @@ import os
 import pathlib
 import platform
 import re
+import shlex
 import shutil
 import socket
 import statistics
@@ -153,6 +154,38 @@ def start_nginx(servers, tmp, name, body):
     return port
 
 
+def switchyard_config(tmp, up_url, key=KEY):
+    """The switchyard contender: 1 worker, route `bench` (linear Thompson, default
+    params) over 4 priced models of the canned upstream, request log lines to a file."""
+    models = {}
+    for name, price in [("nano", (0.05, 0.20)), ("mini", (0.15, 0.60)),
+                        ("medium", (1.0, 4.0)), ("large", (10.0, 40.0))]:
+        models[name] = {"provider": "canned", "upstream_name": f"fake-{name}",
+                        "price": {"input": price[0], "output": price[1]}}
+    return {"listen": {"address": "127.0.0.1", "port": 0}, "workers": 1,
+            "data_dir": str(tmp / "sy-data"),
+            "log": {"level": "info", "requests": True, "path": str(tmp / "sy-requests.log")},
+            "limits": {"max_connections": 4096},
+            "providers": {"canned": {"dialect": "openai", "base_url": up_url}},
+            "models": models,
+            "routes": {"bench": {"candidates": list(models), "policy": "linear_thompson",
+                                 "objective": {"quality": 1, "cost_per_usd": 200}}},
+            "client_keys": [{"name": "bench",
+                             "sha256": hashlib.sha256(key.encode()).hexdigest()}]}
+
+
+def start_canned(servers, tmp):
+    """The canned upstream in nginx: every request answered with CANNED."""
+    return start_nginx(servers, tmp, "upstream-nginx", f"""
+  server {{
+    listen 127.0.0.1:@PORT@;
+    location / {{
+      default_type application/json;
+      return 200 '{CANNED}';
+    }}
+  }}""")
+
+
 def post_once(url, model, headers=None):
     """One chat POST; returns (status, body) so a contender is checked before timing."""
     body = json.dumps({"model": model, "messages": [
@@ -239,6 +272,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out")
     ap.add_argument("--no-portkey", action="store_true")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="also run this switchyard binary (same config) as "
+                         "'switchyard (baseline)': before/after an optimisation, interleaved")
     a = ap.parse_args()
     bin_path = os.path.abspath(a.bin)
     for tool in ("wrk", "nginx"):
@@ -257,14 +293,7 @@ def main():
 
 def run(a, bin_path, tmp, servers, load_before):
     # --- the canned upstream: nginx's fixed JSON or fake-provider, whichever is faster
-    canned_port = start_nginx(servers, tmp, "upstream-nginx", f"""
-  server {{
-    listen 127.0.0.1:@PORT@;
-    location / {{
-      default_type application/json;
-      return 200 '{CANNED}';
-    }}
-  }}""")
+    canned_port = start_canned(servers, tmp)
     scen = {"seed": 1, "defaults": {"latency_ms": {"dist": "fixed", "value": 0},
                                     "ttft_ms": {"dist": "fixed", "value": 0},
                                     "tokens_per_second": 0,
@@ -312,26 +341,24 @@ def run(a, bin_path, tmp, servers, load_before):
     contenders["nginx proxy_pass"] = (f"http://127.0.0.1:{nport}/v1/chat/completions",
                                       "fake-mini", None)
 
-    models = {}
-    for i, (name, price) in enumerate([("nano", (0.05, 0.20)), ("mini", (0.15, 0.60)),
-                                       ("medium", (1.0, 4.0)), ("large", (10.0, 40.0))]):
-        models[name] = {"provider": "canned", "upstream_name": f"fake-{name}",
-                        "price": {"input": price[0], "output": price[1]}}
-    cfg = {"listen": {"address": "127.0.0.1", "port": 0}, "workers": 1,
-           "data_dir": str(tmp / "sy-data"),
-           "log": {"level": "info", "requests": True, "path": str(tmp / "sy-requests.log")},
-           "limits": {"max_connections": 4096},
-           "providers": {"canned": {"dialect": "openai", "base_url": up_url}},
-           "models": models,
-           "routes": {"bench": {"candidates": list(models), "policy": "linear_thompson",
-                                "objective": {"quality": 1, "cost_per_usd": 200}}},
-           "client_keys": [{"name": "bench",
-                            "sha256": hashlib.sha256(KEY.encode()).hexdigest()}]}
+    cfg = switchyard_config(tmp, up_url)
     (tmp / "sy.json").write_text(json.dumps(cfg, indent=1))
     sy = servers.start("switchyard", [bin_path, "serve", "--config", str(tmp / "sy.json"),
                                       "--port-file", str(tmp / "g.port")], tmp / "sy.log")
     gport = wait_port_file(tmp / "g.port", sy)
     contenders["switchyard"] = (f"http://127.0.0.1:{gport}/v1/chat/completions", "bench", None)
+    if a.baseline:
+        cfg_b = switchyard_config(tmp, up_url)
+        cfg_b["data_dir"] = str(tmp / "sy-data-b")
+        cfg_b["log"]["path"] = str(tmp / "sy-requests-b.log")
+        (tmp / "sy-b.json").write_text(json.dumps(cfg_b, indent=1))
+        syb = servers.start("switchyard (baseline)",
+                            [os.path.abspath(a.baseline), "serve", "--config",
+                             str(tmp / "sy-b.json"), "--port-file", str(tmp / "gb.port")],
+                            tmp / "sy-b.log")
+        bport = wait_port_file(tmp / "gb.port", syb)
+        contenders["switchyard (baseline)"] = (
+            f"http://127.0.0.1:{bport}/v1/chat/completions", "bench", None)
 
     portkey_note = None
     start = HERE / "portkey/node_modules/@portkey-ai/gateway/build/start-server.js"
@@ -392,6 +419,11 @@ def run(a, bin_path, tmp, servers, load_before):
     ratios = [f"- switchyard / nginx: {s['rps'] / ng['rps']:.2f}× the requests/s at 32 "
               f"connections (target ≥ 0.8×); p50 added {fmt_us(s['p50'] - d['p50'])} vs "
               f"{fmt_us(ng['p50'] - d['p50'])} for nginx"]
+    if "switchyard (baseline)" in med:
+        b = med["switchyard (baseline)"]
+        ratios.append(f"- switchyard vs baseline {a.baseline}: {s['rps'] / b['rps']:.2f}× the "
+                      f"requests/s; p50 added {fmt_us(s['p50'] - d['p50'])} vs "
+                      f"{fmt_us(b['p50'] - d['p50'])}")
     if "Portkey gateway" in med:
         pk = med["Portkey gateway"]
         ratios.append(f"- switchyard / Portkey: {s['rps'] / pk['rps']:.1f}× the requests/s at "
@@ -410,8 +442,8 @@ def run(a, bin_path, tmp, servers, load_before):
     up_lines = [f"| {n} | {v[0]:,.0f} | {fmt_us(v[1])} |" for n, v in up_summary.items()]
     md = [f"## Gateways side by side ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)",
           "",
-          f"Command: `/usr/bin/python3 bench/compare.py --bin {a.bin} --seconds {a.seconds} "
-          f"--rounds {a.rounds}` (part of `make bench`). wrk 1 thread, the chat POST of "
+          f"Command: `/usr/bin/python3 bench/compare.py {shlex.join(sys.argv[1:])}` "
+          "(`make bench` runs it with the defaults: 5 s per run, 3 rounds). wrk 1 thread, the chat POST of "
           "bench/chat_post.lua; each figure is the median of the rounds; contenders "
           "interleaved, order rotating per round. Every proxy runs 1 worker: nginx "
           "`worker_processes 1` with a keepalive upstream (access log on); switchyard "

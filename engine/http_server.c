@@ -244,13 +244,25 @@ static void write_head(sy_http_conn *c, int status, const char *content_type, co
 {
     sy_buf *b = &c->pathbuf; /* reuse: the path is no longer needed once answering */
     sy_buf_reset(b);
-    sy_buf_printf(b, "HTTP/1.1 %d %s\r\n", status, sy_http_status_text(status));
+    /* plain appends: printf was most of this function's cost (bench/callgrind.py) */
+    char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10), ' '};
+    sy_buf_append(b, "HTTP/1.1 ", 9);
+    sy_buf_append(b, code, sizeof(code));
+    sy_buf_puts(b, sy_http_status_text(status));
+    sy_buf_append(b, "\r\n", 2);
     sy_buf_puts(b, date_header(c->srv));
-    if (content_type)
-        sy_buf_printf(b, "Content-Type: %s\r\n", content_type);
+    if (content_type) {
+        sy_buf_append(b, "Content-Type: ", 14);
+        sy_buf_puts(b, content_type);
+        sy_buf_append(b, "\r\n", 2);
+    }
     sy_buf_puts(b, framing);
-    if (c->req.id[0])
-        sy_buf_printf(b, "x-switchyard-request-id: %s\r\n", c->req.id);
+    if (c->req.id[0]) {
+        sy_buf_append(b, "x-switchyard-request-id: ", 25);
+        sy_buf_puts(b, c->req.id);
+        sy_buf_append(b, "\r\n", 2);
+    }
     if (headers)
         sy_buf_puts(b, headers);
     int ka = c->keep_alive && !c->srv->draining;
