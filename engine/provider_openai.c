@@ -131,6 +131,10 @@ static int hexval(char c)
 /* p at '"': returns the byte after the closing quote, or NULL. */
 static const char *scan_string(const char *p, const char *end, int *escaped)
 {
+    /* fast path: a string without escapes (memchr is vectorised) */
+    const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+    if (q && !memchr(p + 1, '\\', (size_t)(q - p - 1)))
+        return q + 1;
     for (p++; p < end; p++) {
         if (*p == '"')
             return p + 1;
@@ -288,6 +292,64 @@ static void top_member(void *ud, const char *name, size_t len, const char *v, co
     pick_member(&t->usage, name, len, v, v_end);
 }
 
+/* A JSON string value (span from scan_string) into out, as snprintf("%s") of its
+ * decoded text would leave it; escapes are decoded by cJSON. */
+static void string_value(const char *v, const char *v_end, char *out, size_t cap)
+{
+    size_t n = (size_t)(v_end - v) - 2;
+    if (!memchr(v + 1, '\\', n)) {
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(out, v + 1, n);
+        out[n] = '\0';
+        return;
+    }
+    cJSON *str = cJSON_ParseWithLength(v, (size_t)(v_end - v));
+    if (cJSON_IsString(str))
+        snprintf(out, cap, "%s", str->valuestring);
+    cJSON_Delete(str);
+}
+
+/* sy_usage_from_openai over a scanned "usage" object: the first prompt_tokens,
+ * completion_tokens and prompt_tokens_details.cached_tokens, each read as cJSON
+ * would (a number >= 0 truncated to an integer, anything else 0). */
+typedef struct {
+    span_pick prompt, completion, details;
+} usage_pick;
+
+static void usage_member(void *ud, const char *name, size_t len, const char *v, const char *v_end)
+{
+    usage_pick *u = ud;
+    pick_member(&u->prompt, name, len, v, v_end);
+    pick_member(&u->completion, name, len, v, v_end);
+    pick_member(&u->details, name, len, v, v_end);
+}
+
+static int64_t span_count(const span_pick *pk)
+{
+    if (!pk->v || !(*pk->v == '-' || (*pk->v >= '0' && *pk->v <= '9')))
+        return 0;
+    double d = strtod(pk->v, NULL); /* a valid JSON number, then a delimiter */
+    return d >= 0 ? (int64_t)d : 0;
+}
+
+static void usage_from_span(json_scan *s, const char *v, sy_usage *u)
+{
+    usage_pick up = {.prompt.name = "prompt_tokens",
+                     .completion.name = "completion_tokens",
+                     .details.name = "prompt_tokens_details"};
+    scan_container(s, v, 1, usage_member, &up);
+    u->prompt_tokens = span_count(&up.prompt);
+    u->completion_tokens = span_count(&up.completion);
+    u->cached_tokens = 0;
+    if (up.details.v && *up.details.v == '{') {
+        span_pick cached = {.name = "cached_tokens"};
+        scan_container(s, up.details.v, 2, pick_member, &cached);
+        u->cached_tokens = span_count(&cached);
+    }
+    u->have = 1;
+}
+
 /* The old path, for answers whose member names use escapes. */
 static int response_cjson(const char *body, size_t len, sy_relay_state *rs, sy_buf *out)
 {
@@ -318,22 +380,15 @@ static int openai_response(const char *body, size_t len, sy_relay_state *rs, sy_
         return response_cjson(body, len, rs, out);
     if (!t.choices.v || *t.choices.v != '[')
         return SY_ERR_INVALID;
-    if (t.usage.v && *t.usage.v == '{') {
-        cJSON *u = cJSON_ParseWithLength(t.usage.v, (size_t)(t.usage.v_end - t.usage.v));
-        sy_usage_from_openai(u, &rs->usage);
-        cJSON_Delete(u);
-    }
+    if (t.usage.v && *t.usage.v == '{')
+        usage_from_span(&s, t.usage.v, &rs->usage);
     /* choices[0].finish_reason: the first element's span, then its member */
     const char *e0 = scan_ws(t.choices.v + 1, t.choices.v_end);
     if (*e0 == '{') {
         span_pick fr = {.name = "finish_reason"};
         scan_container(&s, e0, 1, pick_member, &fr);
-        if (fr.v && *fr.v == '"') {
-            cJSON *str = cJSON_ParseWithLength(fr.v, (size_t)(fr.v_end - fr.v));
-            if (cJSON_IsString(str))
-                snprintf(rs->finish_reason, sizeof(rs->finish_reason), "%s", str->valuestring);
-            cJSON_Delete(str);
-        }
+        if (fr.v && *fr.v == '"')
+            string_value(fr.v, fr.v_end, rs->finish_reason, sizeof(rs->finish_reason));
     }
     sy_buf_append(out, body, len);
     return 0;
