@@ -262,7 +262,9 @@ def loadavg():
 
 
 def fmt_us(v):
-    return "—" if v != v else (f"{v:.0f} µs" if abs(v) < 10000 else f"{v / 1000:.1f} ms")
+    if v != v:
+        return "—"
+    return f"{v:.0f} µs" if abs(v) < 1000 else f"{v / 1000:.2f} ms"
 
 
 def main():
@@ -464,6 +466,8 @@ def run(a, bin_path, tmp, servers, load_before):
     if a.out:
         head = ["# Benchmark results", "", "| machine | |", "|---|---|"]
         head += [f"| {k} | {v} |" for k, v in mc.items()]
+        head += [f"| date | {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC |",
+                 f"| load average (1/5/15 min) at start | {load_before} |"]
         out = pathlib.Path(a.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("\n".join(head) + "\n\n" + table + "\n")
