@@ -115,6 +115,7 @@ def main():
         # one file per thread (callgrind.out-01, -02, ...): merged for the tables, and
         # split into the worker (the request's own path) and the store thread
         threads = {}
+        files = {}
         selfc = {}
         for f in sorted(tmp.glob("callgrind.out-*")):
             c = self_costs(f)
@@ -122,11 +123,13 @@ def main():
             kind = ("store thread" if "store_main" in fns else
                     "worker thread" if "read_cb" in fns or "check_done" in fns else "other threads")
             threads[kind] = threads.get(kind, 0) + sum(c.values())
+            files.setdefault(kind, f)
             for k, v in c.items():
                 selfc[k] = selfc.get(k, 0) + v
-        inc = subprocess.run(["callgrind_annotate", "--inclusive=yes",
-                              *[str(f) for f in sorted(tmp.glob("callgrind.out-*"))]],
-                             capture_output=True, text=True, check=True).stdout
+        # callgrind_annotate reads one file: inclusive costs per thread
+        inc = {kind: subprocess.run(["callgrind_annotate", "--inclusive=yes", str(f)],
+                                    capture_output=True, text=True, check=True).stdout
+               for kind, f in files.items() if kind != "other threads"}
         if a.keep:
             os.makedirs(a.keep, exist_ok=True)
             for f in tmp.glob("callgrind.out-*"):
@@ -174,21 +177,24 @@ def main():
           "| function | object | Ir per request | share |", "|---|---|---|---|"]
     for (ob, fn), ir in sorted(selfc.items(), key=lambda kv: -kv[1])[:10]:
         md.append(f"| `{fn}` | {short(ob)} | {ir / a.requests:,.0f} | {ir / total * 100:.1f}% |")
-    md += ["", "Top 10 functions, inclusive cost (below the event loop):", "",
-           "| function | file | Ir per request | share |", "|---|---|---|---|"]
     skip = re.compile(r"^(0x|\?\?\?|start_thread|clone|main$|event_base_loop|"
                       r"event_process_active|sy_worker_run|worker_main|cmd_serve|"
                       r"__libc_start|_start$|\(below main\))")
-    rows, seen = [], set()
-    for ir, p, fn, src in top(inc, 80):
-        fn = re.sub(r"'\d+$", "", fn)
-        if skip.match(fn) or fn in seen:
+    for kind in ("worker thread", "store thread"):
+        if kind not in inc:
             continue
-        seen.add(fn)
-        rows.append((ir, p, fn, src))
-    rows = rows[:10]
-    for ir, p, fn, src in rows:
-        md.append(f"| `{fn}` | {src} | {ir / a.requests:,.0f} | {p:.1f}% |")
+        md += ["", f"Top 10 functions of the {kind}, inclusive cost (below the event loop "
+               "or thread entry; share of that thread):", "",
+               "| function | file | Ir per request | share |", "|---|---|---|---|"]
+        rows, seen = [], set()
+        for ir, pc, fn, src in top(inc[kind], 80):
+            fn = re.sub(r"'\d+$", "", fn)
+            if skip.match(fn) or fn in seen:
+                continue
+            seen.add(fn)
+            rows.append((ir, pc, fn, src))
+        for ir, pc, fn, src in rows[:10]:
+            md.append(f"| `{fn}` | {src} | {ir / a.requests:,.0f} | {pc:.1f}% |")
     text = "\n".join(md) + "\n"
     print(text)
     if a.out:

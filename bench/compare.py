@@ -124,6 +124,7 @@ def nginx_conf(tmp, name, port, body):
         (d / t).mkdir()
     user = "user root;\n" if os.geteuid() == 0 else ""
     conf = f"""{user}worker_processes 1;
+worker_rlimit_nofile 8192;
 daemon off;
 pid {d}/nginx.pid;
 error_log {d}/error.log warn;
