@@ -215,7 +215,8 @@ def wrk(url, conns, secs, model, headers=None):
     out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{secs}s", "-s", str(LUA),
                           "--latency", url], env=env, capture_output=True, text=True,
                          check=True).stdout
-    r = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    r = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+         "requests": int(re.search(r"(\d+) requests in", out).group(1))}
     for pct in ("50", "99"):
         m = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M)
         r["p" + pct] = parse_dur(m.group(1)) if m else float("nan")
@@ -225,6 +226,29 @@ def wrk(url, conns, secs, model, headers=None):
         log(f"  warning: {url}: {bad.group(0) if bad else ''} {errs.group(0) if errs else ''}")
     r["non2xx"] = int(bad.group(1)) if bad else 0
     return r
+
+
+def cpu_seconds(pid):
+    """(user, system) CPU time of pid and all its descendants (nginx's workers), seconds."""
+    procs = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                f = open(f"/proc/{d}/stat").read()
+            except OSError:
+                continue
+            rest = f[f.rindex(")") + 2:].split()
+            procs[int(d)] = (int(rest[1]), int(rest[11]), int(rest[12]))  # ppid, user, sys
+    user = system = 0
+    todo = [pid]
+    while todo:
+        q = todo.pop()
+        if q in procs:
+            user += procs[q][1]
+            system += procs[q][2]
+        todo += [c for c, v in procs.items() if v[0] == q]
+    hz = os.sysconf("SC_CLK_TCK")
+    return user / hz, system / hz
 
 
 def first_line(cmd):
@@ -331,6 +355,7 @@ def run(a, bin_path, tmp, servers, load_before):
 
     # --- contenders
     contenders = {"direct": (f"{up_url}/chat/completions", "fake-mini", None)}
+    pids = {}  # contender -> the process whose CPU time (with its children) it costs
     nport = start_nginx(servers, tmp, "proxy-nginx", f"""
   upstream canned {{ server 127.0.0.1:{up_port}; keepalive 64; }}
   server {{
@@ -343,6 +368,7 @@ def run(a, bin_path, tmp, servers, load_before):
   }}""")
     contenders["nginx proxy_pass"] = (f"http://127.0.0.1:{nport}/v1/chat/completions",
                                       "fake-mini", None)
+    pids["nginx proxy_pass"] = servers.procs[-1].pid
 
     cfg = switchyard_config(tmp, up_url)
     (tmp / "sy.json").write_text(json.dumps(cfg, indent=1))
@@ -350,6 +376,7 @@ def run(a, bin_path, tmp, servers, load_before):
                                       "--port-file", str(tmp / "g.port")], tmp / "sy.log")
     gport = wait_port_file(tmp / "g.port", sy)
     contenders["switchyard"] = (f"http://127.0.0.1:{gport}/v1/chat/completions", "bench", None)
+    pids["switchyard"] = sy.pid
     if a.baseline:
         cfg_b = switchyard_config(tmp, up_url)
         cfg_b["data_dir"] = str(tmp / "sy-data-b")
@@ -362,6 +389,7 @@ def run(a, bin_path, tmp, servers, load_before):
         bport = wait_port_file(tmp / "gb.port", syb)
         contenders["switchyard (baseline)"] = (
             f"http://127.0.0.1:{bport}/v1/chat/completions", "bench", None)
+        pids["switchyard (baseline)"] = syb.pid
 
     portkey_note = None
     start = HERE / "portkey/node_modules/@portkey-ai/gateway/build/start-server.js"
@@ -381,6 +409,7 @@ def run(a, bin_path, tmp, servers, load_before):
         contenders["Portkey gateway"] = (
             f"http://127.0.0.1:{pport}/v1/chat/completions", "fake-mini",
             {"x-portkey-provider": "openai", "x-portkey-custom-host": up_url})
+        pids["Portkey gateway"] = pk.pid
     if portkey_note:
         log(f"Portkey gateway {portkey_note}")
 
@@ -391,13 +420,18 @@ def run(a, bin_path, tmp, servers, load_before):
         wrk(url, 4, 1, model, headers)  # warm up (connections, JIT, caches)
 
     names = list(contenders)
-    res = {n: {"rps": [], "p50": [], "p99": [], "non2xx": 0} for n in names}
+    res = {n: {"rps": [], "p50": [], "p99": [], "cpu": [], "sys": [], "non2xx": 0} for n in names}
     for rnd in range(a.rounds):
         order = names[rnd % len(names):] + names[:rnd % len(names)]
         log(f"round {rnd + 1}/{a.rounds} (load {loadavg()}): {', '.join(order)}")
         for n in order:
             url, model, headers = contenders[n]
+            c0 = cpu_seconds(pids[n]) if n in pids else (0, 0)
             r32 = wrk(url, 32, a.seconds, model, headers)
+            if n in pids:
+                c1 = cpu_seconds(pids[n])
+                res[n]["cpu"].append((c1[0] - c0[0] + c1[1] - c0[1]) / r32["requests"] * 1e6)
+                res[n]["sys"].append((c1[1] - c0[1]) / r32["requests"] * 1e6)
             r1 = wrk(url, 1, a.seconds, model, headers)
             res[n]["rps"].append(r32["rps"])
             res[n]["p50"].append(r1["p50"])
@@ -406,18 +440,20 @@ def run(a, bin_path, tmp, servers, load_before):
             log(f"  {n:18} {r32['rps']:>9,.0f} req/s   p50 {fmt_us(r1['p50']):>8}"
                 f"   p99 {fmt_us(r1['p99']):>8}")
     load_after = loadavg()
-    med = {n: {k: statistics.median(v[k]) for k in ("rps", "p50", "p99")} for n, v in res.items()}
+    med = {n: {k: statistics.median(v[k]) if v[k] else float("nan")
+               for k in ("rps", "p50", "p99", "cpu", "sys")} for n, v in res.items()}
     d = med["direct"]
     lines = ["| contender | req/s, 32 conn. | p50, 1 conn. | p99, 1 conn. | "
-             "p50 added | p99 added | req/s vs nginx |",
-             "|---|---|---|---|---|---|---|"]
+             "p50 added | p99 added | req/s vs nginx | proxy CPU per request (of which kernel) |",
+             "|---|---|---|---|---|---|---|---|"]
     for n in names:
         m = med[n]
         added = ("—", "—") if n == "direct" else (fmt_us(m["p50"] - d["p50"]),
                                                   fmt_us(m["p99"] - d["p99"]))
         vs = "—" if n == "direct" else f"{m['rps'] / med['nginx proxy_pass']['rps']:.2f}×"
         lines.append(f"| {n} | {m['rps']:,.0f} | {fmt_us(m['p50'])} | {fmt_us(m['p99'])} | "
-                     f"{added[0]} | {added[1]} | {vs} |")
+                     f"{added[0]} | {added[1]} | {vs} | {fmt_us(m['cpu'])}"
+                     + ("" if m["sys"] != m["sys"] else f" ({fmt_us(m['sys'])})") + " |")
     s, ng = med["switchyard"], med["nginx proxy_pass"]
     ratios = [f"- switchyard / nginx: {s['rps'] / ng['rps']:.2f}× the requests/s at 32 "
               f"connections (target ≥ 0.8×); p50 added {fmt_us(s['p50'] - d['p50'])} vs "
@@ -434,6 +470,11 @@ def run(a, bin_path, tmp, servers, load_before):
                       f"{fmt_us(s['p50'] - d['p50'])} vs {fmt_us(pk['p50'] - d['p50'])}")
     else:
         ratios.append(f"- switchyard / Portkey: not measured, Portkey {portkey_note}")
+    ratios.append("- proxy CPU per request: user + system CPU time of the proxy's processes "
+                  "(all threads, nginx's workers) during the 32-connection run, divided by the "
+                  "requests it served (10 ms clock ticks over the whole run); switchyard's "
+                  "includes its store thread; in brackets the kernel's part, which includes "
+                  "loopback TCP work done on the process's behalf")
     ratios.append(f"- switchyard added latency at 1 connection: p50 "
                   f"{fmt_us(s['p50'] - d['p50'])} (target ≤ 40 µs), p99 "
                   f"{fmt_us(s['p99'] - d['p99'])} (target ≤ 200 µs)")
