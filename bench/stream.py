@@ -9,7 +9,7 @@ The upstream is a small canned SSE server (this file with --serve) that answers 
 chat request with `--chunks` content events, the first at once and then one every
 `--gap-ms`, each event's content carrying the CLOCK_MONOTONIC nanosecond at which the
 server wrote it. A client (this process, one stream at a time, direct and through the
-gateway alternately) timestamps the arrival of each event, so per chunk it gets the
+gateway in turn) timestamps the arrival of each event, so per chunk it gets the
 relay delay (arrival - write) on both paths; the gateway's added delay is the
 difference of the two distributions. Time to first chunk is from sending the request
 to the first event with content. switchyard runs 1 worker with a linear Thompson
@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import pathlib
+import shlex
 import shutil
 import socket
 import socketserver
@@ -196,6 +197,8 @@ def main():
     ap.add_argument("--chunks", type=int, default=20)
     ap.add_argument("--gap-ms", type=float, default=5)
     ap.add_argument("--out")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="also relay through this switchyard binary (same config), interleaved")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.serve:
@@ -220,20 +223,29 @@ def main():
                "routes": {"bench": {"candidates": list(models), "policy": "linear_thompson",
                                     "objective": {"quality": 1, "cost_per_usd": 200}}},
                "client_keys": [{"name": "b", "sha256": hashlib.sha256(KEY.encode()).hexdigest()}]}
-        (tmp / "c.json").write_text(json.dumps(cfg))
-        gw = subprocess.Popen([os.path.abspath(a.bin), "serve", "--config", str(tmp / "c.json"),
-                               "--port-file", str(tmp / "g.port")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(gw)
-        gport = wait_port_file(tmp / "g.port", gw)
+        gports = {}
+        for name, binary in [("switchyard", a.bin)] + (
+                [("switchyard (baseline)", a.baseline)] if a.baseline else []):
+            tag = "g" if name == "switchyard" else "b"
+            cfg["data_dir"] = str(tmp / f"data-{tag}")
+            cfg["log"]["path"] = str(tmp / f"requests-{tag}.log")
+            (tmp / f"c-{tag}.json").write_text(json.dumps(cfg))
+            gw = subprocess.Popen([os.path.abspath(binary), "serve", "--config",
+                                   str(tmp / f"c-{tag}.json"), "--port-file",
+                                   str(tmp / f"{tag}.port")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(gw)
+            gports[name] = wait_port_file(tmp / f"{tag}.port", gw)
         load_before = " ".join(open("/proc/loadavg").read().split()[:3])
-        paths = {"direct": (Conn(uport), "fake-mini"), "switchyard": (Conn(gport), "bench")}
+        paths = {"direct": (Conn(uport), "fake-mini")}
+        paths.update({n: (Conn(port), "bench") for n, port in gports.items()})
         for c, m in paths.values():  # warm up: connections, the upstream pool
             for _ in range(3):
                 measure(c, m, {})
         res = {n: {"ttfc": [], "delay": []} for n in paths}
         for i in range(a.streams):
-            for n in (list(paths) if i % 2 == 0 else list(paths)[::-1]):
+            names = list(paths)
+            for n in names[i % len(names):] + names[:i % len(names)]:
                 c, m = paths[n]
                 ttfc, delays = measure(c, m, {})
                 if ttfc is None or len(delays) != a.chunks:
@@ -248,24 +260,28 @@ def main():
             p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    def row(name, key):
-        d, g = res["direct"][key], res["switchyard"][key]
-        return (f"| {name} | {pct(d, 50):.0f} / {pct(d, 99):.0f} µs | {pct(g, 50):.0f} / "
+    def row(name, key, via="switchyard"):
+        d, g = res["direct"][key], res[via][key]
+        label = name if via == "switchyard" else f"{name}, {via}"
+        return (f"| {label} | {pct(d, 50):.0f} / {pct(d, 99):.0f} µs | {pct(g, 50):.0f} / "
                 f"{pct(g, 99):.0f} µs | {pct(g, 50) - pct(d, 50):.0f} / {pct(g, 99) - pct(d, 99):.0f} µs |")
     added_ttfc = pct(res["switchyard"]["ttfc"], 50) - pct(res["direct"]["ttfc"], 50)
     added_chunk = pct(res["switchyard"]["delay"], 99) - pct(res["direct"]["delay"], 99)
     md = [f"## Streaming relay ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
-          f"Command: `/usr/bin/python3 bench/stream.py --bin {a.bin} --streams {a.streams} "
-          f"--chunks {a.chunks} --gap-ms {a.gap_ms:g}` (part of `make bench`). A canned SSE "
+          f"Command: `/usr/bin/python3 bench/stream.py {shlex.join(sys.argv[1:])}` "
+          "(`make bench` runs it with the defaults). A canned SSE "
           f"upstream writes {a.chunks} content events per stream ({a.gap_ms:g} ms apart), each "
           "stamped with its write time; one stream at a time, direct and through switchyard "
-          f"alternately, {a.streams} streams each; relay delay = arrival at the client − "
+          f"in turn, {a.streams} streams each; relay delay = arrival at the client − "
           f"write by the upstream, over the {a.streams * (a.chunks - 1)} chunks after the "
           "first of each path. Load average before: "
           f"{load_before}; after: {load_after}.", "",
           "| | direct p50 / p99 | through switchyard p50 / p99 | added p50 / p99 |",
           "|---|---|---|---|",
-          row("time to first chunk", "ttfc"), row("relay delay per chunk", "delay"), "",
+          row("time to first chunk", "ttfc"), row("relay delay per chunk", "delay"),
+          *([row("time to first chunk", "ttfc", "switchyard (baseline)"),
+             row("relay delay per chunk", "delay", "switchyard (baseline)")]
+            if a.baseline else []), "",
           f"- added time to first chunk (p50): {added_ttfc:.0f} µs (target ≤ 1 ms): "
           f"{'met' if added_ttfc <= 1000 else 'not met'}",
           f"- added delay per chunk (p99): {added_chunk:.0f} µs (target ≤ 1 ms): "
