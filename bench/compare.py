@@ -5,7 +5,7 @@ Portkey open-source gateway, interleaved in one invocation so that the machine's
 load falls on every contender alike.
 
 Usage: /usr/bin/python3 bench/compare.py [--bin build/switchyard] [--seconds 5]
-           [--rounds 3] [--out FILE]
+           [--rounds 3] [--out FILE] [--no-portkey] [--baseline OLD_BINARY]
 
 Every server binds 127.0.0.1 and lives in a temporary directory that is removed on
 exit. Figures are medians over the rounds; a round runs each contender once at 32

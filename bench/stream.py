@@ -3,7 +3,7 @@
 each chunk of a streamed chat completion, against the same streams read directly.
 
 Usage: /usr/bin/python3 bench/stream.py [--bin build/switchyard] [--streams 60]
-           [--chunks 20] [--gap-ms 5] [--out FILE]
+           [--chunks 20] [--gap-ms 5] [--out FILE] [--baseline OLD_BINARY]
 
 The upstream is a small canned SSE server (this file with --serve) that answers every
 chat request with `--chunks` content events, the first at once and then one every
