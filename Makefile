@@ -70,11 +70,7 @@ fuzz: build-fuzz
 
 # Benchmarks (docs/performance.md): policy decisions, the store thread, gateway overhead.
 bench: deps-bench build
-	$(BUILD)/bench/decide_bench --arms 11 --dim 24 --seconds 1 --runs 5
-	$(BUILD)/switchyard sim --bench
-	$(BUILD)/bench/store_bench 200000 1000
-	bench/overhead.sh $(BUILD)/switchyard 5
-	ulimit -n 8192 && /usr/bin/python3 bench/rss.py $(BUILD)/switchyard 1000
+	bench/run.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

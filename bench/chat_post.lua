@@ -1,14 +1,24 @@
--- wrk script for bench/overhead.sh: a realistic non-stream chat request; each request
--- starts its own conversation (X-Conversation-Id), as independent users would.
+-- wrk script for bench/overhead.sh and bench/compare.py: a realistic non-stream chat
+-- request; each request starts its own conversation (X-Conversation-Id), as
+-- independent users would. Environment: MODEL (the body's model), KEY (the bearer
+-- key), HEADERS (extra headers, "Name: value" separated by "|", e.g. Portkey's
+-- x-portkey-provider and x-portkey-custom-host).
 local n = 0
 local body = '{"model":"' .. (os.getenv("MODEL") or "fake-mini") ..
   '","messages":[{"role":"user","content":"Explain the difference between a mutex and a semaphore."}]}'
 local key = os.getenv("KEY") or "x"
+local extra = {}
+for item in string.gmatch(os.getenv("HEADERS") or "", "[^|]+") do
+  local name, value = string.match(item, "^%s*([^:]+):%s*(.*)$")
+  if name then extra[name] = value end
+end
 request = function()
   n = n + 1
-  return wrk.format("POST", nil, {
+  local h = {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. key,
     ["X-Conversation-Id"] = "bench-" .. n,
-  }, body)
+  }
+  for k, v in pairs(extra) do h[k] = v end
+  return wrk.format("POST", nil, h, body)
 end

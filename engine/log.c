@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,16 +56,27 @@ static void write_all(const char *p, size_t n)
     }
 }
 
-/* RFC 3339 UTC timestamp with milliseconds. */
+/* RFC 3339 UTC timestamp with milliseconds. Every request line starts with one, so the
+ * "YYYY-MM-DDTHH:MM:SS" part is formatted once per second and thread, and the
+ * milliseconds are written as three digits. */
 static void put_ts(sy_buf *b)
 {
+    static _Thread_local time_t cached_s = -1;
+    static _Thread_local char cached[32];
+    static _Thread_local size_t cached_len;
     uint64_t ms = sy_wall_ms();
     time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    char ts[40];
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-    sy_buf_printf(b, "{\"ts\":\"%s.%03uZ\"", ts, (unsigned)(ms % 1000));
+    if (s != cached_s) {
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        cached_len = strftime(cached, sizeof(cached), "{\"ts\":\"%Y-%m-%dT%H:%M:%S.", &tm);
+        cached_s = s;
+    }
+    unsigned m = (unsigned)(ms % 1000);
+    char tail[5] = {(char)('0' + m / 100), (char)('0' + m / 10 % 10), (char)('0' + m % 10), 'Z',
+                    '"'};
+    sy_buf_append(b, cached, cached_len);
+    sy_buf_append(b, tail, sizeof(tail));
 }
 
 void sy_log(sy_log_level level, const char *fmt, ...)
@@ -120,10 +132,47 @@ void sy_logbuf_int(sy_logbuf *lb, const char *k, long long value)
     sy_buf_append(&lb->buf, p, (size_t)(digits + sizeof(digits) - p));
 }
 
+/*
+ * value with exactly `decimals` digits after the point, the bytes printf("%.*f") would
+ * write. Log lines carry a few such numbers and printf's float path was a tenth of a
+ * request's formatting cost, so a scaled integer is written instead when that is
+ * certainly the same: |value| × 10^decimals below 2^40 (its double has at least 12
+ * fractional bits) and not within 1/1000 of a rounding tie. Anything else (ties, huge
+ * or non-finite values) goes to printf.
+ */
+static void put_fixed(sy_buf *b, double value, int decimals)
+{
+    static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    double a = value < 0 ? -value : value;
+    if (decimals >= 0 && decimals < (int)SY_ARRAY_LEN(pow10) && a == a) {
+        double scaled = a * pow10[decimals];
+        if (scaled < 1099511627776.0) { /* 2^40 */
+            uint64_t whole = (uint64_t)scaled;
+            double frac = scaled - (double)whole;
+            if (frac < 0.499 || frac > 0.501) {
+                uint64_t u = whole + (frac > 0.5);
+                char digits[32], *e = digits + sizeof(digits), *q = e;
+                for (int i = 0; i < decimals; i++, u /= 10)
+                    *--q = (char)('0' + u % 10);
+                if (decimals > 0)
+                    *--q = '.';
+                do
+                    *--q = (char)('0' + u % 10);
+                while (u /= 10);
+                if (signbit(value))
+                    *--q = '-';
+                sy_buf_append(b, q, (size_t)(e - q));
+                return;
+            }
+        }
+    }
+    sy_buf_printf(b, "%.*f", decimals, value);
+}
+
 void sy_logbuf_num(sy_logbuf *lb, const char *k, double value)
 {
     key(lb, k);
-    sy_buf_printf(&lb->buf, "%.3f", value);
+    put_fixed(&lb->buf, value, 3);
 }
 
 void sy_logbuf_raw(sy_logbuf *lb, const char *k, const char *json)
@@ -135,7 +184,7 @@ void sy_logbuf_raw(sy_logbuf *lb, const char *k, const char *json)
 void sy_logbuf_num_prec(sy_logbuf *lb, const char *k, double value, int decimals)
 {
     key(lb, k);
-    sy_buf_printf(&lb->buf, "%.*f", decimals, value);
+    put_fixed(&lb->buf, value, decimals);
 }
 
 void sy_logbuf_bool(sy_logbuf *lb, const char *k, int value)

@@ -7,6 +7,11 @@
  * (timer_cb); libevent events feed readiness back through curl_multi_socket_action(),
  * after which finished transfers are collected in check_done(). Completion callbacks
  * run only from check_done(), never from inside curl.
+ *
+ * Easy handles are kept for the next transfer once one finishes (up to EASY_POOL_MAX
+ * per worker): creating and destroying one per request was a measurable part of a
+ * request's cost (bench/callgrind.py). Every option a transfer depends on is set again
+ * in sy_upstream_start, so nothing of the previous transfer's settings is relied on.
  */
 #include "upstream.h"
 
@@ -19,13 +24,26 @@
 #include <string.h>
 #include <strings.h>
 
+#define EASY_POOL_MAX 64
+
 struct sy_upstream {
     struct event_base *base;
     CURLM *multi;
     struct event timer;
     size_t active;
-    int in_check; /* check_done is running: frees are safe, recursion is not */
+    int in_check;              /* check_done is running: frees are safe, recursion is not */
+    CURL *pool[EASY_POOL_MAX]; /* finished easy handles, ready for reuse */
+    size_t n_pool;
 };
+
+/* Keep a finished (already removed from the multi) easy handle for the next transfer. */
+static void easy_release(sy_upstream *u, CURL *e)
+{
+    if (u->n_pool < EASY_POOL_MAX)
+        u->pool[u->n_pool++] = e;
+    else
+        curl_easy_cleanup(e);
+}
 
 struct sy_upstream_xfer {
     sy_upstream *u;
@@ -87,7 +105,7 @@ static void check_done(sy_upstream *u)
         curl_multi_remove_handle(u->multi, x->easy);
         u->active--;
         x->cbs.on_done(x->ud, res, detail);
-        curl_easy_cleanup(x->easy);
+        easy_release(u, x->easy);
         curl_slist_free_all(x->headers);
         free(x);
     }
@@ -217,7 +235,7 @@ sy_upstream_xfer *sy_upstream_start(sy_upstream *u, const sy_upstream_req *req,
     x->u = u;
     x->cbs = *cbs;
     x->ud = ud;
-    x->easy = curl_easy_init();
+    x->easy = u->n_pool ? u->pool[--u->n_pool] : curl_easy_init();
     if (!x->easy) {
         free(x);
         return NULL;
@@ -245,8 +263,7 @@ sy_upstream_xfer *sy_upstream_start(sy_upstream *u, const sy_upstream_req *req,
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* relay bytes exactly as sent */
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
-    if (req->timeout_ms)
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms); /* 0: none */
     if (curl_multi_add_handle(u->multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
         curl_slist_free_all(x->headers);
@@ -300,6 +317,8 @@ void sy_upstream_free(sy_upstream *u)
     /* Transfers still attached belong to requests that are being torn down by the
      * HTTP server's close path; by the time a worker frees its upstream none remain. */
     evtimer_del(&u->timer);
+    while (u->n_pool)
+        curl_easy_cleanup(u->pool[--u->n_pool]);
     curl_multi_cleanup(u->multi);
     free(u);
 }
