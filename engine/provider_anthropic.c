@@ -61,6 +61,7 @@ typedef struct an_state {
     an_block *blocks; /* by content block index, n_blocks long */
     size_t n_blocks;
 } an_state;
+_Static_assert(offsetof(an_state, head) == 0, "sy_state_for: the head comes first");
 
 /* ---- request translation */
 
@@ -180,38 +181,18 @@ static int user_part(const sy_refuser *b, const cJSON *p, size_t i, size_t j, cJ
     return SY_OK;
 }
 
-/* Content that may only hold text — a string, or an array of text parts (assistant
- * "refusal" parts skipped) — as text blocks appended to blocks; empty text is left out.
- * 0 or a 400. */
+/* A text block for each non-empty text (Anthropic rejects empty text blocks), appended
+ * to the array arg; a part's cache_control is carried over. */
+static void add_text_block(void *arg, const char *text, const cJSON *part)
+{
+    if (text[0])
+        cJSON_AddItemToArray(arg, text_block(text, part));
+}
+
+/* Content that may only hold text as text blocks appended to blocks. 0 or a 400. */
 static int text_blocks(const sy_refuser *b, const cJSON *content, size_t i, cJSON *blocks)
 {
-    if (!content)
-        return SY_OK;
-    if (cJSON_IsString(content)) {
-        if (content->valuestring[0])
-            cJSON_AddItemToArray(blocks, text_block(content->valuestring, NULL));
-        return SY_OK;
-    }
-    if (!cJSON_IsArray(content))
-        return sy_refuse(b, "must be a string or an array of content parts",
-                         "messages[%zu].content", i);
-    size_t j = 0;
-    const cJSON *p;
-    cJSON_ArrayForEach(p, content)
-    {
-        const cJSON *type = sy_field(p, "type"), *text = sy_field(p, "text");
-        if (sy_is(type, "refusal")) {
-            j++;
-            continue;
-        }
-        if (!sy_is(type, "text") || !cJSON_IsString(text))
-            return sy_refuse(b, "only text parts are allowed in this message",
-                             "messages[%zu].content[%zu]", i, j);
-        if (text->valuestring[0])
-            cJSON_AddItemToArray(blocks, text_block(text->valuestring, p));
-        j++;
-    }
-    return SY_OK;
+    return sy_text_content(b, content, i, add_text_block, blocks);
 }
 
 /* A tool call id as Anthropic accepts it (^[a-zA-Z0-9_-]+$): other bytes become '_'.
@@ -358,37 +339,19 @@ static int translate_messages(const sy_refuser *b, const cJSON *req, cJSON *a)
  * dropped; a tool without parameters gets the empty object schema Anthropic requires. */
 static int translate_tools(const sy_refuser *b, const cJSON *req, cJSON *a)
 {
-    const cJSON *tools = sy_field(req, "tools");
-    if (!tools)
-        return SY_OK;
-    if (!cJSON_IsArray(tools))
-        return sy_refuse(b, "must be an array", "tools");
-    if (cJSON_GetArraySize(tools) == 0)
-        return SY_OK;
+    const cJSON *tools;
+    int rc =
+        sy_function_tools(b, req, "only function tools can be sent to Anthropic", AN_JSON_TOOL,
+                          "the name json_response is reserved by the Anthropic dialect", &tools);
+    if (rc != SY_OK || !tools)
+        return rc;
     cJSON *out = cJSON_CreateArray();
-    size_t i = 0;
     const cJSON *t;
     cJSON_ArrayForEach(t, tools)
     {
-        const cJSON *type = sy_field(t, "type"), *fn = sy_field(t, "function");
+        const cJSON *fn = sy_field(t, "function");
         const cJSON *name = sy_field(fn, "name"), *desc = sy_field(fn, "description");
         const cJSON *params = sy_field(fn, "parameters");
-        int rc = SY_OK;
-        if (!sy_is(type, "function"))
-            rc = sy_refuse(b, "only function tools can be sent to Anthropic", "tools[%zu].type", i);
-        else if (!cJSON_IsString(name) || !name->valuestring[0])
-            rc = sy_refuse(b, "must be a non-empty string", "tools[%zu].function.name", i);
-        else if (strcmp(name->valuestring, AN_JSON_TOOL) == 0)
-            rc = sy_refuse(b, "the name json_response is reserved by the Anthropic dialect",
-                           "tools[%zu].function.name", i);
-        else if (desc && !cJSON_IsString(desc))
-            rc = sy_refuse(b, "must be a string", "tools[%zu].function.description", i);
-        else if (params && !cJSON_IsObject(params))
-            rc = sy_refuse(b, "must be a JSON Schema object", "tools[%zu].function.parameters", i);
-        if (rc != SY_OK) {
-            cJSON_Delete(out);
-            return rc;
-        }
         cJSON *d = cJSON_CreateObject();
         cJSON_AddStringToObject(d, "name", name->valuestring);
         if (desc)
@@ -402,7 +365,6 @@ static int translate_tools(const sy_refuser *b, const cJSON *req, cJSON *a)
         }
         copy_cache_control(t, d);
         cJSON_AddItemToArray(out, d);
-        i++;
     }
     cJSON_AddItemToObject(a, "tools", out);
     return SY_OK;
@@ -420,29 +382,13 @@ static int translate_tool_choice(const sy_refuser *b, const cJSON *req, cJSON *a
     const cJSON *tc = sy_field(req, "tool_choice");
     int have_tools = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a, "tools")) > 0;
     const cJSON *ptc = sy_field(req, "parallel_tool_calls");
-    const char *type = NULL, *only = NULL;
-    if (!tc) {
-        type = "auto";
-    } else if (cJSON_IsString(tc)) {
-        if (strcmp(tc->valuestring, "auto") == 0)
-            type = "auto";
-        else if (strcmp(tc->valuestring, "none") == 0)
-            type = "none";
-        else if (strcmp(tc->valuestring, "required") == 0)
-            type = "any";
-    } else {
-        const cJSON *name = sy_field(sy_field(tc, "function"), "name");
-        if (sy_is(sy_field(tc, "type"), "function") && cJSON_IsString(name) &&
-            name->valuestring[0]) {
-            type = "tool";
-            only = name->valuestring;
-        }
+    static const char *const modes[3] = {"auto", "none", "any"};
+    const char *type = "auto", *only = NULL;
+    if (tc) {
+        int rc = sy_tool_choice(b, tc, modes, "tool", &type, &only);
+        if (rc != SY_OK)
+            return rc;
     }
-    if (!type)
-        return sy_refuse(b,
-                         "must be \"auto\", \"none\", \"required\" or "
-                         "{\"type\":\"function\",\"function\":{\"name\":...}}",
-                         "tool_choice");
     if (!have_tools) {
         if (strcmp(type, "any") == 0 || strcmp(type, "tool") == 0)
             return sy_refuse(b, "requires tools", "tool_choice");
@@ -632,12 +578,7 @@ static int translate_parameters(const sy_refuser *b, const cJSON *req, cJSON *a)
 
 static an_state *state_for(sy_relay_state *rs, const char *fallback_model)
 {
-    if (rs->priv)
-        return rs->priv;
-    an_state *st = sy_xcalloc(1, sizeof *st);
-    sy_chat_head_init(&st->head, rs, fallback_model);
-    rs->priv = st;
-    return st;
+    return sy_state_for(rs, sizeof(an_state), fallback_model);
 }
 
 static int anthropic_build(const sy_provider_cfg *prov, const sy_model_cfg *model, cJSON *req,

@@ -19,6 +19,7 @@
 #include "provider.h"
 #include "provider_util.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ typedef struct gm_state {
     int tool_index[GM_MAX_CANDIDATES]; /* next tool_calls index per candidate */
     int broken;                        /* an error or undecodable event was seen: ignore the rest */
 } gm_state;
+_Static_assert(offsetof(gm_state, head) == 0, "sy_state_for: the head comes first");
 
 /* ---- request translation */
 
@@ -164,35 +166,17 @@ static int user_part(const sy_refuser *b, const cJSON *p, size_t i, size_t j, cJ
                      "messages[%zu].content[%zu].type", i, j);
 }
 
-/* Text of content that may only hold text: a string, or an array of text parts
- * (assistant "refusal" parts are skipped). Appends to out; 0 or a 400. */
+static void append_text(void *arg, const char *text, const cJSON *part)
+{
+    (void)part;
+    sy_buf_puts(arg, text);
+}
+
+/* Text of content that may only hold text (see sy_text_content), appended to out. 0 or
+ * a 400. */
 static int text_only(const sy_refuser *b, const cJSON *content, size_t i, sy_buf *out)
 {
-    if (!content)
-        return SY_OK;
-    if (cJSON_IsString(content)) {
-        sy_buf_puts(out, content->valuestring);
-        return SY_OK;
-    }
-    if (!cJSON_IsArray(content))
-        return sy_refuse(b, "must be a string or an array of content parts",
-                         "messages[%zu].content", i);
-    size_t j = 0;
-    const cJSON *p;
-    cJSON_ArrayForEach(p, content)
-    {
-        const cJSON *type = sy_field(p, "type"), *text = sy_field(p, "text");
-        if (sy_is(type, "refusal")) {
-            j++;
-            continue;
-        }
-        if (!sy_is(type, "text") || !cJSON_IsString(text))
-            return sy_refuse(b, "only text parts are allowed in this message",
-                             "messages[%zu].content[%zu]", i, j);
-        sy_buf_puts(out, text->valuestring);
-        j++;
-    }
-    return SY_OK;
+    return sy_text_content(b, content, i, append_text, out);
 }
 
 /* Name of the function an earlier assistant tool call with this id called, or NULL. */
@@ -356,34 +340,18 @@ static int translate_messages(const sy_refuser *b, const cJSON *req, cJSON *g)
  * common JSON Schema keywords); "strict" has no counterpart and is dropped. */
 static int translate_tools(const sy_refuser *b, const cJSON *req, cJSON *g)
 {
-    const cJSON *tools = sy_field(req, "tools");
-    if (!tools)
-        return SY_OK;
-    if (!cJSON_IsArray(tools))
-        return sy_refuse(b, "must be an array", "tools");
-    if (cJSON_GetArraySize(tools) == 0)
-        return SY_OK;
+    const cJSON *tools;
+    int rc =
+        sy_function_tools(b, req, "only function tools can be sent to Gemini", NULL, NULL, &tools);
+    if (rc != SY_OK || !tools)
+        return rc;
     cJSON *decls = cJSON_CreateArray();
-    size_t i = 0;
     const cJSON *t;
     cJSON_ArrayForEach(t, tools)
     {
-        const cJSON *type = sy_field(t, "type"), *fn = sy_field(t, "function");
+        const cJSON *fn = sy_field(t, "function");
         const cJSON *name = sy_field(fn, "name"), *desc = sy_field(fn, "description");
         const cJSON *params = sy_field(fn, "parameters");
-        int rc = SY_OK;
-        if (!sy_is(type, "function"))
-            rc = sy_refuse(b, "only function tools can be sent to Gemini", "tools[%zu].type", i);
-        else if (!cJSON_IsString(name) || !name->valuestring[0])
-            rc = sy_refuse(b, "must be a non-empty string", "tools[%zu].function.name", i);
-        else if (desc && !cJSON_IsString(desc))
-            rc = sy_refuse(b, "must be a string", "tools[%zu].function.description", i);
-        else if (params && !cJSON_IsObject(params))
-            rc = sy_refuse(b, "must be a JSON Schema object", "tools[%zu].function.parameters", i);
-        if (rc != SY_OK) {
-            cJSON_Delete(decls);
-            return rc;
-        }
         cJSON *d = cJSON_CreateObject();
         cJSON_AddStringToObject(d, "name", name->valuestring);
         if (desc)
@@ -391,7 +359,6 @@ static int translate_tools(const sy_refuser *b, const cJSON *req, cJSON *g)
         if (params)
             cJSON_AddItemToObject(d, "parametersJsonSchema", cJSON_Duplicate(params, 1));
         cJSON_AddItemToArray(decls, d);
-        i++;
     }
     cJSON *tool = cJSON_CreateObject();
     cJSON_AddItemToObject(tool, "functionDeclarations", decls);
@@ -406,27 +373,11 @@ static int translate_tool_choice(const sy_refuser *b, const cJSON *req, cJSON *g
     const cJSON *tc = sy_field(req, "tool_choice");
     if (!tc)
         return SY_OK;
-    const char *mode = NULL, *only = NULL;
-    if (cJSON_IsString(tc)) {
-        if (strcmp(tc->valuestring, "auto") == 0)
-            mode = "AUTO";
-        else if (strcmp(tc->valuestring, "none") == 0)
-            mode = "NONE";
-        else if (strcmp(tc->valuestring, "required") == 0)
-            mode = "ANY";
-    } else {
-        const cJSON *type = sy_field(tc, "type");
-        const cJSON *name = sy_field(sy_field(tc, "function"), "name");
-        if (sy_is(type, "function") && cJSON_IsString(name) && name->valuestring[0]) {
-            mode = "ANY";
-            only = name->valuestring;
-        }
-    }
-    if (!mode)
-        return sy_refuse(b,
-                         "must be \"auto\", \"none\", \"required\" or "
-                         "{\"type\":\"function\",\"function\":{\"name\":...}}",
-                         "tool_choice");
+    static const char *const modes[3] = {"AUTO", "NONE", "ANY"};
+    const char *mode, *only;
+    int rc = sy_tool_choice(b, tc, modes, "ANY", &mode, &only);
+    if (rc != SY_OK)
+        return rc;
     cJSON *fcc =
         cJSON_AddObjectToObject(cJSON_AddObjectToObject(g, "toolConfig"), "functionCallingConfig");
     cJSON_AddStringToObject(fcc, "mode", mode);
@@ -595,12 +546,7 @@ static void url_escape(sy_buf *b, const char *s)
 
 static gm_state *state_for(sy_relay_state *rs, const char *fallback_model)
 {
-    if (rs->priv)
-        return rs->priv;
-    gm_state *st = sy_xcalloc(1, sizeof *st);
-    sy_chat_head_init(&st->head, rs, fallback_model);
-    rs->priv = st;
-    return st;
+    return sy_state_for(rs, sizeof(gm_state), fallback_model);
 }
 
 static int gemini_build(const sy_provider_cfg *prov, const sy_model_cfg *model, cJSON *req,

@@ -69,6 +69,97 @@ cJSON *sy_tool_arguments(const cJSON *args)
     return obj;
 }
 
+int sy_text_content(const sy_refuser *r, const cJSON *content, size_t i, sy_text_fn *fn, void *arg)
+{
+    if (!content)
+        return SY_OK;
+    if (cJSON_IsString(content)) {
+        fn(arg, content->valuestring, NULL);
+        return SY_OK;
+    }
+    if (!cJSON_IsArray(content))
+        return sy_refuse(r, "must be a string or an array of content parts",
+                         "messages[%zu].content", i);
+    size_t j = 0;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, content)
+    {
+        const cJSON *type = sy_field(p, "type"), *text = sy_field(p, "text");
+        if (sy_is(type, "refusal")) {
+            j++;
+            continue;
+        }
+        if (!sy_is(type, "text") || !cJSON_IsString(text))
+            return sy_refuse(r, "only text parts are allowed in this message",
+                             "messages[%zu].content[%zu]", i, j);
+        fn(arg, text->valuestring, p);
+        j++;
+    }
+    return SY_OK;
+}
+
+int sy_function_tools(const sy_refuser *r, const cJSON *req, const char *not_function,
+                      const char *reserved, const char *reserved_why, const cJSON **tools)
+{
+    const cJSON *all = sy_field(req, "tools");
+    *tools = NULL;
+    if (!all)
+        return SY_OK;
+    if (!cJSON_IsArray(all))
+        return sy_refuse(r, "must be an array", "tools");
+    size_t i = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, all)
+    {
+        const cJSON *type = sy_field(t, "type"), *fn = sy_field(t, "function");
+        const cJSON *name = sy_field(fn, "name"), *desc = sy_field(fn, "description");
+        const cJSON *params = sy_field(fn, "parameters");
+        if (!sy_is(type, "function"))
+            return sy_refuse(r, not_function, "tools[%zu].type", i);
+        if (!cJSON_IsString(name) || !name->valuestring[0])
+            return sy_refuse(r, "must be a non-empty string", "tools[%zu].function.name", i);
+        if (reserved && strcmp(name->valuestring, reserved) == 0)
+            return sy_refuse(r, reserved_why, "tools[%zu].function.name", i);
+        if (desc && !cJSON_IsString(desc))
+            return sy_refuse(r, "must be a string", "tools[%zu].function.description", i);
+        if (params && !cJSON_IsObject(params))
+            return sy_refuse(r, "must be a JSON Schema object", "tools[%zu].function.parameters",
+                             i);
+        i++;
+    }
+    if (i > 0)
+        *tools = all;
+    return SY_OK;
+}
+
+int sy_tool_choice(const sy_refuser *r, const cJSON *tc, const char *const modes[3],
+                   const char *named_mode, const char **mode, const char **only)
+{
+    *mode = NULL;
+    *only = NULL;
+    if (cJSON_IsString(tc)) {
+        if (strcmp(tc->valuestring, "auto") == 0)
+            *mode = modes[0];
+        else if (strcmp(tc->valuestring, "none") == 0)
+            *mode = modes[1];
+        else if (strcmp(tc->valuestring, "required") == 0)
+            *mode = modes[2];
+    } else {
+        const cJSON *name = sy_field(sy_field(tc, "function"), "name");
+        if (sy_is(sy_field(tc, "type"), "function") && cJSON_IsString(name) &&
+            name->valuestring[0]) {
+            *mode = named_mode;
+            *only = name->valuestring;
+        }
+    }
+    if (!*mode)
+        return sy_refuse(r,
+                         "must be \"auto\", \"none\", \"required\" or "
+                         "{\"type\":\"function\",\"function\":{\"name\":...}}",
+                         "tool_choice");
+    return SY_OK;
+}
+
 int sy_text_modalities_only(const cJSON *m)
 {
     int text_out = cJSON_IsArray(m);
@@ -199,6 +290,16 @@ void sy_chat_head_init(sy_chat_head *h, const sy_relay_state *rs, const char *fa
     h->created = (int64_t)(sy_wall_ms() / 1000);
     const char *m = rs->client_model ? rs->client_model : fallback_model;
     h->model = sy_xstrdup(m ? m : "");
+}
+
+void *sy_state_for(sy_relay_state *rs, size_t size, const char *fallback_model)
+{
+    if (!rs->priv) {
+        sy_chat_head *h = sy_xcalloc(1, size);
+        sy_chat_head_init(h, rs, fallback_model);
+        rs->priv = h;
+    }
+    return rs->priv;
 }
 
 void sy_chat_head_free(sy_chat_head *h)

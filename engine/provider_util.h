@@ -58,6 +58,33 @@ int sy_data_url(const char *url, const char **mime, size_t *mime_len, const char
  * when they are not the text of a JSON object. The caller owns the result. */
 cJSON *sy_tool_arguments(const cJSON *args);
 
+/*
+ * Content that may only hold text: a string, or an array of text parts (assistant
+ * "refusal" parts skipped). Each text goes to fn with its part (NULL for a string);
+ * content NULL is nothing. Anything else is refused as messages[i].content(.[j]).
+ * 0 or a 400.
+ */
+typedef void sy_text_fn(void *arg, const char *text, const cJSON *part);
+int sy_text_content(const sy_refuser *r, const cJSON *content, size_t i, sy_text_fn *fn, void *arg);
+
+/*
+ * The "tools" member checked whole: *tools is NULL when absent or empty, else an array
+ * whose members all are {"type":"function","function":{name (non-empty string),
+ * description (string, optional), parameters (object, optional)}}. not_function is the
+ * reason a non-function tool is refused with; reserved (when not NULL) is a name the
+ * dialect keeps for itself, refused with reserved_why. 0 or a 400.
+ */
+int sy_function_tools(const sy_refuser *r, const cJSON *req, const char *not_function,
+                      const char *reserved, const char *reserved_why, const cJSON **tools);
+
+/*
+ * A present "tool_choice" as the dialect's mode: "auto", "none" and "required" become
+ * modes[0], modes[1], modes[2]; {"type":"function","function":{"name":N}} becomes
+ * named_mode with *only = N. Anything else is refused. 0 or a 400.
+ */
+int sy_tool_choice(const sy_refuser *r, const cJSON *tc, const char *const modes[3],
+                   const char *named_mode, const char **mode, const char **only);
+
 /* The "modalities" member asks for text output only (an array of "text" strings). */
 int sy_text_modalities_only(const cJSON *m);
 
@@ -112,6 +139,10 @@ typedef struct sy_chat_head {
 
 /* A fresh id and timestamp; the model is rs->client_model, else fallback_model, else "". */
 void sy_chat_head_init(sy_chat_head *h, const sy_relay_state *rs, const char *fallback_model);
+
+/* The adapter's per-request state rs->priv, created zeroed (size bytes) with an
+ * initialised head on first use. The state's first member must be its sy_chat_head. */
+void *sy_state_for(sy_relay_state *rs, size_t size, const char *fallback_model);
 void sy_chat_head_free(sy_chat_head *h);
 
 /* A refuser writing into h->param. */
