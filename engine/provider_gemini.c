@@ -349,16 +349,7 @@ static int translate_tools(const sy_refuser *b, const cJSON *req, cJSON *g)
     const cJSON *t;
     cJSON_ArrayForEach(t, tools)
     {
-        const cJSON *fn = sy_field(t, "function");
-        const cJSON *name = sy_field(fn, "name"), *desc = sy_field(fn, "description");
-        const cJSON *params = sy_field(fn, "parameters");
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "name", name->valuestring);
-        if (desc)
-            cJSON_AddStringToObject(d, "description", desc->valuestring);
-        if (params)
-            cJSON_AddItemToObject(d, "parametersJsonSchema", cJSON_Duplicate(params, 1));
-        cJSON_AddItemToArray(decls, d);
+        cJSON_AddItemToArray(decls, sy_function_decl(t, "parametersJsonSchema"));
     }
     cJSON *tool = cJSON_CreateObject();
     cJSON_AddItemToObject(tool, "functionDeclarations", decls);
@@ -554,11 +545,9 @@ static int gemini_build(const sy_provider_cfg *prov, const sy_model_cfg *model, 
                         const char **bad_param, const char **why)
 {
     gm_state *st = state_for(rs, model->name);
-    sy_refuser b = sy_refuser_for(&st->head, bad_param, why);
-    if (!cJSON_IsObject(req))
-        return sy_refuse(&b, "the request body must be a JSON object", "messages");
-    st->head.include_usage =
-        stream && cJSON_IsTrue(sy_field(sy_field(req, "stream_options"), "include_usage"));
+    sy_refuser b;
+    if (sy_build_begin(&st->head, req, stream, bad_param, why, &b) != SY_OK)
+        return SY_ERR_INVALID;
     cJSON *g = cJSON_CreateObject();
     int rc = check_members(&b, req);
     if (rc == SY_OK)

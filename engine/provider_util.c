@@ -132,6 +132,20 @@ int sy_function_tools(const sy_refuser *r, const cJSON *req, const char *not_fun
     return SY_OK;
 }
 
+cJSON *sy_function_decl(const cJSON *tool, const char *schema_key)
+{
+    const cJSON *fn = sy_field(tool, "function");
+    const cJSON *name = sy_field(fn, "name"), *desc = sy_field(fn, "description");
+    const cJSON *params = sy_field(fn, "parameters");
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "name", name->valuestring);
+    if (desc)
+        cJSON_AddStringToObject(d, "description", desc->valuestring);
+    if (params)
+        cJSON_AddItemToObject(d, schema_key, cJSON_Duplicate(params, 1));
+    return d;
+}
+
 int sy_tool_choice(const sy_refuser *r, const cJSON *tc, const char *const modes[3],
                    const char *named_mode, const char **mode, const char **only)
 {
@@ -308,9 +322,15 @@ void sy_chat_head_free(sy_chat_head *h)
     h->model = NULL;
 }
 
-sy_refuser sy_refuser_for(sy_chat_head *h, const char **bad_param, const char **why)
+int sy_build_begin(sy_chat_head *h, const cJSON *req, int stream, const char **bad_param,
+                   const char **why, sy_refuser *r)
 {
-    return (sy_refuser){h->param, sizeof h->param, bad_param, why};
+    *r = (sy_refuser){h->param, sizeof h->param, bad_param, why};
+    if (!cJSON_IsObject(req))
+        return sy_refuse(r, "the request body must be a JSON object", "messages");
+    h->include_usage =
+        stream && cJSON_IsTrue(sy_field(sy_field(req, "stream_options"), "include_usage"));
+    return SY_OK;
 }
 
 void sy_new_call_id(char out[32])

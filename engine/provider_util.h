@@ -77,6 +77,10 @@ int sy_text_content(const sy_refuser *r, const cJSON *content, size_t i, sy_text
 int sy_function_tools(const sy_refuser *r, const cJSON *req, const char *not_function,
                       const char *reserved, const char *reserved_why, const cJSON **tools);
 
+/* One tool sy_function_tools accepted as a declaration: {name, description (when
+ * given), schema_key: a copy of its parameters (when given)}. The caller owns it. */
+cJSON *sy_function_decl(const cJSON *tool, const char *schema_key);
+
 /*
  * A present "tool_choice" as the dialect's mode: "auto", "none" and "required" become
  * modes[0], modes[1], modes[2]; {"type":"function","function":{"name":N}} becomes
@@ -145,8 +149,13 @@ void sy_chat_head_init(sy_chat_head *h, const sy_relay_state *rs, const char *fa
 void *sy_state_for(sy_relay_state *rs, size_t size, const char *fallback_model);
 void sy_chat_head_free(sy_chat_head *h);
 
-/* A refuser writing into h->param. */
-sy_refuser sy_refuser_for(sy_chat_head *h, const char **bad_param, const char **why);
+/*
+ * The start of every dialect's build: *r reports refusals into h->param, and
+ * h->include_usage says whether a streaming client asked for the usage chunk. A body
+ * that is not a JSON object is refused. 0 or a 400.
+ */
+int sy_build_begin(sy_chat_head *h, const cJSON *req, int stream, const char **bad_param,
+                   const char **why, sy_refuser *r);
 
 /* "call_" + 24 hex digits and a NUL. */
 void sy_new_call_id(char out[32]);
