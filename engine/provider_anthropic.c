@@ -23,12 +23,9 @@
  * counters, and what the stream translation knows about each content block.
  */
 #include "provider.h"
+#include "provider_util.h"
 
-#include "clock.h"
-
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,11 +49,8 @@ typedef struct an_block {
 } an_block;
 
 typedef struct an_state {
-    char id[40]; /* "chatcmpl-" + 24 hex digits */
-    int64_t created;
-    char *model; /* owned: the model name the client sees */
-    int include_usage;
-    int json_mode; /* response_format became a forced AN_JSON_TOOL call */
+    sy_chat_head head; /* id, created, model, include_usage, rejected parameter */
+    int json_mode;     /* response_format became a forced AN_JSON_TOOL call */
     /* Anthropic's usage counters as last reported (streams report them in pieces) */
     int64_t input, cache_read, cache_write, output;
     /* stream translation */
@@ -66,61 +60,16 @@ typedef struct an_state {
     int next_tool;
     an_block *blocks; /* by content block index, n_blocks long */
     size_t n_blocks;
-    char param[128]; /* build: the rejected parameter (*bad_param points here) */
 } an_state;
+_Static_assert(offsetof(an_state, head) == 0, "sy_state_for: the head comes first");
 
 /* ---- request translation */
-
-typedef struct an_build {
-    an_state *st;
-    const char **bad_param, **why;
-} an_build;
-
-/* Refuse the request: the parameter's name (printf-style, kept in the state so it
- * outlives the request body) and a static reason. Returns SY_ERR_INVALID. */
-static int refuse(an_build *b, const char *why, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int refuse(an_build *b, const char *why, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(b->st->param, sizeof b->st->param, fmt, ap);
-    va_end(ap);
-    *b->bad_param = b->st->param;
-    *b->why = why;
-    return SY_ERR_INVALID;
-}
-
-/* A member that is present and not null, or NULL. */
-static const cJSON *field(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return v && !cJSON_IsNull(v) ? v : NULL;
-}
-
-/* A number with an integral value that fits in int64_t (converting a larger double is
- * undefined behaviour, and upstream bytes can say 1e300). */
-static int is_integer(const cJSON *v)
-{
-    return cJSON_IsNumber(v) && v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18 &&
-           v->valuedouble == (double)(int64_t)v->valuedouble;
-}
-
-static int is(const cJSON *v, const char *s)
-{
-    return cJSON_IsString(v) && strcmp(v->valuestring, s) == 0;
-}
-
-static int has_prefix(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
 
 /* Copy the client's "cache_control" (Anthropic's prompt-caching marker, which some
  * OpenAI clients already send on content parts) onto a block. */
 static void copy_cache_control(const cJSON *from, cJSON *block)
 {
-    const cJSON *cc = field(from, "cache_control");
+    const cJSON *cc = sy_field(from, "cache_control");
     if (cJSON_IsObject(cc))
         cJSON_AddItemToObject(block, "cache_control", cJSON_Duplicate(cc, 1));
 }
@@ -142,19 +91,15 @@ static cJSON *text_block(const char *text, const cJSON *part)
 static cJSON *data_url_block(const char *url)
 {
     static const char *const images[] = {"image/jpeg", "image/png", "image/gif", "image/webp"};
-    if (!has_prefix(url, "data:"))
+    const char *media, *data;
+    size_t mlen;
+    if (!sy_data_url(url, &media, &mlen, &data) || !data[0])
         return NULL;
-    const char *comma = strchr(url, ',');
-    const char *semi = strchr(url, ';');
-    if (!comma || !semi || semi > comma || semi == url + 5 || comma - url < 12 ||
-        strncmp(comma - 7, ";base64", 7) != 0 || !comma[1])
-        return NULL;
-    size_t mlen = (size_t)(semi - url - 5);
     const char *type = NULL;
     for (size_t i = 0; i < SY_ARRAY_LEN(images); i++)
-        if (strlen(images[i]) == mlen && strncasecmp(url + 5, images[i], mlen) == 0)
+        if (strlen(images[i]) == mlen && strncasecmp(media, images[i], mlen) == 0)
             type = "image";
-    if (mlen == 15 && strncasecmp(url + 5, "application/pdf", mlen) == 0)
+    if (mlen == 15 && strncasecmp(media, "application/pdf", mlen) == 0)
         type = "document";
     if (!type)
         return NULL;
@@ -162,13 +107,13 @@ static cJSON *data_url_block(const char *url)
     cJSON_AddStringToObject(blk, "type", type);
     cJSON *src = cJSON_AddObjectToObject(blk, "source");
     cJSON_AddStringToObject(src, "type", "base64");
-    char *mime = sy_xstrndup(url + 5, mlen);
+    char *mime = sy_xstrndup(media, mlen);
     for (char *p = mime; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p + 32);
     cJSON_AddStringToObject(src, "media_type", mime);
     free(mime);
-    cJSON_AddStringToObject(src, "data", comma + 1);
+    cJSON_AddStringToObject(src, "data", data);
     return blk;
 }
 
@@ -178,94 +123,76 @@ static cJSON *data_url_block(const char *url)
  * or PDF document, http(s) URL → url image source), file (file_data data: URL). A
  * part's cache_control is carried over.
  */
-static int user_part(an_build *b, const cJSON *p, size_t i, size_t j, cJSON *blocks)
+static int user_part(const sy_refuser *b, const cJSON *p, size_t i, size_t j, cJSON *blocks)
 {
-    const cJSON *type = field(p, "type");
+    const cJSON *type = sy_field(p, "type");
     const char *t = cJSON_IsString(type) ? type->valuestring : "";
     cJSON *blk = NULL;
     if (strcmp(t, "text") == 0) {
-        const cJSON *text = field(p, "text");
+        const cJSON *text = sy_field(p, "text");
         if (!cJSON_IsString(text))
-            return refuse(b, "must be a string", "messages[%zu].content[%zu].text", i, j);
+            return sy_refuse(b, "must be a string", "messages[%zu].content[%zu].text", i, j);
         if (text->valuestring[0])
             cJSON_AddItemToArray(blocks, text_block(text->valuestring, p));
         return SY_OK;
     }
     if (strcmp(t, "image_url") == 0) {
-        const cJSON *iu = field(p, "image_url");
-        const cJSON *url = cJSON_IsString(iu) ? iu : field(iu, "url");
+        const cJSON *iu = sy_field(p, "image_url");
+        const cJSON *url = cJSON_IsString(iu) ? iu : sy_field(iu, "url");
         if (!cJSON_IsString(url))
-            return refuse(b, "must be a string", "messages[%zu].content[%zu].image_url.url", i, j);
+            return sy_refuse(b, "must be a string", "messages[%zu].content[%zu].image_url.url", i,
+                             j);
         const char *u = url->valuestring;
-        if (has_prefix(u, "data:")) {
+        if (sy_has_prefix(u, "data:")) {
             blk = data_url_block(u);
             if (!blk)
-                return refuse(b,
-                              "data: URLs must have the form data:MIME;base64,DATA with an image "
-                              "type Anthropic accepts (jpeg, png, gif, webp) or application/pdf",
-                              "messages[%zu].content[%zu].image_url.url", i, j);
-        } else if (has_prefix(u, "https://") || has_prefix(u, "http://")) {
+                return sy_refuse(
+                    b,
+                    "data: URLs must have the form data:MIME;base64,DATA with an image "
+                    "type Anthropic accepts (jpeg, png, gif, webp) or application/pdf",
+                    "messages[%zu].content[%zu].image_url.url", i, j);
+        } else if (sy_has_prefix(u, "https://") || sy_has_prefix(u, "http://")) {
             blk = cJSON_CreateObject();
             cJSON_AddStringToObject(blk, "type", "image");
             cJSON *src = cJSON_AddObjectToObject(blk, "source");
             cJSON_AddStringToObject(src, "type", "url");
             cJSON_AddStringToObject(src, "url", u);
         } else {
-            return refuse(b, "images must be data: URLs or http(s) URLs",
-                          "messages[%zu].content[%zu].image_url.url", i, j);
+            return sy_refuse(b, "images must be data: URLs or http(s) URLs",
+                             "messages[%zu].content[%zu].image_url.url", i, j);
         }
     } else if (strcmp(t, "file") == 0) {
-        const cJSON *fd = field(field(p, "file"), "file_data");
+        const cJSON *fd = sy_field(sy_field(p, "file"), "file_data");
         blk = cJSON_IsString(fd) ? data_url_block(fd->valuestring) : NULL;
         if (!blk)
-            return refuse(b,
-                          "only file_data given as a data:MIME;base64,DATA URL of a PDF or an "
-                          "image can be sent to Anthropic (file_id cannot)",
-                          "messages[%zu].content[%zu].file", i, j);
+            return sy_refuse(b,
+                             "only file_data given as a data:MIME;base64,DATA URL of a PDF or an "
+                             "image can be sent to Anthropic (file_id cannot)",
+                             "messages[%zu].content[%zu].file", i, j);
     } else if (strcmp(t, "input_audio") == 0) {
-        return refuse(b, "Anthropic does not accept audio input", "messages[%zu].content[%zu].type",
-                      i, j);
+        return sy_refuse(b, "Anthropic does not accept audio input",
+                         "messages[%zu].content[%zu].type", i, j);
     } else {
-        return refuse(b, "this content part type is not supported by the Anthropic dialect",
-                      "messages[%zu].content[%zu].type", i, j);
+        return sy_refuse(b, "this content part type is not supported by the Anthropic dialect",
+                         "messages[%zu].content[%zu].type", i, j);
     }
     copy_cache_control(p, blk);
     cJSON_AddItemToArray(blocks, blk);
     return SY_OK;
 }
 
-/* Content that may only hold text — a string, or an array of text parts (assistant
- * "refusal" parts skipped) — as text blocks appended to blocks; empty text is left out.
- * 0 or a 400. */
-static int text_blocks(an_build *b, const cJSON *content, size_t i, cJSON *blocks)
+/* A text block for each non-empty text (Anthropic rejects empty text blocks), appended
+ * to the array arg; a part's cache_control is carried over. */
+static void add_text_block(void *arg, const char *text, const cJSON *part)
 {
-    if (!content)
-        return SY_OK;
-    if (cJSON_IsString(content)) {
-        if (content->valuestring[0])
-            cJSON_AddItemToArray(blocks, text_block(content->valuestring, NULL));
-        return SY_OK;
-    }
-    if (!cJSON_IsArray(content))
-        return refuse(b, "must be a string or an array of content parts", "messages[%zu].content",
-                      i);
-    size_t j = 0;
-    const cJSON *p;
-    cJSON_ArrayForEach(p, content)
-    {
-        const cJSON *type = field(p, "type"), *text = field(p, "text");
-        if (is(type, "refusal")) {
-            j++;
-            continue;
-        }
-        if (!is(type, "text") || !cJSON_IsString(text))
-            return refuse(b, "only text parts are allowed in this message",
-                          "messages[%zu].content[%zu]", i, j);
-        if (text->valuestring[0])
-            cJSON_AddItemToArray(blocks, text_block(text->valuestring, p));
-        j++;
-    }
-    return SY_OK;
+    if (text[0])
+        cJSON_AddItemToArray(arg, text_block(text, part));
+}
+
+/* Content that may only hold text as text blocks appended to blocks. 0 or a 400. */
+static int text_blocks(const sy_refuser *b, const cJSON *content, size_t i, cJSON *blocks)
+{
+    return sy_text_content(b, content, i, add_text_block, blocks);
 }
 
 /* A tool call id as Anthropic accepts it (^[a-zA-Z0-9_-]+$): other bytes become '_'.
@@ -283,35 +210,29 @@ static cJSON *tool_id(const char *id)
 }
 
 /* An assistant message: its text, then one tool_use block per tool call. */
-static int assistant_blocks(an_build *b, const cJSON *m, size_t i, cJSON *blocks)
+static int assistant_blocks(const sy_refuser *b, const cJSON *m, size_t i, cJSON *blocks)
 {
-    if (text_blocks(b, field(m, "content"), i, blocks) != SY_OK)
+    if (text_blocks(b, sy_field(m, "content"), i, blocks) != SY_OK)
         return SY_ERR_INVALID;
-    const cJSON *calls = field(m, "tool_calls");
+    const cJSON *calls = sy_field(m, "tool_calls");
     if (calls && !cJSON_IsArray(calls))
-        return refuse(b, "must be an array", "messages[%zu].tool_calls", i);
+        return sy_refuse(b, "must be an array", "messages[%zu].tool_calls", i);
     size_t j = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, calls)
     {
-        const cJSON *id = field(c, "id"), *fn = field(c, "function");
-        const cJSON *name = field(fn, "name"), *args = field(fn, "arguments");
+        const cJSON *id = sy_field(c, "id"), *fn = sy_field(c, "function");
+        const cJSON *name = sy_field(fn, "name"), *args = sy_field(fn, "arguments");
         if (!cJSON_IsString(id) || !id->valuestring[0])
-            return refuse(b, "must be a non-empty string", "messages[%zu].tool_calls[%zu].id", i,
-                          j);
+            return sy_refuse(b, "must be a non-empty string", "messages[%zu].tool_calls[%zu].id", i,
+                             j);
         if (!cJSON_IsString(name) || !name->valuestring[0])
-            return refuse(b, "must be a non-empty string",
-                          "messages[%zu].tool_calls[%zu].function.name", i, j);
-        cJSON *input = NULL;
-        if (!args || (cJSON_IsString(args) && !args->valuestring[0]))
-            input = cJSON_CreateObject();
-        else if (cJSON_IsString(args))
-            input = cJSON_Parse(args->valuestring);
-        if (!cJSON_IsObject(input)) {
-            cJSON_Delete(input);
-            return refuse(b, "must be the text of a JSON object",
-                          "messages[%zu].tool_calls[%zu].function.arguments", i, j);
-        }
+            return sy_refuse(b, "must be a non-empty string",
+                             "messages[%zu].tool_calls[%zu].function.name", i, j);
+        cJSON *input = sy_tool_arguments(args);
+        if (!input)
+            return sy_refuse(b, "must be the text of a JSON object",
+                             "messages[%zu].tool_calls[%zu].function.arguments", i, j);
         cJSON *blk = cJSON_CreateObject();
         cJSON_AddStringToObject(blk, "type", "tool_use");
         cJSON_AddItemToObject(blk, "id", tool_id(id->valuestring));
@@ -325,12 +246,12 @@ static int assistant_blocks(an_build *b, const cJSON *m, size_t i, cJSON *blocks
 
 /* A tool message: a tool_result block answering tool_call_id; string content stays a
  * string, text parts become text blocks. */
-static int tool_block(an_build *b, const cJSON *m, size_t i, cJSON *blocks)
+static int tool_block(const sy_refuser *b, const cJSON *m, size_t i, cJSON *blocks)
 {
-    const cJSON *id = field(m, "tool_call_id");
+    const cJSON *id = sy_field(m, "tool_call_id");
     if (!cJSON_IsString(id) || !id->valuestring[0])
-        return refuse(b, "must be a non-empty string", "messages[%zu].tool_call_id", i);
-    const cJSON *content = field(m, "content");
+        return sy_refuse(b, "must be a non-empty string", "messages[%zu].tool_call_id", i);
+    const cJSON *content = sy_field(m, "content");
     cJSON *blk = cJSON_CreateObject();
     cJSON_AddStringToObject(blk, "type", "tool_result");
     cJSON_AddItemToObject(blk, "tool_use_id", tool_id(id->valuestring));
@@ -347,50 +268,31 @@ static int tool_block(an_build *b, const cJSON *m, size_t i, cJSON *blocks)
     return SY_OK;
 }
 
-/* Append blocks to messages as a turn of `role`, merging into the previous turn when it
- * has the same role (Anthropic expects alternating turns; parallel tool results must
- * share one user turn). Takes ownership of blocks. */
-static void add_turn(cJSON *messages, const char *role, cJSON *blocks)
-{
-    cJSON *last = cJSON_GetArrayItem(messages, cJSON_GetArraySize(messages) - 1);
-    if (is(cJSON_GetObjectItemCaseSensitive(last, "role"), role)) {
-        cJSON *dst = cJSON_GetObjectItemCaseSensitive(last, "content");
-        while (cJSON_GetArraySize(blocks) > 0)
-            cJSON_AddItemToArray(dst, cJSON_DetachItemFromArray(blocks, 0));
-        cJSON_Delete(blocks);
-        return;
-    }
-    cJSON *turn = cJSON_CreateObject();
-    cJSON_AddStringToObject(turn, "role", role);
-    cJSON_AddItemToObject(turn, "content", blocks);
-    cJSON_AddItemToArray(messages, turn);
-}
-
 /* messages → system + messages. */
-static int translate_messages(an_build *b, const cJSON *req, cJSON *a)
+static int translate_messages(const sy_refuser *b, const cJSON *req, cJSON *a)
 {
-    const cJSON *messages = field(req, "messages");
+    const cJSON *messages = sy_field(req, "messages");
     if (!cJSON_IsArray(messages))
-        return refuse(b, "must be a non-empty array", "messages");
+        return sy_refuse(b, "must be a non-empty array", "messages");
     cJSON *system = cJSON_CreateArray();
     cJSON *out = cJSON_CreateArray();
     size_t i = 0;
     int rc = SY_OK;
     for (const cJSON *m = messages->child; m && rc == SY_OK; m = m->next, i++) {
-        const cJSON *role = field(m, "role");
+        const cJSON *role = sy_field(m, "role");
         if (!cJSON_IsString(role)) {
-            rc = refuse(b, "must be a string", "messages[%zu].role", i);
+            rc = sy_refuse(b, "must be a string", "messages[%zu].role", i);
             break;
         }
         const char *r = role->valuestring;
         if (strcmp(r, "system") == 0 || strcmp(r, "developer") == 0) {
-            rc = text_blocks(b, field(m, "content"), i, system);
+            rc = text_blocks(b, sy_field(m, "content"), i, system);
             continue;
         }
         cJSON *blocks = cJSON_CreateArray();
         const char *arole = "user";
         if (strcmp(r, "user") == 0) {
-            const cJSON *content = field(m, "content");
+            const cJSON *content = sy_field(m, "content");
             if (cJSON_IsString(content)) {
                 if (content->valuestring[0])
                     cJSON_AddItemToArray(blocks, text_block(content->valuestring, NULL));
@@ -399,8 +301,8 @@ static int translate_messages(an_build *b, const cJSON *req, cJSON *a)
                 for (const cJSON *p = content->child; p && rc == SY_OK; p = p->next, j++)
                     rc = user_part(b, p, i, j, blocks);
             } else {
-                rc = refuse(b, "must be a string or an array of content parts",
-                            "messages[%zu].content", i);
+                rc = sy_refuse(b, "must be a string or an array of content parts",
+                               "messages[%zu].content", i);
             }
         } else if (strcmp(r, "assistant") == 0) {
             arole = "assistant";
@@ -408,18 +310,18 @@ static int translate_messages(an_build *b, const cJSON *req, cJSON *a)
         } else if (strcmp(r, "tool") == 0) {
             rc = tool_block(b, m, i, blocks);
         } else {
-            rc = refuse(b, "role must be system, developer, user, assistant or tool",
-                        "messages[%zu].role", i);
+            rc = sy_refuse(b, "role must be system, developer, user, assistant or tool",
+                           "messages[%zu].role", i);
         }
         if (rc != SY_OK || cJSON_GetArraySize(blocks) == 0) {
             cJSON_Delete(blocks); /* a message with nothing to say is left out */
             continue;
         }
-        add_turn(out, arole, blocks);
+        sy_add_turn(out, arole, "content", blocks);
     }
     if (rc == SY_OK && cJSON_GetArraySize(out) == 0)
-        rc = refuse(b, "Anthropic needs at least one non-empty user or assistant message",
-                    "messages");
+        rc = sy_refuse(b, "Anthropic needs at least one non-empty user or assistant message",
+                       "messages");
     if (rc != SY_OK) {
         cJSON_Delete(system);
         cJSON_Delete(out);
@@ -435,53 +337,26 @@ static int translate_messages(an_build *b, const cJSON *req, cJSON *a)
 
 /* tools → tools[{name, description, input_schema}]. "strict" has no counterpart and is
  * dropped; a tool without parameters gets the empty object schema Anthropic requires. */
-static int translate_tools(an_build *b, const cJSON *req, cJSON *a)
+static int translate_tools(const sy_refuser *b, const cJSON *req, cJSON *a)
 {
-    const cJSON *tools = field(req, "tools");
-    if (!tools)
-        return SY_OK;
-    if (!cJSON_IsArray(tools))
-        return refuse(b, "must be an array", "tools");
-    if (cJSON_GetArraySize(tools) == 0)
-        return SY_OK;
+    const cJSON *tools;
+    int rc =
+        sy_function_tools(b, req, "only function tools can be sent to Anthropic", AN_JSON_TOOL,
+                          "the name json_response is reserved by the Anthropic dialect", &tools);
+    if (rc != SY_OK || !tools)
+        return rc;
     cJSON *out = cJSON_CreateArray();
-    size_t i = 0;
     const cJSON *t;
     cJSON_ArrayForEach(t, tools)
     {
-        const cJSON *type = field(t, "type"), *fn = field(t, "function");
-        const cJSON *name = field(fn, "name"), *desc = field(fn, "description");
-        const cJSON *params = field(fn, "parameters");
-        int rc = SY_OK;
-        if (!is(type, "function"))
-            rc = refuse(b, "only function tools can be sent to Anthropic", "tools[%zu].type", i);
-        else if (!cJSON_IsString(name) || !name->valuestring[0])
-            rc = refuse(b, "must be a non-empty string", "tools[%zu].function.name", i);
-        else if (strcmp(name->valuestring, AN_JSON_TOOL) == 0)
-            rc = refuse(b, "the name json_response is reserved by the Anthropic dialect",
-                        "tools[%zu].function.name", i);
-        else if (desc && !cJSON_IsString(desc))
-            rc = refuse(b, "must be a string", "tools[%zu].function.description", i);
-        else if (params && !cJSON_IsObject(params))
-            rc = refuse(b, "must be a JSON Schema object", "tools[%zu].function.parameters", i);
-        if (rc != SY_OK) {
-            cJSON_Delete(out);
-            return rc;
-        }
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "name", name->valuestring);
-        if (desc)
-            cJSON_AddStringToObject(d, "description", desc->valuestring);
-        if (params) {
-            cJSON_AddItemToObject(d, "input_schema", cJSON_Duplicate(params, 1));
-        } else {
+        cJSON *d = sy_function_decl(t, "input_schema");
+        if (!cJSON_HasObjectItem(d, "input_schema")) {
             cJSON *s = cJSON_AddObjectToObject(d, "input_schema");
             cJSON_AddStringToObject(s, "type", "object");
             cJSON_AddObjectToObject(s, "properties");
         }
         copy_cache_control(t, d);
         cJSON_AddItemToArray(out, d);
-        i++;
     }
     cJSON_AddItemToObject(a, "tools", out);
     return SY_OK;
@@ -494,36 +369,21 @@ static int translate_tools(an_build *b, const cJSON *req, cJSON *a)
  * client gave none). Without tools "auto" and "none" say nothing and are left out;
  * "required" or a named function cannot be honoured.
  */
-static int translate_tool_choice(an_build *b, const cJSON *req, cJSON *a)
+static int translate_tool_choice(const sy_refuser *b, const cJSON *req, cJSON *a)
 {
-    const cJSON *tc = field(req, "tool_choice");
+    const cJSON *tc = sy_field(req, "tool_choice");
     int have_tools = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(a, "tools")) > 0;
-    const cJSON *ptc = field(req, "parallel_tool_calls");
-    const char *type = NULL, *only = NULL;
-    if (!tc) {
-        type = "auto";
-    } else if (cJSON_IsString(tc)) {
-        if (strcmp(tc->valuestring, "auto") == 0)
-            type = "auto";
-        else if (strcmp(tc->valuestring, "none") == 0)
-            type = "none";
-        else if (strcmp(tc->valuestring, "required") == 0)
-            type = "any";
-    } else {
-        const cJSON *name = field(field(tc, "function"), "name");
-        if (is(field(tc, "type"), "function") && cJSON_IsString(name) && name->valuestring[0]) {
-            type = "tool";
-            only = name->valuestring;
-        }
+    const cJSON *ptc = sy_field(req, "parallel_tool_calls");
+    static const char *const modes[3] = {"auto", "none", "any"};
+    const char *type = "auto", *only = NULL;
+    if (tc) {
+        int rc = sy_tool_choice(b, tc, modes, "tool", &type, &only);
+        if (rc != SY_OK)
+            return rc;
     }
-    if (!type)
-        return refuse(b,
-                      "must be \"auto\", \"none\", \"required\" or "
-                      "{\"type\":\"function\",\"function\":{\"name\":...}}",
-                      "tool_choice");
     if (!have_tools) {
         if (strcmp(type, "any") == 0 || strcmp(type, "tool") == 0)
-            return refuse(b, "requires tools", "tool_choice");
+            return sy_refuse(b, "requires tools", "tool_choice");
         return SY_OK;
     }
     int no_parallel = cJSON_IsFalse(ptc) && strcmp(type, "none") != 0;
@@ -545,32 +405,33 @@ static int translate_tool_choice(an_build *b, const cJSON *req, cJSON *a)
  * so a schema must describe an object; and the forced call leaves no room for the
  * client's own tools.
  */
-static int translate_response_format(an_build *b, const cJSON *req, cJSON *a)
+static int translate_response_format(const sy_refuser *b, an_state *st, const cJSON *req, cJSON *a)
 {
-    const cJSON *rf = field(req, "response_format");
+    const cJSON *rf = sy_field(req, "response_format");
     if (!rf)
         return SY_OK;
-    const cJSON *type = field(rf, "type");
+    const cJSON *type = sy_field(rf, "type");
     const char *t = cJSON_IsString(type) ? type->valuestring : "";
     if (strcmp(t, "text") == 0)
         return SY_OK;
     if (strcmp(t, "json_object") != 0 && strcmp(t, "json_schema") != 0)
-        return refuse(b, "must be text, json_object or json_schema", "response_format.type");
-    if (cJSON_GetArraySize(field(req, "tools")) > 0 || field(req, "tool_choice"))
-        return refuse(b,
-                      "JSON mode is a forced tool call in the Anthropic dialect and cannot be "
-                      "combined with tools or tool_choice",
-                      "response_format");
-    const cJSON *js = field(rf, "json_schema");
-    const cJSON *schema = field(js, "schema"), *desc = field(js, "description");
+        return sy_refuse(b, "must be text, json_object or json_schema", "response_format.type");
+    if (cJSON_GetArraySize(sy_field(req, "tools")) > 0 || sy_field(req, "tool_choice"))
+        return sy_refuse(b,
+                         "JSON mode is a forced tool call in the Anthropic dialect and cannot be "
+                         "combined with tools or tool_choice",
+                         "response_format");
+    const cJSON *js = sy_field(rf, "json_schema");
+    const cJSON *schema = sy_field(js, "schema"), *desc = sy_field(js, "description");
     if (strcmp(t, "json_schema") == 0) {
         if (!cJSON_IsObject(schema))
-            return refuse(b, "must be a JSON Schema object", "response_format.json_schema.schema");
-        if (!is(field(schema, "type"), "object"))
-            return refuse(b,
-                          "Anthropic can only produce JSON objects: the schema's type must be "
-                          "\"object\"",
-                          "response_format.json_schema.schema");
+            return sy_refuse(b, "must be a JSON Schema object",
+                             "response_format.json_schema.schema");
+        if (!sy_is(sy_field(schema, "type"), "object"))
+            return sy_refuse(b,
+                             "Anthropic can only produce JSON objects: the schema's type must be "
+                             "\"object\"",
+                             "response_format.json_schema.schema");
     }
     cJSON *tool = cJSON_CreateObject();
     cJSON_AddStringToObject(tool, "name", AN_JSON_TOOL);
@@ -588,89 +449,34 @@ static int translate_response_format(an_build *b, const cJSON *req, cJSON *a)
     cJSON *tc = cJSON_AddObjectToObject(a, "tool_choice");
     cJSON_AddStringToObject(tc, "type", "tool");
     cJSON_AddStringToObject(tc, "name", AN_JSON_TOOL);
-    b->st->json_mode = 1;
-    return SY_OK;
-}
-
-/* A numeric parameter copied under another name after a range check; `why` says what is
- * allowed. */
-static int number_param(an_build *b, const cJSON *req, const char *name, int integer, double min,
-                        double max, const char *why, cJSON *a, const char *aname)
-{
-    const cJSON *v = field(req, name);
-    if (!v)
-        return SY_OK;
-    if (!cJSON_IsNumber(v) || (integer && !is_integer(v)) || v->valuedouble < min ||
-        v->valuedouble > max)
-        return refuse(b, why, "%s", name);
-    cJSON_AddNumberToObject(a, aname, v->valuedouble);
+    st->json_mode = 1;
     return SY_OK;
 }
 
 /* max_tokens / max_completion_tokens (the smaller when both are given) → max_tokens,
  * which Anthropic requires: AN_DEFAULT_MAX_TOKENS when the client gave none. */
-static int max_tokens_param(an_build *b, const cJSON *req, cJSON *a)
+static int max_tokens_param(const sy_refuser *b, const cJSON *req, cJSON *a)
 {
-    static const char *const names[] = {"max_tokens", "max_completion_tokens"};
-    double limit = -1;
-    for (size_t i = 0; i < SY_ARRAY_LEN(names); i++) {
-        const cJSON *v = field(req, names[i]);
-        if (!v)
-            continue;
-        if (!is_integer(v) || v->valuedouble < 1 || v->valuedouble > 2147483647.0)
-            return refuse(b, "must be a positive integer", "%s", names[i]);
-        if (limit < 0 || v->valuedouble < limit)
-            limit = v->valuedouble;
-    }
-    cJSON_AddNumberToObject(a, "max_tokens", limit > 0 ? limit : AN_DEFAULT_MAX_TOKENS);
-    return SY_OK;
-}
-
-/* stop: a string or an array of strings → stop_sequences. */
-static int stop_param(an_build *b, const cJSON *req, cJSON *a)
-{
-    const cJSON *stop = field(req, "stop");
-    if (!stop)
-        return SY_OK;
-    cJSON *seq = cJSON_CreateArray();
-    if (cJSON_IsString(stop)) {
-        cJSON_AddItemToArray(seq, cJSON_CreateString(stop->valuestring));
-    } else if (cJSON_IsArray(stop)) {
-        size_t i = 0;
-        const cJSON *s;
-        cJSON_ArrayForEach(s, stop)
-        {
-            if (!cJSON_IsString(s)) {
-                cJSON_Delete(seq);
-                return refuse(b, "must be a string", "stop[%zu]", i);
-            }
-            cJSON_AddItemToArray(seq, cJSON_CreateString(s->valuestring));
-            i++;
-        }
-    } else {
-        cJSON_Delete(seq);
-        return refuse(b, "must be a string or an array of strings", "stop");
-    }
-    if (cJSON_GetArraySize(seq) > 0)
-        cJSON_AddItemToObject(a, "stop_sequences", seq);
-    else
-        cJSON_Delete(seq);
-    return SY_OK;
+    double limit;
+    int rc = sy_max_tokens_param(b, req, &limit);
+    if (rc == SY_OK)
+        cJSON_AddNumberToObject(a, "max_tokens", limit > 0 ? limit : AN_DEFAULT_MAX_TOKENS);
+    return rc;
 }
 
 /* safety_identifier, else user → metadata.user_id (Anthropic's end-user id). */
-static int user_param(an_build *b, const cJSON *req, cJSON *a)
+static int user_param(const sy_refuser *b, const cJSON *req, cJSON *a)
 {
-    const cJSON *id = field(req, "safety_identifier");
+    const cJSON *id = sy_field(req, "safety_identifier");
     const char *name = "safety_identifier";
     if (!id) {
-        id = field(req, "user");
+        id = sy_field(req, "user");
         name = "user";
     }
     if (!id)
         return SY_OK;
     if (!cJSON_IsString(id))
-        return refuse(b, "must be a string", "%s", name);
+        return sy_refuse(b, "must be a string", "%s", name);
     if (id->valuestring[0])
         cJSON_AddStringToObject(cJSON_AddObjectToObject(a, "metadata"), "user_id", id->valuestring);
     return SY_OK;
@@ -681,7 +487,7 @@ static int user_param(an_build *b, const cJSON *req, cJSON *a)
  * answer), accepted at its no-op value, or refused. A member set to null counts as
  * absent. Unknown members are refused: the gateway cannot honour what it does not know.
  */
-static int check_members(an_build *b, const cJSON *req)
+static int check_members(const sy_refuser *b, const cJSON *req)
 {
     static const char *const translated[] = {
         "model",
@@ -705,62 +511,58 @@ static int check_members(an_build *b, const cJSON *req)
     for (const cJSON *m = req->child; m; m = m->next) {
         if (cJSON_IsNull(m))
             continue;
-        int known = 0;
-        for (size_t i = 0; !known && i < SY_ARRAY_LEN(translated); i++)
-            known = strcmp(m->string, translated[i]) == 0;
-        for (size_t i = 0; !known && i < SY_ARRAY_LEN(dropped); i++)
-            known = strcmp(m->string, dropped[i]) == 0;
-        if (known)
+        if (sy_listed(m->string, translated, SY_ARRAY_LEN(translated)) ||
+            sy_listed(m->string, dropped, SY_ARRAY_LEN(dropped)))
             continue;
         const char *s = m->string;
         if (strcmp(s, "n") == 0) {
             if (!cJSON_IsNumber(m) || m->valuedouble != 1)
-                return refuse(b, "Anthropic returns one choice per request: n must be 1", "n");
+                return sy_refuse(b, "Anthropic returns one choice per request: n must be 1", "n");
         } else if (strcmp(s, "logprobs") == 0) {
             if (!cJSON_IsFalse(m))
-                return refuse(b, "Anthropic has no log probabilities", "logprobs");
+                return sy_refuse(b, "Anthropic has no log probabilities", "logprobs");
         } else if (strcmp(s, "presence_penalty") == 0 || strcmp(s, "frequency_penalty") == 0) {
             if (!cJSON_IsNumber(m) || m->valuedouble != 0)
-                return refuse(b, "Anthropic has no repetition penalties (only 0 is accepted)", "%s",
-                              s);
+                return sy_refuse(b, "Anthropic has no repetition penalties (only 0 is accepted)",
+                                 "%s", s);
         } else if (strcmp(s, "seed") == 0) {
-            return refuse(b, "Anthropic has no sampling seed", "seed");
+            return sy_refuse(b, "Anthropic has no sampling seed", "seed");
         } else if (strcmp(s, "logit_bias") == 0) {
             if (!cJSON_IsObject(m) || m->child)
-                return refuse(b, "Anthropic has no logit bias", "logit_bias");
+                return sy_refuse(b, "Anthropic has no logit bias", "logit_bias");
         } else if (strcmp(s, "reasoning_effort") == 0) {
-            if (!is(m, "none") && !is(m, "minimal"))
-                return refuse(b,
-                              "extended thinking is not translated to the Anthropic dialect (its "
-                              "thinking blocks cannot round-trip through the OpenAI shape); only "
-                              "none and minimal are accepted",
-                              "reasoning_effort");
+            if (!sy_is(m, "none") && !sy_is(m, "minimal"))
+                return sy_refuse(
+                    b,
+                    "extended thinking is not translated to the Anthropic dialect (its "
+                    "thinking blocks cannot round-trip through the OpenAI shape); only "
+                    "none and minimal are accepted",
+                    "reasoning_effort");
         } else if (strcmp(s, "modalities") == 0) {
-            int text_out = cJSON_IsArray(m);
-            for (const cJSON *x = m->child; x && text_out; x = x->next)
-                text_out = is(x, "text");
-            if (!text_out)
-                return refuse(b, "only text output is supported by the Anthropic dialect",
-                              "modalities");
+            if (!sy_text_modalities_only(m))
+                return sy_refuse(b, "only text output is supported by the Anthropic dialect",
+                                 "modalities");
         } else {
-            return refuse(b, "not supported by the Anthropic dialect", "%s", s);
+            return sy_refuse(b, "not supported by the Anthropic dialect", "%s", s);
         }
     }
     return SY_OK;
 }
 
-static int translate_parameters(an_build *b, const cJSON *req, cJSON *a)
+static int translate_parameters(const sy_refuser *b, const cJSON *req, cJSON *a)
 {
     int rc = max_tokens_param(b, req, a);
     if (rc == SY_OK)
-        rc = number_param(b, req, "temperature", 0, 0, 1,
-                          "must be a number between 0 and 1 (Anthropic's range)", a, "temperature");
+        rc = sy_number_param(b, req, "temperature", 0, 0, 1,
+                             "must be a number between 0 and 1 (Anthropic's range)", a,
+                             "temperature");
     if (rc == SY_OK)
-        rc = number_param(b, req, "top_p", 0, 0, 1, "must be a number between 0 and 1", a, "top_p");
+        rc = sy_number_param(b, req, "top_p", 0, 0, 1, "must be a number between 0 and 1", a,
+                             "top_p");
     if (rc == SY_OK)
-        rc = number_param(b, req, "top_k", 1, 1, 1e9, "must be a positive integer", a, "top_k");
+        rc = sy_number_param(b, req, "top_k", 1, 1, 1e9, "must be a positive integer", a, "top_k");
     if (rc == SY_OK)
-        rc = stop_param(b, req, a);
+        rc = sy_stop_param(b, req, 0, NULL, a, "stop_sequences");
     if (rc == SY_OK)
         rc = user_param(b, req, a);
     return rc;
@@ -768,16 +570,7 @@ static int translate_parameters(an_build *b, const cJSON *req, cJSON *a)
 
 static an_state *state_for(sy_relay_state *rs, const char *fallback_model)
 {
-    if (rs->priv)
-        return rs->priv;
-    an_state *st = sy_xcalloc(1, sizeof *st);
-    memcpy(st->id, "chatcmpl-", 9);
-    sy_random_hex(st->id + 9, 24);
-    st->created = (int64_t)(sy_wall_ms() / 1000);
-    const char *m = rs->client_model ? rs->client_model : fallback_model;
-    st->model = sy_xstrdup(m ? m : "");
-    rs->priv = st;
-    return st;
+    return sy_state_for(rs, sizeof(an_state), fallback_model);
 }
 
 static int anthropic_build(const sy_provider_cfg *prov, const sy_model_cfg *model, cJSON *req,
@@ -785,11 +578,9 @@ static int anthropic_build(const sy_provider_cfg *prov, const sy_model_cfg *mode
                            const char **bad_param, const char **why)
 {
     an_state *st = state_for(rs, model->name);
-    an_build b = {st, bad_param, why};
-    if (!cJSON_IsObject(req))
-        return refuse(&b, "the request body must be a JSON object", "messages");
-    st->include_usage =
-        stream && cJSON_IsTrue(field(field(req, "stream_options"), "include_usage"));
+    sy_refuser b;
+    if (sy_build_begin(&st->head, req, stream, bad_param, why, &b) != SY_OK)
+        return SY_ERR_INVALID;
     cJSON *a = cJSON_CreateObject();
     cJSON_AddStringToObject(a, "model", model->upstream_name);
     int rc = check_members(&b, req);
@@ -802,35 +593,17 @@ static int anthropic_build(const sy_provider_cfg *prov, const sy_model_cfg *mode
     if (rc == SY_OK)
         rc = translate_tool_choice(&b, req, a);
     if (rc == SY_OK)
-        rc = translate_response_format(&b, req, a);
+        rc = translate_response_format(&b, st, req, a);
     if (rc == SY_OK && stream)
         cJSON_AddTrueToObject(a, "stream");
     char *body = rc == SY_OK ? cJSON_PrintUnformatted(a) : NULL;
     cJSON_Delete(a);
     if (rc != SY_OK)
         return rc;
-    if (!body) {
-        *bad_param = NULL;
-        *why = "request could not be serialised";
-        return SY_ERR_INVALID;
-    }
-    size_t n = strlen(body);
-    out->body.data = body; /* cJSON allocates with malloc: the sy_buf adopts it */
-    out->body.len = n;
-    out->body.cap = n + 1;
-    sy_buf_printf(&out->url, "%s/messages", prov->base_url);
-    size_t h = 0;
-    out->headers[h++] = sy_xstrdup("Content-Type: application/json");
-    out->headers[h++] =
-        sy_xstrdup(stream ? "Accept: text/event-stream" : "Accept: application/json");
-    out->headers[h++] = sy_xstrdup("anthropic-version: " AN_VERSION);
-    if (prov->api_key) {
-        sy_buf key = {0};
-        sy_buf_printf(&key, "x-api-key: %s", prov->api_key);
-        out->headers[h++] = key.data;
-    }
-    out->headers[h] = NULL;
-    return SY_OK;
+    if (body)
+        sy_buf_printf(&out->url, "%s/messages", prov->base_url);
+    return sy_upstream_finish(out, body, stream, "anthropic-version: " AN_VERSION, "x-api-key",
+                              prov->api_key, bad_param, why);
 }
 
 /* ---- usage, finish reasons */
@@ -864,19 +637,6 @@ static void read_usage(const cJSON *u, an_state *st, sy_usage *out)
     out->have = 1;
 }
 
-static cJSON *usage_json(const sy_usage *u)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "prompt_tokens", (double)u->prompt_tokens);
-    cJSON_AddNumberToObject(o, "completion_tokens", (double)u->completion_tokens);
-    cJSON_AddNumberToObject(o, "total_tokens", (double)(u->prompt_tokens + u->completion_tokens));
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "prompt_tokens_details"), "cached_tokens",
-                            (double)u->cached_tokens);
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "completion_tokens_details"),
-                            "reasoning_tokens", 0);
-    return o;
-}
-
 /* Anthropic's stop_reason as OpenAI's finish_reason. A paused turn (server tools) or a
  * full context window is incomplete output: "length". JSON mode's forced call is the
  * answer, so it stops normally. */
@@ -892,39 +652,15 @@ static const char *map_finish(const char *reason, int json_mode)
     return "stop"; /* end_turn, stop_sequence, and reasons added later */
 }
 
-static void set_finish(sy_relay_state *rs, const char *reason)
-{
-    snprintf(rs->finish_reason, sizeof rs->finish_reason, "%s", reason);
-}
-
-static void add_head(cJSON *o, const an_state *st, const char *object)
-{
-    cJSON_AddStringToObject(o, "id", st->id);
-    cJSON_AddStringToObject(o, "object", object);
-    cJSON_AddNumberToObject(o, "created", (double)st->created);
-    cJSON_AddStringToObject(o, "model", st->model);
-}
-
-static void print_to(const cJSON *o, sy_buf *out)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    sy_buf_puts(out, s);
-    cJSON_free(s);
-}
-
 /* A tool_use block's id as the client's tool call id; a block without one gets a fresh
- * "call_" id. */
-static void call_id(const cJSON *blk, cJSON *call)
+ * "call_" id, written to fresh. */
+static const char *call_id(const cJSON *blk, char fresh[32])
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(blk, "id");
-    if (cJSON_IsString(id) && id->valuestring[0]) {
-        cJSON_AddStringToObject(call, "id", id->valuestring);
-        return;
-    }
-    char fresh[32];
-    memcpy(fresh, "call_", 5);
-    sy_random_hex(fresh + 5, 24);
-    cJSON_AddStringToObject(call, "id", fresh);
+    if (cJSON_IsString(id) && id->valuestring[0])
+        return id->valuestring;
+    sy_new_call_id(fresh);
+    return fresh;
 }
 
 /* ---- response translation */
@@ -939,7 +675,7 @@ static int anthropic_response(const char *body, size_t len, sy_relay_state *rs, 
     cJSON *root = cJSON_ParseWithLength(body, len);
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
-    if (!cJSON_IsObject(root) || !cJSON_IsArray(content) || (type && !is(type, "message"))) {
+    if (!cJSON_IsObject(root) || !cJSON_IsArray(content) || (type && !sy_is(type, "message"))) {
         cJSON_Delete(root);
         return SY_ERR_INVALID;
     }
@@ -951,27 +687,25 @@ static int anthropic_response(const char *body, size_t len, sy_relay_state *rs, 
     cJSON_ArrayForEach(blk, content)
     {
         const cJSON *bt = cJSON_GetObjectItemCaseSensitive(blk, "type");
-        if (is(bt, "text")) {
+        if (sy_is(bt, "text")) {
             const cJSON *t = cJSON_GetObjectItemCaseSensitive(blk, "text");
             if (cJSON_IsString(t)) {
                 sy_buf_puts(&text, t->valuestring);
                 had_text = 1;
             }
-        } else if (is(bt, "tool_use")) {
+        } else if (sy_is(bt, "tool_use")) {
             const cJSON *name = cJSON_GetObjectItemCaseSensitive(blk, "name");
             const cJSON *input = cJSON_GetObjectItemCaseSensitive(blk, "input");
             char *args = cJSON_IsObject(input) ? cJSON_PrintUnformatted(input) : NULL;
-            if (st->json_mode && is(name, AN_JSON_TOOL)) {
+            if (st->json_mode && sy_is(name, AN_JSON_TOOL)) {
                 sy_buf_puts(&json, args ? args : "{}");
                 had_json = 1;
             } else {
-                cJSON *call = cJSON_CreateObject();
-                call_id(blk, call);
-                cJSON_AddStringToObject(call, "type", "function");
-                cJSON *f = cJSON_AddObjectToObject(call, "function");
-                cJSON_AddStringToObject(f, "name", cJSON_IsString(name) ? name->valuestring : "");
-                cJSON_AddStringToObject(f, "arguments", args ? args : "{}");
-                cJSON_AddItemToArray(calls, call);
+                char fresh[32];
+                cJSON_AddItemToArray(calls,
+                                     sy_tool_call(-1, call_id(blk, fresh),
+                                                  cJSON_IsString(name) ? name->valuestring : NULL,
+                                                  args ? args : "{}"));
             }
             cJSON_free(args);
         }
@@ -982,33 +716,18 @@ static int anthropic_response(const char *body, size_t len, sy_relay_state *rs, 
     int called = cJSON_GetArraySize(calls) > 0;
     if (called && strcmp(finish, "stop") == 0)
         finish = "tool_calls";
-    set_finish(rs, finish);
+    sy_set_finish(rs, finish);
 
     cJSON *o = cJSON_CreateObject();
-    add_head(o, st, "chat.completion");
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddNumberToObject(c, "index", 0);
-    cJSON *msg = cJSON_AddObjectToObject(c, "message");
-    cJSON_AddStringToObject(msg, "role", "assistant");
-    if (had_json)
-        cJSON_AddStringToObject(msg, "content", json.data);
-    else if (had_text)
-        cJSON_AddStringToObject(msg, "content", text.data ? text.data : "");
-    else
-        cJSON_AddNullToObject(msg, "content");
-    if (called)
-        cJSON_AddItemToObject(msg, "tool_calls", calls);
-    else
-        cJSON_Delete(calls);
-    cJSON_AddNullToObject(c, "logprobs");
-    cJSON_AddStringToObject(c, "finish_reason", finish);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), c);
+    sy_add_head(o, &st->head, "chat.completion");
+    const char *answer = had_json ? json.data : had_text ? (text.data ? text.data : "") : NULL;
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), sy_choice(0, answer, calls, finish));
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "usage");
     if (cJSON_IsObject(u)) {
         read_usage(u, st, &rs->usage);
-        cJSON_AddItemToObject(o, "usage", usage_json(&rs->usage));
+        cJSON_AddItemToObject(o, "usage", sy_usage_json(&rs->usage));
     }
-    print_to(o, out);
+    sy_print_to(o, out);
     cJSON_Delete(o);
     cJSON_Delete(root);
     sy_buf_free(&text);
@@ -1064,19 +783,12 @@ static void map_error(long status, const cJSON *err, int in_stream, sy_mapped_er
         cJSON_GetObjectItemCaseSensitive(err, "details"), "error_code");
     const char *msg = cJSON_IsString(m) ? m->valuestring : "";
     const char *type = cJSON_IsString(t) && plain_type(t->valuestring) ? t->valuestring : NULL;
-    if (in_stream)
-        sy_buf_printf(&out->message, "provider reported error %ld mid-stream", status);
-    else
-        sy_buf_printf(&out->message, "provider returned HTTP %ld", status);
+    sy_error_prefix(&out->message, status, in_stream);
     if (type)
         sy_buf_printf(&out->message, " (%s)", type);
-    int quota = status == 429 && is(code, "enforced_spend_limit_reached");
+    int quota = status == 429 && sy_is(code, "enforced_spend_limit_reached");
     int with_message = sy_map_http_status(status, quota, out);
-    if (with_message && msg[0]) {
-        size_t n = strlen(msg);
-        sy_buf_append(&out->message, ": ", 2);
-        sy_buf_append(&out->message, msg, n > AN_MAX_MESSAGE ? AN_MAX_MESSAGE : n);
-    }
+    sy_error_quote(&out->message, with_message, msg, AN_MAX_MESSAGE);
 }
 
 static void anthropic_error(long status, const char *body, size_t len, const char *retry_after,
@@ -1090,25 +802,6 @@ static void anthropic_error(long status, const char *body, size_t len, const cha
 
 /* ---- streaming */
 
-/* One chat.completion.chunk event. */
-static void emit_chunk(const an_state *st, const cJSON *delta, const char *finish, sy_buf *out)
-{
-    sy_buf_printf(out,
-                  "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%lld,"
-                  "\"model\":",
-                  st->id, (long long)st->created);
-    sy_buf_json_string(out, st->model, strlen(st->model));
-    sy_buf_puts(out, ",\"choices\":[{\"index\":0,\"delta\":");
-    if (delta)
-        print_to(delta, out);
-    else
-        sy_buf_puts(out, "{}");
-    if (finish)
-        sy_buf_printf(out, ",\"logprobs\":null,\"finish_reason\":\"%s\"}]}\n\n", finish);
-    else
-        sy_buf_puts(out, ",\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-}
-
 /* The finish chunk, once. */
 static void emit_finish(an_state *st, sy_relay_state *rs, const char *finish, sy_buf *out)
 {
@@ -1116,26 +809,9 @@ static void emit_finish(an_state *st, sy_relay_state *rs, const char *finish, sy
         return;
     if (st->next_tool > 0 && strcmp(finish, "stop") == 0)
         finish = "tool_calls";
-    emit_chunk(st, NULL, finish, out);
-    set_finish(rs, finish);
+    sy_emit_chunk(&st->head, 0, NULL, finish, out);
+    sy_set_finish(rs, finish);
     st->finished = 1;
-}
-
-/* The end of the translated stream: the usage chunk when the client asked, [DONE]. */
-static void emit_done(an_state *st, sy_relay_state *rs, sy_buf *out)
-{
-    if (st->include_usage && rs->usage.have) {
-        cJSON *o = cJSON_CreateObject();
-        add_head(o, st, "chat.completion.chunk");
-        cJSON_AddArrayToObject(o, "choices");
-        cJSON_AddItemToObject(o, "usage", usage_json(&rs->usage));
-        sy_buf_puts(out, "data: ");
-        print_to(o, out);
-        sy_buf_puts(out, "\n\n");
-        cJSON_Delete(o);
-    }
-    sy_buf_puts(out, "data: [DONE]\n\n");
-    rs->saw_done = 1;
 }
 
 /* An error event → an OpenAI-shaped in-band error event; nothing after it is relayed. */
@@ -1145,18 +821,15 @@ static void emit_stream_error(an_state *st, const cJSON *err, sy_relay_state *rs
     long status = status_of_type(cJSON_IsString(t) ? t->valuestring : "");
     sy_mapped_error e = {0};
     map_error(status, err, 1, &e);
-    sy_buf_puts(out, "data: {\"error\":{\"message\":");
-    sy_buf_json_string(out, e.message.data ? e.message.data : "", e.message.len);
-    sy_buf_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":\"%s\"}}\n\n", e.type, e.code);
+    sy_emit_error_event(&e, rs, out);
     sy_mapped_error_free(&e);
-    rs->saw_error_event = 1;
     st->broken = 1;
 }
 
 /* The block at a content index, grown on demand; NULL for an unusable index. */
 static an_block *block_at(an_state *st, const cJSON *index)
 {
-    if (!is_integer(index) || index->valuedouble < 0 || index->valuedouble >= AN_MAX_BLOCKS)
+    if (!sy_is_integer(index) || index->valuedouble < 0 || index->valuedouble >= AN_MAX_BLOCKS)
         return NULL;
     size_t i = (size_t)index->valuedouble;
     if (i >= st->n_blocks) {
@@ -1168,15 +841,6 @@ static an_block *block_at(an_state *st, const cJSON *index)
     return &st->blocks[i];
 }
 
-/* Count relayed content for billing an unfinished stream. */
-static void count_content(sy_relay_state *rs, size_t bytes)
-{
-    if (bytes) {
-        rs->content_chunks++;
-        rs->content_bytes += (int64_t)bytes;
-    }
-}
-
 /* content_block_start: a tool_use block opens a tool call (id and name, no arguments
  * yet); a text block's initial text (normally empty) is content. */
 static void block_start(an_state *st, const cJSON *ev, sy_relay_state *rs, sy_buf *out)
@@ -1186,19 +850,19 @@ static void block_start(an_state *st, const cJSON *ev, sy_relay_state *rs, sy_bu
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(cb, "type");
     if (!blk)
         return;
-    if (is(type, "text")) {
+    if (sy_is(type, "text")) {
         blk->kind = BLK_TEXT;
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(cb, "text");
         if (cJSON_IsString(t) && t->valuestring[0]) {
             cJSON *delta = cJSON_CreateObject();
             cJSON_AddStringToObject(delta, "content", t->valuestring);
-            emit_chunk(st, delta, NULL, out);
+            sy_emit_chunk(&st->head, 0, delta, NULL, out);
             cJSON_Delete(delta);
-            count_content(rs, strlen(t->valuestring));
+            sy_count_content(rs, strlen(t->valuestring));
         }
         return;
     }
-    if (!is(type, "tool_use")) {
+    if (!sy_is(type, "tool_use")) {
         blk->kind = BLK_IGNORED; /* thinking, redacted_thinking, server tools ... */
         return;
     }
@@ -1207,26 +871,23 @@ static void block_start(an_state *st, const cJSON *ev, sy_relay_state *rs, sy_bu
     /* the input normally arrives in input_json_delta events; a whole one is relayed too */
     char *args = cJSON_IsObject(input) && input->child ? cJSON_PrintUnformatted(input) : NULL;
     cJSON *delta = cJSON_CreateObject();
-    if (st->json_mode && is(name, AN_JSON_TOOL)) {
+    if (st->json_mode && sy_is(name, AN_JSON_TOOL)) {
         blk->kind = BLK_JSON;
         if (args) {
             cJSON_AddStringToObject(delta, "content", args);
-            emit_chunk(st, delta, NULL, out);
+            sy_emit_chunk(&st->head, 0, delta, NULL, out);
         }
     } else {
         blk->kind = BLK_TOOL;
         blk->tool_index = st->next_tool++;
-        cJSON *call = cJSON_CreateObject();
-        cJSON_AddNumberToObject(call, "index", blk->tool_index);
-        call_id(cb, call);
-        cJSON_AddStringToObject(call, "type", "function");
-        cJSON *f = cJSON_AddObjectToObject(call, "function");
-        cJSON_AddStringToObject(f, "name", cJSON_IsString(name) ? name->valuestring : "");
-        cJSON_AddStringToObject(f, "arguments", args ? args : "");
+        char fresh[32];
+        cJSON *call =
+            sy_tool_call(blk->tool_index, call_id(cb, fresh),
+                         cJSON_IsString(name) ? name->valuestring : NULL, args ? args : "");
         cJSON_AddItemToArray(cJSON_AddArrayToObject(delta, "tool_calls"), call);
-        emit_chunk(st, delta, NULL, out);
+        sy_emit_chunk(&st->head, 0, delta, NULL, out);
     }
-    count_content(rs, args ? strlen(args) : 0);
+    sy_count_content(rs, args ? strlen(args) : 0);
     cJSON_free(args);
     cJSON_Delete(delta);
 }
@@ -1241,9 +902,9 @@ static void block_delta(an_state *st, const cJSON *ev, sy_relay_state *rs, sy_bu
     if (!blk)
         return;
     const cJSON *piece = NULL;
-    if (is(type, "text_delta") && blk->kind == BLK_TEXT)
+    if (sy_is(type, "text_delta") && blk->kind == BLK_TEXT)
         piece = cJSON_GetObjectItemCaseSensitive(d, "text");
-    else if (is(type, "input_json_delta") && (blk->kind == BLK_TOOL || blk->kind == BLK_JSON))
+    else if (sy_is(type, "input_json_delta") && (blk->kind == BLK_TOOL || blk->kind == BLK_JSON))
         piece = cJSON_GetObjectItemCaseSensitive(d, "partial_json");
     if (!cJSON_IsString(piece) || !piece->valuestring[0])
         return;
@@ -1257,9 +918,9 @@ static void block_delta(an_state *st, const cJSON *ev, sy_relay_state *rs, sy_bu
     } else {
         cJSON_AddStringToObject(delta, "content", piece->valuestring);
     }
-    emit_chunk(st, delta, NULL, out);
+    sy_emit_chunk(&st->head, 0, delta, NULL, out);
     cJSON_Delete(delta);
-    count_content(rs, strlen(piece->valuestring));
+    sy_count_content(rs, strlen(piece->valuestring));
 }
 
 /*
@@ -1297,7 +958,7 @@ static void anthropic_stream_event(const char *event, size_t event_len, const ch
             cJSON *delta = cJSON_CreateObject();
             cJSON_AddStringToObject(delta, "role", "assistant");
             cJSON_AddStringToObject(delta, "content", "");
-            emit_chunk(st, delta, NULL, out);
+            sy_emit_chunk(&st->head, 0, delta, NULL, out);
             cJSON_Delete(delta);
             st->started = 1;
         }
@@ -1313,7 +974,7 @@ static void anthropic_stream_event(const char *event, size_t event_len, const ch
             emit_finish(st, rs, map_finish(sr->valuestring, st->json_mode), out);
     } else if (strcmp(t, "message_stop") == 0) {
         emit_finish(st, rs, "stop", out);
-        emit_done(st, rs, out);
+        sy_emit_done(&st->head, rs, out);
     } else if (strcmp(t, "error") == 0) {
         emit_stream_error(st, cJSON_GetObjectItemCaseSensitive(root, "error"), rs, out);
     }
@@ -1324,7 +985,7 @@ static void anthropic_release(sy_relay_state *rs)
 {
     an_state *st = rs->priv;
     if (st) {
-        free(st->model);
+        sy_chat_head_free(&st->head);
         free(st->blocks);
         free(st);
     }

@@ -17,14 +17,11 @@
  * candidate so far.
  */
 #include "provider.h"
+#include "provider_util.h"
 
-#include "clock.h"
-
-#include <stdarg.h>
-#include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define GM_MAX_STOP       5 /* Gemini's limit on stopSequences */
 #define GM_MAX_CANDIDATES 8 /* Gemini's limit on candidateCount */
@@ -34,88 +31,15 @@
 #define GM_SKIP_SIGNATURE "skip_thought_signature_validator"
 
 typedef struct gm_state {
-    char id[40]; /* "chatcmpl-" + 24 hex digits */
-    int64_t created;
-    char *model; /* owned: the model name the client sees */
-    int include_usage;
+    sy_chat_head head; /* id, created, model, include_usage, rejected parameter */
     /* stream translation, one bit per candidate index */
     unsigned seen, roles, finished, called;
     int tool_index[GM_MAX_CANDIDATES]; /* next tool_calls index per candidate */
     int broken;                        /* an error or undecodable event was seen: ignore the rest */
-    char param[128];                   /* build: the rejected parameter (*bad_param points here) */
 } gm_state;
-
-/* ---- ids */
-
-/* Hex digits from a per-thread splitmix64 stream seeded from the kernel's random pool
- * (and the clock, should getrandom be unavailable). Ids only need to be unique. */
-static void random_hex(char *out, size_t ndigits)
-{
-    static _Thread_local uint64_t s;
-    if (!s) {
-        uint64_t seed = 0;
-        if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
-            seed = 0;
-        s = (seed ^ sy_now_ns() ^ (uint64_t)(uintptr_t)&s) | 1;
-    }
-    static const char hex[] = "0123456789abcdef";
-    uint64_t z = 0;
-    for (size_t i = 0; i < ndigits; i++) {
-        if (i % 16 == 0) {
-            s += 0x9e3779b97f4a7c15ull;
-            z = s;
-            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-            z ^= z >> 31;
-        }
-        out[i] = hex[z & 15];
-        z >>= 4;
-    }
-    out[ndigits] = '\0';
-}
-
-static void new_call_id(char out[32])
-{
-    memcpy(out, "call_", 5);
-    random_hex(out + 5, 24);
-}
+_Static_assert(offsetof(gm_state, head) == 0, "sy_state_for: the head comes first");
 
 /* ---- request translation */
-
-typedef struct gm_build {
-    gm_state *st;
-    const char **bad_param, **why;
-} gm_build;
-
-/* Refuse the request: the parameter's name (printf-style, kept in the state so it
- * outlives the request body) and a static reason. Returns SY_ERR_INVALID. */
-static int refuse(gm_build *b, const char *why, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int refuse(gm_build *b, const char *why, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(b->st->param, sizeof b->st->param, fmt, ap);
-    va_end(ap);
-    *b->bad_param = b->st->param;
-    *b->why = why;
-    return SY_ERR_INVALID;
-}
-
-/* A member that is present and not null, or NULL. */
-static const cJSON *field(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return v && !cJSON_IsNull(v) ? v : NULL;
-}
-
-/* A number with an integral value that fits in int64_t (converting a larger double is
- * undefined behaviour, and upstream bytes can say 1e300). */
-static int is_integer(const cJSON *v)
-{
-    return cJSON_IsNumber(v) && v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18 &&
-           v->valuedouble == (double)(int64_t)v->valuedouble;
-}
 
 static cJSON *text_part(const char *text)
 {
@@ -124,27 +48,19 @@ static cJSON *text_part(const char *text)
     return p;
 }
 
-static int has_prefix(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 /* A "data:MIME;base64,DATA" URL as an inlineData part, or NULL when it is not one. */
 static cJSON *inline_data_part(const char *url)
 {
-    if (!has_prefix(url, "data:"))
-        return NULL;
-    const char *comma = strchr(url, ',');
-    const char *semi = strchr(url, ';');
-    if (!comma || !semi || semi > comma || semi == url + 5 || comma - url < 12 ||
-        strncmp(comma - 7, ";base64", 7) != 0)
+    const char *mime, *data;
+    size_t mlen;
+    if (!sy_data_url(url, &mime, &mlen, &data))
         return NULL;
     cJSON *part = cJSON_CreateObject();
     cJSON *d = cJSON_AddObjectToObject(part, "inlineData");
-    char *mime = sy_xstrndup(url + 5, (size_t)(semi - url - 5));
-    cJSON_AddStringToObject(d, "mimeType", mime);
-    cJSON_AddStringToObject(d, "data", comma + 1);
-    free(mime);
+    char *m = sy_xstrndup(mime, mlen);
+    cJSON_AddStringToObject(d, "mimeType", m);
+    cJSON_AddStringToObject(d, "data", data);
+    free(m);
     return part;
 }
 
@@ -182,39 +98,40 @@ static const char *mime_from_url(const char *url)
  * input_audio (wav/mp3 → inlineData) or file (file_data data: URL → inlineData).
  * *part is NULL (and a 400 set up) when the part cannot be translated.
  */
-static int user_part(gm_build *b, const cJSON *p, size_t i, size_t j, cJSON **part)
+static int user_part(const sy_refuser *b, const cJSON *p, size_t i, size_t j, cJSON **part)
 {
-    const cJSON *type = field(p, "type");
+    const cJSON *type = sy_field(p, "type");
     const char *t = cJSON_IsString(type) ? type->valuestring : "";
     *part = NULL;
     if (strcmp(t, "text") == 0) {
-        const cJSON *text = field(p, "text");
+        const cJSON *text = sy_field(p, "text");
         if (!cJSON_IsString(text))
-            return refuse(b, "must be a string", "messages[%zu].content[%zu].text", i, j);
+            return sy_refuse(b, "must be a string", "messages[%zu].content[%zu].text", i, j);
         *part = text_part(text->valuestring);
         return SY_OK;
     }
     if (strcmp(t, "image_url") == 0) {
-        const cJSON *iu = field(p, "image_url");
-        const cJSON *url = cJSON_IsString(iu) ? iu : field(iu, "url");
+        const cJSON *iu = sy_field(p, "image_url");
+        const cJSON *url = cJSON_IsString(iu) ? iu : sy_field(iu, "url");
         if (!cJSON_IsString(url))
-            return refuse(b, "must be a string", "messages[%zu].content[%zu].image_url.url", i, j);
-        if (has_prefix(url->valuestring, "data:")) {
+            return sy_refuse(b, "must be a string", "messages[%zu].content[%zu].image_url.url", i,
+                             j);
+        if (sy_has_prefix(url->valuestring, "data:")) {
             *part = inline_data_part(url->valuestring);
             if (!*part)
-                return refuse(b, "data: URLs must have the form data:MIME;base64,DATA",
-                              "messages[%zu].content[%zu].image_url.url", i, j);
+                return sy_refuse(b, "data: URLs must have the form data:MIME;base64,DATA",
+                                 "messages[%zu].content[%zu].image_url.url", i, j);
             return SY_OK;
         }
-        if (!has_prefix(url->valuestring, "https://"))
-            return refuse(b, "images must be data: URLs or https URLs",
-                          "messages[%zu].content[%zu].image_url.url", i, j);
+        if (!sy_has_prefix(url->valuestring, "https://"))
+            return sy_refuse(b, "images must be data: URLs or https URLs",
+                             "messages[%zu].content[%zu].image_url.url", i, j);
         const char *mime = mime_from_url(url->valuestring);
         if (!mime)
-            return refuse(b,
-                          "the image type cannot be told from the URL's extension (png, jpg, "
-                          "jpeg, webp, gif, heic, heif, pdf); send it as a data: URL",
-                          "messages[%zu].content[%zu].image_url.url", i, j);
+            return sy_refuse(b,
+                             "the image type cannot be told from the URL's extension (png, jpg, "
+                             "jpeg, webp, gif, heic, heif, pdf); send it as a data: URL",
+                             "messages[%zu].content[%zu].image_url.url", i, j);
         *part = cJSON_CreateObject();
         cJSON *fd = cJSON_AddObjectToObject(*part, "fileData");
         cJSON_AddStringToObject(fd, "mimeType", mime);
@@ -222,12 +139,12 @@ static int user_part(gm_build *b, const cJSON *p, size_t i, size_t j, cJSON **pa
         return SY_OK;
     }
     if (strcmp(t, "input_audio") == 0) {
-        const cJSON *ia = field(p, "input_audio");
-        const cJSON *data = field(ia, "data"), *format = field(ia, "format");
+        const cJSON *ia = sy_field(p, "input_audio");
+        const cJSON *data = sy_field(ia, "data"), *format = sy_field(ia, "format");
         if (!cJSON_IsString(data) || !cJSON_IsString(format) ||
             (strcmp(format->valuestring, "wav") != 0 && strcmp(format->valuestring, "mp3") != 0))
-            return refuse(b, "needs base64 data and a format of wav or mp3",
-                          "messages[%zu].content[%zu].input_audio", i, j);
+            return sy_refuse(b, "needs base64 data and a format of wav or mp3",
+                             "messages[%zu].content[%zu].input_audio", i, j);
         *part = cJSON_CreateObject();
         cJSON *d = cJSON_AddObjectToObject(*part, "inlineData");
         cJSON_AddStringToObject(d, "mimeType",
@@ -236,81 +153,42 @@ static int user_part(gm_build *b, const cJSON *p, size_t i, size_t j, cJSON **pa
         return SY_OK;
     }
     if (strcmp(t, "file") == 0) {
-        const cJSON *fd = field(field(p, "file"), "file_data");
+        const cJSON *fd = sy_field(sy_field(p, "file"), "file_data");
         *part = cJSON_IsString(fd) ? inline_data_part(fd->valuestring) : NULL;
         if (!*part)
-            return refuse(b,
-                          "only file_data given as a data:MIME;base64,DATA URL can be sent to "
-                          "Gemini (file_id cannot)",
-                          "messages[%zu].content[%zu].file", i, j);
+            return sy_refuse(b,
+                             "only file_data given as a data:MIME;base64,DATA URL can be sent to "
+                             "Gemini (file_id cannot)",
+                             "messages[%zu].content[%zu].file", i, j);
         return SY_OK;
     }
-    return refuse(b, "this content part type is not supported by the Gemini dialect",
-                  "messages[%zu].content[%zu].type", i, j);
+    return sy_refuse(b, "this content part type is not supported by the Gemini dialect",
+                     "messages[%zu].content[%zu].type", i, j);
 }
 
-/* Text of content that may only hold text: a string, or an array of text parts
- * (assistant "refusal" parts are skipped). Appends to out; 0 or a 400. */
-static int text_only(gm_build *b, const cJSON *content, size_t i, sy_buf *out)
+static void append_text(void *arg, const char *text, const cJSON *part)
 {
-    if (!content)
-        return SY_OK;
-    if (cJSON_IsString(content)) {
-        sy_buf_puts(out, content->valuestring);
-        return SY_OK;
-    }
-    if (!cJSON_IsArray(content))
-        return refuse(b, "must be a string or an array of content parts", "messages[%zu].content",
-                      i);
-    size_t j = 0;
-    const cJSON *p;
-    cJSON_ArrayForEach(p, content)
-    {
-        const cJSON *type = field(p, "type"), *text = field(p, "text");
-        if (cJSON_IsString(type) && strcmp(type->valuestring, "refusal") == 0) {
-            j++;
-            continue;
-        }
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") != 0 ||
-            !cJSON_IsString(text))
-            return refuse(b, "only text parts are allowed in this message",
-                          "messages[%zu].content[%zu]", i, j);
-        sy_buf_puts(out, text->valuestring);
-        j++;
-    }
-    return SY_OK;
+    (void)part;
+    sy_buf_puts(arg, text);
 }
 
-/* Append parts to contents as a turn of `role`, merging into the previous turn when it
- * has the same role (Gemini expects alternating turns; parallel tool results must share
- * one turn). Takes ownership of parts. */
-static void add_turn(cJSON *contents, const char *role, cJSON *parts)
+/* Text of content that may only hold text (see sy_text_content), appended to out. 0 or
+ * a 400. */
+static int text_only(const sy_refuser *b, const cJSON *content, size_t i, sy_buf *out)
 {
-    cJSON *last = cJSON_GetArrayItem(contents, cJSON_GetArraySize(contents) - 1);
-    const cJSON *lr = cJSON_GetObjectItemCaseSensitive(last, "role");
-    if (cJSON_IsString(lr) && strcmp(lr->valuestring, role) == 0) {
-        cJSON *dst = cJSON_GetObjectItemCaseSensitive(last, "parts");
-        while (cJSON_GetArraySize(parts) > 0)
-            cJSON_AddItemToArray(dst, cJSON_DetachItemFromArray(parts, 0));
-        cJSON_Delete(parts);
-        return;
-    }
-    cJSON *turn = cJSON_CreateObject();
-    cJSON_AddStringToObject(turn, "role", role);
-    cJSON_AddItemToObject(turn, "parts", parts);
-    cJSON_AddItemToArray(contents, turn);
+    return sy_text_content(b, content, i, append_text, out);
 }
 
 /* Name of the function an earlier assistant tool call with this id called, or NULL. */
 static const char *tool_call_name(const cJSON *messages, const cJSON *upto, const char *id)
 {
     for (const cJSON *m = messages->child; m && m != upto; m = m->next) {
-        const cJSON *calls = field(m, "tool_calls");
+        const cJSON *calls = sy_field(m, "tool_calls");
         const cJSON *c;
         cJSON_ArrayForEach(c, calls)
         {
-            const cJSON *cid = field(c, "id");
-            const cJSON *name = field(field(c, "function"), "name");
+            const cJSON *cid = sy_field(c, "id");
+            const cJSON *name = sy_field(sy_field(c, "function"), "name");
             if (cJSON_IsString(cid) && cJSON_IsString(name) && strcmp(cid->valuestring, id) == 0)
                 return name->valuestring;
         }
@@ -320,38 +198,32 @@ static const char *tool_call_name(const cJSON *messages, const cJSON *upto, cons
 
 /* An assistant message: its text, then one functionCall part per tool call (the first
  * one carrying the thought-signature sentinel). */
-static int assistant_parts(gm_build *b, const cJSON *m, size_t i, cJSON *parts)
+static int assistant_parts(const sy_refuser *b, const cJSON *m, size_t i, cJSON *parts)
 {
     sy_buf text = {0};
-    if (text_only(b, field(m, "content"), i, &text) != SY_OK) {
+    if (text_only(b, sy_field(m, "content"), i, &text) != SY_OK) {
         sy_buf_free(&text);
         return SY_ERR_INVALID;
     }
     if (text.len)
         cJSON_AddItemToArray(parts, text_part(text.data));
     sy_buf_free(&text);
-    const cJSON *calls = field(m, "tool_calls");
+    const cJSON *calls = sy_field(m, "tool_calls");
     if (calls && !cJSON_IsArray(calls))
-        return refuse(b, "must be an array", "messages[%zu].tool_calls", i);
+        return sy_refuse(b, "must be an array", "messages[%zu].tool_calls", i);
     size_t j = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, calls)
     {
-        const cJSON *fn = field(c, "function");
-        const cJSON *name = field(fn, "name"), *args = field(fn, "arguments");
+        const cJSON *fn = sy_field(c, "function");
+        const cJSON *name = sy_field(fn, "name"), *args = sy_field(fn, "arguments");
         if (!cJSON_IsString(name) || !name->valuestring[0])
-            return refuse(b, "must be a non-empty string",
-                          "messages[%zu].tool_calls[%zu].function.name", i, j);
-        cJSON *obj = NULL;
-        if (!args || (cJSON_IsString(args) && !args->valuestring[0]))
-            obj = cJSON_CreateObject();
-        else if (cJSON_IsString(args))
-            obj = cJSON_Parse(args->valuestring);
-        if (!cJSON_IsObject(obj)) {
-            cJSON_Delete(obj);
-            return refuse(b, "must be the text of a JSON object",
-                          "messages[%zu].tool_calls[%zu].function.arguments", i, j);
-        }
+            return sy_refuse(b, "must be a non-empty string",
+                             "messages[%zu].tool_calls[%zu].function.name", i, j);
+        cJSON *obj = sy_tool_arguments(args);
+        if (!obj)
+            return sy_refuse(b, "must be the text of a JSON object",
+                             "messages[%zu].tool_calls[%zu].function.arguments", i, j);
         cJSON *part = cJSON_CreateObject();
         cJSON *fc = cJSON_AddObjectToObject(part, "functionCall");
         cJSON_AddStringToObject(fc, "name", name->valuestring);
@@ -366,17 +238,18 @@ static int assistant_parts(gm_build *b, const cJSON *m, size_t i, cJSON *parts)
 
 /* A tool result: a functionResponse part named after the call it answers, its text under
  * response.content (as a JSON object when the text is one). */
-static int tool_part(gm_build *b, const cJSON *messages, const cJSON *m, size_t i, cJSON *parts)
+static int tool_part(const sy_refuser *b, const cJSON *messages, const cJSON *m, size_t i,
+                     cJSON *parts)
 {
-    const cJSON *id = field(m, "tool_call_id");
+    const cJSON *id = sy_field(m, "tool_call_id");
     if (!cJSON_IsString(id))
-        return refuse(b, "must be a string", "messages[%zu].tool_call_id", i);
+        return sy_refuse(b, "must be a string", "messages[%zu].tool_call_id", i);
     const char *name = tool_call_name(messages, m, id->valuestring);
     if (!name)
-        return refuse(b, "does not match the id of an earlier assistant tool call",
-                      "messages[%zu].tool_call_id", i);
+        return sy_refuse(b, "does not match the id of an earlier assistant tool call",
+                         "messages[%zu].tool_call_id", i);
     sy_buf text = {0};
-    if (text_only(b, field(m, "content"), i, &text) != SY_OK) {
+    if (text_only(b, sy_field(m, "content"), i, &text) != SY_OK) {
         sy_buf_free(&text);
         return SY_ERR_INVALID;
     }
@@ -395,22 +268,22 @@ static int tool_part(gm_build *b, const cJSON *messages, const cJSON *m, size_t 
 }
 
 /* messages → systemInstruction + contents. */
-static int translate_messages(gm_build *b, const cJSON *req, cJSON *g)
+static int translate_messages(const sy_refuser *b, const cJSON *req, cJSON *g)
 {
-    const cJSON *messages = field(req, "messages");
+    const cJSON *messages = sy_field(req, "messages");
     if (!cJSON_IsArray(messages))
-        return refuse(b, "must be a non-empty array", "messages");
+        return sy_refuse(b, "must be a non-empty array", "messages");
     cJSON *contents = cJSON_AddArrayToObject(g, "contents");
     cJSON *sys = NULL;
     size_t i = 0;
     for (const cJSON *m = messages->child; m; m = m->next, i++) {
-        const cJSON *role = field(m, "role");
+        const cJSON *role = sy_field(m, "role");
         if (!cJSON_IsString(role))
-            return refuse(b, "must be a string", "messages[%zu].role", i);
+            return sy_refuse(b, "must be a string", "messages[%zu].role", i);
         const char *r = role->valuestring;
         if (strcmp(r, "system") == 0 || strcmp(r, "developer") == 0) {
             sy_buf text = {0};
-            if (text_only(b, field(m, "content"), i, &text) != SY_OK) {
+            if (text_only(b, sy_field(m, "content"), i, &text) != SY_OK) {
                 sy_buf_free(&text);
                 return SY_ERR_INVALID;
             }
@@ -425,7 +298,7 @@ static int translate_messages(gm_build *b, const cJSON *req, cJSON *g)
         const char *grole = "user";
         int rc = SY_OK;
         if (strcmp(r, "user") == 0) {
-            const cJSON *content = field(m, "content");
+            const cJSON *content = sy_field(m, "content");
             if (cJSON_IsString(content)) {
                 cJSON_AddItemToArray(parts, text_part(content->valuestring));
             } else if (cJSON_IsArray(content)) {
@@ -437,8 +310,8 @@ static int translate_messages(gm_build *b, const cJSON *req, cJSON *g)
                         cJSON_AddItemToArray(parts, part);
                 }
             } else {
-                rc = refuse(b, "must be a string or an array of content parts",
-                            "messages[%zu].content", i);
+                rc = sy_refuse(b, "must be a string or an array of content parts",
+                               "messages[%zu].content", i);
             }
         } else if (strcmp(r, "assistant") == 0) {
             grole = "model";
@@ -446,8 +319,8 @@ static int translate_messages(gm_build *b, const cJSON *req, cJSON *g)
         } else if (strcmp(r, "tool") == 0) {
             rc = tool_part(b, messages, m, i, parts);
         } else {
-            rc = refuse(b, "role must be system, developer, user, assistant or tool",
-                        "messages[%zu].role", i);
+            rc = sy_refuse(b, "role must be system, developer, user, assistant or tool",
+                           "messages[%zu].role", i);
         }
         if (rc != SY_OK || cJSON_GetArraySize(parts) == 0) {
             cJSON_Delete(parts); /* an empty assistant turn is left out */
@@ -455,54 +328,28 @@ static int translate_messages(gm_build *b, const cJSON *req, cJSON *g)
                 return rc;
             continue;
         }
-        add_turn(contents, grole, parts);
+        sy_add_turn(contents, grole, "parts", parts);
     }
     if (cJSON_GetArraySize(contents) == 0)
-        return refuse(b, "Gemini needs at least one user or assistant message", "messages");
+        return sy_refuse(b, "Gemini needs at least one user or assistant message", "messages");
     return SY_OK;
 }
 
 /* tools → tools[0].functionDeclarations. OpenAI's parameters are JSON Schema, so they go
  * to parametersJsonSchema (Gemini's `parameters` takes an OpenAPI subset that rejects
  * common JSON Schema keywords); "strict" has no counterpart and is dropped. */
-static int translate_tools(gm_build *b, const cJSON *req, cJSON *g)
+static int translate_tools(const sy_refuser *b, const cJSON *req, cJSON *g)
 {
-    const cJSON *tools = field(req, "tools");
-    if (!tools)
-        return SY_OK;
-    if (!cJSON_IsArray(tools))
-        return refuse(b, "must be an array", "tools");
-    if (cJSON_GetArraySize(tools) == 0)
-        return SY_OK;
+    const cJSON *tools;
+    int rc =
+        sy_function_tools(b, req, "only function tools can be sent to Gemini", NULL, NULL, &tools);
+    if (rc != SY_OK || !tools)
+        return rc;
     cJSON *decls = cJSON_CreateArray();
-    size_t i = 0;
     const cJSON *t;
     cJSON_ArrayForEach(t, tools)
     {
-        const cJSON *type = field(t, "type"), *fn = field(t, "function");
-        const cJSON *name = field(fn, "name"), *desc = field(fn, "description");
-        const cJSON *params = field(fn, "parameters");
-        int rc = SY_OK;
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "function") != 0)
-            rc = refuse(b, "only function tools can be sent to Gemini", "tools[%zu].type", i);
-        else if (!cJSON_IsString(name) || !name->valuestring[0])
-            rc = refuse(b, "must be a non-empty string", "tools[%zu].function.name", i);
-        else if (desc && !cJSON_IsString(desc))
-            rc = refuse(b, "must be a string", "tools[%zu].function.description", i);
-        else if (params && !cJSON_IsObject(params))
-            rc = refuse(b, "must be a JSON Schema object", "tools[%zu].function.parameters", i);
-        if (rc != SY_OK) {
-            cJSON_Delete(decls);
-            return rc;
-        }
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "name", name->valuestring);
-        if (desc)
-            cJSON_AddStringToObject(d, "description", desc->valuestring);
-        if (params)
-            cJSON_AddItemToObject(d, "parametersJsonSchema", cJSON_Duplicate(params, 1));
-        cJSON_AddItemToArray(decls, d);
-        i++;
+        cJSON_AddItemToArray(decls, sy_function_decl(t, "parametersJsonSchema"));
     }
     cJSON *tool = cJSON_CreateObject();
     cJSON_AddItemToObject(tool, "functionDeclarations", decls);
@@ -512,33 +359,16 @@ static int translate_tools(gm_build *b, const cJSON *req, cJSON *g)
 
 /* tool_choice → toolConfig.functionCallingConfig: auto → AUTO, none → NONE, required →
  * ANY, one named function → ANY restricted to it. */
-static int translate_tool_choice(gm_build *b, const cJSON *req, cJSON *g)
+static int translate_tool_choice(const sy_refuser *b, const cJSON *req, cJSON *g)
 {
-    const cJSON *tc = field(req, "tool_choice");
+    const cJSON *tc = sy_field(req, "tool_choice");
     if (!tc)
         return SY_OK;
-    const char *mode = NULL, *only = NULL;
-    if (cJSON_IsString(tc)) {
-        if (strcmp(tc->valuestring, "auto") == 0)
-            mode = "AUTO";
-        else if (strcmp(tc->valuestring, "none") == 0)
-            mode = "NONE";
-        else if (strcmp(tc->valuestring, "required") == 0)
-            mode = "ANY";
-    } else {
-        const cJSON *type = field(tc, "type");
-        const cJSON *name = field(field(tc, "function"), "name");
-        if (cJSON_IsString(type) && strcmp(type->valuestring, "function") == 0 &&
-            cJSON_IsString(name) && name->valuestring[0]) {
-            mode = "ANY";
-            only = name->valuestring;
-        }
-    }
-    if (!mode)
-        return refuse(b,
-                      "must be \"auto\", \"none\", \"required\" or "
-                      "{\"type\":\"function\",\"function\":{\"name\":...}}",
-                      "tool_choice");
+    static const char *const modes[3] = {"AUTO", "NONE", "ANY"};
+    const char *mode, *only;
+    int rc = sy_tool_choice(b, tc, modes, "ANY", &mode, &only);
+    if (rc != SY_OK)
+        return rc;
     cJSON *fcc =
         cJSON_AddObjectToObject(cJSON_AddObjectToObject(g, "toolConfig"), "functionCallingConfig");
     cJSON_AddStringToObject(fcc, "mode", mode);
@@ -548,84 +378,24 @@ static int translate_tool_choice(gm_build *b, const cJSON *req, cJSON *g)
     return SY_OK;
 }
 
-/* A numeric parameter copied into generationConfig under another name after a range
- * check; `why` says what is allowed. */
-static int number_param(gm_build *b, const cJSON *req, const char *name, int integer, double min,
-                        double max, const char *why, cJSON *gc, const char *gname)
-{
-    const cJSON *v = field(req, name);
-    if (!v)
-        return SY_OK;
-    if (!cJSON_IsNumber(v) || (integer && !is_integer(v)) || v->valuedouble < min ||
-        v->valuedouble > max)
-        return refuse(b, why, "%s", name);
-    cJSON_AddNumberToObject(gc, gname, v->valuedouble);
-    return SY_OK;
-}
-
 /* max_tokens / max_completion_tokens (the smaller when both are given) → maxOutputTokens. */
-static int max_tokens_param(gm_build *b, const cJSON *req, cJSON *gc)
+static int max_tokens_param(const sy_refuser *b, const cJSON *req, cJSON *gc)
 {
-    static const char *const names[] = {"max_tokens", "max_completion_tokens"};
-    double limit = -1;
-    for (size_t i = 0; i < SY_ARRAY_LEN(names); i++) {
-        const cJSON *v = field(req, names[i]);
-        if (!v)
-            continue;
-        if (!is_integer(v) || v->valuedouble < 1 || v->valuedouble > 2147483647.0)
-            return refuse(b, "must be a positive integer", "%s", names[i]);
-        if (limit < 0 || v->valuedouble < limit)
-            limit = v->valuedouble;
-    }
-    if (limit > 0)
+    double limit;
+    int rc = sy_max_tokens_param(b, req, &limit);
+    if (rc == SY_OK && limit > 0)
         cJSON_AddNumberToObject(gc, "maxOutputTokens", limit);
-    return SY_OK;
-}
-
-/* stop: a string or up to GM_MAX_STOP strings → stopSequences. */
-static int stop_param(gm_build *b, const cJSON *req, cJSON *gc)
-{
-    const cJSON *stop = field(req, "stop");
-    if (!stop)
-        return SY_OK;
-    cJSON *seq = cJSON_CreateArray();
-    if (cJSON_IsString(stop)) {
-        cJSON_AddItemToArray(seq, cJSON_CreateString(stop->valuestring));
-    } else if (cJSON_IsArray(stop)) {
-        if (cJSON_GetArraySize(stop) > GM_MAX_STOP) {
-            cJSON_Delete(seq);
-            return refuse(b, "Gemini accepts at most 5 stop sequences", "stop");
-        }
-        size_t i = 0;
-        const cJSON *s;
-        cJSON_ArrayForEach(s, stop)
-        {
-            if (!cJSON_IsString(s)) {
-                cJSON_Delete(seq);
-                return refuse(b, "must be a string", "stop[%zu]", i);
-            }
-            cJSON_AddItemToArray(seq, cJSON_CreateString(s->valuestring));
-            i++;
-        }
-    } else {
-        cJSON_Delete(seq);
-        return refuse(b, "must be a string or an array of strings", "stop");
-    }
-    if (cJSON_GetArraySize(seq) > 0)
-        cJSON_AddItemToObject(gc, "stopSequences", seq);
-    else
-        cJSON_Delete(seq);
-    return SY_OK;
+    return rc;
 }
 
 /* response_format: json_object → responseMimeType application/json; json_schema → the
  * same plus responseJsonSchema (the schema is JSON Schema, as OpenAI defines it). */
-static int response_format_param(gm_build *b, const cJSON *req, cJSON *gc)
+static int response_format_param(const sy_refuser *b, const cJSON *req, cJSON *gc)
 {
-    const cJSON *rf = field(req, "response_format");
+    const cJSON *rf = sy_field(req, "response_format");
     if (!rf)
         return SY_OK;
-    const cJSON *type = field(rf, "type");
+    const cJSON *type = sy_field(rf, "type");
     const char *t = cJSON_IsString(type) ? type->valuestring : "";
     if (strcmp(t, "text") == 0)
         return SY_OK;
@@ -634,26 +404,27 @@ static int response_format_param(gm_build *b, const cJSON *req, cJSON *gc)
         return SY_OK;
     }
     if (strcmp(t, "json_schema") == 0) {
-        const cJSON *schema = field(field(rf, "json_schema"), "schema");
+        const cJSON *schema = sy_field(sy_field(rf, "json_schema"), "schema");
         if (schema && !cJSON_IsObject(schema))
-            return refuse(b, "must be a JSON Schema object", "response_format.json_schema.schema");
+            return sy_refuse(b, "must be a JSON Schema object",
+                             "response_format.json_schema.schema");
         cJSON_AddStringToObject(gc, "responseMimeType", "application/json");
         if (schema)
             cJSON_AddItemToObject(gc, "responseJsonSchema", cJSON_Duplicate(schema, 1));
         return SY_OK;
     }
-    return refuse(b, "must be text, json_object or json_schema", "response_format.type");
+    return sy_refuse(b, "must be text, json_object or json_schema", "response_format.type");
 }
 
 /* reasoning_effort → thinkingConfig.thinkingBudget, with the budgets Google's own
  * OpenAI-compatible endpoint uses. */
-static int reasoning_param(gm_build *b, const cJSON *req, cJSON *gc)
+static int reasoning_param(const sy_refuser *b, const cJSON *req, cJSON *gc)
 {
     static const struct {
         const char *effort;
         int budget;
     } levels[] = {{"none", 0}, {"minimal", 0}, {"low", 1024}, {"medium", 8192}, {"high", 24576}};
-    const cJSON *v = field(req, "reasoning_effort");
+    const cJSON *v = sy_field(req, "reasoning_effort");
     if (!v)
         return SY_OK;
     for (size_t i = 0; cJSON_IsString(v) && i < SY_ARRAY_LEN(levels); i++) {
@@ -663,7 +434,7 @@ static int reasoning_param(gm_build *b, const cJSON *req, cJSON *gc)
             return SY_OK;
         }
     }
-    return refuse(b, "must be none, minimal, low, medium or high", "reasoning_effort");
+    return sy_refuse(b, "must be none, minimal, low, medium or high", "reasoning_effort");
 }
 
 /*
@@ -671,7 +442,7 @@ static int reasoning_param(gm_build *b, const cJSON *req, cJSON *gc)
  * answer) or refused. A member set to null counts as absent. Unknown members are refused:
  * the gateway cannot honour what it does not know.
  */
-static int check_members(gm_build *b, const cJSON *req)
+static int check_members(const sy_refuser *b, const cJSON *req)
 {
     static const char *const translated[] = {
         "model", "messages",    "stream",           "stream_options",        "temperature",
@@ -686,65 +457,60 @@ static int check_members(gm_build *b, const cJSON *req)
     for (const cJSON *m = req->child; m; m = m->next) {
         if (cJSON_IsNull(m))
             continue;
-        int known = 0;
-        for (size_t i = 0; !known && i < SY_ARRAY_LEN(translated); i++)
-            known = strcmp(m->string, translated[i]) == 0;
-        for (size_t i = 0; !known && i < SY_ARRAY_LEN(dropped); i++)
-            known = strcmp(m->string, dropped[i]) == 0;
-        if (known)
+        if (sy_listed(m->string, translated, SY_ARRAY_LEN(translated)) ||
+            sy_listed(m->string, dropped, SY_ARRAY_LEN(dropped)))
             continue;
         if (strcmp(m->string, "logprobs") == 0) {
             if (cJSON_IsTrue(m))
-                return refuse(b, "log probabilities are not translated from Gemini", "logprobs");
+                return sy_refuse(b, "log probabilities are not translated from Gemini", "logprobs");
             continue;
         }
         if (strcmp(m->string, "logit_bias") == 0) {
             if (!cJSON_IsObject(m) || m->child)
-                return refuse(b, "Gemini has no logit bias", "logit_bias");
+                return sy_refuse(b, "Gemini has no logit bias", "logit_bias");
             continue;
         }
         if (strcmp(m->string, "modalities") == 0) {
-            int text_out = cJSON_IsArray(m);
-            for (const cJSON *x = m->child; x && text_out; x = x->next)
-                text_out = cJSON_IsString(x) && strcmp(x->valuestring, "text") == 0;
-            if (!text_out)
-                return refuse(b, "only text output is supported by the Gemini dialect",
-                              "modalities");
+            if (!sy_text_modalities_only(m))
+                return sy_refuse(b, "only text output is supported by the Gemini dialect",
+                                 "modalities");
             continue;
         }
-        return refuse(b, "not supported by the Gemini dialect", "%s", m->string);
+        return sy_refuse(b, "not supported by the Gemini dialect", "%s", m->string);
     }
     return SY_OK;
 }
 
-static int translate_generation(gm_build *b, const cJSON *req, cJSON *g)
+static int translate_generation(const sy_refuser *b, const cJSON *req, cJSON *g)
 {
     cJSON *gc = cJSON_CreateObject();
     int rc = SY_OK;
     if (rc == SY_OK)
-        rc = number_param(b, req, "temperature", 0, 0, 2, "must be a number between 0 and 2", gc,
-                          "temperature");
+        rc = sy_number_param(b, req, "temperature", 0, 0, 2, "must be a number between 0 and 2", gc,
+                             "temperature");
     if (rc == SY_OK)
-        rc = number_param(b, req, "top_p", 0, 0, 1, "must be a number between 0 and 1", gc, "topP");
+        rc = sy_number_param(b, req, "top_p", 0, 0, 1, "must be a number between 0 and 1", gc,
+                             "topP");
     if (rc == SY_OK)
-        rc = number_param(b, req, "top_k", 1, 1, 1e9, "must be a positive integer", gc, "topK");
+        rc = sy_number_param(b, req, "top_k", 1, 1, 1e9, "must be a positive integer", gc, "topK");
     if (rc == SY_OK)
         rc = max_tokens_param(b, req, gc);
     if (rc == SY_OK)
-        rc = stop_param(b, req, gc);
+        rc = sy_stop_param(b, req, GM_MAX_STOP, "Gemini accepts at most 5 stop sequences", gc,
+                           "stopSequences");
     if (rc == SY_OK)
-        rc = number_param(b, req, "n", 1, 1, GM_MAX_CANDIDATES,
-                          "must be an integer between 1 and 8 (Gemini's candidateCount limit)", gc,
-                          "candidateCount");
+        rc = sy_number_param(b, req, "n", 1, 1, GM_MAX_CANDIDATES,
+                             "must be an integer between 1 and 8 (Gemini's candidateCount limit)",
+                             gc, "candidateCount");
     if (rc == SY_OK)
-        rc = number_param(b, req, "seed", 1, -2147483648.0, 2147483647.0,
-                          "must be an integer that fits in 32 bits (Gemini's seed)", gc, "seed");
+        rc = sy_number_param(b, req, "seed", 1, -2147483648.0, 2147483647.0,
+                             "must be an integer that fits in 32 bits (Gemini's seed)", gc, "seed");
     if (rc == SY_OK)
-        rc = number_param(b, req, "presence_penalty", 0, -2, 2, "must be a number between -2 and 2",
-                          gc, "presencePenalty");
+        rc = sy_number_param(b, req, "presence_penalty", 0, -2, 2,
+                             "must be a number between -2 and 2", gc, "presencePenalty");
     if (rc == SY_OK)
-        rc = number_param(b, req, "frequency_penalty", 0, -2, 2,
-                          "must be a number between -2 and 2", gc, "frequencyPenalty");
+        rc = sy_number_param(b, req, "frequency_penalty", 0, -2, 2,
+                             "must be a number between -2 and 2", gc, "frequencyPenalty");
     if (rc == SY_OK)
         rc = response_format_param(b, req, gc);
     if (rc == SY_OK)
@@ -771,16 +537,7 @@ static void url_escape(sy_buf *b, const char *s)
 
 static gm_state *state_for(sy_relay_state *rs, const char *fallback_model)
 {
-    if (rs->priv)
-        return rs->priv;
-    gm_state *st = sy_xcalloc(1, sizeof *st);
-    memcpy(st->id, "chatcmpl-", 9);
-    random_hex(st->id + 9, 24);
-    st->created = (int64_t)(sy_wall_ms() / 1000);
-    const char *m = rs->client_model ? rs->client_model : fallback_model;
-    st->model = sy_xstrdup(m ? m : "");
-    rs->priv = st;
-    return st;
+    return sy_state_for(rs, sizeof(gm_state), fallback_model);
 }
 
 static int gemini_build(const sy_provider_cfg *prov, const sy_model_cfg *model, cJSON *req,
@@ -788,11 +545,9 @@ static int gemini_build(const sy_provider_cfg *prov, const sy_model_cfg *model, 
                         const char **bad_param, const char **why)
 {
     gm_state *st = state_for(rs, model->name);
-    gm_build b = {st, bad_param, why};
-    if (!cJSON_IsObject(req))
-        return refuse(&b, "the request body must be a JSON object", "messages");
-    st->include_usage =
-        stream && cJSON_IsTrue(field(field(req, "stream_options"), "include_usage"));
+    sy_refuser b;
+    if (sy_build_begin(&st->head, req, stream, bad_param, why, &b) != SY_OK)
+        return SY_ERR_INVALID;
     cJSON *g = cJSON_CreateObject();
     int rc = check_members(&b, req);
     if (rc == SY_OK)
@@ -807,29 +562,13 @@ static int gemini_build(const sy_provider_cfg *prov, const sy_model_cfg *model, 
     cJSON_Delete(g);
     if (rc != SY_OK)
         return rc;
-    if (!body) {
-        *bad_param = NULL;
-        *why = "request could not be serialised";
-        return SY_ERR_INVALID;
+    if (body) {
+        sy_buf_printf(&out->url, "%s/models/", prov->base_url);
+        url_escape(&out->url, model->upstream_name);
+        sy_buf_puts(&out->url, stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
     }
-    size_t n = strlen(body);
-    out->body.data = body; /* cJSON allocates with malloc: the sy_buf adopts it */
-    out->body.len = n;
-    out->body.cap = n + 1;
-    sy_buf_printf(&out->url, "%s/models/", prov->base_url);
-    url_escape(&out->url, model->upstream_name);
-    sy_buf_puts(&out->url, stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
-    size_t h = 0;
-    out->headers[h++] = sy_xstrdup("Content-Type: application/json");
-    out->headers[h++] =
-        sy_xstrdup(stream ? "Accept: text/event-stream" : "Accept: application/json");
-    if (prov->api_key) {
-        sy_buf key = {0};
-        sy_buf_printf(&key, "x-goog-api-key: %s", prov->api_key);
-        out->headers[h++] = key.data;
-    }
-    out->headers[h] = NULL;
-    return SY_OK;
+    return sy_upstream_finish(out, body, stream, NULL, "x-goog-api-key", prov->api_key, bad_param,
+                              why);
 }
 
 /* ---- response translation */
@@ -847,19 +586,6 @@ static void usage_from_gemini(const cJSON *um, sy_usage *u)
     u->completion_tokens = sy_json_count(um, "candidatesTokenCount") + u->reasoning_tokens;
     u->cache_write_tokens = 0;
     u->have = 1;
-}
-
-static cJSON *usage_json(const sy_usage *u)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "prompt_tokens", (double)u->prompt_tokens);
-    cJSON_AddNumberToObject(o, "completion_tokens", (double)u->completion_tokens);
-    cJSON_AddNumberToObject(o, "total_tokens", (double)(u->prompt_tokens + u->completion_tokens));
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "prompt_tokens_details"), "cached_tokens",
-                            (double)u->cached_tokens);
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "completion_tokens_details"),
-                            "reasoning_tokens", (double)u->reasoning_tokens);
-    return o;
 }
 
 /* Gemini's finishReason as OpenAI's finish_reason; a normal stop after function calls
@@ -887,8 +613,8 @@ static const char *map_finish(const char *reason, int called)
 static int candidate_index(const cJSON *cand, int position)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(cand, "index");
-    return is_integer(v) && v->valuedouble >= 0 && v->valuedouble < 1e6 ? (int)v->valuedouble
-                                                                        : position;
+    return sy_is_integer(v) && v->valuedouble >= 0 && v->valuedouble < 1e6 ? (int)v->valuedouble
+                                                                           : position;
 }
 
 /*
@@ -918,42 +644,16 @@ static int read_parts(const cJSON *cand, sy_buf *text, cJSON *calls, int *next_i
             const cJSON *name = cJSON_GetObjectItemCaseSensitive(fc, "name");
             const cJSON *args = cJSON_GetObjectItemCaseSensitive(fc, "args");
             char id[32];
-            new_call_id(id);
+            sy_new_call_id(id);
             char *a = cJSON_IsObject(args) ? cJSON_PrintUnformatted(args) : NULL;
-            cJSON *call = cJSON_CreateObject();
-            if (next_index)
-                cJSON_AddNumberToObject(call, "index", (*next_index)++);
-            cJSON_AddStringToObject(call, "id", id);
-            cJSON_AddStringToObject(call, "type", "function");
-            cJSON *f = cJSON_AddObjectToObject(call, "function");
-            cJSON_AddStringToObject(f, "name", cJSON_IsString(name) ? name->valuestring : "");
-            cJSON_AddStringToObject(f, "arguments", a ? a : "{}");
+            cJSON_AddItemToArray(
+                calls, sy_tool_call(next_index ? (*next_index)++ : -1, id,
+                                    cJSON_IsString(name) ? name->valuestring : NULL, a ? a : "{}"));
             *arg_bytes += (int64_t)(a ? strlen(a) : 2);
             cJSON_free(a);
-            cJSON_AddItemToArray(calls, call);
         }
     }
     return had_text;
-}
-
-static void add_head(cJSON *o, const gm_state *st, const char *object)
-{
-    cJSON_AddStringToObject(o, "id", st->id);
-    cJSON_AddStringToObject(o, "object", object);
-    cJSON_AddNumberToObject(o, "created", (double)st->created);
-    cJSON_AddStringToObject(o, "model", st->model);
-}
-
-static void print_to(const cJSON *o, sy_buf *out)
-{
-    char *s = cJSON_PrintUnformatted(o);
-    sy_buf_puts(out, s);
-    cJSON_free(s);
-}
-
-static void set_finish(sy_relay_state *rs, const char *reason)
-{
-    snprintf(rs->finish_reason, sizeof rs->finish_reason, "%s", reason);
 }
 
 /*
@@ -975,19 +675,12 @@ static int gemini_response(const char *body, size_t len, sy_relay_state *rs, sy_
     }
     gm_state *st = state_for(rs, NULL);
     cJSON *o = cJSON_CreateObject();
-    add_head(o, st, "chat.completion");
+    sy_add_head(o, &st->head, "chat.completion");
     cJSON *choices = cJSON_AddArrayToObject(o, "choices");
     int64_t arg_bytes = 0;
     if (n == 0) {
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddNumberToObject(c, "index", 0);
-        cJSON *msg = cJSON_AddObjectToObject(c, "message");
-        cJSON_AddStringToObject(msg, "role", "assistant");
-        cJSON_AddNullToObject(msg, "content");
-        cJSON_AddNullToObject(c, "logprobs");
-        cJSON_AddStringToObject(c, "finish_reason", "content_filter");
-        cJSON_AddItemToArray(choices, c);
-        set_finish(rs, "content_filter");
+        cJSON_AddItemToArray(choices, sy_choice(0, NULL, NULL, "content_filter"));
+        sy_set_finish(rs, "content_filter");
     }
     int pos = 0;
     const cJSON *cand;
@@ -1000,31 +693,19 @@ static int gemini_response(const char *body, size_t len, sy_relay_state *rs, sy_
         int called = cJSON_GetArraySize(calls) > 0;
         const cJSON *fr = cJSON_GetObjectItemCaseSensitive(cand, "finishReason");
         const char *finish = map_finish(cJSON_IsString(fr) ? fr->valuestring : "STOP", called);
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddNumberToObject(c, "index", index);
-        cJSON *msg = cJSON_AddObjectToObject(c, "message");
-        cJSON_AddStringToObject(msg, "role", "assistant");
-        if (had_text)
-            cJSON_AddStringToObject(msg, "content", text.data ? text.data : "");
-        else
-            cJSON_AddNullToObject(msg, "content");
-        if (called)
-            cJSON_AddItemToObject(msg, "tool_calls", calls);
-        else
-            cJSON_Delete(calls);
-        cJSON_AddNullToObject(c, "logprobs");
-        cJSON_AddStringToObject(c, "finish_reason", finish);
-        cJSON_AddItemToArray(choices, c);
+        cJSON_AddItemToArray(
+            choices,
+            sy_choice(index, had_text ? (text.data ? text.data : "") : NULL, calls, finish));
         if (index == 0 || !rs->finish_reason[0])
-            set_finish(rs, finish);
+            sy_set_finish(rs, finish);
         sy_buf_free(&text);
     }
     const cJSON *um = cJSON_GetObjectItemCaseSensitive(root, "usageMetadata");
     if (cJSON_IsObject(um)) {
         usage_from_gemini(um, &rs->usage);
-        cJSON_AddItemToObject(o, "usage", usage_json(&rs->usage));
+        cJSON_AddItemToObject(o, "usage", sy_usage_json(&rs->usage));
     }
-    print_to(o, out);
+    sy_print_to(o, out);
     cJSON_Delete(o);
     cJSON_Delete(root);
     return SY_OK;
@@ -1088,19 +769,12 @@ static void map_error(long status, const cJSON *err, const char *retry_after, in
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
     const char *msg = cJSON_IsString(m) ? m->valuestring : "";
     const char *delay = retry_delay(err);
-    if (in_stream)
-        sy_buf_printf(&out->message, "provider reported error %ld mid-stream", status);
-    else
-        sy_buf_printf(&out->message, "provider returned HTTP %ld", status);
+    sy_error_prefix(&out->message, status, in_stream);
     if (status == 400 && key_rejected(err))
         status = 401;
     int quota = status == 429 && !delay && !retry_after && says_billing(msg);
     int with_message = sy_map_http_status(status, quota, out);
-    if (with_message && msg[0]) {
-        size_t n = strlen(msg);
-        sy_buf_append(&out->message, ": ", 2);
-        sy_buf_append(&out->message, msg, n > GM_MAX_MESSAGE ? GM_MAX_MESSAGE : n);
-    }
+    sy_error_quote(&out->message, with_message, msg, GM_MAX_MESSAGE);
     if (delay)
         sy_buf_printf(&out->message, " (retry in %.16s)", delay);
 }
@@ -1115,55 +789,15 @@ static void gemini_error(long status, const char *body, size_t len, const char *
 
 /* ---- streaming */
 
-/* One chat.completion.chunk event for choice `index`. */
-static void emit_chunk(const gm_state *st, int index, const cJSON *delta, const char *finish,
-                       sy_buf *out)
-{
-    sy_buf_printf(out,
-                  "data: {\"id\":\"%s\",\"object\":\"chat.completion.chunk\",\"created\":%lld,"
-                  "\"model\":",
-                  st->id, (long long)st->created);
-    sy_buf_json_string(out, st->model, strlen(st->model));
-    sy_buf_printf(out, ",\"choices\":[{\"index\":%d,\"delta\":", index);
-    if (delta)
-        print_to(delta, out);
-    else
-        sy_buf_puts(out, "{}");
-    if (finish)
-        sy_buf_printf(out, ",\"logprobs\":null,\"finish_reason\":\"%s\"}]}\n\n", finish);
-    else
-        sy_buf_puts(out, ",\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-}
-
-/* The end of the translated stream: the usage chunk when the client asked, [DONE]. */
-static void emit_done(gm_state *st, sy_relay_state *rs, sy_buf *out)
-{
-    if (st->include_usage && rs->usage.have) {
-        cJSON *o = cJSON_CreateObject();
-        add_head(o, st, "chat.completion.chunk");
-        cJSON_AddArrayToObject(o, "choices");
-        cJSON_AddItemToObject(o, "usage", usage_json(&rs->usage));
-        sy_buf_puts(out, "data: ");
-        print_to(o, out);
-        sy_buf_puts(out, "\n\n");
-        cJSON_Delete(o);
-    }
-    sy_buf_puts(out, "data: [DONE]\n\n");
-    rs->saw_done = 1;
-}
-
 /* An error object inside the stream → an OpenAI-shaped in-band error event. */
 static void emit_stream_error(gm_state *st, const cJSON *err, sy_relay_state *rs, sy_buf *out)
 {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(err, "code");
-    long status = is_integer(code) ? (long)code->valuedouble : 500;
+    long status = sy_is_integer(code) ? (long)code->valuedouble : 500;
     sy_mapped_error e = {0};
     map_error(status, err, NULL, 1, &e);
-    sy_buf_puts(out, "data: {\"error\":{\"message\":");
-    sy_buf_json_string(out, e.message.data ? e.message.data : "", e.message.len);
-    sy_buf_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":\"%s\"}}\n\n", e.type, e.code);
+    sy_emit_error_event(&e, rs, out);
     sy_mapped_error_free(&e);
-    rs->saw_error_event = 1;
     st->broken = 1;
 }
 
@@ -1207,11 +841,11 @@ static void gemini_stream_event(const char *event, size_t event_len, const char 
             cJSON_AddStringToObject(delta, "role", "assistant");
             cJSON_AddNullToObject(delta, "content");
         }
-        emit_chunk(st, 0, delta, "content_filter", out);
+        sy_emit_chunk(&st->head, 0, delta, "content_filter", out);
         cJSON_Delete(delta);
         st->roles |= 1u;
-        set_finish(rs, "content_filter");
-        emit_done(st, rs, out);
+        sy_set_finish(rs, "content_filter");
+        sy_emit_done(&st->head, rs, out);
         cJSON_Delete(root);
         return;
     }
@@ -1241,25 +875,22 @@ static void gemini_stream_event(const char *event, size_t event_len, const char 
         } else {
             cJSON_Delete(calls);
         }
-        if (text.len || arg_bytes) {
-            rs->content_chunks++;
-            rs->content_bytes += (int64_t)text.len + arg_bytes;
-        }
+        sy_count_content(rs, text.len + (size_t)arg_bytes);
         if (delta->child)
-            emit_chunk(st, index, delta, NULL, out);
+            sy_emit_chunk(&st->head, index, delta, NULL, out);
         cJSON_Delete(delta);
         sy_buf_free(&text);
         const cJSON *fr = cJSON_GetObjectItemCaseSensitive(cand, "finishReason");
         if (cJSON_IsString(fr) && fr->valuestring[0] && !(st->finished & bit)) {
             const char *finish = map_finish(fr->valuestring, (st->called & bit) != 0);
-            emit_chunk(st, index, NULL, finish, out);
+            sy_emit_chunk(&st->head, index, NULL, finish, out);
             st->finished |= bit;
             if (index == 0 || !rs->finish_reason[0])
-                set_finish(rs, finish);
+                sy_set_finish(rs, finish);
         }
     }
     if (st->finished && (st->finished & st->seen) == st->seen)
-        emit_done(st, rs, out);
+        sy_emit_done(&st->head, rs, out);
     cJSON_Delete(root);
 }
 
@@ -1267,7 +898,7 @@ static void gemini_release(sy_relay_state *rs)
 {
     gm_state *st = rs->priv;
     if (st) {
-        free(st->model);
+        sy_chat_head_free(&st->head);
         free(st);
     }
     rs->priv = NULL;
