@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -239,43 +238,7 @@ static void finish_response(sy_http_conn *c)
         arm_timer(c, c->srv->limits.idle_timeout_ms);
 }
 
-/*
- * Send iov[0..n) at once when `direct` and nothing is queued before it; queue what the
- * socket does not take. Queueing alone makes libevent enable write interest
- * (epoll_ctl), wait for the next epoll_wait, write, and disable it again (epoll_ctl):
- * for a response or a stream chunk that fits in the socket buffer, which is nearly all
- * of them, three system calls and a loop iteration more than one sendmsg. A partial
- * send or an error leaves the rest (all of it on error) in the output buffer, where the
- * bufferevent writes it or meets the error and reports it, as before; ordering holds
- * because only an empty buffer is bypassed. Callers pass direct = 0 when the
- * connection is about to close: a closing connection is freed from the write callback,
- * which only runs for queued bytes.
- */
-static void send_or_queue(sy_http_conn *c, struct iovec *iov, int n, int direct)
-{
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (direct && evbuffer_get_length(out) == 0) {
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(bufferevent_getfd(c->bev), &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        for (int i = 0; i < n && w > 0; i++) {
-            size_t take = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
-            iov[i].iov_base = (char *)iov[i].iov_base + take;
-            iov[i].iov_len -= take;
-            w -= (ssize_t)take;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        if (iov[i].iov_len)
-            evbuffer_add(out, iov[i].iov_base, iov[i].iov_len);
-}
-
-/* The connection stays open after this response (finish_response goes back to IDLE). */
-static int stays_open(const sy_http_conn *c)
-{
-    return c->keep_alive && !c->srv->draining;
-}
-
-/* Status line and headers into c->pathbuf. `framing` is the Content-Length or TE line. */
+/* Queue status line and headers. `framing` is the Content-Length or TE line. */
 static void write_head(sy_http_conn *c, int status, const char *content_type, const char *headers,
                        const char *framing)
 {
@@ -304,6 +267,7 @@ static void write_head(sy_http_conn *c, int status, const char *content_type, co
         sy_buf_puts(b, headers);
     int ka = c->keep_alive && !c->srv->draining;
     sy_buf_puts(b, ka ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+    evbuffer_add(bufferevent_get_output(c->bev), b->data, b->len);
     c->req.bytes_out += b->len;
     c->req.status = status;
     c->req.path = c->req.query = "";
@@ -316,8 +280,8 @@ void sy_http_respond(sy_http_req *req, int status, const char *content_type, con
     char framing[48];
     snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", body_len);
     write_head(c, status, content_type, headers, framing);
-    struct iovec iov[2] = {{c->pathbuf.data, c->pathbuf.len}, {(void *)body, body_len}};
-    send_or_queue(c, iov, 2, stays_open(c));
+    if (body_len)
+        evbuffer_add(bufferevent_get_output(c->bev), body, body_len);
     req->bytes_out += body_len;
     finish_response(c);
 }
@@ -350,8 +314,6 @@ void sy_http_stream_start(sy_http_req *req, int status, const char *content_type
 {
     sy_http_conn *c = req->conn;
     write_head(c, status, content_type, headers, "Transfer-Encoding: chunked\r\n");
-    /* queued: the first chunk follows at once and leaves with it in one write */
-    evbuffer_add(bufferevent_get_output(c->bev), c->pathbuf.data, c->pathbuf.len);
     c->state = C_STREAMING;
 }
 
@@ -359,20 +321,23 @@ void sy_http_stream_write(sy_http_req *req, const char *data, size_t len)
 {
     if (len == 0)
         return;
+    struct evbuffer *out = bufferevent_get_output(req->conn->bev);
     char size_line[24];
     int n = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
-    struct iovec iov[3] = {{size_line, (size_t)n}, {(void *)data, len}, {"\r\n", 2}};
-    send_or_queue(req->conn, iov, 3, 1);
+    evbuffer_add(out, size_line, (size_t)n);
+    evbuffer_add(out, data, len);
+    evbuffer_add(out, "\r\n", 2);
     req->bytes_out += (size_t)n + len + 2;
 }
 
 void sy_http_stream_end(sy_http_req *req, const char *trailers)
 {
     sy_http_conn *c = req->conn;
-    struct iovec iov[3] = {{"0\r\n", 3},
-                           {(void *)(trailers ? trailers : ""), trailers ? strlen(trailers) : 0},
-                           {"\r\n", 2}};
-    send_or_queue(c, iov, 3, stays_open(c));
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add(out, "0\r\n", 3);
+    if (trailers)
+        evbuffer_add(out, trailers, strlen(trailers));
+    evbuffer_add(out, "\r\n", 2);
     req->bytes_out += 5 + (trailers ? strlen(trailers) : 0);
     finish_response(c);
 }
