@@ -5,6 +5,7 @@
  * response bytes are relayed verbatim while usage and finish reason are read on the way.
  */
 #include "provider.h"
+#include "provider_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,27 +75,13 @@ static int openai_build(const sy_provider_cfg *prov, const sy_model_cfg *model, 
         }
     }
     sy_buf_printf(&out->url, "%s/chat/completions", prov->base_url);
-    char *body = cJSON_PrintUnformatted(req);
-    if (!body) {
-        *bad_param = NULL;
-        *why = "request could not be serialised";
-        return SY_ERR_INVALID;
-    }
-    size_t n = strlen(body);
-    out->body.data = body; /* cJSON allocates with malloc: the sy_buf adopts it */
-    out->body.len = n;
-    out->body.cap = n + 1;
-    size_t h = 0;
-    out->headers[h++] = sy_xstrdup("Content-Type: application/json");
-    out->headers[h++] =
-        sy_xstrdup(stream ? "Accept: text/event-stream" : "Accept: application/json");
-    if (prov->api_key) {
-        sy_buf auth = {0};
+    sy_buf auth = {0}; /* the bearer token goes in as the extra header */
+    if (prov->api_key)
         sy_buf_printf(&auth, "Authorization: Bearer %s", prov->api_key);
-        out->headers[h++] = auth.data;
-    }
-    out->headers[h] = NULL;
-    return 0;
+    int rc = sy_upstream_finish(out, cJSON_PrintUnformatted(req), stream, auth.data, NULL, NULL,
+                                bad_param, why);
+    sy_buf_free(&auth);
+    return rc;
 }
 
 /*
