@@ -240,13 +240,13 @@ def cpu_seconds(pid):
             rest = f[f.rindex(")") + 2:].split()
             procs[int(d)] = (int(rest[1]), int(rest[11]), int(rest[12]))  # ppid, user, sys
     user = system = 0
-    todo = [pid]
-    while todo:
-        q = todo.pop()
+    pending = [pid]
+    while pending:
+        q = pending.pop()
         if q in procs:
             user += procs[q][1]
             system += procs[q][2]
-        todo += [c for c, v in procs.items() if v[0] == q]
+        pending += [c for c, v in procs.items() if v[0] == q]
     hz = os.sysconf("SC_CLK_TCK")
     return user / hz, system / hz
 

@@ -295,28 +295,50 @@ static sy_sim_opts base_opts(const sim_cli *cli, const sy_objective *obj, progre
 
 #define MAX_AGENTS (SY_POLICY_MAX_ARMS + 16)
 
-static int run_full_info(const sim_cli *cli)
+/*
+ * Load the command line's full-information dataset (RouterBench, RouteLLM or generic
+ * JSONL) and its route block, restricted to the route's candidates. Returns 0 with *ds
+ * and *r filled (the caller frees both), else the exit status (1 bad input, 2 usage)
+ * after printing why.
+ */
+static int load_full_info(const sim_cli *cli, sy_sim_dataset *ds, sy_route_cfg **r)
 {
-    sy_sim_dataset ds = {0};
     char err[1024];
     int rc;
+    memset(ds, 0, sizeof(*ds));
     if (cli->n_routerbench)
-        rc = sy_sim_load_routerbench(cli->routerbench, cli->n_routerbench, &ds, err, sizeof(err));
+        rc = sy_sim_load_routerbench(cli->routerbench, cli->n_routerbench, ds, err, sizeof(err));
     else if (cli->routellm)
-        rc = sy_sim_load_routellm(cli->routellm, &ds, err, sizeof(err));
-    else
-        rc = sy_sim_load_jsonl(cli->jsonl, &ds, err, sizeof(err));
+        rc = sy_sim_load_routellm(cli->routellm, ds, err, sizeof(err));
+    else if (cli->jsonl)
+        rc = sy_sim_load_jsonl(cli->jsonl, ds, err, sizeof(err));
+    else {
+        fprintf(stderr,
+                "switchyard sim: this mode needs --routerbench, --routellm or --jsonl data\n");
+        return 2;
+    }
     if (rc != SY_OK) {
         fprintf(stderr, "switchyard sim: %s\n", err);
-        sy_sim_dataset_free(&ds);
+        sy_sim_dataset_free(ds);
         return 1;
     }
-    sy_route_cfg *r = load_route(cli->route, ds.arm_names, ds.n_arms);
-    if (!r) {
-        sy_sim_dataset_free(&ds);
+    *r = load_route(cli->route, ds->arm_names, ds->n_arms);
+    if (!*r) {
+        sy_sim_dataset_free(ds);
         return 1;
     }
-    restrict_arms(&ds, r);
+    restrict_arms(ds, *r);
+    return 0;
+}
+
+static int run_full_info(const sim_cli *cli)
+{
+    char err[1024];
+    sy_sim_dataset ds;
+    sy_route_cfg *r;
+    int rc = load_full_info(cli, &ds, &r);
+    if (rc)
+        return rc;
     fprintf(stderr, "%s: %zu prompts, %zu models (%zu prompts without any outcome dropped)\n",
             ds.name, ds.n, ds.n_arms, ds.dropped);
     static sy_sim_agent ag[MAX_AGENTS];
@@ -565,30 +587,12 @@ static int run_log(const sim_cli *cli)
 
 static int run_validate(const sim_cli *cli)
 {
-    sy_sim_dataset ds = {0};
     char err[1024];
-    int rc;
-    if (cli->n_routerbench)
-        rc = sy_sim_load_routerbench(cli->routerbench, cli->n_routerbench, &ds, err, sizeof(err));
-    else if (cli->routellm)
-        rc = sy_sim_load_routellm(cli->routellm, &ds, err, sizeof(err));
-    else if (cli->jsonl)
-        rc = sy_sim_load_jsonl(cli->jsonl, &ds, err, sizeof(err));
-    else {
-        fprintf(stderr, "switchyard sim: --validate needs full-information data\n");
-        return 2;
-    }
-    if (rc != SY_OK) {
-        fprintf(stderr, "switchyard sim: %s\n", err);
-        sy_sim_dataset_free(&ds);
-        return 1;
-    }
-    sy_route_cfg *r = load_route(cli->route, ds.arm_names, ds.n_arms);
-    if (!r) {
-        sy_sim_dataset_free(&ds);
-        return 1;
-    }
-    restrict_arms(&ds, r);
+    sy_sim_dataset ds;
+    sy_route_cfg *r;
+    int rc = load_full_info(cli, &ds, &r);
+    if (rc)
+        return rc;
     sy_policy_params tp = r->params;
     tp.arms = r->arms;
     for (size_t k = 0; k < ds.n_arms; k++)
