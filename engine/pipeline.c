@@ -102,6 +102,9 @@ typedef struct sy_call {
 
 enum { T_NONE, T_TTFT, T_IDLE, T_BACKOFF, T_ABANDON };
 
+/* How far a backoff timer may wake before the block it waited for ends (timer_cb). */
+#define BACKOFF_CLOCK_SLACK_MS 50
+
 /* Reject with an OpenAI-shaped 400 that names the parameter. */
 static void bad_request(sy_http_req *req, const char *param, const char *msg)
 {
@@ -815,6 +818,16 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     int kind = c->timer_kind;
     c->timer_kind = T_NONE;
     if (kind == T_BACKOFF) {
+        /* The timer runs on libevent's monotonic clock, possibly the coarse one, and
+         * blocks are kept in wall-clock milliseconds: a backoff that waited out a
+         * Retry-After can wake a tick before the block ends. Wait out the rest rather
+         * than answer 503 for a model that is ready within milliseconds. */
+        uint64_t now_ms = sy_wall_ms();
+        uint64_t ready = sy_breaker_ready_at(c->model->name, now_ms);
+        if (ready > now_ms && ready - now_ms <= BACKOFF_CLOCK_SLACK_MS) {
+            arm_timer(c, T_BACKOFF, (unsigned)(ready - now_ms) + 1);
+            return;
+        }
         start_attempt(c);
         return;
     }
