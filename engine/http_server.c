@@ -14,6 +14,13 @@
  *             the client's request is read and discarded (bounded in time and bytes), so
  *             that closing does not reset the connection before the client reads the error
  * A completed response returns the connection to IDLE (keep-alive) or CLOSING.
+ *
+ * Output: responses and stream chunks are appended to the bufferevent's output buffer
+ * with its write side disabled, and written by flush_cb, an event activated for the
+ * same loop iteration: the handler finishes its bookkeeping before the client can see
+ * the bytes, several writes of one callback leave in one writev, and nothing is asked
+ * of epoll. Only what the socket does not take at once (or a closing connection) is
+ * left to the bufferevent's write side, which is switched off again once it drains.
  */
 #include "http_server.h"
 
@@ -48,6 +55,7 @@ typedef struct sy_http_conn {
     struct bufferevent *bev;
     struct event timer;   /* request deadline or keep-alive idle timeout */
     struct event process; /* deferred parse of pipelined input */
+    struct event flush;   /* deferred direct write of queued output (flush_cb) */
     int state;
     int keep_alive;
     int reading_paused;
@@ -224,7 +232,12 @@ static void finish_response(sy_http_conn *c)
         c->state = C_CLOSING;
         bufferevent_disable(c->bev, EV_READ);
         evtimer_del(&c->timer);
-        /* write_cb frees the connection once the output buffer is empty */
+        /* write_cb frees the connection once the output buffer is empty: the write side
+         * sends what is queued and calls it; with nothing queued flush_cb calls it */
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+            bufferevent_enable(c->bev, EV_WRITE);
+        else
+            event_active(&c->flush, EV_TIMEOUT, 0);
         return;
     }
     c->state = C_IDLE;
@@ -236,6 +249,43 @@ static void finish_response(sy_http_conn *c)
         event_active(&c->process, EV_TIMEOUT, 0); /* pipelined request: parse it later */
     else
         arm_timer(c, c->srv->limits.idle_timeout_ms);
+}
+
+/* Bytes were appended to the output buffer: have flush_cb write them after the current
+ * callback returns, unless the bufferevent's write side already owns the output. */
+static void output_queued(sy_http_conn *c)
+{
+    if (!(bufferevent_get_enabled(c->bev) & EV_WRITE))
+        event_active(&c->flush, EV_TIMEOUT, 0);
+}
+
+static void write_cb(struct bufferevent *bev, void *arg);
+
+/*
+ * Write the queued output straight to the socket. What the socket does not take, or an
+ * error, goes to the bufferevent's write side (which finishes the write, or reports the
+ * error through event_cb). Once everything is out, write_cb runs as the write side would
+ * run it: a stream's handler learns that the output drained, a closing connection closes.
+ */
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sy_http_conn *c = arg;
+    (void)fd;
+    (void)what;
+    if (bufferevent_get_enabled(c->bev) & EV_WRITE)
+        return; /* the write side owns the output until it drains */
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) > 0) {
+        /* a socket bufferevent keeps its output's front frozen; it thaws it to write too */
+        evbuffer_unfreeze(out, 1);
+        int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+        evbuffer_freeze(out, 1);
+        if (n < 0 || evbuffer_get_length(out) > 0) {
+            bufferevent_enable(c->bev, EV_WRITE);
+            return;
+        }
+    }
+    write_cb(c->bev, c); /* may free c */
 }
 
 /* Queue status line and headers. `framing` is the Content-Length or TE line. */
@@ -283,6 +333,7 @@ void sy_http_respond(sy_http_req *req, int status, const char *content_type, con
     if (body_len)
         evbuffer_add(bufferevent_get_output(c->bev), body, body_len);
     req->bytes_out += body_len;
+    output_queued(c);
     finish_response(c);
 }
 
@@ -314,6 +365,7 @@ void sy_http_stream_start(sy_http_req *req, int status, const char *content_type
 {
     sy_http_conn *c = req->conn;
     write_head(c, status, content_type, headers, "Transfer-Encoding: chunked\r\n");
+    output_queued(c);
     c->state = C_STREAMING;
 }
 
@@ -328,6 +380,7 @@ void sy_http_stream_write(sy_http_req *req, const char *data, size_t len)
     evbuffer_add(out, data, len);
     evbuffer_add(out, "\r\n", 2);
     req->bytes_out += (size_t)n + len + 2;
+    output_queued(req->conn);
 }
 
 void sy_http_stream_end(sy_http_req *req, const char *trailers)
@@ -339,6 +392,7 @@ void sy_http_stream_end(sy_http_req *req, const char *trailers)
         evbuffer_add(out, trailers, strlen(trailers));
     evbuffer_add(out, "\r\n", 2);
     req->bytes_out += 5 + (trailers ? strlen(trailers) : 0);
+    output_queued(c);
     finish_response(c);
 }
 
@@ -444,8 +498,10 @@ static int read_head(sy_http_conn *c, struct evbuffer *in)
         protocol_error(c, 413, "request body exceeds the configured limit");
         return 0;
     }
-    if (c->req.head.expect_continue && (cl > 0 || c->req.head.chunked))
+    if (c->req.head.expect_continue && (cl > 0 || c->req.head.chunked)) {
         evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        output_queued(c);
+    }
     c->body_remaining = cl > 0 ? (uint64_t)cl : 0;
     c->state = C_BODY;
     return 1;
@@ -562,6 +618,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
         arm_timer(c, LINGER_MS);
         return;
     }
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE); /* drained: back to flush_cb's direct writes */
     if (c->state == C_STREAMING && c->req.on_drain)
         c->req.on_drain(&c->req, c->req.ud);
 }
@@ -604,6 +662,7 @@ static void conn_free(sy_http_conn *c)
     }
     evtimer_del(&c->timer);
     event_del(&c->process);
+    event_del(&c->flush);
     bufferevent_free(c->bev);
     sy_buf_free(&c->headbuf);
     sy_buf_free(&c->pathbuf);
@@ -650,9 +709,13 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     evtimer_assign(&c->timer, s->base, timer_cb, c);
     event_assign(&c->process, s->base, -1, 0, process_cb, c);
+    event_assign(&c->flush, s->base, -1, 0, flush_cb, c);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_setwatermark(c->bev, EV_WRITE, WRITE_LOW_WATER, 0);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    /* writes go through flush_cb (see the top of the file); a new bufferevent has its
+     * write side enabled */
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_enable(c->bev, EV_READ);
     c->req.conn = c;
     c->state = C_IDLE;
     c->next = s->conns;

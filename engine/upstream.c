@@ -32,6 +32,7 @@ struct sy_upstream {
     struct event timer;
     size_t active;
     int in_check;              /* check_done is running: frees are safe, recursion is not */
+    int in_timer;              /* timer_event_cb is running (timer_cb) */
     CURL *pool[EASY_POOL_MAX]; /* finished easy handles, ready for reuse */
     size_t n_pool;
 };
@@ -126,7 +127,9 @@ static void timer_event_cb(evutil_socket_t fd, short what, void *arg)
 {
     sy_upstream *u = arg;
     int running;
+    u->in_timer = 1;
     curl_multi_socket_action(u->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    u->in_timer = 0;
     check_done(u);
 }
 
@@ -157,12 +160,22 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
     return 0;
 }
 
-/* CURLMOPT_TIMERFUNCTION: curl wants to be called after timeout_ms (-1 = never). */
+/*
+ * CURLMOPT_TIMERFUNCTION: curl wants to be called after timeout_ms (-1 = never). "At
+ * once" (0, which is how a new transfer starts) runs later in this loop iteration,
+ * without another epoll_wait; from inside the timer's own callback it waits for the next
+ * iteration, so that curl cannot keep the loop from polling sockets.
+ */
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
     sy_upstream *u = userp;
     if (timeout_ms < 0) {
         evtimer_del(&u->timer);
+        return 0;
+    }
+    if (timeout_ms == 0 && !u->in_timer) {
+        evtimer_del(&u->timer);
+        event_active(&u->timer, EV_TIMEOUT, 0);
         return 0;
     }
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
