@@ -36,6 +36,7 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ typedef struct sy_http_conn {
     int reading_paused;
     int linger;              /* close through LINGER (set by protocol_error) */
     size_t lingered;         /* bytes discarded while lingering */
+    size_t idle_out_left;    /* output still queued at the idle timer's last expiry */
     size_t scan;             /* head-terminator search resumes here */
     sy_buf headbuf;          /* copy of the current head (req.head points into it) */
     sy_buf pathbuf;          /* NUL-terminated path and query */
@@ -241,6 +243,7 @@ static void finish_response(sy_http_conn *c)
         return;
     }
     c->state = C_IDLE;
+    c->idle_out_left = SIZE_MAX;
     if (c->reading_paused) {
         c->reading_paused = 0;
         bufferevent_enable(c->bev, EV_READ);
@@ -632,11 +635,26 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     conn_free(c);
 }
 
+/*
+ * At the idle timeout: is an answer still leaving, and did it progress since the last
+ * expiry? A slow reader of a large answer keeps its connection; one that stopped
+ * reading for a whole idle period does not.
+ */
+static int still_sending(sy_http_conn *c)
+{
+    size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
+    int progressed = left > 0 && left < c->idle_out_left;
+    c->idle_out_left = left;
+    return progressed;
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     sy_http_conn *c = arg;
     if (c->state == C_HEAD || c->state == C_BODY)
         protocol_error(c, 408, "request not received within the configured deadline");
+    else if (c->state == C_IDLE && still_sending(c))
+        arm_timer(c, c->srv->limits.idle_timeout_ms);
     else if (c->state == C_IDLE || c->state == C_LINGER)
         conn_free(c);
 }
@@ -762,8 +780,15 @@ void sy_http_server_drain(sy_http_server *s, void (*on_idle)(void *ud), void *ud
     sy_http_conn *c = s->conns;
     while (c) {
         sy_http_conn *next = c->next;
-        if (c->state == C_IDLE)
+        if (c->state == C_IDLE && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+            /* an answer is still leaving: close once it is out (write_cb) */
+            c->state = C_CLOSING;
+            bufferevent_disable(c->bev, EV_READ);
+            evtimer_del(&c->timer);
+            bufferevent_enable(c->bev, EV_WRITE);
+        } else if (c->state == C_IDLE) {
             conn_free(c); /* may call on_idle when it was the last one */
+        }
         c = next;
     }
     if (s->n_conns == 0 && s->on_idle) {

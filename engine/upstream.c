@@ -32,7 +32,7 @@ struct sy_upstream {
     struct event timer;
     size_t active;
     int in_check;              /* check_done is running: frees are safe, recursion is not */
-    int in_timer;              /* timer_event_cb is running (timer_cb) */
+    int starting;              /* sy_upstream_start is adding a transfer (timer_cb) */
     CURL *pool[EASY_POOL_MAX]; /* finished easy handles, ready for reuse */
     size_t n_pool;
 };
@@ -127,9 +127,7 @@ static void timer_event_cb(evutil_socket_t fd, short what, void *arg)
 {
     sy_upstream *u = arg;
     int running;
-    u->in_timer = 1;
     curl_multi_socket_action(u->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    u->in_timer = 0;
     check_done(u);
 }
 
@@ -161,10 +159,11 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 }
 
 /*
- * CURLMOPT_TIMERFUNCTION: curl wants to be called after timeout_ms (-1 = never). "At
- * once" (0, which is how a new transfer starts) runs later in this loop iteration,
- * without another epoll_wait; from inside the timer's own callback it waits for the next
- * iteration, so that curl cannot keep the loop from polling sockets.
+ * CURLMOPT_TIMERFUNCTION: curl wants to be called after timeout_ms (-1 = never). The "at
+ * once" that starts a new transfer runs later in this loop iteration, without another
+ * epoll_wait. Every other timeout, 0 included, waits for the next iteration: a resumed
+ * stream also asks for 0, and run in the same pass it would alternate with the client
+ * writes it causes and keep the loop from ever polling its other sockets.
  */
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
@@ -173,7 +172,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
         evtimer_del(&u->timer);
         return 0;
     }
-    if (timeout_ms == 0 && !u->in_timer) {
+    if (timeout_ms == 0 && u->starting) {
         evtimer_del(&u->timer);
         event_active(&u->timer, EV_TIMEOUT, 0);
         return 0;
@@ -277,7 +276,10 @@ sy_upstream_xfer *sy_upstream_start(sy_upstream *u, const sy_upstream_req *req,
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* relay bytes exactly as sent */
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms); /* 0: none */
-    if (curl_multi_add_handle(u->multi, e) != CURLM_OK) {
+    u->starting = 1;
+    CURLMcode added = curl_multi_add_handle(u->multi, e);
+    u->starting = 0;
+    if (added != CURLM_OK) {
         curl_easy_cleanup(e);
         curl_slist_free_all(x->headers);
         free(x);
