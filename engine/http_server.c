@@ -34,12 +34,14 @@
 #include <event2/bufferevent.h>
 #include <event2/event_struct.h>
 #include <event2/listener.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -638,11 +640,17 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 /*
  * At the idle timeout: is an answer still leaving, and did it progress since the last
  * expiry? A slow reader of a large answer keeps its connection; one that stopped
- * reading for a whole idle period does not.
+ * reading for a whole idle period does not. Progress counts the kernel's send queue
+ * too (SIOCOUTQ: bytes not yet acknowledged), which can hold megabytes that the output
+ * buffer waits behind. Bytes that are all in the kernel need no connection: closing
+ * still delivers them.
  */
 static int still_sending(sy_http_conn *c)
 {
     size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
+    int queued = 0;
+    if (left && ioctl(bufferevent_getfd(c->bev), SIOCOUTQ, &queued) == 0 && queued > 0)
+        left += (size_t)queued;
     int progressed = left > 0 && left < c->idle_out_left;
     c->idle_out_left = left;
     return progressed;
