@@ -198,6 +198,18 @@ def gateway(tmp_path, fake):
     assert rc == 0, f"gateway exited with {rc}:\n{gw.proc.output()[-4000:]}"
 
 
+def chat_request_bytes(model, stream=False, close=False, extra_headers=b""):
+    """A whole chat-completion request as raw HTTP/1.1 bytes, for tests that need the
+    socket itself (reading slowly, aborting, pipelining)."""
+    body = json.dumps({"model": model, "stream": stream,
+                       "messages": [{"role": "user", "content": "go"}]}).encode()
+    return (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer " + CLIENT_KEY.encode() + b"\r\n"
+            b"Content-Type: application/json\r\n" + extra_headers
+            + (b"Connection: close\r\n" if close else b"")
+            + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+
 def chat_body(model="small", content="Hello there", **extra):
     body = {"model": model, "messages": [{"role": "user", "content": content}]}
     body.update(extra)

@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from conftest import (CANARY_PROVIDER_KEY, CLIENT_KEY, DEFAULT_SCENARIO, FakeProvider, Gateway,
-                      gateway_config)
+from conftest import (CANARY_PROVIDER_KEY, DEFAULT_SCENARIO, FakeProvider, Gateway,
+                      chat_request_bytes, gateway_config)
 
 # USD per million tokens (Claude Sonnet's shape: cache reads 0.1×, writes 1.25× input)
 PRICE = {"input": 3, "cached_input": 0.3, "cache_write": 3.75, "output": 15}
@@ -135,13 +135,8 @@ def test_cost_matches_usage_with_cache_reads_and_writes(env):
 
 def test_aborted_stream_is_billed_for_relayed_tokens(env):
     fake, gw = env
-    body = json.dumps({"model": "slow", "stream": True,
-                       "messages": [{"role": "user", "content": "go"}]}).encode()
     s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
-    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-              b"Authorization: Bearer " + CLIENT_KEY.encode() + b"\r\n"
-              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
-              + body)
+    s.sendall(chat_request_bytes("slow", stream=True))
     got = b""
     while got.count(b'"content":"') < 7:  # the role chunk carries "content":"" too
         got += s.recv(4096)

@@ -10,18 +10,9 @@ import socket
 import threading
 import time
 
-from conftest import CLIENT_KEY, DEFAULT_SCENARIO, Gateway, gateway_config
+from conftest import DEFAULT_SCENARIO, Gateway, chat_request_bytes, gateway_config
 
 ANSWER_TOKENS = 1500000  # about 10 MB of JSON: more than the socket buffers take
-
-
-def request_bytes(model, close=False):
-    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "go"}]})
-    return (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-            b"Authorization: Bearer " + CLIENT_KEY.encode() + b"\r\n"
-            b"Content-Type: application/json\r\n"
-            + (b"Connection: close\r\n" if close else b"")
-            + b"Content-Length: %d\r\n\r\n" % len(body) + body.encode())
 
 
 def read_response(s, buf=b""):
@@ -53,7 +44,7 @@ def test_slow_reader_gets_whole_response_then_keep_alive_continues(gateway, fake
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
     s.connect(("127.0.0.1", gateway.port))
     s.settimeout(20)
-    s.sendall(request_bytes("large"))
+    s.sendall(chat_request_bytes("large"))
     time.sleep(1.0)  # read nothing: the gateway's direct write takes only part of it
     status, headers, body, rest = read_response(s)
     assert status == 200, body[:300]
@@ -62,11 +53,11 @@ def test_slow_reader_gets_whole_response_then_keep_alive_continues(gateway, fake
     assert doc["usage"]["completion_tokens"] == ANSWER_TOKENS
     # the same connection, after the write side drained: small answers, one at a time
     for _ in range(3):
-        s.sendall(request_bytes("small"))
+        s.sendall(chat_request_bytes("small"))
         status, _, body, rest = read_response(s, rest)
         assert status == 200 and json.loads(body)["choices"][0]["message"]["content"]
     # and two pipelined requests come back complete and in order
-    s.sendall(request_bytes("small") + request_bytes("large"))
+    s.sendall(chat_request_bytes("small") + chat_request_bytes("large"))
     st1, _, b1, rest = read_response(s, rest)
     st2, _, b2, rest = read_response(s, rest)
     assert (st1, st2) == (200, 200)
@@ -80,7 +71,7 @@ def test_connection_close_delivers_everything_then_closes(gateway, fake):
     big_answers(fake)
     for model in ("small", "large"):
         s = socket.create_connection(("127.0.0.1", gateway.port), timeout=20)
-        s.sendall(request_bytes(model, close=True))
+        s.sendall(chat_request_bytes(model, close=True))
         status, headers, body, rest = read_response(s)
         assert status == 200 and headers["connection"] == "close"
         json.loads(body)
@@ -118,7 +109,7 @@ def read_to_eof(s):
 def test_graceful_shutdown_finishes_a_pending_answer(gateway, fake):
     big_answers(fake)
     s = slow_socket(gateway)
-    s.sendall(request_bytes("large"))
+    s.sendall(chat_request_bytes("large"))
     time.sleep(1.0)  # the answer is queued, most of it unread
     gateway.proc.p.send_signal(signal.SIGTERM)
     time.sleep(0.5)
@@ -135,7 +126,7 @@ def test_idle_timeout_spares_a_slow_reader_and_cuts_a_stalled_one(tmp_path, fake
     try:
         # reads the 10 MB answer at ~2.5 MB/s, over several idle periods: gets all of it
         s = slow_socket(gw)
-        s.sendall(request_bytes("large"))
+        s.sendall(chat_request_bytes("large"))
         buf, t_end = b"", time.monotonic() + 30
         while b"\r\n\r\n" not in buf or len(buf) < 1 << 20:
             buf += s.recv(65536)
@@ -151,7 +142,7 @@ def test_idle_timeout_spares_a_slow_reader_and_cuts_a_stalled_one(tmp_path, fake
         s.close()
         # stops reading altogether: closed after an idle period without progress
         s = slow_socket(gw)
-        s.sendall(request_bytes("large"))
+        s.sendall(chat_request_bytes("large"))
         time.sleep(3.5)
         got = read_to_eof(s)
         assert 0 < len(got) < n, len(got)
@@ -162,13 +153,8 @@ def test_idle_timeout_spares_a_slow_reader_and_cuts_a_stalled_one(tmp_path, fake
 
 def test_fast_stream_reader_does_not_starve_its_worker(tmp_path, fake):
     gw = Gateway(tmp_path, gateway_config(fake.url, workers=1))
-    body = json.dumps({"model": "huge", "stream": True,
-                       "messages": [{"role": "user", "content": "go"}]}).encode()
     s = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
-    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-              b"Authorization: Bearer " + CLIENT_KEY.encode() + b"\r\n"
-              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
-              + body)
+    s.sendall(chat_request_bytes("huge", stream=True))
     got, stop = [0], threading.Event()
 
     def reader():  # as fast as the stream comes

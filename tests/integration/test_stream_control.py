@@ -1,20 +1,14 @@
 """Client abort cancels the upstream at once; a slow reader pushes back on the upstream
 instead of making the gateway buffer the stream."""
-import json
 import socket
 import time
 
-from conftest import CLIENT_KEY
+from conftest import chat_request_bytes
 
 
 def open_stream(gateway, model, extra_headers=b""):
-    body = json.dumps({"model": model, "stream": True,
-                       "messages": [{"role": "user", "content": "go"}]}).encode()
     s = socket.create_connection(("127.0.0.1", gateway.port), timeout=10)
-    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-              b"Authorization: Bearer " + CLIENT_KEY.encode() + b"\r\n"
-              b"Content-Type: application/json\r\n" + extra_headers +
-              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    s.sendall(chat_request_bytes(model, stream=True, extra_headers=extra_headers))
     return s
 
 
