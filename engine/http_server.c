@@ -401,13 +401,6 @@ void sy_http_stream_end(sy_http_req *req, const char *trailers)
     finish_response(c);
 }
 
-void sy_http_stream_abort(sy_http_req *req)
-{
-    sy_http_conn *c = req->conn;
-    c->keep_alive = 0;
-    finish_response(c); /* closes after flushing what was queued, without "0\r\n\r\n" */
-}
-
 size_t sy_http_output_pending(const sy_http_req *req)
 {
     return evbuffer_get_length(bufferevent_get_output(req->conn->bev));

@@ -127,8 +127,6 @@ void sy_http_stream_start(sy_http_req *req, int status, const char *content_type
 void sy_http_stream_write(sy_http_req *req, const char *data, size_t len);
 /* Finish the stream with optional trailer lines ("Name: value\r\n"); request is done. */
 void sy_http_stream_end(sy_http_req *req, const char *trailers);
-/* Abort the stream without a proper end (the client sees a truncated body). */
-void sy_http_stream_abort(sy_http_req *req);
 
 size_t sy_http_output_pending(const sy_http_req *req);
 
