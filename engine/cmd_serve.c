@@ -97,10 +97,14 @@ static int publish_locked(sy_server *s, sy_config *file_cfg, int seed, sy_buf *e
         sy_config_free(s->file_cfg);
         s->file_cfg = file_cfg;
     }
-    for (size_t i = 0; i < s->n_workers && s->workers_ready; i++)
-        sy_worker_publish(&s->workers[i], rt);
-    if (s->learner)
-        sy_learner_reconfigure(s->learner, rt);
+    if (s->learner && s->workers_ready) {
+        sy_learner_switch(s->learner, rt); /* runtime and learned snapshots together */
+    } else {
+        for (size_t i = 0; i < s->n_workers && s->workers_ready; i++)
+            sy_worker_publish(&s->workers[i], rt);
+        if (s->learner)
+            sy_learner_reconfigure(s->learner, rt);
+    }
     sy_runtime_unref(s->rt);
     s->rt = rt;
     return 0;

@@ -109,8 +109,9 @@ static void carry_over(route_state *to, const route_state *from)
     free(buf);
 }
 
-/* Build a snapshot of every route and hand it to every worker. */
-static void publish(sy_learner *l)
+/* Build a snapshot of every route and hand it to every worker, with `rt` (the runtime
+ * the states were just rebuilt for) when it is not NULL. */
+static void publish(sy_learner *l, sy_runtime *rt)
 {
     sy_policy_set *set = sy_xcalloc(1, sizeof(*set));
     set->generation = l->rt->generation;
@@ -120,15 +121,27 @@ static void publish(sy_learner *l)
     for (size_t i = 0; i < l->n_routes; i++)
         set->snap[i] = sy_policy_state_snapshot(l->routes[i].st, now);
     atomic_init(&set->refs, (int)l->server->n_workers);
-    for (size_t i = 0; i < l->server->n_workers; i++)
-        sy_worker_publish_policies(&l->server->workers[i], set);
+    for (size_t i = 0; i < l->server->n_workers; i++) {
+        if (rt)
+            sy_worker_publish_with_policies(&l->server->workers[i], rt, set);
+        else
+            sy_worker_publish_policies(&l->server->workers[i], set);
+    }
     l->dirty = 0;
     l->last_publish_ms = wall_ms();
 }
 
+/* Someone waiting for a reconfiguration to reach the workers (sy_learner_switch). */
+typedef struct switch_wait {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+} switch_wait;
+
 typedef struct reconfig_job {
     sy_learner *l;
     sy_runtime *rt;
+    switch_wait *wait; /* hand rt to the workers with the snapshots, then signal */
 } reconfig_job;
 
 /* On the store thread: rebuild the states for job->rt, keeping what was learned. */
@@ -164,8 +177,15 @@ static void reconfigure(void *ud)
     l->n_routes = cfg->n_routes;
     sy_runtime_unref(l->rt);
     l->rt = job->rt;
+    switch_wait *wait = job->wait;
     free(job);
-    publish(l);
+    publish(l, wait ? l->rt : NULL);
+    if (wait) {
+        pthread_mutex_lock(&wait->lock);
+        wait->done = 1;
+        pthread_cond_signal(&wait->cond);
+        pthread_mutex_unlock(&wait->lock);
+    }
 }
 
 static route_state *find_route(sy_learner *l, const char *name, const char *model, size_t *arm)
@@ -199,7 +219,7 @@ static void observe(void *ud, const sy_store_obs *o)
         sy_exp_tracker_observe(l->server->exp_tracker, o);
     if (!o) {
         if (l->dirty && wall_ms() - l->last_publish_ms >= PUBLISH_EVERY_MS)
-            publish(l);
+            publish(l, NULL);
         return;
     }
     const sy_store_request *r = o->req;
@@ -258,7 +278,7 @@ static void replay(void *ud)
     uint64_t t0 = wall_ms();
     long n = sy_store_replay(l->server->store, observe_replayed, l);
     if (l->dirty)
-        publish(l);
+        publish(l, NULL);
     if (n > 0)
         sy_log(SY_LOG_INFO, "learner: replayed %ld stored requests in %llu ms", n,
                (unsigned long long)(wall_ms() - t0));
@@ -295,6 +315,22 @@ void sy_learner_reconfigure(sy_learner *l, sy_runtime *rt)
     job->l = l;
     job->rt = sy_runtime_ref(rt);
     sy_store_call(l->server->store, reconfigure, job);
+}
+
+void sy_learner_switch(sy_learner *l, sy_runtime *rt)
+{
+    switch_wait wait = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    reconfig_job *job = sy_xcalloc(1, sizeof(*job));
+    job->l = l;
+    job->rt = sy_runtime_ref(rt);
+    job->wait = &wait;
+    sy_store_call(l->server->store, reconfigure, job);
+    pthread_mutex_lock(&wait.lock);
+    while (!wait.done)
+        pthread_cond_wait(&wait.cond, &wait.lock);
+    pthread_mutex_unlock(&wait.lock);
+    pthread_mutex_destroy(&wait.lock);
+    pthread_cond_destroy(&wait.cond);
 }
 
 void sy_learner_free(sy_learner *l)

@@ -49,6 +49,12 @@ void sy_learner_wait_ready(sy_learner *l);
 /* Adopt a reloaded configuration: states of routes that keep their name keep their
  * statistics per model; prices and priors change in place. Thread-safe (queued). */
 void sy_learner_reconfigure(sy_learner *l, struct sy_runtime *rt);
+/* Switch the running workers to rt: its policy states are rebuilt as above and every
+ * worker adopts rt together with their first snapshots, so that no request decides on
+ * a new route with fresh priors, or on the old prices, in between. Returns once each
+ * worker has been handed both (they adopt them at their next loop iteration). Must not
+ * be called on the store thread. */
+void sy_learner_switch(sy_learner *l, struct sy_runtime *rt);
 /* After the store is closed: free everything. */
 void sy_learner_free(sy_learner *l);
 

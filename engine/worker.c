@@ -165,6 +165,19 @@ void sy_worker_shutdown(sy_worker *w)
     event_active(&w->cmd_ev, EV_TIMEOUT, 0);
 }
 
+void sy_worker_publish_with_policies(sy_worker *w, sy_runtime *rt, struct sy_policy_set *set)
+{
+    pthread_mutex_lock(&w->cmd_lock); /* cmd_cb takes both in one go */
+    if (w->cmd_runtime)
+        sy_runtime_unref(w->cmd_runtime);
+    w->cmd_runtime = sy_runtime_ref(rt);
+    struct sy_policy_set *old = w->cmd_policies;
+    w->cmd_policies = set;
+    pthread_mutex_unlock(&w->cmd_lock);
+    sy_policy_set_unref(old);
+    event_active(&w->cmd_ev, EV_TIMEOUT, 0);
+}
+
 void sy_worker_publish_policies(sy_worker *w, struct sy_policy_set *set)
 {
     pthread_mutex_lock(&w->cmd_lock);

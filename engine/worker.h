@@ -66,6 +66,9 @@ void sy_worker_free(sy_worker *w);
 
 /* Learner → worker: a new snapshot set; the worker takes over one reference. */
 void sy_worker_publish_policies(sy_worker *w, struct sy_policy_set *set);
+/* Learner → worker: a new runtime (takes a reference) with its first snapshot set (takes
+ * over one reference), adopted together: no request decides on one without the other. */
+void sy_worker_publish_with_policies(sy_worker *w, sy_runtime *rt, struct sy_policy_set *set);
 
 /* Store thread → worker: a feedback verdict to answer on the worker's loop. */
 void sy_worker_post_ack(sy_worker *w, struct sy_fb_call *f);
