@@ -4,6 +4,7 @@
 #include "exp_tracker.h"
 #include "key_limits.h"
 #include "log.h"
+#include "oneshot.h"
 #include "runtime.h"
 #include "server.h"
 #include "store.h"
@@ -131,17 +132,10 @@ static void publish(sy_learner *l, sy_runtime *rt)
     l->last_publish_ms = wall_ms();
 }
 
-/* Someone waiting for a reconfiguration to reach the workers (sy_learner_switch). */
-typedef struct switch_wait {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int done;
-} switch_wait;
-
 typedef struct reconfig_job {
     sy_learner *l;
     sy_runtime *rt;
-    switch_wait *wait; /* hand rt to the workers with the snapshots, then signal */
+    sy_oneshot *wait; /* hand rt to the workers with the snapshots, then signal */
 } reconfig_job;
 
 /* On the store thread: rebuild the states for job->rt, keeping what was learned. */
@@ -177,15 +171,11 @@ static void reconfigure(void *ud)
     l->n_routes = cfg->n_routes;
     sy_runtime_unref(l->rt);
     l->rt = job->rt;
-    switch_wait *wait = job->wait;
+    sy_oneshot *wait = job->wait;
     free(job);
     publish(l, wait ? l->rt : NULL);
-    if (wait) {
-        pthread_mutex_lock(&wait->lock);
-        wait->done = 1;
-        pthread_cond_signal(&wait->cond);
-        pthread_mutex_unlock(&wait->lock);
-    }
+    if (wait)
+        sy_oneshot_signal(wait, 0);
 }
 
 static route_state *find_route(sy_learner *l, const char *name, const char *model, size_t *arm)
@@ -319,18 +309,13 @@ void sy_learner_reconfigure(sy_learner *l, sy_runtime *rt)
 
 void sy_learner_switch(sy_learner *l, sy_runtime *rt)
 {
-    switch_wait wait = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    sy_oneshot wait = SY_ONESHOT_INIT;
     reconfig_job *job = sy_xcalloc(1, sizeof(*job));
     job->l = l;
     job->rt = sy_runtime_ref(rt);
     job->wait = &wait;
     sy_store_call(l->server->store, reconfigure, job);
-    pthread_mutex_lock(&wait.lock);
-    while (!wait.done)
-        pthread_cond_wait(&wait.cond, &wait.lock);
-    pthread_mutex_unlock(&wait.lock);
-    pthread_mutex_destroy(&wait.lock);
-    pthread_cond_destroy(&wait.cond);
+    sy_oneshot_wait(&wait);
 }
 
 void sy_learner_free(sy_learner *l)

@@ -8,6 +8,7 @@
  */
 #include "store.h"
 
+#include "oneshot.h"
 #include "store_codec.h"
 #include "sy_common.h"
 
@@ -797,20 +798,9 @@ void sy_store_put_conv(sy_store *s, const uint8_t id[16], const sy_conv_state *s
     enqueue(s, e);
 }
 
-typedef struct def_wait {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int done, status;
-} def_wait;
-
 static void def_committed(void *ud, const sy_store_ack *ack)
 {
-    def_wait *w = ud;
-    pthread_mutex_lock(&w->lock);
-    w->done = 1;
-    w->status = ack->status;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
+    sy_oneshot_signal(ud, ack->status);
 }
 
 static int def_dbi(sy_store_def_kind kind)
@@ -821,7 +811,7 @@ static int def_dbi(sy_store_def_kind kind)
 int sy_store_put_def(sy_store *s, sy_store_def_kind kind, const char *key, const char *json,
                      size_t len)
 {
-    def_wait w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    sy_oneshot w = SY_ONESHOT_INIT;
     store_event *e = sy_xcalloc(1, sizeof(*e));
     e->def_db = def_dbi(kind);
     e->def_key = sy_xstrdup(key);
@@ -829,13 +819,7 @@ int sy_store_put_def(sy_store *s, sy_store_def_kind kind, const char *key, const
     e->cb = def_committed;
     e->ud = &w;
     enqueue(s, e);
-    pthread_mutex_lock(&w.lock);
-    while (!w.done)
-        pthread_cond_wait(&w.cond, &w.lock);
-    pthread_mutex_unlock(&w.lock);
-    pthread_mutex_destroy(&w.lock);
-    pthread_cond_destroy(&w.cond);
-    return w.status == 200 ? 0 : SY_ERR_IO;
+    return sy_oneshot_wait(&w) == 200 ? 0 : SY_ERR_IO;
 }
 
 int sy_store_defs_each(sy_store *s, sy_store_def_kind kind,
