@@ -159,3 +159,14 @@ int sy_sim_read_file(const char *path, char **out, size_t *len, char *err, size_
     *len = n;
     return SY_OK;
 }
+
+int sy_csv_next_row(sy_csv *c, size_t n_cols)
+{
+    int got = sy_csv_next(c);
+    if (got == 1 && c->n_fields != n_cols) {
+        snprintf(c->err, sizeof(c->err), "line %zu: %zu fields, the header has %zu", c->record_line,
+                 c->n_fields, n_cols);
+        return SY_ERR_INVALID;
+    }
+    return got;
+}

@@ -41,6 +41,9 @@ void sy_csv_free(sy_csv *c);
  * SY_ERR_INVALID with c->err describing the problem. A blank line is skipped.
  */
 int sy_csv_next(sy_csv *c);
+/* The next data record of a table whose header has n_cols columns: as sy_csv_next, and
+ * a record of another width is SY_ERR_INVALID too (c->err names its line). */
+int sy_csv_next_row(sy_csv *c, size_t n_cols);
 
 /* Read a whole file into a NUL-terminated buffer (the caller frees it). SY_ERR_IO with
  * err filled when it cannot be read. */

@@ -318,13 +318,7 @@ int sy_sim_parse_routerbench(const char *text, size_t len, const char *path, int
             rc = SY_ERR_INVALID;
             goto out;
         }
-    while ((got = sy_csv_next(&c)) == 1) {
-        if (c.n_fields != n_cols) {
-            snprintf(err, err_len, "%s: line %zu: %zu fields, the header has %zu", path,
-                     c.record_line, c.n_fields, n_cols);
-            rc = SY_ERR_INVALID;
-            goto out;
-        }
+    while ((got = sy_csv_next_row(&c, n_cols)) == 1) {
         const sy_csv_field *pf = &c.fields[prompt_col];
         char *last;
         size_t last_len, total, i;
@@ -497,13 +491,7 @@ static int load_routellm_csv(const char *path, const char *task, double fixed_to
         rc = SY_ERR_INVALID;
         goto out;
     }
-    while ((got = sy_csv_next(&c)) == 1) {
-        if (c.n_fields != n_cols) {
-            snprintf(err, err_len, "%s: line %zu: %zu fields, the header has %zu", path,
-                     c.record_line, c.n_fields, n_cols);
-            rc = SY_ERR_INVALID;
-            goto out;
-        }
+    while ((got = sy_csv_next_row(&c, n_cols)) == 1) {
         const sy_csv_field *pf = &c.fields[prompt_col];
         size_t i = sy_sim_dataset_add_row(ds, pf->s, pf->len, task, 0);
         for (size_t m = 0; m < n_models; m++) {

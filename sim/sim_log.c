@@ -240,13 +240,7 @@ int sy_sim_load_obd(const char *path, sy_sim_log *lg, char *err, size_t err_len)
         goto out;
     }
     lg->dim = OBD_DIM;
-    while ((got = sy_csv_next(&c)) == 1) {
-        if (c.n_fields != n_cols) {
-            snprintf(err, err_len, "%s: line %zu: %zu fields, the header has %zu", path,
-                     c.record_line, c.n_fields, n_cols);
-            rc = SY_ERR_INVALID;
-            goto out;
-        }
+    while ((got = sy_csv_next_row(&c, n_cols)) == 1) {
         char *end;
         long it = strtol(c.fields[item].s, &end, 10);
         int bad = *end || c.fields[item].len == 0 || it < 0 || it >= SY_POLICY_MAX_ARMS;
