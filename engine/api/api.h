@@ -1,0 +1,15 @@
+/*
+ * api: HTTP routing for the client listener (/v1/...) and the admin listener
+ * (/admin/..., /metrics), the top of engine/api/. Each handler is a sy_http_handler
+ * whose ud is the sy_worker; the server process (engine/app/cmd_serve.c) hands them to
+ * the workers, which know nothing of the API.
+ */
+#ifndef SY_API_H
+#define SY_API_H
+
+#include "http_server.h"
+
+void sy_api_client_handler(sy_http_req *req, void *worker);
+void sy_api_admin_handler(sy_http_req *req, void *worker);
+
+#endif

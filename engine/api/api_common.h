@@ -1,0 +1,35 @@
+/*
+ * api_common: the helpers every API handler shares (engine/api/): bearer tokens, the
+ * OpenAI-shaped 401/404/405 answers, request ids and the short log line of a request
+ * the API layer answers itself. Below every handler in this folder.
+ */
+#ifndef SY_API_COMMON_H
+#define SY_API_COMMON_H
+
+#include "http_server.h"
+#include "worker.h"
+
+/* Bearer token of the request, or NULL (sets *len). */
+const char *sy_api_bearer(const sy_http_req *req, size_t *len);
+
+/* 401 with the OpenAI error shape. */
+void sy_api_unauthorized(sy_http_req *req, const char *message);
+
+/* 404 / 405 for unknown paths and methods. */
+void sy_api_not_found(sy_http_req *req);
+void sy_api_method_not_allowed(sy_http_req *req, const char *allow);
+
+/* What a request's log line needs after the response has reset req->path. */
+typedef struct sy_api_note {
+    char method[16];
+    char path[160];
+} sy_api_note;
+
+/* Give req its id (every response then carries it) and note method and path. */
+void sy_api_begin(struct sy_worker *w, sy_http_req *req, sy_api_note *note);
+
+/* One log line for a request answered by the API layer itself (not the pipeline). */
+void sy_api_log_answered(struct sy_worker *w, const sy_http_req *req, const sy_api_note *note,
+                         const char *listener, const char *key_name);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * cmd_serve.c — `switchyard serve`: process setup, listeners, workers and signals.
+ */
+#include "commands.h"
+
+#include "api.h"
+#include "clock.h"
+#include "log.h"
+#include "provider.h"
+#include "learner.h"
+#include "exp_tracker.h"
+#include "experiments.h"
+#include "prompt_registry.h"
+#include "server.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char serve_usage[] =
+    "usage: switchyard serve [options]\n"
+    "\n"
+    "Run the gateway.\n"
+    "\n"
+    "  -c, --config FILE    configuration file (default: ./switchyard.json)\n"
+    "  -w, --workers N      override the number of worker threads\n"
+    "      --port-file FILE after binding, write \"<client port> <admin port>\" to FILE\n"
+    "                       (admin port 0 when the admin API is disabled); useful with\n"
+    "                       port 0 in the config, which binds a free port\n"
+    "  -h, --help           show this help\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT stop accepting, drain in-flight requests (bounded by\n"
+    "drain_timeout_ms) and exit 0; SIGHUP reloads the configuration file.\n";
+
+static void print_errors(const char *path, const sy_config_errors *errs)
+{
+    for (size_t i = 0; i < errs->n; i++)
+        fprintf(stderr, "%s: %s\n", path, errs->items[i]);
+}
+
+/* Warn about settings a reload cannot apply (they are bound at startup). */
+static void restart_only_changes(const sy_config *old, const sy_config *new, sy_buf *out)
+{
+    if (strcmp(old->listen.address, new->listen.address) != 0 ||
+        old->listen.port != new->listen.port || strcmp(old->admin.address, new->admin.address) ||
+        old->admin.port != new->admin.port || old->admin_enabled != new->admin_enabled)
+        sy_buf_puts(out, "warning: listener changes take effect after a restart\n");
+    if (old->workers != new->workers)
+        sy_buf_puts(out, "warning: a new worker count takes effect after a restart\n");
+    if (strcmp(old->data_dir, new->data_dir) != 0)
+        sy_buf_puts(out, "warning: a new data_dir takes effect after a restart\n");
+}
+
+/*
+ * Build the configuration to serve from a file configuration (taking ownership of it)
+ * and the experiment registry, and publish it to the workers and the learner. Caller
+ * holds reload_lock. On failure nothing changes (file_cfg is freed when given).
+ */
+static void configure_tracker(void *ud, const char *id, sy_exp_unit unit, const char *control,
+                              double tau)
+{
+    sy_exp_tracker_configure(ud, id, unit, control, tau);
+}
+
+static int publish_locked(sy_server *s, sy_config *file_cfg, int seed, sy_buf *errors)
+{
+    const sy_config *base = file_cfg ? file_cfg : s->file_cfg;
+    if (seed && sy_exp_registry_seed(s->experiments, base, errors) != 0) {
+        sy_config_free(file_cfg);
+        return SY_ERR_INVALID;
+    }
+    sy_exp_table *table = NULL;
+    sy_config *cfg = sy_exp_build_config(s->experiments, base, NULL, &table, errors);
+    if (!cfg) {
+        sy_config_free(file_cfg);
+        return SY_ERR_INVALID;
+    }
+    if (s->rt)
+        restart_only_changes(s->rt->cfg, cfg, errors);
+    /* how the tracker analyses each experiment, stopped ones included (replay) */
+    sy_exp_registry_each(s->experiments, configure_tracker, s->exp_tracker);
+    sy_runtime *rt = sy_runtime_new(cfg, ++s->generation);
+    rt->experiments = table;
+    if (file_cfg) {
+        sy_config_free(s->file_cfg);
+        s->file_cfg = file_cfg;
+    }
+    if (s->learner && s->workers_ready) {
+        sy_learner_switch(s->learner, rt); /* runtime and learned snapshots together */
+    } else {
+        for (size_t i = 0; i < s->n_workers && s->workers_ready; i++)
+            sy_worker_publish(&s->workers[i], rt);
+        if (s->learner)
+            sy_learner_reconfigure(s->learner, rt);
+    }
+    sy_runtime_unref(s->rt);
+    s->rt = rt;
+    return 0;
+}
+
+/* Reload the config file and publish it (sy_server_reload, through the control). */
+static int serve_reload(sy_server *s, sy_buf *errors)
+{
+    pthread_mutex_lock(&s->reload_lock);
+    sy_config_errors errs = {0};
+    sy_config *cfg = sy_config_load(s->config_path, &errs);
+    if (!cfg) {
+        for (size_t i = 0; i < errs.n; i++)
+            sy_buf_printf(errors, "%s\n", errs.items[i]);
+        sy_config_errors_free(&errs);
+        pthread_mutex_unlock(&s->reload_lock);
+        return SY_ERR_INVALID;
+    }
+    if (sy_providers_unsupported(cfg, errors)) {
+        sy_config_free(cfg);
+        pthread_mutex_unlock(&s->reload_lock);
+        return SY_ERR_INVALID;
+    }
+    int rc = publish_locked(s, cfg, 1, errors);
+    pthread_mutex_unlock(&s->reload_lock);
+    return rc;
+}
+
+/* Republish the loaded file with the running experiments (sy_server_rebuild). */
+static int serve_rebuild(sy_server *s, sy_buf *errors)
+{
+    pthread_mutex_lock(&s->reload_lock);
+    int rc = publish_locked(s, NULL, 0, errors);
+    pthread_mutex_unlock(&s->reload_lock);
+    return rc;
+}
+
+static const sy_server_control serve_control = {serve_reload, serve_rebuild};
+
+/* Open the client listener once per worker on one port (SO_REUSEPORT), and the admin
+ * listener. A config port of 0 binds a free port that every worker then shares. */
+static int open_listeners(sy_server *s, const sy_config *cfg, int *http_fds, int *admin_fd)
+{
+    char err[256];
+    uint16_t port = cfg->listen.port;
+    for (size_t i = 0; i < s->n_workers; i++) {
+        http_fds[i] = sy_http_listen_socket(cfg->listen.address, port, &port, err, sizeof(err));
+        if (http_fds[i] < 0) {
+            fprintf(stderr, "switchyard: %s\n", err);
+            return SY_ERR_IO;
+        }
+    }
+    s->port = port;
+    *admin_fd = -1;
+    if (cfg->admin_enabled) {
+        *admin_fd = sy_http_listen_socket(cfg->admin.address, cfg->admin.port, &s->admin_port, err,
+                                          sizeof(err));
+        if (*admin_fd < 0) {
+            fprintf(stderr, "switchyard: admin: %s\n", err);
+            return SY_ERR_IO;
+        }
+    }
+    return 0;
+}
+
+static int write_port_file(const char *path, const sy_server *s)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return SY_ERR_IO;
+    fprintf(f, "%u %u\n", s->port, s->admin_port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return SY_ERR_IO;
+    return 0;
+}
+
+/* Main thread after startup: wait for signals and act on them until told to stop. */
+static void signal_loop(sy_server *s, const sigset_t *set)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            sy_buf errs = {0};
+            if (sy_server_reload(s, &errs) == 0)
+                sy_log(SY_LOG_INFO, "configuration reloaded (generation %llu)%s%s",
+                       (unsigned long long)sy_server_generation(s), errs.len ? ": " : "",
+                       errs.len ? errs.data : "");
+            else
+                sy_log(SY_LOG_ERROR, "reload failed, keeping the running configuration: %s",
+                       errs.data);
+            sy_buf_free(&errs);
+            continue;
+        }
+        sy_log(SY_LOG_INFO, "received %s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        return;
+    }
+}
+
+int sy_cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"workers", required_argument, 0, 'w'},
+                                         {"port-file", required_argument, 0, 'p'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *config_path = "switchyard.json", *port_file = NULL;
+    long workers_override = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:w:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'w':
+            workers_override = strtol(optarg, NULL, 10);
+            if (workers_override < 1 || workers_override > 256) {
+                fprintf(stderr, "switchyard serve: --workers must be 1..256\n");
+                return 2;
+            }
+            break;
+        case 'p':
+            port_file = optarg;
+            break;
+        case 'h':
+            fputs(serve_usage, stdout);
+            return 0;
+        default:
+            fputs(serve_usage, stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "switchyard serve: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+
+    sy_config_errors errs = {0};
+    sy_config *cfg = sy_config_load(config_path, &errs);
+    if (!cfg) {
+        print_errors(config_path, &errs);
+        sy_config_errors_free(&errs);
+        return 1;
+    }
+    sy_buf unsupported = {0};
+    if (sy_providers_unsupported(cfg, &unsupported)) {
+        fprintf(stderr, "%s: %s", config_path, unsupported.data);
+        sy_buf_free(&unsupported);
+        sy_config_free(cfg);
+        return 1;
+    }
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        if (cfg->providers[i].key_env && !cfg->providers[i].api_key) {
+            fprintf(stderr, "switchyard: provider '%s': environment variable %s is not set\n",
+                    cfg->providers[i].name, cfg->providers[i].key_env);
+            sy_config_free(cfg);
+            return 1;
+        }
+    if (sy_log_open(cfg->log.path, cfg->log.level) != 0) {
+        sy_config_free(cfg);
+        return 1;
+    }
+
+    /* Signals go to this thread only: block them before any worker exists. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    sy_server s = {.control = &serve_control,
+                   .client_handler = sy_api_client_handler,
+                   .admin_handler = sy_api_admin_handler};
+    s.config_path = sy_xstrdup(config_path);
+    s.n_workers = workers_override ? (size_t)workers_override : cfg->workers;
+    s.started_ms = sy_wall_ms();
+    s.generation = 0;
+    pthread_mutex_init(&s.reload_lock, NULL);
+    s.workers = sy_xcalloc(s.n_workers, sizeof(sy_worker));
+    int *http_fds = sy_xcalloc(s.n_workers, sizeof(int));
+    int admin_fd = -1, rc = 0;
+    char serr[512];
+    sy_store_opts so = {.dir = cfg->data_dir,
+                        .map_size = (size_t)cfg->store.map_size_mb << 20,
+                        .max_map_size = (size_t)cfg->store.max_map_size_mb << 20,
+                        .batch_ms = cfg->store.batch_ms,
+                        .batch_max = 256,
+                        .feedback_window_ms = (uint64_t)cfg->feedback.window_s * 1000,
+                        .conv_ttl_ms = (uint64_t)cfg->conversations.ttl_s * 1000,
+                        .conv_max = cfg->conversations.max};
+    s.store = sy_store_open(&so, serr, sizeof(serr));
+    if (!s.store) {
+        fprintf(stderr, "switchyard: %s\n", serr);
+        rc = 1;
+        goto out;
+    }
+    sy_hmac_sha256_init(&s.token_key, sy_store_secret(s.store), 32);
+    s.prompts = sy_prompt_registry_open(s.store);
+    s.experiments = sy_exp_registry_open(s.store);
+    s.exp_tracker = sy_exp_tracker_new();
+    sy_buf exp_errors = {0};
+    if (publish_locked(&s, cfg, 1, &exp_errors) != 0) {
+        cfg = NULL; /* freed by publish_locked */
+        fprintf(stderr, "%s", exp_errors.data ? exp_errors.data : "experiments: invalid\n");
+        sy_buf_free(&exp_errors);
+        rc = 1;
+        goto out;
+    }
+    sy_buf_free(&exp_errors);
+    cfg = s.rt->cfg;
+    if (open_listeners(&s, cfg, http_fds, &admin_fd) != 0) {
+        rc = 1;
+        goto out;
+    }
+    uint64_t seed = sy_wall_ms() ^ ((uint64_t)getpid() << 32);
+    for (size_t i = 0; i < s.n_workers; i++)
+        sy_worker_init(&s.workers[i], &s, i, http_fds[i], i == 0 ? admin_fd : -1, s.rt, seed);
+    s.workers_ready = 1; /* from now on, a new runtime is published to each worker */
+    s.learner = sy_learner_start(&s, s.rt);
+    sy_learner_wait_ready(s.learner); /* serve only with learned state and spend restored */
+    size_t started = 0;
+    for (; started < s.n_workers; started++)
+        if (sy_worker_start(&s.workers[started]) != 0) {
+            rc = 1;
+            break;
+        }
+    if (rc == 0) {
+        sy_log(SY_LOG_INFO, "listening on %s:%u with %zu workers%s", cfg->listen.address, s.port,
+               s.n_workers, cfg->admin_enabled ? "" : " (admin API disabled: no admin key)");
+        if (cfg->admin_enabled)
+            sy_log(SY_LOG_INFO, "admin API on %s:%u", cfg->admin.address, s.admin_port);
+        if (port_file && write_port_file(port_file, &s) != 0) {
+            fprintf(stderr, "switchyard: cannot write %s: %s\n", port_file, strerror(errno));
+            rc = 1;
+        } else {
+            signal_loop(&s, &set);
+        }
+    }
+    for (size_t i = 0; i < started; i++)
+        sy_worker_shutdown(&s.workers[i]);
+    for (size_t i = 0; i < started; i++)
+        sy_worker_join(&s.workers[i]);
+    sy_store_close(s.store); /* commits what is queued; late acks only free */
+    s.store = NULL;
+    sy_learner_free(s.learner);
+    s.learner = NULL;
+    for (size_t i = 0; i < s.n_workers; i++)
+        sy_worker_free(&s.workers[i]);
+    sy_log(SY_LOG_INFO, "stopped");
+out:
+    sy_store_close(s.store); /* NULL-safe: only set here when listeners failed */
+    sy_prompt_registry_free(s.prompts);
+    sy_exp_registry_free(s.experiments);
+    sy_exp_tracker_free(s.exp_tracker);
+    if (!s.rt && !s.file_cfg)
+        sy_config_free(cfg); /* the store could not open: cfg is still ours */
+    sy_config_free(s.file_cfg);
+    free(http_fds);
+    free(s.workers);
+    sy_runtime_unref(s.rt);
+    free(s.config_path);
+    pthread_mutex_destroy(&s.reload_lock);
+    curl_global_cleanup();
+    sy_log_close();
+    return rc;
+}

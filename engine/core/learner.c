@@ -1,0 +1,294 @@
+/* learner: see learner.h. */
+#include "learner.h"
+
+#include "clock.h"
+#include "exp_tracker.h"
+#include "key_limits.h"
+#include "log.h"
+#include "oneshot.h"
+#include "runtime.h"
+#include "server.h"
+#include "store.h"
+#include "worker.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STAMP_SLOTS      65536 /* ratings whose stamp is remembered for a re-rating */
+#define PUBLISH_EVERY_MS 5     /* at most one new snapshot set per this interval */
+
+typedef struct route_state {
+    char *name;
+    size_t n_arms;
+    char **models; /* model name per arm */
+    sy_policy_state *st;
+} route_state;
+
+typedef struct stamp_slot {
+    uint8_t id[16];
+    double stamp;
+    int used;
+} stamp_slot;
+
+struct sy_learner {
+    sy_server *server;
+    sy_runtime *rt; /* the configuration the states are built for (own reference) */
+    route_state *routes;
+    size_t n_routes;
+    stamp_slot *stamps;
+    int dirty;
+    uint64_t last_publish_ms;
+    pthread_mutex_t ready_lock; /* replay done: the process may serve */
+    pthread_cond_t ready_cond;
+    int ready;
+};
+
+static void free_routes(route_state *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < r[i].n_arms; k++)
+            free(r[i].models[k]);
+        free(r[i].models);
+        free(r[i].name);
+        sy_policy_state_free(r[i].st);
+    }
+    free(r);
+}
+
+/* Copy each arm's statistics from the old state of the same route, matched by model. */
+static void carry_over(route_state *to, const route_state *from)
+{
+    size_t len = sy_policy_state_export_len(from->st);
+    if (len != sy_policy_state_export_len(to->st))
+        return; /* the context dimension changed: nothing is comparable */
+    double *buf = sy_xmalloc(sizeof(double) * len);
+    for (size_t k = 0; k < to->n_arms; k++)
+        for (size_t j = 0; j < from->n_arms; j++)
+            if (strcmp(to->models[k], from->models[j]) == 0 &&
+                sy_policy_state_export_arm(from->st, j, buf, len) == 0)
+                sy_policy_state_import_arm(to->st, k, buf, len);
+    free(buf);
+}
+
+/* Build a snapshot of every route and hand it to every worker, with `rt` (the runtime
+ * the states were just rebuilt for) when it is not NULL. */
+static void publish(sy_learner *l, sy_runtime *rt)
+{
+    sy_policy_set *set = sy_xcalloc(1, sizeof(*set));
+    set->generation = l->rt->generation;
+    set->n = l->n_routes;
+    set->snap = sy_xcalloc(l->n_routes ? l->n_routes : 1, sizeof(sy_policy *));
+    double now = (double)sy_wall_ms() / 1000.0;
+    for (size_t i = 0; i < l->n_routes; i++)
+        set->snap[i] = sy_policy_state_snapshot(l->routes[i].st, now);
+    atomic_init(&set->refs, (int)l->server->n_workers);
+    for (size_t i = 0; i < l->server->n_workers; i++) {
+        if (rt)
+            sy_worker_publish_with_policies(&l->server->workers[i], rt, set);
+        else
+            sy_worker_publish_policies(&l->server->workers[i], set);
+    }
+    l->dirty = 0;
+    l->last_publish_ms = sy_wall_ms();
+}
+
+typedef struct reconfig_job {
+    sy_learner *l;
+    sy_runtime *rt;
+    sy_oneshot *wait; /* hand rt to the workers with the snapshots, then signal */
+} reconfig_job;
+
+/* On the store thread: rebuild the states for job->rt, keeping what was learned. */
+static void reconfigure(void *ud)
+{
+    reconfig_job *job = ud;
+    sy_learner *l = job->l;
+    const sy_config *cfg = job->rt->cfg;
+    route_state *next = sy_xcalloc(cfg->n_routes ? cfg->n_routes : 1, sizeof(*next));
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        const sy_route_cfg *r = &cfg->routes[i];
+        route_state *rs = &next[i];
+        rs->name = sy_xstrdup(r->name);
+        rs->n_arms = r->n_candidates;
+        rs->models = sy_xcalloc(r->n_candidates, sizeof(char *));
+        for (size_t k = 0; k < r->n_candidates; k++)
+            rs->models[k] = sy_xstrdup(cfg->models[r->candidates[k]].name);
+        sy_policy_params pp;
+        sy_arm_params *arms = sy_xcalloc(r->n_candidates, sizeof(*arms));
+        sy_route_policy_params(cfg, r, &pp, arms);
+        if (sy_policy_state_new(&pp, &rs->st) != 0) {
+            /* the loader validated the parameters; fall back to defaults defensively */
+            sy_policy_params_init(&pp, SY_POLICY_UNIFORM, r->n_candidates, 0);
+            sy_policy_state_new(&pp, &rs->st);
+        }
+        free(arms);
+        for (size_t j = 0; j < l->n_routes; j++)
+            if (strcmp(l->routes[j].name, rs->name) == 0)
+                carry_over(rs, &l->routes[j]);
+    }
+    free_routes(l->routes, l->n_routes);
+    l->routes = next;
+    l->n_routes = cfg->n_routes;
+    sy_runtime_unref(l->rt);
+    l->rt = job->rt;
+    sy_oneshot *wait = job->wait;
+    free(job);
+    publish(l, wait ? l->rt : NULL);
+    if (wait)
+        sy_oneshot_signal(wait, 0);
+}
+
+static route_state *find_route(sy_learner *l, const char *name, const char *model, size_t *arm)
+{
+    for (size_t i = 0; i < l->n_routes; i++) {
+        if (strcmp(l->routes[i].name, name) != 0)
+            continue;
+        for (size_t k = 0; k < l->routes[i].n_arms; k++)
+            if (strcmp(l->routes[i].models[k], model) == 0) {
+                *arm = k;
+                return &l->routes[i];
+            }
+        return NULL;
+    }
+    return NULL;
+}
+
+static stamp_slot *stamp_slot_for(sy_learner *l, const uint8_t id[16])
+{
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ id[i]) * 1099511628211ull;
+    return &l->stamps[h % STAMP_SLOTS];
+}
+
+/* The store's observer: one committed event, or NULL at the end of a batch. */
+static void observe(void *ud, const sy_store_obs *o)
+{
+    sy_learner *l = ud;
+    if (l->server->exp_tracker) /* experiment results learn from the same events */
+        sy_exp_tracker_observe(l->server->exp_tracker, o);
+    if (!o) {
+        if (l->dirty && sy_wall_ms() - l->last_publish_ms >= PUBLISH_EVERY_MS)
+            publish(l, NULL);
+        return;
+    }
+    const sy_store_request *r = o->req;
+    size_t arm;
+    route_state *rs = r->route[0] ? find_route(l, r->route, r->model, &arm) : NULL;
+    if (!rs)
+        return;
+    double t = (double)sy_wall_ms() / 1000.0;
+    if (!o->is_feedback) {
+        if (r->status != 200)
+            return; /* errors carry no latency or token evidence */
+        sy_outcome_obs oo = {.arm = arm,
+                             .latency_s = r->latency_ms / 1000.0,
+                             .output_tokens = (double)r->completion_tokens,
+                             .cost_usd = r->cost_usd,
+                             .t = t};
+        if (sy_policy_state_observe_outcome(rs->st, &oo) == 0)
+            l->dirty = 1;
+        return;
+    }
+    size_t dim = sy_policy_state_params(rs->st)->dim;
+    if (dim && r->dim != dim)
+        return; /* decided under another context definition: not comparable */
+    sy_quality_obs q = {.arm = arm, .x = dim ? r->x : NULL, .dim = dim, .t = t};
+    stamp_slot *slot = stamp_slot_for(l, r->id);
+    int known = slot->used && memcmp(slot->id, r->id, 16) == 0;
+    if (o->replaced) {
+        q.reward = o->previous;
+        q.weight = o->previous_weight > 0 ? o->previous_weight : 1;
+        /* without the stamp (evicted, or rated before a restart) retract as if fresh */
+        sy_policy_state_retract_quality(rs->st, &q, known ? slot->stamp : t);
+    }
+    q.reward = o->value;
+    q.weight = o->weight > 0 ? o->weight : 1; /* implicit signals weigh less */
+    double stamp = t;
+    if (sy_policy_state_observe_quality(rs->st, &q, &stamp) == 0) {
+        memcpy(slot->id, r->id, 16);
+        slot->stamp = stamp;
+        slot->used = 1;
+        l->dirty = 1;
+    }
+}
+
+/* Replay: a stored request also restores its key's spend of the current budget periods. */
+static void observe_replayed(void *ud, const sy_store_obs *o)
+{
+    if (o && !o->is_feedback && o->req->key_name[0])
+        sy_key_restore_spend(o->req->key_name, o->req->cost_usd, o->req->ts_ms, sy_wall_ms());
+    observe(ud, o);
+}
+
+/* On the store thread, right after the first configuration: relearn from the store. */
+static void replay(void *ud)
+{
+    sy_learner *l = ud;
+    uint64_t t0 = sy_wall_ms();
+    long n = sy_store_replay(l->server->store, observe_replayed, l);
+    if (l->dirty)
+        publish(l, NULL);
+    if (n > 0)
+        sy_log(SY_LOG_INFO, "learner: replayed %ld stored requests in %llu ms", n,
+               (unsigned long long)(sy_wall_ms() - t0));
+    pthread_mutex_lock(&l->ready_lock);
+    l->ready = 1;
+    pthread_cond_broadcast(&l->ready_cond);
+    pthread_mutex_unlock(&l->ready_lock);
+}
+
+void sy_learner_wait_ready(sy_learner *l)
+{
+    pthread_mutex_lock(&l->ready_lock);
+    while (!l->ready)
+        pthread_cond_wait(&l->ready_cond, &l->ready_lock);
+    pthread_mutex_unlock(&l->ready_lock);
+}
+
+sy_learner *sy_learner_start(sy_server *server, sy_runtime *rt)
+{
+    sy_learner *l = sy_xcalloc(1, sizeof(*l));
+    l->server = server;
+    l->stamps = sy_xcalloc(STAMP_SLOTS, sizeof(stamp_slot));
+    pthread_mutex_init(&l->ready_lock, NULL);
+    pthread_cond_init(&l->ready_cond, NULL);
+    sy_store_set_observer(server->store, observe, l);
+    sy_learner_reconfigure(l, rt);
+    sy_store_call(server->store, replay, l);
+    return l;
+}
+
+void sy_learner_reconfigure(sy_learner *l, sy_runtime *rt)
+{
+    reconfig_job *job = sy_xcalloc(1, sizeof(*job));
+    job->l = l;
+    job->rt = sy_runtime_ref(rt);
+    sy_store_call(l->server->store, reconfigure, job);
+}
+
+void sy_learner_switch(sy_learner *l, sy_runtime *rt)
+{
+    sy_oneshot wait = SY_ONESHOT_INIT;
+    reconfig_job *job = sy_xcalloc(1, sizeof(*job));
+    job->l = l;
+    job->rt = sy_runtime_ref(rt);
+    job->wait = &wait;
+    sy_store_call(l->server->store, reconfigure, job);
+    sy_oneshot_wait(&wait);
+}
+
+void sy_learner_free(sy_learner *l)
+{
+    if (!l)
+        return;
+    free_routes(l->routes, l->n_routes);
+    sy_runtime_unref(l->rt);
+    free(l->stamps);
+    pthread_mutex_destroy(&l->ready_lock);
+    pthread_cond_destroy(&l->ready_cond);
+    free(l);
+}

@@ -1,0 +1,103 @@
+#include "runtime.h"
+
+#include "experiments.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Render the OpenAI "list models" body: models first, then routes. */
+static void render_models(sy_runtime *rt)
+{
+    const sy_config *cfg = rt->cfg;
+    sy_buf *b = &rt->models_json;
+    sy_buf_puts(b, "{\"object\":\"list\",\"data\":[");
+    for (size_t i = 0; i < cfg->n_models; i++) {
+        const sy_model_cfg *m = &cfg->models[i];
+        sy_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+        sy_buf_json_string(b, m->name, strlen(m->name));
+        sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,\"owned_by\":");
+        const char *prov = cfg->providers[m->provider].name;
+        sy_buf_json_string(b, prov, strlen(prov));
+        sy_buf_puts(b, ",\"switchyard\":{\"kind\":\"model\",\"tier\":");
+        sy_buf_json_string(b, m->tier, strlen(m->tier));
+        sy_buf_puts(b, "}}");
+    }
+    for (size_t i = 0, listed = cfg->n_models; i < cfg->n_routes; i++) {
+        const sy_route_cfg *r = &cfg->routes[i];
+        if (r->hidden) /* an experiment variant's route */
+            continue;
+        sy_buf_puts(b, listed++ ? ",{\"id\":" : "{\"id\":");
+        sy_buf_json_string(b, r->name, strlen(r->name));
+        sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,\"owned_by\":\"switchyard\","
+                       "\"switchyard\":{\"kind\":\"route\",\"policy\":");
+        sy_buf_json_string(b, r->policy, strlen(r->policy));
+        sy_buf_puts(b, ",\"candidates\":[");
+        for (size_t k = 0; k < r->n_candidates; k++) {
+            const char *mn = cfg->models[r->candidates[k]].name;
+            if (k)
+                sy_buf_puts(b, ",");
+            sy_buf_json_string(b, mn, strlen(mn));
+        }
+        sy_buf_puts(b, "]}}");
+    }
+    sy_buf_puts(b, "]}");
+}
+
+sy_runtime *sy_runtime_new(sy_config *cfg, uint64_t generation)
+{
+    sy_runtime *rt = sy_xcalloc(1, sizeof(*rt));
+    atomic_init(&rt->refs, 1);
+    rt->cfg = cfg;
+    rt->generation = generation;
+    rt->route_policies = sy_xcalloc(cfg->n_routes, sizeof(sy_policy *));
+    /* Until the learner publishes, routes decide on their priors alone. */
+    for (size_t i = 0; i < cfg->n_routes; i++) {
+        const sy_route_cfg *r = &cfg->routes[i];
+        sy_policy_params pp;
+        sy_arm_params *arms = sy_xcalloc(r->n_candidates, sizeof(*arms));
+        sy_route_policy_params(cfg, r, &pp, arms);
+        sy_policy_state *st = NULL;
+        if (sy_policy_state_new(&pp, &st) == 0) {
+            rt->route_policies[i] = sy_policy_state_snapshot(st, 0);
+            sy_policy_state_free(st);
+        } else {
+            rt->route_policies[i] = sy_policy_new_uniform();
+        }
+        free(arms);
+    }
+    render_models(rt);
+    return rt;
+}
+
+sy_runtime *sy_runtime_ref(sy_runtime *rt)
+{
+    atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed);
+    return rt;
+}
+
+void sy_runtime_unref(sy_runtime *rt)
+{
+    if (!rt || atomic_fetch_sub_explicit(&rt->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < rt->cfg->n_routes; i++)
+        sy_policy_free(rt->route_policies[i]);
+    free(rt->route_policies);
+    sy_buf_free(&rt->models_json);
+    sy_exp_table_free(rt->experiments);
+    sy_config_free(rt->cfg);
+    free(rt);
+}
+
+void sy_route_policy_params(const sy_config *cfg, const sy_route_cfg *route, sy_policy_params *out,
+                            sy_arm_params *arms)
+{
+    *out = route->params;
+    out->n_arms = route->n_candidates;
+    for (size_t k = 0; k < route->n_candidates; k++) {
+        const sy_model_cfg *m = &cfg->models[route->candidates[k]];
+        arms[k] = route->arms[k];
+        arms[k].price_in_per_mtok = m->price.input;
+        arms[k].price_out_per_mtok = m->price.output;
+    }
+    out->arms = arms;
+}

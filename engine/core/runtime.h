@@ -1,0 +1,38 @@
+/*
+ * runtime: everything a request needs that is derived from one loaded configuration:
+ * the config itself, one policy per route, and pre-rendered bodies (GET /v1/models).
+ *
+ * A runtime is immutable and reference-counted. Each worker holds a reference to the
+ * current one and each request holds a reference for its whole life, so a reload (which
+ * publishes a new runtime) never changes the ground under an in-flight request; the old
+ * runtime is freed when its last request finishes.
+ */
+#ifndef SY_RUNTIME_H
+#define SY_RUNTIME_H
+
+#include "config.h"
+#include "policy.h"
+#include "sy_common.h"
+
+#include <stdatomic.h>
+
+typedef struct sy_runtime {
+    atomic_int refs;
+    sy_config *cfg;
+    sy_policy **route_policies;       /* one per cfg->routes[i] */
+    sy_buf models_json;               /* body of GET /v1/models */
+    uint64_t generation;              /* 1 for the first config, +1 per reload */
+    struct sy_exp_table *experiments; /* running experiments (engine/experiments.h), owned */
+} sy_runtime;
+
+/* Build a runtime around cfg (ownership of cfg moves in). Starts with one reference. */
+sy_runtime *sy_runtime_new(sy_config *cfg, uint64_t generation);
+sy_runtime *sy_runtime_ref(sy_runtime *rt);
+void sy_runtime_unref(sy_runtime *rt);
+
+/* The policy parameters of a route with its arms' prices joined in: arms must hold
+ * route->n_candidates entries; out->arms points to them. */
+void sy_route_policy_params(const sy_config *cfg, const sy_route_cfg *route, sy_policy_params *out,
+                            sy_arm_params *arms);
+
+#endif

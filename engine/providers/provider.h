@@ -1,0 +1,19 @@
+/*
+ * provider: the dialect registry. Which adapter (adapter.h) translates for a provider's
+ * dialect; the adapters themselves are provider_<dialect>.c.
+ */
+#ifndef SY_PROVIDER_H
+#define SY_PROVIDER_H
+
+#include "adapter.h"
+
+/* The adapter of a dialect, or NULL when this build has none. */
+const sy_adapter *sy_adapter_for(sy_dialect dialect);
+
+/*
+ * Append one "$.providers.NAME.dialect: ..." line per provider whose dialect has no
+ * adapter in this build. Returns the number of such providers (0 = servable).
+ */
+size_t sy_providers_unsupported(const sy_config *cfg, sy_buf *errs);
+
+#endif

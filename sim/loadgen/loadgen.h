@@ -1,0 +1,13 @@
+/*
+ * loadgen: `switchyard loadgen`, synthetic users against a running gateway (demo,
+ * benchmarks). A tool beside the server: it talks to it only over HTTP.
+ * Same convention as the server's commands (engine/app/commands.h): argv[0] is the
+ * command's name; returns 0 success, 1 failure, 2 usage error.
+ */
+#ifndef SY_LOADGEN_H
+#define SY_LOADGEN_H
+
+/* `switchyard loadgen --url U --key K --route R --fake F [...]`: synthetic users. */
+int sy_cmd_loadgen(int argc, char **argv);
+
+#endif
