@@ -3,6 +3,7 @@
 
 #include "api_common.h"
 #include "feedback_token.h"
+#include "rating.h"
 #include "keys.h"
 #include "metrics.h"
 #include "server.h"
@@ -99,29 +100,14 @@ static void answer(sy_worker_job *job, int live)
     free(f);
 }
 
-/* The rating as a value in [0,1]: "rating" ("up"/"down") or "value"; -1 and a 400. */
+/* The rating as a value in [0,1] (feedback/rating.h); -1 after answering the 400. */
 static double read_value(sy_http_req *req, const cJSON *root)
 {
-    const cJSON *rating = cJSON_GetObjectItemCaseSensitive(root, "rating");
-    const cJSON *value = cJSON_GetObjectItemCaseSensitive(root, "value");
-    if ((rating != NULL) == (value != NULL)) {
-        bad(req, rating ? "value" : "rating",
-            "give exactly one of \"rating\" (\"up\" or \"down\") and \"value\" (0 to 1)");
-        return -1;
-    }
-    if (rating) {
-        if (cJSON_IsString(rating) && strcmp(rating->valuestring, "up") == 0)
-            return 1;
-        if (cJSON_IsString(rating) && strcmp(rating->valuestring, "down") == 0)
-            return 0;
-        bad(req, "rating", "\"rating\" must be \"up\" or \"down\"");
-        return -1;
-    }
-    if (!cJSON_IsNumber(value) || !(value->valuedouble >= 0 && value->valuedouble <= 1)) {
-        bad(req, "value", "\"value\" must be a number from 0 to 1");
-        return -1;
-    }
-    return value->valuedouble;
+    const char *param = NULL, *message = NULL;
+    double v = sy_rating_read(root, &param, &message);
+    if (v < 0)
+        bad(req, param, message);
+    return v;
 }
 
 /* Check the optional fields; on success *tags is a compact JSON array (malloc'd) or NULL. */

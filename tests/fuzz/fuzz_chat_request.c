@@ -1,5 +1,5 @@
 /* Fuzz target: a client's chat request body — JSON parsing with the nesting limit the
- * server applies, the schema checks (engine/chat_validate.c), and for valid requests
+ * server applies, the schema checks (engine/proto/chat_validate.c), and for valid requests
  * the OpenAI adapter's translation to an upstream call. */
 #include "chat_validate.h"
 #include "provider.h"

@@ -1,4 +1,4 @@
-/* Fuzz target: the HTTP/1.1 head parser and the chunked body decoder (engine/http_parse.c)
+/* Fuzz target: the HTTP/1.1 head parser and the chunked body decoder (engine/proto/http_parse.c)
  * on arbitrary bytes. Any crash, leak or sanitizer report is a finding. */
 #include "http_parse.h"
 #include "sy_common.h"
