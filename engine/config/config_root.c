@@ -65,7 +65,7 @@ static void root_after(sy_cfg_loader *l, const cJSON *root, void *out)
     }
 }
 
-/* "experiments": only its shape here; engine/experiments.c checks its contents. */
+/* "experiments": only its shape here; engine/registry/experiments.c checks its contents. */
 static int read_experiments(sy_cfg_loader *l, const cJSON *v, void *out)
 {
     if (cJSON_IsArray(v))

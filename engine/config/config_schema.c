@@ -199,6 +199,18 @@ long sy_cfg_member_index(const cJSON *obj, const char *name)
     return -1;
 }
 
+/* Index of model `name` among the current route's candidates, or -1 (rules and
+ * per-arm blocks of the route being read). */
+long sy_cfg_candidate_index(sy_cfg_loader *l, const char *name)
+{
+    const sy_route_cfg *r = l->route;
+    long idx = l->models ? sy_cfg_member_index(l->models, name) : -1;
+    for (size_t k = 0; idx >= 0 && k < r->n_candidates; k++)
+        if (r->candidates[k] == (size_t)idx)
+            return (long)k;
+    return -1;
+}
+
 /* ---- members ----------------------------------------------------------------------- */
 
 /* 1 when an earlier member of obj has the same name as m (the first one wins). */

@@ -15,16 +15,6 @@ static const char *const k_policies[] = {"uniform",     "fixed",          "weigh
                                          "round_robin", "epsilon_greedy", "ucb1",
                                          "linucb",      "thompson",       "linear_thompson"};
 
-long sy_cfg_candidate_index(sy_cfg_loader *l, const char *name)
-{
-    const sy_route_cfg *r = l->route;
-    long idx = l->models ? sy_cfg_member_index(l->models, name) : -1;
-    for (size_t k = 0; idx >= 0 && k < r->n_candidates; k++)
-        if (r->candidates[k] == (size_t)idx)
-            return (long)k;
-    return -1;
-}
-
 /* Candidate c (at index i of array v): a model, not a repeat. Returns its model index. */
 static long candidate_model(sy_cfg_loader *l, const cJSON *v, const cJSON *c, size_t i)
 {
