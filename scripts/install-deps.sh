@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages switchyard needs, only those that are missing.
 # Usage: scripts/install-deps.sh [build|test|bench]   (each level includes the previous)
-# gnuplot-nox (test) renders the charts of `switchyard sim --report`.
+# gnuplot-nox (build) renders the charts of `switchyard sim --report`.
 set -euo pipefail
 level=${1:-build}
 
 pkgs=(build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev liblmdb-dev
-      libcjson-dev libgsl-dev curl jq)
+      libcjson-dev libgsl-dev curl jq gnuplot-nox)
 if [ "$level" = test ] || [ "$level" = bench ]; then
-  pkgs+=(libcmocka-dev python3-pytest python3-requests clang gnuplot-nox)
+  pkgs+=(libcmocka-dev python3 python3-pytest python3-requests clang)
 fi
 if [ "$level" = bench ]; then
   pkgs+=(wrk nginx-light valgrind)
