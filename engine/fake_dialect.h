@@ -1,7 +1,7 @@
 /*
  * fake_dialect: what one provider dialect contributes to `switchyard fake-provider`.
  *
- * The server (fake_provider.c) owns sockets, timers, scenarios, faults and statistics;
+ * The server (fake_server.h and its files) owns sockets, timers, scenarios, faults and statistics;
  * a dialect only routes its paths, reads its request shape and renders its bodies and
  * stream events. Each dialect (OpenAI, Gemini generateContent, Anthropic Messages) is one
  * file defining one fp_dialect plus one line in the server's dialect table.
@@ -97,8 +97,7 @@ typedef struct fp_dialect {
      * before close, instead of content deltas. render_completion renders a tool call
      * instead of text when x->tool_name is set. */
     void (*render_stream_tool_call)(const fp_exchange *x, sy_buf *out);
-    /* An in-stream error event (the error_event fault). NULL: the OpenAI form,
-     * `data: {"error":{"message":…,"type":"server_error","param":null,"code":null}}`. */
+    /* An in-stream error event (the error_event fault). */
     void (*render_stream_error)(const fp_exchange *x, sy_buf *out);
     /* A syntactically broken body (non-stream) or stream event (stream). */
     void (*render_malformed)(const fp_exchange *x, int stream, sy_buf *out);

@@ -346,6 +346,15 @@ static void oai_render_stream_close(const fp_exchange *x, sy_buf *out)
     sy_buf_puts(out, "data: [DONE]\n\n");
 }
 
+/* An in-stream error event, as OpenAI sends one mid-stream. */
+static void oai_render_stream_error(const fp_exchange *x, sy_buf *out)
+{
+    (void)x;
+    sy_buf_puts(out, "data: {\"error\":{\"message\":\"The server had an error while "
+                     "processing your request.\",\"type\":\"server_error\",\"param\":"
+                     "null,\"code\":null}}\n\n");
+}
+
 /* Truncated JSON: the object is opened and never closed (a valid SSE frame, though). */
 static void oai_render_malformed(const fp_exchange *x, int stream, sy_buf *out)
 {
@@ -447,6 +456,7 @@ const fp_dialect fp_dialect_openai = {
     .render_stream_delta = oai_render_stream_delta,
     .render_stream_close = oai_render_stream_close,
     .render_stream_tool_call = oai_render_stream_tool_call,
+    .render_stream_error = oai_render_stream_error,
     .render_malformed = oai_render_malformed,
     .render_error = oai_render_error,
     .render_models = oai_render_models,
