@@ -12,6 +12,21 @@
 
 #define SY_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* z_{0.975}: the standard normal quantile of two-sided 95% intervals. */
+#define SY_Z95 1.959963984540054
+
+/* The value of a hexadecimal digit of either case, or -1. */
+static inline int sy_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Error codes shared by all libraries (functions return 0 or one of these). */
 enum {
     SY_OK = 0,

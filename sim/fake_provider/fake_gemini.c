@@ -56,17 +56,6 @@ static fp_route_kind gm_route(const char *path)
     return chat_method(model_part(path), &colon) >= 0 ? FP_ROUTE_CHAT : FP_ROUTE_NONE;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Model (percent-decoded) and streaming from the path. */
 static int gm_parse_path(const char *path, fp_chat *c, sy_buf *err)
 {
@@ -77,8 +66,8 @@ static int gm_parse_path(const char *path, fp_chat *c, sy_buf *err)
     sy_buf model = {0};
     for (const char *p = rest; p < colon; p++) {
         int hi, lo;
-        if (*p == '%' && p + 2 < colon && (hi = hex_value(p[1])) >= 0 &&
-            (lo = hex_value(p[2])) >= 0) {
+        if (*p == '%' && p + 2 < colon && (hi = sy_hex_digit(p[1])) >= 0 &&
+            (lo = sy_hex_digit(p[2])) >= 0) {
             char ch = (char)(hi * 16 + lo);
             sy_buf_append(&model, &ch, 1);
             p += 2;
