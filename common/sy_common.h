@@ -61,6 +61,9 @@ void sy_buf_puts(sy_buf *b, const char *s);
 void sy_buf_printf(sy_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
 void sy_buf_json_string(sy_buf *b, const char *s, size_t len);
+/* Append a finite double in the shortest form that reads back as the same value (0.7,
+ * not 0.69999999999999996); non-finite values as null (JSON has no NaN). */
+void sy_buf_num(sy_buf *b, double v);
 void sy_buf_reset(sy_buf *b); /* len = 0, keeps capacity */
 void sy_buf_free(sy_buf *b);
 

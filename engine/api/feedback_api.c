@@ -63,11 +63,13 @@ static void answer(sy_worker_job *job, int live)
         case 200: {
             sy_metrics_feedback(f->ack.route, f->ack.model, f->value);
             sy_buf b = {0};
-            sy_buf_printf(&b, "{\"object\":\"feedback\",\"request_id\":\"%s\",\"value\":%.17g",
-                          f->id, f->value);
+            sy_buf_printf(&b, "{\"object\":\"feedback\",\"request_id\":\"%s\",\"value\":", f->id);
+            sy_buf_num(&b, f->value);
             sy_buf_printf(&b, ",\"replaced\":%s", f->ack.replaced ? "true" : "false");
-            if (f->ack.replaced)
-                sy_buf_printf(&b, ",\"previous_value\":%.17g", f->ack.previous);
+            if (f->ack.replaced) {
+                sy_buf_puts(&b, ",\"previous_value\":");
+                sy_buf_num(&b, f->ack.previous);
+            }
             sy_buf_puts(&b, ",\"route\":");
             if (f->ack.route[0])
                 sy_buf_json_string(&b, f->ack.route, strlen(f->ack.route));
@@ -189,9 +191,11 @@ int sy_feedback_handle(sy_worker *w, sy_http_req *req, const char *key_name)
                                  "x-switchyard-feedback-token");
         goto done;
     }
-    double value = read_value(req, root);
     const char *comment;
-    if (value < 0 || read_extras(req, root, &comment, &tags) != 0)
+    if (read_extras(req, root, &comment, &tags) != 0) /* an unknown field is named first */
+        goto done;
+    double value = read_value(req, root);
+    if (value < 0)
         goto done;
 
     sy_fb_call *f = sy_xcalloc(1, sizeof(*f));
