@@ -25,9 +25,10 @@ void sy_conv_begin_turn(sy_conv_state *st, int known, const char *user_text, siz
             out->rate_previous |= st->last_request[i] != 0;
     } else {
         st->rephrases = 0;
-        if (known && st->turn > 0)
+        if (known && st->turn > 0 && !st->rated_down) /* moved on, and not rated down */
             st->good_turns++;
     }
+    st->rated_down = 0;
     if (user_text) {
         size_t n = user_len < sizeof(st->last_text) ? user_len : sizeof(st->last_text) - 1;
         memcpy(st->last_text, user_text, n);
@@ -88,4 +89,5 @@ void sy_conv_thumbs_down(sy_conv_state *st)
 {
     st->thumbs_down++;
     st->good_turns = 0;
+    st->rated_down = 1;
 }

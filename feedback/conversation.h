@@ -9,6 +9,10 @@
  * rule that fired, a sticky one from an earlier turn, or calm again), then
  * sy_conv_end_turn when the answer is known (turn count, cost, the request that
  * answered). A thumbs-down on an answer is sy_conv_thumbs_down.
+ *
+ * good_turns counts the turns in a row the user moved on from: a new question, not a
+ * rephrase, with no thumbs-down on the answer before it. So on the turn after a
+ * thumbs-down, good_turns is 0 and `thumbs_down >= 1 && good_turns == 0` holds.
  */
 #ifndef SY_CONVERSATION_H
 #define SY_CONVERSATION_H
@@ -25,6 +29,7 @@ typedef struct sy_conv_state {
     char rule[64];    /* the sticky rule, "" none */
     uint8_t last_request[16];
     char last_text[512]; /* the previous user message (prefix) */
+    uint8_t rated_down;  /* a thumbs-down arrived since the last turn began */
 } sy_conv_state;
 
 /* What sy_conv_begin_turn learned about the turn. */
@@ -71,7 +76,8 @@ unsigned sy_conv_apply_rule(sy_conv_state *st, const sy_conv_rule *fired, unsign
 void sy_conv_end_turn(sy_conv_state *st, uint64_t now_ms, double cost_usd,
                       const uint8_t request_id[16]);
 
-/* An explicit thumbs-down on one of the conversation's answers. */
+/* An explicit thumbs-down on one of the conversation's answers: counted, and the turn
+ * it follows is not a good one (the next turn does not count it). */
 void sy_conv_thumbs_down(sy_conv_state *st);
 
 #endif

@@ -125,12 +125,26 @@ static void test_escalation_rules(void **unused)
     assert_string_equal(st.rule, "");
 }
 
+/* The turn after a thumbs-down is not counted as good (docs/escalation.md's rule
+ * `thumbs_down >= 1 && good_turns == 0` must hold on it); the one after that is. */
 static void test_thumbs_down(void **unused)
 {
-    sy_conv_state st = {.good_turns = 4};
+    sy_conv_state st;
+    sy_conv_turn t;
+    begin(&st, 0, "how do I reset my password", &t, 0);
+    sy_conv_end_turn(&st, 0, 0, req_a);
+    begin(&st, 1, "what is the capital of France", &t, 0);
+    sy_conv_end_turn(&st, 0, 0, req_a);
+    assert_int_equal(st.good_turns, 1);
     sy_conv_thumbs_down(&st);
     assert_int_equal(st.thumbs_down, 1);
     assert_int_equal(st.good_turns, 0);
+    begin(&st, 1, "who wrote Macbeth", &t, 0);
+    assert_false(t.rephrase);
+    assert_int_equal(st.good_turns, 0);
+    sy_conv_end_turn(&st, 0, 0, req_a);
+    begin(&st, 1, "how tall is the Eiffel tower", &t, 0);
+    assert_int_equal(st.good_turns, 1);
 }
 
 static double rating_of(const char *json, const char **param)
