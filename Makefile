@@ -105,6 +105,7 @@ $(PACKAGE_BUILD)/Makefile:
 
 package: deps-package $(PACKAGE_BUILD)/Makefile
 	cmake --build $(PACKAGE_BUILD) -j $(JOBS)
+	rm -f $(PACKAGE_BUILD)/switchyard_*.deb
 	cd $(PACKAGE_BUILD) && cpack -G DEB
 	@ls -l $(PACKAGE_BUILD)/switchyard_*.deb
 
