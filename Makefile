@@ -3,6 +3,8 @@
 #   make test   build normally and under ASan+UBSan, run unit, integration and SDK tests
 #   make bench  the benchmarks of docs/performance.md
 #   make fuzz   each libFuzzer target for FUZZ_SECONDS (docs/reliability.md)
+#   make install  install the build under PREFIX (default /usr/local), DESTDIR honoured
+#   make package  a .deb in build-package/ (Release build, CPack; docs/deploy.md)
 # Both install missing Debian packages first (scripts/install-deps.sh).
 
 BUILD      ?= build
@@ -11,6 +13,7 @@ JOBS       ?= $(shell nproc)
 PYTEST     ?= /usr/bin/python3 -m pytest
 
 .PHONY: all deps deps-test deps-bench build build-tests build-asan build-fuzz demo test unit unit-asan integration integration-asan sdk bench fuzz format clean
+.PHONY: install package deps-package
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
@@ -79,6 +82,32 @@ fuzz: build-fuzz
 # Benchmarks (docs/performance.md): policy decisions, the store thread, gateway overhead.
 bench: deps-bench build-tests
 	bench/run.sh $(BUILD)
+
+# Packaging (packaging/CMakeLists.txt, docs/deploy.md). `make install` re-runs configure
+# with PREFIX (the config goes to $(PREFIX)/etc/switchyard, or /etc/switchyard when
+# PREFIX=/usr) and never overwrites a configuration already installed.
+PREFIX        ?= /usr/local
+DESTDIR       ?=
+PACKAGE_BUILD ?= build-package
+
+install: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD)
+
+deps-package:
+	@scripts/install-deps.sh package
+
+# The .deb: a Release build of its own, without the tests, installed under /usr.
+$(PACKAGE_BUILD)/Makefile:
+	cmake -S . -B $(PACKAGE_BUILD) -DCMAKE_BUILD_TYPE=Release -DSY_WERROR=ON -DSY_TESTS=OFF \
+	  -DCMAKE_INSTALL_PREFIX=/usr
+
+package: deps-package $(PACKAGE_BUILD)/Makefile
+	cmake --build $(PACKAGE_BUILD) -j $(JOBS)
+	rm -f $(PACKAGE_BUILD)/switchyard_*.deb
+	cd $(PACKAGE_BUILD) && cpack -G DEB
+	@ls -l $(PACKAGE_BUILD)/switchyard_*.deb
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
