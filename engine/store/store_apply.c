@@ -219,6 +219,26 @@ static int grow_map(sy_store *s)
     return 0;
 }
 
+/* Another process sharing the environment grew it past our map: adopt its size. */
+static int adopt_map_size(sy_store *s)
+{
+    MDB_envinfo info;
+    pthread_rwlock_wrlock(&s->map_lock);
+    int rc = mdb_env_set_mapsize(s->env, 0);
+    if (rc == 0)
+        rc = mdb_env_info(s->env, &info);
+    pthread_rwlock_unlock(&s->map_lock);
+    if (rc)
+        return -1;
+    s->map_size = info.me_mapsize;
+    if (s->opts.max_map_size < s->map_size)
+        s->opts.max_map_size = s->map_size;
+    pthread_mutex_lock(&s->lock);
+    s->counters.map_size = s->map_size;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
 /* One event's writes inside the batch's transaction. */
 static int apply_event(sy_store *s, MDB_txn *txn, store_event *e, int *synced_acks)
 {
@@ -264,6 +284,8 @@ int sy_store_commit_batch(sy_store *s, store_event *batch, int *synced_acks)
         else if (txn)
             mdb_txn_abort(txn); /* never a pointer mdb_txn_begin did not set */
         if (rc == MDB_MAP_FULL && grow_map(s) == 0)
+            continue;
+        if (rc == MDB_MAP_RESIZED && adopt_map_size(s) == 0)
             continue;
         if (rc == 0 && *synced_acks)
             rc = mdb_env_sync(s->env, 1); /* an acknowledged rating is on disk */

@@ -43,7 +43,8 @@ def make_history(gw, n):
 
 
 def run(args, timeout=60):
-    p = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=timeout,
+    p = subprocess.run([BIN] + args, capture_output=True, text=True, errors="replace",
+                       timeout=timeout,
                        env=sanitizer_env(dict(os.environ)))
     assert p.returncode >= 0, f"{args[0]} died by signal {-p.returncode}:\n{p.stderr[-2000:]}"
     return p
