@@ -160,18 +160,25 @@ int sy_store_check(const char *dir, sy_store_report *r)
         r->damaged = 1;
         return -1;
     }
-    MDB_env *env;
-    MDB_txn *txn;
-    if (pin_snapshot(dir, &env, &txn, r->problem, sizeof(r->problem)) != 0) {
-        r->damaged = 1;
-        return -1;
-    }
     checker c = {0};
-    sy_pages_result pr;
-    int rc = sy_pages_walk(path, (uint64_t)mdb_txn_id(txn), check_record, &c, &pr, r->problem,
+    sy_pages_result pr = {0};
+    int rc = -2;
+    for (int attempt = 0; rc == -2 && attempt < 8; attempt++) { /* see sy_pages_walk */
+        MDB_env *env;
+        MDB_txn *txn;
+        if (pin_snapshot(dir, &env, &txn, r->problem, sizeof(r->problem)) != 0) {
+            rc = -1;
+            break;
+        }
+        keyset_free(&c.dec);
+        keyset_free(&c.out);
+        keyset_free(&c.fb);
+        memset(&c, 0, sizeof(c));
+        rc = sy_pages_walk(path, (uint64_t)mdb_txn_id(txn), check_record, &c, &pr, r->problem,
                            sizeof(r->problem));
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
+        mdb_txn_abort(txn);
+        mdb_env_close(env);
+    }
     if (rc == 0)
         join(&c, r);
     keyset_free(&c.dec);

@@ -494,7 +494,7 @@ int sy_pages_walk(const char *path, uint64_t txnid, sy_pages_record_fn fn, void 
         snprintf(problem, problem_len, "no meta page of data.mdb holds transaction %llu",
                  (unsigned long long)txnid);
         walker_free(&w);
-        return -1;
+        return -2;
     }
     const uint8_t *m = meta[which];
     w.last_pg = u64at(m + PAGEHDRSZ + META_LASTPG);

@@ -43,7 +43,9 @@ int sy_pages_check_meta(const char *path, uint64_t *newest_txnid, char *problem,
 /*
  * Walk the snapshot of transaction `txnid` (the caller holds an LMDB read transaction
  * on it, so no writer reuses its pages meanwhile). Returns 0, or -1 with a description
- * of the first problem found. `fn` may be NULL.
+ * of the first problem found, or -2 when neither meta page holds txnid any more (a
+ * writer committed twice since the caller's snapshot began: take a new one). `fn` may
+ * be NULL.
  */
 int sy_pages_walk(const char *path, uint64_t txnid, sy_pages_record_fn fn, void *ud,
                   sy_pages_result *res, char *problem, size_t problem_len);

@@ -12,6 +12,7 @@ import os
 import random
 import shutil
 import subprocess
+import threading
 
 import pytest
 import requests
@@ -168,7 +169,15 @@ def test_random_damage_never_kills_and_never_loses_silently(history, tmp_path):
 def test_backup_while_serving_then_restore_keeps_every_rating(tmp_path, fake):
     cfg = gateway_config(fake.url)
     gw = Gateway(tmp_path, cfg)
-    acked = make_history(gw, 60)
+    acked = make_history(gw, 30)
+    # verify and export while the gateway writes: a live store is never called damaged
+    writer = threading.Thread(target=lambda: acked.update(make_history(gw, 30)))
+    writer.start()
+    while writer.is_alive():
+        p = run(["store", "verify", "--config", str(gw.config_path)])
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert export(gw.data_dir)[0].returncode == 0
+    writer.join()
     backup = tmp_path / "backup"
     p = run(["store", "backup", "--config", str(gw.config_path), str(backup)])
     assert p.returncode == 0, p.stderr
