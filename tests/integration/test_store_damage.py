@@ -5,8 +5,9 @@ clear message or opened with a logged, counted loss; a store that opens without 
 has lost nothing. Also: `store backup` while serving, then the documented restore, keeps
 every acknowledged rating.
 
-SY_DAMAGE_CASES (default 120) sets the number of corruptions; scripts/store_damage_soak.sh
-runs thousands."""
+SY_DAMAGE_CASES (default 120, 40 under ASan) sets the number of corruptions and
+SY_DAMAGE_SEED the seed: the soak of docs/reliability.md is
+SY_DAMAGE_CASES=300 SY_DAMAGE_SEED=1 pytest tests/integration/test_store_damage.py."""
 import json
 import os
 import random
