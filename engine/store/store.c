@@ -326,6 +326,7 @@ static int check_before_open(const char *dir, uint64_t *lost, char *err, size_t 
                  "backup (docs/operations.md, \"Restore\") or move %s aside to start with an "
                  "empty store; `switchyard store verify --data-dir %s` describes the damage",
                  dir, r.problem, dir, dir);
+        sy_store_log(2, "store: %s", err); /* also in the log file, when there is one */
         return -1;
     }
     if (rc == 1)
