@@ -81,7 +81,10 @@ static void request_json(sy_buf *b, MDB_txn *txn, MDB_dbi outc, MDB_dbi fb, MDB_
     for (int i = 0; i < dim; i++) {
         double d;
         memcpy(&d, x + 8 * i, 8);
-        sy_buf_printf(b, i ? ",%.17g" : "%.17g", d);
+        if (isfinite(d)) /* a damaged number is no reason for invalid JSON */
+            sy_buf_printf(b, i ? ",%.17g" : "%.17g", d);
+        else
+            sy_buf_puts(b, i ? ",null" : "null");
     }
     sy_buf_puts(b, "]");
     MDB_val ov;

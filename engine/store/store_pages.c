@@ -327,9 +327,13 @@ static int walk_page(walker *w, uint64_t pgno, int depth, bound lo, bound hi)
 }
 
 /* Walk one database from its record and compare what was found with what it records. */
-static int walk_db(walker *w, const char *name, const dbrec *d)
+static int walk_db(walker *w, const char *name, const dbrec *d, uint16_t want_flags)
 {
     w->db = name;
+    /* LMDB acts on these flags (key order, duplicates as sub-databases): every database
+     * of the store has known ones, so any other value is damage, not a choice */
+    if (d->flags != want_flags)
+        return fail(w, "%s: database flags 0x%x, expected 0x%x", name, d->flags, want_flags);
     w->intkey = (d->flags & INTEGERKEY) != 0;
     w->branch = w->leaf = w->overflow = w->entries = 0;
     w->leaf_depth = 0;
@@ -441,17 +445,17 @@ static int walk_all(walker *w, const uint8_t *m, sy_pages_result *res)
     dbrec_read(m + PAGEHDRSZ + META_DBS, &free_db);
     dbrec_read(m + PAGEHDRSZ + META_DBS + DBREC, &main_db);
     w->collect_named = 1;
-    if (walk_db(w, "main database", &main_db) != 0)
+    if (walk_db(w, "main database", &main_db, 0) != 0)
         return -1;
     w->collect_named = 0;
     uint64_t tree = w->branch + w->leaf + w->overflow;
     for (size_t i = 0; i < w->n_named; i++) {
-        if (walk_db(w, w->named[i], &w->named_rec[i]) != 0)
+        if (walk_db(w, w->named[i], &w->named_rec[i], 0) != 0)
             return -1;
         tree += w->branch + w->leaf + w->overflow;
     }
     w->free_list = 1;
-    if (walk_db(w, "free list", &free_db) != 0)
+    if (walk_db(w, "free list", &free_db, INTEGERKEY) != 0)
         return -1;
     w->free_list = 0;
     tree += w->branch + w->leaf + w->overflow;
