@@ -9,6 +9,7 @@
  * resolves from memory before validation.
  */
 #include "api_prompts.h"
+#include "registry_names.h"
 
 #include "api_common.h"
 #include "prompt_apply.h"
@@ -108,6 +109,11 @@ void sy_api_admin_prompts(sy_worker *w, sy_http_req *req, const char *rest)
     if (!body)
         return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
                                      "body is not valid JSON", NULL);
+    if (sy_json_has_nul(req->body.data, req->body.len)) { /* cJSON would cut there */
+        cJSON_Delete(body);
+        return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
+                                     "NUL (\\u0000) is not allowed in the body", NULL);
+    }
     if (is_versions)
         sy_prompt_registry_create_version(reg, name, body, sy_wall_ms(), &r);
     else
