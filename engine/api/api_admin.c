@@ -64,7 +64,7 @@ static void mean_interval(sy_buf *b, const char *name, double n, double sum, dou
         return;
     }
     double var = (sq - n * mean * mean) / (n - 1);
-    double half = 1.959964 * sqrt(var > 0 ? var : 0) / sqrt(n);
+    double half = SY_Z95 * sqrt(var > 0 ? var : 0) / sqrt(n);
     sy_buf_printf(b, "{\"mean\":%.9g,\"lo\":%.9g,\"hi\":%.9g}", mean, mean - half, mean + half);
 }
 

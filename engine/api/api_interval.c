@@ -1,6 +1,8 @@
 /* api_interval: see api_interval.h. */
 #include "api_interval.h"
 
+#include "sy_common.h"
+
 #include <gsl/gsl_cdf.h>
 #include <math.h>
 
@@ -17,7 +19,7 @@ void sy_beta_interval95(double *alpha, double *beta, double *lo, double *hi)
         if (isfinite(*lo) && isfinite(*hi))
             return;
     }
-    double n = a + b, p = a / n, z = 1.959964, z2 = z * z;
+    double n = a + b, p = a / n, z = SY_Z95, z2 = z * z;
     double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
     double half = z * sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n);
     *lo = fmax(0, centre - half);
