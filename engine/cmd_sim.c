@@ -146,7 +146,8 @@ static sy_route_cfg *load_route(const char *arg, char *const *arm_names, size_t 
 
 /*
  * A learning agent of kind `kind` with the route's parameters: objective, discount,
- * priors and tuning knobs carry over; dim is the route's for contextual kinds. The
+ * priors (by candidate, mapped to the dataset's arms) and tuning knobs carry over; dim
+ * is the route's for contextual kinds. The
  * arms learn the cost per request from observed costs (datasets give costs, not prices).
  * Full-information runs need no propensity, so Monte Carlo draws are off (docs).
  */
@@ -171,8 +172,13 @@ static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kin
     else
         ag->params.dim = 0;
     ag->params.propensity_draws = 0;
+    /* r->arms is indexed like r->candidates; the agent's arms like the dataset. A
+     * dataset arm that is not a candidate keeps the defaults (it is never eligible). */
     for (size_t k = 0; k < n_arms; k++) {
-        ag->arms[k] = r->arms[k];
+        sy_arm_params_init(&ag->arms[k]);
+        for (size_t c = 0; c < r->n_candidates; c++)
+            if (r->candidates[c] == k)
+                ag->arms[k] = r->arms[c];
         ag->arms[k].cost_model = SY_COST_LEARNED;
     }
 }

@@ -3,7 +3,8 @@
  *
  * Loop order: seeds, then steps, then agents, so every agent sees the same row at the
  * same step (for a scenario the row is drawn once and shared). Learning agents own a
- * policy state, a published snapshot and their own generator seeded from (seed, agent).
+ * policy state, a published snapshot and their own generator seeded from the seed and
+ * the agent's name (so an agent's results do not depend on which others run with it).
  */
 #include "sim_run.h"
 
@@ -74,6 +75,18 @@ long sy_sim_fixed_arm(size_t arm, const sy_sim_row *row, size_t n_arms)
         if (!row->eligible || row->eligible[k])
             return (long)k;
     return -1;
+}
+
+unsigned long sy_sim_agent_seed(unsigned long seed, const char *name)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a of the name, then mixed with the seed */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    h ^= (uint64_t)seed * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 29;
+    return (unsigned long)(h & 0xffffffffu) + 1; /* mt19937 takes 32 bits; never 0 */
 }
 
 void sy_sim_mean_ci(const double *v, size_t n, double *mean, double *half)
@@ -155,7 +168,7 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
             sy_policy_state_new(&agents[a].params, &L->st);
             L->snap = sy_policy_state_snapshot(L->st, 0);
             L->rng = gsl_rng_alloc(gsl_rng_mt19937);
-            gsl_rng_set(L->rng, seed * 1000003ul + a + 1);
+            gsl_rng_set(L->rng, sy_sim_agent_seed(seed, agents[a].name));
         }
         size_t bucket = 0, bucket_n = 0;
         memset(bucket_eu, 0, n_agents * sizeof(double));

@@ -89,6 +89,10 @@ long sy_sim_oracle_arm(const sy_objective *obj, const sy_sim_row *row, size_t n_
 /* What a fixed agent serves: `arm` when eligible, else the first eligible arm. */
 long sy_sim_fixed_arm(size_t arm, const sy_sim_row *row, size_t n_arms);
 
+/* The generator seed of an agent named `name` in run `seed`: depends on nothing else,
+ * so a policy's figures do not change with the other policies compared. */
+unsigned long sy_sim_agent_seed(unsigned long seed, const char *name);
+
 /* Run the agents; SY_ERR_INVALID (with err) when an agent's parameters are rejected. */
 int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
                const sy_sim_opts *opts, sy_sim_result *out, char *err, size_t err_len);

@@ -206,3 +206,55 @@ def test_real_export_round_trip(tmp_path):
         assert lo <= logged <= hi, (est, v, lo, hi, logged)
     p = sim("--log", log, "--route", '{"policy": "thompson", "objective": {"quality": 1, "cost_per_usd": 100}}')
     assert "target: thompson" in p.stdout
+
+
+# ---- regressions (issue 14) -------------------------------------------------------------
+
+def test_candidates_subset_runs_every_policy(tmp_path):
+    """A route listing a subset of the data's models simulates every policy on that subset
+    (the agents' arms used to be copied past the end of the candidates' array)."""
+    out = tmp_path / "s.csv"
+    route = ('{"policy": "linear_thompson", "candidates": ["small-model", "big-model"], '
+             '"objective": {"quality": 1, "cost_per_usd": 50}}')
+    sim("--jsonl", FIX / "generic.jsonl", "--route", route, "--seeds", 2, "--csv", out)
+    rows = read_csv(out)
+    assert {"linear_thompson (route)", "thompson", "linucb", "epsilon_greedy", "ucb1",
+            "uniform", "small-model", "big-model"} <= set(rows)
+    assert "mid-model" not in rows
+    # every policy only ever serves the two candidates: its cost lies between theirs
+    lo, hi = float(rows["small-model"]["cost_usd"]), float(rows["big-model"]["cost_usd"])
+    for name in ("linear_thompson (route)", "thompson", "uniform"):
+        assert lo - 1e-12 <= float(rows[name]["cost_usd"]) <= hi + 1e-12
+
+
+def test_priors_follow_the_model_not_the_candidate_position(tmp_path):
+    """Priors are given per model: listing the candidates in another order than the data
+    changes nothing, and a crushing prior against a model keeps it out."""
+    prior = '"priors": {"big-model": {"quality": 0, "quality_strength": 100000}}'
+    figures = []
+    for order in (["big-model", "mid-model", "small-model"],
+                  ["small-model", "mid-model", "big-model"]):
+        out = tmp_path / f"{order[0]}.csv"
+        route = ('{"policy": "thompson", "candidates": %s, %s, '
+                 '"objective": {"quality": 1, "cost_per_usd": 50}}' %
+                 (str(order).replace("'", '"'), prior))
+        sim("--jsonl", FIX / "generic.jsonl", "--route", route, "--seeds", 3, "--policies",
+            "none", "--csv", out)
+        rows = read_csv(out)
+        figures.append({k: rows["thompson (route)"][k] for k in ("quality", "cost_usd")})
+        # big-model is (almost) never served: the route costs far less than mid-model
+        assert float(rows["thompson (route)"]["cost_usd"]) < float(rows["mid-model"]["cost_usd"])
+    assert figures[0] == figures[1]
+
+
+def test_policy_figures_do_not_depend_on_the_other_policies(tmp_path):
+    """Each agent's generator is seeded from the seed and its name, not its position."""
+    got = []
+    for i, pols in enumerate(("thompson,epsilon_greedy", "ucb1,epsilon_greedy,uniform,thompson")):
+        out = tmp_path / f"p{i}.csv"
+        sim("--jsonl", FIX / "generic.jsonl", "--route", ROUTE, "--seeds", 3, "--policies", pols,
+            "--csv", out)
+        rows = read_csv(out)
+        got.append([{k: rows[n][k] for k in ("quality", "cost_usd", "utility")}
+                    for n in ("thompson", "epsilon_greedy", "linear_thompson (route)")])
+    assert got[0] == got[1]
