@@ -60,7 +60,11 @@ static const char usage_text[] =
     "  --seed S             first seed (default 1)\n"
     "  --refresh N          observations between policy snapshots (default 32)\n"
     "  --reference MODEL    model for the % columns (default gpt-4-1106-preview if present)\n"
-    "  --csv FILE           write the table as CSV\n"
+    "  --csv FILE           write the table as CSV (with p10/median/p90 over seeds)\n"
+    "  --seed-csv FILE      write one CSV row per policy and seed\n"
+    "  --target-quality F   target for one run: quality ≥ F × the reference's (or F\n"
+    "                       absolute without a reference); counts the seeds meeting it\n"
+    "  --target-cost F      target for one run: cost ≤ F × the reference's\n"
     "  --report DIR         write charts (gnuplot SVG) and their data into DIR\n"
     "  --by-task            break the results down by the data's task labels\n"
     "  --no-progress        no progress bar (it is shown only on a terminal anyway)\n"
@@ -72,7 +76,8 @@ typedef struct sim_cli {
     const char *routerbench[16];
     size_t n_routerbench;
     const char *routellm, *jsonl, *scenario, *log, *log_route, *obd, *obd_target;
-    const char *route, *policies, *reference, *csv, *report;
+    const char *route, *policies, *reference, *csv, *report, *seed_csv;
+    double target_quality, target_cost;
     const char *also[8];
     size_t n_also;
     int validate, bench, no_models, no_progress, by_task;
@@ -267,11 +272,20 @@ static int report(const sim_cli *cli, const sy_sim_result *res, const sy_sim_age
         return 2;
     }
     in.reference_name = ref;
+    in.target_quality = cli->target_quality;
+    in.target_cost = cli->target_cost;
+    in.seed0 = cli->seed0;
     sy_sim_report_table(stdout, &in);
+    if (res->seeds > 1 || cli->target_quality > 0 || cli->target_cost > 0)
+        sy_sim_report_spread(stdout, &in);
     if (cli->by_task)
         sy_sim_report_tasks(stdout, &in, task_names, arm_names);
     char err[512];
     if (cli->csv && sy_sim_report_csv(cli->csv, &in, err, sizeof(err)) != SY_OK) {
+        fprintf(stderr, "switchyard sim: %s\n", err);
+        return 1;
+    }
+    if (cli->seed_csv && sy_sim_report_seed_csv(cli->seed_csv, &in, err, sizeof(err)) != SY_OK) {
         fprintf(stderr, "switchyard sim: %s\n", err);
         return 1;
     }
@@ -803,7 +817,10 @@ int sy_cmd_sim(int argc, char **argv)
         O_REPORT,
         O_NOPROG,
         O_BYTASK,
-        O_ALSO
+        O_ALSO,
+        O_SEEDCSV,
+        O_TQ,
+        O_TC
     };
     static const struct option opts[] = {{"routerbench", required_argument, NULL, O_RB},
                                          {"routellm", required_argument, NULL, O_RL},
@@ -827,6 +844,9 @@ int sy_cmd_sim(int argc, char **argv)
                                          {"no-progress", no_argument, NULL, O_NOPROG},
                                          {"by-task", no_argument, NULL, O_BYTASK},
                                          {"also", required_argument, NULL, O_ALSO},
+                                         {"seed-csv", required_argument, NULL, O_SEEDCSV},
+                                         {"target-quality", required_argument, NULL, O_TQ},
+                                         {"target-cost", required_argument, NULL, O_TC},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     sim_cli cli = {.seed0 = 1, .refresh = 32};
@@ -924,6 +944,20 @@ int sy_cmd_sim(int argc, char **argv)
             }
             cli.also[cli.n_also++] = optarg;
             break;
+        case O_SEEDCSV:
+            cli.seed_csv = optarg;
+            break;
+        case O_TQ:
+        case O_TC: {
+            double d = strtod(optarg, &end);
+            if (!*optarg || *end || !(d > 0) || !isfinite(d)) {
+                fprintf(stderr, "switchyard sim: --%s: expected a positive number\n",
+                        c == O_TQ ? "target-quality" : "target-cost");
+                return 2;
+            }
+            *(c == O_TQ ? &cli.target_quality : &cli.target_cost) = d;
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             return 0;

@@ -258,3 +258,33 @@ def test_policy_figures_do_not_depend_on_the_other_policies(tmp_path):
         got.append([{k: rows[n][k] for k in ("quality", "cost_usd", "utility")}
                     for n in ("thompson", "epsilon_greedy", "linear_thompson (route)")])
     assert got[0] == got[1]
+
+
+def test_distribution_over_seeds_and_targets(tmp_path):
+    """Per policy: p10/median/p90 over seeds, the seeds meeting a target relative to the
+    reference, and a per-seed CSV whose rows agree with the summary."""
+    out, per_seed = tmp_path / "t.csv", tmp_path / "s.csv"
+    p = sim("--jsonl", FIX / "generic.jsonl", "--route", ROUTE, "--seeds", 5, "--policies",
+            "thompson,uniform", "--reference", "big-model", "--target-quality", 0.9,
+            "--target-cost", 0.5, "--csv", out, "--seed-csv", per_seed)
+    assert "distribution over the 5 seeds" in p.stdout and "meet target" in p.stdout
+    rows = read_csv(out)
+    with open(per_seed, newline="") as f:
+        seeds = list(csv.DictReader(f))
+    assert len(seeds) == 5 * len(rows)
+    for name, r in rows.items():
+        mine = [s for s in seeds if s["policy"] == name]
+        assert [int(s["seed"]) for s in mine] == [1, 2, 3, 4, 5]
+        q = sorted(float(s["quality"]) for s in mine)
+        assert float(r["quality_p50"]) == pytest.approx(q[2])
+        assert float(r["quality_p10"]) <= float(r["quality_p50"]) <= float(r["quality_p90"])
+        assert sum(q) / 5 == pytest.approx(float(r["quality"]))
+        meets = [int(s["meets_target"]) for s in mine]
+        for s, m in zip(mine, meets):
+            ok = float(s["pct_ref_quality"]) >= 90 and float(s["pct_ref_cost"]) <= 50
+            assert m == int(ok)
+        assert int(r["seeds_meeting_target"]) == sum(meets)
+    assert int(rows["big-model"]["seeds_meeting_target"]) == 0  # 100% of its own cost
+    assert int(rows["oracle"]["seeds_meeting_target"]) == 5
+    bad = sim("--jsonl", FIX / "generic.jsonl", "--target-cost", "-1", check=False)
+    assert bad.returncode == 2 and "target-cost" in bad.stderr
