@@ -153,11 +153,13 @@ static sy_route_cfg *load_route(const char *arg, char *const *arm_names, size_t 
  * A learning agent of kind `kind` with the route's parameters: objective, discount,
  * priors (by candidate, mapped to the dataset's arms) and tuning knobs carry over; dim
  * is the route's for contextual kinds. The
- * arms learn the cost per request from observed costs (datasets give costs, not prices).
+ * arms learn the cost per request from observed costs (datasets give costs, not prices),
+ * starting from prior_cost (> 0: the data's mean cost over every model, the route's price
+ * level, so that a price-level-free objective stays so; else the default).
  * Full-information runs need no propensity, so Monte Carlo draws are off (docs).
  */
 static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kind kind,
-                          size_t n_arms, const char *suffix)
+                          size_t n_arms, double prior_cost, const char *suffix)
 {
     memset(ag, 0, sizeof(*ag));
     int model_free = kind == SY_POLICY_UNIFORM || kind == SY_POLICY_FIXED ||
@@ -185,6 +187,8 @@ static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kin
             if (r->candidates[c] == k)
                 ag->arms[k] = r->arms[c];
         ag->arms[k].cost_model = SY_COST_LEARNED;
+        if (prior_cost > 0)
+            ag->arms[k].prior_cost_usd = prior_cost;
     }
 }
 
@@ -192,12 +196,12 @@ static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kin
  * The route's candidates choose the arms: a dataset arm not listed is left out by
  * marking it never eligible (see restrict_arms). Returns the count. */
 static size_t build_agents(sy_sim_agent *ag, size_t max, const sy_route_cfg *r, size_t n_arms,
-                           char *const *arm_names, const sim_cli *cli, int *bad)
+                           double prior_cost, char *const *arm_names, const sim_cli *cli, int *bad)
 {
     size_t n = 0;
     *bad = 0;
     sy_policy_kind route_kind = r->params.kind;
-    learner_agent(&ag[n++], r, route_kind, n_arms, " (route)");
+    learner_agent(&ag[n++], r, route_kind, n_arms, prior_cost, " (route)");
     for (size_t i = 0; i < cli->n_also && n < max; i++) {
         sy_route_cfg *o = load_route(cli->also[i], arm_names, n_arms);
         if (!o) {
@@ -210,7 +214,7 @@ static size_t build_agents(sy_sim_agent *ag, size_t max, const sy_route_cfg *r, 
             *bad = 1;
             return n;
         }
-        learner_agent(&ag[n++], o, o->params.kind, n_arms, "");
+        learner_agent(&ag[n++], o, o->params.kind, n_arms, prior_cost, "");
         sy_route_cfg_free(o);
     }
     const char *list = cli->policies
@@ -227,7 +231,7 @@ static size_t build_agents(sy_sim_agent *ag, size_t max, const sy_route_cfg *r, 
             }
             if (k == route_kind || n >= max)
                 continue;
-            learner_agent(&ag[n++], r, k, n_arms, "");
+            learner_agent(&ag[n++], r, k, n_arms, prior_cost, "");
         }
         free(copy);
     }
@@ -363,7 +367,15 @@ static int run_full_info(const sim_cli *cli)
             ds.name, ds.n, ds.n_arms, ds.dropped);
     static sy_sim_agent ag[MAX_AGENTS];
     int bad;
-    size_t n_ag = build_agents(ag, MAX_AGENTS, r, ds.n_arms, ds.arm_names, cli, &bad);
+    double sum_c = 0, n_c = 0;
+    for (size_t i = 0; i < ds.n; i++)
+        for (size_t k = 0; k < ds.n_arms; k++)
+            if (sy_sim_dataset_eligible(&ds, i, k)) {
+                sum_c += ds.cost[i * SY_SIM_STRIDE + k];
+                n_c++;
+            }
+    size_t n_ag =
+        build_agents(ag, MAX_AGENTS, r, ds.n_arms, n_c ? sum_c / n_c : 0, ds.arm_names, cli, &bad);
     int status = bad ? 2 : 0;
     size_t dim = r->params.dim ? r->params.dim : SY_FEATURE_DEFAULT_DIM;
     sy_sim_source src;
@@ -456,7 +468,8 @@ static int run_scenario(const sim_cli *cli)
     static sy_sim_agent ag[MAX_AGENTS];
     int bad = 0;
     size_t n_ag =
-        status ? 0 : build_agents(ag, MAX_AGENTS, r, K, sy_sim_scenario_arm_names(sc), cli, &bad);
+        status ? 0
+               : build_agents(ag, MAX_AGENTS, r, K, 0, sy_sim_scenario_arm_names(sc), cli, &bad);
     if (bad)
         status = 2;
     size_t dim = r->params.dim ? r->params.dim : SY_FEATURE_DEFAULT_DIM;

@@ -869,7 +869,8 @@ static void parse_policy_params(loader *l, const cJSON *v, sy_route_cfg *r)
 /* "objective": utility weights (units in docs/configuration.md) and hard constraints. */
 static void parse_objective(loader *l, const cJSON *v, sy_objective *o)
 {
-    static const char *const keys[] = {"quality", "cost_per_usd", "latency_per_s", "max_cost_usd",
+    static const char *const keys[] = {"quality",           "cost_per_usd",         "latency_per_s",
+                                       "cost_per_doubling", "latency_per_doubling", "max_cost_usd",
                                        "latency_slo_ms"};
     if (!want_object(l, v))
         return;
@@ -877,6 +878,14 @@ static void parse_objective(loader *l, const cJSON *v, sy_objective *o)
     get_number(l, v, "quality", 0, 1e6, &o->w_quality);
     get_number(l, v, "cost_per_usd", 0, 1e9, &o->w_cost);
     get_number(l, v, "latency_per_s", 0, 1e6, &o->w_latency);
+    /* scale-free weights (policies/policy_params.h): one kind per signal */
+    get_number(l, v, "cost_per_doubling", 0, 1e6, &o->w_cost_rel);
+    get_number(l, v, "latency_per_doubling", 0, 1e6, &o->w_latency_rel);
+    if (get(v, "cost_per_usd") && get(v, "cost_per_doubling"))
+        err(l, "give \"cost_per_usd\" (absolute) or \"cost_per_doubling\" (relative), not both");
+    if (get(v, "latency_per_s") && get(v, "latency_per_doubling"))
+        err(l,
+            "give \"latency_per_s\" (absolute) or \"latency_per_doubling\" (relative), not both");
     get_number(l, v, "max_cost_usd", 0, 1e6, &o->max_cost_usd);
     double slo_ms = o->latency_slo_s * 1000;
     if (get_number(l, v, "latency_slo_ms", 0, 86400000, &slo_ms) > 0)

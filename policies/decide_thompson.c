@@ -76,12 +76,12 @@ static double quality_tail(const sy_policy *p, const sy_snap_arm *a, const ts_pr
 
 /* Draw one arm's cost, latency and (unless skip_quality) quality into a score. */
 static void draw_score(const sy_policy *p, const sy_decide_in *in, size_t arm, const ts_proj *pr,
-                       int skip_quality, sy_score *sc)
+                       const sy_obj_scale *scale, int skip_quality, sy_score *sc)
 {
     const sy_snap_arm *a = &p->arms[arm];
     double cost, lat;
     sy_arm_outcome(p, a, in->input_tokens, in->rng, &cost, &lat);
-    double u = -p->obj.w_cost * cost - p->obj.w_latency * lat;
+    double u = -sy_objective_penalty(&p->obj, cost, lat, scale);
     if (!skip_quality && p->obj.w_quality > 0)
         u += p->obj.w_quality * draw_quality(p, a, pr, in->rng);
     sc->arm = arm;
@@ -96,7 +96,7 @@ static void draw_score(const sy_policy *p, const sy_decide_in *in, size_t arm, c
  * point-mass linear posterior) are shared equally, as decide breaks them at random.
  */
 static double propensity(const sy_policy *p, const sy_decide_in *in, const size_t *elig,
-                         const ts_proj *proj, size_t n, size_t lead)
+                         const ts_proj *proj, const sy_obj_scale *scale, size_t n, size_t lead)
 {
     double acc = 0;
     for (unsigned m = 0; m < p->draws; m++) {
@@ -106,7 +106,7 @@ static double propensity(const sy_policy *p, const sy_decide_in *in, const size_
             if (i == lead)
                 continue;
             sy_score sc;
-            draw_score(p, in, elig[i], &proj[i], 0, &sc);
+            draw_score(p, in, elig[i], &proj[i], scale, 0, &sc);
             if (sc.viol < min_viol || (sc.viol == min_viol && sc.util > best)) {
                 min_viol = sc.viol;
                 best = sc.util;
@@ -116,7 +116,7 @@ static double propensity(const sy_policy *p, const sy_decide_in *in, const size_
             }
         }
         sy_score j;
-        draw_score(p, in, elig[lead], &proj[lead], 1, &j);
+        draw_score(p, in, elig[lead], &proj[lead], scale, 1, &j);
         if (j.viol < min_viol)
             acc += 1;
         else if (j.viol > min_viol)
@@ -142,9 +142,11 @@ void sy_decide_thompson(const sy_policy *p, const sy_decide_in *in, const size_t
             proj[i].scale *= p->ts_scale;
         }
     }
+    sy_obj_scale scale;
+    sy_objective_scales(p, in->input_tokens, elig, n, &scale);
     sy_score sc[SY_POLICY_MAX_ARMS];
     for (size_t i = 0; i < n; i++)
-        draw_score(p, in, elig[i], &proj[i], 0, &sc[i]);
+        draw_score(p, in, elig[i], &proj[i], &scale, 0, &sc[i]);
     sy_score_sort(sc, n);
     size_t ties = 1; /* exact ties at the top: the leader is drawn uniformly among them */
     while (ties < n && sc[ties].viol == sc[0].viol && sc[ties].util == sc[0].util)
@@ -167,5 +169,5 @@ void sy_decide_thompson(const sy_policy *p, const sy_decide_in *in, const size_t
     else if (p->draws == 0)
         out->propensity = NAN;
     else
-        out->propensity = propensity(p, in, elig, proj, n, lead);
+        out->propensity = propensity(p, in, elig, proj, &scale, n, lead);
 }

@@ -66,9 +66,21 @@ void sy_score_sort(sy_score *s, size_t n);
 void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, double input_tokens, gsl_rng *rng,
                     double *cost_usd, double *latency_s);
 
+/* The relative objective's scales for one request: geometric means of the eligible
+ * arms' posterior-mean cost and latency (0 when the objective does not use them). */
+typedef struct sy_obj_scale {
+    double cost, latency;
+} sy_obj_scale;
+void sy_objective_scales(const sy_policy *p, double input_tokens, const size_t *elig, size_t n,
+                         sy_obj_scale *s);
+/* w_cost·c + w_latency·l + the relative terms: what an outcome costs in utility. */
+double sy_objective_penalty(const sy_objective *o, double cost_usd, double latency_s,
+                            const sy_obj_scale *s);
+
 /* An arm's deterministic score: the kind's quality score (see sy_policy_score) with the
  * posterior means of cost and latency. v is scratch of dim doubles. */
-void sy_arm_score(const sy_policy *p, const sy_decide_in *in, size_t arm, double *v, sy_score *sc);
+void sy_arm_score(const sy_policy *p, const sy_decide_in *in, size_t arm, double *v,
+                  const sy_obj_scale *scale, sy_score *sc);
 
 /* Per-kind deciders: elig[0..n) are the eligible arms in index order (n ≥ 1); each
  * fills out->ranking, n_ranked, propensity and constraint_fallback. */

@@ -102,7 +102,8 @@ int sy_policy_params_check(const sy_policy_params *p)
         (sy_policy_kind_is_contextual(p->kind) && p->dim == 0))
         return SY_ERR_INVALID;
     if (!nonneg(o->w_quality) || !nonneg(o->w_cost) || !nonneg(o->w_latency) ||
-        !nonneg(o->max_cost_usd) || !nonneg(o->latency_slo_s))
+        !nonneg(o->w_cost_rel) || !nonneg(o->w_latency_rel) || !nonneg(o->max_cost_usd) ||
+        !nonneg(o->latency_slo_s))
         return SY_ERR_INVALID;
     if (!nonneg(p->discount.half_life) ||
         (p->discount.unit != SY_HALF_LIFE_OBSERVATIONS && p->discount.unit != SY_HALF_LIFE_SECONDS))

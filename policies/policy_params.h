@@ -35,9 +35,20 @@ int sy_policy_kind_parse(const char *name, sy_policy_kind *out);
 int sy_policy_kind_is_contextual(sy_policy_kind kind);
 
 /*
- * What a route wants: utility = w_quality·quality − w_cost·cost_usd − w_latency·latency_s,
+ * What a route wants:
+ *   utility = w_quality·quality − w_cost·cost_usd − w_latency·latency_s
+ *             − w_cost_rel·log2(1 + cost_usd / cost_scale)
+ *             − w_latency_rel·log2(1 + latency_s / latency_scale)
  * where quality ∈ [0,1] is the expected rating, cost_usd the expected cost of this request
  * in US dollars and latency_s its expected total latency in seconds.
+ *
+ * The relative terms are scale-free (DESIGN.md §5): cost_scale is the geometric mean of
+ * the expected costs of the request's eligible arms that cost anything (latency_scale
+ * likewise), so multiplying every price by any factor changes no decision and no
+ * utility. Above the scale, w_cost_rel is the quality given up per doubling of cost;
+ * below it the term fades to zero (a free arm pays nothing). With no priced arm the
+ * scale is 0 and the term is 0. The absolute weights (w_cost, w_latency) are kept for
+ * configurations that state dollars; a route should use one kind or the other.
  *
  * Hard constraints (0 = none): an arm whose expected cost exceeds max_cost_usd, or whose
  * expected latency exceeds latency_slo_s, is ranked after every arm that satisfies both,
@@ -49,6 +60,8 @@ typedef struct sy_objective {
     double w_quality;     /* utility per unit of quality; default 1 */
     double w_cost;        /* utility lost per USD; default 0 */
     double w_latency;     /* utility lost per second; default 0 */
+    double w_cost_rel;    /* utility lost per doubling of cost above the route's scale; 0 */
+    double w_latency_rel; /* the same for latency; default 0 */
     double max_cost_usd;  /* per request; 0 = no constraint */
     double latency_slo_s; /* on the expected latency; 0 = no constraint */
 } sy_objective;

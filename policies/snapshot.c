@@ -88,8 +88,10 @@ sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now)
     p->n_arms = n;
     p->dim = d;
     p->obj = pp->objective;
-    p->need_cost = pp->objective.w_cost > 0 || pp->objective.max_cost_usd > 0;
-    p->need_latency = pp->objective.w_latency > 0 || pp->objective.latency_slo_s > 0;
+    p->need_cost =
+        pp->objective.w_cost > 0 || pp->objective.w_cost_rel > 0 || pp->objective.max_cost_usd > 0;
+    p->need_latency = pp->objective.w_latency > 0 || pp->objective.w_latency_rel > 0 ||
+                      pp->objective.latency_slo_s > 0;
     p->epsilon = pp->epsilon;
     p->ucb_c = pp->ucb_c;
     p->linucb_alpha = pp->linucb_alpha;
