@@ -154,12 +154,13 @@ static sy_route_cfg *load_route(const char *arg, char *const *arm_names, size_t 
  * priors (by candidate, mapped to the dataset's arms) and tuning knobs carry over; dim
  * is the route's for contextual kinds. The
  * arms learn the cost per request from observed costs (datasets give costs, not prices),
- * starting from prior_cost (> 0: the data's mean cost over every model, the route's price
- * level, so that a price-level-free objective stays so; else the default).
+ * starting from prior_cost[k] when given: the model's mean cost per request in the data,
+ * what the server knows from its price list before any request (so a price-level-free
+ * objective stays so in the simulator); else the default.
  * Full-information runs need no propensity, so Monte Carlo draws are off (docs).
  */
 static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kind kind,
-                          size_t n_arms, double prior_cost, const char *suffix)
+                          size_t n_arms, const double *prior_cost, const char *suffix)
 {
     memset(ag, 0, sizeof(*ag));
     int model_free = kind == SY_POLICY_UNIFORM || kind == SY_POLICY_FIXED ||
@@ -187,8 +188,8 @@ static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kin
             if (r->candidates[c] == k)
                 ag->arms[k] = r->arms[c];
         ag->arms[k].cost_model = SY_COST_LEARNED;
-        if (prior_cost > 0)
-            ag->arms[k].prior_cost_usd = prior_cost;
+        if (prior_cost && prior_cost[k] > 0)
+            ag->arms[k].prior_cost_usd = prior_cost[k];
     }
 }
 
@@ -196,7 +197,8 @@ static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kin
  * The route's candidates choose the arms: a dataset arm not listed is left out by
  * marking it never eligible (see restrict_arms). Returns the count. */
 static size_t build_agents(sy_sim_agent *ag, size_t max, const sy_route_cfg *r, size_t n_arms,
-                           double prior_cost, char *const *arm_names, const sim_cli *cli, int *bad)
+                           const double *prior_cost, char *const *arm_names, const sim_cli *cli,
+                           int *bad)
 {
     size_t n = 0;
     *bad = 0;
@@ -367,15 +369,17 @@ static int run_full_info(const sim_cli *cli)
             ds.name, ds.n, ds.n_arms, ds.dropped);
     static sy_sim_agent ag[MAX_AGENTS];
     int bad;
-    double sum_c = 0, n_c = 0;
-    for (size_t i = 0; i < ds.n; i++)
-        for (size_t k = 0; k < ds.n_arms; k++)
+    double price[SY_POLICY_MAX_ARMS] = {0}; /* mean cost per request: the "price list" */
+    for (size_t k = 0; k < ds.n_arms; k++) {
+        double sum = 0, n = 0;
+        for (size_t i = 0; i < ds.n; i++)
             if (sy_sim_dataset_eligible(&ds, i, k)) {
-                sum_c += ds.cost[i * SY_SIM_STRIDE + k];
-                n_c++;
+                sum += ds.cost[i * SY_SIM_STRIDE + k];
+                n++;
             }
-    size_t n_ag =
-        build_agents(ag, MAX_AGENTS, r, ds.n_arms, n_c ? sum_c / n_c : 0, ds.arm_names, cli, &bad);
+        price[k] = n ? sum / n : 0;
+    }
+    size_t n_ag = build_agents(ag, MAX_AGENTS, r, ds.n_arms, price, ds.arm_names, cli, &bad);
     int status = bad ? 2 : 0;
     size_t dim = r->params.dim ? r->params.dim : SY_FEATURE_DEFAULT_DIM;
     sy_sim_source src;
@@ -469,7 +473,7 @@ static int run_scenario(const sim_cli *cli)
     int bad = 0;
     size_t n_ag =
         status ? 0
-               : build_agents(ag, MAX_AGENTS, r, K, 0, sy_sim_scenario_arm_names(sc), cli, &bad);
+               : build_agents(ag, MAX_AGENTS, r, K, NULL, sy_sim_scenario_arm_names(sc), cli, &bad);
     if (bad)
         status = 2;
     size_t dim = r->params.dim ? r->params.dim : SY_FEATURE_DEFAULT_DIM;

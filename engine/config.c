@@ -50,9 +50,9 @@ typedef struct loader {
 } loader;
 
 static const char *const k_dialects[] = {"openai", "anthropic", "gemini"};
-static const char *const k_policies[] = {"uniform",     "fixed",          "weighted",
-                                         "round_robin", "epsilon_greedy", "ucb1",
-                                         "linucb",      "thompson",       "linear_thompson"};
+static const char *const k_policies[] = {
+    "uniform", "fixed",  "weighted", "round_robin",     "epsilon_greedy",
+    "ucb1",    "linucb", "thompson", "linear_thompson", "cluster_thompson"};
 static const char *const k_levels[] = {"debug", "info", "warn", "error"};
 
 /* ---- errors and paths ------------------------------------------------------------ */
@@ -842,7 +842,7 @@ static void parse_policy_params(loader *l, const cJSON *v, sy_route_cfg *r)
 {
     static const char *const keys[] = {"epsilon", "ucb_c",     "linucb_alpha",   "ts_scale",
                                        "ridge",   "noise_var", "noise_strength", "propensity_draws",
-                                       "fixed",   "dim"};
+                                       "fixed",   "dim",       "pool_strength"};
     sy_policy_params *pp = &r->params;
     if (!want_object(l, v))
         return;
@@ -851,6 +851,7 @@ static void parse_policy_params(loader *l, const cJSON *v, sy_route_cfg *r)
     get_number(l, v, "ucb_c", 0, 100, &pp->ucb_c);
     get_number(l, v, "linucb_alpha", 0, 100, &pp->linucb_alpha);
     get_number(l, v, "ts_scale", 0.01, 100, &pp->ts_scale);
+    get_number(l, v, "pool_strength", 0.01, 1e6, &pp->pool_strength);
     get_number(l, v, "ridge", 1e-6, 1e6, &pp->ridge);
     get_number(l, v, "noise_var", 1e-6, 100, &pp->noise_var);
     get_number(l, v, "noise_strength", 0.01, 1e6, &pp->noise_strength);
@@ -1107,7 +1108,7 @@ static void parse_route(loader *l, const cJSON *v, sy_route_cfg *r)
     get_unsigned(l, v, "deescalate_after_good_turns", 0, 1000000, &r->deescalate_after_good_turns);
     if (!sy_policy_kind_is_contextual(kind) && r->params.dim)
         errk(l, "params",
-             "\"dim\" applies only to the contextual policies (linucb, "
+             "\"dim\" applies only to the contextual policies (linucb, cluster_thompson, "
              "linear_thompson)");
     sy_policy_params pp = r->params;
     pp.arms = r->arms;

@@ -37,6 +37,11 @@ static double quality_score(const sy_policy *p, const sy_snap_arm *a, const sy_d
             m += a->lin.mu[i] * in->x[i];
         return m;
     }
+    case SY_POLICY_CLUSTER_THOMPSON: {
+        double al, be;
+        sy_cluster_arm_beta(p, a, in->x, &al, &be);
+        return al / (al + be);
+    }
     default:
         return a->alpha / (a->alpha + a->beta);
     }

@@ -32,9 +32,11 @@
 #include <gsl/gsl_randist.h>
 #include <math.h>
 
-/* Per-arm, per-decision quantities of the linear model: E[xᵀθ] and sqrt(xᵀΛ⁻¹x)·scale. */
+/* Per-arm, per-decision quantities: for the linear model E[xᵀθ] and sqrt(xᵀΛ⁻¹x)·scale;
+ * for the Beta kinds the posterior's α, β in this context. */
 typedef struct ts_proj {
     double mean, scale;
+    double alpha, beta;
 } ts_proj;
 
 static int is_linear(const sy_policy *p)
@@ -47,7 +49,7 @@ static double draw_quality(const sy_policy *p, const sy_snap_arm *a, const ts_pr
                            gsl_rng *rng)
 {
     if (!is_linear(p))
-        return gsl_ran_beta(rng, a->alpha, a->beta);
+        return gsl_ran_beta(rng, pr->alpha, pr->beta);
     double sigma = sqrt(sy_linreg_sample_sigma2(&a->lin, rng));
     return pr->mean + sigma * pr->scale * gsl_ran_gaussian_ziggurat(rng, 1.0);
 }
@@ -66,7 +68,7 @@ static double quality_tail(const sy_policy *p, const sy_snap_arm *a, const ts_pr
             return 1;
         if (tau >= 1)
             return 0;
-        return gsl_cdf_beta_Q(tau, a->alpha, a->beta);
+        return gsl_cdf_beta_Q(tau, pr->alpha, pr->beta);
     }
     double sd = sqrt(sy_linreg_sample_sigma2(&a->lin, rng)) * pr->scale;
     if (!(sd > 0))
@@ -140,6 +142,19 @@ void sy_decide_thompson(const sy_policy *p, const sy_decide_in *in, const size_t
         for (size_t i = 0; i < n; i++) {
             sy_linreg_project(&p->arms[elig[i]].lin, in->x, v, &proj[i].mean, &proj[i].scale);
             proj[i].scale *= p->ts_scale;
+        }
+    } else if (p->kind == SY_POLICY_CLUSTER_THOMPSON) {
+        /* ts_scale tempers the posterior: same mean, spread × ts_scale */
+        double temper = 1 / (p->ts_scale * p->ts_scale);
+        for (size_t i = 0; i < n; i++) {
+            sy_cluster_arm_beta(p, &p->arms[elig[i]], in->x, &proj[i].alpha, &proj[i].beta);
+            proj[i].alpha *= temper;
+            proj[i].beta *= temper;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            proj[i].alpha = p->arms[elig[i]].alpha;
+            proj[i].beta = p->arms[elig[i]].beta;
         }
     }
     sy_obj_scale scale;

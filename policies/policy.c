@@ -16,6 +16,7 @@ void sy_policy_free(sy_policy *p)
     if (!p)
         return;
     free(p->block);
+    free(p->cl_block);
     free(p->arms);
     free(p);
 }
@@ -87,6 +88,7 @@ int sy_policy_decide(const sy_policy *p, const sy_decide_in *in, sy_decide_out *
         break;
     case SY_POLICY_THOMPSON:
     case SY_POLICY_LINEAR_THOMPSON:
+    case SY_POLICY_CLUSTER_THOMPSON:
         sy_decide_thompson(p, in, elig, n, &tmp);
         break;
     }

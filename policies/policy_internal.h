@@ -6,6 +6,7 @@
 #define SY_POLICY_INTERNAL_H
 
 #include "arm_stats.h"
+#include "cluster.h"
 #include "linreg.h"
 #include "nig.h"
 #include "policy.h"
@@ -20,6 +21,7 @@ struct sy_policy_state {
     sy_arm_params *arms;
     sy_arm_stats *stats;
     double clock_q, clock_o; /* observation counts (half-life in observations) */
+    double *cl; /* cluster kind: n_arms × levels × slots × (t, Σw, Σw·r), else NULL */
 };
 
 /* One arm as a snapshot sees it: posteriors ready to sample. */
@@ -31,6 +33,7 @@ typedef struct sy_snap_arm {
     int prior_fallback;
     double requests; /* decayed Σw of latency observations */
     sy_lognormal_mean lat, tok, cost;
+    const double *cl; /* cluster kind: levels × slots × (Σw, Σw·r) decayed, else NULL */
 } sy_snap_arm;
 
 struct sy_policy {
@@ -38,13 +41,18 @@ struct sy_policy {
     size_t n_arms, dim; /* n_arms = 0: stateless uniform */
     sy_objective obj;
     int need_cost, need_latency; /* the objective reads them at all */
-    double epsilon, ucb_c, linucb_alpha, ts_scale;
+    double epsilon, ucb_c, linucb_alpha, ts_scale, pool;
     size_t fixed_arm;
     unsigned draws;
     double total_ratings;
     sy_snap_arm *arms;
-    double *block; /* storage of every arm's linear posterior */
+    double *block;    /* storage of every arm's linear posterior */
+    double *cl_block; /* storage of every arm's cluster sums (cluster kind) */
 };
+
+/* The cluster kind's Beta parameters of arm a's quality in context x. */
+void sy_cluster_arm_beta(const sy_policy *p, const sy_snap_arm *a, const double *x, double *alpha,
+                         double *beta);
 
 /* One arm's place in a ranking: lower violation first, then higher utility. */
 typedef struct sy_score {

@@ -15,23 +15,25 @@
 #define SY_POLICY_MAX_DIM  256
 
 typedef enum sy_policy_kind {
-    SY_POLICY_UNIFORM = 0,     /* uniform random among eligible arms */
-    SY_POLICY_FIXED,           /* always `fixed_arm` (then index order) */
-    SY_POLICY_WEIGHTED,        /* random in proportion to each arm's `weight` */
-    SY_POLICY_ROUND_ROBIN,     /* eligible arms in turn, by the request sequence number */
-    SY_POLICY_EPSILON_GREEDY,  /* greedy on mean utility, uniform exploration with prob ε */
-    SY_POLICY_UCB1,            /* UCB1 on quality, mean cost and latency */
-    SY_POLICY_LINUCB,          /* disjoint LinUCB on quality, mean cost and latency */
-    SY_POLICY_THOMPSON,        /* Beta–Bernoulli Thompson sampling (non-contextual) */
-    SY_POLICY_LINEAR_THOMPSON, /* linear Thompson sampling, Normal–inverse-gamma posterior */
+    SY_POLICY_UNIFORM = 0,      /* uniform random among eligible arms */
+    SY_POLICY_FIXED,            /* always `fixed_arm` (then index order) */
+    SY_POLICY_WEIGHTED,         /* random in proportion to each arm's `weight` */
+    SY_POLICY_ROUND_ROBIN,      /* eligible arms in turn, by the request sequence number */
+    SY_POLICY_EPSILON_GREEDY,   /* greedy on mean utility, uniform exploration with prob ε */
+    SY_POLICY_UCB1,             /* UCB1 on quality, mean cost and latency */
+    SY_POLICY_LINUCB,           /* disjoint LinUCB on quality, mean cost and latency */
+    SY_POLICY_THOMPSON,         /* Beta–Bernoulli Thompson sampling (non-contextual) */
+    SY_POLICY_LINEAR_THOMPSON,  /* linear Thompson sampling, Normal–inverse-gamma posterior */
+    SY_POLICY_CLUSTER_THOMPSON, /* Beta Thompson sampling, hierarchical over format clusters */
 } sy_policy_kind;
 
 /* Config name of a kind ("uniform", "fixed", "weighted", "round_robin", "epsilon_greedy",
- * "ucb1", "linucb", "thompson", "linear_thompson"); "unknown" for an invalid value. */
+ * "ucb1", "linucb", "thompson", "linear_thompson", "cluster_thompson"); "unknown" for an
+ * invalid value. */
 const char *sy_policy_kind_name(sy_policy_kind kind);
 /* Parse a config name; SY_ERR_NOTFOUND if it names no kind. */
 int sy_policy_kind_parse(const char *name, sy_policy_kind *out);
-/* 1 if the kind reads a context vector (LinUCB, linear Thompson sampling). */
+/* 1 if the kind reads a context vector (LinUCB, linear and cluster Thompson sampling). */
 int sy_policy_kind_is_contextual(sy_policy_kind kind);
 
 /*
@@ -109,6 +111,8 @@ typedef struct sy_policy_params {
     double ridge;              /* linear models: prior precision of non-bias weights; default 1 */
     double noise_var;          /* prior guess of the quality noise variance σ²; default 0.25 */
     double noise_strength;     /* worth of that guess, in ratings (ν0 = 2·a0); default 4 */
+    double pool_strength;      /* cluster TS: most a cluster borrows from its parent, in
+                                  ratings (policies/cluster.h); default 8 */
     size_t fixed_arm;          /* SY_POLICY_FIXED: the arm served; default 0 */
     unsigned propensity_draws; /* Thompson kinds: Monte Carlo draws M; 0 = don't estimate */
     const sy_arm_params *arms; /* n_arms entries, copied by sy_policy_state_new; NULL = all

@@ -75,6 +75,44 @@ static void snap_arm(const sy_policy_state *st, size_t k, double now_q, double n
                       strength, &a->cost, NULL);
 }
 
+/*
+ * Cluster kind: the route's models are exchangeable a priori, so each arm's Beta
+ * posterior also takes a population prior, fitted by the method of moments to the rating
+ * means of the arms with ratings (Beta(S·μ, S·(1 − μ)) with S = μ(1 − μ)/v − 1, v their
+ * variance net of sampling noise; S clamped to [1, 50], none with fewer than two rated
+ * arms). An untried model is then drawn from what the route's models are like, not from
+ * an uninformative Beta(1, 1), which saves exploring every weak model at length.
+ */
+static void population_prior(sy_policy *p)
+{
+    double sm = 0, smm = 0, snoise = 0;
+    size_t m = 0;
+    for (size_t k = 0; k < p->n_arms; k++) {
+        const sy_snap_arm *a = &p->arms[k];
+        if (!(a->ratings >= 1))
+            continue;
+        double mean = a->sum_r / a->ratings;
+        sm += mean;
+        smm += mean * mean;
+        snoise += mean * (1 - mean) / a->ratings;
+        m++;
+    }
+    if (m < 2)
+        return;
+    double mu = sm / (double)m;
+    double var = smm / (double)m - mu * mu - snoise / (double)m;
+    double floor_var = mu * (1 - mu) / 51;
+    if (var < floor_var)
+        var = floor_var;
+    double S = mu * (1 - mu) / var - 1;
+    if (!(S >= 1))
+        S = 1;
+    for (size_t k = 0; k < p->n_arms; k++) {
+        p->arms[k].alpha += S * mu;
+        p->arms[k].beta += S * (1 - mu);
+    }
+}
+
 sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now)
 {
     const sy_policy_params *pp = &st->params;
@@ -96,6 +134,7 @@ sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now)
     p->ucb_c = pp->ucb_c;
     p->linucb_alpha = pp->linucb_alpha;
     p->ts_scale = pp->ts_scale;
+    p->pool = pp->pool_strength;
     p->fixed_arm = pp->fixed_arm;
     p->draws = pp->propensity_draws;
     p->arms = sy_xcalloc(n, sizeof(*p->arms));
@@ -115,6 +154,22 @@ sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now)
     for (size_t k = 0; k < n; k++) {
         snap_arm(st, k, now_q, now_o, work, &p->arms[k]);
         p->total_ratings += p->arms[k].ratings > 0 ? p->arms[k].ratings : 0;
+    }
+    if (st->cl)
+        population_prior(p);
+    if (st->cl) { /* cluster sums decayed to now, as (Σw, Σw·r) pairs */
+        size_t per = SY_CLUSTER_LEVELS * SY_CLUSTER_SLOTS;
+        p->cl_block = sy_xmalloc(n * per * 2 * sizeof(double));
+        for (size_t k = 0; k < n; k++) {
+            double *o = p->cl_block + k * per * 2;
+            for (size_t j = 0; j < per; j++) {
+                const double *c = st->cl + 3 * (k * per + j);
+                double f = now_q > c[0] ? sy_discount_factor(&pp->discount, now_q - c[0]) : 1.0;
+                o[2 * j] = f * c[1];
+                o[2 * j + 1] = f * c[2];
+            }
+            p->arms[k].cl = o;
+        }
     }
     free(work);
     return p;
@@ -159,4 +214,12 @@ int sy_policy_arm_summary(const sy_policy *p, size_t arm, double input_tokens, s
         out->cost_hi_usd = (in + po * fmax(sy_tokens_from_y(th), 0)) * 1e-6;
     }
     return SY_OK;
+}
+
+void sy_cluster_arm_beta(const sy_policy *p, const sy_snap_arm *a, const double *x, double *alpha,
+                         double *beta)
+{
+    size_t slot[SY_CLUSTER_LEVELS];
+    sy_cluster_slots(x, p->dim, slot);
+    sy_cluster_beta(a->alpha, a->beta, a->cl, slot, p->pool, alpha, beta);
 }

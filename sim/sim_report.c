@@ -251,15 +251,16 @@ void sy_sim_report_tasks(FILE *out, const sy_sim_report_in *in, char *const *tas
                 continue;
             fprintf(out, "  %-34.34s quality %.4f  cost $%.6f  arms:", in->agents[a].name,
                     r->task_q[t] / n, r->task_c[t] / n);
-            /* the three arms served most */
+            /* the arms served most: up to six, those with at least 2% of the task */
             int used[SY_POLICY_MAX_ARMS] = {0};
-            for (int top = 0; top < 3; top++) {
+            for (int top = 0; top < 6; top++) {
                 long best = -1;
                 for (size_t k = 0; k < K; k++)
                     if (!used[k] &&
                         (best < 0 || r->task_arm[t * K + k] > r->task_arm[t * K + best]))
                         best = (long)k;
-                if (best < 0 || r->task_arm[t * K + best] <= 0)
+                if (best < 0 || r->task_arm[t * K + best] <= 0 ||
+                    (top > 0 && r->task_arm[t * K + best] < 0.02 * n))
                     break;
                 used[best] = 1;
                 fprintf(out, " %s %.0f%%", arm_names[best], 100 * r->task_arm[t * K + best] / n);

@@ -429,7 +429,8 @@ static const bad_case bad_cases[] = {
     {ROUTE("{\"candidates\": [42]}"), "$.routes.chat.candidates[0]: expected a string", 1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompsn\"}"),
      "$.routes.chat.policy: unknown policy \"thompsn\" (known policies: uniform, fixed, "
-     "weighted, round_robin, epsilon_greedy, ucb1, linucb, thompson, linear_thompson)",
+     "weighted, round_robin, epsilon_greedy, ucb1, linucb, thompson, linear_thompson, "
+     "cluster_thompson)",
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"fallback\": true}"),
      "$.routes.chat.fallback: unknown key (known keys: candidates, policy, params, objective, "
