@@ -840,9 +840,10 @@ static long candidate_index(loader *l, const sy_route_cfg *r, const char *name)
 /* "params": the policy kind's tuning knobs (policies/policy_params.h). */
 static void parse_policy_params(loader *l, const cJSON *v, sy_route_cfg *r)
 {
-    static const char *const keys[] = {"epsilon", "ucb_c",     "linucb_alpha",   "ts_scale",
-                                       "ridge",   "noise_var", "noise_strength", "propensity_draws",
-                                       "fixed",   "dim",       "pool_strength"};
+    static const char *const keys[] = {
+        "epsilon", "ucb_c",     "linucb_alpha",   "ts_scale",
+        "ridge",   "noise_var", "noise_strength", "propensity_draws",
+        "fixed",   "dim",       "pool_strength",  "population_strength"};
     sy_policy_params *pp = &r->params;
     if (!want_object(l, v))
         return;
@@ -852,6 +853,7 @@ static void parse_policy_params(loader *l, const cJSON *v, sy_route_cfg *r)
     get_number(l, v, "linucb_alpha", 0, 100, &pp->linucb_alpha);
     get_number(l, v, "ts_scale", 0.01, 100, &pp->ts_scale);
     get_number(l, v, "pool_strength", 0.01, 1e6, &pp->pool_strength);
+    get_number(l, v, "population_strength", 0, 1e6, &pp->population_strength);
     get_number(l, v, "ridge", 1e-6, 1e6, &pp->ridge);
     get_number(l, v, "noise_var", 1e-6, 100, &pp->noise_var);
     get_number(l, v, "noise_strength", 0.01, 1e6, &pp->noise_strength);

@@ -113,7 +113,8 @@ int sy_policy_params_check(const sy_policy_params *p)
         return SY_ERR_INVALID;
     if (!(p->epsilon >= 0 && p->epsilon <= 1) || !nonneg(p->ucb_c) || !nonneg(p->linucb_alpha) ||
         !nonneg(p->ts_scale) || !positive(p->ridge) || !positive(p->noise_var) ||
-        !positive(p->noise_strength) || !positive(p->pool_strength) || p->fixed_arm >= p->n_arms)
+        !positive(p->noise_strength) || !positive(p->pool_strength) ||
+        !nonneg(p->population_strength) || p->fixed_arm >= p->n_arms)
         return SY_ERR_INVALID;
     for (size_t k = 0; p->arms && k < p->n_arms; k++)
         if (sy_arm_params_check(&p->arms[k]) != SY_OK)

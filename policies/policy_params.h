@@ -104,19 +104,21 @@ typedef struct sy_policy_params {
     size_t dim;    /* context dimension; ≥ 1 for contextual kinds, else may be 0 */
     sy_objective objective;
     sy_discount discount;
-    double epsilon;            /* ε-greedy exploration probability; default 0.1 */
-    double ucb_c;              /* UCB1 bonus c·sqrt(2 ln N / n); default 1 */
-    double linucb_alpha;       /* LinUCB bonus α·sqrt(xᵀΛ⁻¹x); default 1 */
-    double ts_scale;           /* linear TS: posterior spread multiplier (Agrawal–Goyal v); 1 */
-    double ridge;              /* linear models: prior precision of non-bias weights; default 1 */
-    double noise_var;          /* prior guess of the quality noise variance σ²; default 0.25 */
-    double noise_strength;     /* worth of that guess, in ratings (ν0 = 2·a0); default 4 */
-    double pool_strength;      /* cluster TS: most a cluster borrows from its parent, in
-                                  ratings (policies/cluster.h); default 8 */
-    size_t fixed_arm;          /* SY_POLICY_FIXED: the arm served; default 0 */
-    unsigned propensity_draws; /* Thompson kinds: Monte Carlo draws M; 0 = don't estimate */
-    const sy_arm_params *arms; /* n_arms entries, copied by sy_policy_state_new; NULL = all
-                                  arms take sy_arm_params_init() defaults */
+    double epsilon;             /* ε-greedy exploration probability; default 0.1 */
+    double ucb_c;               /* UCB1 bonus c·sqrt(2 ln N / n); default 1 */
+    double linucb_alpha;        /* LinUCB bonus α·sqrt(xᵀΛ⁻¹x); default 1 */
+    double ts_scale;            /* linear TS: posterior spread multiplier (Agrawal–Goyal v); 1 */
+    double ridge;               /* linear models: prior precision of non-bias weights; default 1 */
+    double noise_var;           /* prior guess of the quality noise variance σ²; default 0.25 */
+    double noise_strength;      /* worth of that guess, in ratings (ν0 = 2·a0); default 4 */
+    double pool_strength;       /* cluster TS: most a cluster borrows from its parent, in
+                                   ratings (policies/cluster.h); default 8 */
+    double population_strength; /* most the population prior of the route's models may weigh,
+                                   in ratings (docs/policies.md); 0 = off (default) */
+    size_t fixed_arm;           /* SY_POLICY_FIXED: the arm served; default 0 */
+    unsigned propensity_draws;  /* Thompson kinds: Monte Carlo draws M; 0 = don't estimate */
+    const sy_arm_params *arms;  /* n_arms entries, copied by sy_policy_state_new; NULL = all
+                                   arms take sy_arm_params_init() defaults */
 } sy_policy_params;
 
 /* Defaults documented on each field (propensity_draws: SY_POLICY_DEFAULT_DRAWS). */
