@@ -89,15 +89,14 @@ static double rel_term(double v, double scale)
     return scale > 0 && v > 0 ? log2(1 + v / scale) : 0;
 }
 
-double sy_objective_penalty(const sy_objective *o, double cost_usd, double latency_s,
-                            const sy_obj_scale *s)
+double sy_objective_rel_penalty(const sy_objective *o, double cost_usd, double latency_s,
+                                const sy_obj_scale *s)
 {
-    double lat = isnan(latency_s) ? 0 : latency_s;
-    double pen = o->w_cost * cost_usd + o->w_latency * lat;
+    double pen = 0;
     if (o->w_cost_rel > 0)
         pen += o->w_cost_rel * rel_term(cost_usd, s->cost);
     if (o->w_latency_rel > 0)
-        pen += o->w_latency_rel * rel_term(lat, s->latency);
+        pen += o->w_latency_rel * rel_term(latency_s, s->latency);
     return pen;
 }
 

@@ -81,9 +81,20 @@ typedef struct sy_obj_scale {
 } sy_obj_scale;
 void sy_objective_scales(const sy_policy *p, double input_tokens, const size_t *elig, size_t n,
                          sy_obj_scale *s);
-/* w_cost·c + w_latency·l + the relative terms: what an outcome costs in utility. */
-double sy_objective_penalty(const sy_objective *o, double cost_usd, double latency_s,
-                            const sy_obj_scale *s);
+/* The relative terms of sy_objective_penalty (out of line: logarithms). */
+double sy_objective_rel_penalty(const sy_objective *o, double cost_usd, double latency_s,
+                                const sy_obj_scale *s);
+/* w_cost·c + w_latency·l + the relative terms: what an outcome costs in utility (latency
+ * NAN counts 0). Inline: it runs for every arm of every draw. */
+static inline double sy_objective_penalty(const sy_objective *o, double cost_usd, double latency_s,
+                                          const sy_obj_scale *s)
+{
+    double lat = latency_s == latency_s ? latency_s : 0;
+    double pen = o->w_cost * cost_usd + o->w_latency * lat;
+    if (o->w_cost_rel > 0 || o->w_latency_rel > 0)
+        pen += sy_objective_rel_penalty(o, cost_usd, lat, s);
+    return pen;
+}
 
 /* An arm's deterministic score: the kind's quality score (see sy_policy_score) with the
  * posterior means of cost and latency. v is scratch of dim doubles. */
