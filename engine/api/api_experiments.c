@@ -147,10 +147,9 @@ static void change(sy_worker *w, sy_http_req *req, exp_op op, const char *id, co
                    int needs_body)
 {
     sy_server *s = w->server;
-    cJSON *body = needs_body ? sy_http_req_json(req) : NULL;
+    cJSON *body = needs_body ? sy_api_json_body(req, NULL) : NULL;
     if (needs_body && !body)
-        return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
-                                     "body is not valid JSON", NULL);
+        return; /* answered */
     sy_exp_reply r;
     int changed = 0;
     const sy_config *fc = file_config_locked(s);

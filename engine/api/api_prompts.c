@@ -42,7 +42,9 @@ static void answer(sy_http_req *req, sy_prompt_reply *r)
 
 static void render_preview(sy_worker *w, sy_http_req *req, const char *name)
 {
-    cJSON *body = sy_http_req_json(req);
+    cJSON *body = sy_api_json_body(req, NULL);
+    if (!body)
+        return; /* answered */
     if (!cJSON_IsObject(body)) {
         cJSON_Delete(body);
         return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
@@ -104,10 +106,9 @@ void sy_api_admin_prompts(sy_worker *w, sy_http_req *req, const char *rest)
         return sy_api_not_found(req);
     if (!sy_http_req_method_is(req, is_versions ? "POST" : "PUT"))
         return sy_api_method_not_allowed(req, is_versions ? "POST" : "PUT");
-    cJSON *body = sy_http_req_json(req);
+    cJSON *body = sy_api_json_body(req, NULL);
     if (!body)
-        return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
-                                     "body is not valid JSON", NULL);
+        return; /* answered */
     if (is_versions)
         sy_prompt_registry_create_version(reg, name, body, sy_wall_ms(), &r);
     else

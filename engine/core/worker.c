@@ -150,11 +150,15 @@ int sy_worker_start(sy_worker *w)
     w->http_fd = -1;
     if (!w->http)
         return SY_ERR_IO;
+    if (w->server->client_head_check)
+        sy_http_server_set_head_check(w->http, w->server->client_head_check);
     if (w->admin_fd >= 0) {
         w->admin = sy_http_server_new(w->base, w->admin_fd, &lim, w->server->admin_handler, w);
         w->admin_fd = -1;
         if (!w->admin)
             return SY_ERR_IO;
+        if (w->server->admin_head_check)
+            sy_http_server_set_head_check(w->admin, w->server->admin_head_check);
     }
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
         return SY_ERR_IO;
