@@ -1,0 +1,81 @@
+/*
+ * chat_decide.c: stage 8 of the chat pipeline (DESIGN.md §3, §5): resolve the requested
+ * name to a model, or let the route's policy rank its eligible candidates.
+ */
+#include "chat_call.h"
+
+#include "breaker.h"
+#include "featurize.h"
+
+#include <string.h>
+
+/*
+ * Resolve `name` to a concrete model. A route's policy ranks its candidates on the
+ * worker's latest snapshot set (the learner's), or on the runtime's prior-only
+ * snapshot while the set is for an older configuration; contextual policies get the
+ * request's feature vector, which is kept for the decision record.
+ */
+int sy_chat_resolve_target(sy_call *c, const char *name, const cJSON *root)
+{
+    const sy_config *cfg = c->rt->cfg;
+    const sy_model_cfg *m = sy_config_find_model(cfg, name);
+    if (m) {
+        c->att.model = m;
+        return 0;
+    }
+    const sy_route_cfg *r = c->ctx.exp_route ? c->ctx.exp_route : sy_config_find_route(cfg, name);
+    if (!r || (r->hidden && r != c->ctx.exp_route))
+        return SY_ERR_NOTFOUND; /* a variant's route is reached only through assignment */
+    size_t ridx = (size_t)(r - cfg->routes);
+    sy_feature_input fi;
+    sy_chat_request_features(root, &fi);
+    const char *tier = NULL, *pin = NULL;
+    sy_chat_conversation_stage(c, r, root, &fi, &tier, &pin);
+    const sy_policy_set *set = c->w->policies;
+    const sy_policy *pol = set && set->generation == c->rt->generation && ridx < set->n
+                               ? set->snap[ridx]
+                               : c->rt->route_policies[ridx];
+    /* Arms whose breaker is open (or that are rate limited) are not eligible; if none
+     * is, all are, and the first attempt answers 503 with the wait. */
+    uint8_t eligible[SY_POLICY_MAX_ARMS], allowed[SY_POLICY_MAX_ARMS];
+    size_t n_eligible = 0, n_allowed = 0;
+    uint64_t now_ms = sy_wall_ms();
+    for (size_t k = 0; k < r->n_candidates; k++) { /* an escalation restricts the arms */
+        const sy_model_cfg *cm = &cfg->models[r->candidates[k]];
+        allowed[k] = (uint8_t)((!tier || strcmp(cm->tier, tier) == 0) &&
+                               (!pin || strcmp(cm->name, pin) == 0));
+        n_allowed += allowed[k];
+    }
+    if (!n_allowed) /* the tier or model left the route: ignore the restriction */
+        memset(allowed, 1, sizeof(allowed));
+    for (size_t k = 0; k < r->n_candidates; k++) {
+        eligible[k] =
+            allowed[k] && (uint8_t)sy_breaker_available(cfg->models[r->candidates[k]].name, now_ms);
+        n_eligible += eligible[k];
+    }
+    sy_decide_in in = {.n_arms = r->n_candidates,
+                       .eligible = n_eligible ? eligible : allowed,
+                       .rng = c->w->rng,
+                       .seq = c->w->decisions++,
+                       .input_tokens = (double)c->rec.prompt_bytes / 4.0};
+    size_t dim = sy_policy_dim(pol);
+    if (dim) {
+        c->dec.x = sy_xcalloc(dim, sizeof(double));
+        c->dec.dim = dim;
+        sy_featurize(&fi, c->dec.x, dim);
+        in.x = c->dec.x;
+        in.dim = dim;
+    }
+    sy_decide_out out;
+    if (sy_policy_decide(pol, &in, &out) != 0)
+        return SY_ERR_STATE;
+    c->dec.route = r;
+    c->att.model = &cfg->models[r->candidates[out.ranking[0]]];
+    c->dec.chosen = c->att.model;
+    c->dec.propensity = out.propensity;
+    memcpy(c->dec.ranking, out.ranking, sizeof(size_t) * out.n_ranked);
+    c->dec.n_ranked = out.n_ranked;
+    c->dec.rank_pos = 0;
+    c->dec.policy_name = sy_policy_name(pol);
+    return 0;
+}
