@@ -894,7 +894,9 @@ static void test_stream_errors(void **state)
         sy_buf_reset(&out);
         run_stream("{'model':'claude','stream':true," USER_HI "}", broken[i], 0, &rs, &out);
         assert_true(rs.saw_error_event);
-        assert_int_equal(out.len, 0);
+        /* one in-band error, never the broken bytes (issue 15) */
+        assert_non_null(strstr(out.data, "\"code\":\"upstream_malformed_event\""));
+        assert_string_equal(rs.error_sent, "upstream_malformed_event");
         ad()->release(&rs);
     }
 

@@ -686,7 +686,9 @@ static void test_stream_errors(void **state)
     run_stream("{\"model\":\"gem\",\"stream\":true," USER_HI "}",
                "data: {\"candidates\":[{\"content\r\n\r\n", 0, &rs, &out);
     assert_true(rs.saw_error_event);
-    assert_int_equal(out.len, 0);
+    /* one in-band error, never the broken bytes (issue 15) */
+    assert_non_null(strstr(out.data, "\"code\":\"upstream_malformed_event\""));
+    assert_string_equal(rs.error_sent, "upstream_malformed_event");
     ad()->release(&rs);
 
     /* a blocked prompt */
