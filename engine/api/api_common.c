@@ -124,7 +124,21 @@ void sy_api_begin(sy_worker *w, sy_http_req *req, sy_api_note *note)
     sy_reqid_next(&w->ids, sy_wall_ms(), req->id);
     snprintf(note->method, sizeof(note->method), "%.*s", (int)req->head.method_len,
              req->head.method);
-    snprintf(note->path, sizeof(note->path), "%s", req->path);
+    /* the path goes to the JSON log: anything but visible ASCII is %-escaped (the
+     * parser refuses such targets already; this keeps the log valid regardless) */
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)req->path;
+         *p && o + 4 < sizeof(note->path); p++) {
+        if (*p > 0x20 && *p < 0x7f) {
+            note->path[o++] = (char)*p;
+        } else {
+            note->path[o++] = '%';
+            note->path[o++] = hex[*p >> 4];
+            note->path[o++] = hex[*p & 15];
+        }
+    }
+    note->path[o] = '\0';
 }
 
 void sy_api_log_answered(sy_worker *w, const sy_http_req *req, const sy_api_note *note,

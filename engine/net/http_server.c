@@ -615,8 +615,8 @@ static int read_body(sy_http_conn *c, struct evbuffer *in)
     const char *p = (const char *)evbuffer_pullup(in, -1);
     size_t used = 0;
     /* a chunked body reserves what it may grow to with these bytes */
-    size_t grow = r->body.len + avail > c->body_reserved ? r->body.len + avail - c->body_reserved
-                                                         : 0;
+    size_t grow =
+        r->body.len + avail > c->body_reserved ? r->body.len + avail - c->body_reserved : 0;
     if (grow && body_reserve(c, grow) != 0) {
         protocol_error(c, 503, "too many request bodies in flight; retry shortly");
         return 0;
@@ -804,7 +804,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         /* Content-Length is the body's size, counted by the compiler (issue 15: it once
          * said 125 for 122 bytes) */
 #define BUSY_BODY                                                                                  \
-    "{\"error\":{\"message\":\"server is at its connection limit\",\"type\":"                 \
+    "{\"error\":{\"message\":\"server is at its connection limit\",\"type\":"                      \
     "\"server_error\",\"param\":null,\"code\":\"too_many_connections\"}}"
         char busy[256];
         int n = snprintf(busy, sizeof(busy),

@@ -179,8 +179,8 @@ static int parse_request_line(sy_http_head *h, const char *p, size_t n, const ch
     const char *sp2 = memchr(t, ' ', (size_t)(end - t));
     if (!sp2 || sp2 == t)
         return fail(why, "malformed request line", SY_HTTP_E_BAD);
-    for (const char *q = t; q < sp2; q++)
-        if ((unsigned char)*q <= 0x20 || (unsigned char)*q == 0x7f)
+    for (const char *q = t; q < sp2; q++) /* RFC 3986: a URI is visible ASCII */
+        if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
             return fail(why, "invalid character in the request target", SY_HTTP_E_BAD);
     const char *v = sp2 + 1;
     size_t vn = (size_t)(end - v);
@@ -246,7 +246,7 @@ enum {
     CH_DATA,     /* copying chunk data */
     CH_DATA_CR,  /* expecting CRLF after chunk data */
     CH_DATA_LF,
-    CH_TRAILER, /* reading a trailer line (discarded) */
+    CH_TRAILER,    /* reading a trailer line (discarded) */
     CH_TRAILER_LF, /* a CR ended a trailer line: only LF may follow */
     CH_DONE,
 };

@@ -229,6 +229,12 @@ cJSON *sy_json_body_parse(char *buf, size_t *len, sy_json_error *err)
         err->message = "request body is not valid UTF-8";
         return NULL;
     }
+    /* a raw NUL is never valid JSON, and cJSON would keep it inside a string, which
+     * then ends there: "a<NUL>b" would be forwarded as "a" */
+    if (memchr(buf, '\0', *len)) {
+        err->message = "request body contains a raw NUL byte (write \\u0000 in a string)";
+        return NULL;
+    }
     sy_json_nul_encode(buf, len);
     /* len + 1 with require_null_terminated: cJSON refuses anything after the document */
     cJSON *root = cJSON_ParseWithLengthOpts(buf, *len + 1, NULL, 1);
@@ -276,8 +282,8 @@ static int scan_string(jscan *s)
                 return 0;
             char e = *s->p++;
             if (e == 'u') {
-                if (s->end - s->p < 4 || !is_hex(s->p[0]) || !is_hex(s->p[1]) ||
-                    !is_hex(s->p[2]) || !is_hex(s->p[3]))
+                if (s->end - s->p < 4 || !is_hex(s->p[0]) || !is_hex(s->p[1]) || !is_hex(s->p[2]) ||
+                    !is_hex(s->p[3]))
                     return 0;
                 s->p += 4;
             } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {

@@ -454,7 +454,8 @@ void sy_emit_error_event(const sy_mapped_error *e, sy_relay_state *rs, sy_buf *o
 
 void sy_emit_malformed_event(sy_relay_state *rs, sy_buf *out)
 {
-    sy_mapped_error e = {.status = 502, .type = "upstream_error", .code = "upstream_malformed_event"};
+    sy_mapped_error e = {
+        .status = 502, .type = "upstream_error", .code = "upstream_malformed_event"};
     sy_buf_puts(&e.message, "the provider sent a stream event that is not valid JSON");
     sy_emit_error_event(&e, rs, out);
     sy_mapped_error_free(&e);

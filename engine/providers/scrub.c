@@ -29,8 +29,8 @@ static int is_auth_scheme(const char *t, size_t n)
 /* A member name that announces a credential (key=…, api_key:…, access_token=…). */
 static int is_secret_name(const char *name, size_t n)
 {
-    static const char *const words[] = {"key",  "token",     "secret", "password", "passwd",
-                                        "auth", "signature", "credential"};
+    static const char *const words[] = {"key",    "token", "secret",    "password",
+                                        "passwd", "auth",  "signature", "credential"};
     char low[64];
     if (n == 0 || n >= sizeof(low))
         return 0;
@@ -61,9 +61,9 @@ static size_t pair_cut(const char *t, size_t n)
 /* Where a known key shape starts (at a word boundary, 10+ characters long), or n. */
 static size_t prefix_cut(const char *t, size_t n)
 {
-    static const char *const prefixes[] = {"sk-",  "sk_",  "AIza", "ghp_", "gho_", "ghs_",
-                                           "xoxb-", "xoxp-", "xapp-", "AKIA", "ASIA", "hf_",
-                                           "gsk_", "rk_",  "pk_",  "eyJ",  "github_pat_"};
+    static const char *const prefixes[] = {"sk-",   "sk_",   "AIza",  "ghp_", "gho_",       "ghs_",
+                                           "xoxb-", "xoxp-", "xapp-", "AKIA", "ASIA",       "hf_",
+                                           "gsk_",  "rk_",   "pk_",   "eyJ",  "github_pat_"};
     for (size_t q = 0; q < n; q++) {
         if (q > 0 && isalnum((unsigned char)t[q - 1]))
             continue;
@@ -115,9 +115,25 @@ static void scrub_word(sy_buf *out, const char *t, size_t n)
         sy_buf_puts(out, SY_SCRUB_MARK);
 }
 
+/* A word that names a secret and announces its value: "api_key:", "token=", or a bare
+ * "api_key" that a ":" / "=" word follows (JSON and dict forms, where quotes split the
+ * pair into words). */
+static int names_secret(const char *t, size_t n, int *bare)
+{
+    *bare = 0;
+    if (n > 1 && (t[n - 1] == ':' || t[n - 1] == '='))
+        return is_secret_name(t, n - 1);
+    for (size_t k = 0; k < n; k++)
+        if (!is_name_char((unsigned char)t[k]))
+            return 0;
+    *bare = is_secret_name(t, n);
+    return 0;
+}
+
 void sy_scrub_append(sy_buf *out, const char *s, size_t n)
 {
-    int after_scheme = 0;
+    int after_scheme = 0, bare_name = 0;
+    int recent = 0; /* words since a secret name: "API key provided: <secret>" */
     size_t i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
@@ -130,13 +146,30 @@ void sy_scrub_append(sy_buf *out, const char *s, size_t n)
         size_t j = i;
         while (j < n && !is_sep((unsigned char)s[j]))
             j++;
-        if (after_scheme) {
+        const char *w = s + i;
+        size_t wn = j - i;
+        if (after_scheme && is_auth_scheme(w, wn)) {
+            sy_buf_append(out, w, wn); /* "Authorization: Bearer <secret>" */
+        } else if (after_scheme) {
             sy_buf_puts(out, SY_SCRUB_MARK);
             after_scheme = 0;
+        } else if (bare_name && (w[0] == ':' || w[0] == '=')) {
+            /* the separator of a split pair; a value glued to it is the secret */
+            sy_buf_append(out, w, 1);
+            if (wn > 1)
+                sy_buf_puts(out, SY_SCRUB_MARK);
+            after_scheme = wn == 1;
         } else {
-            after_scheme = is_auth_scheme(s + i, j - i);
-            scrub_word(out, s + i, j - i);
+            int bare = 0;
+            after_scheme = is_auth_scheme(w, wn) || names_secret(w, wn, &bare) ||
+                           (recent > 0 && wn > 1 && w[wn - 1] == ':');
+            bare_name = !after_scheme && bare;
+            recent = bare ? 3 : recent > 0 ? recent - 1 : 0;
+            scrub_word(out, w, wn);
+            i = j;
+            continue;
         }
+        bare_name = 0;
         i = j;
     }
 }
