@@ -17,6 +17,7 @@ void sy_worker_http_limits(const sy_config *cfg, sy_http_limits *out)
     out->request_timeout_ms = cfg->limits.request_timeout_ms;
     out->idle_timeout_ms = cfg->limits.idle_timeout_ms;
     out->max_connections = cfg->limits.max_connections;
+    out->max_body_memory = 0; /* the default: 64 x max_body_bytes (http_server.h) */
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
