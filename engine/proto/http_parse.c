@@ -272,6 +272,23 @@ static int end_size_line(sy_chunked *c)
     return 0;
 }
 
+/* One byte of the trailer section (trailers are read and discarded): a line ends at
+ * LF or CRLF, never at a bare CR; an empty line ends the body. */
+static int trailer_byte(sy_chunked *c, char ch)
+{
+    if (c->state == CH_TRAILER_LF && ch != '\n')
+        return SY_HTTP_E_BAD;
+    if (ch == '\n') {
+        c->state = c->line_len == 0 ? CH_DONE : CH_TRAILER;
+        c->line_len = 0;
+    } else if (ch == '\r') {
+        c->state = CH_TRAILER_LF;
+    } else if (ch == '\0' || ++c->line_len > 8192) {
+        return SY_HTTP_E_BAD;
+    }
+    return 0;
+}
+
 int sy_chunked_decode(sy_chunked *c, const char *in, size_t len, size_t *consumed, sy_buf *out,
                       size_t max_out)
 {
@@ -352,31 +369,10 @@ int sy_chunked_decode(sy_chunked *c, const char *in, size_t len, size_t *consume
             c->state = CH_SIZE;
             break;
         case CH_TRAILER:
-            if (ch == '\n') {
-                i++;
-                if (c->line_len == 0)
-                    c->state = CH_DONE;
-                c->line_len = 0;
-            } else if (ch == '\r') {
-                i++;
-                c->state = CH_TRAILER_LF;
-            } else if (ch == '\0') {
-                return SY_HTTP_E_BAD;
-            } else {
-                i++;
-                if (++c->line_len > 8192)
-                    return SY_HTTP_E_BAD;
-            }
-            break;
         case CH_TRAILER_LF:
-            if (ch != '\n')
-                return SY_HTTP_E_BAD;
+            if ((rc = trailer_byte(c, ch)))
+                return rc;
             i++;
-            if (c->line_len == 0)
-                c->state = CH_DONE;
-            else
-                c->state = CH_TRAILER;
-            c->line_len = 0;
             break;
         }
     }
