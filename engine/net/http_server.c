@@ -426,8 +426,10 @@ static int head_accepted(sy_http_conn *c)
     if (!c->srv->head_check)
         return 1;
     int keep_alive = c->keep_alive;
-    c->keep_alive = 0; /* an answer here closes the connection: the body is unread */
-    c->linger = 1;
+    if (c->req.head.content_length > 0 || c->req.head.chunked) {
+        c->keep_alive = 0; /* an answer here closes: the body is unread, discarded */
+        c->linger = 1;
+    }
     c->state = C_INFLIGHT;
     if (c->srv->head_check(&c->req, c->srv->handler_ud) != 0)
         return 0; /* answered (finish_response moved the connection on) */
@@ -444,12 +446,13 @@ static int read_head(sy_http_conn *c, struct evbuffer *in)
     size_t avail = evbuffer_get_length(in);
     size_t look = avail < lim->max_header_bytes ? avail : lim->max_header_bytes;
     const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
-    if (c->scan == 0) { /* RFC 9112 §2.2: empty lines before a request line are ignored */
-        size_t skip = sy_http_empty_lines(p, look);
-        if (skip) {
-            evbuffer_drain(in, skip);
-            return read_head(c, in);
-        }
+    /* RFC 9112 §2.2: empty lines before a request line are ignored (the head always
+     * starts at the buffer's start, so this costs one byte compare once it has begun) */
+    size_t skip = sy_http_empty_lines(p, look);
+    if (skip) {
+        evbuffer_drain(in, skip);
+        c->scan = 0;
+        return read_head(c, in);
     }
     size_t end = sy_http_head_end(p, look, c->scan);
     if (end == 0) {
