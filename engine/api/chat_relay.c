@@ -75,6 +75,10 @@ int sy_chat_on_data(void *ud, const char *data, size_t len)
          * record and the log carry an estimated usage and this error code. */
         c->att.rs.content_bytes = (int64_t)(c->att.resp.len + len);
         sy_buf_free(&c->att.resp);
+        sy_log(SY_LOG_WARN,
+               "request %s: provider '%s' answered more than %u bytes; stopped reading, not "
+               "retried, usage estimated from the bytes seen",
+               c->id, c->att.prov->name, MAX_UPSTREAM_BODY);
         abandon_later(c, SY_CHAT_TOO_LARGE);
         return 1;
     }

@@ -60,26 +60,46 @@ int sy_utf8_valid(const char *str, size_t n)
 
 /* ---- escaped NULs */
 
-size_t sy_json_nul_encode(char *buf, size_t *len)
+static int hex4(const char *p)
 {
-    static const char esc[] = "\\u0000";
-    size_t n = *len, r = 0, w = 0, count = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * One walk over the backslashes (memchr: bodies without escapes cost nothing more):
+ * escapes pair up left to right, and backslashes only occur inside strings in valid
+ * JSON, so each \u seen here is a real escape. Its four hex digits are checked because
+ * cJSON reads a bad digit as 0: "\u00zz" would become a NUL that ends the string.
+ */
+int sy_json_nul_encode(char *buf, size_t *len)
+{
+    size_t n = *len, r = 0, w = 0, at = 0;
+    int count = 0;
     const char *hit;
-    while (r < n && (hit = memmem(buf + r, n - r, esc, 6)) != NULL) {
-        size_t at = (size_t)(hit - buf);
-        size_t bs = 0; /* backslashes right before: an odd count escapes ours (bytes
-                          before r may be rewritten already; the text there ends in 0) */
-        while (at - bs > r && buf[at - bs - 1] == '\\')
-            bs++;
-        size_t keep = bs % 2 ? at + 6 : at; /* "\\u0000" is a backslash and text */
-        memmove(buf + w, buf + r, keep - r);
-        w += keep - r;
-        r = at + 6;
-        if (bs % 2 == 0) {
+    while (at < n && (hit = memchr(buf + at, '\\', n - at)) != NULL) {
+        at = (size_t)(hit - buf);
+        if (at + 1 >= n)
+            break; /* a lone backslash at the end: the parse refuses it */
+        if (buf[at + 1] != 'u') {
+            at += 2;
+            continue;
+        }
+        if (at + 6 > n || !hex4(buf + at + 2))
+            return SY_ERR_INVALID;
+        if (memcmp(buf + at + 2, "0000", 4) == 0) {
+            memmove(buf + w, buf + r, at - r);
+            w += at - r;
             memcpy(buf + w, SY_JSON_NUL, 2);
             w += 2;
+            r = at + 6;
             count++;
         }
+        at += 6;
     }
     if (count == 0)
         return 0;
@@ -235,7 +255,10 @@ cJSON *sy_json_body_parse(char *buf, size_t *len, sy_json_error *err)
         err->message = "request body contains a raw NUL byte (write \\u0000 in a string)";
         return NULL;
     }
-    sy_json_nul_encode(buf, len);
+    if (sy_json_nul_encode(buf, len) < 0) {
+        err->message = "request body is not valid JSON (a \\u escape needs four hex digits)";
+        return NULL;
+    }
     /* len + 1 with require_null_terminated: cJSON refuses anything after the document */
     cJSON *root = cJSON_ParseWithLengthOpts(buf, *len + 1, NULL, 1);
     if (!root) {

@@ -42,9 +42,10 @@ int sy_utf8_valid(const char *s, size_t n);
  */
 cJSON *sy_json_body_parse(char *buf, size_t *len, sy_json_error *err);
 
-/* Rewrite each escape \u0000 of the JSON text buf[0..*len) into SY_JSON_NUL, in place.
- * Returns how many were rewritten. The text must be valid UTF-8 (checked first). */
-size_t sy_json_nul_encode(char *buf, size_t *len);
+/* Rewrite each escape \u0000 of the JSON text buf[0..*len) into SY_JSON_NUL, in place,
+ * and check that every \u escape has four hex digits. Returns how many were rewritten,
+ * or SY_ERR_INVALID. The text must be valid UTF-8 (checked first). */
+int sy_json_nul_encode(char *buf, size_t *len);
 
 /* Turn every SY_JSON_NUL in a JSON text printed from a tree back into \u0000. */
 void sy_json_nul_restore(sy_buf *b);

@@ -140,6 +140,8 @@ CASES = [
     ("NUL in metadata id", post(chat(metadata={"conversation_id": "c\u0000x"})), 400),
     ("invalid UTF-8 in body", post(b'{"model":"small","messages":[{"role":"user",'
                                    b'"content":"\xff\xfe"}]}'), 400),
+    ("bad hex in \\u escape", post(b'{"model":"sma\\u00zzll","messages":[{"role":"user",'
+                                   b'"content":"x"}]}'), 400),
     ("raw NUL byte in body", post(b'{"model":"small","messages":[{"role":"user",'
                                   b'"content":"a\x00b"}]}'), 400),
     ("HTTP/1.1 without Host", b"GET /healthz HTTP/1.1\r\n\r\n", 400),

@@ -117,6 +117,9 @@ static void test_nul(void **state)
     assert_null(parse("{\"c\":\"\xff\"}", &err));
     assert_non_null(strstr(err.message, "UTF-8"));
     assert_null(parse("{\"c\":1} x", &err));
+    /* cJSON reads a bad hex digit as 0: "\u00zz" would be a NUL that ends the string */
+    assert_null(parse("{\"model\":\"ma\\u00zzzz\"}", &err));
+    assert_null(parse("{\"c\":\"\\u12\"}", &err));
 }
 
 static void test_valid(void **state)
