@@ -148,21 +148,13 @@ static int cmp_names(const void *a, const void *b)
     return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
 }
 
-/* The first member of obj whose name repeats an earlier one, or NULL. Small objects
- * compare pairwise; large ones sort their names, so a hostile 100,000-member object
- * costs n log n, not n². */
-static const cJSON *object_duplicate(const cJSON *obj)
+/* A duplicate in a large object: sort the names, compare neighbours (n log n, so a
+ * hostile 100,000-member object costs no n² comparisons). */
+static const cJSON *sorted_duplicate(const cJSON *obj)
 {
     size_t n = 0;
     for (const cJSON *c = obj->child; c; c = c->next)
         n++;
-    if (n <= 16) {
-        for (const cJSON *c = obj->child; c; c = c->next)
-            for (const cJSON *d = obj->child; d != c; d = d->next)
-                if (c->string && d->string && strcmp(c->string, d->string) == 0)
-                    return c;
-        return NULL;
-    }
     const cJSON **v = sy_xmalloc(n * sizeof(*v));
     size_t k = 0;
     for (const cJSON *c = obj->child; c; c = c->next)
@@ -177,7 +169,24 @@ static const cJSON *object_duplicate(const cJSON *obj)
     return dup;
 }
 
-/* Depth-first walk; stops at the first duplicate (w->dup, w->path up to it). */
+/* The first member of obj whose name repeats an earlier one, or NULL. Objects of up to
+ * 16 members (nearly all) compare pairwise, first bytes first. */
+static const cJSON *object_duplicate(const cJSON *obj)
+{
+    size_t n = 0;
+    for (const cJSON *c = obj->child; c; c = c->next, n++) {
+        if (n == 16)
+            return sorted_duplicate(obj);
+        for (const cJSON *d = obj->child; d != c; d = d->next)
+            if (c->string && d->string && c->string[0] == d->string[0] &&
+                strcmp(c->string, d->string) == 0)
+                return c;
+    }
+    return NULL;
+}
+
+/* Depth-first walk over containers; stops at the first duplicate (w->dup, w->path up
+ * to it). Scalars are not visited. */
 static int walk_duplicates(const cJSON *node, dup_walk *w)
 {
     if (cJSON_IsObject(node) && (w->dup = object_duplicate(node)) != NULL) {
@@ -185,9 +194,9 @@ static int walk_duplicates(const cJSON *node, dup_walk *w)
             w->path[w->depth++] = w->dup;
         return 1;
     }
-    if (!cJSON_IsObject(node) && !cJSON_IsArray(node))
-        return 0;
     for (const cJSON *c = node->child; c; c = c->next) {
+        if (!(c->type & (cJSON_Object | cJSON_Array)))
+            continue;
         int pushed = w->depth < DUP_MAX_PATH;
         if (pushed)
             w->path[w->depth++] = c;
@@ -291,30 +300,34 @@ static int is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* Bytes that end a plain run inside a string: controls, the quote, the backslash. */
+static const unsigned char str_stop[256] = {[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1};
+
 static int scan_string(jscan *s)
 {
-    s->p++; /* opening quote */
-    while (s->p < s->end) {
-        unsigned char c = (unsigned char)*s->p++;
-        if (c == '"')
-            return 1;
-        if (c < 0x20)
+    const unsigned char *p = (const unsigned char *)s->p + 1; /* after the opening quote */
+    const unsigned char *end = (const unsigned char *)s->end;
+    for (;;) {
+        while (p < end && !str_stop[*p])
+            p++;
+        if (p >= end || *p < 0x20)
             return 0;
-        if (c == '\\') {
-            if (s->p >= s->end)
+        if (*p++ == '"') {
+            s->p = (const char *)p;
+            return 1;
+        }
+        if (p >= end) /* a backslash: one escape */
+            return 0;
+        unsigned char e = *p++;
+        if (e == 'u') {
+            if (end - p < 4 || !is_hex((char)p[0]) || !is_hex((char)p[1]) || !is_hex((char)p[2]) ||
+                !is_hex((char)p[3]))
                 return 0;
-            char e = *s->p++;
-            if (e == 'u') {
-                if (s->end - s->p < 4 || !is_hex(s->p[0]) || !is_hex(s->p[1]) || !is_hex(s->p[2]) ||
-                    !is_hex(s->p[3]))
-                    return 0;
-                s->p += 4;
-            } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
-                return 0;
-            }
+            p += 4;
+        } else if (e == '\0' || !strchr("\"\\/bfnrt", e)) {
+            return 0;
         }
     }
-    return 0;
 }
 
 static int scan_digits(jscan *s)
