@@ -187,24 +187,13 @@ void sy_hex_encode(const void *data, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int hex_value(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 int sy_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_len)
 {
     if (hex_len != 2 * out_len)
         return SY_ERR_INVALID;
     for (size_t i = 0; i < out_len; i++) {
-        int hi = hex_value((unsigned char)hex[2 * i]);
-        int lo = hex_value((unsigned char)hex[2 * i + 1]);
+        int hi = sy_hex_digit((unsigned char)hex[2 * i]);
+        int lo = sy_hex_digit((unsigned char)hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return SY_ERR_INVALID;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -3,7 +3,7 @@
  * comparison. Self-contained: no OpenSSL, no allocation, no global state, so every
  * function is safe to call from any thread on its own context.
  *
- * Used for client/admin key digests (engine/keys.c) and for HMAC tokens (feedback
+ * Used for client/admin key digests (engine/config/keys.c) and for HMAC tokens (feedback
  * tokens). Contexts live wherever the caller puts them (usually the stack); nothing
  * here owns memory.
  */

@@ -1,5 +1,6 @@
 #include "sy_common.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,4 +160,19 @@ int sy_valid_name(const char *s, size_t max)
             return 0;
     }
     return 1;
+}
+
+void sy_buf_num(sy_buf *b, double v)
+{
+    if (!isfinite(v)) {
+        sy_buf_puts(b, "null");
+        return;
+    }
+    char tmp[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    sy_buf_puts(b, tmp);
 }

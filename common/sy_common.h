@@ -12,6 +12,21 @@
 
 #define SY_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* z_{0.975}: the standard normal quantile of two-sided 95% intervals. */
+#define SY_Z95 1.959963984540054
+
+/* The value of a hexadecimal digit of either case, or -1. */
+static inline int sy_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Error codes shared by all libraries (functions return 0 or one of these). */
 enum {
     SY_OK = 0,
@@ -46,6 +61,9 @@ void sy_buf_puts(sy_buf *b, const char *s);
 void sy_buf_printf(sy_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
 void sy_buf_json_string(sy_buf *b, const char *s, size_t len);
+/* Append a finite double in the shortest form that reads back as the same value (0.7,
+ * not 0.69999999999999996); non-finite values as null (JSON has no NaN). */
+void sy_buf_num(sy_buf *b, double v);
 void sy_buf_reset(sy_buf *b); /* len = 0, keeps capacity */
 void sy_buf_free(sy_buf *b);
 

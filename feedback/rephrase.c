@@ -141,6 +141,34 @@ static double gram_jaccard(const words *a, const words *b)
     return uni ? (double)inter / (double)uni : 0;
 }
 
+/* 1 when u and v are the same word written differently: one contains the other (3 or
+ * more letters: "null"/"nullpointer", "dict"/"dictionari") or they share at least 40%
+ * of their character 3-grams ("summarize"/"summarise"). */
+static int same_word(const char *u, const char *v)
+{
+    size_t nu = strlen(u), nv = strlen(v);
+    if ((nu >= 3 && strstr(v, u)) || (nv >= 3 && strstr(u, v)))
+        return 1;
+    static __thread words one_u, one_v;
+    one_u.n = one_v.n = 1;
+    memcpy(one_u.w[0], u, nu + 1);
+    memcpy(one_v.w[0], v, nv + 1);
+    return gram_jaccard(&one_u, &one_v) >= 0.4;
+}
+
+/* 1 when a has a content word with no counterpart in b. */
+static int has_unmatched(const words *a, const words *b)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        size_t j = 0;
+        while (j < b->n && !same_word(a->w[i], b->w[j]))
+            j++;
+        if (j == b->n)
+            return 1;
+    }
+    return 0;
+}
+
 double sy_rephrase_similarity(const char *a, size_t a_len, const char *b, size_t b_len)
 {
     static __thread words wa, wb; /* large: per thread, not on the stack */
@@ -149,6 +177,8 @@ double sy_rephrase_similarity(const char *a, size_t a_len, const char *b, size_t
     if (!wa.n || !wb.n)
         return 0;
     double w = word_jaccard(&wa, &wb), g = gram_jaccard(&wa, &wb);
+    if (w < SY_REPHRASE_SUBSTITUTION_OVERLAP && has_unmatched(&wa, &wb) && has_unmatched(&wb, &wa))
+        return 0; /* one thing swapped for another: "Who wrote Macbeth?" / "... Othello?" */
     return w > g ? w : g;
 }
 

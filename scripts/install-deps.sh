@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Install the Debian packages switchyard needs, only those that are missing.
 # Usage: scripts/install-deps.sh [build|test|bench]   (each level includes the previous)
-# gnuplot-nox (test) renders the charts of `switchyard sim --report`.
+#        scripts/install-deps.sh package                (build + what `make package` needs)
+# gnuplot-nox (build) renders the charts of `switchyard sim --report`.
 set -euo pipefail
 level=${1:-build}
 
 pkgs=(build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev liblmdb-dev
-      libcjson-dev libgsl-dev curl jq)
+      libcjson-dev libgsl-dev curl jq gnuplot-nox)
 if [ "$level" = test ] || [ "$level" = bench ]; then
-  pkgs+=(libcmocka-dev python3-pytest python3-requests clang gnuplot-nox)
+  pkgs+=(libcmocka-dev python3 python3-pytest python3-requests clang)
 fi
 if [ "$level" = bench ]; then
   pkgs+=(wrk nginx-light valgrind)
+fi
+# dpkg-shlibdeps (dpkg-dev) computes the .deb's Depends; file is used by CPack.
+if [ "$level" = package ]; then
+  pkgs+=(dpkg-dev file)
 fi
 
 missing=()
@@ -19,7 +24,7 @@ for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # node and npm only matter for the SDK tests; any installation of them will do.
-if [ "$level" != build ] && ! command -v npm >/dev/null 2>&1; then
+if [ "$level" != build ] && [ "$level" != package ] && ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
 

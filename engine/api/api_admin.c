@@ -5,8 +5,8 @@
  *   GET  /admin/routes            every route with its candidates and policy
  *   GET  /admin/routes/{name}     one route
  *   POST /admin/reload            reload the configuration file (as SIGHUP does)
- *   /admin/prompts/...            the prompt registry (engine/api_prompts.c)
- *   /admin/experiments/...        experiments (engine/api_experiments.c)
+ *   /admin/prompts/...            the prompt registry (engine/api/api_prompts.c)
+ *   /admin/experiments/...        experiments (engine/api/api_experiments.c)
  * Served by worker 0; the reload reads the config file on that worker, which is an
  * admin action, never on the client request path.
  */
@@ -95,7 +95,7 @@ static void arm_stats_json(sy_buf *b, sy_store *store, const sy_route_cfg *r, co
 
 static const char *const breaker_states[] = {"closed", "open", "half_open"};
 
-/* The model's circuit breaker and Retry-After block (engine/breaker.c). */
+/* The model's circuit breaker and Retry-After block (engine/core/breaker.c). */
 static void breaker_json(sy_buf *b, const char *model)
 {
     sy_breaker_info bi;

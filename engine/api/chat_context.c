@@ -8,8 +8,9 @@
 #include "experiments.h"
 #include "log.h"
 #include "metrics.h"
+#include "conversation.h"
 #include "prompt_apply.h"
-#include "rephrase.h"
+#include "rating.h"
 #include "server.h"
 #include "sha256.h"
 
@@ -208,33 +209,17 @@ void sy_chat_conversation_stage(sy_call *c, const sy_route_cfg *r, const cJSON *
     conversation_id(c, root, c->conv.id);
     sy_conv_state *st = &c->conv.state;
     int known = sy_store_conv_get(store, c->conv.id, now, st) == 0;
-    if (!known)
-        memset(st, 0, sizeof(*st));
-    int rephrase =
-        known && st->turn > 0 && fi->user_text &&
-        sy_is_rephrase(st->last_text, strlen(st->last_text), fi->user_text, fi->user_len);
-    double idle_s = known && st->last_ts_ms ? (double)(now - st->last_ts_ms) / 1000.0 : 0;
-    if (rephrase) {
-        st->rephrases++;
-        st->rephrases_total++;
-        st->good_turns = 0;
-        int has_prev = 0;
-        for (int i = 0; i < 16; i++)
-            has_prev |= st->last_request[i];
-        if (has_prev) { /* the previous answer did not satisfy: a weak negative */
-            sy_store_feedback fb = {.by_token = 1,
-                                    .value = 0,
-                                    .ts_ms = now,
-                                    .implicit = 1,
-                                    .weight = cfg->conversations.implicit_weight,
-                                    .comment = "implicit: the user rephrased"};
-            memcpy(fb.id, st->last_request, 16);
-            sy_store_put_feedback(store, &fb, NULL, NULL);
-        }
-    } else {
-        st->rephrases = 0;
-        if (known && st->turn > 0)
-            st->good_turns++;
+    sy_conv_turn turn;
+    sy_conv_begin_turn(st, known, fi->user_text, fi->user_len, now, &turn);
+    if (turn.rate_previous) { /* the previous answer did not satisfy: a weak negative */
+        sy_store_feedback fb = {.by_token = 1,
+                                .value = SY_RATING_IMPLICIT_VALUE,
+                                .ts_ms = now,
+                                .implicit = 1,
+                                .weight = cfg->conversations.implicit_weight,
+                                .comment = "implicit: the user rephrased"};
+        memcpy(fb.id, st->last_request, 16);
+        sy_store_put_feedback(store, &fb, NULL, NULL);
     }
     sy_value vals[SY_RV_COUNT] = {
         [SY_RV_TURN] = {.num = st->turn},
@@ -243,7 +228,7 @@ void sy_chat_conversation_stage(sy_call *c, const sy_route_cfg *r, const cJSON *
         [SY_RV_THUMBS_DOWN] = {.num = st->thumbs_down},
         [SY_RV_GOOD_TURNS] = {.num = st->good_turns},
         [SY_RV_COST_USD] = {.num = st->cost_usd},
-        [SY_RV_IDLE_S] = {.num = idle_s},
+        [SY_RV_IDLE_S] = {.num = turn.idle_s},
         [SY_RV_TIER] = {.str = st->tier},
         [SY_RV_ESCALATED] = {.boolean = st->tier[0] || st->pinned[0]},
     };
@@ -251,38 +236,19 @@ void sy_chat_conversation_stage(sy_call *c, const sy_route_cfg *r, const cJSON *
     for (size_t i = 0; i < r->n_rules && !fired; i++)
         if (r->rules[i].when && sy_expr_eval(r->rules[i].when, vals))
             fired = &r->rules[i];
+    sy_conv_rule rule = {0};
     if (fired) {
-        c->dec.rule_name = fired->name;
         sy_metrics_rule_fired(r->name, fired->name);
-        if (fired->action == SY_RULE_DEESCALATE) {
-            st->tier[0] = st->pinned[0] = st->rule[0] = '\0';
-        } else {
-            const char *target = fired->target;
-            if (fired->action == SY_RULE_ESCALATE)
-                *tier = target;
-            else
-                *pin = target;
-            if (fired->sticky) {
-                snprintf(st->tier, sizeof(st->tier), "%s",
-                         fired->action == SY_RULE_ESCALATE ? target : "");
-                snprintf(st->pinned, sizeof(st->pinned), "%s",
-                         fired->action == SY_RULE_PIN ? target : "");
-                snprintf(st->rule, sizeof(st->rule), "%s", fired->name);
-            }
-        }
-    } else if (st->tier[0] || st->pinned[0]) {
-        if (r->deescalate_after_good_turns && st->good_turns >= r->deescalate_after_good_turns) {
-            st->tier[0] = st->pinned[0] = st->rule[0] = '\0'; /* calm again: back down */
-        } else {
-            *tier = st->tier[0] ? st->tier : NULL;
-            *pin = st->pinned[0] ? st->pinned : NULL;
-            c->dec.rule_name = st->rule[0] ? st->rule : NULL;
-        }
+        rule = (sy_conv_rule){.name = fired->name,
+                              .action = fired->action == SY_RULE_ESCALATE ? SY_CONV_ESCALATE
+                                        : fired->action == SY_RULE_PIN    ? SY_CONV_PIN
+                                                                          : SY_CONV_DEESCALATE,
+                              .target = fired->target,
+                              .sticky = fired->sticky};
     }
-    fi->escalation = (*tier || *pin) ? 1 + (st->rephrases > 0) + (st->thumbs_down > 0) : 0;
-    if (fi->user_text)
-        snprintf(
-            st->last_text, sizeof(st->last_text), "%.*s",
-            (int)(fi->user_len < sizeof(st->last_text) ? fi->user_len : sizeof(st->last_text) - 1),
-            fi->user_text);
+    sy_conv_escalation esc;
+    fi->escalation = sy_conv_apply_rule(st, &rule, r->deescalate_after_good_turns, &esc);
+    *tier = esc.tier;
+    *pin = esc.pin;
+    c->dec.rule_name = esc.rule;
 }

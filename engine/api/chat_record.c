@@ -6,6 +6,7 @@
 #include "chat_call.h"
 
 #include "breaker.h"
+#include "conversation.h"
 #include "key_limits.h"
 #include "metrics.h"
 #include "server.h"
@@ -112,10 +113,9 @@ void sy_chat_finish(sy_call *c)
         sy_logbuf_end(lb);
     }
     if (c->conv.on) { /* this turn becomes the conversation's previous one */
-        c->conv.state.turn++;
-        c->conv.state.last_ts_ms = sy_wall_ms();
-        c->conv.state.cost_usd += c->rec.bill.cost_usd;
-        sy_reqid_to_bytes(c->id, c->conv.state.last_request);
+        uint8_t id[16] = {0};
+        sy_reqid_to_bytes(c->id, id);
+        sy_conv_end_turn(&c->conv.state, sy_wall_ms(), c->rec.bill.cost_usd, id);
         sy_store_put_conv(c->w->server->store, c->conv.id, &c->conv.state);
     }
     if (c->att.model) {

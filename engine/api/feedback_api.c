@@ -3,6 +3,7 @@
 
 #include "api_common.h"
 #include "feedback_token.h"
+#include "rating.h"
 #include "keys.h"
 #include "metrics.h"
 #include "server.h"
@@ -62,11 +63,13 @@ static void answer(sy_worker_job *job, int live)
         case 200: {
             sy_metrics_feedback(f->ack.route, f->ack.model, f->value);
             sy_buf b = {0};
-            sy_buf_printf(&b, "{\"object\":\"feedback\",\"request_id\":\"%s\",\"value\":%.17g",
-                          f->id, f->value);
+            sy_buf_printf(&b, "{\"object\":\"feedback\",\"request_id\":\"%s\",\"value\":", f->id);
+            sy_buf_num(&b, f->value);
             sy_buf_printf(&b, ",\"replaced\":%s", f->ack.replaced ? "true" : "false");
-            if (f->ack.replaced)
-                sy_buf_printf(&b, ",\"previous_value\":%.17g", f->ack.previous);
+            if (f->ack.replaced) {
+                sy_buf_puts(&b, ",\"previous_value\":");
+                sy_buf_num(&b, f->ack.previous);
+            }
             sy_buf_puts(&b, ",\"route\":");
             if (f->ack.route[0])
                 sy_buf_json_string(&b, f->ack.route, strlen(f->ack.route));
@@ -99,29 +102,14 @@ static void answer(sy_worker_job *job, int live)
     free(f);
 }
 
-/* The rating as a value in [0,1]: "rating" ("up"/"down") or "value"; -1 and a 400. */
+/* The rating as a value in [0,1] (feedback/rating.h); -1 after answering the 400. */
 static double read_value(sy_http_req *req, const cJSON *root)
 {
-    const cJSON *rating = cJSON_GetObjectItemCaseSensitive(root, "rating");
-    const cJSON *value = cJSON_GetObjectItemCaseSensitive(root, "value");
-    if ((rating != NULL) == (value != NULL)) {
-        bad(req, rating ? "value" : "rating",
-            "give exactly one of \"rating\" (\"up\" or \"down\") and \"value\" (0 to 1)");
-        return -1;
-    }
-    if (rating) {
-        if (cJSON_IsString(rating) && strcmp(rating->valuestring, "up") == 0)
-            return 1;
-        if (cJSON_IsString(rating) && strcmp(rating->valuestring, "down") == 0)
-            return 0;
-        bad(req, "rating", "\"rating\" must be \"up\" or \"down\"");
-        return -1;
-    }
-    if (!cJSON_IsNumber(value) || !(value->valuedouble >= 0 && value->valuedouble <= 1)) {
-        bad(req, "value", "\"value\" must be a number from 0 to 1");
-        return -1;
-    }
-    return value->valuedouble;
+    const char *param = NULL, *message = NULL;
+    double v = sy_rating_read(root, &param, &message);
+    if (v < 0)
+        bad(req, param, message);
+    return v;
 }
 
 /* Check the optional fields; on success *tags is a compact JSON array (malloc'd) or NULL. */
@@ -205,9 +193,11 @@ int sy_feedback_handle(sy_worker *w, sy_http_req *req, const char *key_name)
                                  "x-switchyard-feedback-token");
         goto done;
     }
-    double value = read_value(req, root);
     const char *comment;
-    if (value < 0 || read_extras(req, root, &comment, &tags) != 0)
+    if (read_extras(req, root, &comment, &tags) != 0) /* an unknown field is named first */
+        goto done;
+    double value = read_value(req, root);
+    if (value < 0)
         goto done;
 
     sy_fb_call *f = sy_xcalloc(1, sizeof(*f));

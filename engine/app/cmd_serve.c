@@ -201,31 +201,31 @@ static void signal_loop(sy_server *s, const sigset_t *set)
     }
 }
 
-int sy_cmd_serve(int argc, char **argv)
+/* serve's command line. Returns -1 to go on, else the exit status (help, usage error). */
+static int parse_args(int argc, char **argv, const char **config_path, const char **port_file,
+                      long *workers_override)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"workers", required_argument, 0, 'w'},
                                          {"port-file", required_argument, 0, 'p'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *config_path = "switchyard.json", *port_file = NULL;
-    long workers_override = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:w:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            config_path = optarg;
+            *config_path = optarg;
             break;
         case 'w':
-            workers_override = strtol(optarg, NULL, 10);
-            if (workers_override < 1 || workers_override > 256) {
+            *workers_override = strtol(optarg, NULL, 10);
+            if (*workers_override < 1 || *workers_override > 256) {
                 fprintf(stderr, "switchyard serve: --workers must be 1..256\n");
                 return 2;
             }
             break;
         case 'p':
-            port_file = optarg;
+            *port_file = optarg;
             break;
         case 'h':
             fputs(serve_usage, stdout);
@@ -239,32 +239,149 @@ int sy_cmd_serve(int argc, char **argv)
         fprintf(stderr, "switchyard serve: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    return -1;
+}
 
+/* Load the configuration and check what serving needs beyond its validity: an adapter
+ * for every dialect, every provider key in the environment, the log. NULL on failure
+ * (reported on stderr). */
+static sy_config *load_servable(const char *config_path)
+{
     sy_config_errors errs = {0};
     sy_config *cfg = sy_config_load(config_path, &errs);
     if (!cfg) {
         print_errors(config_path, &errs);
         sy_config_errors_free(&errs);
-        return 1;
+        return NULL;
     }
     sy_buf unsupported = {0};
     if (sy_providers_unsupported(cfg, &unsupported)) {
         fprintf(stderr, "%s: %s", config_path, unsupported.data);
         sy_buf_free(&unsupported);
         sy_config_free(cfg);
-        return 1;
+        return NULL;
     }
     for (size_t i = 0; i < cfg->n_providers; i++)
         if (cfg->providers[i].key_env && !cfg->providers[i].api_key) {
             fprintf(stderr, "switchyard: provider '%s': environment variable %s is not set\n",
                     cfg->providers[i].name, cfg->providers[i].key_env);
             sy_config_free(cfg);
-            return 1;
+            return NULL;
         }
     if (sy_log_open(cfg->log.path, cfg->log.level) != 0) {
         sy_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+/*
+ * Open the store, the registries on it, and publish the first runtime (which takes
+ * cfg over, also on failure). Returns 0, or 1 after reporting on stderr; what was
+ * opened stays in s for close_server.
+ */
+static int open_state(sy_server *s, sy_config *cfg)
+{
+    char serr[512];
+    sy_store_opts so = {.dir = cfg->data_dir,
+                        .map_size = (size_t)cfg->store.map_size_mb << 20,
+                        .max_map_size = (size_t)cfg->store.max_map_size_mb << 20,
+                        .batch_ms = cfg->store.batch_ms,
+                        .batch_max = 256,
+                        .feedback_window_ms = (uint64_t)cfg->feedback.window_s * 1000,
+                        .conv_ttl_ms = (uint64_t)cfg->conversations.ttl_s * 1000,
+                        .conv_max = cfg->conversations.max};
+    s->store = sy_store_open(&so, serr, sizeof(serr));
+    if (!s->store) {
+        fprintf(stderr, "switchyard: %s\n", serr);
+        sy_config_free(cfg);
         return 1;
     }
+    sy_hmac_sha256_init(&s->token_key, sy_store_secret(s->store), 32);
+    s->prompts = sy_prompt_registry_open(s->store);
+    s->experiments = sy_exp_registry_open(s->store);
+    s->exp_tracker = sy_exp_tracker_new();
+    sy_buf exp_errors = {0};
+    int rc = 0;
+    if (publish_locked(s, cfg, 1, &exp_errors) != 0) { /* cfg is freed by it */
+        fprintf(stderr, "%s", exp_errors.data ? exp_errors.data : "experiments: invalid\n");
+        rc = 1;
+    }
+    sy_buf_free(&exp_errors);
+    return rc;
+}
+
+/*
+ * Start the learner and the workers on the open listeners, serve until a signal says
+ * stop, then drain and stop them. Returns the exit status.
+ */
+static int run_workers(sy_server *s, int *http_fds, int admin_fd, const char *port_file,
+                       const sigset_t *set)
+{
+    const sy_config *cfg = s->rt->cfg;
+    int rc = 0;
+    uint64_t seed = sy_wall_ms() ^ ((uint64_t)getpid() << 32);
+    for (size_t i = 0; i < s->n_workers; i++)
+        sy_worker_init(&s->workers[i], s, i, http_fds[i], i == 0 ? admin_fd : -1, s->rt, seed);
+    s->workers_ready = 1; /* from now on, a new runtime is published to each worker */
+    s->learner = sy_learner_start(s, s->rt);
+    sy_learner_wait_ready(s->learner); /* serve only with learned state and spend restored */
+    size_t started = 0;
+    for (; started < s->n_workers; started++)
+        if (sy_worker_start(&s->workers[started]) != 0) {
+            rc = 1;
+            break;
+        }
+    if (rc == 0) {
+        sy_log(SY_LOG_INFO, "listening on %s:%u with %zu workers%s", cfg->listen.address, s->port,
+               s->n_workers, cfg->admin_enabled ? "" : " (admin API disabled: no admin key)");
+        if (cfg->admin_enabled)
+            sy_log(SY_LOG_INFO, "admin API on %s:%u", cfg->admin.address, s->admin_port);
+        if (port_file && write_port_file(port_file, s) != 0) {
+            fprintf(stderr, "switchyard: cannot write %s: %s\n", port_file, strerror(errno));
+            rc = 1;
+        } else {
+            signal_loop(s, set);
+        }
+    }
+    for (size_t i = 0; i < started; i++)
+        sy_worker_shutdown(&s->workers[i]);
+    for (size_t i = 0; i < started; i++)
+        sy_worker_join(&s->workers[i]);
+    sy_store_close(s->store); /* commits what is queued; late acks only free */
+    s->store = NULL;
+    sy_learner_free(s->learner);
+    s->learner = NULL;
+    for (size_t i = 0; i < s->n_workers; i++)
+        sy_worker_free(&s->workers[i]);
+    sy_log(SY_LOG_INFO, "stopped");
+    return rc;
+}
+
+/* Free what open_state and sy_cmd_serve set up (each part may be missing). */
+static void close_server(sy_server *s)
+{
+    sy_store_close(s->store); /* NULL-safe: still set only when serving never started */
+    sy_prompt_registry_free(s->prompts);
+    sy_exp_registry_free(s->experiments);
+    sy_exp_tracker_free(s->exp_tracker);
+    sy_config_free(s->file_cfg);
+    free(s->workers);
+    sy_runtime_unref(s->rt);
+    free(s->config_path);
+    pthread_mutex_destroy(&s->reload_lock);
+}
+
+int sy_cmd_serve(int argc, char **argv)
+{
+    const char *config_path = "switchyard.json", *port_file = NULL;
+    long workers_override = 0;
+    int rc = parse_args(argc, argv, &config_path, &port_file, &workers_override);
+    if (rc >= 0)
+        return rc;
+    sy_config *cfg = load_servable(config_path);
+    if (!cfg)
+        return 1;
 
     /* Signals go to this thread only: block them before any worker exists. */
     sigset_t set;
@@ -285,92 +402,17 @@ int sy_cmd_serve(int argc, char **argv)
     s.config_path = sy_xstrdup(config_path);
     s.n_workers = workers_override ? (size_t)workers_override : cfg->workers;
     s.started_ms = sy_wall_ms();
-    s.generation = 0;
     pthread_mutex_init(&s.reload_lock, NULL);
     s.workers = sy_xcalloc(s.n_workers, sizeof(sy_worker));
     int *http_fds = sy_xcalloc(s.n_workers, sizeof(int));
-    int admin_fd = -1, rc = 0;
-    char serr[512];
-    sy_store_opts so = {.dir = cfg->data_dir,
-                        .map_size = (size_t)cfg->store.map_size_mb << 20,
-                        .max_map_size = (size_t)cfg->store.max_map_size_mb << 20,
-                        .batch_ms = cfg->store.batch_ms,
-                        .batch_max = 256,
-                        .feedback_window_ms = (uint64_t)cfg->feedback.window_s * 1000,
-                        .conv_ttl_ms = (uint64_t)cfg->conversations.ttl_s * 1000,
-                        .conv_max = cfg->conversations.max};
-    s.store = sy_store_open(&so, serr, sizeof(serr));
-    if (!s.store) {
-        fprintf(stderr, "switchyard: %s\n", serr);
-        rc = 1;
-        goto out;
-    }
-    sy_hmac_sha256_init(&s.token_key, sy_store_secret(s.store), 32);
-    s.prompts = sy_prompt_registry_open(s.store);
-    s.experiments = sy_exp_registry_open(s.store);
-    s.exp_tracker = sy_exp_tracker_new();
-    sy_buf exp_errors = {0};
-    if (publish_locked(&s, cfg, 1, &exp_errors) != 0) {
-        cfg = NULL; /* freed by publish_locked */
-        fprintf(stderr, "%s", exp_errors.data ? exp_errors.data : "experiments: invalid\n");
-        sy_buf_free(&exp_errors);
-        rc = 1;
-        goto out;
-    }
-    sy_buf_free(&exp_errors);
-    cfg = s.rt->cfg;
-    if (open_listeners(&s, cfg, http_fds, &admin_fd) != 0) {
-        rc = 1;
-        goto out;
-    }
-    uint64_t seed = sy_wall_ms() ^ ((uint64_t)getpid() << 32);
-    for (size_t i = 0; i < s.n_workers; i++)
-        sy_worker_init(&s.workers[i], &s, i, http_fds[i], i == 0 ? admin_fd : -1, s.rt, seed);
-    s.workers_ready = 1; /* from now on, a new runtime is published to each worker */
-    s.learner = sy_learner_start(&s, s.rt);
-    sy_learner_wait_ready(s.learner); /* serve only with learned state and spend restored */
-    size_t started = 0;
-    for (; started < s.n_workers; started++)
-        if (sy_worker_start(&s.workers[started]) != 0) {
-            rc = 1;
-            break;
-        }
-    if (rc == 0) {
-        sy_log(SY_LOG_INFO, "listening on %s:%u with %zu workers%s", cfg->listen.address, s.port,
-               s.n_workers, cfg->admin_enabled ? "" : " (admin API disabled: no admin key)");
-        if (cfg->admin_enabled)
-            sy_log(SY_LOG_INFO, "admin API on %s:%u", cfg->admin.address, s.admin_port);
-        if (port_file && write_port_file(port_file, &s) != 0) {
-            fprintf(stderr, "switchyard: cannot write %s: %s\n", port_file, strerror(errno));
-            rc = 1;
-        } else {
-            signal_loop(&s, &set);
-        }
-    }
-    for (size_t i = 0; i < started; i++)
-        sy_worker_shutdown(&s.workers[i]);
-    for (size_t i = 0; i < started; i++)
-        sy_worker_join(&s.workers[i]);
-    sy_store_close(s.store); /* commits what is queued; late acks only free */
-    s.store = NULL;
-    sy_learner_free(s.learner);
-    s.learner = NULL;
-    for (size_t i = 0; i < s.n_workers; i++)
-        sy_worker_free(&s.workers[i]);
-    sy_log(SY_LOG_INFO, "stopped");
-out:
-    sy_store_close(s.store); /* NULL-safe: only set here when listeners failed */
-    sy_prompt_registry_free(s.prompts);
-    sy_exp_registry_free(s.experiments);
-    sy_exp_tracker_free(s.exp_tracker);
-    if (!s.rt && !s.file_cfg)
-        sy_config_free(cfg); /* the store could not open: cfg is still ours */
-    sy_config_free(s.file_cfg);
+    int admin_fd = -1;
+    rc = open_state(&s, cfg); /* cfg belongs to s from here on */
+    if (rc == 0)
+        rc = open_listeners(&s, s.rt->cfg, http_fds, &admin_fd) != 0;
+    if (rc == 0)
+        rc = run_workers(&s, http_fds, admin_fd, port_file, &set);
     free(http_fds);
-    free(s.workers);
-    sy_runtime_unref(s.rt);
-    free(s.config_path);
-    pthread_mutex_destroy(&s.reload_lock);
+    close_server(&s);
     curl_global_cleanup();
     sy_log_close();
     return rc;

@@ -108,7 +108,7 @@ typedef struct sy_model_cfg {
 typedef enum { SY_RULE_ESCALATE = 0, SY_RULE_PIN, SY_RULE_DEESCALATE } sy_rule_action;
 typedef struct sy_rule_cfg {
     char *name;     /* "rule<N>" unless named */
-    sy_expr *when;  /* compiled (engine/rule_expr.h) */
+    sy_expr *when;  /* compiled (engine/proto/rule_expr.h) */
     char *when_src; /* as written (admin API) */
     sy_rule_action action;
     char *target; /* tier (escalate) or model name (pin) */
@@ -128,7 +128,7 @@ typedef struct sy_route_cfg {
     sy_rule_cfg *rules;  /* evaluated in order; the first that holds applies */
     size_t n_rules;
     unsigned deescalate_after_good_turns; /* 0 = a sticky escalation stays */
-    int hidden; /* an experiment variant's route (engine/experiments.c): not listed in
+    int hidden; /* an experiment variant's route (engine/registry/experiments.c): not listed in
                    /v1/models and not addressable by clients */
 } sy_route_cfg;
 

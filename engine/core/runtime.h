@@ -22,7 +22,7 @@ typedef struct sy_runtime {
     sy_policy **route_policies;       /* one per cfg->routes[i] */
     sy_buf models_json;               /* body of GET /v1/models */
     uint64_t generation;              /* 1 for the first config, +1 per reload */
-    struct sy_exp_table *experiments; /* running experiments (engine/experiments.h), owned */
+    struct sy_exp_table *experiments; /* running experiments (engine/registry/experiments.h), owned */
 } sy_runtime;
 
 /* Build a runtime around cfg (ownership of cfg moves in). Starts with one reference. */

@@ -348,6 +348,23 @@ void sy_http_stream_end(sy_http_req *req, const char *trailers)
     finish_response(c);
 }
 
+void sy_http_close(sy_http_req *req, sy_http_close_how how)
+{
+    sy_http_conn *c = req->conn;
+    c->keep_alive = 0;
+    c->linger = 0;
+    if (how == SY_HTTP_CLOSE_RESET) {
+        struct evbuffer *out = bufferevent_get_output(c->bev);
+        struct linger lg = {1, 0};
+        setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        evbuffer_unfreeze(out, 1); /* as in flush_cb: the front is frozen */
+        evbuffer_drain(out, evbuffer_get_length(out));
+        evbuffer_freeze(out, 1);
+        bufferevent_disable(c->bev, EV_WRITE);
+    }
+    finish_response(c); /* closing: once the output is empty, write_cb frees c */
+}
+
 size_t sy_http_output_pending(const sy_http_req *req)
 {
     return evbuffer_get_length(bufferevent_get_output(req->conn->bev));

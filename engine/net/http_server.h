@@ -144,6 +144,21 @@ void sy_http_stream_end(sy_http_req *req, const char *trailers);
 
 size_t sy_http_output_pending(const sy_http_req *req);
 
+/* How sy_http_close() ends a connection. */
+typedef enum sy_http_close_how {
+    SY_HTTP_CLOSE_FLUSH, /* send what is queued, then close (FIN): a truncated response */
+    SY_HTTP_CLOSE_RESET, /* drop what is queued, close with SO_LINGER 0: the peer sees RST */
+} sy_http_close_how;
+
+/*
+ * End a request without completing its response by closing its connection: for fault
+ * injection (a stream cut mid-body, a connection reset before any byte), answered or
+ * not, streaming or not. The abort callback is not called and the request is done
+ * afterwards: the caller must not touch it again. The close itself happens after the
+ * current callback returns, so the handler may call this from inside its callback.
+ */
+void sy_http_close(sy_http_req *req, sy_http_close_how how);
+
 const char *sy_http_status_text(int status);
 
 #endif

@@ -228,8 +228,7 @@ static int conv_thumbs_down(sy_store *s, MDB_txn *txn, const uint8_t conv[16], u
     if (slot->valid && memcmp(slot->id, conv, 16) == 0 && slot->st.turn >= c.turn)
         c = slot->st; /* a later turn is cached but not yet committed */
     pthread_mutex_unlock(&slot->lock);
-    c.thumbs_down++;
-    c.good_turns = 0;
+    sy_conv_thumbs_down(&c);
     conv_cache_put(s, conv, &c);
     sy_buf b = {0};
     sy_store_encode_conv(&b, &c);

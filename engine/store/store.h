@@ -19,6 +19,8 @@
 #ifndef SY_STORE_H
 #define SY_STORE_H
 
+#include "conversation.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,7 +57,7 @@ typedef struct sy_store_request {
     char rule[64];    /* the escalation rule that shaped the decision, "" none */
     char prompt[80];  /* the prompt the request was rendered from, "" none */
     uint32_t prompt_version;
-    char experiments[1280]; /* "id:variant:allocation:unit-hash,…" (engine/experiments.h) */
+    char experiments[1280]; /* "id:variant:allocation:unit-hash,…" (engine/registry/experiments.h) */
     /* outcome */
     int32_t status;
     int stream;
@@ -157,16 +159,7 @@ long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud);
  * read as absent and are swept by the store thread; at most max_entries are kept (new
  * conversations beyond it are not stored, and counted).
  */
-typedef struct sy_conv_state {
-    uint32_t turn, rephrases, rephrases_total, thumbs_down, good_turns;
-    double cost_usd;
-    uint64_t last_ts_ms;
-    char tier[32];    /* sticky escalation tier, "" none */
-    char pinned[128]; /* sticky pinned model, "" none */
-    char rule[64];    /* the sticky rule, "" none */
-    uint8_t last_request[16];
-    char last_text[512]; /* the previous user message (prefix) */
-} sy_conv_state;
+/* sy_conv_state: feedback/conversation.h (how a turn moves it is pure). */
 
 int sy_store_conv_get(sy_store *s, const uint8_t id[16], uint64_t now_ms, sy_conv_state *out);
 void sy_store_put_conv(sy_store *s, const uint8_t id[16], const sy_conv_state *st);

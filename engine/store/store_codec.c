@@ -254,7 +254,7 @@ void sy_store_arm_key(const char *route, const char *model, uint8_t key[SY_ARM_K
     memcpy(key + SY_STORE_NAME_MAX, model, strnlen(model, SY_STORE_NAME_MAX - 1));
 }
 
-enum { V_CONV = 1 };
+enum { V_CONV_1 = 1, V_CONV = 2 }; /* 2 adds rated_down */
 
 void sy_store_encode_conv(sy_buf *b, const sy_conv_state *c)
 {
@@ -271,13 +271,15 @@ void sy_store_encode_conv(sy_buf *b, const sy_conv_state *c)
     put_str(b, c->rule, sizeof(c->rule));
     sy_buf_append(b, c->last_request, 16);
     put_str(b, c->last_text, sizeof(c->last_text));
+    put_u8(b, c->rated_down ? 1 : 0);
 }
 
 int sy_store_decode_conv(const void *v, size_t n, sy_conv_state *c)
 {
     reader rd = {v, (const uint8_t *)v + n, 0};
     memset(c, 0, sizeof(*c));
-    if (get_u8(&rd) != V_CONV)
+    uint8_t version = get_u8(&rd);
+    if (version != V_CONV && version != V_CONV_1)
         return -1;
     c->turn = (uint32_t)get_u64(&rd);
     c->rephrases = (uint32_t)get_u64(&rd);
@@ -293,5 +295,7 @@ int sy_store_decode_conv(const void *v, size_t n, sy_conv_state *c)
     if (lr)
         memcpy(c->last_request, lr, 16);
     get_str_into(&rd, c->last_text, sizeof(c->last_text));
+    if (version >= V_CONV)
+        c->rated_down = get_u8(&rd) != 0;
     return rd.bad ? -1 : 0;
 }

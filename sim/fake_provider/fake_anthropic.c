@@ -31,9 +31,7 @@ static fp_route_kind an_route(const char *path)
 static size_t content_text(const cJSON *content, sy_buf *out, int *has_text, int *has_result)
 {
     if (cJSON_IsString(content)) {
-        size_t n = strlen(content->valuestring);
-        if (out)
-            sy_buf_append(out, content->valuestring, n);
+        size_t n = fp_take_text(content->valuestring, out);
         if (has_text && n)
             *has_text = 1;
         return n;
@@ -52,9 +50,7 @@ static size_t content_text(const cJSON *content, sy_buf *out, int *has_text, int
             total +=
                 content_text(cJSON_GetObjectItemCaseSensitive(blk, "content"), NULL, NULL, NULL);
         } else if (cJSON_IsString(t)) {
-            size_t n = strlen(t->valuestring);
-            if (out)
-                sy_buf_append(out, t->valuestring, n);
+            size_t n = fp_take_text(t->valuestring, out);
             if (has_text && n)
                 *has_text = 1;
             total += n;
@@ -73,23 +69,17 @@ static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(body, "tools");
     if (!tools)
         return SY_OK;
-    if (!cJSON_IsArray(tools)) {
-        sy_buf_puts(err, "tools: Input should be a valid list");
-        return SY_ERR_INVALID;
-    }
+    if (!cJSON_IsArray(tools))
+        return fp_invalid(err, "tools: Input should be a valid list");
     const cJSON *t, *first = NULL;
     size_t i = 0;
     cJSON_ArrayForEach(t, tools)
     {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
-        if (!cJSON_IsString(name) || !name->valuestring[0]) {
-            sy_buf_printf(err, "tools.%zu.name: Field required", i);
-            return SY_ERR_INVALID;
-        }
-        if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(t, "input_schema"))) {
-            sy_buf_printf(err, "tools.%zu.custom.input_schema: Field required", i);
-            return SY_ERR_INVALID;
-        }
+        if (!fp_nonempty_string(name))
+            return fp_invalid(err, "tools.%zu.name: Field required", i);
+        if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(t, "input_schema")))
+            return fp_invalid(err, "tools.%zu.custom.input_schema: Field required", i);
         if (!first)
             first = name;
         i++;
@@ -97,17 +87,14 @@ static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
     const cJSON *choice = cJSON_GetObjectItemCaseSensitive(body, "tool_choice");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(choice, "type");
     const cJSON *forced = cJSON_GetObjectItemCaseSensitive(choice, "name");
-    if (choice && !(cJSON_IsObject(choice) && cJSON_IsString(type))) {
-        sy_buf_puts(err, "tool_choice: Input should be an object with a type");
-        return SY_ERR_INVALID;
-    }
+    if (choice && !(cJSON_IsObject(choice) && cJSON_IsString(type)))
+        return fp_invalid(err, "tool_choice: Input should be an object with a type");
     if (cJSON_IsString(type) && strcmp(type->valuestring, "none") == 0)
         return SY_OK;
-    if (cJSON_IsString(type) && strcmp(type->valuestring, "tool") == 0 && cJSON_IsString(forced) &&
-        forced->valuestring[0])
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "tool") == 0 &&
+        fp_nonempty_string(forced))
         first = forced;
-    if (first)
-        c->tool_name = sy_xstrdup(first->valuestring);
+    fp_chat_set_tool(c, first);
     return SY_OK;
 }
 
@@ -119,30 +106,16 @@ static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
  */
 static int an_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
 {
-    if (!cJSON_IsObject(body)) {
-        sy_buf_puts(err, "The request body must be a JSON object.");
+    if (fp_parse_model(body, c, "model: Field required", err) != SY_OK)
         return SY_ERR_INVALID;
-    }
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
-    if (!cJSON_IsString(model) || !model->valuestring[0]) {
-        sy_buf_puts(err, "model: Field required");
-        return SY_ERR_INVALID;
-    }
-    c->model = sy_xstrdup(model->valuestring);
     const cJSON *max = cJSON_GetObjectItemCaseSensitive(body, "max_tokens");
-    if (!cJSON_IsNumber(max) || max->valuedouble < 1 || max->valuedouble > 1e9 ||
-        max->valuedouble != (double)(long)max->valuedouble) {
-        sy_buf_puts(err, max ? "max_tokens: Input should be a positive integer"
-                             : "max_tokens: Field required");
-        return SY_ERR_INVALID;
-    }
-    c->max_tokens = (long)max->valuedouble;
+    if (!fp_positive_int(max, &c->max_tokens))
+        return fp_invalid(err, max ? "max_tokens: Input should be a positive integer"
+                                   : "max_tokens: Field required");
 
     const cJSON *messages = cJSON_GetObjectItemCaseSensitive(body, "messages");
-    if (!cJSON_IsArray(messages) || cJSON_GetArraySize(messages) == 0) {
-        sy_buf_puts(err, "messages: Field required (a non-empty list)");
-        return SY_ERR_INVALID;
-    }
+    if (!cJSON_IsArray(messages) || cJSON_GetArraySize(messages) == 0)
+        return fp_invalid(err, "messages: Field required (a non-empty list)");
     const cJSON *m, *last_user = NULL;
     size_t i = 0;
     cJSON_ArrayForEach(m, messages)
@@ -151,15 +124,11 @@ static int an_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
         int user = cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0;
         int assistant = cJSON_IsString(role) && strcmp(role->valuestring, "assistant") == 0;
-        if (!user && !assistant) {
-            sy_buf_printf(err, "messages.%zu.role: Input should be 'user' or 'assistant'", i);
-            return SY_ERR_INVALID;
-        }
-        if (!(cJSON_IsString(content) && content->valuestring[0]) &&
-            !(cJSON_IsArray(content) && cJSON_GetArraySize(content) > 0)) {
-            sy_buf_printf(err, "messages.%zu: all messages must have non-empty content", i);
-            return SY_ERR_INVALID;
-        }
+        if (!user && !assistant)
+            return fp_invalid(err, "messages.%zu.role: Input should be 'user' or 'assistant'", i);
+        if (!fp_nonempty_string(content) &&
+            !(cJSON_IsArray(content) && cJSON_GetArraySize(content) > 0))
+            return fp_invalid(err, "messages.%zu: all messages must have non-empty content", i);
         int text = 0, result = 0;
         c->prompt_bytes += content_text(content, NULL, &text, &result);
         if (user && text)
@@ -170,18 +139,14 @@ static int an_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
     if (last_user)
         content_text(last_user, &c->echo, NULL, NULL);
     const cJSON *system = cJSON_GetObjectItemCaseSensitive(body, "system");
-    if (system && !cJSON_IsString(system) && !cJSON_IsArray(system)) {
-        sy_buf_puts(err, "system: Input should be a string or a list of text blocks");
-        return SY_ERR_INVALID;
-    }
+    if (system && !cJSON_IsString(system) && !cJSON_IsArray(system))
+        return fp_invalid(err, "system: Input should be a string or a list of text blocks");
     c->prompt_bytes += content_text(system, NULL, NULL, NULL);
     if (parse_tools(body, c, err) != SY_OK)
         return SY_ERR_INVALID;
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
-    if (stream && !cJSON_IsBool(stream)) {
-        sy_buf_puts(err, "stream: Input should be a valid boolean");
-        return SY_ERR_INVALID;
-    }
+    if (stream && !cJSON_IsBool(stream))
+        return fp_invalid(err, "stream: Input should be a valid boolean");
     c->stream = cJSON_IsTrue(stream);
     c->include_usage = 1; /* Anthropic always reports usage */
     return SY_OK;
@@ -190,11 +155,7 @@ static int an_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
 /* The exchange id with Anthropic's prefix instead of OpenAI's ("msg_…", "toolu_…"). */
 static void put_id(sy_buf *out, const char *prefix, const char *id, const char *strip)
 {
-    size_t n = strlen(strip);
-    sy_buf_puts(out, "\"");
-    sy_buf_puts(out, prefix);
-    sy_buf_puts(out, strncmp(id, strip, n) == 0 ? id + n : id);
-    sy_buf_puts(out, "\"");
+    sy_buf_printf(out, "\"%s%s\"", prefix, fp_id_suffix(id, strip));
 }
 
 static const char *stop_reason(const fp_exchange *x)
@@ -223,7 +184,7 @@ static void message_head(const fp_exchange *x, sy_buf *out)
     sy_buf_puts(out, "{\"id\":");
     put_id(out, "msg_", x->id, "chatcmpl-");
     sy_buf_puts(out, ",\"type\":\"message\",\"role\":\"assistant\",\"model\":");
-    sy_buf_json_string(out, x->model, strlen(x->model));
+    fp_put_string(out, x->model);
     sy_buf_puts(out, ",\"content\":[");
 }
 
@@ -232,7 +193,7 @@ static void tool_use_head(const fp_exchange *x, sy_buf *out)
     sy_buf_puts(out, "{\"type\":\"tool_use\",\"id\":");
     put_id(out, "toolu_", x->tool_call_id, "call_");
     sy_buf_puts(out, ",\"name\":");
-    sy_buf_json_string(out, x->tool_name, strlen(x->tool_name));
+    fp_put_string(out, x->tool_name);
     sy_buf_puts(out, ",\"input\":");
 }
 
@@ -241,7 +202,7 @@ static void an_render_completion(const fp_exchange *x, const char *text, size_t 
     message_head(x, out);
     if (x->tool_name) {
         tool_use_head(x, out);
-        sy_buf_puts(out, x->tool_args_json && x->tool_args_json[0] ? x->tool_args_json : "{}");
+        sy_buf_puts(out, fp_tool_args(x));
         sy_buf_puts(out, "}");
     } else {
         sy_buf_puts(out, "{\"type\":\"text\",\"text\":");
@@ -304,7 +265,7 @@ static void json_delta(const char *piece, size_t len, sy_buf *out)
  */
 static void an_render_stream_tool_call(const fp_exchange *x, sy_buf *out)
 {
-    const char *args = x->tool_args_json && x->tool_args_json[0] ? x->tool_args_json : "{}";
+    const char *args = fp_tool_args(x);
     size_t n = strlen(args), half = n / 2;
     while (half > 0 && (unsigned char)args[half] >= 0x80)
         half--;
@@ -354,62 +315,39 @@ static void an_render_malformed(const fp_exchange *x, int stream, sy_buf *out)
     }
 }
 
-/* Anthropic's error bodies and statuses. A spent quota is a 429 whose details say
+/* Anthropic's error types and statuses. A spent quota is a 429 whose details say
  * enforced_spend_limit_reached (sent without Retry-After). */
+static const fp_error_row an_errors[FP_ERR_COUNT] = {
+    [FP_ERR_INVALID_REQUEST] = {400, "invalid_request_error", NULL, "Invalid request"},
+    [FP_ERR_INJECTED_400] = {400, "invalid_request_error", NULL,
+                             "Invalid request (injected by fake-provider)"},
+    [FP_ERR_UNAUTHORIZED] = {401, "authentication_error", NULL, "invalid x-api-key"},
+    [FP_ERR_MODEL_NOT_FOUND] = {404, "not_found_error", NULL, "model: not found"},
+    [FP_ERR_RATE_LIMIT] = {429, "rate_limit_error", NULL,
+                           "This request would exceed the rate limit for your organization "
+                           "of 50 requests per minute. Please retry after the time in the "
+                           "retry-after header."},
+    [FP_ERR_QUOTA] = {429, "rate_limit_error", NULL,
+                      "You have reached your specified API usage limits. You will regain "
+                      "access on the first day of next month at 00:00 UTC.",
+                      "{\"error_code\":\"enforced_spend_limit_reached\"}"},
+    [FP_ERR_SERVER] = {500, "api_error", NULL, "Internal server error"},
+    [FP_ERR_UNAVAILABLE] = {503, "api_error", NULL, "Service unavailable"},
+    [FP_ERR_OVERLOADED] = {529, "overloaded_error", NULL, "Overloaded"},
+    [FP_ERR_NOT_FOUND] = {404, "not_found_error", NULL, "Not found"},
+    [FP_ERR_METHOD] = {405, "invalid_request_error", NULL, "Method not allowed"},
+};
+
+/* {"type":"error","error":{"type","message"[,"details"]},"request_id"} */
 static int an_render_error(fp_error_code code, const char *message, sy_buf *out)
 {
-    int status;
-    const char *type, *msg, *details = NULL;
-    switch (code) {
-    case FP_ERR_INJECTED_400:
-        status = 400, type = "invalid_request_error";
-        msg = "Invalid request (injected by fake-provider)";
-        break;
-    case FP_ERR_UNAUTHORIZED:
-        status = 401, type = "authentication_error", msg = "invalid x-api-key";
-        break;
-    case FP_ERR_MODEL_NOT_FOUND:
-        status = 404, type = "not_found_error", msg = "model: not found";
-        break;
-    case FP_ERR_RATE_LIMIT:
-        status = 429, type = "rate_limit_error";
-        msg = "This request would exceed the rate limit for your organization of 50 requests "
-              "per minute. Please retry after the time in the retry-after header.";
-        break;
-    case FP_ERR_QUOTA:
-        status = 429, type = "rate_limit_error";
-        msg = "You have reached your specified API usage limits. You will regain access on "
-              "the first day of next month at 00:00 UTC.";
-        details = "{\"error_code\":\"enforced_spend_limit_reached\"}";
-        break;
-    case FP_ERR_SERVER:
-        status = 500, type = "api_error", msg = "Internal server error";
-        break;
-    case FP_ERR_UNAVAILABLE:
-        status = 503, type = "api_error", msg = "Service unavailable";
-        break;
-    case FP_ERR_OVERLOADED:
-        status = 529, type = "overloaded_error", msg = "Overloaded";
-        break;
-    case FP_ERR_NOT_FOUND:
-        status = 404, type = "not_found_error", msg = "Not found";
-        break;
-    case FP_ERR_METHOD:
-        status = 405, type = "invalid_request_error", msg = "Method not allowed";
-        break;
-    case FP_ERR_INVALID_REQUEST:
-    default:
-        status = 400, type = "invalid_request_error", msg = "Invalid request";
-        break;
-    }
-    if (message)
-        msg = message;
-    sy_buf_printf(out, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":", type);
-    sy_buf_json_string(out, msg, strlen(msg));
-    if (details)
-        sy_buf_printf(out, ",\"details\":%s", details);
+    fp_error_row e = fp_error_lookup(an_errors, code, message);
+    sy_buf_printf(out, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":", e.type);
+    fp_put_string(out, e.message);
+    if (e.details)
+        sy_buf_printf(out, ",\"details\":%s", e.details);
     sy_buf_puts(out, "},\"request_id\":\"req_fake\"}");
-    return status;
+    return e.status;
 }
 
 const fp_dialect fp_dialect_anthropic = {

@@ -1,7 +1,7 @@
 /*
  * fake_dialect: what one provider dialect contributes to `switchyard fake-provider`.
  *
- * The server (fake_provider.c) owns sockets, timers, scenarios, faults and statistics;
+ * The server (fake_server.h and its files) owns sockets, timers, scenarios, faults and statistics;
  * a dialect only routes its paths, reads its request shape and renders its bodies and
  * stream events. Each dialect (OpenAI, Gemini generateContent, Anthropic Messages) is one
  * file defining one fp_dialect plus one line in the server's dialect table.
@@ -66,6 +66,7 @@ typedef enum fp_error_code {
     FP_ERR_OVERLOADED,      /* 529 */
     FP_ERR_NOT_FOUND,       /* 404 unknown path */
     FP_ERR_METHOD,          /* 405 */
+    FP_ERR_COUNT
 } fp_error_code;
 
 typedef struct fp_dialect {
@@ -97,8 +98,7 @@ typedef struct fp_dialect {
      * before close, instead of content deltas. render_completion renders a tool call
      * instead of text when x->tool_name is set. */
     void (*render_stream_tool_call)(const fp_exchange *x, sy_buf *out);
-    /* An in-stream error event (the error_event fault). NULL: the OpenAI form,
-     * `data: {"error":{"message":…,"type":"server_error","param":null,"code":null}}`. */
+    /* An in-stream error event (the error_event fault). */
     void (*render_stream_error)(const fp_exchange *x, sy_buf *out);
     /* A syntactically broken body (non-stream) or stream event (stream). */
     void (*render_malformed)(const fp_exchange *x, int stream, sy_buf *out);
@@ -112,5 +112,57 @@ typedef struct fp_dialect {
 extern const fp_dialect fp_dialect_openai;
 extern const fp_dialect fp_dialect_gemini;
 extern const fp_dialect fp_dialect_anthropic;
+
+/* ---- shared by the dialects (fake_dialect.c) */
+
+/*
+ * One row of a dialect's error table, indexed by fp_error_code: the HTTP status, the
+ * dialect's error type (OpenAI type, Anthropic type, Gemini status name), OpenAI's
+ * "code" (NULL elsewhere), the default message and optional details (JSON text).
+ */
+typedef struct fp_error_row {
+    int status;
+    const char *type;
+    const char *code;
+    const char *message;
+    const char *details;
+} fp_error_row;
+
+/* Row `code` of table (FP_ERR_COUNT rows; a row without a status falls back to
+ * FP_ERR_INVALID_REQUEST's), its message replaced by `message` when that is not NULL. */
+fp_error_row fp_error_lookup(const fp_error_row *table, fp_error_code code, const char *message);
+
+/* Write a client-facing message (printf format) into err; returns SY_ERR_INVALID, so a
+ * parser can `return fp_invalid(err, …);`. */
+int fp_invalid(sy_buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The start of a parse_chat whose body names the model: the body must be an object and
+ * "model" a non-empty string (copied into c->model). 0, or SY_ERR_INVALID with
+ * missing_model (or the not-an-object message) in err. */
+int fp_parse_model(const cJSON *body, fp_chat *c, const char *missing_model, sy_buf *err);
+
+/* The tool the answer will call: c->tool_name becomes a copy of name's string, or stays
+ * NULL when name is NULL (no tool offered, or tools turned off). */
+void fp_chat_set_tool(fp_chat *c, const cJSON *name);
+
+/* A request's positive integer limit (1 .. 1e9, whole): 1 with *out set, else 0. */
+int fp_positive_int(const cJSON *v, long *out);
+
+/* v's string when it is a non-empty JSON string, else NULL. */
+const char *fp_nonempty_string(const cJSON *v);
+
+/* Append s to out when out is not NULL; returns strlen(s) either way (message text
+ * counted for prompt_bytes, or collected for the echo). */
+size_t fp_take_text(const char *s, sy_buf *out);
+
+/* Append s (NUL-terminated) as a JSON string. */
+void fp_put_string(sy_buf *out, const char *s);
+
+/* id without `prefix` when it starts with it (the exchange's OpenAI-style ids re-prefixed
+ * by the other dialects: "chatcmpl-…" → "msg_…", "call_…" → "toolu_…"). */
+const char *fp_id_suffix(const char *id, const char *prefix);
+
+/* The tool call's arguments JSON text, "{}" when there are none. */
+const char *fp_tool_args(const fp_exchange *x);
 
 #endif

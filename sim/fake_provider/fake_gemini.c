@@ -56,31 +56,18 @@ static fp_route_kind gm_route(const char *path)
     return chat_method(model_part(path), &colon) >= 0 ? FP_ROUTE_CHAT : FP_ROUTE_NONE;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Model (percent-decoded) and streaming from the path. */
 static int gm_parse_path(const char *path, fp_chat *c, sy_buf *err)
 {
     const char *rest = model_part(path), *colon = NULL;
     int stream = chat_method(rest, &colon);
-    if (stream < 0) {
-        sy_buf_puts(err, "The request path does not name a model and a method.");
-        return SY_ERR_INVALID;
-    }
+    if (stream < 0)
+        return fp_invalid(err, "The request path does not name a model and a method.");
     sy_buf model = {0};
     for (const char *p = rest; p < colon; p++) {
         int hi, lo;
-        if (*p == '%' && p + 2 < colon && (hi = hex_value(p[1])) >= 0 &&
-            (lo = hex_value(p[2])) >= 0) {
+        if (*p == '%' && p + 2 < colon && (hi = sy_hex_digit(p[1])) >= 0 &&
+            (lo = sy_hex_digit(p[2])) >= 0) {
             char ch = (char)(hi * 16 + lo);
             sy_buf_append(&model, &ch, 1);
             p += 2;
@@ -90,8 +77,7 @@ static int gm_parse_path(const char *path, fp_chat *c, sy_buf *err)
     }
     if (!model.len || memchr(model.data, '\0', model.len)) {
         sy_buf_free(&model);
-        sy_buf_puts(err, "The model name in the request path is invalid.");
-        return SY_ERR_INVALID;
+        return fp_invalid(err, "The model name in the request path is invalid.");
     }
     free(c->model);
     c->model = model.data; /* the sy_buf's NUL-terminated storage */
@@ -110,10 +96,7 @@ static size_t content_text(const cJSON *content, sy_buf *out, int *has_text, int
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
         const cJSON *fr = cJSON_GetObjectItemCaseSensitive(part, "functionResponse");
         if (cJSON_IsString(t)) {
-            size_t n = strlen(t->valuestring);
-            if (out)
-                sy_buf_append(out, t->valuestring, n);
-            total += n;
+            total += fp_take_text(t->valuestring, out);
             if (has_text)
                 *has_text = 1;
         } else if (cJSON_IsObject(fr)) {
@@ -137,10 +120,8 @@ static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(body, "tools");
     if (!tools)
         return SY_OK;
-    if (!cJSON_IsArray(tools)) {
-        sy_buf_puts(err, "Invalid value at 'tools': expected a list.");
-        return SY_ERR_INVALID;
-    }
+    if (!cJSON_IsArray(tools))
+        return fp_invalid(err, "Invalid value at 'tools': expected a list.");
     const cJSON *first = NULL, *t;
     size_t i = 0;
     cJSON_ArrayForEach(t, tools)
@@ -151,13 +132,11 @@ static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
         cJSON_ArrayForEach(d, decls)
         {
             const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "name");
-            if (!cJSON_IsString(name) || !name->valuestring[0]) {
-                sy_buf_printf(err,
-                              "* GenerateContentRequest.tools[%zu].function_declarations[%zu]."
-                              "name: Name cannot be empty.",
-                              i, j);
-                return SY_ERR_INVALID;
-            }
+            if (!fp_nonempty_string(name))
+                return fp_invalid(err,
+                                  "* GenerateContentRequest.tools[%zu].function_declarations[%zu]."
+                                  "name: Name cannot be empty.",
+                                  i, j);
             if (!first)
                 first = name;
             j++;
@@ -172,10 +151,9 @@ static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
         return SY_OK;
     const cJSON *allowed =
         cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(fcc, "allowedFunctionNames"), 0);
-    if (strcmp(m, "ANY") == 0 && cJSON_IsString(allowed) && allowed->valuestring[0])
+    if (strcmp(m, "ANY") == 0 && fp_nonempty_string(allowed))
         first = allowed;
-    if (first)
-        c->tool_name = sy_xstrdup(first->valuestring);
+    fp_chat_set_tool(c, first);
     return SY_OK;
 }
 
@@ -186,15 +164,11 @@ static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
  */
 static int gm_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
 {
-    if (!cJSON_IsObject(body)) {
-        sy_buf_puts(err, "Invalid JSON payload received. Expected an object.");
-        return SY_ERR_INVALID;
-    }
+    if (!cJSON_IsObject(body))
+        return fp_invalid(err, "Invalid JSON payload received. Expected an object.");
     const cJSON *contents = cJSON_GetObjectItemCaseSensitive(body, "contents");
-    if (!cJSON_IsArray(contents) || cJSON_GetArraySize(contents) == 0) {
-        sy_buf_puts(err, "* GenerateContentRequest.contents: contents is not specified");
-        return SY_ERR_INVALID;
-    }
+    if (!cJSON_IsArray(contents) || cJSON_GetArraySize(contents) == 0)
+        return fp_invalid(err, "* GenerateContentRequest.contents: contents is not specified");
     const cJSON *content, *last_user = NULL;
     int last_result = 0;
     size_t i = 0;
@@ -203,13 +177,11 @@ static int gm_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(content, "role");
         const cJSON *parts = cJSON_GetObjectItemCaseSensitive(content, "parts");
         if (!cJSON_IsObject(content) || (role && !cJSON_IsString(role)) || !cJSON_IsArray(parts) ||
-            cJSON_GetArraySize(parts) == 0) {
-            sy_buf_printf(err,
-                          "* GenerateContentRequest.contents[%zu].parts: contents.parts "
-                          "must not be empty.",
-                          i);
-            return SY_ERR_INVALID;
-        }
+            cJSON_GetArraySize(parts) == 0)
+            return fp_invalid(err,
+                              "* GenerateContentRequest.contents[%zu].parts: contents.parts "
+                              "must not be empty.",
+                              i);
         int has_text = 0;
         last_result = 0;
         c->prompt_bytes += content_text(content, NULL, &has_text, &last_result);
@@ -229,13 +201,9 @@ static int gm_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
     const cJSON *max = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(body, "generationConfig"), "maxOutputTokens");
     if (max && !cJSON_IsNull(max)) {
-        if (!cJSON_IsNumber(max) || max->valuedouble < 1 || max->valuedouble > 1e9 ||
-            max->valuedouble != (double)(long)max->valuedouble) {
-            sy_buf_puts(err, "* GenerateContentRequest.generation_config.max_output_tokens: "
-                             "must be a positive integer.");
-            return SY_ERR_INVALID;
-        }
-        c->max_tokens = (long)max->valuedouble;
+        if (!fp_positive_int(max, &c->max_tokens))
+            return fp_invalid(err, "* GenerateContentRequest.generation_config.max_output_tokens: "
+                                   "must be a positive integer.");
     }
     return SY_OK;
 }
@@ -263,11 +231,11 @@ static void usage_metadata(const fp_exchange *x, int final, sy_buf *out)
  * response object. */
 static void tail(const fp_exchange *x, sy_buf *out)
 {
-    const char *id = strncmp(x->id, "chatcmpl-", 9) == 0 ? x->id + 9 : x->id;
+    const char *id = fp_id_suffix(x->id, "chatcmpl-");
     sy_buf_puts(out, ",\"modelVersion\":");
-    sy_buf_json_string(out, x->model, strlen(x->model));
+    fp_put_string(out, x->model);
     sy_buf_puts(out, ",\"responseId\":");
-    sy_buf_json_string(out, id, strlen(id));
+    fp_put_string(out, id);
     sy_buf_puts(out, "}");
 }
 
@@ -297,9 +265,9 @@ static void text_part(const char *text, size_t len, sy_buf *out)
 static void function_call_part(const fp_exchange *x, sy_buf *out)
 {
     sy_buf_puts(out, "{\"functionCall\":{\"name\":");
-    sy_buf_json_string(out, x->tool_name, strlen(x->tool_name));
+    fp_put_string(out, x->tool_name);
     sy_buf_puts(out, ",\"args\":");
-    sy_buf_puts(out, x->tool_args_json && x->tool_args_json[0] ? x->tool_args_json : "{}");
+    sy_buf_puts(out, fp_tool_args(x));
     sy_buf_puts(out, "}}");
 }
 
@@ -318,39 +286,38 @@ static void gm_render_completion(const fp_exchange *x, const char *text, size_t 
 /* Gemini streams have no opening event: the first chunk already carries content. */
 static void gm_render_stream_open(const fp_exchange *x, sy_buf *out) {}
 
-static void gm_render_stream_delta(const fp_exchange *x, const char *text, size_t len, sy_buf *out)
+/* One streamed GenerateContentResponse with one part — text, or the whole function call
+ * when call is set; the last one (finish given) carries finishReason and full usage. */
+static void stream_chunk(const fp_exchange *x, const char *text, size_t len, int call,
+                         const char *finish, sy_buf *out)
 {
     sy_buf_puts(out, "data: ");
     open_candidate(out);
-    text_part(text, len, out);
-    close_candidate(NULL, out);
-    usage_metadata(x, 0, out);
+    if (call)
+        function_call_part(x, out);
+    else
+        text_part(text, len, out);
+    close_candidate(finish, out);
+    usage_metadata(x, finish != NULL, out);
     tail(x, out);
     sy_buf_puts(out, GM_EOL);
+}
+
+static void gm_render_stream_delta(const fp_exchange *x, const char *text, size_t len, sy_buf *out)
+{
+    stream_chunk(x, text, len, 0, NULL, out);
 }
 
 /* A function call arrives whole, in one chunk. */
 static void gm_render_stream_tool_call(const fp_exchange *x, sy_buf *out)
 {
-    sy_buf_puts(out, "data: ");
-    open_candidate(out);
-    function_call_part(x, out);
-    close_candidate(NULL, out);
-    usage_metadata(x, 0, out);
-    tail(x, out);
-    sy_buf_puts(out, GM_EOL);
+    stream_chunk(x, NULL, 0, 1, NULL, out);
 }
 
 /* The last chunk: an empty text part, finishReason and the full usage. */
 static void gm_render_stream_close(const fp_exchange *x, sy_buf *out)
 {
-    sy_buf_puts(out, "data: ");
-    open_candidate(out);
-    text_part("", 0, out);
-    close_candidate(finish_reason(x), out);
-    usage_metadata(x, 1, out);
-    tail(x, out);
-    sy_buf_puts(out, GM_EOL);
+    stream_chunk(x, "", 0, 0, finish_reason(x), out);
 }
 
 static void gm_render_stream_error(const fp_exchange *x, sy_buf *out)
@@ -373,79 +340,53 @@ static void gm_render_malformed(const fp_exchange *x, int stream, sy_buf *out)
 /*
  * google.rpc.Status bodies. A rate limit carries QuotaFailure and RetryInfo details (the
  * scripted delay itself goes out in the Retry-After header; RetryInfo says 1s, the
- * scenario default); a spent quota says billing and carries no RetryInfo.
+ * scenario default); a spent quota says billing and carries no RetryInfo. Gemini has no
+ * 529: overload is a 503.
  */
+static const fp_error_row gm_errors[FP_ERR_COUNT] = {
+    [FP_ERR_INVALID_REQUEST] = {400, "INVALID_ARGUMENT", NULL, "Invalid JSON payload received."},
+    [FP_ERR_INJECTED_400] = {400, "INVALID_ARGUMENT", NULL,
+                             "Request contains an invalid argument. (injected by fake-provider)"},
+    [FP_ERR_UNAUTHORIZED] = {401, "UNAUTHENTICATED", NULL,
+                             "API key not valid. Please pass a valid API key.",
+                             "[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\","
+                             "\"reason\":\"API_KEY_INVALID\",\"domain\":\"googleapis.com\"}]"},
+    [FP_ERR_MODEL_NOT_FOUND] = {404, "NOT_FOUND", NULL,
+                                "The model is not found for API version v1beta, or is not "
+                                "supported for generateContent."},
+    [FP_ERR_RATE_LIMIT] = {429, "RESOURCE_EXHAUSTED", NULL,
+                           "You exceeded your current quota, please check your plan and "
+                           "billing details.",
+                           "[{\"@type\":\"type.googleapis.com/google.rpc.QuotaFailure\","
+                           "\"violations\":[{\"quotaMetric\":\"generativelanguage.googleapis."
+                           "com/generate_content_requests\",\"quotaId\":"
+                           "\"GenerateRequestsPerMinutePerProjectPerModel\"}]},"
+                           "{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\","
+                           "\"retryDelay\":\"1s\"}]"},
+    [FP_ERR_QUOTA] = {429, "RESOURCE_EXHAUSTED", NULL,
+                      "Your prepayment credits are depleted. Please go to AI Studio to manage "
+                      "your project and billing."},
+    [FP_ERR_SERVER] = {500, "INTERNAL", NULL,
+                       "An internal error has occurred. Please retry or report in "
+                       "https://developers.generativeai.google/guide/troubleshooting"},
+    [FP_ERR_UNAVAILABLE] = {503, "UNAVAILABLE", NULL, "The service is currently unavailable."},
+    [FP_ERR_OVERLOADED] = {503, "UNAVAILABLE", NULL,
+                           "The model is overloaded. Please try again later."},
+    [FP_ERR_NOT_FOUND] = {404, "NOT_FOUND", NULL, "Method not found."},
+    [FP_ERR_METHOD] = {405, "UNIMPLEMENTED", NULL, "Method not allowed for this URL."},
+};
+
+/* {"error":{"code","message","status"[,"details"]}} */
 static int gm_render_error(fp_error_code code, const char *message, sy_buf *out)
 {
-    int status;
-    const char *gstatus, *msg, *details = NULL;
-    switch (code) {
-    case FP_ERR_INJECTED_400:
-        status = 400, gstatus = "INVALID_ARGUMENT";
-        msg = "Request contains an invalid argument. (injected by fake-provider)";
-        break;
-    case FP_ERR_UNAUTHORIZED:
-        status = 401, gstatus = "UNAUTHENTICATED";
-        msg = "API key not valid. Please pass a valid API key.";
-        details = "[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\","
-                  "\"reason\":\"API_KEY_INVALID\",\"domain\":\"googleapis.com\"}]";
-        break;
-    case FP_ERR_MODEL_NOT_FOUND:
-        status = 404, gstatus = "NOT_FOUND";
-        msg = "The model is not found for API version v1beta, or is not supported for "
-              "generateContent.";
-        break;
-    case FP_ERR_RATE_LIMIT:
-        status = 429, gstatus = "RESOURCE_EXHAUSTED";
-        msg = "You exceeded your current quota, please check your plan and billing details.";
-        details = "[{\"@type\":\"type.googleapis.com/google.rpc.QuotaFailure\",\"violations\":"
-                  "[{\"quotaMetric\":\"generativelanguage.googleapis.com/"
-                  "generate_content_requests\",\"quotaId\":"
-                  "\"GenerateRequestsPerMinutePerProjectPerModel\"}]},"
-                  "{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\","
-                  "\"retryDelay\":\"1s\"}]";
-        break;
-    case FP_ERR_QUOTA:
-        status = 429, gstatus = "RESOURCE_EXHAUSTED";
-        msg = "Your prepayment credits are depleted. Please go to AI Studio to manage your "
-              "project and billing.";
-        break;
-    case FP_ERR_SERVER:
-        status = 500, gstatus = "INTERNAL";
-        msg = "An internal error has occurred. Please retry or report in "
-              "https://developers.generativeai.google/guide/troubleshooting";
-        break;
-    case FP_ERR_UNAVAILABLE:
-        status = 503, gstatus = "UNAVAILABLE";
-        msg = "The service is currently unavailable.";
-        break;
-    case FP_ERR_OVERLOADED: /* Gemini has no 529: overload is a 503 */
-        status = 503, gstatus = "UNAVAILABLE";
-        msg = "The model is overloaded. Please try again later.";
-        break;
-    case FP_ERR_NOT_FOUND:
-        status = 404, gstatus = "NOT_FOUND";
-        msg = "Method not found.";
-        break;
-    case FP_ERR_METHOD:
-        status = 405, gstatus = "UNIMPLEMENTED";
-        msg = "Method not allowed for this URL.";
-        break;
-    case FP_ERR_INVALID_REQUEST:
-    default:
-        status = 400, gstatus = "INVALID_ARGUMENT";
-        msg = "Invalid JSON payload received.";
-        break;
-    }
-    if (message)
-        msg = message;
-    sy_buf_printf(out, "{\"error\":{\"code\":%d,\"message\":", status);
-    sy_buf_json_string(out, msg, strlen(msg));
-    sy_buf_printf(out, ",\"status\":\"%s\"", gstatus);
-    if (details)
-        sy_buf_printf(out, ",\"details\":%s", details);
+    fp_error_row e = fp_error_lookup(gm_errors, code, message);
+    sy_buf_printf(out, "{\"error\":{\"code\":%d,\"message\":", e.status);
+    fp_put_string(out, e.message);
+    sy_buf_printf(out, ",\"status\":\"%s\"", e.type);
+    if (e.details)
+        sy_buf_printf(out, ",\"details\":%s", e.details);
     sy_buf_puts(out, "}}");
-    return status;
+    return e.status;
 }
 
 static void gm_render_models(const char *const *names, size_t n, int64_t created, sy_buf *out)
@@ -458,7 +399,7 @@ static void gm_render_models(const char *const *names, size_t n, int64_t created
         sy_buf_json_string(out, full.data, full.len);
         sy_buf_free(&full);
         sy_buf_puts(out, ",\"version\":\"001\",\"displayName\":");
-        sy_buf_json_string(out, names[i], strlen(names[i]));
+        fp_put_string(out, names[i]);
         sy_buf_puts(out, ",\"description\":\"A fake-provider model.\","
                          "\"inputTokenLimit\":1048576,\"outputTokenLimit\":65536,"
                          "\"supportedGenerationMethods\":[\"generateContent\","

@@ -30,25 +30,15 @@ static fp_route_kind oai_route(const char *path)
  */
 static size_t content_text(const cJSON *content, sy_buf *out)
 {
-    if (cJSON_IsString(content)) {
-        size_t n = strlen(content->valuestring);
-        if (out)
-            sy_buf_append(out, content->valuestring, n);
-        return n;
-    }
+    if (cJSON_IsString(content))
+        return fp_take_text(content->valuestring, out);
     size_t total = 0;
-    if (cJSON_IsArray(content)) {
-        const cJSON *part;
-        cJSON_ArrayForEach(part, content)
-        {
-            const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
-            if (cJSON_IsString(t)) {
-                size_t n = strlen(t->valuestring);
-                if (out)
-                    sy_buf_append(out, t->valuestring, n);
-                total += n;
-            }
-        }
+    const cJSON *part, *parts = cJSON_IsArray(content) ? content : NULL;
+    cJSON_ArrayForEach(part, parts)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(t))
+            total += fp_take_text(t->valuestring, out);
     }
     return total;
 }
@@ -60,12 +50,8 @@ static int limit_field(const cJSON *body, const char *key, long *out, sy_buf *er
     *out = -1;
     if (!v || cJSON_IsNull(v))
         return SY_OK;
-    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e9 ||
-        v->valuedouble != (double)(long)v->valuedouble) {
-        sy_buf_printf(err, "Invalid '%s': expected a positive integer.", key);
-        return SY_ERR_INVALID;
-    }
-    *out = (long)v->valuedouble;
+    if (!fp_positive_int(v, out))
+        return fp_invalid(err, "Invalid '%s': expected a positive integer.", key);
     return SY_OK;
 }
 
@@ -81,26 +67,21 @@ static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(body, "tools");
     if (!tools || cJSON_IsNull(tools))
         return SY_OK;
-    if (!cJSON_IsArray(tools)) {
-        sy_buf_puts(err, "Invalid 'tools': expected an array.");
-        return SY_ERR_INVALID;
-    }
+    if (!cJSON_IsArray(tools))
+        return fp_invalid(err, "Invalid 'tools': expected an array.");
     const cJSON *t, *first = NULL;
     size_t i = 0;
     cJSON_ArrayForEach(t, tools)
     {
-        if (!cJSON_IsObject(t)) {
-            sy_buf_printf(err, "Invalid 'tools[%zu]': expected an object.", i);
-            return SY_ERR_INVALID;
-        }
+        if (!cJSON_IsObject(t))
+            return fp_invalid(err, "Invalid 'tools[%zu]': expected an object.", i);
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(t, "type");
         if (!type || (cJSON_IsString(type) && strcmp(type->valuestring, "function") == 0)) {
             const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
             const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
-            if (!cJSON_IsObject(fn) || !cJSON_IsString(name) || !name->valuestring[0]) {
-                sy_buf_printf(err, "Missing required parameter: 'tools[%zu].function.name'.", i);
-                return SY_ERR_INVALID;
-            }
+            if (!cJSON_IsObject(fn) || !fp_nonempty_string(name))
+                return fp_invalid(err, "Missing required parameter: 'tools[%zu].function.name'.",
+                                  i);
             if (!first)
                 first = name;
         }
@@ -111,10 +92,9 @@ static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
         return SY_OK;
     const cJSON *forced = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(choice, "function"), "name");
-    if (cJSON_IsObject(choice) && cJSON_IsString(forced) && forced->valuestring[0])
+    if (cJSON_IsObject(choice) && fp_nonempty_string(forced))
         first = forced;
-    if (first)
-        c->tool_name = sy_xstrdup(first->valuestring);
+    fp_chat_set_tool(c, first);
     return SY_OK;
 }
 
@@ -128,32 +108,20 @@ static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
  */
 static int oai_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
 {
-    if (!cJSON_IsObject(body)) {
-        sy_buf_puts(err, "The request body must be a JSON object.");
+    if (fp_parse_model(body, c, "you must provide a model parameter", err) != SY_OK)
         return SY_ERR_INVALID;
-    }
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
-    if (!cJSON_IsString(model) || !model->valuestring[0]) {
-        sy_buf_puts(err, "you must provide a model parameter");
-        return SY_ERR_INVALID;
-    }
-    c->model = sy_xstrdup(model->valuestring);
 
     const cJSON *messages = cJSON_GetObjectItemCaseSensitive(body, "messages");
-    if (!cJSON_IsArray(messages)) {
-        sy_buf_puts(err, "Missing required parameter: 'messages'.");
-        return SY_ERR_INVALID;
-    }
+    if (!cJSON_IsArray(messages))
+        return fp_invalid(err, "Missing required parameter: 'messages'.");
     const cJSON *last_user = NULL, *m;
     const char *last_role = "";
     size_t i = 0;
     cJSON_ArrayForEach(m, messages)
     {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-        if (!cJSON_IsObject(m) || !cJSON_IsString(role)) {
-            sy_buf_printf(err, "Invalid 'messages[%zu]': expected an object with a 'role'.", i);
-            return SY_ERR_INVALID;
-        }
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role))
+            return fp_invalid(err, "Invalid 'messages[%zu]': expected an object with a 'role'.", i);
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
         c->prompt_bytes += content_text(content, NULL);
         if (strcmp(role->valuestring, "user") == 0)
@@ -161,11 +129,9 @@ static int oai_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
         last_role = role->valuestring;
         i++;
     }
-    if (i == 0) {
-        sy_buf_puts(err, "Invalid 'messages': empty array. Expected an array with minimum "
-                         "length 1.");
-        return SY_ERR_INVALID;
-    }
+    if (i == 0)
+        return fp_invalid(err, "Invalid 'messages': empty array. Expected an array with minimum "
+                               "length 1.");
     if (last_user)
         content_text(last_user, &c->echo);
     c->last_is_tool_result = strcmp(last_role, "tool") == 0 || strcmp(last_role, "function") == 0;
@@ -173,22 +139,17 @@ static int oai_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
         return SY_ERR_INVALID;
 
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
-    if (stream && !cJSON_IsNull(stream) && !cJSON_IsBool(stream)) {
-        sy_buf_puts(err, "Invalid 'stream': expected a boolean.");
-        return SY_ERR_INVALID;
-    }
+    if (stream && !cJSON_IsNull(stream) && !cJSON_IsBool(stream))
+        return fp_invalid(err, "Invalid 'stream': expected a boolean.");
     c->stream = cJSON_IsTrue(stream);
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
     if (opts && !cJSON_IsNull(opts)) {
-        if (!cJSON_IsObject(opts)) {
-            sy_buf_puts(err, "Invalid 'stream_options': expected an object.");
-            return SY_ERR_INVALID;
-        }
-        if (!c->stream) {
-            sy_buf_puts(err, "The 'stream_options' parameter is only allowed when 'stream' is "
-                             "enabled.");
-            return SY_ERR_INVALID;
-        }
+        if (!cJSON_IsObject(opts))
+            return fp_invalid(err, "Invalid 'stream_options': expected an object.");
+        if (!c->stream)
+            return fp_invalid(err,
+                              "The 'stream_options' parameter is only allowed when 'stream' is "
+                              "enabled.");
         c->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts, "include_usage"));
     }
     long a, b;
@@ -222,7 +183,7 @@ static void head(const fp_exchange *x, const char *object, sy_buf *out)
 {
     sy_buf_printf(out, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":", x->id,
                   object, (long long)x->created);
-    sy_buf_json_string(out, x->model, strlen(x->model));
+    fp_put_string(out, x->model);
     sy_buf_puts(out, ",\"system_fingerprint\":\"" OAI_FINGERPRINT "\"");
 }
 
@@ -230,9 +191,9 @@ static void head(const fp_exchange *x, const char *object, sy_buf *out)
 static void tool_call_fields(const fp_exchange *x, const char *arguments, size_t len, sy_buf *out)
 {
     sy_buf_puts(out, "\"id\":");
-    sy_buf_json_string(out, x->tool_call_id, strlen(x->tool_call_id));
+    fp_put_string(out, x->tool_call_id);
     sy_buf_puts(out, ",\"type\":\"function\",\"function\":{\"name\":");
-    sy_buf_json_string(out, x->tool_name, strlen(x->tool_name));
+    fp_put_string(out, x->tool_name);
     sy_buf_puts(out, ",\"arguments\":");
     sy_buf_json_string(out, arguments, len);
     sy_buf_puts(out, "}");
@@ -346,6 +307,15 @@ static void oai_render_stream_close(const fp_exchange *x, sy_buf *out)
     sy_buf_puts(out, "data: [DONE]\n\n");
 }
 
+/* An in-stream error event, as OpenAI sends one mid-stream. */
+static void oai_render_stream_error(const fp_exchange *x, sy_buf *out)
+{
+    (void)x;
+    sy_buf_puts(out, "data: {\"error\":{\"message\":\"The server had an error while "
+                     "processing your request.\",\"type\":\"server_error\",\"param\":"
+                     "null,\"code\":null}}\n\n");
+}
+
 /* Truncated JSON: the object is opened and never closed (a valid SSE frame, though). */
 static void oai_render_malformed(const fp_exchange *x, int stream, sy_buf *out)
 {
@@ -360,67 +330,42 @@ static void oai_render_malformed(const fp_exchange *x, int stream, sy_buf *out)
     }
 }
 
+static const fp_error_row oai_errors[FP_ERR_COUNT] = {
+    [FP_ERR_INVALID_REQUEST] = {400, "invalid_request_error", NULL, "Invalid request."},
+    [FP_ERR_INJECTED_400] = {400, "invalid_request_error", NULL,
+                             "Invalid request (injected by fake-provider)."},
+    [FP_ERR_UNAUTHORIZED] = {401, "invalid_request_error", "invalid_api_key",
+                             "Incorrect API key provided."},
+    [FP_ERR_MODEL_NOT_FOUND] = {404, "invalid_request_error", "model_not_found",
+                                "The model does not exist or you do not have access to it."},
+    [FP_ERR_RATE_LIMIT] = {429, "requests", "rate_limit_exceeded",
+                           "Rate limit reached for requests. Please try again later."},
+    [FP_ERR_QUOTA] = {429, "insufficient_quota", "insufficient_quota",
+                      "You exceeded your current quota, please check your plan and billing "
+                      "details."},
+    [FP_ERR_SERVER] = {500, "server_error", NULL,
+                       "The server had an error while processing your request. Sorry about "
+                       "that!"},
+    [FP_ERR_UNAVAILABLE] = {503, "server_error", NULL,
+                            "The engine is currently overloaded, please try again later."},
+    [FP_ERR_OVERLOADED] = {529, "overloaded_error", "overloaded", "Overloaded."},
+    [FP_ERR_NOT_FOUND] = {404, "invalid_request_error", "unknown_url", "Unknown request URL."},
+    [FP_ERR_METHOD] = {405, "invalid_request_error", "method_not_supported",
+                       "Method not allowed for this URL."},
+};
+
+/* {"error":{"message","type","param":null,"code"}} */
 static int oai_render_error(fp_error_code code, const char *message, sy_buf *out)
 {
-    int status;
-    const char *type, *ecode, *msg;
-    switch (code) {
-    case FP_ERR_INJECTED_400:
-        status = 400, type = "invalid_request_error", ecode = NULL;
-        msg = "Invalid request (injected by fake-provider).";
-        break;
-    case FP_ERR_UNAUTHORIZED:
-        status = 401, type = "invalid_request_error", ecode = "invalid_api_key";
-        msg = "Incorrect API key provided.";
-        break;
-    case FP_ERR_MODEL_NOT_FOUND:
-        status = 404, type = "invalid_request_error", ecode = "model_not_found";
-        msg = "The model does not exist or you do not have access to it.";
-        break;
-    case FP_ERR_RATE_LIMIT:
-        status = 429, type = "requests", ecode = "rate_limit_exceeded";
-        msg = "Rate limit reached for requests. Please try again later.";
-        break;
-    case FP_ERR_QUOTA:
-        status = 429, type = "insufficient_quota", ecode = "insufficient_quota";
-        msg = "You exceeded your current quota, please check your plan and billing details.";
-        break;
-    case FP_ERR_SERVER:
-        status = 500, type = "server_error", ecode = NULL;
-        msg = "The server had an error while processing your request. Sorry about that!";
-        break;
-    case FP_ERR_UNAVAILABLE:
-        status = 503, type = "server_error", ecode = NULL;
-        msg = "The engine is currently overloaded, please try again later.";
-        break;
-    case FP_ERR_OVERLOADED:
-        status = 529, type = "overloaded_error", ecode = "overloaded";
-        msg = "Overloaded.";
-        break;
-    case FP_ERR_NOT_FOUND:
-        status = 404, type = "invalid_request_error", ecode = "unknown_url";
-        msg = "Unknown request URL.";
-        break;
-    case FP_ERR_METHOD:
-        status = 405, type = "invalid_request_error", ecode = "method_not_supported";
-        msg = "Method not allowed for this URL.";
-        break;
-    case FP_ERR_INVALID_REQUEST:
-    default:
-        status = 400, type = "invalid_request_error", ecode = NULL;
-        msg = "Invalid request.";
-        break;
-    }
-    if (message)
-        msg = message;
+    fp_error_row e = fp_error_lookup(oai_errors, code, message);
     sy_buf_puts(out, "{\"error\":{\"message\":");
-    sy_buf_json_string(out, msg, strlen(msg));
-    sy_buf_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":", type);
-    if (ecode)
-        sy_buf_printf(out, "\"%s\"}}", ecode);
+    fp_put_string(out, e.message);
+    sy_buf_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":", e.type);
+    if (e.code)
+        sy_buf_printf(out, "\"%s\"}}", e.code);
     else
         sy_buf_puts(out, "null}}");
-    return status;
+    return e.status;
 }
 
 static void oai_render_models(const char *const *names, size_t n, int64_t created, sy_buf *out)
@@ -447,6 +392,7 @@ const fp_dialect fp_dialect_openai = {
     .render_stream_delta = oai_render_stream_delta,
     .render_stream_close = oai_render_stream_close,
     .render_stream_tool_call = oai_render_stream_tool_call,
+    .render_stream_error = oai_render_stream_error,
     .render_malformed = oai_render_malformed,
     .render_error = oai_render_error,
     .render_models = oai_render_models,

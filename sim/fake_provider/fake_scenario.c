@@ -1,11 +1,10 @@
 /*
- * fake_scenario: scenario parsing and per-request decisions for fake-provider.
- * Pure functions only (see fake_scenario.h); the evhttp glue is in fake_provider.c.
+ * fake_scenario: scenario parsing for fake-provider (the per-request decisions over a
+ * parsed scenario are in fake_plan.c). Pure functions only (see fake_scenario.h).
  */
 #include "fake_scenario.h"
 
 #include <cjson/cJSON.h>
-#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,9 +29,7 @@ static const char *const fault_names[FP_FAULT_COUNT] = {
 /* Built-in behaviour of a model when neither the model nor "defaults" says otherwise. */
 #define FP_DEFAULT_LOREM_TOKENS 16
 #define FP_DEFAULT_QUALITY      0.5
-#define FP_DEFAULT_RETRY_AFTER  1                  /* seconds, http_429 only */
 #define FP_MAX_SEED             9007199254740992.0 /* 2^53: exact in a JSON number */
-#define FP_MAX_COUNT            100000000.0        /* token counts and the like */
 
 const char *fp_fault_name(fp_fault f)
 {
@@ -57,7 +54,7 @@ int fp_fault_is_http(fp_fault f)
     return f >= FP_FAULT_HTTP_400 && f <= FP_FAULT_HTTP_529;
 }
 
-static void fault_list(sy_buf *b)
+void fp_fault_list(sy_buf *b)
 {
     for (int i = 1; i < FP_FAULT_COUNT; i++)
         sy_buf_printf(b, "%s%s", i > 1 ? ", " : "", fault_names[i]);
@@ -65,10 +62,7 @@ static void fault_list(sy_buf *b)
 
 /* ---- parsing helpers: each failure writes "path: message" and returns SY_ERR_INVALID */
 
-static int bad(sy_buf *err, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int bad(sy_buf *err, const char *path, const char *fmt, ...)
+int fp_bad(sy_buf *err, const char *path, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -128,13 +122,13 @@ static int check_keys(const cJSON *obj, const char *path, const char *const *all
             sy_buf list = {0};
             for (size_t i = 0; allowed[i]; i++)
                 sy_buf_printf(&list, "%s%s", i ? ", " : "", allowed[i]);
-            int rc = bad(err, p, "unknown field (expected one of: %s)", list.data);
+            int rc = fp_bad(err, p, "unknown field (expected one of: %s)", list.data);
             sy_buf_free(&list);
             return rc;
         }
         for (const cJSON *j = it->next; j; j = j->next) {
             if (strcmp(j->string, k) == 0)
-                return bad(err, p, "duplicate field");
+                return fp_bad(err, p, "duplicate field");
         }
     }
     return SY_OK;
@@ -160,10 +154,10 @@ static int get_number(const cJSON *v, const char *path, double lo, double hi, do
                       sy_buf *err)
 {
     if (!cJSON_IsNumber(v))
-        return bad(err, path, "expected a number, got %s", type_name(v));
+        return fp_bad(err, path, "expected a number, got %s", type_name(v));
     double d = v->valuedouble;
     if (!isfinite(d) || d < lo || d > hi)
-        return bad(err, path, "must be between %g and %g, got %g", lo, hi, d);
+        return fp_bad(err, path, "must be between %g and %g, got %g", lo, hi, d);
     *out = d;
     return SY_OK;
 }
@@ -177,7 +171,7 @@ static int get_integer(const cJSON *v, const char *path, double lo, double hi, l
     if (rc)
         return rc;
     if (d != floor(d))
-        return bad(err, path, "must be an integer, got %g", d);
+        return fp_bad(err, path, "must be an integer, got %g", d);
     *out = (long)d;
     return SY_OK;
 }
@@ -229,12 +223,12 @@ static int parse_dist(const cJSON *v, const char *path, fp_dist *out, sy_buf *er
         return get_number(v, path, 0, 1e9, &out->a, err);
     }
     if (!cJSON_IsObject(v))
-        return bad(err, path, "expected an object like {\"dist\":\"fixed\",\"value\":0}, got %s",
-                   type_name(v));
+        return fp_bad(err, path, "expected an object like {\"dist\":\"fixed\",\"value\":0}, got %s",
+                      type_name(v));
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(v, "dist");
     join_path(p, sizeof p, path, "dist");
     if (!cJSON_IsString(d))
-        return bad(err, p, "required: one of fixed, uniform, lognormal");
+        return fp_bad(err, p, "required: one of fixed, uniform, lognormal");
     int rc;
     if (strcmp(d->valuestring, "fixed") == 0) {
         static const char *const keys[] = {"dist", "value", NULL};
@@ -243,7 +237,7 @@ static int parse_dist(const cJSON *v, const char *path, fp_dist *out, sy_buf *er
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(v, "value");
         join_path(p, sizeof p, path, "value");
         if (!x)
-            return bad(err, p, "required for dist \"fixed\"");
+            return fp_bad(err, p, "required for dist \"fixed\"");
         out->kind = FP_DIST_FIXED;
         out->b = 0;
         return get_number(x, p, 0, 1e9, &out->a, err);
@@ -256,7 +250,7 @@ static int parse_dist(const cJSON *v, const char *path, fp_dist *out, sy_buf *er
         const cJSON *hi = cJSON_GetObjectItemCaseSensitive(v, "max");
         join_path(p, sizeof p, path, lo ? "max" : "min");
         if (!lo || !hi)
-            return bad(err, p, "required for dist \"uniform\"");
+            return fp_bad(err, p, "required for dist \"uniform\"");
         out->kind = FP_DIST_UNIFORM;
         join_path(p, sizeof p, path, "min");
         if ((rc = get_number(lo, p, 0, 1e9, &out->a, err)))
@@ -265,7 +259,7 @@ static int parse_dist(const cJSON *v, const char *path, fp_dist *out, sy_buf *er
         if ((rc = get_number(hi, p, 0, 1e9, &out->b, err)))
             return rc;
         if (out->b < out->a)
-            return bad(err, p, "must be >= min (%g), got %g", out->a, out->b);
+            return fp_bad(err, p, "must be >= min (%g), got %g", out->a, out->b);
         return SY_OK;
     }
     if (strcmp(d->valuestring, "lognormal") == 0) {
@@ -276,30 +270,31 @@ static int parse_dist(const cJSON *v, const char *path, fp_dist *out, sy_buf *er
         const cJSON *sig = cJSON_GetObjectItemCaseSensitive(v, "sigma");
         join_path(p, sizeof p, path, med ? "sigma" : "median");
         if (!med || !sig)
-            return bad(err, p, "required for dist \"lognormal\"");
+            return fp_bad(err, p, "required for dist \"lognormal\"");
         out->kind = FP_DIST_LOGNORMAL;
         join_path(p, sizeof p, path, "median");
         if ((rc = get_number(med, p, 0, 1e9, &out->a, err)))
             return rc;
         if (out->a <= 0)
-            return bad(err, p, "must be > 0");
+            return fp_bad(err, p, "must be > 0");
         join_path(p, sizeof p, path, "sigma");
         return get_number(sig, p, 0, 10, &out->b, err);
     }
-    return bad(err, p, "unknown distribution \"%s\" (expected fixed, uniform or lognormal)",
-               d->valuestring);
+    return fp_bad(err, p, "unknown distribution \"%s\" (expected fixed, uniform or lognormal)",
+                  d->valuestring);
 }
 
 static int parse_content(const cJSON *v, const char *path, fp_model *m, sy_buf *err)
 {
     char p[256];
     if (!cJSON_IsObject(v))
-        return bad(err, path, "expected an object like {\"mode\":\"lorem\",\"tokens\":16}, got %s",
-                   type_name(v));
+        return fp_bad(err, path,
+                      "expected an object like {\"mode\":\"lorem\",\"tokens\":16}, got %s",
+                      type_name(v));
     const cJSON *mode = cJSON_GetObjectItemCaseSensitive(v, "mode");
     join_path(p, sizeof p, path, "mode");
     if (!cJSON_IsString(mode))
-        return bad(err, p, "required: one of canned, echo, lorem");
+        return fp_bad(err, p, "required: one of canned, echo, lorem");
     int rc;
     free(m->content_text);
     m->content_text = NULL;
@@ -310,7 +305,7 @@ static int parse_content(const cJSON *v, const char *path, fp_model *m, sy_buf *
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "text");
         join_path(p, sizeof p, path, "text");
         if (!cJSON_IsString(t))
-            return bad(err, p, "required for mode \"canned\": a string");
+            return fp_bad(err, p, "required for mode \"canned\": a string");
         m->content_mode = FP_CONTENT_CANNED;
         m->content_text = sy_xstrdup(t->valuestring);
         return SY_OK;
@@ -334,16 +329,16 @@ static int parse_content(const cJSON *v, const char *path, fp_model *m, sy_buf *
             return get_integer(t, p, 0, FP_MAX_COUNT, &m->content_tokens, err);
         return SY_OK;
     }
-    return bad(err, p, "unknown content mode \"%s\" (expected canned, echo or lorem)",
-               mode->valuestring);
+    return fp_bad(err, p, "unknown content mode \"%s\" (expected canned, echo or lorem)",
+                  mode->valuestring);
 }
 
 static int parse_errors(const cJSON *v, const char *path, fp_model *m, sy_buf *err)
 {
     char p[256], q[288];
     if (!cJSON_IsArray(v))
-        return bad(err, path, "expected an array of {\"kind\",\"rate\"} objects, got %s",
-                   type_name(v));
+        return fp_bad(err, path, "expected an array of {\"kind\",\"rate\"} objects, got %s",
+                      type_name(v));
     size_t n = (size_t)cJSON_GetArraySize(v);
     fp_error_rule *rules = n ? sy_xcalloc(n, sizeof *rules) : NULL;
     double total = 0;
@@ -356,7 +351,7 @@ static int parse_errors(const cJSON *v, const char *path, fp_model *m, sy_buf *e
         path_fmt(p, sizeof p, "%s[%zu]", path, i);
         fp_error_rule *r = &rules[i++];
         if (!cJSON_IsObject(it)) {
-            rc = bad(err, p, "expected an object, got %s", type_name(it));
+            rc = fp_bad(err, p, "expected an object, got %s", type_name(it));
             break;
         }
         if ((rc = check_keys(it, p, keys, err)))
@@ -365,19 +360,19 @@ static int parse_errors(const cJSON *v, const char *path, fp_model *m, sy_buf *e
         path_fmt(q, sizeof q, "%s.kind", p);
         if (!cJSON_IsString(kind) || fp_fault_parse(kind->valuestring, &r->kind)) {
             sy_buf list = {0};
-            fault_list(&list);
+            fp_fault_list(&list);
             if (cJSON_IsString(kind))
-                rc = bad(err, q, "unknown error kind \"%s\" (expected one of: %s)",
-                         kind->valuestring, list.data);
+                rc = fp_bad(err, q, "unknown error kind \"%s\" (expected one of: %s)",
+                            kind->valuestring, list.data);
             else
-                rc = bad(err, q, "required: one of %s", list.data);
+                rc = fp_bad(err, q, "required: one of %s", list.data);
             sy_buf_free(&list);
             break;
         }
         const cJSON *rate = cJSON_GetObjectItemCaseSensitive(it, "rate");
         path_fmt(q, sizeof q, "%s.rate", p);
         if (!rate) {
-            rc = bad(err, q, "required: a probability in [0,1]");
+            rc = fp_bad(err, q, "required: a probability in [0,1]");
             break;
         }
         if ((rc = get_number(rate, q, 0, 1, &r->rate, err)))
@@ -391,7 +386,7 @@ static int parse_errors(const cJSON *v, const char *path, fp_model *m, sy_buf *e
             if ((rc = get_integer(ra, q, 0, 86400, &s, err)))
                 break;
             if (r->kind == FP_FAULT_HTTP_429_QUOTA || !fp_fault_is_http(r->kind)) {
-                rc = bad(err, q, "only allowed for http_400/429/500/503/529 errors");
+                rc = fp_bad(err, q, "only allowed for http_400/429/500/503/529 errors");
                 break;
             }
             r->retry_after_s = (int)s;
@@ -404,7 +399,7 @@ static int parse_errors(const cJSON *v, const char *path, fp_model *m, sy_buf *e
             break;
     }
     if (!rc && total > 1.0 + 1e-9)
-        rc = bad(err, path, "error rates add up to %g, more than 1", total);
+        rc = fp_bad(err, path, "error rates add up to %g, more than 1", total);
     if (rc) {
         free(rules);
         return rc;
@@ -445,7 +440,7 @@ static int parse_model(const cJSON *v, const char *path, const fp_model *base, f
     model_copy(out, base);
     if (!cJSON_IsObject(v)) {
         model_clear(out);
-        return bad(err, path, "expected an object, got %s", type_name(v));
+        return fp_bad(err, path, "expected an object, got %s", type_name(v));
     }
     int rc = check_keys(v, path, keys, err);
     const cJSON *f;
@@ -503,12 +498,12 @@ int fp_scenario_parse(const char *json, size_t len, fp_scenario **out, sy_buf *e
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
         long off = at && at >= json && at <= json + len ? (long)(at - json) : -1;
-        return bad(err, NULL, "scenario is not valid JSON (near byte %ld)", off);
+        return fp_bad(err, NULL, "scenario is not valid JSON (near byte %ld)", off);
     }
     fp_scenario *s = fp_scenario_new_default();
     int rc = SY_OK;
     if (!cJSON_IsObject(root)) {
-        rc = bad(err, NULL, "scenario must be a JSON object, got %s", type_name(root));
+        rc = fp_bad(err, NULL, "scenario must be a JSON object, got %s", type_name(root));
         goto done;
     }
     if ((rc = check_keys(root, "", keys, err)))
@@ -525,7 +520,7 @@ int fp_scenario_parse(const char *json, size_t len, fp_scenario **out, sy_buf *e
     const cJSON *key = cJSON_GetObjectItemCaseSensitive(root, "api_key");
     if (key && !cJSON_IsNull(key)) {
         if (!cJSON_IsString(key) || !key->valuestring[0]) {
-            rc = bad(err, "api_key", "expected a non-empty string or null");
+            rc = fp_bad(err, "api_key", "expected a non-empty string or null");
             goto done;
         }
         s->api_key = sy_xstrdup(key->valuestring);
@@ -543,8 +538,8 @@ int fp_scenario_parse(const char *json, size_t len, fp_scenario **out, sy_buf *e
     const cJSON *models = cJSON_GetObjectItemCaseSensitive(root, "models");
     if (models && !cJSON_IsNull(models)) {
         if (!cJSON_IsObject(models)) {
-            rc = bad(err, "models", "expected an object mapping model names to models, got %s",
-                     type_name(models));
+            rc = fp_bad(err, "models", "expected an object mapping model names to models, got %s",
+                        type_name(models));
             goto done;
         }
         size_t n = (size_t)cJSON_GetArraySize(models);
@@ -555,12 +550,12 @@ int fp_scenario_parse(const char *json, size_t len, fp_scenario **out, sy_buf *e
             char p[256];
             join_path(p, sizeof p, "models", it->string);
             if (!it->string[0]) {
-                rc = bad(err, "models", "model names must not be empty");
+                rc = fp_bad(err, "models", "model names must not be empty");
                 goto done;
             }
             for (size_t i = 0; i < s->n_models; i++) {
                 if (strcmp(s->models[i].name, it->string) == 0) {
-                    rc = bad(err, p, "duplicate model");
+                    rc = fp_bad(err, p, "duplicate model");
                     goto done;
                 }
             }
@@ -590,311 +585,4 @@ const fp_model *fp_scenario_lookup(const fp_scenario *s, const char *name)
             return &s->models[i];
     }
     return NULL;
-}
-
-/* ---- decisions */
-
-double fp_dist_sample(const fp_dist *d, gsl_rng *rng)
-{
-    double u = gsl_rng_uniform_pos(rng); /* (0,1): Pinv stays finite */
-    double v;
-    switch (d->kind) {
-    case FP_DIST_UNIFORM:
-        v = d->a + u * (d->b - d->a);
-        break;
-    case FP_DIST_LOGNORMAL:
-        v = d->a * exp(d->b * gsl_cdf_ugaussian_Pinv(u));
-        break;
-    case FP_DIST_FIXED:
-    default:
-        v = d->a;
-        break;
-    }
-    return v < 0 ? 0 : v;
-}
-
-const fp_error_rule *fp_pick_error(const fp_error_rule *rules, size_t n, double u)
-{
-    double edge = 0;
-    for (size_t i = 0; i < n; i++) {
-        edge += rules[i].rate;
-        if (rules[i].rate > 0 && u < edge)
-            return &rules[i];
-    }
-    return NULL;
-}
-
-/* Parse a whole decimal number in [lo, hi]; 0 or SY_ERR_INVALID. */
-static int parse_num(const char *s, double lo, double hi, int integer, double *out)
-{
-    char *end;
-    double d = strtod(s, &end);
-    while (*end == ' ' || *end == '\t')
-        end++;
-    if (end == s || *end || !isfinite(d) || d < lo || d > hi)
-        return SY_ERR_INVALID;
-    if (integer && d != floor(d))
-        return SY_ERR_INVALID;
-    *out = d;
-    return SY_OK;
-}
-
-int fp_overrides_parse(const char *error, const char *latency_ms, const char *tokens,
-                       const char *tps, const char *after_tokens, fp_overrides *ov, sy_buf *err)
-{
-    memset(ov, 0, sizeof *ov);
-    ov->tokens = -1;
-    ov->after_tokens = -1;
-    double d;
-    if (error) {
-        if (fp_fault_parse(error, &ov->fault) != SY_OK) {
-            sy_buf list = {0};
-            fault_list(&list);
-            bad(err, "x-fake-error", "unknown error kind \"%s\" (expected one of: %s)", error,
-                list.data);
-            sy_buf_free(&list);
-            return SY_ERR_INVALID;
-        }
-        ov->has_fault = 1;
-    }
-    if (latency_ms) {
-        if (parse_num(latency_ms, 0, 1e9, 0, &d))
-            return bad(err, "x-fake-latency-ms", "expected milliseconds >= 0, got \"%s\"",
-                       latency_ms);
-        ov->has_latency = 1;
-        ov->latency_ms = d;
-    }
-    if (tokens) {
-        if (parse_num(tokens, 0, FP_MAX_COUNT, 1, &d))
-            return bad(err, "x-fake-tokens", "expected an integer >= 0, got \"%s\"", tokens);
-        ov->tokens = (long)d;
-    }
-    if (tps) {
-        if (parse_num(tps, 0, 1e9, 0, &d))
-            return bad(err, "x-fake-tps", "expected tokens per second >= 0, got \"%s\"", tps);
-        ov->has_tps = 1;
-        ov->tps = d;
-    }
-    if (after_tokens) {
-        if (parse_num(after_tokens, 0, FP_MAX_COUNT, 1, &d))
-            return bad(err, "x-fake-after-tokens", "expected an integer >= 0, got \"%s\"",
-                       after_tokens);
-        ov->after_tokens = (long)d;
-    }
-    return SY_OK;
-}
-
-void fp_plan_make(const fp_model *m, int stream, const fp_overrides *ov, gsl_rng *fault_rng,
-                  gsl_rng *latency_rng, fp_plan *out)
-{
-    memset(out, 0, sizeof *out);
-    /* Fixed draw counts keep later requests' decisions independent of overrides. */
-    double u = gsl_rng_uniform(fault_rng);
-    double latency = fp_dist_sample(&m->latency, latency_rng);
-    double ttft = fp_dist_sample(&m->ttft, latency_rng);
-
-    const fp_error_rule *rule = NULL;
-    out->fault = FP_FAULT_NONE;
-    out->retry_after_s = -1;
-    if (ov && ov->has_fault) {
-        out->fault = ov->fault;
-        for (size_t i = 0; i < m->n_errors && !rule; i++) {
-            if (m->errors[i].kind == ov->fault)
-                rule = &m->errors[i];
-        }
-        if (!rule && ov->fault == FP_FAULT_HTTP_429)
-            out->retry_after_s = FP_DEFAULT_RETRY_AFTER;
-    } else {
-        rule = fp_pick_error(m->errors, m->n_errors, u);
-        if (rule)
-            out->fault = rule->kind;
-    }
-    if (rule) {
-        out->retry_after_s = rule->retry_after_s;
-        out->after_tokens = rule->after_tokens;
-    }
-    if (ov && ov->after_tokens >= 0)
-        out->after_tokens = ov->after_tokens;
-
-    out->delay_ms = stream ? ttft : latency;
-    if (ov && ov->has_latency)
-        out->delay_ms = ov->latency_ms;
-    out->tps = ov && ov->has_tps ? ov->tps : m->tokens_per_second;
-    out->chunk_tokens = m->chunk_tokens > 0 ? m->chunk_tokens : 1;
-    out->tokens = ov ? ov->tokens : -1;
-    out->cached_tokens = m->cached_tokens;
-    out->cache_write_tokens = m->cache_write_tokens;
-}
-
-/* ---- content */
-
-static const char *const lorem_words[] = {
-    "Lorem",      "ipsum",     "dolor",     "sit",       "amet,",   "consectetur",  "adipiscing",
-    "elit,",      "sed",       "do",        "eiusmod",   "tempor",  "incididunt",   "ut",
-    "labore",     "et",        "dolore",    "magna",     "aliqua.", "Ut",           "enim",
-    "ad",         "minim",     "veniam,",   "quis",      "nostrud", "exercitation", "ullamco",
-    "laboris",    "nisi",      "ut",        "aliquip",   "ex",      "ea",           "commodo",
-    "consequat.", "Duis",      "aute",      "irure",     "dolor",   "in",           "reprehenderit",
-    "in",         "voluptate", "velit",     "esse",      "cillum",  "dolore",       "eu",
-    "fugiat",     "nulla",     "pariatur.", "Excepteur", "sint",    "occaecat",     "cupidatat",
-    "non",        "proident,", "sunt",      "in",        "culpa",   "qui",          "officia",
-    "deserunt",   "mollit",    "anim",      "id",        "est",     "laborum.",
-};
-
-void fp_text_free(fp_text *t)
-{
-    sy_buf_free(&t->text);
-    free(t->ends);
-    memset(t, 0, sizeof *t);
-}
-
-static void text_push(fp_text *t, const char *s, size_t len)
-{
-    if (t->n == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 32;
-        t->ends = sy_xrealloc(t->ends, t->cap * sizeof *t->ends);
-    }
-    sy_buf_append(&t->text, s, len);
-    t->ends[t->n++] = t->text.len;
-}
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-void fp_tokenize(const char *s, size_t len, fp_text *out)
-{
-    size_t i = 0;
-    while (i < len) {
-        size_t start = i;
-        while (i < len && is_space(s[i]))
-            i++;
-        while (i < len && !is_space(s[i]))
-            i++;
-        if (i == len && start < len) {
-            /* whitespace-only tail: glue it to the previous token when there is one */
-            size_t k = start;
-            while (k < len && is_space(s[k]))
-                k++;
-            if (k == len && out->n > 0) {
-                sy_buf_append(&out->text, s + start, len - start);
-                out->ends[out->n - 1] = out->text.len;
-                return;
-            }
-        }
-        text_push(out, s + start, i - start);
-    }
-}
-
-static void lorem(fp_text *out, long n)
-{
-    char w[64];
-    for (long i = 0; i < n; i++) {
-        const char *word = lorem_words[(size_t)i % SY_ARRAY_LEN(lorem_words)];
-        int k = snprintf(w, sizeof w, "%s%s", i ? " " : "", word);
-        text_push(out, w, (size_t)k);
-    }
-}
-
-/*
- * Cycle base's tokens until out holds n: repeats start with a space so words do not
- * run together ("a b" cycled to 3 tokens is "a b a").
- */
-static void cycle(const fp_text *base, long n, fp_text *out)
-{
-    for (long i = 0; i < n; i++) {
-        size_t len, j = (size_t)i % base->n;
-        const char *tok = fp_text_token(base, j, &len);
-        if (j == 0 && i > 0 && (len == 0 || !is_space(tok[0]))) {
-            sy_buf tmp = {0};
-            sy_buf_append(&tmp, " ", 1);
-            sy_buf_append(&tmp, tok, len);
-            text_push(out, tmp.data, tmp.len);
-            sy_buf_free(&tmp);
-        } else {
-            text_push(out, tok, len);
-        }
-    }
-}
-
-void fp_content_build(const fp_model *m, const char *echo, size_t echo_len, long forced,
-                      long max_tokens, fp_text *out, int *truncated)
-{
-    fp_text base = {0};
-    switch (m->content_mode) {
-    case FP_CONTENT_CANNED:
-        fp_tokenize(m->content_text ? m->content_text : "",
-                    m->content_text ? strlen(m->content_text) : 0, &base);
-        break;
-    case FP_CONTENT_ECHO:
-        fp_tokenize(echo ? echo : "", echo ? echo_len : 0, &base);
-        break;
-    case FP_CONTENT_LOREM:
-    default:
-        lorem(&base, forced >= 0 ? forced : m->content_tokens);
-        break;
-    }
-    long n = forced >= 0 ? forced : (long)base.n;
-    *truncated = 0;
-    if (max_tokens >= 0 && n > max_tokens) {
-        n = max_tokens;
-        *truncated = 1;
-    }
-    if (base.n == 0 && n > 0)
-        lorem(&base, n);
-    if ((size_t)n == base.n) {
-        *out = base;
-        return;
-    }
-    cycle(&base, n, out);
-    fp_text_free(&base);
-}
-
-long fp_prompt_tokens(size_t text_bytes)
-{
-    long n = (long)((text_bytes + 3) / 4);
-    return n < 1 ? 1 : n;
-}
-
-int fp_tool_call_args(const char *tool_name, int last_is_tool_result, const char *echo,
-                      size_t echo_len, sy_buf *args)
-{
-    if (!tool_name || last_is_tool_result)
-        return 0;
-    size_t n = echo ? echo_len : 0;
-    if (n > FP_TOOL_QUERY_MAX) {
-        n = FP_TOOL_QUERY_MAX;
-        /* echo[n] is the first byte left out: if it continues a character, drop the
-         * whole character */
-        while (n > 0 && ((unsigned char)echo[n] & 0xC0) == 0x80)
-            n--;
-    }
-    sy_buf_puts(args, "{\"query\":");
-    sy_buf_json_string(args, n ? echo : "", n);
-    sy_buf_puts(args, "}");
-    return 1;
-}
-
-/* splitmix64's finaliser: a bijective 64-bit mix. */
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-void fp_tool_call_id(uint64_t seed, uint64_t seq, char *out, size_t cap)
-{
-    uint64_t a = mix64(seed ^ mix64(seq));
-    uint64_t b = mix64(a ^ seq);
-    snprintf(out, cap, "call_%016llx%08llx", (unsigned long long)a,
-             (unsigned long long)(b & 0xffffffffull));
-}
-
-void fp_rng_seed(gsl_rng *fault_rng, gsl_rng *latency_rng, uint64_t seed)
-{
-    gsl_rng_set(fault_rng, (unsigned long)seed);
-    gsl_rng_set(latency_rng, (unsigned long)(seed + 1));
 }

@@ -39,6 +39,15 @@ typedef enum fp_fault {
 const char *fp_fault_name(fp_fault f);               /* "none" for FP_FAULT_NONE */
 int fp_fault_parse(const char *name, fp_fault *out); /* 0 or SY_ERR_INVALID */
 int fp_fault_is_http(fp_fault f);                    /* one of the http_* kinds */
+void fp_fault_list(sy_buf *b); /* the kinds' names, comma-separated, for error messages */
+
+#define FP_DEFAULT_RETRY_AFTER 1           /* seconds, http_429 only */
+#define FP_MAX_COUNT           100000000.0 /* token counts and the like */
+
+/* Replace err with "path: message" (just the message when path is empty); returns
+ * SY_ERR_INVALID. Shared by scenario parsing and the x-fake-* header parser. */
+int fp_bad(sy_buf *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 typedef enum fp_dist_kind { FP_DIST_FIXED, FP_DIST_UNIFORM, FP_DIST_LOGNORMAL } fp_dist_kind;
 

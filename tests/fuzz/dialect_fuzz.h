@@ -91,20 +91,30 @@ static void mask(sy_buf *b)
     }
 }
 
+/* The client's requests, both valid for every dialect: a stream with usage and a tool,
+ * and a stream in JSON mode. */
+static const char *const fz_requests[2] = {
+    "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+    "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"function\","
+    "\"function\":{\"name\":\"f\"}}]}",
+    "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+    "\"response_format\":{\"type\":\"json_object\"}}",
+};
+
 /*
  * One input against one dialect: the SSE stream split at a fuzzer-chosen byte and byte
  * by byte must translate identically; the same bytes also go through the non-stream
- * response translation and the error mapping. requests[data[0] & 1] is the client's
- * request (both must be valid for the dialect).
+ * response translation and the error mapping. fz_requests[data[0] & 1] is the client's
+ * request.
  */
-static int fuzz_dialect(const sy_provider_cfg *prov, const sy_model_cfg *model,
-                        const char *const requests[2], const uint8_t *data, size_t size)
+static int fuzz_dialect(const sy_provider_cfg *prov, const sy_model_cfg *model, const uint8_t *data,
+                        size_t size)
 {
     if (size < 1 || size > 1 << 16)
         return 0;
     fz_prov = prov;
     fz_model = model;
-    const char *request = requests[data[0] & 1];
+    const char *request = fz_requests[data[0] & 1];
     size_t cut = (data[0] >> 1) % size;
     const char *p = (const char *)data + 1;
     size--;
@@ -131,5 +141,16 @@ static int fuzz_dialect(const sy_provider_cfg *prov, const sy_model_cfg *model,
     sy_mapped_error_free(&e);
     return 0;
 }
+
+/* Define the fuzz target for one dialect: its provider (named `name`, at `base_url`) and
+ * a model whose upstream name is `upstream`. */
+#define DIALECT_FUZZ_TARGET(dialect_, name_, base_url_, upstream_)                                 \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                                   \
+    {                                                                                              \
+        static const sy_provider_cfg prov = {                                                      \
+            .name = name_, .dialect = dialect_, .base_url = base_url_};                            \
+        static const sy_model_cfg model = {.name = "m", .upstream_name = upstream_};               \
+        return fuzz_dialect(&prov, &model, data, size);                                            \
+    }
 
 #endif

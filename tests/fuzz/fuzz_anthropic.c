@@ -6,19 +6,4 @@
  * byte picks the split point and whether the request asked for JSON mode. */
 #include "dialect_fuzz.h"
 
-static const sy_provider_cfg prov = {
-    .name = "a", .dialect = SY_DIALECT_ANTHROPIC, .base_url = "http://x/v1"};
-static const sy_model_cfg model = {.name = "m", .upstream_name = "claude"};
-
-static const char *const requests[] = {
-    "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
-    "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"function\","
-    "\"function\":{\"name\":\"f\"}}]}",
-    "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
-    "\"response_format\":{\"type\":\"json_object\"}}",
-};
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    return fuzz_dialect(&prov, &model, requests, data, size);
-}
+DIALECT_FUZZ_TARGET(SY_DIALECT_ANTHROPIC, "a", "http://x/v1", "claude")

@@ -1,4 +1,4 @@
-/* Fuzz target: the escalation rule expression parser and evaluator (engine/rule_expr.c).
+/* Fuzz target: the escalation rule expression parser and evaluator (engine/proto/rule_expr.c).
  * Input: an expression; it is parsed against a fixed variable set and, when it parses,
  * evaluated on two states. */
 #include "rule_expr.h"

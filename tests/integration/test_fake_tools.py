@@ -1,8 +1,12 @@
 """fake-provider answers a request that offers tools with one call of the first tool
 (non-stream and stream, OpenAI shapes), and answers with text again once the last
-message is the tool's result. Runs the fake with no scenario (built-in defaults)."""
+message is the tool's result; and its faults as a client sees them on the socket
+(reset, cut stream, stall, client close, HTTP errors on a keep-alive connection). Runs
+the fake with no scenario (built-in defaults)."""
 import json
 import os
+import socket
+import time
 
 import pytest
 import requests
@@ -205,3 +209,111 @@ def test_stream_fault_around_tool_call(fake):
         json.loads(blocks[-2][6:])
     recs = stats(fake)
     assert [rec["outcome"] for rec in recs] == ["error:malformed_json"] * 2
+
+
+# ---- the wire: faults that only show on the socket (fake-provider runs on sy_http_server)
+
+def raw_chat(url, headers=None, stream=False, keep_open=False):
+    """Send one chat request on a fresh socket; returns the socket (read by the caller)."""
+    port = int(url.rsplit(":", 1)[1])
+    body = json.dumps({"model": "m", "stream": stream,
+                       "messages": [{"role": "user", "content": "hello there"}]}).encode()
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/json\r\n" + extra.encode() +
+              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    return s
+
+
+def read_all(s):
+    """Everything until EOF; raises ConnectionResetError on an RST."""
+    got = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return got
+        got += b
+
+
+def last_record(url, outcome=None, timeout=5.0):
+    """The newest record of /_fake/stats, once it has the given outcome."""
+    end = time.monotonic() + timeout
+    while True:
+        rec = requests.get(url + "/_fake/stats", timeout=5).json()["requests"][-1]
+        if outcome is None or rec["outcome"] == outcome or time.monotonic() > end:
+            return rec
+        time.sleep(0.02)
+
+
+def test_reset_is_an_rst_before_any_byte(fake):
+    s = raw_chat(fake, {"x-fake-error": "reset"})
+    with pytest.raises(ConnectionResetError):
+        read_all(s)
+    s.close()
+    rec = last_record(fake, "error:reset")
+    assert rec["outcome"] == "error:reset" and rec["status"] == 0
+    assert rec["first_byte_ms"] is None
+
+
+def test_cut_stream_ends_without_the_last_chunk(fake):
+    s = raw_chat(fake, {"x-fake-error": "cut_stream", "x-fake-after-tokens": "3"}, stream=True)
+    got = read_all(s)
+    s.close()
+    head, body = got.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200") and b"chunked" in head.lower()
+    assert b"0\r\n\r\n" not in body and b"[DONE]" not in body
+    assert body.count(b"\"content\":") == 4  # the role event and 3 tokens
+    rec = last_record(fake, "error:cut_stream")
+    assert rec["outcome"] == "error:cut_stream" and rec["tokens_sent"] == 3
+
+
+def test_cut_non_stream_sends_half_a_body(fake):
+    s = raw_chat(fake, {"x-fake-error": "cut_stream"})
+    got = read_all(s)
+    s.close()
+    head, body = got.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200") and b"application/json" in head
+    assert b"0\r\n\r\n" not in body
+    with pytest.raises(ValueError):
+        json.loads(body.split(b"\r\n", 1)[1])
+
+
+def test_stall_ends_when_the_client_gives_up(fake):
+    s = raw_chat(fake, {"x-fake-error": "stall"})
+    s.settimeout(0.3)
+    with pytest.raises(socket.timeout):
+        s.recv(1)
+    assert last_record(fake)["outcome"] == "in_progress"
+    t_close = time.monotonic() * 1000
+    s.close()
+    rec = last_record(fake, "error:stall")
+    assert rec["outcome"] == "error:stall" and rec["status"] == 0
+    assert rec["client_closed_ms"] is not None and rec["client_closed_ms"] - t_close < 500
+
+
+def test_client_close_mid_stream_is_recorded(fake):
+    s = raw_chat(fake, {"x-fake-tokens": "1000", "x-fake-tps": "50"}, stream=True)
+    assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    time.sleep(0.1)
+    s.close()
+    rec = last_record(fake, "client_closed")
+    assert rec["outcome"] == "client_closed" and 0 < rec["tokens_sent"] < 1000
+    assert requests.get(fake + "/_fake/stats", timeout=5).json()["in_flight"] == 0
+
+
+def test_http_faults_and_keep_alive(fake):
+    with requests.Session() as sess:
+        for kind, status in [("http_429", 429), ("http_529", 529), ("http_503", 503)]:
+            r = sess.post(fake + "/v1/chat/completions", timeout=10,
+                          headers={"x-fake-error": kind},
+                          json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
+            assert r.status_code == status and r.json()["error"]["message"]
+            assert ("Retry-After" in r.headers) == (kind == "http_429")
+            assert r.headers["x-request-id"].startswith("req_")
+        r = sess.post(fake + "/v1/chat/completions", timeout=10,
+                      json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 16
+    stats = requests.get(fake + "/_fake/stats", timeout=5).json()
+    assert stats["by_outcome"] == {"error:http_429": 1, "error:http_529": 1,
+                                   "error:http_503": 1, "completed": 1}

@@ -94,11 +94,21 @@ def test_feedback_token_authorises_without_key(gateway):
     ({"request_id": "req_01M8721XS20000006X425E3EY2", "value": 1, "tags": "x"}, "tags"),
     ({"request_id": "req_01M8721XS20000006X425E3EY2", "value": 1, "comment": 5}, "comment"),
     ({"request_id": "req_01M8721XS20000006X425E3EY2", "value": 1, "ratng": 1}, "ratng"),
+    # an unknown field is named even when neither rating nor value is there
+    ({"request_id": "req_01M8721XS20000006X425E3EY2", "score": 1}, "score"),
 ])
 def test_feedback_bad_body_400(gateway, body, param):
     r = feedback(gateway, body)
     assert r.status_code == 400, r.text
     assert r.json()["error"]["param"] == param
+
+
+def test_feedback_values_echo_in_shortest_form(gateway):
+    rid = gateway.chat(chat_body("chat")).headers["x-switchyard-request-id"]
+    f = feedback(gateway, {"request_id": rid, "value": 0.7})
+    assert f.status_code == 200 and '"value":0.7,' in f.text, f.text
+    f = feedback(gateway, {"request_id": rid, "value": 0.1})
+    assert '"value":0.1,' in f.text and '"previous_value":0.7,' in f.text, f.text
 
 
 def test_feedback_unknown_request_404_and_other_key_404(gateway):

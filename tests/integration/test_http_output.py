@@ -1,4 +1,4 @@
-"""How responses leave the gateway (engine/http_server.c): written straight to the socket
+"""How responses leave the gateway (engine/net/http_server.c): written straight to the socket
 when it takes them, handed to libevent's write side when it does not (a slow reader),
 and back to direct writes once that drained, with order and framing kept on one
 keep-alive connection throughout; a closing connection still delivers everything first,

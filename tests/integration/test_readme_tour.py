@@ -1,5 +1,6 @@
 """The README's tour must work exactly as written: extract its shell block and run it
-from the repository root (it uses build/switchyard and the fixed ports 8080 and 9090)."""
+from the repository root (it uses build/switchyard and the fixed ports 8080, 8081 and
+9090)."""
 import os
 import pathlib
 import re
@@ -24,12 +25,12 @@ def port_free(port):
 def test_readme_tour_runs_as_written(tmp_path):
     if not (ROOT / "build" / "switchyard").exists():
         pytest.skip("build/switchyard not built (the tour uses that path)")
-    if not (port_free(8080) and port_free(9090)):
-        pytest.skip("ports 8080/9090 are taken on this machine")
+    if not (port_free(8080) and port_free(8081) and port_free(9090)):
+        pytest.skip("ports 8080/8081/9090 are taken on this machine")
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"## A 5-minute tour.*?```sh\n(.*?)```", readme, re.S).group(1)
     script = tmp_path / "tour.sh"
-    # job control so that `kill %1 %2` works as in an interactive shell; wait for both
+    # the tour's background jobs are waited for after its own `kill`
     script.write_text("set -euo pipefail\nset -m\n" + block + "wait\necho TOUR-OK\n")
     r = subprocess.run(["bash", str(script)], cwd=ROOT, capture_output=True, text=True,
                        timeout=60, env=dict(os.environ))
@@ -39,3 +40,6 @@ def test_readme_tour_runs_as_written(tmp_path):
     assert re.search(r"(?i)x-switchyard-model: (nano|mini|medium|large)", out), out
     assert "data: [DONE]" in out, out
     assert '"msg":"stopped"' in out, out
+    assert '"object":"feedback"' in out, out  # the rating was acknowledged
+    assert re.search(r'^switchyard_requests_total\{', out, re.M), out  # /metrics answered
+    assert re.search(r'"model":"(nano|mini|medium|large)","requests":\d+,"quality":', out), out

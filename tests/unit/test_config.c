@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "config_schema.h"
 #include "sha256.h"
 #include "sy_common.h"
 
@@ -287,6 +288,7 @@ typedef struct bad_case {
     "\"https://api.openai.com/v1\", " extra "}}, " MODELS ", " KEYS "}"
 #define MODEL_WITH(body) "{" PROVIDERS ", \"models\": {\"gpt-4o\": " body "}, " KEYS "}"
 #define ROUTE(body)      WITH("\"routes\": {\"chat\": " body "}")
+#define ROUTE_NUL        WITH("\"routes\": {\"r\\u0000evil\": {\"candidates\": [\"gpt-4o\"]}}")
 
 static const bad_case bad_cases[] = {
     /* document level */
@@ -750,6 +752,270 @@ static void test_paths_are_sanitised(void **state)
     sy_config_errors_free(&errs);
 }
 
+/* A "\u0000" escape would silently cut a name short (cJSON decodes it to a NUL byte):
+ * every string holding one is refused at its JSON path; an escaped backslash is not one. */
+static void test_nul_escapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *want;
+    } cases[] = {
+        {ROUTE_NUL, "$.routes.r\\u0000evil: name contains a NUL character (\\u0000)"},
+        {"{" PROVIDERS ", \"models\": {\"gpt\\u0000-4o\": {\"provider\": \"openai\", \"price\": "
+         "{\"input\": 1, \"output\": 1}}}, " KEYS "}",
+         "$.models.gpt\\u0000-4o: name contains a NUL character (\\u0000)"},
+        {"{\"providers\": {\"op\\u0000enai\": {\"dialect\": \"openai\", \"base_url\": "
+         "\"https://h\"}}, \"models\": {}, " KEYS "}",
+         "$.providers.op\\u0000enai: name contains a NUL character"},
+        {"{" PROVIDERS ", " MODELS
+         ", \"client_keys\": [{\"name\": \"a\\u0000pp\", \"sha256\": \"" HEX_A "\"}]}",
+         "$.client_keys[0].name: contains a NUL character (\\u0000)"},
+        {WITH("\"routes\": {\"chat\": {\"candidates\": [\"gpt-4o\"], \"rules\": [{\"name\": "
+              "\"x\\u0000y\", \"when\": \"turn > 1\", \"then\": {\"pin\": \"gpt-4o\"}}]}}"),
+         "$.routes.chat.rules[0].name: contains a NUL character"},
+        {WITH("\"data_dir\": \"/tmp/a\\u0000b\""), "$.data_dir: contains a NUL character"},
+    };
+    for (size_t i = 0; i < SY_ARRAY_LEN(cases); i++) {
+        sy_config_errors errs;
+        sy_config *cfg = parse(cases[i].text, &errs);
+        if (cfg || !has_error(&errs, cases[i].want)) {
+            fprintf(stderr, "case %zu: want %s\n", i, cases[i].want);
+            dump(&errs);
+        }
+        assert_null(cfg);
+        assert_true(has_error(&errs, cases[i].want));
+        sy_config_errors_free(&errs);
+    }
+    /* "\\u0000" is a backslash followed by "u0000": a legal (if odd) name. */
+    sy_config *cfg =
+        parse_ok("{" PROVIDERS ", " MODELS
+                 ", \"client_keys\": [{\"name\": \"a\\\\u0000pp\", \"sha256\": \"" HEX_A "\"}]}");
+    assert_string_equal(cfg->client_keys[0].name, "a\\u0000pp");
+    sy_config_free(cfg);
+}
+
+/* ---- the schema walker, on a schema of its own ------------------------------------ */
+
+typedef struct demo {
+    unsigned count;
+    size_t bytes;
+    uint16_t port;
+    double ratio;
+    int flag;
+    char *name;
+    char *level;
+    char *req;
+    struct {
+        unsigned a;
+    } sub;
+} demo;
+
+static const char *const k_demo_levels[] = {"low", "high"};
+
+static const sy_cfg_field demo_sub_fields[] = {
+    {.key = "a",
+     .type = SY_CFG_UINT,
+     .flags = SY_CFG_DEFAULT,
+     .offset = 0,
+     .lo = 0,
+     .hi = 9,
+     .def = 7},
+};
+static const sy_cfg_schema demo_sub_schema = SY_CFG_SCHEMA(demo_sub_fields);
+
+static const sy_cfg_field demo_fields[] = {
+    {.key = "count",
+     .type = SY_CFG_UINT,
+     .flags = SY_CFG_DEFAULT,
+     .offset = offsetof(demo, count),
+     .lo = 1,
+     .hi = 10,
+     .def = 5},
+    {.key = "bytes", .type = SY_CFG_SIZE, .offset = offsetof(demo, bytes), .lo = 0, .hi = 1e9},
+    {.key = "port", .type = SY_CFG_U16, .offset = offsetof(demo, port), .lo = 0, .hi = 65535},
+    {.key = "ratio",
+     .type = SY_CFG_NUMBER,
+     .flags = SY_CFG_DEFAULT,
+     .offset = offsetof(demo, ratio),
+     .lo = 0,
+     .hi = 1,
+     .def = 0.25},
+    {.key = "flag",
+     .type = SY_CFG_BOOL,
+     .flags = SY_CFG_DEFAULT,
+     .offset = offsetof(demo, flag),
+     .def = 1},
+    {.key = "name",
+     .type = SY_CFG_STRING,
+     .flags = SY_CFG_DEFAULT | SY_CFG_NULLABLE,
+     .offset = offsetof(demo, name),
+     .def_str = "anon",
+     .max_len = 8,
+     .what = "name"},
+    {.key = "level",
+     .type = SY_CFG_STRING,
+     .offset = offsetof(demo, level),
+     .choices = k_demo_levels,
+     .n_choices = 2},
+    {.key = "req",
+     .type = SY_CFG_STRING,
+     .flags = SY_CFG_REQUIRED,
+     .offset = offsetof(demo, req),
+     .hint = "(say something)"},
+    {.key = "sub", .type = SY_CFG_OBJECT, .offset = offsetof(demo, sub), .sub = &demo_sub_schema},
+};
+static const sy_cfg_schema demo_schema = SY_CFG_SCHEMA(demo_fields);
+
+/* Defaults, then the object in `json` read into *d at path "$.demo"; returns the errors. */
+static sy_config_errors walk_demo(const char *json, demo *d)
+{
+    sy_config_errors errs = {0};
+    sy_cfg_loader l = {.errs = &errs};
+    sy_buf_puts(&l.path, "$.demo");
+    memset(d, 0, sizeof(*d));
+    sy_cfg_defaults(&demo_schema, d);
+    cJSON *v = cJSON_Parse(json);
+    assert_non_null(v);
+    sy_cfg_walk(&l, v, &demo_schema, d);
+    cJSON_Delete(v);
+    assert_string_equal(l.path.data, "$.demo"); /* every push was popped */
+    sy_buf_free(&l.path);
+    return errs;
+}
+
+static void demo_free(demo *d)
+{
+    free(d->name);
+    free(d->level);
+    free(d->req);
+}
+
+/* Asserts the errors are exactly `want` (n of them), in order. */
+static void expect_errors(sy_config_errors *errs, const char *const *want, size_t n)
+{
+    if (errs->n != n)
+        dump(errs);
+    assert_int_equal(errs->n, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(errs->items[i], want[i]);
+    sy_config_errors_free(errs);
+}
+
+static void test_schema_defaults_and_values(void **state)
+{
+    (void)state;
+    demo d;
+    sy_config_errors errs = walk_demo("{\"req\": \"hi\"}", &d);
+    expect_errors(&errs, NULL, 0);
+    assert_int_equal(d.count, 5); /* defaults applied */
+    assert_true(d.ratio == 0.25);
+    assert_int_equal(d.flag, 1);
+    assert_string_equal(d.name, "anon");
+    assert_null(d.level);
+    assert_int_equal(d.sub.a, 7); /* nested defaults too, with the object absent */
+    assert_string_equal(d.req, "hi");
+    demo_free(&d);
+
+    errs = walk_demo("{\"req\": \"r\", \"count\": 10, \"bytes\": 4096, \"port\": 65535, "
+                     "\"ratio\": 1, \"flag\": false, \"name\": null, \"level\": \"high\", "
+                     "\"sub\": {\"a\": 0}}",
+                     &d);
+    expect_errors(&errs, NULL, 0);
+    assert_int_equal(d.count, 10);
+    assert_int_equal(d.bytes, 4096);
+    assert_int_equal(d.port, 65535);
+    assert_true(d.ratio == 1);
+    assert_int_equal(d.flag, 0);
+    assert_null(d.name); /* nullable: null stores NULL over the default */
+    assert_string_equal(d.level, "high");
+    assert_int_equal(d.sub.a, 0);
+    demo_free(&d);
+}
+
+static void test_schema_unknown_and_duplicate_keys(void **state)
+{
+    (void)state;
+    demo d;
+    sy_config_errors errs = walk_demo(
+        "{\"req\": \"r\", \"cuont\": 1, \"zzz\": 2, \"sub\": {\"zz\": 1, \"a\": 1, \"a\": 2}, "
+        "\"req\": \"s\"}",
+        &d);
+    const char *want[] = {
+        "$.demo.cuont: unknown key (did you mean \"count\"?)",
+        "$.demo.zzz: unknown key (known keys: count, bytes, port, ratio, flag, name, level, "
+        "req, sub)",
+        "$.demo.req: duplicate key (only the first one would be used)",
+        "$.demo.sub.zz: unknown key (known keys: a)",
+        "$.demo.sub.a: duplicate key (only the first one would be used)",
+    };
+    expect_errors(&errs, want, SY_ARRAY_LEN(want));
+    assert_string_equal(d.req, "r"); /* the first occurrence wins */
+    assert_int_equal(d.sub.a, 1);
+    demo_free(&d);
+}
+
+static void test_schema_wrong_types(void **state)
+{
+    (void)state;
+    demo d;
+    sy_config_errors errs =
+        walk_demo("{\"count\": \"5\", \"bytes\": 1.5, \"port\": true, \"ratio\": \"x\", "
+                  "\"flag\": 1, \"name\": 3, \"level\": null, \"req\": [], \"sub\": []}",
+                  &d);
+    const char *want[] = {
+        "$.demo.count: expected an integer", "$.demo.bytes: expected an integer",
+        "$.demo.port: expected an integer",  "$.demo.ratio: expected a number",
+        "$.demo.flag: expected a boolean",   "$.demo.name: expected a string or null",
+        "$.demo.level: expected a string",   "$.demo.req: expected a string",
+        "$.demo.sub: expected an object",
+    };
+    expect_errors(&errs, want, SY_ARRAY_LEN(want));
+    assert_int_equal(d.count, 5); /* a refused value leaves the default */
+    assert_string_equal(d.name, "anon");
+    demo_free(&d);
+
+    sy_cfg_loader l = {.errs = &errs};
+    sy_buf_puts(&l.path, "$");
+    cJSON *v = cJSON_Parse("[1]");
+    assert_int_equal(sy_cfg_walk(&l, v, &demo_schema, &d), -1);
+    cJSON_Delete(v);
+    sy_buf_free(&l.path);
+    const char *want_top[] = {"$: expected an object"};
+    expect_errors(&errs, want_top, 1);
+}
+
+static void test_schema_ranges_and_required(void **state)
+{
+    (void)state;
+    demo d;
+    sy_config_errors errs =
+        walk_demo("{\"count\": 11, \"bytes\": -1, \"port\": 65536, \"ratio\": 1.5, "
+                  "\"name\": \"much too long\", \"level\": \"mid\", \"sub\": {\"a\": 10}}",
+                  &d);
+    const char *want[] = {
+        "$.demo.count: must be between 1 and 10",
+        "$.demo.bytes: must be between 0 and 1000000000",
+        "$.demo.port: must be between 0 and 65535",
+        "$.demo.ratio: must be between 0 and 1",
+        "$.demo.name: name is longer than 8 bytes",
+        "$.demo.level: must be one of low, high (got \"mid\")",
+        "$.demo: missing required key \"req\" (say something)",
+        "$.demo.sub.a: must be between 0 and 9",
+    };
+    expect_errors(&errs, want, SY_ARRAY_LEN(want));
+    assert_int_equal(d.count, 5);
+    assert_true(d.ratio == 0.25);
+    assert_int_equal(d.sub.a, 7);
+    assert_null(d.req);
+    demo_free(&d);
+
+    errs = walk_demo("{\"req\": \"\", \"name\": \"a\\tb\"}", &d);
+    const char *want_text[] = {"$.demo.name: name must not contain control characters"};
+    expect_errors(&errs, want_text, 1); /* req has no text rules: "" is a value */
+    demo_free(&d);
+}
+
 /* Output of one command run: exit status plus everything it wrote to stdout and stderr. */
 typedef struct run_result {
     int status;
@@ -954,6 +1220,11 @@ int main(void)
         cmocka_unit_test(test_load_files),
         cmocka_unit_test(test_length_and_nul),
         cmocka_unit_test(test_paths_are_sanitised),
+        cmocka_unit_test(test_nul_escapes),
+        cmocka_unit_test(test_schema_defaults_and_values),
+        cmocka_unit_test(test_schema_unknown_and_duplicate_keys),
+        cmocka_unit_test(test_schema_wrong_types),
+        cmocka_unit_test(test_schema_ranges_and_required),
         cmocka_unit_test(test_cmd_check_config),
         cmocka_unit_test(test_cmd_hash_key),
     };

@@ -1,5 +1,5 @@
 /*
- * Route blocks for the simulator (engine/config.c sy_route_block_parse): the block means
+ * Route blocks for the simulator (engine/config/config.c sy_route_block_parse): the block means
  * what it means in switchyard.json — policy, params, objective, half_life, priors — its
  * candidates default to every dataset arm, and mistakes are reported by JSON path.
  */

@@ -67,6 +67,12 @@ static const struct {
     {"Convert 100 fahrenheit to celsius", "Convert 5 miles to kilometers", 0},
     {"How do I cancel my subscription?", "How do I upgrade my subscription plan?", 0},
     {"thanks!", "ok", 0},
+    /* the same template about another thing is a new question */
+    {"Who wrote Macbeth?", "Who wrote Othello?", 0},
+    {"What is the capital of France?", "What is the capital of Germany?", 0},
+    {"How tall is the Eiffel Tower?", "How tall is the Empire State Building?", 0},
+    {"Tell me a fact about dolphins", "Tell me a fact about penguins", 0},
+    {"Who wrote Macbeth?", "who wrote macbeth, again?", 1},
     {"Why is the sky blue?", "Why is the ocean salty?", 0},
     {"Show me how to sort a list in JavaScript", "Show me how to deploy a Flask app", 0},
 };
