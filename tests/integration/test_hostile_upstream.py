@@ -396,3 +396,19 @@ def test_crlf_before_request_line_is_ignored(gw):
     s.sendall(b"\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert s.recv(4096).startswith(b"HTTP/1.1 200")
     s.close()
+
+
+def test_nul_in_admin_identifier_refused(gateway):
+    """An experiment id "a\\u0000../../etc" once became "a"; it is refused, and a plain
+    id still works (the control)."""
+    def create(eid):
+        return requests.post(gateway.admin_url + "/admin/experiments", timeout=10,
+                             headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+                             data=json.dumps({"id": eid, "route": "chat", "unit": "user",
+                                              "variants": [{"name": "a"}, {"name": "b"}]}))
+    r = create("a\u0000../../etc")
+    assert r.status_code == 400, r.text
+    r = requests.get(gateway.admin_url + "/admin/experiments", timeout=10,
+                     headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert '"a"' not in r.text
+    assert create("plain1").status_code == 201
