@@ -122,8 +122,8 @@ sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now)
 static void lognormal_interval(const sy_lognormal_mean *l, double *mean, double *lo, double *hi)
 {
     *mean = sy_lognormal_expect(l);
-    *lo = exp(l->base - 1.959963984540054 * l->sd);
-    *hi = exp(l->base + 1.959963984540054 * l->sd);
+    *lo = exp(l->base - SY_Z95 * l->sd);
+    *hi = exp(l->base + SY_Z95 * l->sd);
 }
 
 int sy_policy_arm_summary(const sy_policy *p, size_t arm, double input_tokens, sy_arm_summary *out)

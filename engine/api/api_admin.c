@@ -11,6 +11,7 @@
  * admin action, never on the client request path.
  */
 #include "api.h"
+#include "api_interval.h"
 
 #include "api_common.h"
 #include "api_experiments.h"
@@ -25,7 +26,6 @@
 #include "server.h"
 #include "worker.h"
 
-#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,7 +64,7 @@ static void mean_interval(sy_buf *b, const char *name, double n, double sum, dou
         return;
     }
     double var = (sq - n * mean * mean) / (n - 1);
-    double half = 1.959964 * sqrt(var > 0 ? var : 0) / sqrt(n);
+    double half = SY_Z95 * sqrt(var > 0 ? var : 0) / sqrt(n);
     sy_buf_printf(b, "{\"mean\":%.9g,\"lo\":%.9g,\"hi\":%.9g}", mean, mean - half, mean + half);
 }
 
@@ -82,9 +82,10 @@ static void arm_stats_json(sy_buf *b, sy_store *store, const sy_route_cfg *r, co
     uint64_t mine = sy_metrics_requests(r->name, model);
     sy_buf_printf(b, ",\"stats\":{\"requests\":%.0f,\"errors\":%.0f,\"ratings\":%.0f", a.requests,
                   a.errors, a.ratings);
-    double alpha = 1 + a.rating_sum, beta = 1 + a.ratings - a.rating_sum;
+    double alpha = 1 + a.rating_sum, beta = 1 + a.ratings - a.rating_sum, lo, hi;
+    sy_beta_interval95(&alpha, &beta, &lo, &hi);
     sy_buf_printf(b, ",\"quality\":{\"mean\":%.6g,\"lo\":%.6g,\"hi\":%.6g}", alpha / (alpha + beta),
-                  gsl_cdf_beta_Pinv(0.025, alpha, beta), gsl_cdf_beta_Pinv(0.975, alpha, beta));
+                  lo, hi);
     mean_interval(b, "latency_ms", a.requests, a.latency_ms_sum, a.latency_ms_sq_sum);
     mean_interval(b, "cost_usd", a.requests, a.cost_usd_sum, a.cost_usd_sq_sum);
     if (route_total)

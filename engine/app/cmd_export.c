@@ -77,6 +77,24 @@ int sy_cmd_export(int argc, char **argv)
         }
         dir = cfg->data_dir;
     }
+    /* Never map a damaged file: check it first, in a child process. */
+    sy_store_report rep;
+    int check = sy_store_check_isolated(dir, &rep);
+    if (check < 0) {
+        fprintf(stderr,
+                "switchyard export: the store %s/data.mdb is damaged: %s. Nothing was "
+                "exported; restore the latest backup (docs/operations.md, \"Restore\")\n",
+                dir, rep.problem);
+        sy_config_free(cfg);
+        return 1;
+    }
+    if (check == 0 && sy_store_report_lost(&rep))
+        fprintf(stderr,
+                "switchyard export: warning: %llu damaged records in %s/data.mdb are skipped "
+                "(requests %llu, ratings %llu, other %llu); see switchyard store verify\n",
+                (unsigned long long)sy_store_report_lost(&rep), dir,
+                (unsigned long long)rep.lost_requests, (unsigned long long)rep.lost_ratings,
+                (unsigned long long)rep.lost_other);
     FILE *out = output ? fopen(output, "w") : stdout;
     if (!out) {
         perror(output);

@@ -22,4 +22,7 @@ int sy_cmd_serve(int argc, char **argv);
 /* `switchyard export (--data-dir DIR | --config FILE) [--output FILE]`: dump the store. */
 int sy_cmd_export(int argc, char **argv);
 
+/* `switchyard store (verify|backup) (--data-dir DIR | --config FILE) [DEST]`. */
+int sy_cmd_store(int argc, char **argv);
+
 #endif

@@ -1,11 +1,15 @@
 /*
- * main.c — the `switchyard` binary: dispatch to a subcommand.
+ * main.c — the `switchyard` binary: process-wide settings, then dispatch to a
+ * subcommand.
  */
 #include "commands.h"
 #include "fake_provider.h"
 #include "loadgen.h"
+#include "log.h"
 #include "sim_cli.h"
+#include "store.h"
 
+#include <gsl/gsl_errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +31,7 @@ static const subcommand subcommands[] = {
     {"fake-provider", sy_cmd_fake_provider, "run a scripted fake LLM provider (tests, demo)"},
     {"check-config", sy_cmd_check_config, "validate a configuration file"},
     {"export", sy_cmd_export, "dump logged requests, outcomes and feedback as JSON lines"},
+    {"store", sy_cmd_store, "verify the LMDB store, or back it up while the gateway runs"},
     {"loadgen", sy_cmd_loadgen,
      "synthetic users: requests through a route, thumbs by hidden quality"},
     {"sim", sy_cmd_sim, "offline replay simulator: evaluate policies on benchmark data or logs"},
@@ -76,8 +81,18 @@ static int cmd_help(int argc, char **argv)
     return 0;
 }
 
+/* Store messages become lines of the JSON log (stderr until a command opens its log). */
+static void store_log(int level, const char *msg)
+{
+    sy_log(level >= 2 ? SY_LOG_ERROR : level == 1 ? SY_LOG_WARN : SY_LOG_INFO, "%s", msg);
+}
+
 int main(int argc, char **argv)
 {
+    /* GSL's default handler aborts the process on a domain error: every caller checks
+     * results instead (a request must never reach an abort). */
+    gsl_set_error_handler_off();
+    sy_store_set_log(store_log);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -9,11 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS      1024
 #define MAX_WINDOW 256
 
 typedef struct slot {
-    _Atomic(char *) name; /* claimed once, never freed */
     pthread_mutex_t lock;
     sy_breaker_state state;
     unsigned consecutive, openings;
@@ -23,20 +21,19 @@ typedef struct slot {
     unsigned ring_n, ring_pos, ring_failures;
 } slot;
 
-static slot table[SLOTS];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void init_locks(void)
+/* Every slot's mutex, when the table creates it. */
+static void init_slot(void *record)
 {
-    for (size_t i = 0; i < SLOTS; i++)
-        pthread_mutex_init(&table[i].lock, NULL);
+    pthread_mutex_init(&((slot *)record)->lock, NULL);
 }
 
+/* One table for the process, no cap: a model name holds its slot until exit. */
+static sy_name_table table = SY_NAME_TABLE_INIT(sizeof(slot), init_slot);
+
+/* The slot of a model name, created when first seen. Never NULL. */
 static slot *find(const char *model)
 {
-    pthread_once(&once, init_locks);
-    size_t i = sy_name_slot(table, SLOTS, sizeof(slot), model, strlen(model), 1);
-    return i < SLOTS ? &table[i] : NULL; /* more than SLOTS models: always available */
+    return sy_name_table_get(&table, model, strlen(model));
 }
 
 /* With s locked: may a request go now, and would it be a probe? */
@@ -56,8 +53,6 @@ static int can_go(const slot *s, uint64_t now, int *probe)
 int sy_breaker_available(const char *model, uint64_t now_ms)
 {
     slot *s = find(model);
-    if (!s)
-        return 1;
     int probe;
     pthread_mutex_lock(&s->lock);
     int ok = can_go(s, now_ms, &probe);
@@ -68,8 +63,6 @@ int sy_breaker_available(const char *model, uint64_t now_ms)
 int sy_breaker_acquire(const char *model, uint64_t now_ms)
 {
     slot *s = find(model);
-    if (!s)
-        return 1;
     int probe;
     pthread_mutex_lock(&s->lock);
     int ok = can_go(s, now_ms, &probe);
@@ -101,8 +94,6 @@ void sy_breaker_record(const char *model, int ok, uint64_t now_ms, const sy_brea
                        uint64_t jitter_seed)
 {
     slot *s = find(model);
-    if (!s)
-        return;
     unsigned window = cfg->window < MAX_WINDOW ? cfg->window : MAX_WINDOW;
     pthread_mutex_lock(&s->lock);
     if (s->state == SY_BREAKER_HALF_OPEN) {
@@ -141,8 +132,6 @@ void sy_breaker_record(const char *model, int ok, uint64_t now_ms, const sy_brea
 void sy_breaker_cancel(const char *model)
 {
     slot *s = find(model);
-    if (!s)
-        return;
     pthread_mutex_lock(&s->lock);
     if (s->state == SY_BREAKER_HALF_OPEN) {
         s->state = SY_BREAKER_OPEN; /* cooldown already over: the next request probes */
@@ -154,8 +143,6 @@ void sy_breaker_cancel(const char *model)
 void sy_breaker_block(const char *model, uint64_t until_ms)
 {
     slot *s = find(model);
-    if (!s)
-        return;
     pthread_mutex_lock(&s->lock);
     if (until_ms > s->blocked_until)
         s->blocked_until = until_ms;
@@ -165,8 +152,6 @@ void sy_breaker_block(const char *model, uint64_t until_ms)
 uint64_t sy_breaker_ready_at(const char *model, uint64_t now_ms)
 {
     slot *s = find(model);
-    if (!s)
-        return now_ms;
     pthread_mutex_lock(&s->lock);
     uint64_t t = now_ms;
     if (s->blocked_until > t)
@@ -181,8 +166,6 @@ void sy_breaker_get(const char *model, sy_breaker_info *out)
 {
     memset(out, 0, sizeof(*out));
     slot *s = find(model);
-    if (!s)
-        return;
     pthread_mutex_lock(&s->lock);
     out->state = s->state;
     out->consecutive_failures = s->consecutive;

@@ -11,10 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SLOTS 1024
-
 typedef struct slot {
-    _Atomic(char *) name;
     pthread_mutex_t lock;
     int init;
     double req_tokens, tok_tokens; /* bucket levels */
@@ -23,20 +20,19 @@ typedef struct slot {
     double spent_day, spent_month;
 } slot;
 
-static slot table[SLOTS];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void init_locks(void)
+/* Every slot's mutex, when the table creates it. */
+static void init_slot(void *record)
 {
-    for (size_t i = 0; i < SLOTS; i++)
-        pthread_mutex_init(&table[i].lock, NULL);
+    pthread_mutex_init(&((slot *)record)->lock, NULL);
 }
 
+/* One table for the process, no cap: a key name holds its slot until exit. */
+static sy_name_table table = SY_NAME_TABLE_INIT(sizeof(slot), init_slot);
+
+/* The slot of a key name, created when first seen. Never NULL. */
 static slot *find(const char *key)
 {
-    pthread_once(&once, init_locks);
-    size_t i = sy_name_slot(table, SLOTS, sizeof(slot), key, strlen(key), 1);
-    return i < SLOTS ? &table[i] : NULL;
+    return sy_name_table_get(&table, key, strlen(key));
 }
 
 static void calendar(uint64_t ms, int64_t *day, int64_t *month, uint64_t *next_day_ms,
@@ -96,8 +92,6 @@ const char *sy_key_admit(const char *key, const sy_key_limits *lim, uint64_t now
         !lim->usd_per_month)
         return NULL;
     slot *s = find(key);
-    if (!s)
-        return NULL;
     const char *code = NULL;
     uint64_t next_day, next_month;
     int64_t d, m;
@@ -131,8 +125,6 @@ void sy_key_charge(const char *key, const sy_key_limits *lim, int64_t tokens, do
     if (!lim->tokens_per_minute && !lim->usd_per_day && !lim->usd_per_month)
         return;
     slot *s = find(key);
-    if (!s)
-        return;
     pthread_mutex_lock(&s->lock);
     refresh(s, lim, now_ms);
     if (lim->tokens_per_minute)
@@ -145,7 +137,7 @@ void sy_key_charge(const char *key, const sy_key_limits *lim, int64_t tokens, do
 void sy_key_restore_spend(const char *key, double cost_usd, uint64_t ts_ms, uint64_t now_ms)
 {
     slot *s = find(key);
-    if (!s || !(cost_usd > 0))
+    if (!(cost_usd > 0))
         return;
     int64_t d, m, nd, nm;
     calendar(ts_ms, &d, &m, NULL, NULL);

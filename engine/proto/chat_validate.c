@@ -202,14 +202,15 @@ static int names_ok(const cJSON *root, char *param, size_t n, const char **messa
     static const char *const top[] = {"model", "user", "tool_choice", "service_tier"};
     for (size_t i = 0; i < SY_ARRAY_LEN(top); i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, top[i]);
-        if (cJSON_IsString(v) && sy_json_has_nul(v->valuestring))
+        if (cJSON_IsString(v) && sy_json_str_has_nul(v->valuestring))
             return fail(param, n, message, nul_msg, "%s", top[i]);
     }
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(root, "metadata");
     for (const cJSON *m = cJSON_IsObject(md) ? md->child : NULL; m; m = m->next)
-        if (sy_json_has_nul(m->string) || (cJSON_IsString(m) && sy_json_has_nul(m->valuestring)))
+        if (sy_json_str_has_nul(m->string) ||
+            (cJSON_IsString(m) && sy_json_str_has_nul(m->valuestring)))
             return fail(param, n, message, nul_msg, "metadata.%.60s",
-                        sy_json_has_nul(m->string) ? "" : m->string);
+                        sy_json_str_has_nul(m->string) ? "" : m->string);
     int i = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(root, "messages"))
@@ -217,7 +218,7 @@ static int names_ok(const cJSON *root, char *param, size_t n, const char **messa
         static const char *const ids[] = {"name", "tool_call_id"};
         for (size_t k = 0; k < SY_ARRAY_LEN(ids); k++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, ids[k]);
-            if (cJSON_IsString(v) && sy_json_has_nul(v->valuestring))
+            if (cJSON_IsString(v) && sy_json_str_has_nul(v->valuestring))
                 return fail(param, n, message, nul_msg, "messages[%d].%s", i, ids[k]);
         }
         i++;
@@ -228,7 +229,7 @@ static int names_ok(const cJSON *root, char *param, size_t n, const char **messa
     {
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
-        if (cJSON_IsString(name) && sy_json_has_nul(name->valuestring))
+        if (cJSON_IsString(name) && sy_json_str_has_nul(name->valuestring))
             return fail(param, n, message, nul_msg, "tools[%d].function.name", i);
         i++;
     }

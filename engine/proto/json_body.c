@@ -128,7 +128,7 @@ void sy_json_nul_restore(sy_buf *b)
     *b = out;
 }
 
-int sy_json_has_nul(const char *s)
+int sy_json_str_has_nul(const char *s)
 {
     return s && strstr(s, SY_JSON_NUL) != NULL;
 }

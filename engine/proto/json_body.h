@@ -11,7 +11,7 @@
  *     become "a". Before parsing, each such escape is rewritten in place to the two
  *     bytes C0 80 (SY_JSON_NUL, "modified UTF-8"), which valid UTF-8 never contains:
  *     the tree then carries the NUL visibly, identifiers holding it can be refused
- *     (sy_json_has_nul), and sy_json_nul_restore() turns it back into \u0000 in what is
+ *     (sy_json_str_has_nul), and sy_json_nul_restore() turns it back into \u0000 in what is
  *     sent upstream, so content is forwarded intact.
  */
 #ifndef SY_JSON_BODY_H
@@ -51,7 +51,7 @@ int sy_json_nul_encode(char *buf, size_t *len);
 void sy_json_nul_restore(sy_buf *b);
 
 /* 1 when the string holds an escaped NUL (identifiers must not). */
-int sy_json_has_nul(const char *s);
+int sy_json_str_has_nul(const char *s);
 
 /* Path of the first member name that occurs twice in one object, at any depth: returns
  * 1 with the path in param (e.g. "model", "messages[0].role"), else 0. */

@@ -32,7 +32,7 @@ struct sy_exp_tracker {
     size_t n_params;
     unsigned since_look; /* experiment events since the last look */
     unit_rec *units;     /* open addressing, power-of-two capacity */
-    size_t units_cap, units_used;
+    size_t units_cap, units_used, max_units;
 };
 
 sy_exp_tracker *sy_exp_tracker_new(void)
@@ -41,6 +41,7 @@ sy_exp_tracker *sy_exp_tracker_new(void)
     pthread_mutex_init(&t->lock, NULL);
     t->aggs = sy_xcalloc(MAX_TRACKED, sizeof(*t->aggs));
     t->units_cap = 1024;
+    t->max_units = SY_EXP_MAX_UNITS;
     t->units = sy_xcalloc(t->units_cap, sizeof(*t->units));
     return t;
 }
@@ -53,6 +54,11 @@ void sy_exp_tracker_free(sy_exp_tracker *t)
     free(t->aggs);
     free(t->units);
     free(t);
+}
+
+void sy_exp_tracker_set_max_units(sy_exp_tracker *t, size_t max_units)
+{
+    t->max_units = max_units;
 }
 
 static const exp_params *params_for(const sy_exp_tracker *t, const char *id)
@@ -123,12 +129,15 @@ static void units_grow(sy_exp_tracker *t)
     free(old);
 }
 
-/* The unit's record in experiment `exp`; *fresh = 1 when it was just created. */
+/* The unit's record in experiment `exp`; *fresh = 1 when it was just created. NULL when
+ * absent and not created: create is 0, or the table holds max_units already. */
 static unit_rec *unit_for(sy_exp_tracker *t, uint32_t exp, uint64_t hash, int create, int *fresh)
 {
     if (!hash)
         hash = 1;
     *fresh = 0;
+    if (t->units_used >= t->max_units)
+        create = 0;
     if (create && (t->units_used + 1) * 4 > t->units_cap * 3)
         units_grow(t);
     size_t j = (size_t)(hash ^ exp * 0x9e3779b97f4a7c15ull) & (t->units_cap - 1);
@@ -206,6 +215,10 @@ static void apply_entry(sy_exp_tracker *t, const sy_store_obs *o, const char *e,
     int fresh = 0;
     unit_rec *u =
         per_request ? NULL : unit_for(t, (uint32_t)(a - t->aggs), hash, !o->is_feedback, &fresh);
+    if (!per_request && !u && (!o->is_feedback || t->units_used >= t->max_units)) {
+        a->untracked += 1; /* beyond the bound: see exp_tracker.h */
+        return;
+    }
     if (u && fresh) {
         u->variant = (uint32_t)vi;
         v->units += 1;

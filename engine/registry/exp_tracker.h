@@ -10,6 +10,14 @@
  * Per unit (a user or a conversation) the tracker keeps the unit's running totals, so
  * that per-request metrics of a unit-randomised experiment are analysed as ratios of
  * per-unit sums (delta method) rather than as if requests were independent.
+ *
+ * Bound: the per-unit table holds at most SY_EXP_MAX_UNITS units (all experiments of
+ * the process together; ~25 MB at most). Once it is full, the events of a unit it has
+ * not seen yet (its decisions and ratings) are left out of every aggregate of that
+ * experiment and counted in sy_exp_agg.untracked instead: the analysis continues on
+ * the units that came first, which is still a fair sample of each variant (assignment
+ * does not depend on arrival order), and nothing grows further. Units already tracked
+ * keep being counted. A restart rebuilds the table from the store.
  */
 #ifndef SY_EXP_TRACKER_H
 #define SY_EXP_TRACKER_H
@@ -19,6 +27,7 @@
 #include "store.h"
 
 #define SY_EXP_LAT_BUCKETS 256 /* latency histogram: bucket i ≈ [1.06^i, 1.06^(i+1)) ms */
+#define SY_EXP_MAX_UNITS   250000
 
 typedef struct sy_exp_variant_agg {
     char name[SY_EXP_ID_MAX];
@@ -43,12 +52,15 @@ typedef struct sy_exp_agg {
     /* units by the allocation version they were first seen under, per variant (index
      * as v[]): the expected split for the sample-ratio check follows each version */
     double alloc_units[SY_EXP_MAX_ALLOCS][SY_EXP_MAX_VARIANTS];
+    double untracked; /* events of units beyond the tracker's bound, left out */
 } sy_exp_agg;
 
 typedef struct sy_exp_tracker sy_exp_tracker;
 
 sy_exp_tracker *sy_exp_tracker_new(void);
 void sy_exp_tracker_free(sy_exp_tracker *t);
+/* Lower the unit bound (default SY_EXP_MAX_UNITS), e.g. in tests. Before any event. */
+void sy_exp_tracker_set_max_units(sy_exp_tracker *t, size_t max_units);
 
 /* How an experiment is analysed: its unit, its control variant and its mSPRT mixing
  * scale. Any thread. */

@@ -6,6 +6,7 @@
  *    "layer_range": [start, end] (while running), "created_ms", "started_ms", "stopped_ms"}
  */
 #include "experiments.h"
+#include "registry_names.h"
 
 #include "assign.h"
 #include "prompt_template.h"
@@ -31,7 +32,7 @@ struct sy_exp_registry {
 
 static int valid_id(const char *s)
 {
-    return sy_valid_name(s, SY_EXP_ID_MAX - 1);
+    return sy_registry_valid_name(s, SY_EXP_ID_MAX - 1);
 }
 
 static void set_reply_error(sy_exp_reply *out, int status, const char *param, const char *fmt, ...)

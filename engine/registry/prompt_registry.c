@@ -7,6 +7,7 @@
  *    "label_history": [{"label": "production", "from": 1, "to": 2, "ts_ms": ...}]}
  */
 #include "prompt_registry.h"
+#include "registry_names.h"
 
 #include "sha256.h"
 
@@ -37,7 +38,7 @@ struct sy_prompt_registry {
 
 static int valid_name(const char *s)
 {
-    return sy_valid_name(s, 64);
+    return sy_registry_valid_name(s, 64);
 }
 
 static prompt_entry *find(sy_prompt_registry *r, const char *name)

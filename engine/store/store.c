@@ -11,12 +11,15 @@
 #include "clock.h"
 #include "oneshot.h"
 #include "store_codec.h"
+#include "store_internal.h"
 #include "sy_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,94 +28,45 @@
 #include <time.h>
 #include <unistd.h>
 
-enum {
-    DB_DECISIONS,
-    DB_OUTCOMES,
-    DB_FEEDBACK,
-    DB_ARM_STATS,
-    DB_CONVERSATIONS,
-    DB_EXPERIMENTS,
-    DB_PROMPTS,
-    DB_KEYS,
-    DB_META,
-    DB_COUNT
-};
 static const char *const db_names[DB_COUNT] = {"decisions", "outcomes",      "feedback",
                                                "arm_stats", "conversations", "experiments",
                                                "prompts",   "keys",          "meta"};
 
 #define READER_CHECK_MS 10000
-#define CONV_CACHE      4096 /* recent conversation states, read before LMDB */
 
-/* The latest state this process wrote for a conversation, so that the next turn sees it
- * even before the store thread has committed it. Direct-mapped by id; one mutex each. */
-typedef struct conv_slot {
-    pthread_mutex_t lock;
-    int valid;
-    uint8_t id[16];
-    sy_conv_state st;
-} conv_slot;
-
-typedef struct store_event {
-    struct store_event *next;
-    int is_feedback;
-    void (*call)(void *ud); /* a sy_store_call() event (no record) */
-    int is_conv;            /* a conversation state write */
-    uint8_t conv_id[16];
-    sy_conv_state conv;
-    sy_store_request req; /* x copied into xs */
-    double *xs;
-    sy_store_feedback fb; /* comment/tags copied (owned) */
-    sy_store_ack_cb cb;
-    void *ud;
-    sy_store_ack ack;
-    int def_db;     /* a definition write: DB_PROMPTS or DB_EXPERIMENTS, else 0 */
-    char *def_key;  /* owned */
-    sy_buf def_val; /* owned */
-} store_event;
-
-struct sy_store {
-    MDB_env *env;
-    MDB_dbi dbi[DB_COUNT];
-    sy_store_opts opts;
-    size_t map_size;
-    uint8_t secret[32];
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    pthread_rwlock_t map_lock;
-    store_event *head, *tail;
-    size_t queued;
-    size_t ratings_queued; /* feedback events in the queue (they skip the batch wait) */
-    int stopping;
-    sy_store_counters counters;
-    sy_store_observer observer;
-    void *observer_ud;
-    conv_slot *conv_cache; /* CONV_CACHE slots */
-};
-
-static conv_slot *conv_slot_for(sy_store *s, const uint8_t id[16])
+/* Default destination of store messages: one JSON line on stderr. */
+static void log_stderr(int level, const char *msg)
 {
-    uint32_t h;
-    memcpy(&h, id, sizeof(h)); /* ids are hashes already */
-    return &s->conv_cache[h % CONV_CACHE];
+    static const char *const names[] = {"info", "warn", "error"};
+    sy_buf b = {0};
+    sy_buf_printf(&b, "{\"level\":\"%s\",\"msg\":", names[level < 0 ? 0 : level > 2 ? 2 : level]);
+    sy_buf_json_string(&b, msg, strlen(msg));
+    sy_buf_puts(&b, "}\n");
+    fwrite(b.data, 1, b.len, stderr);
+    sy_buf_free(&b);
 }
 
-/* Replace the cached state of id (writers: workers and the store thread). */
-static void conv_cache_put(sy_store *s, const uint8_t id[16], const sy_conv_state *st)
+static _Atomic(sy_store_log_fn) log_fn = log_stderr;
+
+void sy_store_set_log(sy_store_log_fn fn)
 {
-    conv_slot *c = conv_slot_for(s, id);
-    pthread_mutex_lock(&c->lock);
-    c->valid = 1;
-    memcpy(c->id, id, 16);
-    c->st = *st;
-    pthread_mutex_unlock(&c->lock);
+    atomic_store(&log_fn, fn ? fn : log_stderr);
+}
+
+void sy_store_log(int level, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    atomic_load (&log_fn)(level, msg);
 }
 
 /* Create the named databases, check the schema version, create the token secret. */
 static int init_dbs(sy_store *s, char *err, size_t err_len)
 {
-    MDB_txn *txn;
+    MDB_txn *txn = NULL; /* stays NULL when mdb_txn_begin fails */
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     for (int i = 0; rc == 0 && i < DB_COUNT; i++)
         rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]);
@@ -165,109 +119,6 @@ static int init_dbs(sy_store *s, char *err, size_t err_len)
     return 0;
 }
 
-/* Add one request's outcome to its arm's statistics. */
-static int add_request_stats(sy_store *s, MDB_txn *txn, const sy_store_request *r)
-{
-    uint8_t key[SY_ARM_KEY_LEN];
-    sy_store_arm_key(r->route, r->model, key);
-    MDB_val k = {sizeof(key), key}, v;
-    sy_store_arm_stats a = {0};
-    if (mdb_get(txn, s->dbi[DB_ARM_STATS], &k, &v) == 0)
-        sy_store_decode_arm_stats(v.mv_data, v.mv_size, &a);
-    a.requests += 1;
-    a.errors += r->status >= 400 ? 1 : 0;
-    a.latency_ms_sum += r->latency_ms;
-    a.latency_ms_sq_sum += r->latency_ms * r->latency_ms;
-    a.cost_usd_sum += r->cost_usd;
-    a.cost_usd_sq_sum += r->cost_usd * r->cost_usd;
-    sy_buf b = {0};
-    sy_store_encode_arm_stats(&b, &a);
-    v = (MDB_val){b.len, b.data};
-    int rc = mdb_put(txn, s->dbi[DB_ARM_STATS], &k, &v, 0);
-    sy_buf_free(&b);
-    return rc;
-}
-
-static int apply_request(sy_store *s, MDB_txn *txn, store_event *e)
-{
-    MDB_val k = {16, e->req.id}, v;
-    sy_buf b = {0};
-    sy_store_encode_decision(&b, &e->req);
-    v = (MDB_val){b.len, b.data};
-    int rc = mdb_put(txn, s->dbi[DB_DECISIONS], &k, &v, 0);
-    sy_buf_reset(&b);
-    if (rc == 0) {
-        sy_store_encode_outcome(&b, &e->req);
-        v = (MDB_val){b.len, b.data};
-        rc = mdb_put(txn, s->dbi[DB_OUTCOMES], &k, &v, 0);
-    }
-    sy_buf_free(&b);
-    if (rc == 0 && e->req.model[0])
-        rc = add_request_stats(s, txn, &e->req);
-    return rc;
-}
-
-static int is_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
-/* An explicit thumbs-down counts in its conversation's state (escalation rules read it). */
-static int conv_thumbs_down(sy_store *s, MDB_txn *txn, const uint8_t conv[16], uint64_t now_ms)
-{
-    MDB_val k = {16, (void *)conv}, v;
-    sy_conv_state c;
-    if (mdb_get(txn, s->dbi[DB_CONVERSATIONS], &k, &v) != 0 ||
-        sy_store_decode_conv(v.mv_data, v.mv_size, &c) != 0)
-        return 0; /* expired or never stored */
-    conv_slot *slot = conv_slot_for(s, conv);
-    pthread_mutex_lock(&slot->lock);
-    if (slot->valid && memcmp(slot->id, conv, 16) == 0 && slot->st.turn >= c.turn)
-        c = slot->st; /* a later turn is cached but not yet committed */
-    pthread_mutex_unlock(&slot->lock);
-    sy_conv_thumbs_down(&c);
-    conv_cache_put(s, conv, &c);
-    sy_buf b = {0};
-    sy_store_encode_conv(&b, &c);
-    v = (MDB_val){b.len, b.data};
-    int rc = mdb_put(txn, s->dbi[DB_CONVERSATIONS], &k, &v, 0);
-    sy_buf_free(&b);
-    return rc;
-}
-
-/* Store a conversation's state; a new one beyond conv_max is refused (counted). */
-static int apply_conv(sy_store *s, MDB_txn *txn, store_event *e)
-{
-    MDB_val k = {16, e->conv_id}, v;
-    sy_conv_state cur;
-    if (mdb_get(txn, s->dbi[DB_CONVERSATIONS], &k, &v) == 0 &&
-        sy_store_decode_conv(v.mv_data, v.mv_size, &cur) == 0) {
-        /* a thumbs-down stored since the worker read the state wins */
-        if (cur.thumbs_down > e->conv.thumbs_down) {
-            e->conv.thumbs_down = cur.thumbs_down;
-            e->conv.good_turns = 0;
-        }
-    } else {
-        MDB_stat st;
-        if (mdb_stat(txn, s->dbi[DB_CONVERSATIONS], &st) == 0 &&
-            st.ms_entries >= s->opts.conv_max) {
-            pthread_mutex_lock(&s->lock);
-            s->counters.conv_refused++;
-            pthread_mutex_unlock(&s->lock);
-            return 0;
-        }
-    }
-    sy_buf b = {0};
-    sy_store_encode_conv(&b, &e->conv);
-    v = (MDB_val){b.len, b.data};
-    int rc = mdb_put(txn, s->dbi[DB_CONVERSATIONS], &k, &v, 0);
-    sy_buf_free(&b);
-    return rc;
-}
-
 /* Delete conversations idle for longer than the TTL (store thread, every few seconds). */
 static void sweep_conversations(sy_store *s)
 {
@@ -296,154 +147,92 @@ static void sweep_conversations(sy_store *s)
     }
 }
 
+/* Tell the observer about one committed event (requests, and ratings that counted). */
+static void observe_event(sy_store *s, store_event *e)
+{
+    if (e->kind == EV_REQUEST) {
+        sy_store_obs o = {.req = &((ev_request *)e)->req};
+        s->observer(s->observer_ud, &o);
+        return;
+    }
+    ev_feedback *f = (ev_feedback *)e;
+    if (e->kind != EV_FEEDBACK || f->ack.status != 200 || f->ack.kept || !f->rated)
+        return;
+    sy_store_obs o = {.is_feedback = 1,
+                      .req = f->rated,
+                      .value = f->fb.value,
+                      .replaced = f->ack.replaced,
+                      .previous = f->ack.previous,
+                      .weight = f->ack.weight,
+                      .previous_weight = f->ack.previous_weight,
+                      .implicit = f->ack.implicit,
+                      .previous_implicit = f->ack.previous_implicit,
+                      .ts_ms = f->fb.ts_ms};
+    s->observer(s->observer_ud, &o);
+}
+
+/* Remember the ids of requests a failed batch dropped, so that a rating of one of them
+ * answers 503 (the store failed) rather than 404 (no such request). Store thread. */
+static void remember_dropped(sy_store *s, store_event *batch)
+{
+    for (store_event *e = batch; e; e = e->next)
+        if (e->kind == EV_REQUEST) {
+            memcpy(s->dropped[s->dropped_pos % SY_STORE_DROPPED_IDS], ((ev_request *)e)->req.id,
+                   16);
+            s->dropped_pos++;
+        }
+}
+
 /*
- * Check and store one rating. A verdict other than 200 is not an LMDB error (returns
- * 0); a re-rating retracts the previous value from the arm's statistics first.
+ * Commit one batch (store thread, no lock held), then count it, feed the observer,
+ * acknowledge ratings and definitions (503 when the commit failed), run queued calls in
+ * their place, and free every event.
  */
-static int apply_feedback(sy_store *s, MDB_txn *txn, store_event *e)
+static void deliver(sy_store *s, store_event *batch, size_t n)
 {
-    sy_store_ack *ack = &e->ack;
-    memset(ack, 0, sizeof(*ack));
-    MDB_val k = {16, e->fb.id}, v;
-    sy_store_request d;
-    if (mdb_get(txn, s->dbi[DB_DECISIONS], &k, &v) != 0 ||
-        sy_store_decode_decision(v.mv_data, v.mv_size, &d) != 0 ||
-        (!e->fb.by_token && strcmp(d.key_name, e->fb.key_name) != 0)) {
-        ack->status = 404;
-        return 0;
-    }
-    if (s->opts.feedback_window_ms && e->fb.ts_ms > d.ts_ms + s->opts.feedback_window_ms) {
-        ack->status = 410;
-        return 0;
-    }
-    snprintf(ack->route, sizeof(ack->route), "%s", d.route);
-    snprintf(ack->model, sizeof(ack->model), "%s", d.model);
-    if (s->observer) { /* keep the rated decision, context included, for the observer */
-        const uint8_t *x;
-        int dim = sy_store_decision_x(v.mv_data, v.mv_size, &x);
-        free(e->xs);
-        e->xs = dim > 0 ? sy_xmalloc(sizeof(double) * (size_t)dim) : NULL;
-        if (dim > 0)
-            memcpy(e->xs, x, sizeof(double) * (size_t)dim);
-        e->req = d;
-        e->req.x = e->xs;
-        e->req.dim = dim > 0 ? (uint32_t)dim : 0;
-    }
-    sy_store_feedback_rec old;
-    double weight = e->fb.weight > 0 ? e->fb.weight : 1;
-    ack->weight = weight;
-    ack->implicit = e->fb.implicit;
-    if (mdb_get(txn, s->dbi[DB_FEEDBACK], &k, &v) == 0 &&
-        sy_store_decode_feedback(v.mv_data, v.mv_size, &old) == 0) {
-        if (e->fb.implicit && !old.implicit) {
-            ack->status = 200; /* a signal never overrides what the user said */
-            ack->kept = 1;
-            return 0;
-        }
-        ack->replaced = 1;
-        ack->previous_implicit = old.implicit;
-        ack->previous = old.value;
-        ack->previous_weight = old.weight > 0 ? old.weight : 1;
-    }
-    sy_buf b = {0};
-    sy_store_encode_feedback(&b, &e->fb);
-    v = (MDB_val){b.len, b.data};
-    int rc = mdb_put(txn, s->dbi[DB_FEEDBACK], &k, &v, 0);
-    sy_buf_free(&b);
+    int synced = 0;
+    int rc = sy_store_commit_batch(s, batch, &synced);
     if (rc)
-        return rc;
-    uint8_t key[SY_ARM_KEY_LEN];
-    sy_store_arm_key(d.route, d.model, key);
-    MDB_val ak = {sizeof(key), key}, av;
-    sy_store_arm_stats a = {0};
-    if (mdb_get(txn, s->dbi[DB_ARM_STATS], &ak, &av) == 0)
-        sy_store_decode_arm_stats(av.mv_data, av.mv_size, &a);
-    if (ack->replaced) { /* correct, do not double count */
-        a.ratings -= ack->previous_weight;
-        a.rating_sum -= ack->previous_weight * ack->previous;
-        a.rating_sq_sum -= ack->previous_weight * ack->previous * ack->previous;
-    }
-    a.ratings += weight;
-    a.rating_sum += weight * e->fb.value;
-    a.rating_sq_sum += weight * e->fb.value * e->fb.value;
-    sy_store_encode_arm_stats(&b, &a);
-    av = (MDB_val){b.len, b.data};
-    rc = mdb_put(txn, s->dbi[DB_ARM_STATS], &ak, &av, 0);
-    sy_buf_free(&b);
-    ack->status = 200;
-    if (rc == 0 && !e->fb.implicit && e->fb.value < 0.5 && !is_zero(d.conv, 16))
-        rc = conv_thumbs_down(s, txn, d.conv, e->fb.ts_ms);
-    return rc;
-}
-
-/* Double the map (bounded by max_map_size). Returns 0, or -1 when at the bound. */
-static int grow_map(sy_store *s)
-{
-    if (s->map_size >= s->opts.max_map_size)
-        return -1;
-    size_t next = s->map_size * 2;
-    if (next > s->opts.max_map_size)
-        next = s->opts.max_map_size;
-    pthread_rwlock_wrlock(&s->map_lock);
-    int rc = mdb_env_set_mapsize(s->env, next);
-    pthread_rwlock_unlock(&s->map_lock);
-    if (rc)
-        return -1;
-    s->map_size = next;
+        remember_dropped(s, batch);
+    /* Counters first, so that whoever an acknowledgement wakes sees them current. */
+    size_t n_feedback = 0;
+    for (store_event *e = batch; e; e = e->next)
+        n_feedback += (size_t)(e->kind == EV_FEEDBACK);
     pthread_mutex_lock(&s->lock);
-    s->counters.map_grows++;
-    s->counters.map_size = next;
-    pthread_mutex_unlock(&s->lock);
-    return 0;
-}
-
-/* One transaction for the batch; MDB_MAP_FULL grows the map and retries. */
-static int commit_batch(sy_store *s, store_event *batch, int *has_feedback)
-{
-    for (;;) {
-        MDB_txn *txn;
-        int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-        *has_feedback = 0;
-        for (store_event *e = batch; rc == 0 && e; e = e->next) {
-            if (e->call)
-                continue;
-            if (e->is_conv) {
-                rc = apply_conv(s, txn, e);
-                continue;
-            }
-            if (e->def_db) { /* acknowledged to an admin: synced like a rating */
-                MDB_val k = {strlen(e->def_key), e->def_key}, v = {e->def_val.len, e->def_val.data};
-                rc = mdb_put(txn, s->dbi[e->def_db], &k, &v, 0);
-                *has_feedback = 1;
-                continue;
-            }
-            if (e->is_feedback) {
-                *has_feedback = 1;
-                rc = apply_feedback(s, txn, e);
-            } else {
-                rc = apply_request(s, txn, e);
-            }
-        }
-        if (rc == 0)
-            rc = mdb_txn_commit(txn);
-        else if (txn)
-            mdb_txn_abort(txn);
-        if (rc == MDB_MAP_FULL && grow_map(s) == 0)
-            continue;
-        if (rc == 0 && *has_feedback)
-            rc = mdb_env_sync(s->env, 1); /* an acknowledged rating is on disk */
-        return rc;
+    if (rc) {
+        s->counters.failed_batches++;
+        s->counters.dropped_events += n;
+    } else {
+        s->counters.events += n;
+        s->counters.batches++;
+        s->counters.feedback += n_feedback;
     }
-}
-
-static void free_event(store_event *e)
-{
-    free(e->def_key);
-    sy_buf_free(&e->def_val);
-    free(e->xs);
-    free((char *)e->fb.comment);
-    free((char *)e->fb.tags);
-    free(e);
+    pthread_mutex_unlock(&s->lock);
+    for (store_event *e = batch, *next; e; e = next) {
+        next = e->next;
+        if (e->kind == EV_CALL) {
+            ((ev_call *)e)->fn(((ev_call *)e)->ud);
+        } else if (rc == 0 && s->observer) {
+            observe_event(s, e);
+        }
+        if (e->kind == EV_FEEDBACK) {
+            ev_feedback *f = (ev_feedback *)e;
+            if (rc)
+                f->ack.status = 503;
+            if (f->cb)
+                f->cb(f->ud, &f->ack);
+        } else if (e->kind == EV_DEF) {
+            ev_def *d = (ev_def *)e;
+            sy_store_ack ack = {.status = rc ? 503 : 200};
+            if (d->cb)
+                d->cb(d->ud, &ack);
+        }
+        sy_store_event_free(e);
+    }
+    if (rc == 0 && s->observer)
+        s->observer(s->observer_ud, NULL); /* end of batch */
+    if (rc)
+        sy_store_log(2, "store: batch of %zu events not committed: %s", n, mdb_strerror(rc));
 }
 
 static void *store_main(void *arg)
@@ -485,11 +274,11 @@ static void *store_main(void *arg)
         }
         store_event *batch = s->head, *last = s->head;
         size_t n = 1;
-        s->ratings_queued -= (size_t)last->is_feedback;
+        s->ratings_queued -= (size_t)(last->kind == EV_FEEDBACK);
         while (last->next && n < s->opts.batch_max) {
             last = last->next;
             n++;
-            s->ratings_queued -= (size_t)last->is_feedback;
+            s->ratings_queued -= (size_t)(last->kind == EV_FEEDBACK);
         }
         s->head = last->next;
         if (!s->head)
@@ -498,64 +287,47 @@ static void *store_main(void *arg)
         s->queued -= n;
         pthread_mutex_unlock(&s->lock);
 
-        int has_feedback = 0;
-        int rc = commit_batch(s, batch, &has_feedback);
-        /* Counters first, so that whoever an acknowledgement wakes sees them current. */
-        size_t n_feedback = 0;
-        for (store_event *e = batch; e; e = e->next)
-            n_feedback += (size_t)e->is_feedback;
-        pthread_mutex_lock(&s->lock);
-        if (rc) {
-            s->counters.failed_batches++;
-            s->counters.dropped_events += n;
-        } else {
-            s->counters.events += n;
-            s->counters.batches++;
-            s->counters.feedback += n_feedback;
-        }
-        pthread_mutex_unlock(&s->lock);
-        for (store_event *e = batch, *next; e; e = next) {
-            next = e->next;
-            if (e->call) {
-                e->call(e->ud);
-                free_event(e);
-                continue;
-            }
-            if (rc == 0 && s->observer && !e->is_conv && !e->def_db &&
-                (!e->is_feedback || (e->ack.status == 200 && !e->ack.kept))) {
-                sy_store_obs o = {.is_feedback = e->is_feedback,
-                                  .req = &e->req,
-                                  .value = e->fb.value,
-                                  .replaced = e->ack.replaced,
-                                  .previous = e->ack.previous,
-                                  .weight = e->ack.weight,
-                                  .previous_weight = e->ack.previous_weight,
-                                  .implicit = e->ack.implicit,
-                                  .previous_implicit = e->ack.previous_implicit,
-                                  .ts_ms = e->fb.ts_ms};
-                s->observer(s->observer_ud, &o);
-            }
-            if (e->is_feedback || e->def_db) {
-                if (rc)
-                    e->ack.status = 503;
-                else if (e->def_db)
-                    e->ack.status = 200;
-                if (e->cb)
-                    e->cb(e->ud, &e->ack);
-            }
-            free_event(e);
-        }
-        if (rc == 0 && s->observer)
-            s->observer(s->observer_ud, NULL); /* end of batch */
-        if (rc)
-            fprintf(
-                stderr,
-                "{\"level\":\"error\",\"msg\":\"store: batch of %zu events not committed: %s\"}\n",
-                n, mdb_strerror(rc));
+        deliver(s, batch, n);
         pthread_mutex_lock(&s->lock);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
+}
+
+/*
+ * Before LMDB maps the file: check it in a child process (store_check.c). A damaged
+ * store is refused with what is wrong and what to do; damaged records are logged and
+ * counted (they are skipped by replay and export). No store yet: nothing to check.
+ */
+static int check_before_open(const char *dir, uint64_t *lost, char *err, size_t err_len)
+{
+    sy_store_report r;
+    int rc = sy_store_check_isolated(dir, &r);
+    if (rc < 0) {
+        snprintf(err, err_len,
+                 "the store %s/data.mdb is damaged: %s. Nothing was changed. Restore the latest "
+                 "backup (docs/operations.md, \"Restore\") or move %s aside to start with an "
+                 "empty store; `switchyard store verify --data-dir %s` describes the damage",
+                 dir, r.problem, dir, dir);
+        sy_store_log(2, "store: %s", err); /* also in the log file, when there is one */
+        return -1;
+    }
+    if (rc == 1)
+        return 0;
+    *lost = sy_store_report_lost(&r);
+    if (*lost)
+        sy_store_log(1,
+                     "store: %s/data.mdb has %llu damaged records, skipped: %llu requests, %llu "
+                     "ratings, %llu other (%llu requests and %llu ratings intact); run "
+                     "`switchyard store verify --data-dir %s`, and restore a backup to recover "
+                     "them",
+                     dir, (unsigned long long)*lost, (unsigned long long)r.lost_requests,
+                     (unsigned long long)r.lost_ratings, (unsigned long long)r.lost_other,
+                     (unsigned long long)r.requests, (unsigned long long)r.ratings, dir);
+    sy_store_log(0, "store: %s/data.mdb checked in %llu ms (%llu pages, %llu requests)", dir,
+                 (unsigned long long)r.elapsed_ms, (unsigned long long)r.pages,
+                 (unsigned long long)r.requests);
+    return 0;
 }
 
 sy_store *sy_store_open(const sy_store_opts *opts, char *err, size_t err_len)
@@ -564,7 +336,11 @@ sy_store *sy_store_open(const sy_store_opts *opts, char *err, size_t err_len)
         snprintf(err, err_len, "cannot create data_dir %s: %s", opts->dir, strerror(errno));
         return NULL;
     }
+    uint64_t lost = 0;
+    if (check_before_open(opts->dir, &lost, err, err_len) != 0)
+        return NULL;
     sy_store *s = sy_xcalloc(1, sizeof(*s));
+    s->counters.damaged_records = lost;
     s->opts = *opts;
     if (!s->opts.batch_max)
         s->opts.batch_max = 256;
@@ -602,6 +378,7 @@ sy_store *sy_store_open(const sy_store_opts *opts, char *err, size_t err_len)
     }
     s->counters.map_size = s->map_size;
     s->conv_cache = sy_xcalloc(CONV_CACHE, sizeof(conv_slot));
+    s->dropped = sy_xcalloc(SY_STORE_DROPPED_IDS, 16);
     for (size_t i = 0; i < CONV_CACHE; i++)
         pthread_mutex_init(&s->conv_cache[i].lock, NULL);
     pthread_mutex_init(&s->lock, NULL);
@@ -633,6 +410,7 @@ void sy_store_close(sy_store *s)
     for (size_t i = 0; i < CONV_CACHE; i++)
         pthread_mutex_destroy(&s->conv_cache[i].lock);
     free(s->conv_cache);
+    free(s->dropped);
     free(s);
 }
 
@@ -645,15 +423,16 @@ static void enqueue(sy_store *s, store_event *e)
         s->head = e;
     s->tail = e;
     s->queued++;
-    s->ratings_queued += (size_t)e->is_feedback;
-    if (s->queued == 1 || s->queued >= s->opts.batch_max || e->is_feedback)
+    s->ratings_queued += (size_t)(e->kind == EV_FEEDBACK);
+    if (s->queued == 1 || s->queued >= s->opts.batch_max || e->kind == EV_FEEDBACK)
         pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }
 
 void sy_store_put_request(sy_store *s, const sy_store_request *r)
 {
-    store_event *e = sy_xcalloc(1, sizeof(*e));
+    ev_request *e = sy_xcalloc(1, sizeof(*e));
+    e->h.kind = EV_REQUEST;
     e->req = *r;
     if (r->dim && r->x) {
         e->xs = sy_xmalloc(sizeof(double) * r->dim);
@@ -663,13 +442,13 @@ void sy_store_put_request(sy_store *s, const sy_store_request *r)
         e->req.dim = 0;
         e->req.x = NULL;
     }
-    enqueue(s, e);
+    enqueue(s, &e->h);
 }
 
 void sy_store_put_feedback(sy_store *s, const sy_store_feedback *f, sy_store_ack_cb cb, void *ud)
 {
-    store_event *e = sy_xcalloc(1, sizeof(*e));
-    e->is_feedback = 1;
+    ev_feedback *e = sy_xcalloc(1, sizeof(*e));
+    e->h.kind = EV_FEEDBACK;
     e->fb = *f;
     e->fb.comment = f->comment ? strndup(f->comment, 4096) : NULL;
     e->fb.tags = f->tags ? strndup(f->tags, 4096) : NULL;
@@ -677,7 +456,7 @@ void sy_store_put_feedback(sy_store *s, const sy_store_feedback *f, sy_store_ack
         e->fb.ts_ms = sy_wall_ms();
     e->cb = cb;
     e->ud = ud;
-    enqueue(s, e);
+    enqueue(s, &e->h);
 }
 
 void sy_store_set_observer(sy_store *s, sy_store_observer fn, void *ud)
@@ -688,10 +467,11 @@ void sy_store_set_observer(sy_store *s, sy_store_observer fn, void *ud)
 
 void sy_store_call(sy_store *s, void (*fn)(void *ud), void *ud)
 {
-    store_event *e = sy_xcalloc(1, sizeof(*e));
-    e->call = fn;
+    ev_call *e = sy_xcalloc(1, sizeof(*e));
+    e->h.kind = EV_CALL;
+    e->fn = fn;
     e->ud = ud;
-    enqueue(s, e);
+    enqueue(s, &e->h);
 }
 
 long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud)
@@ -748,7 +528,7 @@ long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud)
 
 int sy_store_conv_get(sy_store *s, const uint8_t id[16], uint64_t now_ms, sy_conv_state *out)
 {
-    conv_slot *c = conv_slot_for(s, id);
+    conv_slot *c = sy_store_conv_slot(s, id);
     int hit = 0;
     pthread_mutex_lock(&c->lock);
     if (c->valid && memcmp(c->id, id, 16) == 0) {
@@ -776,12 +556,12 @@ int sy_store_conv_get(sy_store *s, const uint8_t id[16], uint64_t now_ms, sy_con
 
 void sy_store_put_conv(sy_store *s, const uint8_t id[16], const sy_conv_state *st)
 {
-    conv_cache_put(s, id, st);
-    store_event *e = sy_xcalloc(1, sizeof(*e));
-    e->is_conv = 1;
-    memcpy(e->conv_id, id, 16);
-    e->conv = *st;
-    enqueue(s, e);
+    sy_store_conv_cache_put(s, id, st);
+    ev_conv *e = sy_xcalloc(1, sizeof(*e));
+    e->h.kind = EV_CONV;
+    memcpy(e->id, id, 16);
+    e->st = *st;
+    enqueue(s, &e->h);
 }
 
 static void def_committed(void *ud, const sy_store_ack *ack)
@@ -798,13 +578,14 @@ int sy_store_put_def(sy_store *s, sy_store_def_kind kind, const char *key, const
                      size_t len)
 {
     sy_oneshot w = SY_ONESHOT_INIT;
-    store_event *e = sy_xcalloc(1, sizeof(*e));
-    e->def_db = def_dbi(kind);
-    e->def_key = sy_xstrdup(key);
-    sy_buf_append(&e->def_val, json, len);
+    ev_def *e = sy_xcalloc(1, sizeof(*e));
+    e->h.kind = EV_DEF;
+    e->db = def_dbi(kind);
+    e->key = sy_xstrdup(key);
+    sy_buf_append(&e->val, json, len);
     e->cb = def_committed;
     e->ud = &w;
-    enqueue(s, e);
+    enqueue(s, &e->h);
     return sy_oneshot_wait(&w) == 200 ? 0 : SY_ERR_IO;
 }
 

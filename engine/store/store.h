@@ -184,6 +184,7 @@ int sy_store_defs_each(sy_store *s, sy_store_def_kind kind,
 typedef struct sy_store_counters {
     uint64_t events, batches, feedback, map_grows, failed_batches, dropped_events;
     uint64_t conv_swept, conv_refused;
+    uint64_t damaged_records; /* found damaged when the store was opened (and skipped) */
     size_t map_size;
 } sy_store_counters;
 void sy_store_counters_get(sy_store *s, sy_store_counters *out);
@@ -200,5 +201,46 @@ int sy_store_arm_stats_get(sy_store *s, const char *route, const char *model,
  */
 long sy_store_export(const char *dir, FILE *out, void (*format_id)(const uint8_t id[16], char *buf),
                      char *err, size_t err_len);
+
+/*
+ * Integrity (docs/reliability.md, "A damaged store"). sy_store_check() reads
+ * DIR/data.mdb without trusting it: the meta pages and every page of every tree are read
+ * with pread() and checked before LMDB touches them (so a truncated or damaged file is
+ * described, never a SIGBUS, SIGSEGV or assertion), then every record is decoded and
+ * requests are joined with their outcomes and ratings. It pins its snapshot with a read
+ * transaction, so it is safe while a server writes.
+ *
+ * Verdicts: structural damage (the file cannot be read safely) sets `damaged` and
+ * `problem`; records that do not decode, or halves of a request whose other half is
+ * gone, are counted as lost (the store can still be opened; they are skipped).
+ */
+typedef struct sy_store_report {
+    int damaged;                /* 1: refuse this store; problem says what is wrong */
+    char problem[384];          /* "" when sound */
+    uint64_t requests, ratings; /* intact */
+    uint64_t lost_requests, lost_ratings, lost_other; /* damaged records */
+    uint64_t file_bytes, pages, free_pages, txnid;
+    uint64_t elapsed_ms;
+} sy_store_report;
+
+/* 0: sound (possibly with lost records counted in r); 1: no store in dir (no
+ * data.mdb); -1: damaged (r->problem). Never writes to the store. */
+int sy_store_check(const char *dir, sy_store_report *r);
+/* sy_store_check() in a child process, so that even a fault it did not foresee becomes
+ * a verdict ("damaged: the check died by signal N") instead of the caller's death. Call
+ * it before the caller opens the environment (LMDB environments must not cross fork). */
+int sy_store_check_isolated(const char *dir, sy_store_report *r);
+/* Total damaged records of a report. */
+uint64_t sy_store_report_lost(const sy_store_report *r);
+
+/* Hot backup: copy the store in dir to dest_dir (created; must hold no data.mdb) with
+ * LMDB's compacting copy, after checking the source. 0, or -1 with err set. */
+int sy_store_backup(const char *dir, const char *dest_dir, char *err, size_t err_len);
+
+/* Where the store's error and warning messages go (default: a JSON line on stderr).
+ * The process sets it once, before sy_store_open(), to route them into its log. level:
+ * 0 info, 1 warning, 2 error. */
+typedef void (*sy_store_log_fn)(int level, const char *msg);
+void sy_store_set_log(sy_store_log_fn fn);
 
 #endif

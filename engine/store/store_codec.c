@@ -200,6 +200,92 @@ void sy_store_encode_feedback(sy_buf *b, const sy_store_feedback *f)
     put_f64(b, f->weight > 0 ? f->weight : 1);
 }
 
+/* A JSON syntax check (no values built), for the tags a rating stores as JSON text.
+ * Returns the end of the value at p, or NULL. Depth is bounded. */
+static const char *json_skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static const char *json_value(const char *p, const char *end, int depth);
+
+static const char *json_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p + 1;
+        if (c < 0x20)
+            return NULL;
+        if (c == '\\') {
+            if (++p >= end || !strchr("\"\\/bfnrtu", *p))
+                return NULL;
+            if (*p == 'u')
+                for (int i = 0; i < 4; i++)
+                    if (++p >= end || !strchr("0123456789abcdefABCDEF", *p))
+                        return NULL;
+        }
+    }
+    return NULL;
+}
+
+static const char *json_container(const char *p, const char *end, int depth, char close)
+{
+    p = json_skip_ws(p + 1, end);
+    if (p < end && *p == close)
+        return p + 1;
+    for (;;) {
+        if (close == '}') {
+            if (p >= end || *p != '"' || !(p = json_string(p, end)))
+                return NULL;
+            p = json_skip_ws(p, end);
+            if (p >= end || *p++ != ':')
+                return NULL;
+        }
+        if (!(p = json_value(p, end, depth + 1)))
+            return NULL;
+        p = json_skip_ws(p, end);
+        if (p < end && *p == close)
+            return p + 1;
+        if (p >= end || *p++ != ',')
+            return NULL;
+        p = json_skip_ws(p, end);
+    }
+}
+
+static const char *json_value(const char *p, const char *end, int depth)
+{
+    p = json_skip_ws(p, end);
+    if (p >= end || depth > 32)
+        return NULL;
+    if (*p == '"')
+        return json_string(p, end);
+    if (*p == '[' || *p == '{')
+        return json_container(p, end, depth, *p == '[' ? ']' : '}');
+    static const char *const words[] = {"true", "false", "null"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(words[i]);
+        if ((size_t)(end - p) >= n && memcmp(p, words[i], n) == 0)
+            return p + n;
+    }
+    const char *q = p;
+    if (q < end && *q == '-')
+        q++;
+    if (q >= end || *q < '0' || *q > '9')
+        return NULL;
+    while (q < end && strchr("0123456789.eE+-", *q))
+        q++;
+    return q;
+}
+
+static int json_valid(const char *s, size_t n)
+{
+    const char *end = s + n, *p = json_value(s, end, 0);
+    return p && json_skip_ws(p, end) == end;
+}
+
 int sy_store_decode_feedback(const void *v, size_t n, sy_store_feedback_rec *f)
 {
     reader rd = {v, (const uint8_t *)v + n, 0};
@@ -213,7 +299,12 @@ int sy_store_decode_feedback(const void *v, size_t n, sy_store_feedback_rec *f)
     f->tags = get_str(&rd, &f->tags_len);
     f->implicit = get_u8(&rd);
     f->weight = get_f64(&rd);
-    return rd.bad ? -1 : 0;
+    /* what the gateway writes: value in [0,1], weight 0 (= 1) or in (0,1], tags a JSON
+     * document; anything else is a damaged record, not a rating to learn from */
+    if (rd.bad || !(f->value >= 0 && f->value <= 1) || !(f->weight >= 0 && f->weight <= 1) ||
+        (f->tags_len && !json_valid(f->tags, f->tags_len)))
+        return -1;
+    return 0;
 }
 
 void sy_store_encode_arm_stats(sy_buf *b, const sy_store_arm_stats *a)

@@ -46,8 +46,11 @@ def test_rephrases_and_thumbs_down_escalate_then_calm_down(tmp_path, fake):
         script = ["How do I reset my password?",
                   "how can i reset the password",      # rephrase 1
                   "HOW DO I RESET MY PASSWORD???",     # rephrase 2: escalate (sticky)
-                  "ok. where do I change my email address?",  # good turn 1: still strong
-                  "and can I export my invoices as PDF?",     # good turn 2: de-escalate
+                  # after the thumbs-down on the escalated answer: not a good turn, and
+                  # "unhappy" (thumbs_down >= 1 && good_turns == 0) holds: still strong
+                  "ok. where do I change my email address?",
+                  "and can I export my invoices as PDF?",     # good turn 1: still strong
+                  "and how do I add a second user?",          # good turn 2: de-escalate
                   "thanks, one more: how do I delete my account?"]
         for i, text in enumerate(script):
             m, rid = turn(gw, text)
@@ -58,13 +61,13 @@ def test_rephrases_and_thumbs_down_escalate_then_calm_down(tmp_path, fake):
                                   headers={"Authorization": f"Bearer {CLIENT_KEY}"},
                                   json={"request_id": rid, "rating": "down"})
                 assert f.status_code == 200
-        assert served == ["small", "small", "large", "large", "small", "small"], served
+        assert served == ["small", "small", "large", "large", "large", "small", "small"], served
 
         c = requests.get(gw.admin_url + f"/admin/conversations/{CONV}",
                          headers=gw.admin_headers(), timeout=5)
         assert c.status_code == 200, c.text
         st = c.json()
-        assert st["turns"] == 6 and st["rephrases_total"] == 2 and st["thumbs_down"] == 1
+        assert st["turns"] == 7 and st["rephrases_total"] == 2 and st["thumbs_down"] == 1
         assert st["tier"] is None and st["last_request_id"] == ids[-1]
         route = requests.get(gw.admin_url + "/admin/routes/support", headers=gw.admin_headers(),
                              timeout=5).json()
@@ -74,6 +77,7 @@ def test_rephrases_and_thumbs_down_escalate_then_calm_down(tmp_path, fake):
         m = requests.get(gw.admin_url + "/metrics", headers=gw.admin_headers(), timeout=5).text
         assert re.search(r'switchyard_escalations_total\{route="support",rule="frustrated"\} 1',
                          m), m
+        assert re.search(r'switchyard_escalations_total\{route="support",rule="unhappy"\} 1', m), m
     finally:
         assert gw.stop() == 0
     rows = {json.loads(l)["request_id"]: json.loads(l) for l in subprocess.run(
@@ -84,10 +88,11 @@ def test_rephrases_and_thumbs_down_escalate_then_calm_down(tmp_path, fake):
         fb = rows[prev]["feedback"]
         assert fb and fb["implicit"] is True and fb["value"] == 0 and fb["weight"] == 0.25, fb
     assert rows[ids[2]]["rule"] == "frustrated"
-    assert rows[ids[3]]["rule"] == "frustrated"  # the sticky escalation, carried over
-    assert rows[ids[4]]["rule"] is None
+    assert rows[ids[3]]["rule"] == "unhappy"  # fired on the turn after the thumbs-down
+    assert rows[ids[4]]["rule"] == "unhappy"  # the sticky escalation, carried over
+    assert rows[ids[5]]["rule"] is None
     assert rows[ids[2]]["feedback"]["implicit"] is False  # the explicit thumbs-down
-    assert rows[ids[0]]["conversation"] == rows[ids[5]]["conversation"]
+    assert rows[ids[0]]["conversation"] == rows[ids[6]]["conversation"]
 
 
 def test_unknown_rule_variable_is_a_load_error(tmp_path):

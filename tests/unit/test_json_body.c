@@ -95,11 +95,11 @@ static void test_nul(void **state)
     assert_non_null(root);
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "c");
     assert_string_equal(c->valuestring, "a" SY_JSON_NUL "bcdef");
-    assert_true(sy_json_has_nul(c->valuestring));
+    assert_true(sy_json_str_has_nul(c->valuestring));
     /* an escaped backslash followed by u0000 is text, not a NUL */
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "e");
     assert_string_equal(e->valuestring, "x\\u0000y");
-    assert_false(sy_json_has_nul(e->valuestring));
+    assert_false(sy_json_str_has_nul(e->valuestring));
     /* printed and restored: the upstream sees the escape again */
     char *printed = cJSON_PrintUnformatted(root);
     sy_buf b = {0};

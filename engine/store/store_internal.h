@@ -1,0 +1,126 @@
+/*
+ * store_internal: the store's private types, shared by store.c (environment, queue and
+ * thread) and store_apply.c (what one batch writes). Not for use outside engine/store.
+ *
+ * Events are a tagged family: every kind is its own struct that begins with the common
+ * header `store_event` (queue link and kind), allocated at its own size and freed by
+ * store_event_free(). The queue holds headers; the store thread casts by kind.
+ */
+#ifndef SY_STORE_INTERNAL_H
+#define SY_STORE_INTERNAL_H
+
+#include "store.h"
+#include "sy_common.h"
+
+#include <lmdb.h>
+#include <pthread.h>
+
+enum {
+    DB_DECISIONS,
+    DB_OUTCOMES,
+    DB_FEEDBACK,
+    DB_ARM_STATS,
+    DB_CONVERSATIONS,
+    DB_EXPERIMENTS,
+    DB_PROMPTS,
+    DB_KEYS,
+    DB_META,
+    DB_COUNT
+};
+
+#define CONV_CACHE           4096 /* recent conversation states, read before LMDB */
+#define SY_STORE_DROPPED_IDS 4096 /* ids of requests lost to failed batches, remembered */
+
+/* The latest state this process wrote for a conversation, so that the next turn sees it
+ * even before the store thread has committed it. Direct-mapped by id; one mutex each. */
+typedef struct conv_slot {
+    pthread_mutex_t lock;
+    int valid;
+    uint8_t id[16];
+    sy_conv_state st;
+} conv_slot;
+
+typedef enum { EV_REQUEST, EV_FEEDBACK, EV_CONV, EV_DEF, EV_CALL } store_event_kind;
+
+typedef struct store_event {
+    struct store_event *next;
+    store_event_kind kind;
+} store_event;
+
+typedef struct ev_request { /* a decision and its outcome */
+    store_event h;
+    sy_store_request req; /* req.x points at xs */
+    double *xs;           /* owned */
+} ev_request;
+
+typedef struct ev_feedback { /* a rating, acknowledged after its commit */
+    store_event h;
+    sy_store_feedback fb; /* comment and tags owned */
+    sy_store_ack_cb cb;
+    void *ud;
+    sy_store_ack ack;
+    sy_store_request *rated; /* the rated decision for the observer (owned), or NULL */
+    double *xs;              /* its context (owned) */
+} ev_feedback;
+
+typedef struct ev_conv { /* a conversation state write */
+    store_event h;
+    uint8_t id[16];
+    sy_conv_state st;
+} ev_conv;
+
+typedef struct ev_def { /* a definition write, acknowledged after its sync */
+    store_event h;
+    int db;     /* DB_PROMPTS or DB_EXPERIMENTS */
+    char *key;  /* owned */
+    sy_buf val; /* owned */
+    sy_store_ack_cb cb;
+    void *ud;
+} ev_def;
+
+typedef struct ev_call { /* sy_store_call(): fn(ud) in queue order */
+    store_event h;
+    void (*fn)(void *ud);
+    void *ud;
+} ev_call;
+
+struct sy_store {
+    MDB_env *env;
+    MDB_dbi dbi[DB_COUNT];
+    sy_store_opts opts;
+    size_t map_size;
+    uint8_t secret[32];
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    pthread_rwlock_t map_lock;
+    store_event *head, *tail;
+    size_t queued;
+    size_t ratings_queued; /* feedback events in the queue (they skip the batch wait) */
+    int stopping;
+    sy_store_counters counters;
+    sy_store_observer observer;
+    void *observer_ud;
+    conv_slot *conv_cache;  /* CONV_CACHE slots */
+    uint8_t (*dropped)[16]; /* ring of SY_STORE_DROPPED_IDS ids (store thread only) */
+    uint64_t dropped_pos;
+};
+
+/* Was this request dropped by a failed batch lately? (store thread) */
+int sy_store_was_dropped(const sy_store *s, const uint8_t id[16]);
+
+/* Replace the cached state of a conversation (workers and the store thread). */
+void sy_store_conv_cache_put(sy_store *s, const uint8_t id[16], const sy_conv_state *st);
+conv_slot *sy_store_conv_slot(sy_store *s, const uint8_t id[16]);
+
+/* Write one batch in one transaction (store thread); MDB_MAP_FULL grows the map and
+ * retries. *synced_acks is set when the batch holds an event acknowledged after its
+ * sync (a rating or a definition). Returns 0 or an LMDB error code. */
+int sy_store_commit_batch(sy_store *s, store_event *batch, int *synced_acks);
+
+void sy_store_event_free(store_event *e);
+
+/* Send a message to the store's log (see sy_store_set_log). */
+void sy_store_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
