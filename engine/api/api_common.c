@@ -55,13 +55,20 @@ void sy_api_method_not_allowed(sy_http_req *req, const char *allow)
     sy_http_respond_error(req, 405, "invalid_request_error", "method_not_allowed", NULL, msg, hdr);
 }
 
-struct cJSON *sy_api_json_body(sy_http_req *req, const char *headers)
+struct cJSON *sy_api_json_body(sy_http_req *req, const char *headers, int allow_nul)
 {
     sy_json_error err;
     cJSON *root = sy_http_req_json(req, &err);
-    if (!root)
+    if (!root) {
         sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request",
                               err.param[0] ? err.param : NULL, err.message, headers);
+    } else if (!allow_nul && memmem(req->body.data, req->body.len, SY_JSON_NUL, 2)) {
+        /* the reader kept each \u0000 visible (json_body.h): one search finds them */
+        cJSON_Delete(root);
+        root = NULL;
+        sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
+                              "NUL (\\u0000) is not allowed in the body", headers);
+    }
     return root;
 }
 

@@ -147,7 +147,7 @@ static void change(sy_worker *w, sy_http_req *req, exp_op op, const char *id, co
                    int needs_body)
 {
     sy_server *s = w->server;
-    cJSON *body = needs_body ? sy_api_json_body(req, NULL) : NULL;
+    cJSON *body = needs_body ? sy_api_json_body(req, NULL, 0) : NULL;
     if (needs_body && !body)
         return; /* answered */
     sy_exp_reply r;

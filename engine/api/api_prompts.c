@@ -42,7 +42,7 @@ static void answer(sy_http_req *req, sy_prompt_reply *r)
 
 static void render_preview(sy_worker *w, sy_http_req *req, const char *name)
 {
-    cJSON *body = sy_api_json_body(req, NULL);
+    cJSON *body = sy_api_json_body(req, NULL, 0);
     if (!body)
         return; /* answered */
     if (!cJSON_IsObject(body)) {
@@ -106,7 +106,7 @@ void sy_api_admin_prompts(sy_worker *w, sy_http_req *req, const char *rest)
         return sy_api_not_found(req);
     if (!sy_http_req_method_is(req, is_versions ? "POST" : "PUT"))
         return sy_api_method_not_allowed(req, is_versions ? "POST" : "PUT");
-    cJSON *body = sy_api_json_body(req, NULL);
+    cJSON *body = sy_api_json_body(req, NULL, 0);
     if (!body)
         return; /* answered */
     if (is_versions)

@@ -89,7 +89,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         sy_chat_bad_request(req, NULL, "JSON nesting exceeds the configured depth limit");
         goto answered;
     }
-    root = sy_api_json_body(req, c->headers.data); /* UTF-8, duplicates, \u0000 kept */
+    root = sy_api_json_body(req, c->headers.data, 1); /* UTF-8, duplicates, \u0000 kept */
     if (!root) {
         c->rec.status = 400;
         goto answered;

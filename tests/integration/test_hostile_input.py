@@ -137,6 +137,9 @@ CASES = [
     ("NUL in model", post(b'{"model":"sma\\u0000ll","messages":[{"role":"user","content":"x"}]}'),
      400),
     ("NUL in user", post(chat(user="u\u0000admin")), 400),
+    ("NUL in feedback comment", post({"request_id": "req_01M8721XS20000006X425E3EY2",
+                                      "rating": "up", "comment": "a\u0000b"},
+                                     path=b"/v1/feedback"), 400),
     ("NUL in metadata id", post(chat(metadata={"conversation_id": "c\u0000x"})), 400),
     ("invalid UTF-8 in body", post(b'{"model":"small","messages":[{"role":"user",'
                                    b'"content":"\xff\xfe"}]}'), 400),
