@@ -256,6 +256,8 @@ void sy_chat_timer_cb(evutil_socket_t fd, short what, void *arg)
     sy_mapped_error e = {.status = 504, .type = "upstream_error", .code = code, .retryable = 1};
     if (kind == T_ABANDON)
         e.status = 502;
+    if (code == SY_CHAT_TOO_LARGE) /* billed already: another try would be billed again */
+        e.retryable = 0;
     sy_buf_printf(&e.message, "provider '%s' failed: %s", c->att.prov->name, code);
     attempt_failed(c, &e, NULL);
     sy_mapped_error_free(&e);
@@ -322,6 +324,7 @@ int sy_chat_start_attempt(sy_call *c)
         return -1;
     }
     cJSON_Delete(root);
+    sy_json_nul_restore(&c->att.up.body); /* content NULs leave as \u0000 (json_body.h) */
     sy_sse_init(&c->att.sse, MAX_SSE_EVENT);
     unsigned timeout =
         c->att.prov->timeout_ms ? c->att.prov->timeout_ms : cfg->upstream.request_timeout_ms;

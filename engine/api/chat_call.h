@@ -38,6 +38,9 @@
 #define MAX_SSE_EVENT     (4u * 1024 * 1024)
 #define MAX_HELD_BACK     (256u * 1024) /* stream bytes held back before the first content */
 
+/* The code of a non-stream answer over MAX_UPSTREAM_BODY (compared by address). */
+extern const char SY_CHAT_TOO_LARGE[];
+
 /* What the call's one timer is waiting for. */
 enum { T_NONE, T_TTFT, T_IDLE, T_BACKOFF, T_ABANDON };
 

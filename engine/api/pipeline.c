@@ -11,6 +11,7 @@
  */
 #include "pipeline.h"
 
+#include "api_common.h"
 #include "breaker.h"
 #include "chat_call.h"
 #include "feedback_token.h"
@@ -88,10 +89,9 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         sy_chat_bad_request(req, NULL, "JSON nesting exceeds the configured depth limit");
         goto answered;
     }
-    root = sy_http_req_json(req);
+    root = sy_api_json_body(req, c->headers.data, 1); /* UTF-8, duplicates, \u0000 kept */
     if (!root) {
         c->rec.status = 400;
-        sy_chat_bad_request(req, NULL, "request body is not valid JSON");
         goto answered;
     }
     if (cJSON_IsObject(root))

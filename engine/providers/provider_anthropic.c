@@ -943,10 +943,10 @@ static void anthropic_stream_event(const char *event, size_t event_len, const ch
     cJSON *root = cJSON_ParseWithLength(data, data_len);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
     if (!cJSON_IsObject(root) || !cJSON_IsString(type)) {
-        /* undecodable: the pipeline replaces the attempt before the client saw anything,
-         * or reports the stream as cut when it ends without a finish */
+        /* undecodable: the pipeline replaces the attempt before the client saw anything;
+         * after that this is the stream's one in-band error */
         cJSON_Delete(root);
-        rs->saw_error_event = 1;
+        sy_emit_malformed_event(rs, out);
         st->broken = 1;
         return;
     }

@@ -7,6 +7,8 @@
 #include "adapter.h"
 #include "provider_util.h"
 
+#include "json_body.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +383,27 @@ static int openai_response(const char *body, size_t len, sy_relay_state *rs, sy_
     return 0;
 }
 
+/* Quote at most 300 bytes of the upstream's error message, credentials scrubbed. */
+static void upstream_message(const cJSON *root, sy_buf *msg)
+{
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *m = cJSON_IsObject(err)   ? cJSON_GetObjectItemCaseSensitive(err, "message")
+                     : cJSON_IsString(err) ? err
+                                           : cJSON_GetObjectItemCaseSensitive(root, "message");
+    if (cJSON_IsString(m))
+        sy_error_quote(msg, 1, m->valuestring, 300);
+}
+
+/* An upstream error event inside a stream → the one in-band error the client gets. */
+static void stream_error(const cJSON *root, sy_relay_state *rs, sy_buf *out)
+{
+    sy_mapped_error e = {.status = 502, .type = "upstream_error", .code = "upstream_stream_error"};
+    sy_error_prefix(&e.message, 500, 1);
+    upstream_message(root, &e.message);
+    sy_emit_error_event(&e, rs, out);
+    sy_mapped_error_free(&e);
+}
+
 /*
  * Relay one event verbatim, parsing its JSON only when it may carry usage, a finish
  * reason or an error: most content chunks are forwarded after two substring scans.
@@ -389,19 +412,30 @@ static void openai_stream_event(const char *event, size_t event_len, const char 
                                 size_t data_len, const char *raw, size_t raw_len,
                                 sy_relay_state *rs, sy_buf *out)
 {
+    if (rs->error_sent)
+        return; /* the stream ended with its in-band error: nothing after it */
     if (data_len == 6 && memcmp(data, "[DONE]", 6) == 0) {
         rs->saw_done = 1;
         sy_buf_append(out, raw, raw_len);
         return;
     }
-    /* Events up to the first content are always parsed: a provider that fails before
-     * producing anything (error object or broken JSON) can still be replaced before the
-     * client has seen a byte (the pipeline holds the stream back until content). */
+    /* Every event is checked to be one JSON value (no tree: sy_json_valid), so a broken
+     * chunk is never relayed; it ends the stream with one in-band error. Events up to
+     * the first content are parsed: a provider that fails before producing anything can
+     * still be replaced before the client has seen a byte (the pipeline holds the stream
+     * back until content). */
+    if (data_len && !sy_json_valid(data, data_len)) {
+        sy_emit_malformed_event(rs, out);
+        return;
+    }
     if (data_len && rs->content_chunks == 0 && !rs->finish_reason[0]) {
         cJSON *first = cJSON_ParseWithLength(data, data_len);
-        if (!cJSON_IsObject(first) || cJSON_GetObjectItemCaseSensitive(first, "error"))
-            rs->saw_error_event = 1;
+        int is_error = !cJSON_IsObject(first) || cJSON_GetObjectItemCaseSensitive(first, "error");
+        if (is_error)
+            stream_error(first, rs, out);
         cJSON_Delete(first);
+        if (is_error)
+            return;
     }
     const char *end = data + data_len;
     size_t text = string_bytes(find_value(data, data_len, "content"), end) +
@@ -419,8 +453,11 @@ static void openai_stream_event(const char *event, size_t event_len, const char 
         if (cJSON_IsObject(root)) {
             const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
             const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "usage");
-            if (cJSON_GetObjectItemCaseSensitive(root, "error"))
-                rs->saw_error_event = 1;
+            if (cJSON_GetObjectItemCaseSensitive(root, "error")) {
+                stream_error(root, rs, out); /* scrubbed, never the raw event */
+                cJSON_Delete(root);
+                return;
+            }
             if (cJSON_IsObject(u))
                 sy_usage_from_openai(u, &rs->usage);
             copy_finish_reason(choices, rs);
@@ -434,20 +471,6 @@ static void openai_stream_event(const char *event, size_t event_len, const char 
         }
     }
     sy_buf_append(out, raw, raw_len);
-}
-
-/* Copy at most 300 bytes of the upstream's error message. */
-static void upstream_message(const cJSON *root, sy_buf *msg)
-{
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
-    const cJSON *m = cJSON_IsObject(err)   ? cJSON_GetObjectItemCaseSensitive(err, "message")
-                     : cJSON_IsString(err) ? err
-                                           : cJSON_GetObjectItemCaseSensitive(root, "message");
-    if (cJSON_IsString(m) && m->valuestring[0]) {
-        size_t n = strlen(m->valuestring);
-        sy_buf_append(msg, ": ", 2);
-        sy_buf_append(msg, m->valuestring, n > 300 ? 300 : n);
-    }
 }
 
 static const char *upstream_code(const cJSON *root)
