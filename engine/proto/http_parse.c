@@ -251,17 +251,6 @@ enum {
     CH_DONE,
 };
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The size line is complete: move to data, or to trailers for the last chunk. */
 static int end_size_line(sy_chunked *c)
 {
@@ -298,7 +287,7 @@ int sy_chunked_decode(sy_chunked *c, const char *in, size_t len, size_t *consume
         char ch = in[i];
         switch (c->state) {
         case CH_SIZE: {
-            int hv = hex_value(ch);
+            int hv = sy_hex_digit((unsigned char)ch);
             if (hv >= 0) {
                 if (c->line_len >= 15)
                     return SY_HTTP_E_BAD; /* absurd size: refuse before it overflows */
