@@ -317,6 +317,7 @@ int sy_chat_start_attempt(sy_call *c)
         cJSON_Delete(root);
         breaker_outcome(c, 1); /* not the provider's fault */
         c->rec.status = 400;
+        c->rec.error_code = "invalid_request";
         sy_chat_bad_request(c->req, bad_param,
                             why ? why : "the provider's dialect is not supported");
         sy_chat_detach(c);

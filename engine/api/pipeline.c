@@ -79,6 +79,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
     }
     if (!sy_chat_is_json(req)) {
         c->rec.status = 415;
+        c->rec.error_code = "unsupported_media_type";
         sy_http_respond_error(req, 415, "invalid_request_error", "unsupported_media_type", NULL,
                               "Content-Type must be application/json", c->headers.data);
         goto answered;
@@ -86,12 +87,14 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
     if (sy_chat_json_depth(req->body.data ? req->body.data : "", req->body.len,
                            cfg->limits.max_json_depth) > cfg->limits.max_json_depth) {
         c->rec.status = 400;
+        c->rec.error_code = "invalid_request";
         sy_chat_bad_request(req, NULL, "JSON nesting exceeds the configured depth limit");
         goto answered;
     }
     root = sy_api_json_body(req, c->headers.data, 1); /* UTF-8, duplicates, \u0000 kept */
     if (!root) {
         c->rec.status = 400;
+        c->rec.error_code = "invalid_request";
         goto answered;
     }
     if (cJSON_IsObject(root))
@@ -101,6 +104,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
     c->rec.prompt_bytes = req->body.len; /* as rendered: the estimate when usage is missing */
     if (!sy_chat_validate_body(req, root)) {
         c->rec.status = 400;
+        c->rec.error_code = "invalid_request";
         goto answered;
     }
     const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;
@@ -108,6 +112,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         char msg[300];
         snprintf(msg, sizeof(msg), "The model '%.200s' does not exist", name);
         c->rec.status = 404;
+        c->rec.error_code = "model_not_found";
         sy_http_respond_error(req, 404, "invalid_request_error", "model_not_found", "model", msg,
                               c->headers.data);
         goto answered;
