@@ -41,6 +41,9 @@ typedef struct sy_relay_state {
                                  the adapter's release) */
     const char *client_model; /* the model name the client asked for (the gateway's
                                  model or route name); set by the pipeline before build */
+    const char *client_id;    /* the gateway's request id, or NULL: answers (and every
+                                 chunk) carry it as their "id", so a client can rate the
+                                 answer by the id its SDK shows; set before build */
 } sy_relay_state;
 
 /* A translated upstream request. The adapter fills url, header lines and body. */

@@ -300,8 +300,12 @@ int sy_upstream_finish(sy_upstream_call *out, char *body, int stream, const char
 
 void sy_chat_head_init(sy_chat_head *h, const sy_relay_state *rs, const char *fallback_model)
 {
-    memcpy(h->id, "chatcmpl-", 9);
-    sy_random_hex(h->id + 9, 24);
+    if (rs->client_id && strlen(rs->client_id) < sizeof(h->id)) {
+        memcpy(h->id, rs->client_id, strlen(rs->client_id) + 1);
+    } else {
+        memcpy(h->id, "chatcmpl-", 9);
+        sy_random_hex(h->id + 9, 24);
+    }
     h->created = (int64_t)(sy_wall_ms() / 1000);
     const char *m = rs->client_model ? rs->client_model : fallback_model;
     h->model = sy_xstrdup(m ? m : "");

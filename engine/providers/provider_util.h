@@ -134,7 +134,7 @@ int sy_upstream_finish(sy_upstream_call *out, char *body, int stream, const char
 
 /* Created by the adapter's build (or the first response call), freed by its release. */
 typedef struct sy_chat_head {
-    char id[40]; /* "chatcmpl-" + 24 hex digits */
+    char id[40]; /* the request id (rs->client_id), else "chatcmpl-" + 24 hex digits */
     int64_t created;
     char *model; /* owned: the model name the client sees */
     int include_usage;
