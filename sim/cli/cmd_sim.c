@@ -5,6 +5,8 @@
  * here), builds the agents and hands everything to the sim/ library.
  */
 #include "sim_cli.h"
+
+#include "sim_args.h"
 #include "config.h"
 #include "featurize.h"
 #include "sim_csv.h"
@@ -24,67 +26,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char usage_text[] =
-    "usage: switchyard sim DATA [options]\n"
-    "\n"
-    "Evaluate routing policies offline with the same policy code as the server.\n"
-    "\n"
-    "Full-information data (every model's outcome per prompt; bandit feedback replayed):\n"
-    "  --routerbench PATH   RouterBench CSV file or folder of them (repeatable)\n"
-    "  --routellm DIR       the RouteLLM files (gsm8k, mmlu/, mt_bench), priced per token\n"
-    "  --jsonl FILE         the generic full-information JSONL (docs/simulator.md)\n"
-    "  --scenario FILE      a synthetic scenario (JSON: arms, contexts, events)\n"
-    "Logged data (off-policy estimates of the route's policy):\n"
-    "  --log FILE           JSONL written by `switchyard export`\n"
-    "  --log-route NAME     the route to evaluate when the log holds several\n"
-    "  --obd FILE           an Open Bandit Dataset CSV (real log with propensities)\n"
-    "  --obd-target T       uniform | policy (the route block's policy, default) |\n"
-    "                       empirical:FILE (per-position action frequencies of another log)\n"
-    "Checks:\n"
-    "  --validate           supervised-to-bandit check of the estimators on the\n"
-    "                       full-information data (log with a known policy, compare)\n"
-    "  --bench              decisions/s of the simulator's loop (linear TS, K=11, d=24)\n"
-    "\n"
-    "Options:\n"
-    "  --route FILE|JSON    the route block (policy, params, objective, half_life, priors)\n"
-    "                       exactly as in switchyard.json; default {\"policy\":\n"
-    "                       \"linear_thompson\"} with the config's default objective\n"
-    "  --also FILE|JSON     another route block to compare (repeatable; e.g. the same\n"
-    "                       policy with another half_life)\n"
-    "  --policies LIST      comma-separated policy kinds to compare with the route's\n"
-    "                       (default linear_thompson,linucb,thompson,epsilon_greedy,ucb1,\n"
-    "                       uniform; \"none\" for the route's policy only)\n"
-    "  --no-models          leave out the single-model rows\n"
-    "  --seeds N            orders / repetitions (default 10; --validate: 50)\n"
-    "  --seed S             first seed (default 1)\n"
-    "  --refresh N          observations between policy snapshots (default 32)\n"
-    "  --reference MODEL    model for the % columns (default gpt-4-1106-preview if present)\n"
-    "  --csv FILE           write the table as CSV (with p10/median/p90 over seeds)\n"
-    "  --seed-csv FILE      write one CSV row per policy and seed\n"
-    "  --target-quality F   target for one run: quality ≥ F × the reference's (or F\n"
-    "                       absolute without a reference); counts the seeds meeting it\n"
-    "  --target-cost F      target for one run: cost ≤ F × the reference's\n"
-    "  --report DIR         write charts (gnuplot SVG) and their data into DIR\n"
-    "  --by-task            break the results down by the data's task labels\n"
-    "  --no-progress        no progress bar (it is shown only on a terminal anyway)\n"
-    "  -h, --help           show this help\n"
-    "\n"
-    "Exit status: 0 success, 1 bad data or failure, 2 usage error.\n";
-
-typedef struct sim_cli {
-    const char *routerbench[16];
-    size_t n_routerbench;
-    const char *routellm, *jsonl, *scenario, *log, *log_route, *obd, *obd_target;
-    const char *route, *policies, *reference, *csv, *report, *seed_csv;
-    double target_quality, target_cost;
-    const char *also[8];
-    size_t n_also;
-    int validate, bench, no_models, no_progress, by_task;
-    unsigned seeds;
-    unsigned long seed0;
-    size_t refresh;
-} sim_cli;
 
 /* ---- progress bar ----------------------------------------------------------------- */
 
@@ -812,187 +753,10 @@ static int run_bench(void)
 
 int sy_cmd_sim(int argc, char **argv)
 {
-    enum {
-        O_RB = 256,
-        O_RL,
-        O_JSONL,
-        O_SCEN,
-        O_LOG,
-        O_LOGROUTE,
-        O_OBD,
-        O_OBDT,
-        O_VALIDATE,
-        O_BENCH,
-        O_ROUTE,
-        O_POL,
-        O_NOMODELS,
-        O_SEEDS,
-        O_SEED,
-        O_REFRESH,
-        O_REF,
-        O_CSV,
-        O_REPORT,
-        O_NOPROG,
-        O_BYTASK,
-        O_ALSO,
-        O_SEEDCSV,
-        O_TQ,
-        O_TC
-    };
-    static const struct option opts[] = {{"routerbench", required_argument, NULL, O_RB},
-                                         {"routellm", required_argument, NULL, O_RL},
-                                         {"jsonl", required_argument, NULL, O_JSONL},
-                                         {"scenario", required_argument, NULL, O_SCEN},
-                                         {"log", required_argument, NULL, O_LOG},
-                                         {"log-route", required_argument, NULL, O_LOGROUTE},
-                                         {"obd", required_argument, NULL, O_OBD},
-                                         {"obd-target", required_argument, NULL, O_OBDT},
-                                         {"validate", no_argument, NULL, O_VALIDATE},
-                                         {"bench", no_argument, NULL, O_BENCH},
-                                         {"route", required_argument, NULL, O_ROUTE},
-                                         {"policies", required_argument, NULL, O_POL},
-                                         {"no-models", no_argument, NULL, O_NOMODELS},
-                                         {"seeds", required_argument, NULL, O_SEEDS},
-                                         {"seed", required_argument, NULL, O_SEED},
-                                         {"refresh", required_argument, NULL, O_REFRESH},
-                                         {"reference", required_argument, NULL, O_REF},
-                                         {"csv", required_argument, NULL, O_CSV},
-                                         {"report", required_argument, NULL, O_REPORT},
-                                         {"no-progress", no_argument, NULL, O_NOPROG},
-                                         {"by-task", no_argument, NULL, O_BYTASK},
-                                         {"also", required_argument, NULL, O_ALSO},
-                                         {"seed-csv", required_argument, NULL, O_SEEDCSV},
-                                         {"target-quality", required_argument, NULL, O_TQ},
-                                         {"target-cost", required_argument, NULL, O_TC},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    sim_cli cli = {.seed0 = 1, .refresh = 32};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *end = NULL;
-        unsigned long v = 0;
-        if (c == O_SEEDS || c == O_SEED || c == O_REFRESH) {
-            v = strtoul(optarg, &end, 10);
-            if (!*optarg || *end || (c == O_SEEDS && (v < 1 || v > 10000)) ||
-                (c == O_REFRESH && (v < 1 || v > 1000000))) {
-                fprintf(stderr, "switchyard sim: --%s: expected a %s\n",
-                        c == O_SEEDS  ? "seeds"
-                        : c == O_SEED ? "seed"
-                                      : "refresh",
-                        c == O_SEEDS  ? "count from 1 to 10000"
-                        : c == O_SEED ? "non-negative integer"
-                                      : "count from 1");
-                return 2;
-            }
-        }
-        switch (c) {
-        case O_RB:
-            if (cli.n_routerbench == SY_ARRAY_LEN(cli.routerbench)) {
-                fprintf(stderr, "switchyard sim: too many --routerbench paths\n");
-                return 2;
-            }
-            cli.routerbench[cli.n_routerbench++] = optarg;
-            break;
-        case O_RL:
-            cli.routellm = optarg;
-            break;
-        case O_JSONL:
-            cli.jsonl = optarg;
-            break;
-        case O_SCEN:
-            cli.scenario = optarg;
-            break;
-        case O_LOG:
-            cli.log = optarg;
-            break;
-        case O_LOGROUTE:
-            cli.log_route = optarg;
-            break;
-        case O_OBD:
-            cli.obd = optarg;
-            break;
-        case O_OBDT:
-            cli.obd_target = optarg;
-            break;
-        case O_VALIDATE:
-            cli.validate = 1;
-            break;
-        case O_BENCH:
-            cli.bench = 1;
-            break;
-        case O_ROUTE:
-            cli.route = optarg;
-            break;
-        case O_POL:
-            cli.policies = optarg;
-            break;
-        case O_NOMODELS:
-            cli.no_models = 1;
-            break;
-        case O_SEEDS:
-            cli.seeds = (unsigned)v;
-            break;
-        case O_SEED:
-            cli.seed0 = v;
-            break;
-        case O_REFRESH:
-            cli.refresh = v;
-            break;
-        case O_REF:
-            cli.reference = optarg;
-            break;
-        case O_CSV:
-            cli.csv = optarg;
-            break;
-        case O_REPORT:
-            cli.report = optarg;
-            break;
-        case O_NOPROG:
-            cli.no_progress = 1;
-            break;
-        case O_BYTASK:
-            cli.by_task = 1;
-            break;
-        case O_ALSO:
-            if (cli.n_also == SY_ARRAY_LEN(cli.also)) {
-                fprintf(stderr, "switchyard sim: at most 8 --also routes\n");
-                return 2;
-            }
-            cli.also[cli.n_also++] = optarg;
-            break;
-        case O_SEEDCSV:
-            cli.seed_csv = optarg;
-            break;
-        case O_TQ:
-        case O_TC: {
-            double d = strtod(optarg, &end);
-            if (!*optarg || *end || !(d > 0) || !isfinite(d)) {
-                fprintf(stderr, "switchyard sim: --%s: expected a positive number\n",
-                        c == O_TQ ? "target-quality" : "target-cost");
-                return 2;
-            }
-            *(c == O_TQ ? &cli.target_quality : &cli.target_cost) = d;
-            break;
-        }
-        case 'h':
-            fputs(usage_text, stdout);
-            return 0;
-        default:
-            fputs(usage_text, stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "switchyard sim: unexpected argument '%s'\n\n%s", argv[optind], usage_text);
-        return 2;
-    }
-    int inputs = (cli.n_routerbench > 0) + !!cli.routellm + !!cli.jsonl + !!cli.scenario +
-                 !!cli.log + !!cli.obd;
-    if (!cli.bench && inputs != 1) {
-        fprintf(stderr, "switchyard sim: give exactly one data source\n\n%s", usage_text);
-        return 2;
-    }
+    sim_cli cli;
+    int rc = sy_sim_parse_args(argc, argv, &cli);
+    if (rc >= 0)
+        return rc;
     gsl_set_error_handler_off();
     if (cli.bench)
         return run_bench();
