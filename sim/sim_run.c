@@ -121,19 +121,12 @@ typedef struct live_agent {
     size_t n_lat;
 } live_agent;
 
-int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
-               const sy_sim_opts *opts, sy_sim_result *out, char *err, size_t err_len)
+/* Allocate out's per-agent results and check each learner's parameters. */
+static int alloc_results(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
+                         const sy_sim_opts *opts, size_t P, sy_sim_result *out, char *err,
+                         size_t err_len)
 {
-    size_t K = src->n_arms, T = src->steps, P = opts->curve_points ? opts->curve_points : 1;
-    if (P > T)
-        P = T ? T : 1;
-    memset(out, 0, sizeof(*out));
-    out->n_agents = n_agents;
-    out->seeds = opts->seeds;
-    out->steps = T;
-    out->curve_points = P;
-    out->n_tasks = src->n_tasks;
-    out->n_arms = K;
+    size_t K = src->n_arms;
     out->agents = sy_xcalloc(n_agents, sizeof(*out->agents));
     for (size_t a = 0; a < n_agents; a++) {
         sy_sim_agent_result *r = &out->agents[a];
@@ -155,11 +148,129 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
             if (sy_policy_state_new(&agents[a].params, &probe) != SY_OK) {
                 snprintf(err, err_len, "policy %s: parameters rejected (docs/policies.md)",
                          agents[a].name);
-                sy_sim_result_free(out);
                 return SY_ERR_INVALID;
             }
             sy_policy_state_free(probe);
         }
+    }
+    return SY_OK;
+}
+
+/* A learner decides on row t with its snapshot, then learns the chosen arm's outcome
+ * (refreshing the snapshot every opts->refresh observations). Returns the arm or -1. */
+static long learner_step(const sy_sim_agent *agent, live_agent *L, const sy_sim_row *row, size_t K,
+                         size_t t, const sy_sim_opts *opts)
+{
+    sy_decide_in in = {.n_arms = K,
+                       .eligible = row->eligible,
+                       .x = row->x,
+                       .dim = sy_policy_dim(L->snap),
+                       .rng = L->rng,
+                       .seq = t,
+                       .input_tokens = row->input_tokens};
+    if (!sy_policy_kind_is_contextual(agent->params.kind))
+        in.x = NULL;
+    sy_decide_out dout;
+    long k = sy_policy_decide(L->snap, &in, &dout) == SY_OK ? (long)dout.ranking[0] : -1;
+    if (k < 0)
+        return -1;
+    sy_outcome_obs oo = {.arm = (size_t)k,
+                         .latency_s = row->latency[k],
+                         .output_tokens = row->tokens[k],
+                         .cost_usd = row->cost[k],
+                         .t = (double)t};
+    sy_policy_state_observe_outcome(L->st, &oo);
+    sy_quality_obs qo = {.arm = (size_t)k,
+                         .x = in.x,
+                         .dim = in.x ? in.dim : 0,
+                         .reward = row->quality[k],
+                         .weight = 1,
+                         .t = (double)t};
+    sy_policy_state_observe_quality(L->st, &qo, NULL);
+    if (++L->since >= opts->refresh) {
+        sy_policy_free(L->snap);
+        L->snap = sy_policy_state_snapshot(L->st, (double)t);
+        L->since = 0;
+    }
+    return k;
+}
+
+/* What one row scored for one agent that chose arm k (sums, regret, per task). */
+static void account(const sy_sim_opts *opts, const sy_sim_row *row, size_t K, size_t k, double cs,
+                    double ls, double eu_opt, size_t n_tasks, live_agent *L, double *bucket_eu,
+                    sy_sim_agent_result *r)
+{
+    double u = sy_sim_utility(&opts->obj, row->quality[k], row->cost[k], row->latency[k], cs, ls);
+    double eu = row_eu(&opts->obj, row, cs, ls, k);
+    L->sum_q += row->quality[k];
+    L->sum_c += row->cost[k];
+    if (!isnan(row->latency[k])) {
+        L->sum_l += row->latency[k];
+        L->n_lat++;
+    }
+    L->sum_u += u;
+    L->sum_eu += eu;
+    L->regret += eu_opt - eu;
+    *bucket_eu += eu;
+    if (row->task >= 0 && (size_t)row->task < n_tasks) {
+        r->task_q[row->task] += row->quality[k];
+        r->task_c[row->task] += row->cost[k];
+        r->task_n[row->task] += 1;
+        r->task_arm[(size_t)row->task * K + k] += 1;
+    }
+}
+
+/* Start seed `seed`: fresh states, snapshots and generators for the learners. */
+static void begin_seed(sy_sim_agent *agents, size_t n_agents, live_agent *live, unsigned long seed)
+{
+    for (size_t a = 0; a < n_agents; a++) {
+        live_agent *L = &live[a];
+        memset(L, 0, sizeof(*L));
+        if (agents[a].kind != SY_SIM_LEARNER)
+            continue;
+        sy_policy_state_new(&agents[a].params, &L->st);
+        L->snap = sy_policy_state_snapshot(L->st, 0);
+        L->rng = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(L->rng, sy_sim_agent_seed(seed, agents[a].name));
+    }
+}
+
+/* Seed s is over: its means into the results, and the learners' states freed. */
+static void end_seed(live_agent *live, size_t n_agents, unsigned s, size_t T, sy_sim_result *out)
+{
+    for (size_t a = 0; a < n_agents; a++) {
+        live_agent *L = &live[a];
+        sy_sim_agent_result *r = &out->agents[a];
+        r->quality[s] = L->sum_q / (double)T;
+        r->cost[s] = L->sum_c / (double)T;
+        r->latency[s] = L->n_lat ? L->sum_l / (double)L->n_lat : NAN;
+        r->utility[s] = L->sum_u / (double)T;
+        r->eu[s] = L->sum_eu / (double)T;
+        r->regret_oracle[s] = L->regret / (double)T;
+        if (L->st) {
+            sy_policy_free(L->snap);
+            sy_policy_state_free(L->st);
+            gsl_rng_free(L->rng);
+        }
+    }
+}
+
+int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
+               const sy_sim_opts *opts, sy_sim_result *out, char *err, size_t err_len)
+{
+    size_t K = src->n_arms, T = src->steps, P = opts->curve_points ? opts->curve_points : 1;
+    if (P > T)
+        P = T ? T : 1;
+    memset(out, 0, sizeof(*out));
+    out->n_agents = n_agents;
+    out->seeds = opts->seeds;
+    out->steps = T;
+    out->curve_points = P;
+    out->n_tasks = src->n_tasks;
+    out->n_arms = K;
+    if (alloc_results(src, agents, n_agents, opts, P, out, err, err_len) != SY_OK) {
+        sy_sim_result_free(out);
+        return SY_ERR_INVALID;
     }
     live_agent *live = sy_xcalloc(n_agents, sizeof(*live));
     size_t total = (size_t)opts->seeds * T, done = 0;
@@ -167,16 +278,7 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
     for (unsigned s = 0; s < opts->seeds; s++) {
         unsigned long seed = opts->seed0 + s;
         src->begin(src->ctx, seed);
-        for (size_t a = 0; a < n_agents; a++) {
-            live_agent *L = &live[a];
-            memset(L, 0, sizeof(*L));
-            if (agents[a].kind != SY_SIM_LEARNER)
-                continue;
-            sy_policy_state_new(&agents[a].params, &L->st);
-            L->snap = sy_policy_state_snapshot(L->st, 0);
-            L->rng = gsl_rng_alloc(gsl_rng_mt19937);
-            gsl_rng_set(L->rng, sy_sim_agent_seed(seed, agents[a].name));
-        }
+        begin_seed(agents, n_agents, live, seed);
         size_t bucket = 0, bucket_n = 0;
         memset(bucket_eu, 0, n_agents * sizeof(double));
         for (size_t t = 0; t < T; t++) {
@@ -187,67 +289,13 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
             sy_sim_row_scales(&opts->obj, &row, K, &cs, &ls);
             double eu_opt = o >= 0 ? row_eu(&opts->obj, &row, cs, ls, (size_t)o) : 0;
             for (size_t a = 0; a < n_agents; a++) {
-                live_agent *L = &live[a];
-                long k;
-                if (agents[a].kind == SY_SIM_ORACLE) {
-                    k = o;
-                } else if (agents[a].kind == SY_SIM_FIXED) {
-                    k = sy_sim_fixed_arm(agents[a].arm, &row, K);
-                } else {
-                    sy_decide_in in = {.n_arms = K,
-                                       .eligible = row.eligible,
-                                       .x = row.x,
-                                       .dim = sy_policy_dim(L->snap),
-                                       .rng = L->rng,
-                                       .seq = t,
-                                       .input_tokens = row.input_tokens};
-                    if (!sy_policy_kind_is_contextual(agents[a].params.kind))
-                        in.x = NULL;
-                    sy_decide_out dout;
-                    k = sy_policy_decide(L->snap, &in, &dout) == SY_OK ? (long)dout.ranking[0] : -1;
-                    if (k >= 0) {
-                        sy_outcome_obs oo = {.arm = (size_t)k,
-                                             .latency_s = row.latency[k],
-                                             .output_tokens = row.tokens[k],
-                                             .cost_usd = row.cost[k],
-                                             .t = (double)t};
-                        sy_policy_state_observe_outcome(L->st, &oo);
-                        sy_quality_obs qo = {.arm = (size_t)k,
-                                             .x = in.x,
-                                             .dim = in.x ? in.dim : 0,
-                                             .reward = row.quality[k],
-                                             .weight = 1,
-                                             .t = (double)t};
-                        sy_policy_state_observe_quality(L->st, &qo, NULL);
-                        if (++L->since >= opts->refresh) {
-                            sy_policy_free(L->snap);
-                            L->snap = sy_policy_state_snapshot(L->st, (double)t);
-                            L->since = 0;
-                        }
-                    }
-                }
-                if (k < 0)
-                    continue; /* no arm can serve this row */
-                double u =
-                    sy_sim_utility(&opts->obj, row.quality[k], row.cost[k], row.latency[k], cs, ls);
-                double eu = row_eu(&opts->obj, &row, cs, ls, (size_t)k);
-                L->sum_q += row.quality[k];
-                L->sum_c += row.cost[k];
-                if (!isnan(row.latency[k])) {
-                    L->sum_l += row.latency[k];
-                    L->n_lat++;
-                }
-                L->sum_u += u;
-                L->sum_eu += eu;
-                L->regret += eu_opt - eu;
-                bucket_eu[a] += eu;
-                if (row.task >= 0 && (size_t)row.task < src->n_tasks) {
-                    sy_sim_agent_result *r = &out->agents[a];
-                    r->task_q[row.task] += row.quality[k];
-                    r->task_c[row.task] += row.cost[k];
-                    r->task_n[row.task] += 1;
-                    r->task_arm[(size_t)row.task * K + (size_t)k] += 1;
-                }
+                long k = agents[a].kind == SY_SIM_ORACLE ? o
+                         : agents[a].kind == SY_SIM_FIXED
+                             ? sy_sim_fixed_arm(agents[a].arm, &row, K)
+                             : learner_step(&agents[a], &live[a], &row, K, t, opts);
+                if (k >= 0) /* else no arm can serve this row */
+                    account(opts, &row, K, (size_t)k, cs, ls, eu_opt, src->n_tasks, &live[a],
+                            &bucket_eu[a], &out->agents[a]);
             }
             bucket_n++;
             size_t b = (t + 1) * P / T; /* buckets end at (b*T)/P */
@@ -264,21 +312,7 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
             if (opts->progress && (++done % 256 == 0 || done == total))
                 opts->progress(opts->progress_ctx, done, total);
         }
-        for (size_t a = 0; a < n_agents; a++) {
-            live_agent *L = &live[a];
-            sy_sim_agent_result *r = &out->agents[a];
-            r->quality[s] = L->sum_q / (double)T;
-            r->cost[s] = L->sum_c / (double)T;
-            r->latency[s] = L->n_lat ? L->sum_l / (double)L->n_lat : NAN;
-            r->utility[s] = L->sum_u / (double)T;
-            r->eu[s] = L->sum_eu / (double)T;
-            r->regret_oracle[s] = L->regret / (double)T;
-            if (L->st) {
-                sy_policy_free(L->snap);
-                sy_policy_state_free(L->st);
-                gsl_rng_free(L->rng);
-            }
-        }
+        end_seed(live, n_agents, s, T, out);
     }
     if (opts->progress && done % 256)
         opts->progress(opts->progress_ctx, total, total);
