@@ -87,26 +87,14 @@ static int cmp_event(const void *a, const void *b)
     return (x->t > y->t) - (x->t < y->t);
 }
 
-sy_sim_scenario *sy_sim_scenario_parse(const char *text, size_t len, char *err, size_t err_len)
+/* $.contexts: 1..MAX_CONTEXTS of {"name", "text", "weight"?}. 0, or -1 with err set. */
+static int parse_contexts(sy_sim_scenario *sc, const cJSON *ctxs, char *err, size_t err_len)
 {
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    sy_sim_scenario *sc = sy_xcalloc(1, sizeof(*sc));
     char where[256];
-    double steps = 0;
-    if (!cJSON_IsObject(root)) {
-        snprintf(err, err_len, "$: the scenario is not a JSON object");
-        goto fail;
-    }
-    if (num(root, "steps", 1, 1e8, &steps, 1, "$", err, err_len) < 0)
-        goto fail;
-    sc->steps = (size_t)steps;
-    const cJSON *ctxs = cJSON_GetObjectItemCaseSensitive(root, "contexts");
-    const cJSON *arms = cJSON_GetObjectItemCaseSensitive(root, "arms");
-    const cJSON *evs = cJSON_GetObjectItemCaseSensitive(root, "events");
     if (!cJSON_IsArray(ctxs) || cJSON_GetArraySize(ctxs) < 1 ||
         cJSON_GetArraySize(ctxs) > MAX_CONTEXTS) {
         snprintf(err, err_len, "$.contexts: expected an array of 1 to %d contexts", MAX_CONTEXTS);
-        goto fail;
+        return -1;
     }
     for (const cJSON *c = ctxs->child; c; c = c->next) {
         size_t i = sc->n_ctx;
@@ -115,29 +103,55 @@ sy_sim_scenario *sy_sim_scenario_parse(const char *text, size_t len, char *err, 
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "text");
         if (!cJSON_IsString(name) || !cJSON_IsString(t) || !name->valuestring[0]) {
             snprintf(err, err_len, "%s: needs \"name\" and \"text\" strings", where);
-            goto fail;
+            return -1;
         }
         sc->ctx_weight[i] = 1;
         if (num(c, "weight", 0, 1e9, &sc->ctx_weight[i], 0, where, err, err_len) < 0)
-            goto fail;
+            return -1;
         sc->ctx_text[i] = sy_xstrdup(t->valuestring);
         sc->ctx_name[i] = sy_xstrdup(name->valuestring);
         sc->n_ctx++;
     }
+    return 0;
+}
+
+/* One arm's "quality" object {context name: quality in [0,1]} into A->quality. */
+static int parse_arm_quality(const sy_sim_scenario *sc, const cJSON *q, const char *where,
+                             sc_arm *A, char *err, size_t err_len)
+{
+    if (q && !cJSON_IsObject(q)) {
+        snprintf(err, err_len, "%s.quality: expected an object {context name: quality}", where);
+        return -1;
+    }
+    for (const cJSON *m = q ? q->child : NULL; m; m = m->next) {
+        long ci = find_name(sc->ctx_name, sc->n_ctx, m->string);
+        if (ci < 0 || !cJSON_IsNumber(m) || m->valuedouble < 0 || m->valuedouble > 1) {
+            snprintf(err, err_len, "%s.quality.%s: %s", where, m->string,
+                     ci < 0 ? "not a context name" : "expected a number in [0,1]");
+            return -1;
+        }
+        A->quality[ci] = m->valuedouble;
+    }
+    return 0;
+}
+
+/* $.arms: 1..SY_POLICY_MAX_ARMS arms with unique names, prices, latency and quality. */
+static int parse_arms(sy_sim_scenario *sc, const cJSON *arms, char *err, size_t err_len)
+{
+    char where[256];
     if (!cJSON_IsArray(arms) || cJSON_GetArraySize(arms) < 1 ||
         cJSON_GetArraySize(arms) > SY_POLICY_MAX_ARMS) {
         snprintf(err, err_len, "$.arms: expected an array of 1 to %d arms", SY_POLICY_MAX_ARMS);
-        goto fail;
+        return -1;
     }
     for (const cJSON *a = arms->child; a; a = a->next) {
         size_t k = sc->n_arms;
         snprintf(where, sizeof(where), "$.arms[%zu]", k);
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(a, "name");
-        const cJSON *q = cJSON_GetObjectItemCaseSensitive(a, "quality");
         if (!cJSON_IsString(name) || !name->valuestring[0] ||
             find_name(sc->arm_names, k, name->valuestring) >= 0) {
             snprintf(err, err_len, "%s.name: expected a unique, non-empty string", where);
-            goto fail;
+            return -1;
         }
         sc_arm *A = &sc->init[k];
         double dq = 0.5, lat_ms = 1000;
@@ -149,83 +163,93 @@ sy_sim_scenario *sy_sim_scenario_parse(const char *text, size_t len, char *err, 
             num(a, "output_tokens", 0, 1e7, &A->out_tokens, 0, where, err, err_len) < 0 ||
             num(a, "latency_ms", 1, 1e8, &lat_ms, 0, where, err, err_len) < 0 ||
             num(a, "latency_sigma", 0, 5, &A->latency_sigma, 0, where, err, err_len) < 0)
-            goto fail;
+            return -1;
         A->latency_s = lat_ms / 1000;
         for (size_t i = 0; i < sc->n_ctx; i++)
             A->quality[i] = dq;
-        if (q && !cJSON_IsObject(q)) {
-            snprintf(err, err_len, "%s.quality: expected an object {context name: quality}", where);
-            goto fail;
-        }
-        for (const cJSON *m = q ? q->child : NULL; m; m = m->next) {
-            long ci = -1;
-            for (size_t i = 0; i < sc->n_ctx; i++) {
-                const cJSON *cn =
-                    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ctxs, (int)i), "name");
-                if (strcmp(cn->valuestring, m->string) == 0)
-                    ci = (long)i;
-            }
-            if (ci < 0 || !cJSON_IsNumber(m) || m->valuedouble < 0 || m->valuedouble > 1) {
-                snprintf(err, err_len, "%s.quality.%s: %s", where, m->string,
-                         ci < 0 ? "not a context name" : "expected a number in [0,1]");
-                goto fail;
-            }
-            A->quality[ci] = m->valuedouble;
-        }
+        if (parse_arm_quality(sc, cJSON_GetObjectItemCaseSensitive(a, "quality"), where, A, err,
+                              err_len) != 0)
+            return -1;
         sc->arm_names[k] = sy_xstrdup(name->valuestring);
         sc->n_arms++;
     }
+    return 0;
+}
+
+/* One of $.events: at step t, a price change, an outage or a quality change of an arm. */
+static int parse_event(sy_sim_scenario *sc, const cJSON *e, double steps, char *err, size_t err_len)
+{
+    char where[256];
+    snprintf(where, sizeof(where), "$.events[%zu]", sc->n_ev);
+    if (sc->n_ev == MAX_EVENTS) {
+        snprintf(err, err_len, "$.events: at most %d events", MAX_EVENTS);
+        return -1;
+    }
+    sc_event *E = &sc->ev[sc->n_ev];
+    double t;
+    const cJSON *arm = cJSON_GetObjectItemCaseSensitive(e, "arm");
+    if (num(e, "t", 0, steps, &t, 1, where, err, err_len) < 0)
+        return -1;
+    long k = cJSON_IsString(arm) ? find_name(sc->arm_names, sc->n_arms, arm->valuestring) : -1;
+    if (k < 0) {
+        snprintf(err, err_len, "%s.arm: expected the name of an arm", where);
+        return -1;
+    }
+    E->t = (size_t)t;
+    E->arm = (size_t)k;
+    int pi = num(e, "price_in", 0, 1e6, &E->a, 0, where, err, err_len);
+    int po = num(e, "price_out", 0, 1e6, &E->b, 0, where, err, err_len);
+    double d;
+    int ou = num(e, "outage_steps", 1, 1e8, &d, 0, where, err, err_len);
+    double dq;
+    int qd = num(e, "quality_delta", -1, 1, &dq, 0, where, err, err_len);
+    if (pi < 0 || po < 0 || ou < 0 || qd < 0)
+        return -1;
+    if ((pi > 0 || po > 0) + (ou > 0) + (qd > 0) != 1) {
+        snprintf(err, err_len,
+                 "%s: give exactly one change: price_in/price_out, outage_steps or "
+                 "quality_delta",
+                 where);
+        return -1;
+    }
+    if (pi > 0 || po > 0) {
+        E->kind = EV_PRICE;
+        E->has_a = pi > 0;
+        E->has_b = po > 0;
+    } else if (ou > 0) {
+        E->kind = EV_OUTAGE;
+        E->a = d;
+    } else {
+        E->kind = EV_QUALITY;
+        E->a = dq;
+    }
+    sc->n_ev++;
+    return 0;
+}
+
+sy_sim_scenario *sy_sim_scenario_parse(const char *text, size_t len, char *err, size_t err_len)
+{
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    sy_sim_scenario *sc = sy_xcalloc(1, sizeof(*sc));
+    double steps = 0;
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, err_len, "$: the scenario is not a JSON object");
+        goto fail;
+    }
+    if (num(root, "steps", 1, 1e8, &steps, 1, "$", err, err_len) < 0)
+        goto fail;
+    sc->steps = (size_t)steps;
+    if (parse_contexts(sc, cJSON_GetObjectItemCaseSensitive(root, "contexts"), err, err_len) ||
+        parse_arms(sc, cJSON_GetObjectItemCaseSensitive(root, "arms"), err, err_len))
+        goto fail;
+    const cJSON *evs = cJSON_GetObjectItemCaseSensitive(root, "events");
     if (evs && !cJSON_IsArray(evs)) {
         snprintf(err, err_len, "$.events: expected an array");
         goto fail;
     }
-    for (const cJSON *e = evs ? evs->child : NULL; e; e = e->next) {
-        snprintf(where, sizeof(where), "$.events[%zu]", sc->n_ev);
-        if (sc->n_ev == MAX_EVENTS) {
-            snprintf(err, err_len, "$.events: at most %d events", MAX_EVENTS);
+    for (const cJSON *e = evs ? evs->child : NULL; e; e = e->next)
+        if (parse_event(sc, e, steps, err, err_len) != 0)
             goto fail;
-        }
-        sc_event *E = &sc->ev[sc->n_ev];
-        double t;
-        const cJSON *arm = cJSON_GetObjectItemCaseSensitive(e, "arm");
-        if (num(e, "t", 0, steps, &t, 1, where, err, err_len) < 0)
-            goto fail;
-        long k = cJSON_IsString(arm) ? find_name(sc->arm_names, sc->n_arms, arm->valuestring) : -1;
-        if (k < 0) {
-            snprintf(err, err_len, "%s.arm: expected the name of an arm", where);
-            goto fail;
-        }
-        E->t = (size_t)t;
-        E->arm = (size_t)k;
-        int pi = num(e, "price_in", 0, 1e6, &E->a, 0, where, err, err_len);
-        int po = num(e, "price_out", 0, 1e6, &E->b, 0, where, err, err_len);
-        double d;
-        int ou = num(e, "outage_steps", 1, 1e8, &d, 0, where, err, err_len);
-        double dq;
-        int qd = num(e, "quality_delta", -1, 1, &dq, 0, where, err, err_len);
-        if (pi < 0 || po < 0 || ou < 0 || qd < 0)
-            goto fail;
-        int kinds = (pi > 0 || po > 0) + (ou > 0) + (qd > 0);
-        if (kinds != 1) {
-            snprintf(err, err_len,
-                     "%s: give exactly one change: price_in/price_out, outage_steps or "
-                     "quality_delta",
-                     where);
-            goto fail;
-        }
-        if (pi > 0 || po > 0) {
-            E->kind = EV_PRICE;
-            E->has_a = pi > 0;
-            E->has_b = po > 0;
-        } else if (ou > 0) {
-            E->kind = EV_OUTAGE;
-            E->a = d;
-        } else {
-            E->kind = EV_QUALITY;
-            E->a = dq;
-        }
-        sc->n_ev++;
-    }
     qsort(sc->ev, sc->n_ev, sizeof(sc_event), cmp_event);
     cJSON_Delete(root);
     memcpy(sc->cur, sc->init, sizeof(sc->init));
