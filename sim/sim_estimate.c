@@ -368,68 +368,59 @@ void sy_sim_evaluate_dist(const sy_sim_log *lg, const double *target, sy_sim_ope
 
 /* ---- supervised-to-bandit validation ---------------------------------------------- */
 
-int sy_sim_validate(const sy_sim_dataset *ds, size_t dim, const sy_policy_params *target,
-                    const sy_policy_params *logger, unsigned seeds, unsigned long seed0,
-                    sy_sim_validation *out, char *err, size_t err_len)
+/* The full-information data a validation replays: features, the target objective's
+ * utility and eligibility per prompt and arm, and the shuffled prompt order. */
+typedef struct val_data {
+    size_t n, K, d;
+    int ctx; /* the target policy is contextual */
+    double *X, *U;
+    uint8_t *E;
+    size_t *order;
+} val_data;
+
+/* Featurize every prompt and compute each arm's utility under the target's objective. */
+static void val_prepare(const sy_sim_dataset *ds, const sy_policy_params *tp, val_data *v)
 {
-    size_t K = ds->n_arms, n = ds->n;
-    memset(out, 0, sizeof(*out));
-    if (n < 4) {
-        snprintf(err, err_len, "the dataset is too small to split (%zu prompts)", n);
-        return SY_ERR_INVALID;
-    }
-    sy_policy_params tp = *target, lp = *logger;
-    tp.n_arms = lp.n_arms = K;
-    tp.propensity_draws = 0;
-    int ctx = sy_policy_kind_is_contextual(tp.kind);
-    if (ctx && !tp.dim)
-        tp.dim = dim;
-    if (!ctx)
-        tp.dim = 0;
-    lp.dim = 0;
-    sy_policy_state *st = NULL, *ls = NULL;
-    if (sy_policy_state_new(&tp, &st) != SY_OK || sy_policy_state_new(&lp, &ls) != SY_OK) {
-        sy_policy_state_free(st);
-        snprintf(err, err_len, "target or logging policy parameters rejected");
-        return SY_ERR_INVALID;
-    }
-    size_t d = ctx ? tp.dim : dim;
-    double *X = sy_xmalloc(n * d * sizeof(double));
-    double *U = sy_xmalloc(n * K * sizeof(double));
-    uint8_t *E = sy_xmalloc(n * K);
-    size_t *order = sy_xmalloc(n * sizeof(size_t));
+    size_t n = v->n, K = v->K, d = v->d;
+    v->X = sy_xmalloc(n * d * sizeof(double));
+    v->U = sy_xmalloc(n * K * sizeof(double));
+    v->E = sy_xmalloc(n * K);
+    v->order = sy_xmalloc(n * sizeof(size_t));
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(ds->text[i]);
         sy_feature_input fi = {.user_text = ds->text[i],
                                .user_len = len,
                                .prompt_bytes = ds->bytes[i],
                                .turn = ds->turn[i]};
-        sy_featurize(&fi, X + i * d, d);
+        sy_featurize(&fi, v->X + i * d, d);
         for (size_t k = 0; k < K; k++)
-            E[i * K + k] = (uint8_t)sy_sim_dataset_eligible(ds, i, k);
+            v->E[i * K + k] = (uint8_t)sy_sim_dataset_eligible(ds, i, k);
         const double *rc = ds->cost + i * SY_SIM_STRIDE, *rl = ds->latency + i * SY_SIM_STRIDE;
-        double cs = tp.objective.w_cost_rel > 0 ? sy_geomean_positive(rc, E + i * K, K) : 0;
-        double lsc = tp.objective.w_latency_rel > 0 ? sy_geomean_positive(rl, E + i * K, K) : 0;
+        double cs = tp->objective.w_cost_rel > 0 ? sy_geomean_positive(rc, v->E + i * K, K) : 0;
+        double lsc = tp->objective.w_latency_rel > 0 ? sy_geomean_positive(rl, v->E + i * K, K) : 0;
         for (size_t k = 0; k < K; k++) {
             size_t c = i * SY_SIM_STRIDE + k;
-            U[i * K + k] = E[i * K + k] ? sy_sim_utility(&tp.objective, ds->quality[c], ds->cost[c],
-                                                         ds->latency[c], cs, lsc)
-                                        : 0;
+            v->U[i * K + k] = v->E[i * K + k] ? sy_sim_utility(&tp->objective, ds->quality[c],
+                                                               ds->cost[c], ds->latency[c], cs, lsc)
+                                              : 0;
         }
-        order[i] = i;
+        v->order[i] = i;
     }
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, 20241129);
-    gsl_ran_shuffle(rng, order, n, sizeof(size_t));
-    size_t n_train = n / 2, n_test = n - n_train;
-    /* train the target with bandit feedback over the first half, then freeze it */
+}
+
+/* Train the target with bandit feedback over the first n_train prompts of the order and
+ * return its frozen snapshot. */
+static sy_policy *val_train(const sy_sim_dataset *ds, const val_data *v, sy_policy_state *st,
+                            size_t n_train, gsl_rng *rng)
+{
+    size_t K = v->K, d = v->d;
     sy_policy *snap = sy_policy_state_snapshot(st, 0);
     for (size_t j = 0; j < n_train; j++) {
-        size_t i = order[j];
+        size_t i = v->order[j];
         sy_decide_in in = {.n_arms = K,
-                           .eligible = E + i * K,
-                           .x = ctx ? X + i * d : NULL,
-                           .dim = ctx ? d : 0,
+                           .eligible = v->E + i * K,
+                           .x = v->ctx ? v->X + i * d : NULL,
+                           .dim = v->ctx ? d : 0,
                            .rng = rng,
                            .seq = j};
         sy_decide_out o;
@@ -455,7 +446,85 @@ int sy_sim_validate(const sy_sim_dataset *ds, size_t dim, const sy_policy_params
         }
     }
     sy_policy_free(snap);
-    snap = sy_policy_state_snapshot(st, (double)n_train);
+    return sy_policy_state_snapshot(st, (double)n_train);
+}
+
+/* One logged replay of the test half under the logging policy, its estimates of the
+ * target's value added to out (coverage of `truth`, mean, interval width). */
+static void val_estimate_seed(const val_data *v, const sy_policy *logp, const double *PI,
+                              const double *Xt, size_t n_train, size_t n_test, double truth,
+                              unsigned seeds, gsl_rng *rng, ope_buf *b, size_t *arm,
+                              sy_sim_validation *out)
+{
+    size_t K = v->K;
+    for (size_t j = 0; j < n_test; j++) {
+        size_t i = v->order[n_train + j];
+        sy_decide_in in = {.n_arms = K, .eligible = v->E + i * K, .rng = rng, .seq = j};
+        sy_decide_out o;
+        sy_policy_decide(logp, &in, &o);
+        arm[j] = o.ranking[0];
+        b->p[j] = o.propensity;
+        b->r[j] = v->U[i * K + arm[j]];
+        b->pi[j] = PI[j * K + arm[j]];
+        b->match[j] = sample_dist(rng, PI + j * K, K) == arm[j];
+    }
+    sy_sim_reward_model(Xt, v->d, arm, b->r, n_test, K, 1.0, b->pred);
+    for (size_t j = 0; j < n_test; j++) {
+        b->rhat[j] = b->pred[j * K + arm[j]];
+        b->rhat_pi[j] = 0;
+        for (size_t k = 0; k < K; k++)
+            b->rhat_pi[j] += PI[j * K + k] * b->pred[j * K + k];
+    }
+    sy_sim_ope e;
+    estimates(b->r, b->p, b->pi, b->rhat, b->rhat_pi, b->match, n_test, &e);
+    const sy_sim_estimate *es[] = {&e.ips, &e.snips, &e.dr, &e.replay};
+    size_t *cov[] = {&out->covered_ips, &out->covered_snips, &out->covered_dr,
+                     &out->covered_replay};
+    double *mean[] = {&out->mean_ips, &out->mean_snips, &out->mean_dr, &out->mean_replay};
+    double *width[] = {&out->width_ips, &out->width_snips, &out->width_dr, &out->width_replay};
+    for (size_t q = 0; q < 4; q++) {
+        *cov[q] += es[q]->lo <= truth && truth <= es[q]->hi;
+        *mean[q] += es[q]->value / seeds;
+        *width[q] += (es[q]->hi - es[q]->lo) / seeds;
+    }
+}
+
+int sy_sim_validate(const sy_sim_dataset *ds, size_t dim, const sy_policy_params *target,
+                    const sy_policy_params *logger, unsigned seeds, unsigned long seed0,
+                    sy_sim_validation *out, char *err, size_t err_len)
+{
+    size_t K = ds->n_arms, n = ds->n;
+    memset(out, 0, sizeof(*out));
+    if (n < 4) {
+        snprintf(err, err_len, "the dataset is too small to split (%zu prompts)", n);
+        return SY_ERR_INVALID;
+    }
+    sy_policy_params tp = *target, lp = *logger;
+    tp.n_arms = lp.n_arms = K;
+    tp.propensity_draws = 0;
+    int ctx = sy_policy_kind_is_contextual(tp.kind);
+    if (ctx && !tp.dim)
+        tp.dim = dim;
+    if (!ctx)
+        tp.dim = 0;
+    lp.dim = 0;
+    sy_policy_state *st = NULL, *ls = NULL;
+    if (sy_policy_state_new(&tp, &st) != SY_OK || sy_policy_state_new(&lp, &ls) != SY_OK) {
+        sy_policy_state_free(st);
+        snprintf(err, err_len, "target or logging policy parameters rejected");
+        return SY_ERR_INVALID;
+    }
+    val_data v = {.n = n, .K = K, .d = ctx ? tp.dim : dim, .ctx = ctx};
+    size_t d = v.d;
+    val_prepare(ds, &tp, &v);
+    double *X = v.X, *U = v.U;
+    uint8_t *E = v.E;
+    size_t *order = v.order;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 20241129);
+    gsl_ran_shuffle(rng, order, n, sizeof(size_t));
+    size_t n_train = n / 2, n_test = n - n_train;
+    sy_policy *snap = val_train(ds, &v, st, n_train, rng);
     /* the frozen target's action distribution on the test half, and its true value */
     double *PI = sy_xcalloc(n_test * K, sizeof(double));
     double truth = 0;
@@ -481,36 +550,7 @@ int sy_sim_validate(const sy_sim_dataset *ds, size_t dim, const sy_policy_params
         memcpy(Xt + j * d, X + order[n_train + j] * d, d * sizeof(double));
     for (unsigned s = 0; s < seeds; s++) {
         gsl_rng_set(rng, seed0 + s);
-        for (size_t j = 0; j < n_test; j++) {
-            size_t i = order[n_train + j];
-            sy_decide_in in = {.n_arms = K, .eligible = E + i * K, .rng = rng, .seq = j};
-            sy_decide_out o;
-            sy_policy_decide(logp, &in, &o);
-            arm[j] = o.ranking[0];
-            b.p[j] = o.propensity;
-            b.r[j] = U[i * K + arm[j]];
-            b.pi[j] = PI[j * K + arm[j]];
-            b.match[j] = sample_dist(rng, PI + j * K, K) == arm[j];
-        }
-        sy_sim_reward_model(Xt, d, arm, b.r, n_test, K, 1.0, b.pred);
-        for (size_t j = 0; j < n_test; j++) {
-            b.rhat[j] = b.pred[j * K + arm[j]];
-            b.rhat_pi[j] = 0;
-            for (size_t k = 0; k < K; k++)
-                b.rhat_pi[j] += PI[j * K + k] * b.pred[j * K + k];
-        }
-        sy_sim_ope e;
-        estimates(b.r, b.p, b.pi, b.rhat, b.rhat_pi, b.match, n_test, &e);
-        const sy_sim_estimate *es[] = {&e.ips, &e.snips, &e.dr, &e.replay};
-        size_t *cov[] = {&out->covered_ips, &out->covered_snips, &out->covered_dr,
-                         &out->covered_replay};
-        double *mean[] = {&out->mean_ips, &out->mean_snips, &out->mean_dr, &out->mean_replay};
-        double *width[] = {&out->width_ips, &out->width_snips, &out->width_dr, &out->width_replay};
-        for (size_t q = 0; q < 4; q++) {
-            *cov[q] += es[q]->lo <= truth && truth <= es[q]->hi;
-            *mean[q] += es[q]->value / seeds;
-            *width[q] += (es[q]->hi - es[q]->lo) / seeds;
-        }
+        val_estimate_seed(&v, logp, PI, Xt, n_train, n_test, truth, seeds, rng, &b, arm, out);
     }
     out->n_train = n_train;
     out->n_test = n_test;
