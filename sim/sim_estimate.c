@@ -15,14 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define Z95 1.959963984540054
 
 static void finish(double value, double var_of_mean, size_t n, sy_sim_estimate *out)
 {
     out->value = value;
     out->se = var_of_mean > 0 ? sqrt(var_of_mean) : 0;
-    out->lo = value - Z95 * out->se;
-    out->hi = value + Z95 * out->se;
+    out->lo = value - SY_Z95 * out->se;
+    out->hi = value + SY_Z95 * out->se;
     out->n = n;
 }
 
