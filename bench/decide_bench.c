@@ -162,7 +162,8 @@ static void bench_kind(sy_policy_kind kind, const bench_opts *o)
     double med = o->runs % 2 ? ns[o->runs / 2] : (ns[o->runs / 2 - 1] + ns[o->runs / 2]) / 2;
     char d_col[16], m_col[16], p_col[16];
     snprintf(d_col, sizeof(d_col), dim ? "%zu" : "-", dim);
-    int ts = kind == SY_POLICY_THOMPSON || kind == SY_POLICY_LINEAR_THOMPSON;
+    int ts = kind == SY_POLICY_THOMPSON || kind == SY_POLICY_LINEAR_THOMPSON ||
+             kind == SY_POLICY_CLUSTER_THOMPSON;
     snprintf(m_col, sizeof(m_col), ts ? "%u" : "-", sy_policy_state_params(st)->propensity_draws);
     double mean_prop = prop / (double)total;
     snprintf(p_col, sizeof(p_col), isnan(mean_prop) ? "n/a" : "%.3f", mean_prop);
@@ -257,7 +258,7 @@ int main(int argc, char **argv)
            o.arms, o.rng_name, o.runs, o.seconds);
     printf("%-16s %3s %3s %10s %8s %8s %14s %10s\n", "kind", "d", "M", "µs median", "min", "max",
            "decisions/s", "propensity"); /* µ is two bytes wide */
-    for (int k = SY_POLICY_UNIFORM; k <= SY_POLICY_LINEAR_THOMPSON; k++)
+    for (int k = SY_POLICY_UNIFORM; k <= SY_POLICY_CLUSTER_THOMPSON; k++)
         if (all || k == (int)only)
             bench_kind((sy_policy_kind)k, &o);
     if (all)

@@ -37,6 +37,11 @@ static double quality_score(const sy_policy *p, const sy_snap_arm *a, const sy_d
             m += a->lin.mu[i] * in->x[i];
         return m;
     }
+    case SY_POLICY_CLUSTER_THOMPSON: {
+        double al, be;
+        sy_cluster_arm_beta(p, a, in->x, &al, &be);
+        return al / (al + be);
+    }
     default:
         return a->alpha / (a->alpha + a->beta);
     }
@@ -44,13 +49,14 @@ static double quality_score(const sy_policy *p, const sy_snap_arm *a, const sy_d
 
 /* Utility of one arm from its quality score and mean cost and latency. An untried UCB1
  * arm outranks every tried one when quality carries any weight. */
-void sy_arm_score(const sy_policy *p, const sy_decide_in *in, size_t arm, double *v, sy_score *sc)
+void sy_arm_score(const sy_policy *p, const sy_decide_in *in, size_t arm, double *v,
+                  const sy_obj_scale *scale, sy_score *sc)
 {
     const sy_snap_arm *a = &p->arms[arm];
     double cost, lat;
     sy_arm_outcome(p, a, in->input_tokens, NULL, &cost, &lat);
     double q = quality_score(p, a, in, v);
-    double u = -p->obj.w_cost * cost - p->obj.w_latency * lat;
+    double u = -sy_objective_penalty(&p->obj, cost, lat, scale);
     if (isinf(q))
         u = p->obj.w_quality > 0 ? INFINITY : u;
     else
@@ -73,8 +79,10 @@ void sy_decide_greedy(const sy_policy *p, const sy_decide_in *in, const size_t *
         sc[i].arm = sc[j].arm;
         sc[j].arm = t;
     }
+    sy_obj_scale scale;
+    sy_objective_scales(p, in->input_tokens, elig, n, &scale);
     for (size_t i = 0; i < n; i++)
-        sy_arm_score(p, in, sc[i].arm, v, &sc[i]);
+        sy_arm_score(p, in, sc[i].arm, v, &scale, &sc[i]);
     sy_score_sort(sc, n);
 
     size_t ties = 1, satisfying = 0;

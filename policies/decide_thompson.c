@@ -32,9 +32,11 @@
 #include <gsl/gsl_randist.h>
 #include <math.h>
 
-/* Per-arm, per-decision quantities of the linear model: E[xᵀθ] and sqrt(xᵀΛ⁻¹x)·scale. */
+/* Per-arm, per-decision quantities: for the linear model E[xᵀθ] and sqrt(xᵀΛ⁻¹x)·scale;
+ * for the Beta kinds the posterior's α, β in this context. */
 typedef struct ts_proj {
     double mean, scale;
+    double alpha, beta;
 } ts_proj;
 
 static int is_linear(const sy_policy *p)
@@ -47,7 +49,7 @@ static double draw_quality(const sy_policy *p, const sy_snap_arm *a, const ts_pr
                            gsl_rng *rng)
 {
     if (!is_linear(p))
-        return gsl_ran_beta(rng, a->alpha, a->beta);
+        return gsl_ran_beta(rng, pr->alpha, pr->beta);
     double sigma = sqrt(sy_linreg_sample_sigma2(&a->lin, rng));
     return pr->mean + sigma * pr->scale * gsl_ran_gaussian_ziggurat(rng, 1.0);
 }
@@ -66,7 +68,7 @@ static double quality_tail(const sy_policy *p, const sy_snap_arm *a, const ts_pr
             return 1;
         if (tau >= 1)
             return 0;
-        return gsl_cdf_beta_Q(tau, a->alpha, a->beta);
+        return gsl_cdf_beta_Q(tau, pr->alpha, pr->beta);
     }
     double sd = sqrt(sy_linreg_sample_sigma2(&a->lin, rng)) * pr->scale;
     if (!(sd > 0))
@@ -76,12 +78,12 @@ static double quality_tail(const sy_policy *p, const sy_snap_arm *a, const ts_pr
 
 /* Draw one arm's cost, latency and (unless skip_quality) quality into a score. */
 static void draw_score(const sy_policy *p, const sy_decide_in *in, size_t arm, const ts_proj *pr,
-                       int skip_quality, sy_score *sc)
+                       const sy_obj_scale *scale, int skip_quality, sy_score *sc)
 {
     const sy_snap_arm *a = &p->arms[arm];
     double cost, lat;
     sy_arm_outcome(p, a, in->input_tokens, in->rng, &cost, &lat);
-    double u = -p->obj.w_cost * cost - p->obj.w_latency * lat;
+    double u = -sy_objective_penalty(&p->obj, cost, lat, scale);
     if (!skip_quality && p->obj.w_quality > 0)
         u += p->obj.w_quality * draw_quality(p, a, pr, in->rng);
     sc->arm = arm;
@@ -96,7 +98,7 @@ static void draw_score(const sy_policy *p, const sy_decide_in *in, size_t arm, c
  * point-mass linear posterior) are shared equally, as decide breaks them at random.
  */
 static double propensity(const sy_policy *p, const sy_decide_in *in, const size_t *elig,
-                         const ts_proj *proj, size_t n, size_t lead)
+                         const ts_proj *proj, const sy_obj_scale *scale, size_t n, size_t lead)
 {
     double acc = 0;
     for (unsigned m = 0; m < p->draws; m++) {
@@ -106,7 +108,7 @@ static double propensity(const sy_policy *p, const sy_decide_in *in, const size_
             if (i == lead)
                 continue;
             sy_score sc;
-            draw_score(p, in, elig[i], &proj[i], 0, &sc);
+            draw_score(p, in, elig[i], &proj[i], scale, 0, &sc);
             if (sc.viol < min_viol || (sc.viol == min_viol && sc.util > best)) {
                 min_viol = sc.viol;
                 best = sc.util;
@@ -116,7 +118,7 @@ static double propensity(const sy_policy *p, const sy_decide_in *in, const size_
             }
         }
         sy_score j;
-        draw_score(p, in, elig[lead], &proj[lead], 1, &j);
+        draw_score(p, in, elig[lead], &proj[lead], scale, 1, &j);
         if (j.viol < min_viol)
             acc += 1;
         else if (j.viol > min_viol)
@@ -141,10 +143,25 @@ void sy_decide_thompson(const sy_policy *p, const sy_decide_in *in, const size_t
             sy_linreg_project(&p->arms[elig[i]].lin, in->x, v, &proj[i].mean, &proj[i].scale);
             proj[i].scale *= p->ts_scale;
         }
+    } else if (p->kind == SY_POLICY_CLUSTER_THOMPSON) {
+        /* ts_scale tempers the posterior: same mean, spread × ts_scale */
+        double temper = 1 / (p->ts_scale * p->ts_scale);
+        for (size_t i = 0; i < n; i++) {
+            sy_cluster_arm_beta(p, &p->arms[elig[i]], in->x, &proj[i].alpha, &proj[i].beta);
+            proj[i].alpha *= temper;
+            proj[i].beta *= temper;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            proj[i].alpha = p->arms[elig[i]].alpha;
+            proj[i].beta = p->arms[elig[i]].beta;
+        }
     }
+    sy_obj_scale scale;
+    sy_objective_scales(p, in->input_tokens, elig, n, &scale);
     sy_score sc[SY_POLICY_MAX_ARMS];
     for (size_t i = 0; i < n; i++)
-        draw_score(p, in, elig[i], &proj[i], 0, &sc[i]);
+        draw_score(p, in, elig[i], &proj[i], &scale, 0, &sc[i]);
     sy_score_sort(sc, n);
     size_t ties = 1; /* exact ties at the top: the leader is drawn uniformly among them */
     while (ties < n && sc[ties].viol == sc[0].viol && sc[ties].util == sc[0].util)
@@ -167,5 +184,5 @@ void sy_decide_thompson(const sy_policy *p, const sy_decide_in *in, const size_t
     else if (p->draws == 0)
         out->propensity = NAN;
     else
-        out->propensity = propensity(p, in, elig, proj, n, lead);
+        out->propensity = propensity(p, in, elig, proj, &scale, n, lead);
 }

@@ -78,7 +78,9 @@ int sy_featurize(const sy_feature_input *in, double *x, size_t dim)
     x[SY_F_TOOLS] = in->has_tools != 0;
     x[SY_F_SYSTEM] = in->has_system != 0;
     x[SY_F_NON_LATIN] = sy_text_is_non_latin(s, n);
-    x[SY_F_CHOICE] = sy_text_has_choices(s, n);
+    int options = sy_text_choice_options(s, n);
+    x[SY_F_CHOICE] = options >= 2;
+    x[SY_F_MANY_CHOICES] = options >= 3;
 
     hash_ctx c = {.block = x + SY_FEATURE_DENSE, .m = dim - SY_FEATURE_DENSE};
     sy_text_tokens(s, n, hash_token, &c);

@@ -14,9 +14,12 @@
  *   x[8]  system: the request has a system prompt
  *   x[9]  non-Latin script: over 30% of the message's bytes are non-ASCII
  *   x[10] multiple choice: lines starting "A)" and "B)" (or "A." / "(A)" …)
- *   x[11 .. d)  hashed words: unigrams and bigrams of the latest user message,
+ *   x[11] more than two options: a line also starts with "C)" (a binary choice — yes/no,
+ *         fill-in-the-blank between two candidates — is another kind of task than
+ *         picking one of four or five)
+ *   x[12 .. d)  hashed words: unigrams and bigrams of the latest user message,
  *         lower-cased ASCII alphanumeric runs (non-ASCII bytes join runs, all-digit
- *         runs become one <num> token), FNV-1a + splitmix64 hashed into d − 11 signed
+ *         runs become one <num> token), FNV-1a + splitmix64 hashed into d − 12 signed
  *         buckets (the "hashing trick", Weinberger et al. 2009), then L2-normalised.
  * Only the first SY_FEATURE_SCAN_BYTES of the message are read. Flags are 0 or 1.
  * The default d is SY_FEATURE_DEFAULT_DIM; everything is deterministic and
@@ -39,6 +42,7 @@ enum sy_feature_index {
     SY_F_SYSTEM,
     SY_F_NON_LATIN,
     SY_F_CHOICE,
+    SY_F_MANY_CHOICES,
     SY_FEATURE_DENSE /* first hashed bucket */
 };
 
@@ -64,6 +68,8 @@ int sy_text_has_code(const char *s, size_t n);
 int sy_text_has_math(const char *s, size_t n);
 int sy_text_is_non_latin(const char *s, size_t n);
 int sy_text_has_choices(const char *s, size_t n);
+/* Distinct option letters A–E that start lines (0 unless both A and B do). */
+int sy_text_choice_options(const char *s, size_t n);
 
 /* Tokenizer shared by the hashed features and the word lists: calls fn for each token
  * (lower-cased, at most 64 bytes kept, "<num>" for digit runs) in order. */

@@ -228,9 +228,10 @@ static int option_at(const char *s, size_t n, size_t i)
     return s[i] - 'A';
 }
 
-/* Options "A" and "B" both start lines. A literal backslash-n (prompts stored as
- * escaped strings) also counts as a line break. */
-int sy_text_has_choices(const char *s, size_t n)
+/* Bit k for each option letter 'A' + k that starts a line (a literal backslash-n, as in
+ * prompts stored as escaped strings, also counts as a line break); stops early once A
+ * and B are seen when `early` is set. */
+static unsigned option_letters(const char *s, size_t n, int early)
 {
     unsigned seen = 0;
     for (size_t i = 0; i < n; i++) {
@@ -246,8 +247,20 @@ int sy_text_has_choices(const char *s, size_t n)
         int opt = option_at(s, n, start);
         if (opt >= 0)
             seen |= 1u << opt;
-        if ((seen & 3u) == 3u)
-            return 1;
+        if (early && (seen & 3u) == 3u)
+            break;
     }
-    return 0;
+    return seen;
+}
+
+/* Options "A" and "B" both start lines. */
+int sy_text_has_choices(const char *s, size_t n)
+{
+    return (option_letters(s, n, 1) & 3u) == 3u;
+}
+
+int sy_text_choice_options(const char *s, size_t n)
+{
+    unsigned seen = option_letters(s, n, 0);
+    return (seen & 3u) == 3u ? __builtin_popcount(seen) : 0;
 }

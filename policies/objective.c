@@ -70,3 +70,56 @@ void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, double input_token
         *latency_s = rng ? exp(a->lat.base + a->lat.sd * gsl_ran_gaussian_ziggurat(rng, 1.0))
                          : sy_lognormal_expect(&a->lat);
 }
+
+double sy_geomean_positive(const double *v, const unsigned char *mask, size_t n)
+{
+    double acc = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((!mask || mask[i]) && v[i] > 0 && isfinite(v[i])) {
+            acc += log(v[i]);
+            m++;
+        }
+    return m ? exp(acc / (double)m) : 0;
+}
+
+/* log2(1 + v/scale): ~log2(v/scale) above the scale, ~0 well below it; 0 without one. */
+static double rel_term(double v, double scale)
+{
+    return scale > 0 && v > 0 ? log2(1 + v / scale) : 0;
+}
+
+double sy_objective_rel_penalty(const sy_objective *o, double cost_usd, double latency_s,
+                                const sy_obj_scale *s)
+{
+    double pen = 0;
+    if (o->w_cost_rel > 0)
+        pen += o->w_cost_rel * rel_term(cost_usd, s->cost);
+    if (o->w_latency_rel > 0)
+        pen += o->w_latency_rel * rel_term(latency_s, s->latency);
+    return pen;
+}
+
+double sy_objective_utility(const sy_objective *o, double quality, double cost_usd,
+                            double latency_s, double cost_scale, double latency_scale)
+{
+    sy_obj_scale s = {.cost = cost_scale, .latency = latency_scale};
+    return o->w_quality * quality - sy_objective_penalty(o, cost_usd, latency_s, &s);
+}
+
+/* Posterior means of every listed arm's cost and latency, reduced to geometric means;
+ * skipped (0) unless a relative weight asks for them. */
+void sy_objective_scales(const sy_policy *p, double input_tokens, const size_t *elig, size_t n,
+                         sy_obj_scale *s)
+{
+    s->cost = s->latency = 0;
+    if (!(p->obj.w_cost_rel > 0) && !(p->obj.w_latency_rel > 0))
+        return;
+    double c[SY_POLICY_MAX_ARMS], l[SY_POLICY_MAX_ARMS];
+    for (size_t i = 0; i < n; i++)
+        sy_arm_outcome(p, &p->arms[elig ? elig[i] : i], input_tokens, NULL, &c[i], &l[i]);
+    if (p->obj.w_cost_rel > 0)
+        s->cost = sy_geomean_positive(c, NULL, n);
+    if (p->obj.w_latency_rel > 0)
+        s->latency = sy_geomean_positive(l, NULL, n);
+}

@@ -16,6 +16,7 @@ void sy_policy_free(sy_policy *p)
     if (!p)
         return;
     free(p->block);
+    free(p->cl_block);
     free(p->arms);
     free(p);
 }
@@ -87,6 +88,7 @@ int sy_policy_decide(const sy_policy *p, const sy_decide_in *in, sy_decide_out *
         break;
     case SY_POLICY_THOMPSON:
     case SY_POLICY_LINEAR_THOMPSON:
+    case SY_POLICY_CLUSTER_THOMPSON:
         sy_decide_thompson(p, in, elig, n, &tmp);
         break;
     }
@@ -111,7 +113,9 @@ int sy_policy_score(const sy_policy *p, size_t arm, const sy_decide_in *in, doub
         return SY_ERR_INVALID;
     double v[SY_POLICY_MAX_DIM];
     sy_score sc;
-    sy_arm_score(p, in, arm, v, &sc);
+    sy_obj_scale scale;
+    sy_objective_scales(p, in->input_tokens, NULL, p->n_arms, &scale);
+    sy_arm_score(p, in, arm, v, &scale, &sc);
     *utility = sc.util;
     *violation = sc.viol;
     return SY_OK;

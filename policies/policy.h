@@ -90,10 +90,22 @@ sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now);
 int sy_policy_decide(const sy_policy *p, const sy_decide_in *in, sy_decide_out *out);
 
 /*
+ * The objective's utility of an outcome (see sy_objective): quality, cost and latency
+ * (NAN latency counts 0) with the relative terms measured against cost_scale and
+ * latency_scale (≤ 0: the term is 0). Pure; the simulator scores outcomes with it.
+ */
+double sy_objective_utility(const sy_objective *o, double quality, double cost_usd,
+                            double latency_s, double cost_scale, double latency_scale);
+/* Geometric mean of the positive values v[i] with mask[i] != 0 (mask NULL = all); 0 when
+ * there is none. The relative objective's scale. */
+double sy_geomean_positive(const double *v, const unsigned char *mask, size_t n);
+
+/*
  * The deterministic score of one arm, for explanations (admin API, simulator reports)
  * and tests: *violation is its relative excess over the hard constraints (0 = keeps
- * them) and *utility = w_quality·Q − w_cost·E[cost] − w_latency·E[latency] with posterior
- * means of cost and latency for a request of in->input_tokens, and Q
+ * them) and *utility = sy_objective_utility(Q, E[cost], E[latency]) with posterior
+ * means of cost and latency for a request of in->input_tokens (the relative terms'
+ * scales from every arm's posterior means), and Q
  *   ε-greedy, thompson:  the Beta posterior mean of quality;
  *   ucb1:                mean rating + ucb_c·sqrt(2·ln N / n) (+∞ for an untried arm);
  *   linucb:              xᵀμ + linucb_alpha·sqrt(xᵀΛ⁻¹x);

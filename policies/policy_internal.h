@@ -6,6 +6,7 @@
 #define SY_POLICY_INTERNAL_H
 
 #include "arm_stats.h"
+#include "cluster.h"
 #include "linreg.h"
 #include "nig.h"
 #include "policy.h"
@@ -20,6 +21,7 @@ struct sy_policy_state {
     sy_arm_params *arms;
     sy_arm_stats *stats;
     double clock_q, clock_o; /* observation counts (half-life in observations) */
+    double *cl; /* cluster kind: n_arms × levels × slots × (t, Σw, Σw·r), else NULL */
 };
 
 /* One arm as a snapshot sees it: posteriors ready to sample. */
@@ -31,6 +33,7 @@ typedef struct sy_snap_arm {
     int prior_fallback;
     double requests; /* decayed Σw of latency observations */
     sy_lognormal_mean lat, tok, cost;
+    const double *cl; /* cluster kind: levels × slots × (Σw, Σw·r) decayed, else NULL */
 } sy_snap_arm;
 
 struct sy_policy {
@@ -38,13 +41,18 @@ struct sy_policy {
     size_t n_arms, dim; /* n_arms = 0: stateless uniform */
     sy_objective obj;
     int need_cost, need_latency; /* the objective reads them at all */
-    double epsilon, ucb_c, linucb_alpha, ts_scale;
+    double epsilon, ucb_c, linucb_alpha, ts_scale, pool;
     size_t fixed_arm;
     unsigned draws;
     double total_ratings;
     sy_snap_arm *arms;
-    double *block; /* storage of every arm's linear posterior */
+    double *block;    /* storage of every arm's linear posterior */
+    double *cl_block; /* storage of every arm's cluster sums (cluster kind) */
 };
+
+/* The cluster kind's Beta parameters of arm a's quality in context x. */
+void sy_cluster_arm_beta(const sy_policy *p, const sy_snap_arm *a, const double *x, double *alpha,
+                         double *beta);
 
 /* One arm's place in a ranking: lower violation first, then higher utility. */
 typedef struct sy_score {
@@ -66,9 +74,32 @@ void sy_score_sort(sy_score *s, size_t n);
 void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, double input_tokens, gsl_rng *rng,
                     double *cost_usd, double *latency_s);
 
+/* The relative objective's scales for one request: geometric means of the eligible
+ * arms' posterior-mean cost and latency (0 when the objective does not use them). */
+typedef struct sy_obj_scale {
+    double cost, latency;
+} sy_obj_scale;
+void sy_objective_scales(const sy_policy *p, double input_tokens, const size_t *elig, size_t n,
+                         sy_obj_scale *s);
+/* The relative terms of sy_objective_penalty (out of line: logarithms). */
+double sy_objective_rel_penalty(const sy_objective *o, double cost_usd, double latency_s,
+                                const sy_obj_scale *s);
+/* w_cost·c + w_latency·l + the relative terms: what an outcome costs in utility (latency
+ * NAN counts 0). Inline: it runs for every arm of every draw. */
+static inline double sy_objective_penalty(const sy_objective *o, double cost_usd, double latency_s,
+                                          const sy_obj_scale *s)
+{
+    double lat = latency_s == latency_s ? latency_s : 0;
+    double pen = o->w_cost * cost_usd + o->w_latency * lat;
+    if (o->w_cost_rel > 0 || o->w_latency_rel > 0)
+        pen += sy_objective_rel_penalty(o, cost_usd, lat, s);
+    return pen;
+}
+
 /* An arm's deterministic score: the kind's quality score (see sy_policy_score) with the
  * posterior means of cost and latency. v is scratch of dim doubles. */
-void sy_arm_score(const sy_policy *p, const sy_decide_in *in, size_t arm, double *v, sy_score *sc);
+void sy_arm_score(const sy_policy *p, const sy_decide_in *in, size_t arm, double *v,
+                  const sy_obj_scale *scale, sy_score *sc);
 
 /* Per-kind deciders: elig[0..n) are the eligible arms in index order (n ≥ 1); each
  * fills out->ranking, n_ranked, propensity and constraint_fallback. */

@@ -15,6 +15,7 @@ static const char *const kind_names[] = {
     [SY_POLICY_LINUCB] = "linucb",
     [SY_POLICY_THOMPSON] = "thompson",
     [SY_POLICY_LINEAR_THOMPSON] = "linear_thompson",
+    [SY_POLICY_CLUSTER_THOMPSON] = "cluster_thompson",
 };
 
 const char *sy_policy_kind_name(sy_policy_kind kind)
@@ -37,7 +38,8 @@ int sy_policy_kind_parse(const char *name, sy_policy_kind *out)
 
 int sy_policy_kind_is_contextual(sy_policy_kind kind)
 {
-    return kind == SY_POLICY_LINUCB || kind == SY_POLICY_LINEAR_THOMPSON;
+    return kind == SY_POLICY_LINUCB || kind == SY_POLICY_LINEAR_THOMPSON ||
+           kind == SY_POLICY_CLUSTER_THOMPSON;
 }
 
 void sy_arm_params_init(sy_arm_params *a)
@@ -68,6 +70,7 @@ void sy_policy_params_init(sy_policy_params *p, sy_policy_kind kind, size_t n_ar
     p->ridge = 1;
     p->noise_var = 0.25;
     p->noise_strength = 4;
+    p->pool_strength = 8;
     p->propensity_draws = SY_POLICY_DEFAULT_DRAWS;
 }
 
@@ -102,14 +105,16 @@ int sy_policy_params_check(const sy_policy_params *p)
         (sy_policy_kind_is_contextual(p->kind) && p->dim == 0))
         return SY_ERR_INVALID;
     if (!nonneg(o->w_quality) || !nonneg(o->w_cost) || !nonneg(o->w_latency) ||
-        !nonneg(o->max_cost_usd) || !nonneg(o->latency_slo_s))
+        !nonneg(o->w_cost_rel) || !nonneg(o->w_latency_rel) || !nonneg(o->max_cost_usd) ||
+        !nonneg(o->latency_slo_s))
         return SY_ERR_INVALID;
     if (!nonneg(p->discount.half_life) ||
         (p->discount.unit != SY_HALF_LIFE_OBSERVATIONS && p->discount.unit != SY_HALF_LIFE_SECONDS))
         return SY_ERR_INVALID;
     if (!(p->epsilon >= 0 && p->epsilon <= 1) || !nonneg(p->ucb_c) || !nonneg(p->linucb_alpha) ||
         !nonneg(p->ts_scale) || !positive(p->ridge) || !positive(p->noise_var) ||
-        !positive(p->noise_strength) || p->fixed_arm >= p->n_arms)
+        !positive(p->noise_strength) || !positive(p->pool_strength) ||
+        !nonneg(p->population_strength) || p->fixed_arm >= p->n_arms)
         return SY_ERR_INVALID;
     for (size_t k = 0; p->arms && k < p->n_arms; k++)
         if (sy_arm_params_check(&p->arms[k]) != SY_OK)

@@ -23,6 +23,9 @@ int sy_policy_state_new(const sy_policy_params *params, sy_policy_state **out)
         sy_arm_stats_init(&st->stats[k], params->dim);
     }
     st->params.arms = st->arms;
+    if (params->kind == SY_POLICY_CLUSTER_THOMPSON)
+        st->cl =
+            sy_xcalloc(params->n_arms * SY_CLUSTER_LEVELS * SY_CLUSTER_SLOTS * 3, sizeof(double));
     *out = st;
     return SY_OK;
 }
@@ -35,6 +38,7 @@ void sy_policy_state_free(sy_policy_state *st)
         sy_arm_stats_free(&st->stats[k]);
     free(st->stats);
     free(st->arms);
+    free(st->cl);
     free(st);
 }
 
@@ -117,6 +121,22 @@ static void add_quality(sy_policy_state *st, const sy_quality_obs *q, double now
         sy_linreg_add(qs, d, q->x, q->reward, w);
     else
         sy_linreg_add(qs, 0, NULL, q->reward, w);
+    if (st->cl) { /* the rating's two cluster slots, decayed like the rating block */
+        size_t slot[SY_CLUSTER_LEVELS];
+        sy_cluster_slots(q->x, d, slot);
+        for (size_t lv = 0; lv < SY_CLUSTER_LEVELS; lv++) {
+            double *c =
+                st->cl + 3 * ((q->arm * SY_CLUSTER_LEVELS + lv) * SY_CLUSTER_SLOTS + slot[lv]);
+            if (now > c[0]) {
+                double f = sy_discount_factor(&st->params.discount, now - c[0]);
+                c[1] *= f;
+                c[2] *= f;
+                c[0] = now;
+            }
+            c[1] += w;
+            c[2] += w * q->reward;
+        }
+    }
 }
 
 int sy_policy_state_observe_quality(sy_policy_state *st, const sy_quality_obs *q, double *stamp)

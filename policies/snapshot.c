@@ -12,13 +12,14 @@
 #define SY_BETA_MIN 1e-3
 
 /* Beta posterior of quality from the decayed rating sums: α = α0 + Σw·r,
- * β = β0 + Σw·(1 − r), with the sums clamped to their valid range. */
-static void beta_posterior(sy_snap_arm *a)
+ * β = β0 + Σw·(1 − r), with the sums clamped to their valid range; the prior is the
+ * configured one plus the population prior Beta(pop_s·pop_mu, pop_s·(1 − pop_mu)). */
+static void beta_posterior(sy_snap_arm *a, double pop_mu, double pop_s)
 {
     double n = a->ratings > 0 ? a->ratings : 0;
     double s = a->sum_r < 0 ? 0 : a->sum_r > n ? n : a->sum_r;
-    double a0 = a->ap.prior_quality * a->ap.prior_quality_strength;
-    double b0 = (1 - a->ap.prior_quality) * a->ap.prior_quality_strength;
+    double a0 = a->ap.prior_quality * a->ap.prior_quality_strength + pop_s * pop_mu;
+    double b0 = (1 - a->ap.prior_quality) * a->ap.prior_quality_strength + pop_s * (1 - pop_mu);
     a->alpha = (a0 > SY_BETA_MIN ? a0 : SY_BETA_MIN) + s;
     a->beta = (b0 > SY_BETA_MIN ? b0 : SY_BETA_MIN) + (n - s);
 }
@@ -43,8 +44,8 @@ static void outcome_posterior(const sy_nig_stats *s, const sy_discount *disc, do
  * Everything decide needs for one arm, as of the state's clocks (observation mode) or
  * `now` (seconds). The linear posterior is factored here, once per snapshot.
  */
-static void snap_arm(const sy_policy_state *st, size_t k, double now_q, double now_o, double *work,
-                     sy_snap_arm *a)
+static void snap_arm(const sy_policy_state *st, size_t k, double now_q, double now_o, double pop_mu,
+                     double pop_s, double *work, sy_snap_arm *a)
 {
     const sy_arm_stats *s = &st->stats[k];
     const sy_discount *disc = &st->params.discount;
@@ -54,11 +55,12 @@ static void snap_arm(const sy_policy_state *st, size_t k, double now_q, double n
     double fq = now_q > s->q.t ? sy_discount_factor(disc, now_q - s->q.t) : 1.0;
     a->ratings = fq * s->q.n;
     a->sum_r = fq * s->q.sum_r;
-    beta_posterior(a);
+    beta_posterior(a, pop_mu, pop_s);
     if (d) {
+        double s0 = a->ap.prior_quality_strength;
         sy_linreg_prior pr = {
-            .bias_mean = a->ap.prior_quality,
-            .bias_precision = a->ap.prior_quality_strength,
+            .bias_mean = (a->ap.prior_quality * s0 + pop_mu * pop_s) / (s0 + pop_s),
+            .bias_precision = s0 + pop_s,
             .ridge = st->params.ridge,
             .a0 = st->params.noise_strength / 2,
             .b0 = st->params.noise_strength / 2 * st->params.noise_var,
@@ -75,6 +77,52 @@ static void snap_arm(const sy_policy_state *st, size_t k, double now_q, double n
                       strength, &a->cost, NULL);
 }
 
+/*
+ * The population prior (params.population_strength > 0): the route's models are
+ * exchangeable a priori, so each arm's quality prior also takes Beta(S·μ, S·(1 − μ)),
+ * fitted by the method of moments to the decayed rating means of the arms with at least
+ * one rating: μ their mean, v their variance net of sampling noise, S = μ(1 − μ)/v − 1
+ * clamped to [1, population_strength]; nothing with fewer than two rated arms. An
+ * untried model is then drawn from what the route's models are like rather than from
+ * the configured prior alone. *S = 0 when off or not estimable.
+ */
+static void population_moments(const sy_policy_state *st, double now_q, double *mu, double *S)
+{
+    const sy_policy_params *pp = &st->params;
+    *mu = 0.5;
+    *S = 0;
+    if (!(pp->population_strength > 0))
+        return;
+    double sm = 0, smm = 0, snoise = 0;
+    size_t m = 0;
+    for (size_t k = 0; k < pp->n_arms; k++) {
+        const sy_linreg_stats *q = &st->stats[k].q;
+        double f = now_q > q->t ? sy_discount_factor(&pp->discount, now_q - q->t) : 1.0;
+        double n = f * q->n, s = f * q->sum_r;
+        if (!(n >= 1))
+            continue;
+        double mean = s / n;
+        mean = mean < 0 ? 0 : mean > 1 ? 1 : mean;
+        sm += mean;
+        smm += mean * mean;
+        snoise += mean * (1 - mean) / n;
+        m++;
+    }
+    if (m < 2)
+        return;
+    double u = sm / (double)m;
+    double var = smm / (double)m - u * u - snoise / (double)m;
+    double cap = pp->population_strength;
+    double floor_var = u * (1 - u) / (cap + 1);
+    if (!(var > floor_var))
+        var = floor_var;
+    double s = u * (1 - u) / var - 1;
+    *mu = u;
+    *S = s < 1 ? 1 : s > cap ? cap : s;
+    if (!(u > 0 && u < 1))
+        *S = 0;
+}
+
 sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now)
 {
     const sy_policy_params *pp = &st->params;
@@ -88,12 +136,15 @@ sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now)
     p->n_arms = n;
     p->dim = d;
     p->obj = pp->objective;
-    p->need_cost = pp->objective.w_cost > 0 || pp->objective.max_cost_usd > 0;
-    p->need_latency = pp->objective.w_latency > 0 || pp->objective.latency_slo_s > 0;
+    p->need_cost =
+        pp->objective.w_cost > 0 || pp->objective.w_cost_rel > 0 || pp->objective.max_cost_usd > 0;
+    p->need_latency = pp->objective.w_latency > 0 || pp->objective.w_latency_rel > 0 ||
+                      pp->objective.latency_slo_s > 0;
     p->epsilon = pp->epsilon;
     p->ucb_c = pp->ucb_c;
     p->linucb_alpha = pp->linucb_alpha;
     p->ts_scale = pp->ts_scale;
+    p->pool = pp->pool_strength;
     p->fixed_arm = pp->fixed_arm;
     p->draws = pp->propensity_draws;
     p->arms = sy_xcalloc(n, sizeof(*p->arms));
@@ -110,9 +161,25 @@ sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now)
             p->arms[k].lin.mu = base + d * d + d;
         }
     }
+    double pop_mu, pop_s;
+    population_moments(st, now_q, &pop_mu, &pop_s);
     for (size_t k = 0; k < n; k++) {
-        snap_arm(st, k, now_q, now_o, work, &p->arms[k]);
+        snap_arm(st, k, now_q, now_o, pop_mu, pop_s, work, &p->arms[k]);
         p->total_ratings += p->arms[k].ratings > 0 ? p->arms[k].ratings : 0;
+    }
+    if (st->cl) { /* cluster sums decayed to now, as (Σw, Σw·r) pairs */
+        size_t per = SY_CLUSTER_LEVELS * SY_CLUSTER_SLOTS;
+        p->cl_block = sy_xmalloc(n * per * 2 * sizeof(double));
+        for (size_t k = 0; k < n; k++) {
+            double *o = p->cl_block + k * per * 2;
+            for (size_t j = 0; j < per; j++) {
+                const double *c = st->cl + 3 * (k * per + j);
+                double f = now_q > c[0] ? sy_discount_factor(&pp->discount, now_q - c[0]) : 1.0;
+                o[2 * j] = f * c[1];
+                o[2 * j + 1] = f * c[2];
+            }
+            p->arms[k].cl = o;
+        }
     }
     free(work);
     return p;
@@ -157,4 +224,12 @@ int sy_policy_arm_summary(const sy_policy *p, size_t arm, double input_tokens, s
         out->cost_hi_usd = (in + po * fmax(sy_tokens_from_y(th), 0)) * 1e-6;
     }
     return SY_OK;
+}
+
+void sy_cluster_arm_beta(const sy_policy *p, const sy_snap_arm *a, const double *x, double *alpha,
+                         double *beta)
+{
+    size_t slot[SY_CLUSTER_LEVELS];
+    sy_cluster_slots(x, p->dim, slot);
+    sy_cluster_beta(a->alpha, a->beta, a->cl, slot, p->pool, alpha, beta);
 }

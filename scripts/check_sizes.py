@@ -15,9 +15,10 @@ import re
 import sys
 import tempfile
 
+from check_layers import source_files
+
 MAX_FILE = 900
 MAX_FUNCTION = 120
-SOURCE_DIRS = ("common", "policies", "experiments", "feedback", "engine", "sim")
 DECL_RE = re.compile(r"^[A-Za-z_][\w \*]*?\b(\w+)\(")
 
 
@@ -64,12 +65,8 @@ def check_file(path, rel):
 
 def check(root):
     errors = []
-    for top in SOURCE_DIRS:
-        for dirpath, _, names in os.walk(os.path.join(root, top)):
-            for n in sorted(names):
-                if n.endswith((".c", ".h")):
-                    p = os.path.join(dirpath, n)
-                    errors += check_file(p, os.path.relpath(p, root))
+    for rel in source_files(root):
+        errors += check_file(os.path.join(root, rel), rel)
     return errors
 
 

@@ -169,11 +169,21 @@ void sy_sim_action_dist(const sy_policy *p, const sy_decide_in *in, unsigned dra
         dist[k] /= draws;
 }
 
-static double event_reward(const sy_objective *obj, const sy_sim_log *lg, size_t i)
+/* An event's utility. A log shows one arm per event, so the relative terms are
+ * measured against the whole log's geometric mean cost and latency. */
+static double event_reward(const sy_objective *obj, const sy_sim_log *lg, size_t i,
+                           const double scale[2])
 {
     double q = isnan(lg->quality[i]) ? 0 : lg->quality[i];
     double c = isnan(lg->cost[i]) ? 0 : lg->cost[i];
-    return sy_sim_utility(obj, q, c, lg->latency[i]);
+    return sy_sim_utility(obj, q, c, lg->latency[i], scale[0], scale[1]);
+}
+
+/* The log-wide scales of event_reward. */
+static void log_scales(const sy_objective *obj, const sy_sim_log *lg, double scale[2])
+{
+    scale[0] = obj->w_cost_rel > 0 ? sy_geomean_positive(lg->cost, NULL, lg->n) : 0;
+    scale[1] = obj->w_latency_rel > 0 ? sy_geomean_positive(lg->latency, NULL, lg->n) : 0;
 }
 
 static void estimates(const double *r, const double *p, const double *pi, const double *rhat,
@@ -268,8 +278,10 @@ int sy_sim_evaluate_log(const sy_sim_log *lg, const sy_policy_params *params, un
     }
     ope_buf b;
     ope_alloc(&b, n, K);
+    double scale[2];
+    log_scales(&pp.objective, lg, scale);
     for (size_t i = 0; i < n; i++)
-        b.r[i] = event_reward(&pp.objective, lg, i);
+        b.r[i] = event_reward(&pp.objective, lg, i, scale);
     sy_sim_reward_model(lg->x, lg->dim, lg->arm, b.r, n, K, 1.0, b.pred);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, seed);
@@ -333,8 +345,9 @@ void sy_sim_evaluate_dist(const sy_sim_log *lg, const double *target, sy_sim_ope
     ope_buf b;
     ope_alloc(&b, n, K);
     sy_objective obj = {.w_quality = 1};
+    double scale[2] = {0, 0};
     for (size_t i = 0; i < n; i++)
-        b.r[i] = event_reward(&obj, lg, i);
+        b.r[i] = event_reward(&obj, lg, i, scale);
     sy_sim_reward_model(lg->x, lg->dim, lg->arm, b.r, n, K, 1.0, b.pred);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 1);
@@ -392,11 +405,15 @@ int sy_sim_validate(const sy_sim_dataset *ds, size_t dim, const sy_policy_params
                                .prompt_bytes = ds->bytes[i],
                                .turn = ds->turn[i]};
         sy_featurize(&fi, X + i * d, d);
-        for (size_t k = 0; k < K; k++) {
+        for (size_t k = 0; k < K; k++)
             E[i * K + k] = (uint8_t)sy_sim_dataset_eligible(ds, i, k);
+        const double *rc = ds->cost + i * SY_SIM_STRIDE, *rl = ds->latency + i * SY_SIM_STRIDE;
+        double cs = tp.objective.w_cost_rel > 0 ? sy_geomean_positive(rc, E + i * K, K) : 0;
+        double lsc = tp.objective.w_latency_rel > 0 ? sy_geomean_positive(rl, E + i * K, K) : 0;
+        for (size_t k = 0; k < K; k++) {
             size_t c = i * SY_SIM_STRIDE + k;
             U[i * K + k] = E[i * K + k] ? sy_sim_utility(&tp.objective, ds->quality[c], ds->cost[c],
-                                                         ds->latency[c])
+                                                         ds->latency[c], cs, lsc)
                                         : 0;
         }
         order[i] = i;

@@ -33,6 +33,129 @@ long sy_sim_best_fixed(const sy_sim_result *res, const sy_sim_agent *agents)
     return best;
 }
 
+static const char *display_name(const sy_sim_report_in *in, size_t a, char *buf, size_t n);
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double sy_sim_quantile(const double *v, size_t n, double p)
+{
+    if (!n)
+        return NAN;
+    double *t = sy_xmalloc(n * sizeof(double));
+    memcpy(t, v, n * sizeof(double));
+    qsort(t, n, sizeof(double), cmp_double);
+    double h = p * (double)(n - 1);
+    size_t lo = (size_t)floor(h), hi = lo + 1 < n ? lo + 1 : lo;
+    double q = t[lo] + (h - (double)lo) * (t[hi] - t[lo]);
+    free(t);
+    return q;
+}
+
+/* Quality and cost of seed s of agent a, as fractions of the reference's when set. */
+static void seed_rel(const sy_sim_report_in *in, size_t a, size_t s, double *q, double *c)
+{
+    const sy_sim_agent_result *r = &in->res->agents[a];
+    *q = r->quality[s];
+    *c = r->cost[s];
+    if (in->reference >= 0) {
+        const sy_sim_agent_result *ref = &in->res->agents[in->reference];
+        *q /= ref->quality[s];
+        *c /= ref->cost[s];
+    }
+}
+
+int sy_sim_seed_meets(const sy_sim_report_in *in, size_t a, size_t s)
+{
+    if (!(in->target_quality > 0) && !(in->target_cost > 0))
+        return -1;
+    double q, c;
+    seed_rel(in, a, s, &q, &c);
+    return (!(in->target_quality > 0) || q >= in->target_quality) &&
+           (!(in->target_cost > 0) || c <= in->target_cost);
+}
+
+/* Seeds of agent a meeting the targets (0 when none is set). */
+static size_t seeds_meeting(const sy_sim_report_in *in, size_t a)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < in->res->seeds; s++)
+        n += sy_sim_seed_meets(in, a, s) == 1;
+    return n;
+}
+
+/* p10, median, p90 over seeds: which = 0 quality, 1 cost, 2 utility, 3 % ref quality,
+ * 4 % ref cost (NAN without a reference). */
+static void spread_of(const sy_sim_report_in *in, size_t a, int which, double out[3])
+{
+    const sy_sim_agent_result *r = &in->res->agents[a];
+    size_t n = in->res->seeds;
+    double *v = sy_xcalloc(n ? n : 1, sizeof(double));
+    for (size_t s = 0; s < n; s++) {
+        double q, c;
+        if (which >= 3 && in->reference < 0) {
+            out[0] = out[1] = out[2] = NAN;
+            free(v);
+            return;
+        }
+        seed_rel(in, a, s, &q, &c);
+        v[s] = which == 0   ? r->quality[s]
+               : which == 1 ? r->cost[s]
+               : which == 2 ? r->utility[s]
+               : which == 3 ? 100 * q
+                            : 100 * c;
+    }
+    static const double ps[3] = {0.1, 0.5, 0.9};
+    for (int i = 0; i < 3; i++)
+        out[i] = sy_sim_quantile(v, n, ps[i]);
+    free(v);
+}
+
+void sy_sim_report_spread(FILE *out, const sy_sim_report_in *in)
+{
+    const sy_sim_result *res = in->res;
+    int rel = in->reference >= 0;
+    int targets = in->target_quality > 0 || in->target_cost > 0;
+    fprintf(out, "\ndistribution over the %zu seeds (p10 / median / p90 of the per-seed means)%s\n",
+            res->seeds, rel ? ", quality and cost in % of the reference" : "");
+    fprintf(out, "%-40s %23s %26s %26s", "policy", "quality", "cost", "utility");
+    if (targets)
+        fprintf(out, " %12s", "meet target");
+    fputc('\n', out);
+    for (size_t a = 0; a < res->n_agents; a++) {
+        double q[3], c[3], u[3];
+        spread_of(in, a, rel ? 3 : 0, q);
+        spread_of(in, a, rel ? 4 : 1, c);
+        spread_of(in, a, 2, u);
+        char name[160];
+        fprintf(out, "%-40.40s", display_name(in, a, name, sizeof(name)));
+        if (rel)
+            fprintf(out, " %7.1f %7.1f %7.1f %8.1f %8.1f %8.1f", q[0], q[1], q[2], c[0], c[1],
+                    c[2]);
+        else
+            fprintf(out, " %7.4f %7.4f %7.4f %8.6f %8.6f %8.6f", q[0], q[1], q[2], c[0], c[1],
+                    c[2]);
+        fprintf(out, " %8.4f %8.4f %8.4f", u[0], u[1], u[2]);
+        if (targets)
+            fprintf(out, " %6zu/%-5zu", seeds_meeting(in, a), res->seeds);
+        fputc('\n', out);
+    }
+    if (targets) {
+        fprintf(out, "target for one run:");
+        if (in->target_quality > 0)
+            fprintf(out, " quality ≥ %g%s", rel ? 100 * in->target_quality : in->target_quality,
+                    rel ? "% of the reference's" : "");
+        if (in->target_cost > 0)
+            fprintf(out, "%s cost ≤ %g%s", in->target_quality > 0 ? " and" : "",
+                    rel ? 100 * in->target_cost : in->target_cost,
+                    rel ? "% of the reference's" : " USD per request");
+        fputc('\n', out);
+    }
+}
+
 typedef struct row_stats {
     double q, qh, c, ch, u, uh, ro, roh, rb, rbh, pq, pqh, pc, pch;
 } row_stats;
@@ -128,15 +251,16 @@ void sy_sim_report_tasks(FILE *out, const sy_sim_report_in *in, char *const *tas
                 continue;
             fprintf(out, "  %-34.34s quality %.4f  cost $%.6f  arms:", in->agents[a].name,
                     r->task_q[t] / n, r->task_c[t] / n);
-            /* the three arms served most */
+            /* the arms served most: up to six, those with at least 2% of the task */
             int used[SY_POLICY_MAX_ARMS] = {0};
-            for (int top = 0; top < 3; top++) {
+            for (int top = 0; top < 6; top++) {
                 long best = -1;
                 for (size_t k = 0; k < K; k++)
                     if (!used[k] &&
                         (best < 0 || r->task_arm[t * K + k] > r->task_arm[t * K + best]))
                         best = (long)k;
-                if (best < 0 || r->task_arm[t * K + best] <= 0)
+                if (best < 0 || r->task_arm[t * K + best] <= 0 ||
+                    (top > 0 && r->task_arm[t * K + best] < 0.02 * n))
                     break;
                 used[best] = 1;
                 fprintf(out, " %s %.0f%%", arm_names[best], 100 * r->task_arm[t * K + best] / n);
@@ -167,7 +291,10 @@ int sy_sim_report_csv(const char *path, const sy_sim_report_in *in, char *err, s
     fprintf(f, "policy,kind,seeds,requests,quality,quality_ci95,cost_usd,cost_ci95,utility,"
                "utility_ci95,regret_oracle,regret_oracle_ci95,regret_best_fixed,"
                "regret_best_fixed_ci95,pct_ref_quality,pct_ref_quality_ci95,pct_ref_cost,"
-               "pct_ref_cost_ci95,best_fixed\n");
+               "pct_ref_cost_ci95,best_fixed,quality_p10,quality_p50,quality_p90,cost_p10,"
+               "cost_p50,cost_p90,utility_p10,utility_p50,utility_p90,pct_ref_quality_p10,"
+               "pct_ref_quality_p50,pct_ref_quality_p90,pct_ref_cost_p10,pct_ref_cost_p50,"
+               "pct_ref_cost_p90,seeds_meeting_target\n");
     static const char *const kinds[] = {"policy", "oracle", "fixed"};
     for (size_t a = 0; a < in->res->n_agents; a++) {
         row_stats s;
@@ -182,7 +309,63 @@ int sy_sim_report_csv(const char *path, const sy_sim_report_in *in, char *err, s
             else
                 fprintf(f, ",%.9g", v[j]);
         }
-        fprintf(f, ",%d\n", (long)a == in->best_fixed);
+        fprintf(f, ",%d", (long)a == in->best_fixed);
+        for (int w = 0; w < 5; w++) {
+            double sp[3];
+            spread_of(in, a, w, sp);
+            for (int i = 0; i < 3; i++) {
+                if (isnan(sp[i]))
+                    fputs(",", f);
+                else
+                    fprintf(f, ",%.9g", sp[i]);
+            }
+        }
+        if (in->target_quality > 0 || in->target_cost > 0)
+            fprintf(f, ",%zu\n", seeds_meeting(in, a));
+        else
+            fputs(",\n", f);
+    }
+    if (fclose(f) != 0) {
+        snprintf(err, err_len, "cannot write %s", path);
+        return SY_ERR_IO;
+    }
+    return SY_OK;
+}
+
+int sy_sim_report_seed_csv(const char *path, const sy_sim_report_in *in, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, err_len, "cannot write %s: %s", path, strerror(errno));
+        return SY_ERR_IO;
+    }
+    fprintf(f, "policy,kind,seed,requests,quality,cost_usd,utility,regret_oracle,"
+               "regret_best_fixed,pct_ref_quality,pct_ref_cost,meets_target\n");
+    static const char *const kinds[] = {"policy", "oracle", "fixed"};
+    const sy_sim_result *res = in->res;
+    for (size_t a = 0; a < res->n_agents; a++) {
+        const sy_sim_agent_result *r = &res->agents[a];
+        for (size_t s = 0; s < res->seeds; s++) {
+            csv_str(f, in->agents[a].name);
+            fprintf(f, ",%s,%lu,%zu,%.9g,%.9g,%.9g,%.9g", kinds[in->agents[a].kind], in->seed0 + s,
+                    res->steps, r->quality[s], r->cost[s], r->utility[s], r->regret_oracle[s]);
+            if (in->best_fixed >= 0)
+                fprintf(f, ",%.9g", res->agents[in->best_fixed].eu[s] - r->eu[s]);
+            else
+                fputs(",", f);
+            if (in->reference >= 0) {
+                double q, c;
+                seed_rel(in, a, s, &q, &c);
+                fprintf(f, ",%.9g,%.9g", 100 * q, 100 * c);
+            } else {
+                fputs(",,", f);
+            }
+            int m = sy_sim_seed_meets(in, a, s);
+            if (m < 0)
+                fputs(",\n", f);
+            else
+                fprintf(f, ",%d\n", m);
+        }
     }
     if (fclose(f) != 0) {
         snprintf(err, err_len, "cannot write %s", path);

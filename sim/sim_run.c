@@ -3,7 +3,8 @@
  *
  * Loop order: seeds, then steps, then agents, so every agent sees the same row at the
  * same step (for a scenario the row is drawn once and shared). Learning agents own a
- * policy state, a published snapshot and their own generator seeded from (seed, agent).
+ * policy state, a published snapshot and their own generator seeded from the seed and
+ * the agent's name (so an agent's results do not depend on which others run with it).
  */
 #include "sim_run.h"
 
@@ -24,12 +25,17 @@ size_t sy_sim_bucket_end(size_t p, size_t steps, size_t points)
     return ((p + 1) * steps + points - 1) / points;
 }
 
-double sy_sim_utility(const sy_objective *obj, double quality, double cost, double latency)
+double sy_sim_utility(const sy_objective *obj, double quality, double cost, double latency,
+                      double cost_scale, double latency_scale)
 {
-    double u = obj->w_quality * quality - obj->w_cost * cost;
-    if (!isnan(latency))
-        u -= obj->w_latency * latency;
-    return u;
+    return sy_objective_utility(obj, quality, cost, latency, cost_scale, latency_scale);
+}
+
+void sy_sim_row_scales(const sy_objective *obj, const sy_sim_row *row, size_t n_arms, double *cs,
+                       double *ls)
+{
+    *cs = obj->w_cost_rel > 0 ? sy_geomean_positive(row->cost, row->eligible, n_arms) : 0;
+    *ls = obj->w_latency_rel > 0 ? sy_geomean_positive(row->latency, row->eligible, n_arms) : 0;
 }
 
 static double violation(const sy_objective *obj, double cost, double latency)
@@ -42,21 +48,23 @@ static double violation(const sy_objective *obj, double cost, double latency)
     return v;
 }
 
-static double row_eu(const sy_objective *obj, const sy_sim_row *row, size_t k)
+/* Expected utility of arm k in a row whose relative scales are cs, ls. */
+static double row_eu(const sy_objective *obj, const sy_sim_row *row, double cs, double ls, size_t k)
 {
     if (row->eu)
         return row->eu[k];
-    return sy_sim_utility(obj, row->quality[k], row->cost[k], row->latency[k]);
+    return sy_sim_utility(obj, row->quality[k], row->cost[k], row->latency[k], cs, ls);
 }
 
 long sy_sim_oracle_arm(const sy_objective *obj, const sy_sim_row *row, size_t n_arms)
 {
     long best = -1;
-    double best_v = 0, best_u = 0;
+    double best_v = 0, best_u = 0, cs, ls;
+    sy_sim_row_scales(obj, row, n_arms, &cs, &ls);
     for (size_t k = 0; k < n_arms; k++) {
         if (row->eligible && !row->eligible[k])
             continue;
-        double v = violation(obj, row->cost[k], row->latency[k]), u = row_eu(obj, row, k);
+        double v = violation(obj, row->cost[k], row->latency[k]), u = row_eu(obj, row, cs, ls, k);
         if (best < 0 || v < best_v || (v == best_v && u > best_u)) {
             best = (long)k;
             best_v = v;
@@ -74,6 +82,18 @@ long sy_sim_fixed_arm(size_t arm, const sy_sim_row *row, size_t n_arms)
         if (!row->eligible || row->eligible[k])
             return (long)k;
     return -1;
+}
+
+unsigned long sy_sim_agent_seed(unsigned long seed, const char *name)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a of the name, then mixed with the seed */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    h ^= (uint64_t)seed * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 29;
+    return (unsigned long)(h & 0xffffffffu) + 1; /* mt19937 takes 32 bits; never 0 */
 }
 
 void sy_sim_mean_ci(const double *v, size_t n, double *mean, double *half)
@@ -155,7 +175,7 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
             sy_policy_state_new(&agents[a].params, &L->st);
             L->snap = sy_policy_state_snapshot(L->st, 0);
             L->rng = gsl_rng_alloc(gsl_rng_mt19937);
-            gsl_rng_set(L->rng, seed * 1000003ul + a + 1);
+            gsl_rng_set(L->rng, sy_sim_agent_seed(seed, agents[a].name));
         }
         size_t bucket = 0, bucket_n = 0;
         memset(bucket_eu, 0, n_agents * sizeof(double));
@@ -163,7 +183,9 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
             sy_sim_row row;
             src->row(src->ctx, t, &row);
             long o = sy_sim_oracle_arm(&opts->obj, &row, K);
-            double eu_opt = o >= 0 ? row_eu(&opts->obj, &row, (size_t)o) : 0;
+            double cs, ls;
+            sy_sim_row_scales(&opts->obj, &row, K, &cs, &ls);
+            double eu_opt = o >= 0 ? row_eu(&opts->obj, &row, cs, ls, (size_t)o) : 0;
             for (size_t a = 0; a < n_agents; a++) {
                 live_agent *L = &live[a];
                 long k;
@@ -206,8 +228,9 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
                 }
                 if (k < 0)
                     continue; /* no arm can serve this row */
-                double u = sy_sim_utility(&opts->obj, row.quality[k], row.cost[k], row.latency[k]);
-                double eu = row_eu(&opts->obj, &row, (size_t)k);
+                double u =
+                    sy_sim_utility(&opts->obj, row.quality[k], row.cost[k], row.latency[k], cs, ls);
+                double eu = row_eu(&opts->obj, &row, cs, ls, (size_t)k);
                 L->sum_q += row.quality[k];
                 L->sum_c += row.cost[k];
                 if (!isnan(row.latency[k])) {

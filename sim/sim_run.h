@@ -81,13 +81,23 @@ typedef struct sy_sim_result {
 /* Steps [0, n) of a run of `steps` end bucket `p` of `points` (the curves' x values). */
 size_t sy_sim_bucket_end(size_t p, size_t steps, size_t points);
 
-/* Utility of a realised outcome under obj (an unknown latency counts 0). */
-double sy_sim_utility(const sy_objective *obj, double quality, double cost, double latency);
+/* Utility of a realised outcome under obj (an unknown latency counts 0); the relative
+ * terms against cost_scale and latency_scale (sy_objective_utility). */
+double sy_sim_utility(const sy_objective *obj, double quality, double cost, double latency,
+                      double cost_scale, double latency_scale);
+/* The relative objective's scales of a row: geometric means of the eligible arms'
+ * realised costs and latencies (0 when the objective has no relative term). */
+void sy_sim_row_scales(const sy_objective *obj, const sy_sim_row *row, size_t n_arms, double *cs,
+                       double *ls);
 /* The oracle's arm for a row: constraints first (least violation), then best utility
  * (expected utility when row->eu is set); lowest index on ties. -1 if none eligible. */
 long sy_sim_oracle_arm(const sy_objective *obj, const sy_sim_row *row, size_t n_arms);
 /* What a fixed agent serves: `arm` when eligible, else the first eligible arm. */
 long sy_sim_fixed_arm(size_t arm, const sy_sim_row *row, size_t n_arms);
+
+/* The generator seed of an agent named `name` in run `seed`: depends on nothing else,
+ * so a policy's figures do not change with the other policies compared. */
+unsigned long sy_sim_agent_seed(unsigned long seed, const char *name);
 
 /* Run the agents; SY_ERR_INVALID (with err) when an agent's parameters are rejected. */
 int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,

@@ -304,11 +304,17 @@ static double expected_cost(const sc_arm *A, double in_tok)
     return (A->price_in * in_tok + A->price_out * A->out_tokens) * 1e-6;
 }
 
-static double arm_eu(const sy_sim_scenario *sc, const sc_arm *A, size_t ci)
+static double mean_latency(const sc_arm *A)
 {
-    double lat = A->latency_s * exp(A->latency_sigma * A->latency_sigma / 2);
-    return sc->obj.w_quality * A->quality[ci] - sc->obj.w_cost * expected_cost(A, sc->in_tok[ci]) -
-           sc->obj.w_latency * lat;
+    return A->latency_s * exp(A->latency_sigma * A->latency_sigma / 2);
+}
+
+/* Expected utility of arm A in context ci; the relative terms' scales are the geometric
+ * means of the arms' expected cost and latency (cs, ls). */
+static double arm_eu(const sy_sim_scenario *sc, const sc_arm *A, size_t ci, double cs, double ls)
+{
+    return sy_objective_utility(&sc->obj, A->quality[ci], expected_cost(A, sc->in_tok[ci]),
+                                mean_latency(A), cs, ls);
 }
 
 static void sc_begin(void *ctx, unsigned long seed)
@@ -329,9 +335,15 @@ static void sc_row(void *ctx, size_t t, sy_sim_row *row)
         sc->c[k] = expected_cost(A, sc->in_tok[ci]);
         sc->l[k] = A->latency_s * exp(A->latency_sigma * gsl_ran_ugaussian(sc->rng));
         sc->tok[k] = A->out_tokens;
-        sc->eu[k] = arm_eu(sc, A, ci);
         sc->elig[k] = t >= A->outage_until;
     }
+    double ml[SY_POLICY_MAX_ARMS];
+    for (size_t k = 0; k < sc->n_arms; k++)
+        ml[k] = mean_latency(&sc->cur[k]);
+    double cs = sy_geomean_positive(sc->c, NULL, sc->n_arms);
+    double ls = sy_geomean_positive(ml, NULL, sc->n_arms);
+    for (size_t k = 0; k < sc->n_arms; k++)
+        sc->eu[k] = arm_eu(sc, &sc->cur[k], ci, cs, ls);
     int any = 0;
     for (size_t k = 0; k < sc->n_arms; k++)
         any |= sc->elig[k];
@@ -389,7 +401,14 @@ double sy_sim_scenario_mean_eu(sy_sim_scenario *sc, size_t t, size_t k)
     advance(sc, t);
     double w = 0, s = 0;
     for (size_t i = 0; i < sc->n_ctx; i++) {
-        s += sc->ctx_weight[i] * arm_eu(sc, &sc->cur[k], i);
+        double c[SY_POLICY_MAX_ARMS], l[SY_POLICY_MAX_ARMS];
+        for (size_t j = 0; j < sc->n_arms; j++) {
+            c[j] = expected_cost(&sc->cur[j], sc->in_tok[i]);
+            l[j] = mean_latency(&sc->cur[j]);
+        }
+        double cs = sy_geomean_positive(c, NULL, sc->n_arms);
+        double ls = sy_geomean_positive(l, NULL, sc->n_arms);
+        s += sc->ctx_weight[i] * arm_eu(sc, &sc->cur[k], i, cs, ls);
         w += sc->ctx_weight[i];
     }
     return s / w;

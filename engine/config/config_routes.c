@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const k_policies[] = {"uniform",     "fixed",          "weighted",
-                                         "round_robin", "epsilon_greedy", "ucb1",
-                                         "linucb",      "thompson",       "linear_thompson"};
+static const char *const k_policies[] = {
+    "uniform", "fixed",  "weighted", "round_robin",     "epsilon_greedy",
+    "ucb1",    "linucb", "thompson", "linear_thompson", "cluster_thompson"};
 
 /* Candidate c (at index i of array v): a model, not a repeat. Returns its model index. */
 static long candidate_model(sy_cfg_loader *l, const cJSON *v, const cJSON *c, size_t i)
@@ -145,6 +145,8 @@ static const sy_cfg_field params_fields[] = {
     NUM(sy_policy_params, "ucb_c", ucb_c, 0, 100),
     NUM(sy_policy_params, "linucb_alpha", linucb_alpha, 0, 100),
     NUM(sy_policy_params, "ts_scale", ts_scale, 0.01, 100),
+    NUM(sy_policy_params, "pool_strength", pool_strength, 0.01, 1e6),
+    NUM(sy_policy_params, "population_strength", population_strength, 0, 1e6),
     NUM(sy_policy_params, "ridge", ridge, 1e-6, 1e6),
     NUM(sy_policy_params, "noise_var", noise_var, 1e-6, 100),
     NUM(sy_policy_params, "noise_strength", noise_strength, 0.01, 1e6),
@@ -171,6 +173,9 @@ static const sy_cfg_field objective_fields[] = {
     NUM(sy_objective, "quality", w_quality, 0, 1e6),
     NUM(sy_objective, "cost_per_usd", w_cost, 0, 1e9),
     NUM(sy_objective, "latency_per_s", w_latency, 0, 1e6),
+    /* scale-free weights (policies/policy_params.h): one kind per signal */
+    NUM(sy_objective, "cost_per_doubling", w_cost_rel, 0, 1e6),
+    NUM(sy_objective, "latency_per_doubling", w_latency_rel, 0, 1e6),
     NUM(sy_objective, "max_cost_usd", max_cost_usd, 0, 1e6),
     {.key = "latency_slo_ms",
      .type = SY_CFG_NUMBER,
@@ -179,7 +184,19 @@ static const sy_cfg_field objective_fields[] = {
      .hi = 86400000,
      .div = 1000},
 };
-static const sy_cfg_schema objective_schema = SY_CFG_SCHEMA(objective_fields);
+/* Each signal's weight is absolute or relative, not both. */
+static void objective_after(sy_cfg_loader *l, const cJSON *v, void *out)
+{
+    if (sy_cfg_get(v, "cost_per_usd") && sy_cfg_get(v, "cost_per_doubling"))
+        sy_cfg_err(l, "give \"cost_per_usd\" (absolute) or \"cost_per_doubling\" (relative), "
+                      "not both");
+    if (sy_cfg_get(v, "latency_per_s") && sy_cfg_get(v, "latency_per_doubling"))
+        sy_cfg_err(l, "give \"latency_per_s\" (absolute) or \"latency_per_doubling\" "
+                      "(relative), not both");
+}
+static const sy_cfg_schema objective_schema = {.fields = objective_fields,
+                                               .n_fields = SY_ARRAY_LEN(objective_fields),
+                                               .after = objective_after};
 
 /* "half_life": {"requests": N} or {"seconds": N}, exactly one. */
 static int half_life_before(sy_cfg_loader *l, const cJSON *v, void *out)
@@ -271,7 +288,8 @@ static void route_after(sy_cfg_loader *l, const cJSON *obj, void *out)
     sy_route_cfg *r = out;
     if (!sy_policy_kind_is_contextual(r->params.kind) && r->params.dim)
         sy_cfg_errk(l, "params",
-                    "\"dim\" applies only to the contextual policies (linucb, linear_thompson)");
+                    "\"dim\" applies only to the contextual policies (linucb, cluster_thompson, "
+                    "linear_thompson)");
     sy_policy_params pp = r->params;
     pp.arms = r->arms;
     if (r->n_candidates && sy_policy_params_check(&pp) != 0)

@@ -180,7 +180,10 @@ static void observe(void *ud, const sy_store_obs *o)
     route_state *rs = r->route[0] ? find_route(l, r->route, r->model, &arm) : NULL;
     if (!rs)
         return;
-    double t = (double)sy_wall_ms() / 1000.0;
+    /* the event's own time (request or rating), so that a replayed history decays by
+     * its age under a time half-life; the wall clock only when an event has none */
+    uint64_t ts = o->is_feedback ? o->ts_ms : r->ts_ms;
+    double t = (double)(ts ? ts : sy_wall_ms()) / 1000.0;
     if (!o->is_feedback) {
         if (r->status != 200)
             return; /* errors carry no latency or token evidence */

@@ -2,24 +2,13 @@
 #include "exp_results.h"
 
 #include "exp_analysis.h"
+#include "experiments_internal.h"
 
 #include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static double num_or(const cJSON *o, const char *k, double d)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : d;
-}
-
-static const char *str_or(const cJSON *o, const char *k, const char *d)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : d;
-}
 
 static cJSON *num(double v)
 {

@@ -5,8 +5,7 @@
  *    "allocation_version": n, "allocation_history": [{"version", "traffic", "weights", "ts_ms"}],
  *    "layer_range": [start, end] (while running), "created_ms", "started_ms", "stopped_ms"}
  */
-#include "experiments.h"
-#include "registry_names.h"
+#include "experiments_internal.h"
 
 #include "assign.h"
 #include "prompt_template.h"
@@ -19,230 +18,13 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_UNIT_HEADER "x-switchyard-user"
-#define MAX_EXPERIMENTS     256
+#define MAX_EXPERIMENTS 256
 
 struct sy_exp_registry {
     sy_store *store;
     pthread_mutex_t lock; /* guards docs; held across a commit only by admin writers */
     cJSON *docs;          /* array in creation order */
 };
-
-/* ---- definitions ------------------------------------------------------------------ */
-
-static int valid_id(const char *s)
-{
-    return sy_registry_valid_name(s, SY_EXP_ID_MAX - 1);
-}
-
-static void set_reply_error(sy_exp_reply *out, int status, const char *param, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void set_reply_error(sy_exp_reply *out, int status, const char *param, const char *fmt, ...)
-{
-    out->status = status;
-    snprintf(out->param, sizeof(out->param), "%s", param ? param : "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out->message, sizeof(out->message), fmt, ap);
-    va_end(ap);
-}
-
-static const char *str_or(const cJSON *obj, const char *key, const char *dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(v) ? v->valuestring : dflt;
-}
-
-static double num_or(const cJSON *obj, const char *key, double dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
-static int in_strings(const char *s, const char *const *list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(s, list[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Check a variant's prompt reference {"id", "version" | "label"}. */
-static int check_prompt_ref(const cJSON *p, char *param, size_t plen, const char **why)
-{
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "id");
-    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(p, "version");
-    const cJSON *lab = cJSON_GetObjectItemCaseSensitive(p, "label");
-    if (!cJSON_IsObject(p) || !cJSON_IsString(id) || !valid_id(id->valuestring) || (ver && lab) ||
-        (ver && (!cJSON_IsNumber(ver) || ver->valuedouble < 1 ||
-                 ver->valuedouble != floor(ver->valuedouble))) ||
-        (lab && (!cJSON_IsString(lab) || !valid_id(lab->valuestring)))) {
-        snprintf(param + strlen(param), plen - strlen(param), ".prompt");
-        *why = "prompt must be {\"id\", and \"version\" (integer >= 1) or \"label\"}";
-        return -1;
-    }
-    return 0;
-}
-
-/*
- * Check a definition's shape (routes and models are checked by the merge). Returns 0, or
- * -1 with the offending field in param and a static message in *why.
- */
-static int def_check(const cJSON *def, char *param, size_t plen, const char **why)
-{
-    static const char *const keys[] = {
-        "id",       "route", "unit",        "unit_header", "traffic",   "layer", "salt",
-        "variants", "alpha", "min_samples", "guardrails",  "msprt_tau", "status"};
-    static const char *const vkeys[] = {"name",   "weight", "model",  "candidates",
-                                        "policy", "params", "prompt", "parameters"};
-    static const char *const units[] = {"user", "conversation", "request"};
-    static const char *const gkeys[] = {"cost_per_request_max_increase", "p95_latency_max_increase",
-                                        "error_rate_max_increase"};
-    param[0] = '\0';
-    if (!cJSON_IsObject(def)) {
-        *why = "an experiment definition must be a JSON object";
-        return -1;
-    }
-    for (const cJSON *m = def->child; m; m = m->next)
-        if (!in_strings(m->string, keys, SY_ARRAY_LEN(keys))) {
-            snprintf(param, plen, "%.100s", m->string);
-            *why = "unknown field (see docs/experiments.md for the definition's fields)";
-            return -1;
-        }
-#define FAIL(field, msg)                                                                           \
-    do {                                                                                           \
-        snprintf(param, plen, "%s", field);                                                        \
-        *why = msg;                                                                                \
-        return -1;                                                                                 \
-    } while (0)
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(def, "id");
-    if (!cJSON_IsString(v) || !valid_id(v->valuestring))
-        FAIL("id", "id must be 1-63 letters, digits, '_', '-' or '.'");
-    v = cJSON_GetObjectItemCaseSensitive(def, "route");
-    if (!cJSON_IsString(v) || !v->valuestring[0])
-        FAIL("route", "route must name a route of the configuration");
-    v = cJSON_GetObjectItemCaseSensitive(def, "unit");
-    if (v && (!cJSON_IsString(v) || !in_strings(v->valuestring, units, 3)))
-        FAIL("unit", "unit must be user, conversation or request");
-    v = cJSON_GetObjectItemCaseSensitive(def, "unit_header");
-    if (v && (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= 64 ||
-              strpbrk(v->valuestring, " :\t\r\n")))
-        FAIL("unit_header", "unit_header must be a header name");
-    v = cJSON_GetObjectItemCaseSensitive(def, "traffic");
-    if (v && (!cJSON_IsNumber(v) || !(v->valuedouble > 0 && v->valuedouble <= 1)))
-        FAIL("traffic", "traffic is the experiment's share of the route, in (0, 1]");
-    for (int i = 0; i < 2; i++) {
-        const char *k = i ? "salt" : "layer";
-        v = cJSON_GetObjectItemCaseSensitive(def, k);
-        if (v && (!cJSON_IsString(v) || !valid_id(v->valuestring)))
-            FAIL(k, "layer and salt are 1-63 letters, digits, '_', '-' or '.'");
-    }
-    v = cJSON_GetObjectItemCaseSensitive(def, "alpha");
-    if (v && (!cJSON_IsNumber(v) || !(v->valuedouble > 0 && v->valuedouble < 0.5)))
-        FAIL("alpha", "alpha must be in (0, 0.5)");
-    v = cJSON_GetObjectItemCaseSensitive(def, "min_samples");
-    if (v && (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e9))
-        FAIL("min_samples", "min_samples must be a number >= 1");
-    v = cJSON_GetObjectItemCaseSensitive(def, "msprt_tau");
-    if (v && (!cJSON_IsNumber(v) || !(v->valuedouble > 0 && v->valuedouble <= 1)))
-        FAIL("msprt_tau", "msprt_tau must be in (0, 1]");
-    v = cJSON_GetObjectItemCaseSensitive(def, "status");
-    if (v && (!cJSON_IsString(v) ||
-              (strcmp(v->valuestring, "draft") != 0 && strcmp(v->valuestring, "running") != 0 &&
-               strcmp(v->valuestring, "stopped") != 0)))
-        FAIL("status", "status must be draft, running or stopped");
-    v = cJSON_GetObjectItemCaseSensitive(def, "guardrails");
-    if (v) {
-        if (!cJSON_IsObject(v))
-            FAIL("guardrails", "guardrails must be an object");
-        for (const cJSON *g = v->child; g; g = g->next) {
-            snprintf(param, plen, "guardrails.%.64s", g->string);
-            if (!in_strings(g->string, gkeys, 3)) {
-                *why = "unknown guardrail (cost_per_request_max_increase, "
-                       "p95_latency_max_increase, error_rate_max_increase)";
-                return -1;
-            }
-            if (!cJSON_IsNumber(g) || !(g->valuedouble > 0 && g->valuedouble <= 100)) {
-                *why = "a guardrail is a positive number (at most 100)";
-                return -1;
-            }
-        }
-    }
-    const cJSON *vars = cJSON_GetObjectItemCaseSensitive(def, "variants");
-    int nv = cJSON_GetArraySize(vars);
-    if (!cJSON_IsArray(vars) || nv < 2 || nv > SY_EXP_MAX_VARIANTS)
-        FAIL("variants", "variants must be an array of 2 to 8 variants (the first is the control)");
-    double total = 0;
-    int i = 0;
-    for (const cJSON *var = vars->child; var; var = var->next, i++) {
-        snprintf(param, plen, "variants[%d]", i);
-        if (!cJSON_IsObject(var)) {
-            *why = "a variant must be an object";
-            return -1;
-        }
-        for (const cJSON *m = var->child; m; m = m->next)
-            if (!in_strings(m->string, vkeys, SY_ARRAY_LEN(vkeys))) {
-                snprintf(param, plen, "variants[%d].%.64s", i, m->string);
-                *why = "unknown variant field (name, weight, model, candidates, policy, params, "
-                       "prompt, parameters)";
-                return -1;
-            }
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(var, "name");
-        if (!cJSON_IsString(name) || !valid_id(name->valuestring)) {
-            snprintf(param, plen, "variants[%d].name", i);
-            *why = "a variant needs a name of 1-63 letters, digits, '_', '-' or '.'";
-            return -1;
-        }
-        for (const cJSON *o = vars->child; o != var; o = o->next)
-            if (strcmp(str_or(o, "name", ""), name->valuestring) == 0) {
-                snprintf(param, plen, "variants[%d].name", i);
-                *why = "variant names must be unique";
-                return -1;
-            }
-        const cJSON *w = cJSON_GetObjectItemCaseSensitive(var, "weight");
-        if (w && (!cJSON_IsNumber(w) || !(w->valuedouble >= 0 && w->valuedouble <= 1e6))) {
-            snprintf(param, plen, "variants[%d].weight", i);
-            *why = "weight must be a number in [0, 1e6]";
-            return -1;
-        }
-        total += w ? w->valuedouble : 1;
-        const cJSON *model = cJSON_GetObjectItemCaseSensitive(var, "model");
-        const cJSON *cands = cJSON_GetObjectItemCaseSensitive(var, "candidates");
-        if ((model && !cJSON_IsString(model)) || (model && cands)) {
-            snprintf(param, plen, "variants[%d].model", i);
-            *why = "model is a model name, and excludes candidates";
-            return -1;
-        }
-        if (model && (cJSON_GetObjectItemCaseSensitive(var, "policy") ||
-                      cJSON_GetObjectItemCaseSensitive(var, "params"))) {
-            snprintf(param, plen, "variants[%d].model", i);
-            *why = "a variant with a fixed model takes no policy or params";
-            return -1;
-        }
-        const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(var, "prompt");
-        if (prompt && check_prompt_ref(prompt, param, plen, why) != 0)
-            return -1;
-        const cJSON *params = cJSON_GetObjectItemCaseSensitive(var, "parameters");
-        if (params) {
-            if (!cJSON_IsObject(params)) {
-                snprintf(param, plen, "variants[%d].parameters", i);
-                *why = "parameters must be an object";
-                return -1;
-            }
-            for (const cJSON *p = params->child; p; p = p->next)
-                if (!sy_prompt_parameter_allowed(p->string)) {
-                    snprintf(param, plen, "variants[%d].parameters.%.64s", i, p->string);
-                    *why = "only generation parameters (temperature, top_p, max_tokens, stop, "
-                           "…) may be set by a variant";
-                    return -1;
-                }
-        }
-    }
-    if (!(total > 0))
-        FAIL("variants", "at least one variant needs a positive weight");
-#undef FAIL
-    return 0;
-}
 
 /* ---- registry ---------------------------------------------------------------------- */
 
@@ -252,8 +34,8 @@ static void load_doc(void *ud, const char *key, const char *json, size_t len)
     cJSON *doc = cJSON_ParseWithLength(json, len);
     char param[128];
     const char *why = NULL;
-    if (!doc || def_check(cJSON_GetObjectItemCaseSensitive(doc, "definition"), param, sizeof(param),
-                          &why) != 0) {
+    if (!doc || sy_exp_def_check(cJSON_GetObjectItemCaseSensitive(doc, "definition"), param,
+                                 sizeof(param), &why) != 0) {
         fprintf(stderr, "switchyard: experiments: skipping unreadable stored experiment '%.64s'\n",
                 key);
         cJSON_Delete(doc);
@@ -365,11 +147,6 @@ static int add_allocation_checked(cJSON *doc, const cJSON *def, uint64_t now_ms)
     return 0;
 }
 
-static const char *layer_of(const cJSON *def)
-{
-    return str_or(def, "layer", str_or(def, "id", ""));
-}
-
 /*
  * Find a free bucket range of the experiment's size in its layer (first fit among the
  * ranges of the other running experiments of that layer), preferring `keep_start`.
@@ -466,237 +243,13 @@ static cJSON *new_doc(const cJSON *def, const char *source, uint64_t now_ms)
     return doc;
 }
 
-/* ---- merge and table ---------------------------------------------------------------- */
-
-static void variant_route_name(const char *route, const char *id, const char *variant, char *out,
-                               size_t cap)
-{
-    snprintf(out, cap, "%s~%s.%s", route, id, variant);
-}
-
-/* The hidden route of one variant: the base route with the variant's overrides. */
-static cJSON *variant_route(const cJSON *base, const cJSON *var)
-{
-    cJSON *r = cJSON_Duplicate(base, 1);
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(var, "model");
-    const cJSON *cands = cJSON_GetObjectItemCaseSensitive(var, "candidates");
-    const cJSON *policy = cJSON_GetObjectItemCaseSensitive(var, "policy");
-    const cJSON *params = cJSON_GetObjectItemCaseSensitive(var, "params");
-    if (model || cands) { /* per-arm settings and rules refer to the old candidates */
-        cJSON_DeleteItemFromObjectCaseSensitive(r, "priors");
-        cJSON_DeleteItemFromObjectCaseSensitive(r, "weights");
-        cJSON_DeleteItemFromObjectCaseSensitive(r, "rules");
-        cJSON_DeleteItemFromObjectCaseSensitive(r, "deescalate_after_good_turns");
-        cJSON_DeleteItemFromObjectCaseSensitive(r, "candidates");
-        cJSON_DeleteItemFromObjectCaseSensitive(r, "params");
-    }
-    if (model) {
-        cJSON *c = cJSON_AddArrayToObject(r, "candidates");
-        cJSON_AddItemToArray(c, cJSON_CreateString(model->valuestring));
-        cJSON_DeleteItemFromObjectCaseSensitive(r, "policy");
-        cJSON_AddStringToObject(r, "policy", "fixed");
-        cJSON *p = cJSON_AddObjectToObject(r, "params");
-        cJSON_AddStringToObject(p, "fixed", model->valuestring);
-        return r;
-    }
-    if (cands)
-        cJSON_AddItemToObject(r, "candidates", cJSON_Duplicate(cands, 1));
-    if (policy) {
-        cJSON_DeleteItemFromObjectCaseSensitive(r, "policy");
-        cJSON_AddItemToObject(r, "policy", cJSON_Duplicate(policy, 1));
-        if (!params)
-            cJSON_DeleteItemFromObjectCaseSensitive(r, "params");
-    }
-    if (params) {
-        cJSON_DeleteItemFromObjectCaseSensitive(r, "params");
-        cJSON_AddItemToObject(r, "params", cJSON_Duplicate(params, 1));
-    }
-    return r;
-}
-
-void sy_exp_table_free(sy_exp_table *t)
-{
-    if (!t)
-        return;
-    for (size_t i = 0; i < t->n; i++)
-        for (size_t v = 0; v < t->exps[i].n_variants; v++)
-            cJSON_Delete(t->exps[i].variants[v].parameters);
-    free(t->exps);
-    free(t);
-}
-
-/* Fill one table entry from a running document; the variants' routes must exist. */
-static int table_entry(sy_config *cfg, const cJSON *doc, sy_exp_rt *e, sy_buf *errors)
-{
-    const cJSON *def = cJSON_GetObjectItemCaseSensitive(doc, "definition");
-    const char *id = str_or(def, "id", "");
-    const char *route = str_or(def, "route", "");
-    const sy_route_cfg *base = sy_config_find_route(cfg, route);
-    if (!base || base->hidden) {
-        sy_buf_printf(errors, "$.experiments.%s.route: '%s' is not a route of the configuration\n",
-                      id, route);
-        return -1;
-    }
-    memset(e, 0, sizeof(*e));
-    snprintf(e->id, sizeof(e->id), "%s", id);
-    snprintf(e->salt, sizeof(e->salt), "%s", str_or(def, "salt", id));
-    snprintf(e->layer_salt, sizeof(e->layer_salt), "layer:%s", layer_of(def));
-    e->base_route = (size_t)(base - cfg->routes);
-    const char *unit = str_or(def, "unit", "user");
-    e->unit = strcmp(unit, "request") == 0        ? SY_EXP_UNIT_REQUEST
-              : strcmp(unit, "conversation") == 0 ? SY_EXP_UNIT_CONVERSATION
-                                                  : SY_EXP_UNIT_USER;
-    snprintf(e->unit_header, sizeof(e->unit_header), "%s",
-             str_or(def, "unit_header", DEFAULT_UNIT_HEADER));
-    for (char *p = e->unit_header; *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    const cJSON *range = cJSON_GetObjectItemCaseSensitive(doc, "layer_range");
-    if (cJSON_GetArraySize(range) == 2) {
-        e->layer_start = (unsigned)cJSON_GetArrayItem(range, 0)->valuedouble;
-        e->layer_end = (unsigned)cJSON_GetArrayItem(range, 1)->valuedouble;
-    } else { /* a definition being validated: its whole traffic share from 0 */
-        e->layer_end = (unsigned)lround(num_or(def, "traffic", 1) * SY_EXP_BUCKETS);
-    }
-    e->alloc_version = (unsigned)num_or(doc, "allocation_version", 1);
-    e->msprt_tau = num_or(def, "msprt_tau", 0.05);
-    const cJSON *var;
-    cJSON_ArrayForEach(var, cJSON_GetObjectItemCaseSensitive(def, "variants"))
-    {
-        sy_exp_variant_rt *v = &e->variants[e->n_variants];
-        snprintf(v->name, sizeof(v->name), "%s", str_or(var, "name", ""));
-        v->weight = num_or(var, "weight", 1);
-        e->weights[e->n_variants] = v->weight;
-        char name[SY_CONFIG_MAX_NAME + 2 * SY_EXP_ID_MAX + 4];
-        variant_route_name(route, id, v->name, name, sizeof(name));
-        const sy_route_cfg *vr = sy_config_find_route(cfg, name);
-        if (!vr) {
-            sy_buf_printf(errors, "$.experiments.%s: the route of variant '%s' is missing\n", id,
-                          v->name);
-            return -1;
-        }
-        ((sy_route_cfg *)vr)->hidden = 1;
-        v->route = (size_t)(vr - cfg->routes);
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive(var, "prompt");
-        if (p) {
-            snprintf(v->prompt_id, sizeof(v->prompt_id), "%s", str_or(p, "id", ""));
-            v->prompt_version = (unsigned)num_or(p, "version", 0);
-            snprintf(v->prompt_label, sizeof(v->prompt_label), "%s", str_or(p, "label", ""));
-        }
-        const cJSON *params = cJSON_GetObjectItemCaseSensitive(var, "parameters");
-        v->parameters = params ? cJSON_Duplicate(params, 1) : NULL;
-        e->n_variants++;
-    }
-    return 0;
-}
-
-/*
- * The configuration for the running documents of `docs` (and `extra`): the file's text
- * with a hidden route per variant, parsed and validated, and its experiment table.
- */
-static sy_config *build_from_docs(const cJSON *docs, const sy_config *file_cfg, const cJSON *extra,
-                                  sy_exp_table **table, sy_buf *errors)
-{
-    *table = NULL;
-    cJSON *root = cJSON_ParseWithLength(file_cfg->text, file_cfg->text_len);
-    if (!root) {
-        sy_buf_puts(errors, "$: the configuration text no longer parses\n");
-        return NULL;
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(root, "experiments");
-    cJSON *routes = cJSON_GetObjectItemCaseSensitive(root, "routes");
-    /* the running documents (and the one being validated), in assignment order */
-    cJSON *running = cJSON_CreateArray();
-    const cJSON *d;
-    cJSON_ArrayForEach(d, docs) if (strcmp(str_or(d, "status", ""), "running") == 0)
-        cJSON_AddItemToArray(running, cJSON_Duplicate(d, 1));
-    if (extra) {
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "id", str_or(extra, "id", ""));
-        cJSON_AddItemToObject(x, "definition", cJSON_Duplicate(extra, 1));
-        cJSON_AddItemToArray(running, x);
-    }
-    int bad = 0;
-    cJSON_ArrayForEach(d, running)
-    {
-        const cJSON *def = cJSON_GetObjectItemCaseSensitive(d, "definition");
-        const char *route = str_or(def, "route", "");
-        const cJSON *base = cJSON_GetObjectItemCaseSensitive(routes, route);
-        int on_route = 0;
-        for (const cJSON *o = running->child; o != d; o = o->next)
-            on_route +=
-                strcmp(str_or(cJSON_GetObjectItemCaseSensitive(o, "definition"), "route", ""),
-                       route) == 0;
-        if (on_route >= SY_EXP_MAX_PER_ROUTE) {
-            sy_buf_printf(errors,
-                          "$.experiments.%s: route '%.128s' already runs %d experiments (the "
-                          "most a request can be enrolled in)\n",
-                          str_or(def, "id", ""), route, SY_EXP_MAX_PER_ROUTE);
-            bad = 1;
-            continue;
-        }
-        if (!cJSON_IsObject(base)) {
-            sy_buf_printf(errors,
-                          "$.experiments.%s.route: '%.128s' is not a route of the "
-                          "configuration\n",
-                          str_or(def, "id", ""), route);
-            bad = 1;
-            continue;
-        }
-        const cJSON *var;
-        cJSON_ArrayForEach(var, cJSON_GetObjectItemCaseSensitive(def, "variants"))
-        {
-            char name[SY_CONFIG_MAX_NAME + 2 * SY_EXP_ID_MAX + 4];
-            variant_route_name(route, str_or(def, "id", ""), str_or(var, "name", ""), name,
-                               sizeof(name));
-            cJSON_AddItemToObject(routes, name, variant_route(base, var));
-        }
-    }
-    sy_config *cfg = NULL;
-    if (!bad) {
-        char *text = cJSON_PrintUnformatted(root);
-        sy_config_errors errs = {0};
-        cfg = sy_config_parse(text, strlen(text), file_cfg->path, &errs);
-        for (size_t i = 0; i < errs.n; i++)
-            sy_buf_printf(errors, "%s\n", errs.items[i]);
-        sy_config_errors_free(&errs);
-        free(text);
-    }
-    if (cfg) {
-        /* the service keeps the file's text, so that later rebuilds start from it */
-        free(cfg->text);
-        cfg->text = sy_xstrndup(file_cfg->text, file_cfg->text_len);
-        cfg->text_len = file_cfg->text_len;
-        sy_exp_table *t = sy_xcalloc(1, sizeof(*t));
-        t->exps = sy_xcalloc((size_t)cJSON_GetArraySize(running) + 1, sizeof(*t->exps));
-        cJSON_ArrayForEach(d, running)
-        {
-            if (table_entry(cfg, d, &t->exps[t->n], errors) != 0) {
-                bad = 1;
-                break;
-            }
-            t->n++;
-        }
-        if (bad) {
-            sy_exp_table_free(t);
-            sy_config_free(cfg);
-            cfg = NULL;
-        } else {
-            *table = t;
-        }
-    }
-    cJSON_Delete(running);
-    cJSON_Delete(root);
-    return cfg;
-}
-
 sy_config *sy_exp_build_config(sy_exp_registry *r, const sy_config *file_cfg, const cJSON *extra,
                                sy_exp_table **table, sy_buf *errors)
 {
     pthread_mutex_lock(&r->lock);
     cJSON *docs = cJSON_Duplicate(r->docs, 1);
     pthread_mutex_unlock(&r->lock);
-    sy_config *cfg = build_from_docs(docs, file_cfg, extra, table, errors);
+    sy_config *cfg = sy_exp_build_from_docs(docs, file_cfg, extra, table, errors);
     cJSON_Delete(docs);
     return cfg;
 }
@@ -727,7 +280,7 @@ int sy_exp_registry_seed(sy_exp_registry *r, const sy_config *file_cfg, sy_buf *
     {
         char param[128];
         const char *why = NULL;
-        if (def_check(def, param, sizeof(param), &why) != 0) {
+        if (sy_exp_def_check(def, param, sizeof(param), &why) != 0) {
             sy_buf_printf(errors, "$.experiments[%d]%s%s: %s\n", i, param[0] ? "." : "", param,
                           why);
             rc = SY_ERR_INVALID;
@@ -797,7 +350,7 @@ int sy_exp_registry_seed(sy_exp_registry *r, const sy_config *file_cfg, sy_buf *
     }
     if (rc == 0) { /* validate what the plan would serve */
         sy_exp_table *t = NULL;
-        sy_config *cfg = build_from_docs(plan, file_cfg, NULL, &t, errors);
+        sy_config *cfg = sy_exp_build_from_docs(plan, file_cfg, NULL, &t, errors);
         rc = cfg ? 0 : SY_ERR_INVALID;
         sy_config_free(cfg);
         sy_exp_table_free(t);
@@ -846,8 +399,8 @@ static int validate_with_config(sy_exp_registry *r, const sy_config *file_cfg, c
     sy_config *cfg = sy_exp_build_config(r, file_cfg, def, &t, &errs);
     int ok = cfg != NULL;
     if (!ok)
-        set_reply_error(out, 400, "definition", "%.500s",
-                        errs.data ? errs.data : "the definition does not fit the configuration");
+        sy_exp_reply_error(out, 400, "definition", "%.500s",
+                           errs.data ? errs.data : "the definition does not fit the configuration");
     sy_config_free(cfg);
     sy_exp_table_free(t);
     sy_buf_free(&errs);
@@ -860,7 +413,7 @@ static int commit_swap(sy_exp_registry *r, cJSON *doc, cJSON *next, sy_exp_reply
 {
     if (persist(r, next) != 0) {
         cJSON_Delete(next);
-        set_reply_error(out, 503, NULL, "the store could not commit the change; retry later");
+        sy_exp_reply_error(out, 503, NULL, "the store could not commit the change; retry later");
         return -1;
     }
     reply_doc(out, 200, next);
@@ -874,32 +427,33 @@ void sy_exp_admin_create(sy_exp_registry *r, const sy_config *file_cfg, const cJ
     memset(out, 0, sizeof(*out));
     char param[128];
     const char *why = NULL;
-    if (def_check(def, param, sizeof(param), &why) != 0)
-        return set_reply_error(out, 400, param, "%s", why);
+    if (sy_exp_def_check(def, param, sizeof(param), &why) != 0)
+        return sy_exp_reply_error(out, 400, param, "%s", why);
     if (cJSON_GetObjectItemCaseSensitive(def, "status"))
-        return set_reply_error(out, 400, "status",
-                               "an experiment is created as a draft; start it with POST "
-                               "/admin/experiments/{id}/start");
+        return sy_exp_reply_error(out, 400, "status",
+                                  "an experiment is created as a draft; start it with POST "
+                                  "/admin/experiments/{id}/start");
     pthread_mutex_lock(&r->lock);
     int exists = find_doc(r, str_or(def, "id", "")) != NULL;
     pthread_mutex_unlock(&r->lock);
     if (exists)
-        return set_reply_error(out, 409, "id", "an experiment with this id exists");
+        return sy_exp_reply_error(out, 409, "id", "an experiment with this id exists");
     if (validate_with_config(r, file_cfg, def, out) != 0)
         return;
     pthread_mutex_lock(&r->lock);
     if (find_doc(r, str_or(def, "id", ""))) {
         pthread_mutex_unlock(&r->lock);
-        return set_reply_error(out, 409, "id", "an experiment with this id exists");
+        return sy_exp_reply_error(out, 409, "id", "an experiment with this id exists");
     }
     if (cJSON_GetArraySize(r->docs) >= MAX_EXPERIMENTS) {
         pthread_mutex_unlock(&r->lock);
-        return set_reply_error(out, 400, "id", "too many experiments");
+        return sy_exp_reply_error(out, 400, "id", "too many experiments");
     }
     cJSON *doc = new_doc(def, "api", now_ms);
     if (persist(r, doc) != 0) {
         cJSON_Delete(doc);
-        set_reply_error(out, 503, NULL, "the store could not commit the experiment; retry later");
+        sy_exp_reply_error(out, 503, NULL,
+                           "the store could not commit the experiment; retry later");
     } else {
         reply_doc(out, 201, doc);
         cJSON_AddItemToArray(r->docs, doc);
@@ -917,15 +471,15 @@ void sy_exp_admin_transition(sy_exp_registry *r, const sy_config *file_cfg, cons
     cJSON *doc = find_doc(r, id);
     if (!doc) {
         pthread_mutex_unlock(&r->lock);
-        return set_reply_error(out, 404, "id", "no such experiment");
+        return sy_exp_reply_error(out, 404, "id", "no such experiment");
     }
     const char *status = str_or(doc, "status", "");
     const char *want = start ? "draft" : "running";
     if (strcmp(status, want) != 0) {
         pthread_mutex_unlock(&r->lock);
-        return set_reply_error(out, 409, "status",
-                               "experiment '%s' is %s; only a %s experiment can be %s", id, status,
-                               want, start ? "started" : "stopped");
+        return sy_exp_reply_error(out, 409, "status",
+                                  "experiment '%s' is %s; only a %s experiment can be %s", id,
+                                  status, want, start ? "started" : "stopped");
     }
     cJSON *def = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(doc, "definition"), 1);
     pthread_mutex_unlock(&r->lock);
@@ -938,16 +492,17 @@ void sy_exp_admin_transition(sy_exp_registry *r, const sy_config *file_cfg, cons
     if (!doc || strcmp(str_or(doc, "status", ""), want) != 0) { /* a concurrent change */
         pthread_mutex_unlock(&r->lock);
         cJSON_Delete(def);
-        return set_reply_error(out, 409, "status", "the experiment changed meanwhile; retry");
+        return sy_exp_reply_error(out, 409, "status", "the experiment changed meanwhile; retry");
     }
     cJSON *next = cJSON_Duplicate(doc, 1);
     if (start) {
         unsigned s, e;
         if (layer_range(r, next, def, &s, &e) != 0) {
             pthread_mutex_unlock(&r->lock);
-            set_reply_error(out, 409, "traffic",
-                            "the layer '%s' has no room left for this experiment's traffic share",
-                            layer_of(def));
+            sy_exp_reply_error(
+                out, 409, "traffic",
+                "the layer '%s' has no room left for this experiment's traffic share",
+                layer_of(def));
             cJSON_Delete(next);
             cJSON_Delete(def);
             return;
@@ -973,17 +528,18 @@ void sy_exp_admin_allocation(sy_exp_registry *r, const char *id, const cJSON *bo
     const cJSON *weights = cJSON_GetObjectItemCaseSensitive(body, "weights");
     if (!cJSON_IsObject(body) || (!traffic && !weights) || (weights && !cJSON_IsObject(weights)) ||
         (traffic && !cJSON_IsNumber(traffic)))
-        return set_reply_error(out, 400, weights && !cJSON_IsObject(weights) ? "weights" : NULL,
-                               "body must be {\"traffic\": share, \"weights\": {variant: weight}}");
+        return sy_exp_reply_error(
+            out, 400, weights && !cJSON_IsObject(weights) ? "weights" : NULL,
+            "body must be {\"traffic\": share, \"weights\": {variant: weight}}");
     pthread_mutex_lock(&r->lock);
     cJSON *doc = find_doc(r, id);
     if (!doc) {
         pthread_mutex_unlock(&r->lock);
-        return set_reply_error(out, 404, "id", "no such experiment");
+        return sy_exp_reply_error(out, 404, "id", "no such experiment");
     }
     if (strcmp(str_or(doc, "status", ""), "stopped") == 0) {
         pthread_mutex_unlock(&r->lock);
-        return set_reply_error(out, 409, "status", "a stopped experiment's allocation is final");
+        return sy_exp_reply_error(out, 409, "status", "a stopped experiment's allocation is final");
     }
     cJSON *next = cJSON_Duplicate(doc, 1);
     cJSON *def = cJSON_GetObjectItemCaseSensitive(next, "definition");
@@ -1001,7 +557,7 @@ void sy_exp_admin_allocation(sy_exp_registry *r, const char *id, const cJSON *bo
         if (!hit) {
             pthread_mutex_unlock(&r->lock);
             cJSON_Delete(next);
-            return set_reply_error(out, 400, "weights", "no variant named '%.64s'", w->string);
+            return sy_exp_reply_error(out, 400, "weights", "no variant named '%.64s'", w->string);
         }
         if (cJSON_GetObjectItemCaseSensitive(hit, "weight"))
             cJSON_ReplaceItemInObjectCaseSensitive(hit, "weight", cJSON_Duplicate(w, 1));
@@ -1010,10 +566,10 @@ void sy_exp_admin_allocation(sy_exp_registry *r, const char *id, const cJSON *bo
     }
     char param[128];
     const char *why = NULL;
-    if (def_check(def, param, sizeof(param), &why) != 0) {
+    if (sy_exp_def_check(def, param, sizeof(param), &why) != 0) {
         pthread_mutex_unlock(&r->lock);
         cJSON_Delete(next);
-        return set_reply_error(out, 400, param, "%s", why);
+        return sy_exp_reply_error(out, 400, param, "%s", why);
     }
     int running = strcmp(str_or(next, "status", ""), "running") == 0;
     if (running) {
@@ -1021,18 +577,18 @@ void sy_exp_admin_allocation(sy_exp_registry *r, const char *id, const cJSON *bo
         if (layer_range(r, next, def, &s, &e) != 0) {
             pthread_mutex_unlock(&r->lock);
             cJSON_Delete(next);
-            return set_reply_error(out, 409, "traffic",
-                                   "the layer has no room for the new traffic share");
+            return sy_exp_reply_error(out, 409, "traffic",
+                                      "the layer has no room for the new traffic share");
         }
         set_range(next, s, e);
     }
     if (add_allocation_checked(next, def, now_ms) != 0) {
         pthread_mutex_unlock(&r->lock);
         cJSON_Delete(next);
-        return set_reply_error(out, 409, "allocation_version",
-                               "an experiment has at most %d allocation versions; start a new "
-                               "experiment",
-                               SY_EXP_MAX_ALLOC_VERSIONS);
+        return sy_exp_reply_error(out, 409, "allocation_version",
+                                  "an experiment has at most %d allocation versions; start a new "
+                                  "experiment",
+                                  SY_EXP_MAX_ALLOC_VERSIONS);
     }
     *changed = commit_swap(r, doc, next, out) == 0 && running;
     pthread_mutex_unlock(&r->lock);
@@ -1074,7 +630,7 @@ void sy_exp_admin_get(sy_exp_registry *r, const char *id, sy_exp_reply *out)
     memset(out, 0, sizeof(*out));
     cJSON *d = sy_exp_registry_doc(r, id);
     if (!d)
-        return set_reply_error(out, 404, "id", "no such experiment");
+        return sy_exp_reply_error(out, 404, "id", "no such experiment");
     reply_doc(out, 200, d);
     cJSON_Delete(d);
 }
@@ -1089,59 +645,4 @@ void sy_exp_admin_list(sy_exp_registry *r, sy_exp_reply *out)
     pthread_mutex_unlock(&r->lock);
     reply_doc(out, 200, body);
     cJSON_Delete(body);
-}
-
-/* ---- assignment (workers) ------------------------------------------------------------ */
-
-size_t sy_exp_assign(const sy_exp_table *t, size_t route, const sy_exp_units *units,
-                     const char *(*user_for)(const sy_exp_rt *exp, void *ud, size_t *len), void *ud,
-                     sy_exp_assignment *out, size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; t && i < t->n && n < max; i++) {
-        const sy_exp_rt *e = &t->exps[i];
-        if (e->base_route != route)
-            continue;
-        const void *unit = NULL;
-        size_t len = 0;
-        switch (e->unit) {
-        case SY_EXP_UNIT_USER:
-            unit = user_for ? user_for(e, ud, &len) : NULL;
-            break;
-        case SY_EXP_UNIT_CONVERSATION:
-            unit = units->conversation;
-            len = unit ? 16 : 0;
-            break;
-        case SY_EXP_UNIT_REQUEST:
-            unit = units->request;
-            len = unit ? strlen(units->request) : 0;
-            break;
-        }
-        if (!unit || !len)
-            continue; /* no unit of this kind: not enrolled, served as usual */
-        unsigned lb = sy_exp_bucket(e->layer_salt, unit, len);
-        if (lb < e->layer_start || lb >= e->layer_end)
-            continue;
-        out[n].exp = e;
-        out[n].variant = sy_exp_pick(e->weights, e->n_variants, sy_exp_bucket(e->salt, unit, len));
-        out[n].unit_hash = sy_exp_hash("unit", unit, len);
-        n++;
-    }
-    return n;
-}
-
-void sy_exp_record(const sy_exp_assignment *a, size_t n, char *out, size_t cap)
-{
-    size_t len = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        char entry[2 * SY_EXP_ID_MAX + 48];
-        int w = snprintf(entry, sizeof(entry), "%s%s:%s:%u:%016llx", len ? "," : "", a[i].exp->id,
-                         a[i].exp->variants[a[i].variant].name, a[i].exp->alloc_version,
-                         (unsigned long long)a[i].unit_hash);
-        if (w < 0 || len + (size_t)w + 1 > cap)
-            break;
-        memcpy(out + len, entry, (size_t)w + 1);
-        len += (size_t)w;
-    }
 }

@@ -60,7 +60,11 @@ static const char usage_text[] =
     "  --seed S             first seed (default 1)\n"
     "  --refresh N          observations between policy snapshots (default 32)\n"
     "  --reference MODEL    model for the % columns (default gpt-4-1106-preview if present)\n"
-    "  --csv FILE           write the table as CSV\n"
+    "  --csv FILE           write the table as CSV (with p10/median/p90 over seeds)\n"
+    "  --seed-csv FILE      write one CSV row per policy and seed\n"
+    "  --target-quality F   target for one run: quality ≥ F × the reference's (or F\n"
+    "                       absolute without a reference); counts the seeds meeting it\n"
+    "  --target-cost F      target for one run: cost ≤ F × the reference's\n"
     "  --report DIR         write charts (gnuplot SVG) and their data into DIR\n"
     "  --by-task            break the results down by the data's task labels\n"
     "  --no-progress        no progress bar (it is shown only on a terminal anyway)\n"
@@ -72,7 +76,8 @@ typedef struct sim_cli {
     const char *routerbench[16];
     size_t n_routerbench;
     const char *routellm, *jsonl, *scenario, *log, *log_route, *obd, *obd_target;
-    const char *route, *policies, *reference, *csv, *report;
+    const char *route, *policies, *reference, *csv, *report, *seed_csv;
+    double target_quality, target_cost;
     const char *also[8];
     size_t n_also;
     int validate, bench, no_models, no_progress, by_task;
@@ -146,12 +151,16 @@ static sy_route_cfg *load_route(const char *arg, char *const *arm_names, size_t 
 
 /*
  * A learning agent of kind `kind` with the route's parameters: objective, discount,
- * priors and tuning knobs carry over; dim is the route's for contextual kinds. The
- * arms learn the cost per request from observed costs (datasets give costs, not prices).
+ * priors (by candidate, mapped to the dataset's arms) and tuning knobs carry over; dim
+ * is the route's for contextual kinds. The
+ * arms learn the cost per request from observed costs (datasets give costs, not prices),
+ * starting from prior_cost[k] when given: the model's mean cost per request in the data,
+ * what the server knows from its price list before any request (so a price-level-free
+ * objective stays so in the simulator); else the default.
  * Full-information runs need no propensity, so Monte Carlo draws are off (docs).
  */
 static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kind kind,
-                          size_t n_arms, const char *suffix)
+                          size_t n_arms, const double *prior_cost, const char *suffix)
 {
     memset(ag, 0, sizeof(*ag));
     int model_free = kind == SY_POLICY_UNIFORM || kind == SY_POLICY_FIXED ||
@@ -171,9 +180,16 @@ static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kin
     else
         ag->params.dim = 0;
     ag->params.propensity_draws = 0;
+    /* r->arms is indexed like r->candidates; the agent's arms like the dataset. A
+     * dataset arm that is not a candidate keeps the defaults (it is never eligible). */
     for (size_t k = 0; k < n_arms; k++) {
-        ag->arms[k] = r->arms[k];
+        sy_arm_params_init(&ag->arms[k]);
+        for (size_t c = 0; c < r->n_candidates; c++)
+            if (r->candidates[c] == k)
+                ag->arms[k] = r->arms[c];
         ag->arms[k].cost_model = SY_COST_LEARNED;
+        if (prior_cost && prior_cost[k] > 0)
+            ag->arms[k].prior_cost_usd = prior_cost[k];
     }
 }
 
@@ -181,12 +197,13 @@ static void learner_agent(sy_sim_agent *ag, const sy_route_cfg *r, sy_policy_kin
  * The route's candidates choose the arms: a dataset arm not listed is left out by
  * marking it never eligible (see restrict_arms). Returns the count. */
 static size_t build_agents(sy_sim_agent *ag, size_t max, const sy_route_cfg *r, size_t n_arms,
-                           char *const *arm_names, const sim_cli *cli, int *bad)
+                           const double *prior_cost, char *const *arm_names, const sim_cli *cli,
+                           int *bad)
 {
     size_t n = 0;
     *bad = 0;
     sy_policy_kind route_kind = r->params.kind;
-    learner_agent(&ag[n++], r, route_kind, n_arms, " (route)");
+    learner_agent(&ag[n++], r, route_kind, n_arms, prior_cost, " (route)");
     for (size_t i = 0; i < cli->n_also && n < max; i++) {
         sy_route_cfg *o = load_route(cli->also[i], arm_names, n_arms);
         if (!o) {
@@ -199,7 +216,7 @@ static size_t build_agents(sy_sim_agent *ag, size_t max, const sy_route_cfg *r, 
             *bad = 1;
             return n;
         }
-        learner_agent(&ag[n++], o, o->params.kind, n_arms, "");
+        learner_agent(&ag[n++], o, o->params.kind, n_arms, prior_cost, "");
         sy_route_cfg_free(o);
     }
     const char *list = cli->policies
@@ -216,7 +233,7 @@ static size_t build_agents(sy_sim_agent *ag, size_t max, const sy_route_cfg *r, 
             }
             if (k == route_kind || n >= max)
                 continue;
-            learner_agent(&ag[n++], r, k, n_arms, "");
+            learner_agent(&ag[n++], r, k, n_arms, prior_cost, "");
         }
         free(copy);
     }
@@ -261,11 +278,20 @@ static int report(const sim_cli *cli, const sy_sim_result *res, const sy_sim_age
         return 2;
     }
     in.reference_name = ref;
+    in.target_quality = cli->target_quality;
+    in.target_cost = cli->target_cost;
+    in.seed0 = cli->seed0;
     sy_sim_report_table(stdout, &in);
+    if (res->seeds > 1 || cli->target_quality > 0 || cli->target_cost > 0)
+        sy_sim_report_spread(stdout, &in);
     if (cli->by_task)
         sy_sim_report_tasks(stdout, &in, task_names, arm_names);
     char err[512];
     if (cli->csv && sy_sim_report_csv(cli->csv, &in, err, sizeof(err)) != SY_OK) {
+        fprintf(stderr, "switchyard sim: %s\n", err);
+        return 1;
+    }
+    if (cli->seed_csv && sy_sim_report_seed_csv(cli->seed_csv, &in, err, sizeof(err)) != SY_OK) {
         fprintf(stderr, "switchyard sim: %s\n", err);
         return 1;
     }
@@ -343,7 +369,17 @@ static int run_full_info(const sim_cli *cli)
             ds.name, ds.n, ds.n_arms, ds.dropped);
     static sy_sim_agent ag[MAX_AGENTS];
     int bad;
-    size_t n_ag = build_agents(ag, MAX_AGENTS, r, ds.n_arms, ds.arm_names, cli, &bad);
+    double price[SY_POLICY_MAX_ARMS] = {0}; /* mean cost per request: the "price list" */
+    for (size_t k = 0; k < ds.n_arms; k++) {
+        double sum = 0, n = 0;
+        for (size_t i = 0; i < ds.n; i++)
+            if (sy_sim_dataset_eligible(&ds, i, k)) {
+                sum += ds.cost[i * SY_SIM_STRIDE + k];
+                n++;
+            }
+        price[k] = n ? sum / n : 0;
+    }
+    size_t n_ag = build_agents(ag, MAX_AGENTS, r, ds.n_arms, price, ds.arm_names, cli, &bad);
     int status = bad ? 2 : 0;
     size_t dim = r->params.dim ? r->params.dim : SY_FEATURE_DEFAULT_DIM;
     sy_sim_source src;
@@ -436,7 +472,8 @@ static int run_scenario(const sim_cli *cli)
     static sy_sim_agent ag[MAX_AGENTS];
     int bad = 0;
     size_t n_ag =
-        status ? 0 : build_agents(ag, MAX_AGENTS, r, K, sy_sim_scenario_arm_names(sc), cli, &bad);
+        status ? 0
+               : build_agents(ag, MAX_AGENTS, r, K, NULL, sy_sim_scenario_arm_names(sc), cli, &bad);
     if (bad)
         status = 2;
     size_t dim = r->params.dim ? r->params.dim : SY_FEATURE_DEFAULT_DIM;
@@ -797,7 +834,10 @@ int sy_cmd_sim(int argc, char **argv)
         O_REPORT,
         O_NOPROG,
         O_BYTASK,
-        O_ALSO
+        O_ALSO,
+        O_SEEDCSV,
+        O_TQ,
+        O_TC
     };
     static const struct option opts[] = {{"routerbench", required_argument, NULL, O_RB},
                                          {"routellm", required_argument, NULL, O_RL},
@@ -821,6 +861,9 @@ int sy_cmd_sim(int argc, char **argv)
                                          {"no-progress", no_argument, NULL, O_NOPROG},
                                          {"by-task", no_argument, NULL, O_BYTASK},
                                          {"also", required_argument, NULL, O_ALSO},
+                                         {"seed-csv", required_argument, NULL, O_SEEDCSV},
+                                         {"target-quality", required_argument, NULL, O_TQ},
+                                         {"target-cost", required_argument, NULL, O_TC},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     sim_cli cli = {.seed0 = 1, .refresh = 32};
@@ -918,6 +961,20 @@ int sy_cmd_sim(int argc, char **argv)
             }
             cli.also[cli.n_also++] = optarg;
             break;
+        case O_SEEDCSV:
+            cli.seed_csv = optarg;
+            break;
+        case O_TQ:
+        case O_TC: {
+            double d = strtod(optarg, &end);
+            if (!*optarg || *end || !(d > 0) || !isfinite(d)) {
+                fprintf(stderr, "switchyard sim: --%s: expected a positive number\n",
+                        c == O_TQ ? "target-quality" : "target-cost");
+                return 2;
+            }
+            *(c == O_TQ ? &cli.target_quality : &cli.target_cost) = d;
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             return 0;

@@ -214,3 +214,30 @@ def chat_body(model="small", content="Hello there", **extra):
     body = {"model": model, "messages": [{"role": "user", "content": content}]}
     body.update(extra)
     return body
+
+
+def run_doc_walkthrough(doc, ports, tmp_path, timeout=120):
+    """Run the ```sh blocks of docs/<doc> in order, as one bash script from the repository
+    root (they use build/switchyard and fixed loopback ports); skip when the binary is not
+    built or a port is taken. Returns the finished process; asserts it ran to its end."""
+    import re
+    import socket
+    root = pathlib.Path(__file__).resolve().parents[2]
+    if not (root / "build" / "switchyard").exists():
+        pytest.skip("build/switchyard not built (the walkthrough uses that path)")
+    for port in ports:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is not taken
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                pytest.skip(f"port {port} is taken on this machine")
+    blocks = re.findall(r"```sh\n(.*?)```", (root / "docs" / doc).read_text(), re.S)
+    script = tmp_path / "walkthrough.sh"
+    script.write_text("set -euo pipefail\nset -m\n" + "\n".join(blocks) + "wait\necho WALK-OK\n")
+    r = subprocess.run(["bash", str(script)], cwd=root, capture_output=True, text=True,
+                       timeout=timeout, env=dict(os.environ))
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-6000:]
+    assert "WALK-OK" in r.stdout, out[-6000:]
+    return r

@@ -2,32 +2,13 @@
 in order, from the repository root (build/switchyard, fixed ports 8080, 8081, 9090), and
 check that it shows what the doc says it shows."""
 import json
-import os
-import pathlib
 import re
-import subprocess
 
-import pytest
-
-from test_readme_tour import port_free
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from conftest import run_doc_walkthrough
 
 
 def test_escalation_walkthrough_runs_as_written(tmp_path):
-    if not (ROOT / "build" / "switchyard").exists():
-        pytest.skip("build/switchyard not built (the walkthrough uses that path)")
-    if not all(port_free(p) for p in (8080, 8081, 9090)):
-        pytest.skip("ports 8080/8081/9090 are taken on this machine")
-    doc = (ROOT / "docs" / "escalation.md").read_text()
-    blocks = re.findall(r"```sh\n(.*?)```", doc, re.S)
-    script = tmp_path / "walkthrough.sh"
-    script.write_text("set -euo pipefail\nset -m\n" + "\n".join(blocks) + "wait\necho WALK-OK\n")
-    r = subprocess.run(["bash", str(script)], cwd=ROOT, capture_output=True, text=True,
-                       timeout=120, env=dict(os.environ))
-    out = r.stdout + r.stderr
-    assert r.returncode == 0, out[-6000:]
-    assert "WALK-OK" in r.stdout, out[-6000:]
+    r = run_doc_walkthrough("escalation.md", (8080, 8081, 9090), tmp_path)
     turns = re.findall(r"^(c\d): (\S+) <- (.*)$", r.stdout, re.M)
     c1 = [m for c, m, _ in turns if c == "c1"]
     c2 = [m for c, m, _ in turns if c == "c2"]

@@ -97,3 +97,46 @@ def test_learning_survives_a_restart(tmp_path):
                 assert "learner: replayed 1500 stored requests" in gw.proc.output()
     finally:
         assert fake.proc.stop() == 0
+
+
+def test_replayed_history_decays_by_its_own_age(tmp_path):
+    """With a time half-life, what the store replays at start counts by the age of each
+    event, not as fresh (issue 14: the learner used to stamp replayed events with the
+    wall clock). Learn that "best" is best; wait many half-lives; restart against a
+    provider where "best" has become poor: a route that forgot moves away at once, one
+    that took the old history as fresh would keep sending it nearly everything."""
+    fake_dir = tmp_path / "fake"
+    fake_dir.mkdir()
+    fake = FakeProvider(fake_dir, SCENARIO)
+    cfg = learning_config(fake.url, PRICES)
+    cfg["routes"]["learn"]["half_life"] = {"seconds": 1}
+    cfg["data_dir"] = str(tmp_path / "data")
+    d0 = tmp_path / "gw0"
+    d0.mkdir()
+    gw = Gateway(d0, dict(cfg))
+    try:
+        s = loadgen(gw, fake, 800, tmp_path / "run0.json", 21)
+    finally:
+        assert gw.stop() == 0
+        assert fake.proc.stop() == 0
+    assert s["models"]["best"]["recent_share"] >= 0.6, s
+    __import__("time").sleep(12)  # ≥ 12 half-lives: the history weighs < 1/4000
+    worse = json.loads(json.dumps(SCENARIO))
+    worse["models"]["fake-best"]["quality"] = 0.2
+    fake_dir2 = tmp_path / "fake2"
+    fake_dir2.mkdir()
+    fake = FakeProvider(fake_dir2, worse)
+    cfg2 = learning_config(fake.url, PRICES) | {"data_dir": cfg["data_dir"]}
+    cfg2["routes"]["learn"]["half_life"] = {"seconds": 1}
+    d1 = tmp_path / "gw1"
+    d1.mkdir()
+    gw = Gateway(d1, cfg2)
+    try:
+        s = loadgen(gw, fake, 60, tmp_path / "run1.json", 22)
+    finally:
+        assert gw.stop() == 0
+        assert fake.proc.stop() == 0
+    assert "learner: replayed 800 stored requests" in gw.proc.output()
+    share = s["models"].get("best", {}).get("recent_share", 0)
+    print("best share of the first 60 requests after the restart:", share)
+    assert share <= 0.5, s

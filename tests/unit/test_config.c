@@ -431,7 +431,8 @@ static const bad_case bad_cases[] = {
     {ROUTE("{\"candidates\": [42]}"), "$.routes.chat.candidates[0]: expected a string", 1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompsn\"}"),
      "$.routes.chat.policy: unknown policy \"thompsn\" (known policies: uniform, fixed, "
-     "weighted, round_robin, epsilon_greedy, ucb1, linucb, thompson, linear_thompson)",
+     "weighted, round_robin, epsilon_greedy, ucb1, linucb, thompson, linear_thompson, "
+     "cluster_thompson)",
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"fallback\": true}"),
      "$.routes.chat.fallback: unknown key (known keys: candidates, policy, params, objective, "
@@ -440,6 +441,13 @@ static const bad_case bad_cases[] = {
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompson\", \"objective\": "
            "{\"cost_per_usd\": -1}}"),
      "$.routes.chat.objective.cost_per_usd: must be between 0 and 1000000000", 1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompson\", \"objective\": "
+           "{\"cost_per_usd\": 5, \"cost_per_doubling\": 0.05}}"),
+     "$.routes.chat.objective: give \"cost_per_usd\" (absolute) or \"cost_per_doubling\" "
+     "(relative), not both",
+     1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"objective\": {\"cost_per_doubling\": -1}}"),
+     "$.routes.chat.objective.cost_per_doubling: must be between 0 and 1000000", 1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"objective\": {\"latency\": 1}}"),
      "$.routes.chat.objective.latency: unknown key", 1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"half_life\": {\"requests\": 10, "

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DIM SY_FEATURE_DEFAULT_DIM
+#define DIM (SY_FEATURE_DENSE + 13) /* 13 hashed buckets, whatever the dense block */
 
 static void featurize_text(const char *text, double *x, size_t dim)
 {
@@ -160,6 +160,20 @@ static void test_detectors(void **state)
     NO(sy_text_has_choices, "A) only one option");
     NO(sy_text_has_choices, "A)B) glued");
     NO(sy_text_has_choices, "Plan A. Then B. Done");
+    /* how many options: two (a binary choice) or more */
+    assert_int_equal(
+        sy_text_choice_options("Pick one:\nA) red\nB) blue", strlen("Pick one:\nA) red\nB) blue")),
+        2);
+    assert_int_equal(sy_text_choice_options("Q\\nA) x\\nB) y\\nC) z\\nD) w",
+                                            strlen("Q\\nA) x\\nB) y\\nC) z\\nD) w")),
+                     4);
+    assert_int_equal(sy_text_choice_options("C) z\nD) w", strlen("C) z\nD) w")),
+                     0); /* no A and B */
+    double v[DIM];
+    featurize_text("Q?\nA) x\nB) y", v, DIM);
+    assert_true(v[SY_F_CHOICE] == 1 && v[SY_F_MANY_CHOICES] == 0);
+    featurize_text("Q?\nA) x\nB) y\nC) z", v, DIM);
+    assert_true(v[SY_F_CHOICE] == 1 && v[SY_F_MANY_CHOICES] == 1);
 
     /* the flags land in the vector */
     double x[DIM];

@@ -42,21 +42,22 @@ static void test_defaults(void **state)
 static void test_kind_names(void **state)
 {
     (void)state;
-    const char *names[] = {"uniform", "fixed",  "weighted", "round_robin",    "epsilon_greedy",
-                           "ucb1",    "linucb", "thompson", "linear_thompson"};
-    for (int k = 0; k < 9; k++) {
+    const char *names[] = {"uniform", "fixed",  "weighted", "round_robin",     "epsilon_greedy",
+                           "ucb1",    "linucb", "thompson", "linear_thompson", "cluster_thompson"};
+    for (int k = 0; k < 10; k++) {
         sy_policy_kind kind;
         assert_string_equal(sy_policy_kind_name((sy_policy_kind)k), names[k]);
         assert_int_equal(sy_policy_kind_parse(names[k], &kind), SY_OK);
         assert_int_equal(kind, k);
         assert_int_equal(sy_policy_kind_is_contextual(kind),
-                         kind == SY_POLICY_LINUCB || kind == SY_POLICY_LINEAR_THOMPSON);
+                         kind == SY_POLICY_LINUCB || kind == SY_POLICY_LINEAR_THOMPSON ||
+                             kind == SY_POLICY_CLUSTER_THOMPSON);
     }
     sy_policy_kind kind = SY_POLICY_FIXED;
     assert_int_equal(sy_policy_kind_parse("Thompson", &kind), SY_ERR_NOTFOUND);
     assert_int_equal(sy_policy_kind_parse("", &kind), SY_ERR_NOTFOUND);
     assert_int_equal(kind, SY_POLICY_FIXED);
-    assert_string_equal(sy_policy_kind_name((sy_policy_kind)9), "unknown");
+    assert_string_equal(sy_policy_kind_name((sy_policy_kind)10), "unknown");
 }
 
 typedef void (*mutate_fn)(sy_policy_params *p, sy_arm_params *a);

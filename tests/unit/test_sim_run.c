@@ -70,9 +70,9 @@ static void test_oracle_and_fixed(void **state)
     obj.max_cost_usd = 0.005;
     tiny_row(NULL, 0, &row);
     assert_int_equal(sy_sim_oracle_arm(&obj, &row, 2), 1);
-    near(sy_sim_utility(&obj, 1, 0.01, NAN), 0.9, 1e-12);
+    near(sy_sim_utility(&obj, 1, 0.01, NAN, 0, 0), 0.9, 1e-12);
     obj.w_latency = 0.5;
-    near(sy_sim_utility(&obj, 1, 0.01, 2), -0.1, 1e-12);
+    near(sy_sim_utility(&obj, 1, 0.01, 2, 0, 0), -0.1, 1e-12);
 }
 
 static void test_run_by_hand(void **state)
