@@ -3,6 +3,7 @@
 
 #include "chat_validate.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -147,7 +148,8 @@ void sy_embed_base64_f32(const double *v, size_t n, sy_buf *out)
     size_t have = 0;
     sy_buf_reserve(out, (n * 4 + 2) / 3 * 4 + 1);
     for (size_t i = 0; i < n; i++) {
-        float f = (float)v[i];
+        double d = v[i] > FLT_MAX ? FLT_MAX : v[i] < -FLT_MAX ? -FLT_MAX : v[i];
+        float f = isnan(d) ? 0.0f : (float)d; /* out-of-range conversions are undefined */
         uint32_t u;
         memcpy(&u, &f, sizeof(u));
         for (int b = 0; b < 4; b++) { /* little-endian whatever the host */

@@ -34,7 +34,8 @@ sy_embed_state *sy_embed_begin(const cJSON *req, sy_relay_state *rs, const char 
  * Append the OpenAI body for the vectors (each a JSON array of numbers, n of them, in
  * input order) to out, as floats or base64 as the client asked, with usage: the
  * provider's reported prompt tokens (rs->usage.have) or the gateway's estimate.
- * Returns 0, or SY_ERR_INVALID when a vector is not an array of finite numbers.
+ * Returns 0, or SY_ERR_INVALID when a vector is empty or not an array of numbers within
+ * float32 range.
  */
 int sy_embed_render(const cJSON *const *vectors, size_t n, sy_relay_state *rs, sy_buf *out);
 

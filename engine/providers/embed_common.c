@@ -1,6 +1,7 @@
 /* embed_common: what every embeddings dialect shares (embed_adapter.h). */
 #include "embed_adapter.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ sy_embed_state *sy_embed_begin(const cJSON *req, sy_relay_state *rs, const char 
 }
 
 /* One vector's values as doubles (malloc'd, *n set), or NULL when it is not an array of
- * finite numbers. */
+ * numbers a float32 can hold. */
 static double *vector_values(const cJSON *vec, size_t *n)
 {
     if (!cJSON_IsArray(vec))
@@ -30,7 +31,7 @@ static double *vector_values(const cJSON *vec, size_t *n)
     size_t k = (size_t)cJSON_GetArraySize(vec), i = 0;
     double *v = sy_xcalloc(k ? k : 1, sizeof(double));
     for (const cJSON *x = vec->child; x; x = x->next, i++) {
-        if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble)) {
+        if (!cJSON_IsNumber(x) || !(fabs(x->valuedouble) <= FLT_MAX)) { /* float32 range */
             free(v);
             return NULL;
         }
