@@ -43,8 +43,10 @@ static int add_input(embed_req *e, const cJSON *v)
         e->prompt_tokens += fp_prompt_tokens(b.len);
     } else if (cJSON_IsArray(v) && v->child) {
         for (const cJSON *t = v->child; t; t = t->next) {
-            if (!cJSON_IsNumber(t))
+            if (!cJSON_IsNumber(t)) {
+                sy_buf_free(&b);
                 return -1;
+            }
             sy_buf_printf(&b, "%s%.0f", t == v->child ? "" : ",", t->valuedouble);
             e->prompt_tokens++;
         }

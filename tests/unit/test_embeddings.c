@@ -10,9 +10,11 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "cost.h"
 #include "embed_adapter.h"
 #include "embed_validate.h"
@@ -287,12 +289,74 @@ static void test_gemini_round_trip(void **state)
     sy_upstream_call_free(&up);
 }
 
+/* ---- "kind" in the configuration */
+
+#define CFG_HEAD                                                                                   \
+    "{\"providers\": {\"o\": {\"dialect\": \"openai\", \"base_url\": \"http://x/v1\"},"            \
+    " \"a\": {\"dialect\": \"anthropic\", \"base_url\": \"http://x/v1\"}},"                        \
+    " \"client_keys\": [{\"name\": \"k\", \"sha256\": "                                            \
+    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}], "
+#define PRICE "\"price\": {\"input\": 1, \"output\": 1}"
+
+/* Parse a configuration; returns it (NULL on errors) and 1 in *found when an error
+ * message contains `want`. */
+static sy_config *parse_cfg(const char *text, const char *want, int *found)
+{
+    sy_config_errors errs;
+    sy_config *cfg = sy_config_parse(text, strlen(text), "t.json", &errs);
+    *found = 0;
+    for (size_t i = 0; i < errs.n; i++) {
+        if (want && strstr(errs.items[i], want))
+            *found = 1;
+        else
+            fprintf(stderr, "    error: %s\n", errs.items[i]);
+    }
+    if (errs.n && cfg) {
+        sy_config_free(cfg);
+        cfg = NULL;
+    }
+    sy_config_errors_free(&errs);
+    return cfg;
+}
+
+static void test_config_kind(void **state)
+{
+    (void)state;
+    int found;
+    sy_config *cfg =
+        parse_cfg(CFG_HEAD "\"models\": {\"c\": {\"provider\": \"o\", " PRICE "},"
+                           " \"e\": {\"provider\": \"o\", \"kind\": \"embedding\", " PRICE
+                           "}}, \"routes\": {\"r\": {\"candidates\": [\"e\"]}}}",
+                  NULL, &found);
+    assert_non_null(cfg);
+    assert_false(sy_config_find_model(cfg, "c")->embedding);
+    assert_string_equal(sy_config_find_model(cfg, "c")->kind, "chat");
+    assert_true(sy_config_find_model(cfg, "e")->embedding);
+    sy_config_free(cfg);
+    /* an unknown kind, an embedding model on Anthropic, a route of mixed kinds */
+    assert_null(parse_cfg(
+        CFG_HEAD "\"models\": {\"e\": {\"provider\": \"o\", \"kind\": \"vector\", " PRICE "}}}",
+        "$.models.e.kind", &found));
+    assert_true(found);
+    assert_null(parse_cfg(CFG_HEAD "\"models\": {\"e\": {\"provider\": \"a\", \"kind\": "
+                                   "\"embedding\", " PRICE "}}}",
+                          "anthropic", &found));
+    assert_true(found);
+    assert_null(parse_cfg(CFG_HEAD "\"models\": {\"c\": {\"provider\": \"o\", " PRICE "},"
+                                   " \"e\": {\"provider\": \"o\", \"kind\": \"embedding\", " PRICE
+                                   "}}, \"routes\": {\"r\": {\"candidates\": [\"c\", \"e\"]}}}",
+                          "$.routes.r.candidates[1]: \"e\" is an embedding model but \"c\" is a "
+                          "chat one",
+                          &found));
+    assert_true(found);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_validate_forms),    cmocka_unit_test(test_validate_rejects),
         cmocka_unit_test(test_base64_float32_le), cmocka_unit_test(test_openai_round_trip),
-        cmocka_unit_test(test_gemini_round_trip),
+        cmocka_unit_test(test_gemini_round_trip), cmocka_unit_test(test_config_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
