@@ -12,4 +12,10 @@
 void sy_api_client_handler(sy_http_req *req, void *worker);
 void sy_api_admin_handler(sy_http_req *req, void *worker);
 
+/* Head checks (sy_http_head_check) of the client and admin listeners: a request that
+ * needs a key and has a wrong or missing one is answered 401 before its body is read
+ * (no 100 Continue, body never stored). Implemented in api_common.c. */
+int sy_api_client_head(sy_http_req *req, void *worker);
+int sy_api_admin_head(sy_http_req *req, void *worker);
+
 #endif

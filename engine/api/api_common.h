@@ -19,6 +19,14 @@ void sy_api_unauthorized(sy_http_req *req, const char *message);
 void sy_api_not_found(sy_http_req *req);
 void sy_api_method_not_allowed(sy_http_req *req, const char *allow);
 
+/* The request's JSON body (sy_http_req_json); when it is not one valid document
+ * (invalid UTF-8, a duplicate member name, trailing bytes...), or holds a NUL (\u0000)
+ * anywhere and !allow_nul, answers the OpenAI-shaped 400 itself (param names a duplicate
+ * member) and returns NULL. Only chat bodies allow NUL: their content is forwarded
+ * intact; what the gateway stores (feedback, registries) never holds one. Caller owns
+ * the tree. */
+struct cJSON *sy_api_json_body(sy_http_req *req, const char *headers, int allow_nul);
+
 /* What a request's log line needs after the response has reset req->path. */
 typedef struct sy_api_note {
     char method[16];

@@ -12,7 +12,6 @@
  * the configuration to every worker before it is acknowledged.
  */
 #include "api_experiments.h"
-#include "registry_names.h"
 
 #include "api_common.h"
 
@@ -148,15 +147,9 @@ static void change(sy_worker *w, sy_http_req *req, exp_op op, const char *id, co
                    int needs_body)
 {
     sy_server *s = w->server;
-    cJSON *body = needs_body ? sy_http_req_json(req) : NULL;
+    cJSON *body = needs_body ? sy_api_json_body(req, NULL, 0) : NULL;
     if (needs_body && !body)
-        return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
-                                     "body is not valid JSON", NULL);
-    if (body && sy_json_has_nul(req->body.data, req->body.len)) { /* cJSON would cut there */
-        cJSON_Delete(body);
-        return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
-                                     "NUL (\\u0000) is not allowed in the body", NULL);
-    }
+        return; /* answered */
     sy_exp_reply r;
     int changed = 0;
     const sy_config *fc = file_config_locked(s);

@@ -9,7 +9,6 @@
  * resolves from memory before validation.
  */
 #include "api_prompts.h"
-#include "registry_names.h"
 
 #include "api_common.h"
 #include "prompt_apply.h"
@@ -43,7 +42,9 @@ static void answer(sy_http_req *req, sy_prompt_reply *r)
 
 static void render_preview(sy_worker *w, sy_http_req *req, const char *name)
 {
-    cJSON *body = sy_http_req_json(req);
+    cJSON *body = sy_api_json_body(req, NULL, 0);
+    if (!body)
+        return; /* answered */
     if (!cJSON_IsObject(body)) {
         cJSON_Delete(body);
         return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
@@ -105,15 +106,9 @@ void sy_api_admin_prompts(sy_worker *w, sy_http_req *req, const char *rest)
         return sy_api_not_found(req);
     if (!sy_http_req_method_is(req, is_versions ? "POST" : "PUT"))
         return sy_api_method_not_allowed(req, is_versions ? "POST" : "PUT");
-    cJSON *body = sy_http_req_json(req);
+    cJSON *body = sy_api_json_body(req, NULL, 0);
     if (!body)
-        return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
-                                     "body is not valid JSON", NULL);
-    if (sy_json_has_nul(req->body.data, req->body.len)) { /* cJSON would cut there */
-        cJSON_Delete(body);
-        return sy_http_respond_error(req, 400, "invalid_request_error", "invalid_request", NULL,
-                                     "NUL (\\u0000) is not allowed in the body", NULL);
-    }
+        return; /* answered */
     if (is_versions)
         sy_prompt_registry_create_version(reg, name, body, sy_wall_ms(), &r);
     else

@@ -256,6 +256,8 @@ void sy_chat_timer_cb(evutil_socket_t fd, short what, void *arg)
     sy_mapped_error e = {.status = 504, .type = "upstream_error", .code = code, .retryable = 1};
     if (kind == T_ABANDON)
         e.status = 502;
+    if (code == SY_CHAT_TOO_LARGE) /* billed already: another try would be billed again */
+        e.retryable = 0;
     sy_buf_printf(&e.message, "provider '%s' failed: %s", c->att.prov->name, code);
     attempt_failed(c, &e, NULL);
     sy_mapped_error_free(&e);
@@ -304,6 +306,7 @@ int sy_chat_start_attempt(sy_call *c)
     c->att.ad = c->embed ? sy_embed_adapter_for(c->att.prov->dialect)
                          : sy_adapter_for(c->att.prov->dialect);
     c->att.rs.client_model = c->att.model->name; /* owned by the runtime c holds a reference to */
+    c->att.rs.client_id = c->id;                 /* the body's id is the request id */
     sy_buf_printf(&c->headers, "x-switchyard-model: %s\r\n", c->att.model->name);
     if (c->dec.route)
         sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", c->dec.route->name);
@@ -320,6 +323,7 @@ int sy_chat_start_attempt(sy_call *c)
         cJSON_Delete(root);
         breaker_outcome(c, 1); /* not the provider's fault */
         c->rec.status = 400;
+        c->rec.error_code = "invalid_request";
         sy_chat_bad_request(c->req, bad_param,
                             why ? why : "the provider's dialect is not supported");
         sy_chat_detach(c);
@@ -327,6 +331,7 @@ int sy_chat_start_attempt(sy_call *c)
         return -1;
     }
     cJSON_Delete(root);
+    sy_json_nul_restore(&c->att.up.body); /* content NULs leave as \u0000 (json_body.h) */
     sy_sse_init(&c->att.sse, MAX_SSE_EVENT);
     unsigned timeout =
         c->att.prov->timeout_ms ? c->att.prov->timeout_ms : cfg->upstream.request_timeout_ms;

@@ -39,6 +39,9 @@
 #define MAX_SSE_EVENT     (4u * 1024 * 1024)
 #define MAX_HELD_BACK     (256u * 1024) /* stream bytes held back before the first content */
 
+/* The code of a non-stream answer over MAX_UPSTREAM_BODY (compared by address). */
+extern const char SY_CHAT_TOO_LARGE[];
+
 /* What the call's one timer is waiting for. */
 enum { T_NONE, T_TTFT, T_IDLE, T_BACKOFF, T_ABANDON };
 
@@ -128,8 +131,9 @@ typedef struct sy_call {
 /* pipeline.c: the stages every endpoint shares, in order */
 /* A new call for req, its feedback token header written. */
 sy_call *sy_call_new(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key);
-/* Key limits, media type, depth, parse: the body, or NULL once answered. */
-cJSON *sy_call_admit(sy_call *c, sy_http_req *req);
+/* Key limits, media type, depth, parse (engine/api/api_common.h's json body checks; a
+ * \u0000 is refused unless allow_nul): the body, or NULL once answered. */
+cJSON *sy_call_admit(sy_call *c, sy_http_req *req, int allow_nul);
 /* The target's kind, then resolve and decide: 0, or -1 once answered (400/404). */
 int sy_call_target(sy_call *c, sy_http_req *req, const char *name, const cJSON *root);
 /* Take over the request and start the first attempt. */

@@ -140,8 +140,8 @@ int sy_chat_render_prompt(sy_call *c, sy_http_req *req, cJSON *root)
         sy_api_apply_prompt(c->w->server->prompts, root, c->rt->cfg->limits.max_body_bytes, &pr);
     if (rc < 0) {
         c->rec.status = pr.status;
-        sy_http_respond_error(req, pr.status, "invalid_request_error",
-                              pr.status == 404 ? "prompt_not_found" : "invalid_request",
+        c->rec.error_code = pr.status == 404 ? "prompt_not_found" : "invalid_request";
+        sy_http_respond_error(req, pr.status, "invalid_request_error", c->rec.error_code,
                               pr.err.param[0] ? pr.err.param : NULL, pr.err.message,
                               c->headers.data);
         return -1;

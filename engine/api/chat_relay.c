@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char SY_CHAT_TOO_LARGE[] = "upstream_response_too_large";
+
 /* Arm the call's one timer. libevent measures the delay from the loop's cached time,
  * which lags by however long this loop iteration has run: refresh it first, or a
  * backoff that waits out a Retry-After could fire before the block ends. */
@@ -67,9 +69,22 @@ int sy_chat_on_data(void *ud, const char *data, size_t len)
     if (c->att.timer_kind == T_ABANDON)
         return 1; /* being abandoned: swallow */
     int ok2xx = c->att.up_status >= 200 && c->att.up_status < 300;
+    if (!c->stream && ok2xx && c->att.resp.len + len > MAX_UPSTREAM_BODY) {
+        /* Stop reading (issue 15: 110 MB were read whole and asked for twice more). The
+         * provider bills what it generated: estimate it from the bytes seen, so the
+         * record and the log carry an estimated usage and this error code. */
+        c->att.rs.content_bytes = (int64_t)(c->att.resp.len + len);
+        sy_buf_free(&c->att.resp);
+        sy_log(SY_LOG_WARN,
+               "request %s: provider '%s' answered more than %u bytes; stopped reading, not "
+               "retried, usage estimated from the bytes seen",
+               c->id, c->att.prov->name, MAX_UPSTREAM_BODY);
+        abandon_later(c, SY_CHAT_TOO_LARGE);
+        return 1;
+    }
     if (!c->stream || !ok2xx) {
         if (c->att.resp.len + len > MAX_UPSTREAM_BODY)
-            return 1; /* drop the excess; the response is rejected as malformed later */
+            return 1; /* an error body: keep its start, the mapping needs no more */
         sy_buf_append(&c->att.resp, data, len);
         return 1;
     }
@@ -133,8 +148,12 @@ void sy_chat_finish_stream(sy_call *c, sy_upstream_result res, const char *detai
         sy_http_stream_write(c->req, c->att.out.data, c->att.out.len);
         sy_buf_reset(&c->att.out);
     }
-    if (res != SY_UP_OK || sy_sse_has_partial(&c->att.sse) || c->rec.error_code ||
-        (!c->att.rs.saw_done && !c->att.rs.finish_reason[0])) {
+    if (c->att.rs.error_sent) {
+        /* the adapter already ended the stream with its one in-band error (an upstream
+         * error event or an undecodable chunk): nothing more but the end (issue 15) */
+        c->rec.error_code = c->att.rs.error_sent;
+    } else if (res != SY_UP_OK || sy_sse_has_partial(&c->att.sse) || c->rec.error_code ||
+               (!c->att.rs.saw_done && !c->att.rs.finish_reason[0])) {
         char msg[256];
         snprintf(msg, sizeof(msg), "the provider's stream ended prematurely (%s)",
                  res != SY_UP_OK ? detail : "incomplete stream");

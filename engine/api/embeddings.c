@@ -15,11 +15,12 @@ void sy_pipeline_embeddings(sy_worker *w, sy_http_req *req, const sy_client_key_
     sy_call *c = sy_call_new(w, req, key);
     c->embed = 1;
     sy_embed_summary sum;
-    cJSON *root = sy_call_admit(c, req);
+    cJSON *root = sy_call_admit(c, req, 0); /* inputs never hold a NUL */
     if (!root)
         goto answered;
     if (!sy_embed_validate_body(req, root, &sum)) {
         c->rec.status = 400;
+        c->rec.error_code = "invalid_request";
         goto answered;
     }
     /* the gateway's estimate when the provider reports no usage: ceil(bytes / 4) */

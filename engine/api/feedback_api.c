@@ -159,8 +159,10 @@ int sy_feedback_handle(sy_worker *w, sy_http_req *req, const char *key_name)
 {
     int handed = 0;
     sy_store *store = w->server->store;
-    cJSON *root = sy_http_req_json(req);
+    cJSON *root = sy_api_json_body(req, NULL, 0); /* answers a malformed body itself */
     char *tags = NULL;
+    if (!root)
+        goto done;
     if (!cJSON_IsObject(root)) {
         bad(req, NULL, "the body must be a JSON object");
         goto done;

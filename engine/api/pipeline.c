@@ -11,6 +11,7 @@
  */
 #include "pipeline.h"
 
+#include "api_common.h"
 #include "breaker.h"
 #include "chat_call.h"
 #include "feedback_token.h"
@@ -66,7 +67,7 @@ sy_call *sy_call_new(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *ke
  * Stage 1 up to the schema: the key's limits and budgets, the media type, the nesting
  * depth and the JSON parse. Returns the parsed body, or NULL once it has answered.
  */
-cJSON *sy_call_admit(sy_call *c, sy_http_req *req)
+cJSON *sy_call_admit(sy_call *c, sy_http_req *req, int allow_nul)
 {
     const sy_config *cfg = c->rt->cfg;
     const sy_client_key_cfg *key = c->key;
@@ -87,6 +88,7 @@ cJSON *sy_call_admit(sy_call *c, sy_http_req *req)
     }
     if (!sy_chat_is_json(req)) {
         c->rec.status = 415;
+        c->rec.error_code = "unsupported_media_type";
         sy_http_respond_error(req, 415, "invalid_request_error", "unsupported_media_type", NULL,
                               "Content-Type must be application/json", c->headers.data);
         return NULL;
@@ -94,13 +96,15 @@ cJSON *sy_call_admit(sy_call *c, sy_http_req *req)
     if (sy_chat_json_depth(req->body.data ? req->body.data : "", req->body.len,
                            cfg->limits.max_json_depth) > cfg->limits.max_json_depth) {
         c->rec.status = 400;
+        c->rec.error_code = "invalid_request";
         sy_chat_bad_request(req, NULL, "JSON nesting exceeds the configured depth limit");
         return NULL;
     }
-    cJSON *root = sy_http_req_json(req);
+    /* UTF-8, duplicate member names; \u0000 kept for chat, refused elsewhere */
+    cJSON *root = sy_api_json_body(req, c->headers.data, allow_nul);
     if (!root) {
         c->rec.status = 400;
-        sy_chat_bad_request(req, NULL, "request body is not valid JSON");
+        c->rec.error_code = "invalid_request";
     }
     return root;
 }
@@ -122,6 +126,7 @@ static int kind_ok(sy_call *c, sy_http_req *req, const char *name)
                       : "'%.200s' is an embedding model: use POST /v1/embeddings",
              name);
     c->rec.status = 400;
+    c->rec.error_code = "wrong_model_kind";
     sy_http_respond_error(req, 400, "invalid_request_error", "wrong_model_kind", "model", msg,
                           c->headers.data);
     return 0;
@@ -138,6 +143,7 @@ int sy_call_target(sy_call *c, sy_http_req *req, const char *name, const cJSON *
     char msg[300];
     snprintf(msg, sizeof(msg), "The model '%.200s' does not exist", name);
     c->rec.status = 404;
+    c->rec.error_code = "model_not_found";
     sy_http_respond_error(req, 404, "invalid_request_error", "model_not_found", "model", msg,
                           c->headers.data);
     return -1;
@@ -167,7 +173,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
 {
     sy_call *c = sy_call_new(w, req, key);
     const sy_config *cfg = c->rt->cfg;
-    cJSON *root = sy_call_admit(c, req);
+    cJSON *root = sy_call_admit(c, req, 1);
     if (!root)
         goto answered;
     if (cJSON_IsObject(root))
@@ -177,6 +183,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
     c->rec.prompt_bytes = req->body.len; /* as rendered: the estimate when usage is missing */
     if (!sy_chat_validate_body(req, root)) {
         c->rec.status = 400;
+        c->rec.error_code = "invalid_request";
         goto answered;
     }
     const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;

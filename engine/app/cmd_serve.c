@@ -396,7 +396,9 @@ int sy_cmd_serve(int argc, char **argv)
 
     sy_server s = {.control = &serve_control,
                    .client_handler = sy_api_client_handler,
-                   .admin_handler = sy_api_admin_handler};
+                   .admin_handler = sy_api_admin_handler,
+                   .client_head_check = sy_api_client_head,
+                   .admin_head_check = sy_api_admin_head};
     s.config_path = sy_xstrdup(config_path);
     s.n_workers = workers_override ? (size_t)workers_override : cfg->workers;
     s.started_ms = sy_wall_ms();

@@ -32,6 +32,8 @@ typedef struct sy_server {
     const sy_server_control *control; /* set before any worker starts */
     sy_http_handler client_handler;   /* ud: the sy_worker */
     sy_http_handler admin_handler;
+    sy_http_head_check client_head_check; /* optional: may answer before the body is read */
+    sy_http_head_check admin_head_check;
     char *config_path;
     sy_worker *workers;
     size_t n_workers;

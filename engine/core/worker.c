@@ -17,6 +17,7 @@ void sy_worker_http_limits(const sy_config *cfg, sy_http_limits *out)
     out->request_timeout_ms = cfg->limits.request_timeout_ms;
     out->idle_timeout_ms = cfg->limits.idle_timeout_ms;
     out->max_connections = cfg->limits.max_connections;
+    out->max_body_memory = 0; /* the default: 64 x max_body_bytes (http_server.h) */
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -150,11 +151,15 @@ int sy_worker_start(sy_worker *w)
     w->http_fd = -1;
     if (!w->http)
         return SY_ERR_IO;
+    if (w->server->client_head_check)
+        sy_http_server_set_head_check(w->http, w->server->client_head_check);
     if (w->admin_fd >= 0) {
         w->admin = sy_http_server_new(w->base, w->admin_fd, &lim, w->server->admin_handler, w);
         w->admin_fd = -1;
         if (!w->admin)
             return SY_ERR_IO;
+        if (w->server->admin_head_check)
+            sy_http_server_set_head_check(w->admin, w->server->admin_head_check);
     }
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
         return SY_ERR_IO;

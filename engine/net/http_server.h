@@ -30,6 +30,7 @@
 #define SY_HTTP_SERVER_H
 
 #include "http_parse.h"
+#include "json_body.h"
 #include "sy_common.h"
 
 #include <event2/event.h>
@@ -41,6 +42,10 @@ typedef struct sy_http_req sy_http_req;
 
 typedef void (*sy_http_handler)(sy_http_req *req, void *ud);
 typedef void (*sy_http_req_cb)(sy_http_req *req, void *req_ud);
+/* Called with a request whose head is parsed (path and query set) and whose body is not
+ * read yet. Return 0 to go on, or answer the request (sy_http_respond*) and return 1:
+ * the connection is then closed without the body being stored (no 100 Continue). */
+typedef int (*sy_http_head_check)(sy_http_req *req, void *ud);
 
 typedef struct sy_http_limits {
     size_t max_body_bytes;
@@ -49,6 +54,8 @@ typedef struct sy_http_limits {
     unsigned request_timeout_ms; /* first byte of the head to the last byte of the body */
     unsigned idle_timeout_ms;    /* keep-alive wait for the next request */
     unsigned max_connections;
+    size_t max_body_memory; /* request bodies of all connections of the process together;
+                               0 = 64 x max_body_bytes. Over it: 503 with Retry-After */
 } sy_http_limits;
 
 struct sy_http_req {
@@ -77,6 +84,12 @@ sy_http_server *sy_http_server_new(struct event_base *base, int listen_fd,
                                    const sy_http_limits *limits, sy_http_handler handler,
                                    void *handler_ud);
 
+/* Install a head check (before the first connection); its ud is the handler's. */
+void sy_http_server_set_head_check(sy_http_server *s, sy_http_head_check check);
+
+/* Bytes of request bodies the process holds right now (see max_body_memory). */
+size_t sy_http_body_memory(void);
+
 /* Apply new limits to connections accepted from now on (config reload). */
 void sy_http_server_set_limits(sy_http_server *s, const sy_http_limits *limits);
 
@@ -100,11 +113,12 @@ void sy_http_server_free(sy_http_server *s);
 int sy_http_listen_socket(const char *address, uint16_t port, uint16_t *bound_port, char *err,
                           size_t err_len);
 
-/* Request header lookup (case-insensitive); NULL when absent. */
-/* The body as one JSON document (cJSON), or NULL when it is not exactly one: trailing
- * bytes other than whitespace are refused. The caller owns the result. */
-struct cJSON *sy_http_req_json(const sy_http_req *req);
+/* The body as one JSON document (sy_json_body_parse: UTF-8 checked, duplicate member
+ * names and trailing bytes refused, \u0000 kept as SY_JSON_NUL; the body is rewritten in
+ * place), or NULL with *err set. The caller owns the result. */
+struct cJSON *sy_http_req_json(sy_http_req *req, sy_json_error *err);
 
+/* Request header lookup (case-insensitive); NULL when absent. */
 const sy_http_header *sy_http_req_header(const sy_http_req *req, const char *name);
 int sy_http_req_method_is(const sy_http_req *req, const char *method);
 

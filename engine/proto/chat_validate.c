@@ -1,6 +1,7 @@
 /* chat_validate: see chat_validate.h. */
 #include "chat_validate.h"
 
+#include "json_body.h"
 #include "sy_common.h"
 
 #include <math.h>
@@ -199,6 +200,50 @@ static int tools_ok(const cJSON *root, char *param, size_t n, const char **messa
     return 1;
 }
 
+static const char nul_msg[] = "names and identifiers must not contain NUL (\\u0000)";
+
+/* A NUL (SY_JSON_NUL after sy_json_body_parse) in a string that names or identifies
+ * something: with cJSON's C strings "ma\u0000zzz" was served as "ma" (issue 15).
+ * Content is never checked here: it is forwarded intact. */
+static int names_ok(const cJSON *root, char *param, size_t n, const char **message)
+{
+    static const char *const top[] = {"model", "user", "tool_choice", "service_tier"};
+    for (size_t i = 0; i < SY_ARRAY_LEN(top); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, top[i]);
+        if (cJSON_IsString(v) && sy_json_str_has_nul(v->valuestring))
+            return fail(param, n, message, nul_msg, "%s", top[i]);
+    }
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    for (const cJSON *m = cJSON_IsObject(md) ? md->child : NULL; m; m = m->next)
+        if (sy_json_str_has_nul(m->string) ||
+            (cJSON_IsString(m) && sy_json_str_has_nul(m->valuestring)))
+            return fail(param, n, message, nul_msg, "metadata.%.60s",
+                        sy_json_str_has_nul(m->string) ? "" : m->string);
+    int i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(root, "messages"))
+    {
+        static const char *const ids[] = {"name", "tool_call_id"};
+        for (size_t k = 0; k < SY_ARRAY_LEN(ids); k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, ids[k]);
+            if (cJSON_IsString(v) && sy_json_str_has_nul(v->valuestring))
+                return fail(param, n, message, nul_msg, "messages[%d].%s", i, ids[k]);
+        }
+        i++;
+    }
+    i = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(root, "tools"))
+    {
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+        if (cJSON_IsString(name) && sy_json_str_has_nul(name->valuestring))
+            return fail(param, n, message, nul_msg, "tools[%d].function.name", i);
+        i++;
+    }
+    return 1;
+}
+
 int sy_chat_validate(const cJSON *root, char *param, size_t param_len, const char **message)
 {
     if (!cJSON_IsObject(root))
@@ -211,6 +256,8 @@ int sy_chat_validate(const cJSON *root, char *param, size_t param_len, const cha
         return fail(param, param_len, message, "'model' is required and must be a non-empty string",
                     "model");
     if (!messages_ok(cJSON_GetObjectItemCaseSensitive(root, "messages"), param, param_len, message))
+        return 0;
+    if (!names_ok(root, param, param_len, message))
         return 0;
     for (size_t i = 0; i < SY_ARRAY_LEN(fields); i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, fields[i].name);

@@ -11,6 +11,19 @@ static int is_tchar(unsigned char c)
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+size_t sy_http_empty_lines(const char *buf, size_t len)
+{
+    size_t i = 0;
+    for (;;) {
+        if (i < len && buf[i] == '\n')
+            i++;
+        else if (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n')
+            i += 2;
+        else
+            return i;
+    }
+}
+
 size_t sy_http_head_end(const char *buf, size_t len, size_t scan_from)
 {
     /* A head ends at "\n\r\n" or "\n\n"; back up so a terminator split across reads
@@ -108,10 +121,15 @@ static int parse_header_line(sy_http_head *h, const char *line, size_t n, size_t
 /* Derive framing and connection semantics from the parsed headers. */
 static int apply_semantics(sy_http_head *h, const char **why)
 {
-    int n_cl = 0, n_te = 0;
+    int n_cl = 0, n_te = 0, n_host = 0, encoded = 0;
     for (size_t i = 0; i < h->n_headers; i++) {
         const sy_http_header *hd = &h->headers[i];
-        if (token_eq(hd->name, hd->name_len, "content-length")) {
+        if (token_eq(hd->name, hd->name_len, "host")) {
+            if (++n_host > 1) /* RFC 9112 §3.2: more than one Host is a 400 */
+                return fail(why, "more than one Host header", SY_HTTP_E_BAD);
+        } else if (token_eq(hd->name, hd->name_len, "content-encoding")) {
+            encoded |= !token_eq(hd->value, hd->value_len, "identity");
+        } else if (token_eq(hd->name, hd->name_len, "content-length")) {
             if (++n_cl > 1)
                 return fail(why, "duplicate Content-Length header", SY_HTTP_E_BAD);
             if (hd->value_len == 0 || hd->value_len > 15)
@@ -140,6 +158,11 @@ static int apply_semantics(sy_http_head *h, const char **why)
         return fail(why, "Transfer-Encoding together with Content-Length", SY_HTTP_E_BAD);
     if (h->chunked && h->version_minor == 0)
         return fail(why, "chunked transfer coding requires HTTP/1.1", SY_HTTP_E_BAD);
+    if (h->version_minor == 1 && n_host == 0) /* RFC 9112 §3.2 */
+        return fail(why, "an HTTP/1.1 request needs a Host header", SY_HTTP_E_BAD);
+    if (encoded && (h->content_length > 0 || h->chunked)) /* RFC 9110 §8.4.1 */
+        return fail(why, "compressed request bodies (Content-Encoding) are not accepted",
+                    SY_HTTP_E_MEDIA);
     return 0;
 }
 
@@ -156,8 +179,8 @@ static int parse_request_line(sy_http_head *h, const char *p, size_t n, const ch
     const char *sp2 = memchr(t, ' ', (size_t)(end - t));
     if (!sp2 || sp2 == t)
         return fail(why, "malformed request line", SY_HTTP_E_BAD);
-    for (const char *q = t; q < sp2; q++)
-        if ((unsigned char)*q <= 0x20 || (unsigned char)*q == 0x7f)
+    for (const char *q = t; q < sp2; q++) /* RFC 3986: a URI is visible ASCII */
+        if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
             return fail(why, "invalid character in the request target", SY_HTTP_E_BAD);
     const char *v = sp2 + 1;
     size_t vn = (size_t)(end - v);
@@ -186,8 +209,7 @@ int sy_http_parse_head(const char *buf, size_t head_len, size_t max_headers, sy_
     out->content_length = -1;
     out->chunked = out->expect_continue = 0;
     /* RFC 9112 §2.2: ignore at least one empty line before the request line. */
-    while (p < end && (*p == '\r' || *p == '\n'))
-        p++;
+    p += sy_http_empty_lines(p, head_len);
     const char *next = next_line(p, end, &n);
     if (!next || n == 0)
         return fail(why, "malformed request line", SY_HTTP_E_BAD);
@@ -220,23 +242,14 @@ const sy_http_header *sy_http_find_header(const sy_http_head *h, const char *nam
 enum {
     CH_SIZE = 0, /* reading hex digits of a chunk size */
     CH_EXT,      /* reading ";ext" up to the end of the size line */
+    CH_SIZE_LF,  /* a CR ended the size line: only LF may follow (no bare CR) */
     CH_DATA,     /* copying chunk data */
     CH_DATA_CR,  /* expecting CRLF after chunk data */
     CH_DATA_LF,
-    CH_TRAILER, /* reading a trailer line (discarded) */
+    CH_TRAILER,    /* reading a trailer line (discarded) */
+    CH_TRAILER_LF, /* a CR ended a trailer line: only LF may follow */
     CH_DONE,
 };
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* The size line is complete: move to data, or to trailers for the last chunk. */
 static int end_size_line(sy_chunked *c)
@@ -245,6 +258,23 @@ static int end_size_line(sy_chunked *c)
         return SY_HTTP_E_BAD; /* no digits */
     c->line_len = 0;
     c->state = c->remaining ? CH_DATA : CH_TRAILER;
+    return 0;
+}
+
+/* One byte of the trailer section (trailers are read and discarded): a line ends at
+ * LF or CRLF, never at a bare CR; an empty line ends the body. */
+static int trailer_byte(sy_chunked *c, char ch)
+{
+    if (c->state == CH_TRAILER_LF && ch != '\n')
+        return SY_HTTP_E_BAD;
+    if (ch == '\n') {
+        c->state = c->line_len == 0 ? CH_DONE : CH_TRAILER;
+        c->line_len = 0;
+    } else if (ch == '\r') {
+        c->state = CH_TRAILER_LF;
+    } else if (ch == '\0' || ++c->line_len > 8192) {
+        return SY_HTTP_E_BAD;
+    }
     return 0;
 }
 
@@ -257,7 +287,7 @@ int sy_chunked_decode(sy_chunked *c, const char *in, size_t len, size_t *consume
         char ch = in[i];
         switch (c->state) {
         case CH_SIZE: {
-            int hv = hex_value(ch);
+            int hv = sy_hex_digit((unsigned char)ch);
             if (hv >= 0) {
                 if (c->line_len >= 15)
                     return SY_HTTP_E_BAD; /* absurd size: refuse before it overflows */
@@ -268,8 +298,8 @@ int sy_chunked_decode(sy_chunked *c, const char *in, size_t len, size_t *consume
                 c->state = CH_EXT;
                 i++;
             } else if (ch == '\r') {
-                i++; /* the LF must follow; CH_EXT checks it */
-                c->state = CH_EXT;
+                i++;
+                c->state = CH_SIZE_LF;
             } else if (ch == '\n') {
                 i++;
                 if ((rc = end_size_line(c)))
@@ -284,11 +314,21 @@ int sy_chunked_decode(sy_chunked *c, const char *in, size_t len, size_t *consume
                 i++;
                 if ((rc = end_size_line(c)))
                     return rc;
-            } else if ((unsigned char)ch < 0x20 && ch != '\t' && ch != '\r') {
+            } else if (ch == '\r') {
+                i++;
+                c->state = CH_SIZE_LF;
+            } else if (((unsigned char)ch < 0x20 && ch != '\t') || ch == 0x7f) {
                 return SY_HTTP_E_BAD;
             } else {
                 i++;
             }
+            break;
+        case CH_SIZE_LF: /* "5\rX\n" must not parse as a size line (RFC 9112 §2.2) */
+            if (ch != '\n')
+                return SY_HTTP_E_BAD;
+            i++;
+            if ((rc = end_size_line(c)))
+                return rc;
             break;
         case CH_DATA: {
             size_t take = len - i;
@@ -318,20 +358,10 @@ int sy_chunked_decode(sy_chunked *c, const char *in, size_t len, size_t *consume
             c->state = CH_SIZE;
             break;
         case CH_TRAILER:
-            if (ch == '\n') {
-                i++;
-                if (c->line_len == 0)
-                    c->state = CH_DONE;
-                c->line_len = 0;
-            } else if (ch == '\r') {
-                i++;
-            } else if (ch == '\0') {
-                return SY_HTTP_E_BAD;
-            } else {
-                i++;
-                if (++c->line_len > 8192)
-                    return SY_HTTP_E_BAD;
-            }
+        case CH_TRAILER_LF:
+            if ((rc = trailer_byte(c, ch)))
+                return rc;
+            i++;
             break;
         }
     }

@@ -6,7 +6,10 @@
  * Strictness is deliberate (request smuggling, DESIGN.md §9): obsolete line folding,
  * whitespace before a header colon, control characters (NUL, bare CR, ...) inside a
  * header, Transfer-Encoding together with Content-Length, more than one
- * Content-Length, or a Transfer-Encoding other than "chunked" are all rejected.
+ * Content-Length, a Transfer-Encoding other than "chunked", an HTTP/1.1 request without
+ * exactly one Host, a compressed body (Content-Encoding) and a bare CR anywhere in the
+ * framing (head or chunk lines) are all rejected. Empty lines before the request line
+ * are ignored (RFC 9112 §2.2).
  */
 #ifndef SY_HTTP_PARSE_H
 #define SY_HTTP_PARSE_H
@@ -43,10 +46,15 @@ typedef struct sy_http_head {
 typedef enum {
     SY_HTTP_E_BAD = -400,       /* malformed or ambiguous: 400 and close */
     SY_HTTP_E_TOO_LARGE = -413, /* body over the limit: 413 and close */
+    SY_HTTP_E_MEDIA = -415,     /* a Content-Encoding on the body: 415 and close */
     SY_HTTP_E_HEADERS = -431,   /* too many headers: 431 and close */
     SY_HTTP_E_TE = -501,        /* unsupported transfer coding: 501 and close */
     SY_HTTP_E_VERSION = -505,   /* not HTTP/1.x: 505 and close */
 } sy_http_parse_err;
+
+/* Bytes of complete empty lines (CRLF or LF) at the start of buf[0..len): what a server
+ * skips before a request line. */
+size_t sy_http_empty_lines(const char *buf, size_t len);
 
 /*
  * Find the end of a request head in buf[0..len). `scan_from` lets a caller resume

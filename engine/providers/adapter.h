@@ -34,10 +34,16 @@ typedef struct sy_relay_state {
     int strip_usage_chunk;    /* the client did not ask for the usage chunk we requested */
     int saw_done;             /* "[DONE]" seen */
     int saw_error_event;      /* an in-stream error (or an unparseable first event) */
+    const char *error_sent;   /* code (static) of the one in-band error event the adapter
+                                 wrote to out; nothing is relayed after it, and the
+                                 pipeline adds no second one (NULL: none) */
     void *priv;               /* adapter-owned per-request state (set by build, freed by
                                  the adapter's release) */
     const char *client_model; /* the model name the client asked for (the gateway's
                                  model or route name); set by the pipeline before build */
+    const char *client_id;    /* the gateway's request id, or NULL: answers (and every
+                                 chunk) carry it as their "id", so a client can rate the
+                                 answer by the id its SDK shows; set before build */
 } sy_relay_state;
 
 /* A translated upstream request. The adapter fills url, header lines and body. */

@@ -2,10 +2,14 @@
  * provider_openai.c — the OpenAI Chat Completions dialect (OpenAI, vLLM, Ollama,
  * DeepSeek, Together, OpenRouter ...). Requests and responses pass through almost
  * untouched: the model name is substituted, usage is requested for streams, and the
- * response bytes are relayed verbatim while usage and finish reason are read on the way.
+ * response bytes are relayed verbatim while usage and finish reason are read on the way,
+ * except the top-level "id" and "model" of the answer and of every chunk, which become
+ * the gateway's request id and the model name the client sees (as in the other dialects).
  */
 #include "adapter.h"
 #include "provider_util.h"
+
+#include "json_body.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,7 +273,7 @@ static void pick_member(void *ud, const char *name, size_t len, const char *v, c
 }
 
 typedef struct {
-    span_pick choices, usage;
+    span_pick choices, usage, id, model;
 } top_pick;
 
 static void top_member(void *ud, const char *name, size_t len, const char *v, const char *v_end)
@@ -277,6 +281,35 @@ static void top_member(void *ud, const char *name, size_t len, const char *v, co
     top_pick *t = ud;
     pick_member(&t->choices, name, len, v, v_end);
     pick_member(&t->usage, name, len, v, v_end);
+    pick_member(&t->id, name, len, v, v_end);
+    pick_member(&t->model, name, len, v, v_end);
+}
+
+/*
+ * Append body[0..len) with the string values of its top-level "id" and "model" (spans
+ * found by the scan, t) replaced by the request id and the client's model name; a member
+ * that is missing or not a string stays as it is.
+ */
+static void append_identity(const char *body, size_t len, const top_pick *t,
+                            const sy_relay_state *rs, sy_buf *out)
+{
+    const span_pick *sp[2] = {&t->id, &t->model};
+    const char *with[2] = {rs->client_id, rs->client_model};
+    if (sp[1]->v && sp[0]->v && sp[1]->v < sp[0]->v) { /* in the order they appear */
+        const span_pick *x = sp[0];
+        sp[0] = sp[1], sp[1] = x;
+        const char *y = with[0];
+        with[0] = with[1], with[1] = y;
+    }
+    const char *p = body;
+    for (int i = 0; i < 2; i++) {
+        if (!sp[i]->v || *sp[i]->v != '"' || !with[i])
+            continue;
+        sy_buf_append(out, p, (size_t)(sp[i]->v - p));
+        sy_buf_json_string(out, with[i], strlen(with[i]));
+        p = sp[i]->v_end;
+    }
+    sy_buf_append(out, p, (size_t)(body + len - p));
 }
 
 /* A JSON string value (span from scan_string) into out, as snprintf("%s") of its
@@ -337,7 +370,8 @@ static void usage_from_span(json_scan *s, const char *v, sy_usage *u)
     u->have = 1;
 }
 
-/* The old path, for answers whose member names use escapes. */
+/* The old path, for answers whose member names use escapes (re-printed when the id or
+ * the model is replaced). */
 static int response_cjson(const char *body, size_t len, sy_relay_state *rs, sy_buf *out)
 {
     cJSON *root = cJSON_ParseWithLength(body, len);
@@ -348,8 +382,19 @@ static int response_cjson(const char *body, size_t len, sy_relay_state *rs, sy_b
     }
     sy_usage_from_openai(cJSON_GetObjectItemCaseSensitive(root, "usage"), &rs->usage);
     copy_finish_reason(cJSON_GetObjectItemCaseSensitive(root, "choices"), rs);
+    if (!rs->client_id && !rs->client_model) {
+        cJSON_Delete(root);
+        sy_buf_append(out, body, len);
+        return 0;
+    }
+    if (rs->client_id && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "id")))
+        cJSON_ReplaceItemInObjectCaseSensitive(root, "id", cJSON_CreateString(rs->client_id));
+    if (rs->client_model && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "model")))
+        cJSON_ReplaceItemInObjectCaseSensitive(root, "model", cJSON_CreateString(rs->client_model));
+    char *printed = cJSON_PrintUnformatted(root);
+    sy_buf_puts(out, printed);
+    free(printed);
     cJSON_Delete(root);
-    sy_buf_append(out, body, len);
     return 0;
 }
 
@@ -360,7 +405,8 @@ static int openai_response(const char *body, size_t len, sy_relay_state *rs, sy_
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
     p = scan_ws(p, s.end);
-    top_pick t = {.choices.name = "choices", .usage.name = "usage"};
+    top_pick t = {
+        .choices.name = "choices", .usage.name = "usage", .id.name = "id", .model.name = "model"};
     if (p >= s.end || *p != '{' || !scan_container(&s, p, 0, top_member, &t))
         return SY_ERR_INVALID;
     if (s.escaped_key)
@@ -377,8 +423,57 @@ static int openai_response(const char *body, size_t len, sy_relay_state *rs, sy_
         if (fr.v && *fr.v == '"')
             string_value(fr.v, fr.v_end, rs->finish_reason, sizeof(rs->finish_reason));
     }
-    sy_buf_append(out, body, len);
+    append_identity(body, len, &t, rs, out);
     return 0;
+}
+
+/* Quote at most 300 bytes of the upstream's error message, credentials scrubbed. */
+static void upstream_message(const cJSON *root, sy_buf *msg)
+{
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *m = cJSON_IsObject(err)   ? cJSON_GetObjectItemCaseSensitive(err, "message")
+                     : cJSON_IsString(err) ? err
+                                           : cJSON_GetObjectItemCaseSensitive(root, "message");
+    if (cJSON_IsString(m))
+        sy_error_quote(msg, 1, m->valuestring, 300);
+}
+
+/* An upstream error event inside a stream → the one in-band error the client gets. */
+static void stream_error(const cJSON *root, sy_relay_state *rs, sy_buf *out)
+{
+    sy_mapped_error e = {.status = 502, .type = "upstream_error", .code = "upstream_stream_error"};
+    sy_error_prefix(&e.message, 500, 1);
+    upstream_message(root, &e.message);
+    sy_emit_error_event(&e, rs, out);
+    sy_mapped_error_free(&e);
+}
+
+/*
+ * Relay an event's raw bytes with its top-level "id" and "model" replaced
+ * (append_identity); data must lie inside raw, as the SSE parser hands it over, else the
+ * event is rebuilt as one data line.
+ */
+static void relay_event(const char *data, size_t data_len, const char *raw, size_t raw_len,
+                        const sy_relay_state *rs, sy_buf *out)
+{
+    json_scan s = {.end = data + data_len};
+    top_pick t = {
+        .choices.name = "choices", .usage.name = "usage", .id.name = "id", .model.name = "model"};
+    const char *p = scan_ws(data, s.end);
+    if ((!rs->client_id && !rs->client_model) || p >= s.end || *p != '{' ||
+        !scan_container(&s, p, 0, top_member, &t) || s.escaped_key || (!t.id.v && !t.model.v)) {
+        sy_buf_append(out, raw, raw_len);
+        return;
+    }
+    if (data >= raw && data + data_len <= raw + raw_len) {
+        sy_buf_append(out, raw, (size_t)(data - raw));
+        append_identity(data, data_len, &t, rs, out);
+        sy_buf_append(out, data + data_len, (size_t)(raw + raw_len - (data + data_len)));
+    } else {
+        sy_buf_puts(out, "data: ");
+        append_identity(data, data_len, &t, rs, out);
+        sy_buf_puts(out, "\n\n");
+    }
 }
 
 /*
@@ -389,19 +484,30 @@ static void openai_stream_event(const char *event, size_t event_len, const char 
                                 size_t data_len, const char *raw, size_t raw_len,
                                 sy_relay_state *rs, sy_buf *out)
 {
+    if (rs->error_sent)
+        return; /* the stream ended with its in-band error: nothing after it */
     if (data_len == 6 && memcmp(data, "[DONE]", 6) == 0) {
         rs->saw_done = 1;
         sy_buf_append(out, raw, raw_len);
         return;
     }
-    /* Events up to the first content are always parsed: a provider that fails before
-     * producing anything (error object or broken JSON) can still be replaced before the
-     * client has seen a byte (the pipeline holds the stream back until content). */
+    /* Every event is checked to be one JSON value (no tree: sy_json_valid), so a broken
+     * chunk is never relayed; it ends the stream with one in-band error. Events up to
+     * the first content are parsed: a provider that fails before producing anything can
+     * still be replaced before the client has seen a byte (the pipeline holds the stream
+     * back until content). */
+    if (data_len && !sy_json_valid(data, data_len)) {
+        sy_emit_malformed_event(rs, out);
+        return;
+    }
     if (data_len && rs->content_chunks == 0 && !rs->finish_reason[0]) {
         cJSON *first = cJSON_ParseWithLength(data, data_len);
-        if (!cJSON_IsObject(first) || cJSON_GetObjectItemCaseSensitive(first, "error"))
-            rs->saw_error_event = 1;
+        int is_error = !cJSON_IsObject(first) || cJSON_GetObjectItemCaseSensitive(first, "error");
+        if (is_error)
+            stream_error(first, rs, out);
         cJSON_Delete(first);
+        if (is_error)
+            return;
     }
     const char *end = data + data_len;
     size_t text = string_bytes(find_value(data, data_len, "content"), end) +
@@ -419,8 +525,11 @@ static void openai_stream_event(const char *event, size_t event_len, const char 
         if (cJSON_IsObject(root)) {
             const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
             const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "usage");
-            if (cJSON_GetObjectItemCaseSensitive(root, "error"))
-                rs->saw_error_event = 1;
+            if (cJSON_GetObjectItemCaseSensitive(root, "error")) {
+                stream_error(root, rs, out); /* scrubbed, never the raw event */
+                cJSON_Delete(root);
+                return;
+            }
             if (cJSON_IsObject(u))
                 sy_usage_from_openai(u, &rs->usage);
             copy_finish_reason(choices, rs);
@@ -433,21 +542,7 @@ static void openai_stream_event(const char *event, size_t event_len, const char 
             cJSON_Delete(root);
         }
     }
-    sy_buf_append(out, raw, raw_len);
-}
-
-/* Copy at most 300 bytes of the upstream's error message. */
-static void upstream_message(const cJSON *root, sy_buf *msg)
-{
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(root, "error");
-    const cJSON *m = cJSON_IsObject(err)   ? cJSON_GetObjectItemCaseSensitive(err, "message")
-                     : cJSON_IsString(err) ? err
-                                           : cJSON_GetObjectItemCaseSensitive(root, "message");
-    if (cJSON_IsString(m) && m->valuestring[0]) {
-        size_t n = strlen(m->valuestring);
-        sy_buf_append(msg, ": ", 2);
-        sy_buf_append(msg, m->valuestring, n > 300 ? 300 : n);
-    }
+    relay_event(data, data_len, raw, raw_len, rs, out);
 }
 
 static const char *upstream_code(const cJSON *root)

@@ -1,6 +1,7 @@
 #include "provider_util.h"
 
 #include "clock.h"
+#include "scrub.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -299,8 +300,12 @@ int sy_upstream_finish(sy_upstream_call *out, char *body, int stream, const char
 
 void sy_chat_head_init(sy_chat_head *h, const sy_relay_state *rs, const char *fallback_model)
 {
-    memcpy(h->id, "chatcmpl-", 9);
-    sy_random_hex(h->id + 9, 24);
+    if (rs->client_id && strlen(rs->client_id) < sizeof(h->id)) {
+        memcpy(h->id, rs->client_id, strlen(rs->client_id) + 1);
+    } else {
+        memcpy(h->id, "chatcmpl-", 9);
+        sy_random_hex(h->id + 9, 24);
+    }
     h->created = (int64_t)(sy_wall_ms() / 1000);
     const char *m = rs->client_model ? rs->client_model : fallback_model;
     h->model = sy_xstrdup(m ? m : "");
@@ -441,10 +446,23 @@ void sy_emit_done(const sy_chat_head *h, sy_relay_state *rs, sy_buf *out)
 
 void sy_emit_error_event(const sy_mapped_error *e, sy_relay_state *rs, sy_buf *out)
 {
+    if (rs->error_sent)
+        return; /* one in-band error per stream */
+    const char *code = e->code ? e->code : "upstream_error";
     sy_buf_puts(out, "data: {\"error\":{\"message\":");
     sy_buf_json_string(out, e->message.data ? e->message.data : "", e->message.len);
-    sy_buf_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":\"%s\"}}\n\n", e->type, e->code);
+    sy_buf_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":\"%s\"}}\n\n", e->type, code);
     rs->saw_error_event = 1;
+    rs->error_sent = code;
+}
+
+void sy_emit_malformed_event(sy_relay_state *rs, sy_buf *out)
+{
+    sy_mapped_error e = {
+        .status = 502, .type = "upstream_error", .code = "upstream_malformed_event"};
+    sy_buf_puts(&e.message, "the provider sent a stream event that is not valid JSON");
+    sy_emit_error_event(&e, rs, out);
+    sy_mapped_error_free(&e);
 }
 
 void sy_count_content(sy_relay_state *rs, size_t bytes)
@@ -465,11 +483,18 @@ void sy_error_prefix(sy_buf *msg, long status, int in_stream)
 
 void sy_error_quote(sy_buf *msg, int with_message, const char *provider_msg, size_t max)
 {
-    if (with_message && provider_msg[0]) {
-        size_t n = strlen(provider_msg);
-        sy_buf_append(msg, ": ", 2);
-        sy_buf_append(msg, provider_msg, n > max ? max : n);
-    }
+    if (!with_message || !provider_msg[0])
+        return;
+    /* scrub the whole message, then cut: a cut first could leave half a key that no
+     * longer looks like one */
+    sy_buf clean = {0};
+    sy_scrub_append(&clean, provider_msg, strlen(provider_msg));
+    size_t n = clean.len > max ? max : clean.len;
+    while (n < clean.len && n > 0 && ((unsigned char)clean.data[n] & 0xC0) == 0x80)
+        n--; /* not inside a UTF-8 sequence */
+    sy_buf_append(msg, ": ", 2);
+    sy_buf_append(msg, clean.data, n);
+    sy_buf_free(&clean);
 }
 
 /* Percent-encode every byte outside [A-Za-z0-9._-]. */

@@ -134,7 +134,7 @@ int sy_upstream_finish(sy_upstream_call *out, char *body, int stream, const char
 
 /* Created by the adapter's build (or the first response call), freed by its release. */
 typedef struct sy_chat_head {
-    char id[40]; /* "chatcmpl-" + 24 hex digits */
+    char id[40]; /* the request id (rs->client_id), else "chatcmpl-" + 24 hex digits */
     int64_t created;
     char *model; /* owned: the model name the client sees */
     int include_usage;
@@ -196,6 +196,9 @@ void sy_emit_done(const sy_chat_head *h, sy_relay_state *rs, sy_buf *out);
 /* A mapped error as an OpenAI-shaped in-band `data: {"error":…}` event; sets
  * rs->saw_error_event. e stays the caller's. */
 void sy_emit_error_event(const sy_mapped_error *e, sy_relay_state *rs, sy_buf *out);
+/* The in-band error for an upstream event that cannot be decoded (code
+ * upstream_malformed_event); like sy_emit_error_event, at most one per stream. */
+void sy_emit_malformed_event(sy_relay_state *rs, sy_buf *out);
 
 /* Count relayed content (bytes > 0) for billing an unfinished stream. */
 void sy_count_content(sy_relay_state *rs, size_t bytes);
@@ -206,8 +209,8 @@ void sy_count_content(sy_relay_state *rs, size_t bytes);
  * reported error N mid-stream". */
 void sy_error_prefix(sy_buf *msg, long status, int in_stream);
 
-/* ": " and the provider's message, cut at max bytes, when with_message and msg is not
- * empty. */
+/* Append ": " and the provider's message, credentials scrubbed (scrub.h), at most max
+ * bytes, when with_message. Every dialect quotes provider text only through this. */
 void sy_error_quote(sy_buf *msg, int with_message, const char *provider_msg, size_t max);
 
 /* Append s with every byte outside [A-Za-z0-9._-] percent-encoded (a URL path segment). */

@@ -187,3 +187,26 @@ def test_every_response_has_request_id_and_log_line(gateway):
         assert lines[i]["status"] == r.status_code
     assert [lines[i]["status"] for i in ids] == [401, 404, 405, 200, 200, 401]
     assert lines[ids[3]]["key"] == "tests" and lines[ids[0]]["key"] is None
+
+
+def test_error_answers_name_their_code_in_the_log(gateway):
+    """A chat request answered with an error says which in its log line (it said
+    "error": null for 400 and 404 answers)."""
+    h = gateway.headers()
+    cases = [
+        (requests.post(gateway.url + "/v1/chat/completions", headers=h, timeout=5,
+                       json={"model": "chat", "messages": "hi"}), 400, "invalid_request"),
+        (requests.post(gateway.url + "/v1/chat/completions", headers=h, timeout=5,
+                       json=chat_body("no-such-model")), 404, "model_not_found"),
+        (requests.post(gateway.url + "/v1/chat/completions", timeout=5, data=b"{}",
+                       headers={**h, "Content-Type": "text/plain"}), 415,
+         "unsupported_media_type"),
+        (requests.post(gateway.url + "/v1/chat/completions", headers=h, timeout=5,
+                       data=b'{"model": "chat", "messages": [}'), 400, "invalid_request"),
+    ]
+    gateway.stop()
+    lines = {l["id"]: l for l in gateway.log_lines() if l.get("msg") == "request"}
+    for r, status, code in cases:
+        assert r.status_code == status, r.text
+        line = lines[r.headers["x-switchyard-request-id"]]
+        assert line["status"] == status and line["error"] == code, line

@@ -287,3 +287,18 @@ def test_models_retrieve_hides_variant_routes(egw):
         g = requests.get(egw.url + "/v1/models/" + name, headers=egw.headers(), timeout=10)
         assert g.status_code == 404, (name, g.text)
     assert requests.get(egw.url + "/v1/models/chat", headers=egw.headers()).status_code == 200
+
+
+def test_wrong_key_answered_on_the_head(egw):
+    """/v1/embeddings and /v1/models/{id} refuse a wrong key before reading a body."""
+    import socket
+    for key, method, path in [("sk-wrong", b"POST", b"/v1/embeddings"),
+                              ("", b"POST", b"/embeddings"),
+                              ("sk-wrong", b"GET", b"/v1/models/embed")]:
+        s = socket.create_connection(("127.0.0.1", egw.port), timeout=5)
+        s.sendall(method + b" " + path + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                  + key.encode() + b"\r\nContent-Type: application/json\r\n"
+                  b"Expect: 100-continue\r\nContent-Length: 1048576\r\n\r\n")
+        got = s.recv(4096)
+        assert got.startswith(b"HTTP/1.1 401"), (path, got[:100])
+        s.close()

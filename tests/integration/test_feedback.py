@@ -161,3 +161,21 @@ def test_acknowledged_feedback_survives_kill_9(tmp_path, fake):
     gw = Gateway(tmp_path / "final", dict(cfg))
     assert gw.chat(chat_body("small")).status_code == 200
     assert gw.stop() == 0
+
+
+def test_feedback_by_the_id_the_sdk_shows(gateway):
+    """The answer's body id is the request id (SDKs show the body's id), so a rating by it
+    works; the body's model is the gateway's model name, as in the header."""
+    r = gateway.chat(chat_body("chat"))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["id"] == r.headers["x-switchyard-request-id"]
+    assert body["model"] == r.headers["x-switchyard-model"]
+    f = feedback(gateway, {"request_id": body["id"], "rating": "up"})
+    assert f.status_code == 200, f.text
+    s = requests.post(gateway.url + "/v1/chat/completions", headers=gateway.headers(),
+                      json=chat_body("chat", stream=True), stream=True, timeout=10)
+    chunks = [json.loads(l[6:]) for l in s.iter_lines(decode_unicode=True)
+              if l.startswith("data: {")]
+    assert chunks and all(c["id"] == s.headers["x-switchyard-request-id"] for c in chunks)
+    assert all(c["model"] == s.headers["x-switchyard-model"] for c in chunks)

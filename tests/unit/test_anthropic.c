@@ -576,9 +576,11 @@ static const stream_case stream_cases[] = {
      .relay = "error=1", .contains = "\"code\":\"upstream_rate_limited\""},
     /* an undecodable first event, and a non-object */
     {STREAM_REQ(""), "event: message_start\ndata: {\"type\":\"message_start\",\"mess\n\n",
-     .relay = "error=1 out=0"},
-    {STREAM_REQ(""), "data: [DONE]\n\n", .relay = "error=1 out=0"},
-    {STREAM_REQ(""), "data: {\"no_type\":1}\n\n", .relay = "error=1 out=0"},
+     .relay = "error=1", .contains = "\"code\":\"upstream_malformed_event\""},
+    {STREAM_REQ(""), "data: [DONE]\n\n", .relay = "error=1",
+     .contains = "\"code\":\"upstream_malformed_event\""},
+    {STREAM_REQ(""), "data: {\"no_type\":1}\n\n", .relay = "error=1",
+     .contains = "\"code\":\"upstream_malformed_event\""},
     /* unknown event types and hostile indexes are ignored; a message_stop without a stop
      * reason still finishes */
     {STREAM_REQ(""),

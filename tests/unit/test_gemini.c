@@ -439,7 +439,8 @@ static const stream_case stream_cases[] = {
                     "\"upstream_overloaded\"}}",
      .relay = "error=1 done=0 finish="},
     /* an undecodable first event */
-    {STREAM_REQ(""), "data: {\"candidates\":[{\"content\r\n\r\n", .relay = "error=1 out=0"},
+    {STREAM_REQ(""), "data: {\"candidates\":[{\"content\r\n\r\n", .relay = "error=1",
+     .contains = "\"code\":\"upstream_malformed_event\""},
     /* a blocked prompt */
     {STREAM_REQ(""),
      "data: {\"promptFeedback\":{\"blockReason\":\"PROHIBITED_CONTENT\"},"

@@ -91,7 +91,7 @@ typedef struct {
 static read_result read_answer(const char *body)
 {
     const sy_adapter *ad = sy_adapter_for(SY_DIALECT_OPENAI);
-    sy_relay_state rs = {.client_model = "m"};
+    sy_relay_state rs = {0}; /* no id or model to put in: the answer is relayed verbatim */
     sy_buf out = {0};
     read_result r = {0};
     r.rc = ad->response(body, strlen(body), &rs, &out);
@@ -101,6 +101,38 @@ static read_result read_answer(const char *body)
     snprintf(r.finish, sizeof(r.finish), "%s", rs.finish_reason);
     sy_buf_free(&out);
     return r;
+}
+
+/* With the request id and the client's model name, the answer's top-level "id" and
+ * "model" are theirs; nothing else changes (nested ids, e.g. tool calls', stay). */
+static void test_openai_answer_identity(void **state)
+{
+    (void)state;
+    const sy_adapter *ad = sy_adapter_for(SY_DIALECT_OPENAI);
+    const char *body = "{\"id\":\"chatcmpl-up\",\"object\":\"chat.completion\",\"model\":"
+                       "\"fake-nano\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+                       "\"assistant\",\"tool_calls\":[{\"id\":\"call_1\"}]},"
+                       "\"finish_reason\":\"stop\"}]}";
+    const char *want = "{\"id\":\"req_X\",\"object\":\"chat.completion\",\"model\":"
+                       "\"nano\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+                       "\"assistant\",\"tool_calls\":[{\"id\":\"call_1\"}]},"
+                       "\"finish_reason\":\"stop\"}]}";
+    sy_relay_state rs = {.client_model = "nano", .client_id = "req_X"};
+    sy_buf out = {0};
+    assert_int_equal(ad->response(body, strlen(body), &rs, &out), 0);
+    assert_int_equal(out.len, strlen(want));
+    assert_memory_equal(out.data, want, out.len);
+    sy_buf_free(&out);
+    /* a stream chunk: the same, and the bytes around the data are kept */
+    const char *chunk = "{\"model\":\"fake-nano\",\"id\":\"chatcmpl-up\",\"choices\":[]}";
+    char raw[256];
+    snprintf(raw, sizeof(raw), "data: %s\n\n", chunk);
+    sy_relay_state rs2 = {.client_model = "nano", .client_id = "req_X"};
+    ad->stream_event(NULL, 0, raw + 6, strlen(chunk), raw, strlen(raw), &rs2, &out);
+    sy_buf_append(&out, "", 1);
+    assert_string_equal(out.data, "data: {\"model\":\"nano\",\"id\":\"req_X\",\"choices\":[]}\n\n");
+    sy_buf_free(&out);
+    assert_null(ad->release); /* the OpenAI adapter keeps no per-request state */
 }
 
 static void test_openai_answer_scan(void **state)
@@ -180,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_numbers_match_printf),
         cmocka_unit_test(test_line_shape),
         cmocka_unit_test(test_openai_answer_scan),
+        cmocka_unit_test(test_openai_answer_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
