@@ -2,6 +2,7 @@
 fallback, cost, log line, store records, feedback) against the fake provider's
 deterministic unit vectors, in the OpenAI and Gemini dialects; GET /v1/models/{id}."""
 import base64
+import hashlib
 import json
 import math
 import struct
@@ -302,3 +303,26 @@ def test_wrong_key_answered_on_the_head(egw):
         got = s.recv(4096)
         assert got.startswith(b"HTTP/1.1 401"), (path, got[:100])
         s.close()
+
+
+def test_key_limits_and_budget_apply(tmp_path, efake):
+    """Embeddings count against the key's tokens per minute and its USD budget, like chat:
+    each request below is 250 prompt tokens (1000 bytes) at $1 per million."""
+    key = "sk-embed-limited-0123456789"
+    cfg = embed_config(efake.url)
+    cfg["models"]["embed"]["price"] = {"input": 1, "output": 0}
+    cfg["client_keys"].append({"name": "limited",
+                               "limits": {"tokens_per_minute": 600, "usd_per_day": 1e-3},
+                               "sha256": hashlib.sha256(key.encode()).hexdigest()})
+    gw = Gateway(tmp_path, cfg)
+    try:
+        h = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        body = json.dumps({"model": "embed", "input": "x" * 1000})
+        codes = [requests.post(gw.url + "/v1/embeddings", headers=h, data=body,
+                               timeout=10).status_code for _ in range(4)]
+        assert codes[:3] == [200, 200, 200] and codes[3] == 429, codes
+        r = requests.post(gw.url + "/v1/embeddings", headers=h, data=body, timeout=10)
+        assert r.json()["error"]["code"] == "token_limit_exceeded"
+        assert int(r.headers["retry-after"]) >= 1
+    finally:
+        assert gw.stop() == 0
