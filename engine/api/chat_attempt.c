@@ -307,7 +307,8 @@ int sy_chat_start_attempt(sy_call *c)
                          : sy_adapter_for(c->att.prov->dialect);
     c->att.rs.client_model = c->att.model->name; /* owned by the runtime c holds a reference to */
     c->att.rs.client_id = c->id;                 /* the body's id is the request id */
-    sy_buf_printf(&c->headers, "x-switchyard-model: %s\r\n", c->att.model->name);
+    sy_buf_printf(&c->headers, "x-switchyard-model: %s\r\nx-switchyard-upstream-model: %s\r\n",
+                  c->att.model->name, c->att.model->upstream_name);
     if (c->dec.route)
         sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", c->dec.route->name);
     /* Every attempt translates the client's body afresh (adapters edit it in place). */

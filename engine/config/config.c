@@ -223,6 +223,9 @@ void sy_config_free(sy_config *cfg)
     free(cfg->path);
     free(cfg->text);
     free(cfg->listen.address);
+    for (size_t i = 0; i < cfg->listen.n_cors_origins; i++)
+        free(cfg->listen.cors_origins[i]);
+    free(cfg->listen.cors_origins);
     free(cfg->admin.address);
     free(cfg->data_dir);
     free(cfg->log.level);

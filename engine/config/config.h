@@ -29,6 +29,10 @@ typedef enum { SY_DIALECT_OPENAI = 0, SY_DIALECT_ANTHROPIC, SY_DIALECT_GEMINI } 
 typedef struct sy_listen_cfg {
     char *address; /* numeric IPv4/IPv6 address, default "127.0.0.1" */
     uint16_t port; /* 0 = pick a free port (tests), default 8080 (client) / 8081 (admin) */
+    /* client listener only: the origins (scheme://host[:port], or "*") whose pages may
+     * call the client API from a browser (CORS); none by default */
+    char **cors_origins;
+    size_t n_cors_origins;
 } sy_listen_cfg;
 
 typedef struct sy_limits_cfg {

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define UINT(st, k, m, lo_, hi_, d)                                                                \
     {                                                                                              \
@@ -63,7 +64,47 @@ static int read_admin_key(sy_cfg_loader *l, const cJSON *v, void *out)
         .offset = offsetof(sy_listen_cfg, port), .lo = 0, .hi = 65535, .def = d                    \
     }
 
-static const sy_cfg_field listen_fields[] = {ADDRESS, PORT(8080)};
+/*
+ * listen.cors_origins: an array of origins ("https://app.example.com", or "*" for any)
+ * whose browser pages may call the client API. An origin is scheme://host[:port] with
+ * no path, printable ASCII only (it is echoed in a response header).
+ */
+static int read_cors_origins(sy_cfg_loader *l, const cJSON *v, void *out)
+{
+    sy_listen_cfg *lc = (sy_listen_cfg *)((char *)out - offsetof(sy_listen_cfg, cors_origins));
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 64) {
+        sy_cfg_err(l, "must be an array of at most 64 origins such as \"https://app.example.com\"");
+        return -1;
+    }
+    lc->cors_origins = sy_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(char *));
+    size_t i = 0;
+    for (const cJSON *o = v->child; o; o = o->next, i++) {
+        size_t mark = sy_cfg_push_index(l, i);
+        const char *s = cJSON_IsString(o) ? o->valuestring : NULL;
+        int ok = s && (strcmp(s, "*") == 0 ||
+                       ((strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) &&
+                        strlen(s) < 256 && !strchr(strstr(s, "//") + 2, '/')));
+        for (const char *p = s; ok && *p; p++)
+            ok = *p > 0x20 && *p < 0x7f;
+        if (!ok)
+            sy_cfg_err(l, "an origin is \"*\" or scheme://host[:port] (http or https, no path)");
+        else
+            lc->cors_origins[lc->n_cors_origins++] = sy_xstrdup(s);
+        sy_cfg_pop(l, mark);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+static const sy_cfg_field listen_fields[] = {
+    ADDRESS,
+    PORT(8080),
+    {.key = "cors_origins",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_listen_cfg, cors_origins),
+     .read = read_cors_origins},
+};
 const sy_cfg_schema sy_cfg_listen_schema = SY_CFG_SCHEMA(listen_fields);
 
 static const sy_cfg_field admin_fields[] = {

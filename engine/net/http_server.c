@@ -265,6 +265,13 @@ static void write_head(sy_http_conn *c, int status, const char *content_type, co
         sy_buf_puts(b, c->req.id);
         sy_buf_append(b, "\r\n", 2);
     }
+    if (c->req.cors_origin) {
+        sy_buf_puts(b, "Access-Control-Allow-Origin: ");
+        sy_buf_append(b, c->req.cors_origin, c->req.cors_origin_len);
+        sy_buf_puts(b, "\r\nVary: Origin\r\n");
+        if (c->req.cors_expose)
+            sy_buf_printf(b, "Access-Control-Expose-Headers: %s\r\n", c->req.cors_expose);
+    }
     if (headers)
         sy_buf_puts(b, headers);
     int ka = c->keep_alive && !c->srv->draining;

@@ -69,6 +69,12 @@ struct sy_http_req {
     int status;              /* response status once answered, else 0 */
     char id[32];             /* request id set by the handler; when non-empty every
                                 response carries it as x-switchyard-request-id */
+    const char *cors_origin; /* set by the handler (or its head check): every response
+                                carries Access-Control-Allow-Origin with this origin
+                                (cors_origin_len bytes, e.g. into the head) and Vary:
+                                Origin, plus Access-Control-Expose-Headers: cors_expose */
+    size_t cors_origin_len;
+    const char *cors_expose;
     void *ud;                /* the handler's per-request state */
     sy_http_req_cb on_abort; /* client went away while in flight */
     sy_http_req_cb on_drain; /* output fell to the low-water mark while streaming */

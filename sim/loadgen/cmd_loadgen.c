@@ -71,6 +71,7 @@ typedef struct shared {
 typedef struct resp {
     sy_buf body;
     char model[128];
+    char upstream[128]; /* x-switchyard-upstream-model: the fake provider's model name */
     char request_id[64];
     char token[64];
     double cost;
@@ -103,6 +104,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     size_t len = size * n;
     char cost[64] = "";
     header_value(p, len, "x-switchyard-model", r->model, sizeof(r->model));
+    header_value(p, len, "x-switchyard-upstream-model", r->upstream, sizeof(r->upstream));
     header_value(p, len, "x-switchyard-request-id", r->request_id, sizeof(r->request_id));
     header_value(p, len, "x-switchyard-feedback-token", r->token, sizeof(r->token));
     header_value(p, len, "x-switchyard-cost-usd", cost, sizeof(cost));
@@ -222,12 +224,7 @@ static void *user_main(void *arg)
         resp r = {0};
         long status = http(h, url, sh->key, NULL, body, &r);
         free(body);
-        char upstream[128] = "";
-        cJSON *root = cJSON_ParseWithLength(r.body.data ? r.body.data : "", r.body.len);
-        const cJSON *um = cJSON_GetObjectItemCaseSensitive(root, "model");
-        if (cJSON_IsString(um))
-            snprintf(upstream, sizeof(upstream), "%s", um->valuestring);
-        cJSON_Delete(root);
+        const char *upstream = r.upstream; /* whose hidden quality rates the answer */
         int up = -1;
         double quality = -1;
         pthread_mutex_lock(&sh->lock);

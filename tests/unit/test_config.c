@@ -322,7 +322,7 @@ static const bad_case bad_cases[] = {
      "$.listen.address: must be a numeric IPv4 or IPv6 address", 1},
     {WITH("\"listen\": {\"address\": \"[::1]\"}"), "$.listen.address: must be a numeric", 1},
     {WITH("\"listen\": {\"key_sha256\": \"" HEX_B "\"}"),
-     "$.listen.key_sha256: unknown key (known keys: address, port)", 1},
+     "$.listen.key_sha256: unknown key (known keys: address, port, cors_origins)", 1},
     {WITH("\"admin\": {\"key_sha256\": \"abc\"}"), "$.admin.key_sha256: expected 64 hex", 1},
     {WITH("\"admin\": {\"key_sha256\": \"" HEX_A "0\"}"), "$.admin.key_sha256: expected 64 hex", 1},
     {WITH("\"admin\": {\"key_sha256\": \"" HEX_A "\"}"),

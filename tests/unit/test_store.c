@@ -18,38 +18,16 @@
 
 #include "request_id.h"
 #include "store.h"
+#include "store_test.h"
 #include "store_codec.h"
-
-typedef struct waiter {
-    pthread_mutex_t m;
-    pthread_cond_t c;
-    int done;
-    sy_store_ack ack;
-} waiter;
-
-static void on_ack(void *ud, const sy_store_ack *ack)
-{
-    waiter *w = ud;
-    pthread_mutex_lock(&w->m);
-    w->ack = *ack;
-    w->done = 1;
-    pthread_cond_signal(&w->c);
-    pthread_mutex_unlock(&w->m);
-}
 
 /* Submit feedback and wait for its verdict. */
 static sy_store_ack rate(sy_store *s, const uint8_t id[16], const char *key, double v, uint64_t ts)
 {
-    waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}};
     sy_store_feedback f = {.value = v, .ts_ms = ts, .comment = "c", .tags = "[\"t\"]"};
     memcpy(f.id, id, 16);
     snprintf(f.key_name, sizeof(f.key_name), "%s", key);
-    sy_store_put_feedback(s, &f, on_ack, &w);
-    pthread_mutex_lock(&w.m);
-    while (!w.done)
-        pthread_cond_wait(&w.c, &w.m);
-    pthread_mutex_unlock(&w.m);
-    return w.ack;
+    return store_test_rate(s, &f);
 }
 
 static char dir[256];

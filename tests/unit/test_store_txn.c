@@ -20,37 +20,15 @@
 #include <unistd.h>
 
 #include "store.h"
-
-typedef struct waiter {
-    pthread_mutex_t m;
-    pthread_cond_t c;
-    int done;
-    sy_store_ack ack;
-} waiter;
-
-static void on_ack(void *ud, const sy_store_ack *ack)
-{
-    waiter *w = ud;
-    pthread_mutex_lock(&w->m);
-    w->ack = *ack;
-    w->done = 1;
-    pthread_cond_signal(&w->c);
-    pthread_mutex_unlock(&w->m);
-}
+#include "store_test.h"
 
 static int rate(sy_store *s, uint32_t n)
 {
-    waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}};
     sy_store_feedback f = {.value = 1, .ts_ms = 1000};
     memcpy(f.id + 12, &n, 4);
     f.id[0] = 1;
     snprintf(f.key_name, sizeof(f.key_name), "alice");
-    sy_store_put_feedback(s, &f, on_ack, &w);
-    pthread_mutex_lock(&w.m);
-    while (!w.done)
-        pthread_cond_wait(&w.c, &w.m);
-    pthread_mutex_unlock(&w.m);
-    return w.ack.status;
+    return store_test_rate(s, &f).status;
 }
 
 static char dir[256];
