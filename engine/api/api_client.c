@@ -1,10 +1,12 @@
 /*
- * api_client.c — the client listener's routes: /v1/chat/completions, /v1/models,
- * /healthz. Authentication happens here, before any body is interpreted.
+ * api_client.c — the client listener's routes: /v1/chat/completions, /v1/embeddings,
+ * /v1/models, /v1/models/{id}, /healthz. Authentication happens here, before any body is
+ * interpreted.
  */
 #include "api.h"
 
 #include "api_common.h"
+#include "api_models.h"
 #include "feedback_api.h"
 #include "pipeline.h"
 
@@ -46,6 +48,32 @@ static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
             return 0;
         sy_pipeline_chat(w, req, k);
         return 1;
+    }
+    if (strcmp(p, "/v1/embeddings") == 0 || strcmp(p, "/embeddings") == 0) {
+        if (!sy_http_req_method_is(req, "POST")) {
+            sy_api_method_not_allowed(req, "POST");
+            return 0;
+        }
+        const sy_client_key_cfg *k = authenticate(w, req);
+        if (!k)
+            return 0;
+        sy_pipeline_embeddings(w, req, k);
+        return 1;
+    }
+    const char *id = strncmp(p, "/v1/models/", 11) == 0 ? p + 11
+                     : strncmp(p, "/models/", 8) == 0   ? p + 8
+                                                        : NULL;
+    if (id && *id) {
+        if (!sy_http_req_method_is(req, "GET")) {
+            sy_api_method_not_allowed(req, "GET");
+            return 0;
+        }
+        const sy_client_key_cfg *k = authenticate(w, req);
+        if (!k)
+            return 0;
+        *key_name = k->name;
+        sy_api_model_by_id(w, req, id);
+        return 0;
     }
     if (strcmp(p, "/v1/feedback") == 0) {
         if (!sy_http_req_method_is(req, "POST")) {

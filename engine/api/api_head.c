@@ -23,9 +23,9 @@ static int refuse_head(sy_worker *w, sy_http_req *req, const char *listener, con
 }
 
 /*
- * Chat and models need a valid client key; feedback may come without one (its token
- * authorises it) but not with a wrong one. Everything else (healthz, 404, 405) goes on:
- * those have no body worth refusing early. The handler checks the key again (a reload
+ * Chat, embeddings and models (the list and one entry) need a valid client key; feedback may come
+ * without one (its token authorises it) but not with a wrong one. Everything else (healthz, 404,
+ * 405) goes on: those have no body worth refusing early. The handler checks the key again (a reload
  * may come between head and body); this is the gate that keeps bodies out.
  */
 int sy_api_client_head(sy_http_req *req, void *ud)
@@ -34,8 +34,10 @@ int sy_api_client_head(sy_http_req *req, void *ud)
     if (sy_api_cors(w, req)) /* a preflight, answered; else CORS headers noted */
         return 1;
     const char *p = req->path;
-    int chat = strcmp(p, "/v1/chat/completions") == 0 || strcmp(p, "/chat/completions") == 0;
-    int models = strcmp(p, "/v1/models") == 0 || strcmp(p, "/models") == 0;
+    int chat = strcmp(p, "/v1/chat/completions") == 0 || strcmp(p, "/chat/completions") == 0 ||
+               strcmp(p, "/v1/embeddings") == 0 || strcmp(p, "/embeddings") == 0;
+    int models = strcmp(p, "/v1/models") == 0 || strcmp(p, "/models") == 0 ||
+                 strncmp(p, "/v1/models/", 11) == 0 || strncmp(p, "/models/", 8) == 0;
     int feedback = strcmp(p, "/v1/feedback") == 0;
     if (!chat && !models && !feedback)
         return 0;

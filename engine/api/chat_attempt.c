@@ -303,7 +303,8 @@ int sy_chat_start_attempt(sy_call *c)
     c->att.acquired = 1;
     c->att.attempts++;
     c->att.prov = &cfg->providers[c->att.model->provider];
-    c->att.ad = sy_adapter_for(c->att.prov->dialect);
+    c->att.ad = c->embed ? sy_embed_adapter_for(c->att.prov->dialect)
+                         : sy_adapter_for(c->att.prov->dialect);
     c->att.rs.client_model = c->att.model->name; /* owned by the runtime c holds a reference to */
     c->att.rs.client_id = c->id;                 /* the body's id is the request id */
     sy_buf_printf(&c->headers, "x-switchyard-model: %s\r\nx-switchyard-upstream-model: %s\r\n",
@@ -313,6 +314,10 @@ int sy_chat_start_attempt(sy_call *c)
     /* Every attempt translates the client's body afresh (adapters edit it in place). */
     cJSON *root = cJSON_ParseWithLength(c->req->body.data, c->req->body.len);
     const char *bad_param = NULL, *why = NULL;
+    if (!c->att.ad && c->embed) {
+        bad_param = "model";
+        why = "the model's provider speaks a dialect without an embeddings API (anthropic)";
+    }
     if (!root || !c->att.ad ||
         c->att.ad->build(c->att.prov, c->att.model, root, c->stream, &c->att.rs, &c->att.up,
                          &bad_param, &why) != 0) {

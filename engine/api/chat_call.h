@@ -19,6 +19,7 @@
 #include "config.h"
 #include "clock.h"
 #include "cost.h"
+#include "embed_validate.h"
 #include "featurize.h"
 #include "http_server.h"
 #include "policy.h"
@@ -117,6 +118,7 @@ typedef struct sy_call {
     const char *key_name;
     const sy_client_key_cfg *key;
     int stream;
+    int embed;               /* POST /v1/embeddings (embeddings.c): embedding models and adapters */
     sy_buf headers;          /* x-switchyard-* response headers */
     size_t base_headers_len; /* headers before the per-attempt model/route lines */
     sy_call_ctx ctx;
@@ -125,6 +127,26 @@ typedef struct sy_call {
     sy_call_attempt att;
     sy_call_record rec;
 } sy_call;
+
+/* pipeline.c: the stages every endpoint shares, in order */
+/* A new call for req, its feedback token header written. */
+sy_call *sy_call_new(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key);
+/* Key limits, media type, depth, parse (engine/api/api_common.h's json body checks; a
+ * \u0000 is refused unless allow_nul): the body, or NULL once answered. */
+cJSON *sy_call_admit(sy_call *c, sy_http_req *req, int allow_nul);
+/* The target's kind, then resolve and decide: 0, or -1 once answered (400/404). */
+int sy_call_target(sy_call *c, sy_http_req *req, const char *name, const cJSON *root);
+/* Take over the request and start the first attempt. */
+void sy_call_launch(sy_call *c, sy_http_req *req);
+/* End a call answered before any upstream attempt. */
+void sy_call_answered(sy_call *c, sy_http_req *req);
+
+/* embed_request.c */
+/* Schema checks (engine/proto/embed_validate.c): 1 when valid (s filled), else answers
+ * the 400. */
+int sy_embed_validate_body(sy_http_req *req, const cJSON *root, sy_embed_summary *s);
+/* What the featurizer needs from a validated embeddings request (pointers into root). */
+void sy_embed_request_features(const cJSON *root, sy_feature_input *fi);
 
 /* chat_request.c */
 /* Reject with an OpenAI-shaped 400 that names the parameter. */

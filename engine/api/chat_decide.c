@@ -28,9 +28,13 @@ int sy_chat_resolve_target(sy_call *c, const char *name, const cJSON *root)
         return SY_ERR_NOTFOUND; /* a variant's route is reached only through assignment */
     size_t ridx = (size_t)(r - cfg->routes);
     sy_feature_input fi;
-    sy_chat_request_features(root, &fi);
     const char *tier = NULL, *pin = NULL;
-    sy_chat_conversation_stage(c, r, root, &fi, &tier, &pin);
+    if (c->embed) { /* embeddings have no conversation */
+        sy_embed_request_features(root, &fi);
+    } else {
+        sy_chat_request_features(root, &fi);
+        sy_chat_conversation_stage(c, r, root, &fi, &tier, &pin);
+    }
     const sy_policy_set *set = c->w->policies;
     const sy_policy *pol = set && set->generation == c->rt->generation && ridx < set->n
                                ? set->snap[ridx]

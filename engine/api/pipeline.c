@@ -44,7 +44,8 @@ static void call_drain(sy_http_req *req, void *ud)
         sy_upstream_resume(c->att.xfer);
 }
 
-void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key)
+/* A new call for req on worker w, its feedback token header written. */
+sy_call *sy_call_new(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key)
 {
     sy_call *c = sy_xcalloc(1, sizeof(*c));
     c->w = w;
@@ -59,9 +60,17 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
     char token[SY_FEEDBACK_TOKEN_LEN + 1];
     sy_feedback_token(&w->server->token_key, c->id, token);
     sy_buf_printf(&c->headers, "x-switchyard-feedback-token: %s\r\n", token);
-    const sy_config *cfg = c->rt->cfg;
+    return c;
+}
 
-    cJSON *root = NULL;
+/*
+ * Stage 1 up to the schema: the key's limits and budgets, the media type, the nesting
+ * depth and the JSON parse. Returns the parsed body, or NULL once it has answered.
+ */
+cJSON *sy_call_admit(sy_call *c, sy_http_req *req, int allow_nul)
+{
+    const sy_config *cfg = c->rt->cfg;
+    const sy_client_key_cfg *key = c->key;
     unsigned wait_s = 0;
     const char *limited = sy_key_admit(key->name, &key->limits, sy_wall_ms(), &wait_s);
     if (limited) {
@@ -75,28 +84,98 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         c->rec.status = 429;
         c->rec.error_code = limited;
         sy_http_respond_error(req, 429, "rate_limit_error", limited, NULL, msg, c->headers.data);
-        goto answered;
+        return NULL;
     }
     if (!sy_chat_is_json(req)) {
         c->rec.status = 415;
         c->rec.error_code = "unsupported_media_type";
         sy_http_respond_error(req, 415, "invalid_request_error", "unsupported_media_type", NULL,
                               "Content-Type must be application/json", c->headers.data);
-        goto answered;
+        return NULL;
     }
     if (sy_chat_json_depth(req->body.data ? req->body.data : "", req->body.len,
                            cfg->limits.max_json_depth) > cfg->limits.max_json_depth) {
         c->rec.status = 400;
         c->rec.error_code = "invalid_request";
         sy_chat_bad_request(req, NULL, "JSON nesting exceeds the configured depth limit");
-        goto answered;
+        return NULL;
     }
-    root = sy_api_json_body(req, c->headers.data, 1); /* UTF-8, duplicates, \u0000 kept */
+    /* UTF-8, duplicate member names; \u0000 kept for chat, refused elsewhere */
+    cJSON *root = sy_api_json_body(req, c->headers.data, allow_nul);
     if (!root) {
         c->rec.status = 400;
         c->rec.error_code = "invalid_request";
-        goto answered;
     }
+    return root;
+}
+
+/* Stage 3's check that the endpoint matches the target's kind: 1 when the name is
+ * unknown (resolution answers 404) or of the kind; else answers 400 naming model. */
+static int kind_ok(sy_call *c, sy_http_req *req, const char *name)
+{
+    const sy_config *cfg = c->rt->cfg;
+    const sy_model_cfg *m = sy_config_find_model(cfg, name);
+    const sy_route_cfg *r = m ? NULL : sy_config_find_route(cfg, name);
+    if (r && !r->hidden)
+        m = &cfg->models[r->candidates[0]]; /* a route's candidates are all of one kind */
+    if (!m || m->embedding == c->embed)
+        return 1;
+    char msg[300];
+    snprintf(msg, sizeof(msg),
+             c->embed ? "'%.200s' is a chat model: it cannot create embeddings"
+                      : "'%.200s' is an embedding model: use POST /v1/embeddings",
+             name);
+    c->rec.status = 400;
+    c->rec.error_code = "wrong_model_kind";
+    sy_http_respond_error(req, 400, "invalid_request_error", "wrong_model_kind", "model", msg,
+                          c->headers.data);
+    return 0;
+}
+
+/* Stages 3 to 8: the target's kind, then the model or the route's decision. Returns 0,
+ * or -1 once it has answered (400 for the wrong kind, 404 for an unknown name). */
+int sy_call_target(sy_call *c, sy_http_req *req, const char *name, const cJSON *root)
+{
+    if (!kind_ok(c, req, name))
+        return -1;
+    if (sy_chat_resolve_target(c, name, root) == 0)
+        return 0;
+    char msg[300];
+    snprintf(msg, sizeof(msg), "The model '%.200s' does not exist", name);
+    c->rec.status = 404;
+    c->rec.error_code = "model_not_found";
+    sy_http_respond_error(req, 404, "invalid_request_error", "model_not_found", "model", msg,
+                          c->headers.data);
+    return -1;
+}
+
+/* Stage 9 begins: the call takes over the request (abort and drain) and tries. */
+void sy_call_launch(sy_call *c, sy_http_req *req)
+{
+    c->base_headers_len = c->headers.len;
+    req->ud = c;
+    req->on_abort = call_abort;
+    req->on_drain = call_drain;
+    sy_retry_budget_deposit(c->rt->cfg->reliability.retry_budget);
+    sy_chat_start_attempt(c); /* on failure it has answered and finished the call */
+}
+
+/* The end of a call answered before any upstream attempt. */
+void sy_call_answered(sy_call *c, sy_http_req *req)
+{
+    c->rec.bytes_in = req->bytes_in;
+    c->rec.bytes_out = req->bytes_out;
+    c->req = NULL;
+    sy_chat_finish(c);
+}
+
+void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key)
+{
+    sy_call *c = sy_call_new(w, req, key);
+    const sy_config *cfg = c->rt->cfg;
+    cJSON *root = sy_call_admit(c, req, 1);
+    if (!root)
+        goto answered;
     if (cJSON_IsObject(root))
         sy_chat_assign_experiments(c, root);
     if (cJSON_IsObject(root) && sy_chat_render_prompt(c, req, root) != 0)
@@ -108,33 +187,17 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         goto answered;
     }
     const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;
-    if (sy_chat_resolve_target(c, name, root) != 0) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "The model '%.200s' does not exist", name);
-        c->rec.status = 404;
-        c->rec.error_code = "model_not_found";
-        sy_http_respond_error(req, 404, "invalid_request_error", "model_not_found", "model", msg,
-                              c->headers.data);
+    if (sy_call_target(c, req, name, root) != 0)
         goto answered;
-    }
     c->stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream"));
     if (cfg->log.include_prompts)
         c->rec.prompt_json =
             cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "messages"));
     cJSON_Delete(root);
-    root = NULL;
-    c->base_headers_len = c->headers.len;
-    req->ud = c;
-    req->on_abort = call_abort;
-    req->on_drain = call_drain;
-    sy_retry_budget_deposit(cfg->reliability.retry_budget);
-    sy_chat_start_attempt(c); /* on failure it has answered and finished the call */
+    sy_call_launch(c, req);
     return;
 
 answered:
     cJSON_Delete(root);
-    c->rec.bytes_in = req->bytes_in;
-    c->rec.bytes_out = req->bytes_out;
-    c->req = NULL;
-    sy_chat_finish(c);
+    sy_call_answered(c, req);
 }

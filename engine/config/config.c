@@ -244,6 +244,7 @@ void sy_config_free(sy_config *cfg)
         free(cfg->models[i].name);
         free(cfg->models[i].upstream_name);
         free(cfg->models[i].tier);
+        free(cfg->models[i].kind);
     }
     free(cfg->models);
     for (size_t i = 0; i < cfg->n_routes; i++)

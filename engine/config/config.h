@@ -105,7 +105,9 @@ typedef struct sy_model_cfg {
     size_t provider;     /* index into sy_config.providers */
     char *upstream_name; /* name sent upstream, defaults to name */
     sy_price_cfg price;
-    char *tier; /* free-form tier label, default "standard" */
+    char *tier;    /* free-form tier label, default "standard" */
+    char *kind;    /* "chat" (default) or "embedding": which endpoint the model serves */
+    int embedding; /* kind is "embedding" (set by the loader from kind) */
 } sy_model_cfg;
 
 /* An escalation rule (DESIGN.md §7): when `when` holds, restrict the candidates. */

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MAX_UPSTREAM 256 /* bytes of an upstream model name */
 #define MAX_PRICE    1e6 /* USD per million tokens */
@@ -45,10 +46,28 @@ static const sy_cfg_field price_fields[] = {
 };
 static const sy_cfg_schema price_schema = SY_CFG_SCHEMA(price_fields);
 
-/* The defaults that depend on other fields: upstream_name = name, cached prices = input. */
+static const char *const k_kinds[] = {"chat", "embedding"};
+
+/* The dialect name of provider `i` as written in $.providers (NULL when unreadable). */
+static const char *provider_dialect(const sy_cfg_loader *l, size_t i)
+{
+    const cJSON *p = l->providers ? cJSON_GetArrayItem(l->providers, (int)i) : NULL;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "dialect");
+    return cJSON_IsString(d) ? d->valuestring : NULL;
+}
+
+/* The defaults that depend on other fields: upstream_name = name, cached prices = input;
+ * an embedding model must be on a dialect that has embeddings (not Anthropic). */
 static void model_after(sy_cfg_loader *l, const cJSON *obj, void *out)
 {
     sy_model_cfg *m = out;
+    m->embedding = m->kind && strcmp(m->kind, "embedding") == 0;
+    const char *dialect = provider_dialect(l, m->provider);
+    if (m->embedding && cJSON_GetObjectItemCaseSensitive(obj, "provider") && dialect &&
+        strcmp(dialect, "anthropic") == 0)
+        sy_cfg_errk(l, "kind",
+                    "an embedding model cannot be on an anthropic provider (Anthropic has no "
+                    "embeddings API)");
     if (!m->upstream_name)
         m->upstream_name = sy_xstrdup(m->name);
     if (isnan(m->price.cached_input))
@@ -81,6 +100,13 @@ static const sy_cfg_field model_fields[] = {
      .def_str = "standard",
      .max_len = SY_CONFIG_MAX_NAME,
      .what = "tier"},
+    {.key = "kind",
+     .type = SY_CFG_STRING,
+     .flags = SY_CFG_DEFAULT,
+     .offset = offsetof(sy_model_cfg, kind),
+     .def_str = "chat",
+     .choices = k_kinds,
+     .n_choices = SY_ARRAY_LEN(k_kinds)},
 };
 static const sy_cfg_schema model_schema = {
     .fields = model_fields, .n_fields = SY_ARRAY_LEN(model_fields), .after = model_after};

@@ -42,7 +42,14 @@ static long candidate_model(sy_cfg_loader *l, const cJSON *v, const cJSON *c, si
     return -1;
 }
 
-/* "candidates": existing models, no repeats, 1..64 of them. */
+/* 1 when the model object `m` of $.models says "kind": "embedding". */
+static int is_embedding(const cJSON *m)
+{
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(m, "kind");
+    return cJSON_IsString(k) && strcmp(k->valuestring, "embedding") == 0;
+}
+
+/* "candidates": existing models, no repeats, 1..64 of them, all of one kind. */
 static int read_candidates(sy_cfg_loader *l, const cJSON *v, void *out)
 {
     sy_route_cfg *r = out;
@@ -62,11 +69,21 @@ static int read_candidates(sy_cfg_loader *l, const cJSON *v, void *out)
     r->candidates = sy_xcalloc(n, sizeof(*r->candidates));
     r->n_candidates = n;
     size_t i = 0;
+    const cJSON *m0 = NULL; /* the first valid candidate's model object */
     for (const cJSON *c = v->child; c; c = c->next, i++) {
         size_t mark = sy_cfg_push_index(l, i);
         long idx = candidate_model(l, v, c, i);
         if (idx >= 0)
             r->candidates[i] = (size_t)idx;
+        const cJSON *mi = idx >= 0 ? cJSON_GetArrayItem(l->models, (int)idx) : NULL;
+        if (mi && !m0)
+            m0 = mi;
+        else if (mi && is_embedding(mi) != is_embedding(m0))
+            sy_cfg_err(l,
+                       "\"%s\" is %s model but \"%s\" is %s one: a route's candidates "
+                       "must all be of one kind",
+                       mi->string, is_embedding(mi) ? "an embedding" : "a chat", m0->string,
+                       is_embedding(m0) ? "an embedding" : "a chat");
         sy_cfg_pop(l, mark);
     }
     return 0;

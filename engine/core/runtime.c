@@ -5,6 +5,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One model's entry: OpenAI's model object plus the switchyard extension. */
+static void render_model(const sy_config *cfg, const sy_model_cfg *m, sy_buf *b)
+{
+    sy_buf_puts(b, "{\"id\":");
+    sy_buf_json_string(b, m->name, strlen(m->name));
+    sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,\"owned_by\":");
+    const char *prov = cfg->providers[m->provider].name;
+    sy_buf_json_string(b, prov, strlen(prov));
+    sy_buf_puts(b, ",\"switchyard\":{\"kind\":\"model\",\"mode\":");
+    sy_buf_puts(b, m->embedding ? "\"embedding\"" : "\"chat\"");
+    sy_buf_puts(b, ",\"tier\":");
+    sy_buf_json_string(b, m->tier, strlen(m->tier));
+    sy_buf_puts(b, "}}");
+}
+
+/* One route's entry: its policy and candidates in the extension. */
+static void render_route(const sy_config *cfg, const sy_route_cfg *r, sy_buf *b)
+{
+    sy_buf_puts(b, "{\"id\":");
+    sy_buf_json_string(b, r->name, strlen(r->name));
+    sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,\"owned_by\":\"switchyard\","
+                   "\"switchyard\":{\"kind\":\"route\",\"mode\":");
+    sy_buf_puts(b, cfg->models[r->candidates[0]].embedding ? "\"embedding\"" : "\"chat\"");
+    sy_buf_puts(b, ",\"policy\":");
+    sy_buf_json_string(b, r->policy, strlen(r->policy));
+    sy_buf_puts(b, ",\"candidates\":[");
+    for (size_t k = 0; k < r->n_candidates; k++) {
+        const char *mn = cfg->models[r->candidates[k]].name;
+        if (k)
+            sy_buf_puts(b, ",");
+        sy_buf_json_string(b, mn, strlen(mn));
+    }
+    sy_buf_puts(b, "]}}");
+}
+
 /* Render the OpenAI "list models" body: models first, then routes. */
 static void render_models(sy_runtime *rt)
 {
@@ -12,35 +47,32 @@ static void render_models(sy_runtime *rt)
     sy_buf *b = &rt->models_json;
     sy_buf_puts(b, "{\"object\":\"list\",\"data\":[");
     for (size_t i = 0; i < cfg->n_models; i++) {
-        const sy_model_cfg *m = &cfg->models[i];
-        sy_buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-        sy_buf_json_string(b, m->name, strlen(m->name));
-        sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,\"owned_by\":");
-        const char *prov = cfg->providers[m->provider].name;
-        sy_buf_json_string(b, prov, strlen(prov));
-        sy_buf_puts(b, ",\"switchyard\":{\"kind\":\"model\",\"tier\":");
-        sy_buf_json_string(b, m->tier, strlen(m->tier));
-        sy_buf_puts(b, "}}");
+        if (i)
+            sy_buf_puts(b, ",");
+        render_model(cfg, &cfg->models[i], b);
     }
     for (size_t i = 0, listed = cfg->n_models; i < cfg->n_routes; i++) {
         const sy_route_cfg *r = &cfg->routes[i];
         if (r->hidden) /* an experiment variant's route */
             continue;
-        sy_buf_puts(b, listed++ ? ",{\"id\":" : "{\"id\":");
-        sy_buf_json_string(b, r->name, strlen(r->name));
-        sy_buf_puts(b, ",\"object\":\"model\",\"created\":0,\"owned_by\":\"switchyard\","
-                       "\"switchyard\":{\"kind\":\"route\",\"policy\":");
-        sy_buf_json_string(b, r->policy, strlen(r->policy));
-        sy_buf_puts(b, ",\"candidates\":[");
-        for (size_t k = 0; k < r->n_candidates; k++) {
-            const char *mn = cfg->models[r->candidates[k]].name;
-            if (k)
-                sy_buf_puts(b, ",");
-            sy_buf_json_string(b, mn, strlen(mn));
-        }
-        sy_buf_puts(b, "]}}");
+        if (listed++)
+            sy_buf_puts(b, ",");
+        render_route(cfg, r, b);
     }
     sy_buf_puts(b, "]}");
+}
+
+int sy_runtime_model_json(const sy_runtime *rt, const char *id, sy_buf *out)
+{
+    const sy_model_cfg *m = sy_config_find_model(rt->cfg, id);
+    const sy_route_cfg *r = m ? NULL : sy_config_find_route(rt->cfg, id);
+    if (m)
+        render_model(rt->cfg, m, out);
+    else if (r && !r->hidden)
+        render_route(rt->cfg, r, out);
+    else
+        return SY_ERR_NOTFOUND;
+    return SY_OK;
 }
 
 sy_runtime *sy_runtime_new(sy_config *cfg, uint64_t generation)

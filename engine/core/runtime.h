@@ -19,10 +19,11 @@
 typedef struct sy_runtime {
     atomic_int refs;
     sy_config *cfg;
-    sy_policy **route_policies;       /* one per cfg->routes[i] */
-    sy_buf models_json;               /* body of GET /v1/models */
-    uint64_t generation;              /* 1 for the first config, +1 per reload */
-    struct sy_exp_table *experiments; /* running experiments (engine/registry/experiments.h), owned */
+    sy_policy **route_policies; /* one per cfg->routes[i] */
+    sy_buf models_json;         /* body of GET /v1/models */
+    uint64_t generation;        /* 1 for the first config, +1 per reload */
+    struct sy_exp_table
+        *experiments; /* running experiments (engine/registry/experiments.h), owned */
 } sy_runtime;
 
 /* Build a runtime around cfg (ownership of cfg moves in). Starts with one reference. */
@@ -34,5 +35,10 @@ void sy_runtime_unref(sy_runtime *rt);
  * route->n_candidates entries; out->arms points to them. */
 void sy_route_policy_params(const sy_config *cfg, const sy_route_cfg *route, sy_policy_params *out,
                             sy_arm_params *arms);
+
+/* The GET /v1/models/{id} body for a model or a listed route (the same object as its
+ * entry in models_json) appended to out; SY_ERR_NOTFOUND for any other id, hidden
+ * routes included. */
+int sy_runtime_model_json(const sy_runtime *rt, const char *id, sy_buf *out);
 
 #endif

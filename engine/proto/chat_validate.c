@@ -15,6 +15,14 @@ static const char *const forbidden_fields[] = {
     "upstream_url",       "endpoint", "api_version", "organization", "extra_headers",
     "custom_llm_provider"};
 
+const char *sy_request_forbidden_field(const cJSON *root)
+{
+    for (size_t i = 0; i < SY_ARRAY_LEN(forbidden_fields); i++)
+        if (cJSON_GetObjectItemCaseSensitive(root, forbidden_fields[i]))
+            return forbidden_fields[i];
+    return NULL;
+}
+
 static const char *const known_roles[] = {"system",    "developer", "user",
                                           "assistant", "tool",      "function"};
 
@@ -240,12 +248,9 @@ int sy_chat_validate(const cJSON *root, char *param, size_t param_len, const cha
 {
     if (!cJSON_IsObject(root))
         return fail(param, param_len, message, "request body must be a JSON object", "%s", "");
-    for (size_t i = 0; i < SY_ARRAY_LEN(forbidden_fields); i++)
-        if (cJSON_GetObjectItemCaseSensitive(root, forbidden_fields[i]))
-            return fail(param, param_len, message,
-                        "upstream endpoints and credentials come from the gateway's "
-                        "configuration and cannot be set by a request",
-                        "%s", forbidden_fields[i]);
+    const char *forbidden = sy_request_forbidden_field(root);
+    if (forbidden)
+        return fail(param, param_len, message, SY_FORBIDDEN_FIELD_MSG, "%s", forbidden);
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (!cJSON_IsString(model) || !model->valuestring[0])
         return fail(param, param_len, message, "'model' is required and must be a non-empty string",

@@ -14,4 +14,11 @@
  * (e.g. "messages[2].content", or "" for the body itself) and a static message. */
 int sy_chat_validate(const cJSON *root, char *param, size_t param_len, const char **message);
 
+/* The first member of root that would choose an upstream or its credentials (api_key,
+ * base_url, …), which no request may set, or NULL. */
+const char *sy_request_forbidden_field(const cJSON *root);
+#define SY_FORBIDDEN_FIELD_MSG                                                                     \
+    "upstream endpoints and credentials come from the gateway's configuration and cannot be "      \
+    "set by a request"
+
 #endif

@@ -5,6 +5,8 @@
 extern const sy_adapter sy_adapter_openai;
 extern const sy_adapter sy_adapter_gemini;
 extern const sy_adapter sy_adapter_anthropic;
+extern const sy_adapter sy_embed_openai;
+extern const sy_adapter sy_embed_gemini;
 
 const sy_adapter *sy_adapter_for(sy_dialect dialect)
 {
@@ -15,6 +17,19 @@ const sy_adapter *sy_adapter_for(sy_dialect dialect)
         return &sy_adapter_gemini;
     case SY_DIALECT_ANTHROPIC:
         return &sy_adapter_anthropic;
+    }
+    return NULL;
+}
+
+const sy_adapter *sy_embed_adapter_for(sy_dialect dialect)
+{
+    switch (dialect) {
+    case SY_DIALECT_OPENAI:
+        return &sy_embed_openai;
+    case SY_DIALECT_GEMINI:
+        return &sy_embed_gemini;
+    case SY_DIALECT_ANTHROPIC: /* Anthropic has no embeddings API */
+        return NULL;
     }
     return NULL;
 }

@@ -10,6 +10,10 @@
 /* The adapter of a dialect, or NULL when this build has none. */
 const sy_adapter *sy_adapter_for(sy_dialect dialect);
 
+/* The embeddings adapter of a dialect (embed_adapter.h), or NULL when the dialect has no
+ * embeddings API (Anthropic). */
+const sy_adapter *sy_embed_adapter_for(sy_dialect dialect);
+
 /*
  * Append one "$.providers.NAME.dialect: ..." line per provider whose dialect has no
  * adapter in this build. Returns the number of such providers (0 = servable).

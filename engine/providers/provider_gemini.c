@@ -509,18 +509,6 @@ static int translate_generation(const sy_refuser *b, const cJSON *req, cJSON *g)
     return SY_OK;
 }
 
-/* Percent-encode every byte outside [A-Za-z0-9._-]. */
-static void url_escape(sy_buf *b, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '.' || *p == '_' || *p == '-')
-            sy_buf_append(b, p, 1);
-        else
-            sy_buf_printf(b, "%%%02X", *p);
-    }
-}
-
 static int gemini_build(const sy_provider_cfg *prov, const sy_model_cfg *model, cJSON *req,
                         int stream, sy_relay_state *rs, sy_upstream_call *out,
                         const char **bad_param, const char **why)
@@ -545,7 +533,7 @@ static int gemini_build(const sy_provider_cfg *prov, const sy_model_cfg *model, 
         return rc;
     if (body) {
         sy_buf_printf(&out->url, "%s/models/", prov->base_url);
-        url_escape(&out->url, model->upstream_name);
+        sy_url_escape(&out->url, model->upstream_name);
         sy_buf_puts(&out->url, stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
     }
     return sy_upstream_finish(out, body, stream, NULL, "x-goog-api-key", prov->api_key, bad_param,

@@ -496,3 +496,15 @@ void sy_error_quote(sy_buf *msg, int with_message, const char *provider_msg, siz
     sy_buf_append(msg, clean.data, n);
     sy_buf_free(&clean);
 }
+
+/* Percent-encode every byte outside [A-Za-z0-9._-]. */
+void sy_url_escape(sy_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '.' || *p == '_' || *p == '-')
+            sy_buf_append(b, p, 1);
+        else
+            sy_buf_printf(b, "%%%02X", *p);
+    }
+}

@@ -213,4 +213,7 @@ void sy_error_prefix(sy_buf *msg, long status, int in_stream);
  * bytes, when with_message. Every dialect quotes provider text only through this. */
 void sy_error_quote(sy_buf *msg, int with_message, const char *provider_msg, size_t max);
 
+/* Append s with every byte outside [A-Za-z0-9._-] percent-encoded (a URL path segment). */
+void sy_url_escape(sy_buf *b, const char *s);
+
 #endif

@@ -45,6 +45,15 @@ void fp_on_request(sy_http_req *req, void *ud)
         return;
     }
     int post = sy_http_req_method_is(req, "POST"), get = sy_http_req_method_is(req, "GET");
+    int embed = fp_embed_route(req->path);
+    if (embed && post) {
+        fp_handle_embed(srv, req, embed);
+        return;
+    }
+    if (embed) {
+        fp_send_error(req, fp_dialects[embed - 1], FP_ERR_METHOD, NULL, -1, NULL);
+        return;
+    }
     for (size_t i = 0; i < SY_ARRAY_LEN(fp_dialects); i++) {
         const fp_dialect *d = fp_dialects[i];
         fp_route_kind k = d->route(req->path);

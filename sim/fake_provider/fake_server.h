@@ -145,6 +145,14 @@ int fp_authorized(const fp_server *srv, const fp_dialect *d, const sy_http_req *
 /* A chat request routed to dialect d: record, validate, plan, answer or arm the timer. */
 void fp_handle_chat(fp_server *srv, const fp_dialect *d, sy_http_req *req);
 
+/* fake_embed.c: 1 for OpenAI's /v1/embeddings, 2 for Gemini's
+ * /v1beta/models/M:batchEmbedContents, 0 for any other path. */
+int fp_embed_route(const char *path);
+/* Answer an embeddings request of that kind (deterministic unit vectors). */
+void fp_handle_embed(fp_server *srv, sy_http_req *req, int kind);
+/* The deterministic unit vector (dim components) of a text. */
+void fp_embed_vector(const char *text, size_t len, long dim, double *out);
+
 /* ---- fake_req.c */
 
 /*

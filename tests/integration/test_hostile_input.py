@@ -197,3 +197,43 @@ def test_hostile_request(gateway, name, data, status):
     assert set(err) == {"message", "type", "param", "code"} and err["message"], err
     # and the server keeps serving
     assert gateway.chat(chat_body()).status_code == 200
+
+
+# --- POST /v1/embeddings and GET /v1/models/{id} (issue 19) ---
+EMB = b"/v1/embeddings"
+
+
+def emb(**over):
+    b = {"model": "small", "input": "x"}
+    b.update(over)
+    return post(b, path=EMB)
+
+
+EMBED_CASES = [
+    ("embed: not JSON", post(b"{input:", path=EMB), 400),
+    ("embed: body is an array", post([1, 2], path=EMB), 400),
+    ("embed: input is an object", emb(input={"a": 1}), 400),
+    ("embed: input nested three deep", emb(input=[[[1]]]), 400),
+    ("embed: token id 1e300", post(b'{"model":"small","input":[1e300]}', path=EMB), 400),
+    ("embed: negative token id", emb(input=[[5, -1]]), 400),
+    ("embed: 3000 inputs", emb(input=["a"] * 3000), 400),
+    ("embed: mixed strings and tokens", emb(input=["a", [1]]), 400),
+    ("embed: dimensions 1e300", post(b'{"model":"small","input":"x","dimensions":1e300}',
+                                     path=EMB), 400),
+    ("embed: upstream url in body", emb(base_url="http://evil/"), 400),
+    ("embed: NUL in input", post(b'{"model":"small","input":"a\\u0000b"}', path=EMB), 400),
+    ("embed: chat model", emb(), 400),
+    ("embed: no key", post({"model": "small", "input": "x"}, auth=b"", path=EMB), 401),
+    ("embed: GET", b"GET /v1/embeddings HTTP/1.1\r\nHost: x\r\n" + AUTH + b"\r\n", 405),
+    ("models/{id}: NUL escape", b"GET /v1/models/sm%00all HTTP/1.1\r\nHost: x\r\n" + AUTH
+     + b"\r\n", 404),
+    ("models/{id}: bad escape", b"GET /v1/models/%zz HTTP/1.1\r\nHost: x\r\n" + AUTH
+     + b"\r\n", 404),
+    ("models/{id}: 2000-byte id", b"GET /v1/models/" + b"a" * 2000 + b" HTTP/1.1\r\nHost: x\r\n"
+     + AUTH + b"\r\n", 404),
+]
+
+
+@pytest.mark.parametrize("name,data,status", EMBED_CASES, ids=[c[0] for c in EMBED_CASES])
+def test_hostile_embeddings_request(gateway, name, data, status):
+    test_hostile_request(gateway, name, data, status)

@@ -41,5 +41,7 @@ def test_readme_tour_runs_as_written(tmp_path):
     assert "data: [DONE]" in out, out
     assert '"msg":"stopped"' in out, out
     assert '"object":"feedback"' in out, out  # the rating was acknowledged
+    # the embeddings call: two 4-dimensional vectors from the model "embed"
+    assert '{"model":"embed","n":2,"dims":4,"usage":{"prompt_tokens":' in out, out
     assert re.search(r'^switchyard_requests_total\{', out, re.M), out  # /metrics answered
     assert re.search(r'"model":"(nano|mini|medium|large)","requests":\d+,"quality":', out), out

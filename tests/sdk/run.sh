@@ -13,7 +13,7 @@ cat > "$tmp/scenario.json" <<'JSON'
 {"seed": 1, "defaults": {"latency_ms": {"dist": "fixed", "value": 0},
  "ttft_ms": {"dist": "fixed", "value": 0}, "tokens_per_second": 0,
  "content": {"mode": "lorem", "tokens": 20}},
- "models": {"fake-small": {}, "fake-large": {}}}
+ "models": {"fake-small": {}, "fake-large": {}, "fake-embed": {}}}
 JSON
 "$bin" fake-provider --scenario "$tmp/scenario.json" --listen 127.0.0.1:0 \
   --port-file "$tmp/fake.port" > "$tmp/fake.log" 2>&1 &
@@ -39,8 +39,13 @@ cat > "$tmp/switchyard.json" <<JSON
                         "price": {"input": 0.3, "cached_input": 0.075, "output": 2.5}},
             "a-small": {"provider": "fake-anthropic", "upstream_name": "fake-small",
                         "price": {"input": 3, "cached_input": 0.3, "cache_write": 3.75,
-                                  "output": 15}}},
- "routes": {"chat": {"candidates": ["small", "large"]}},
+                                  "output": 15}},
+            "embed": {"provider": "fake", "upstream_name": "fake-embed", "kind": "embedding",
+                      "price": {"input": 0.02, "output": 0}},
+            "g-embed": {"provider": "fake-gemini", "upstream_name": "fake-embed",
+                        "kind": "embedding", "price": {"input": 0.15, "output": 0}}},
+ "routes": {"chat": {"candidates": ["small", "large"]},
+            "vectors": {"candidates": ["embed", "g-embed"]}},
  "client_keys": [{"name": "sdk", "sha256": "$hash"}]}
 JSON
 "$bin" serve --config "$tmp/switchyard.json" --port-file "$tmp/gw.port" > "$tmp/gw.log" 2>&1 &
