@@ -393,6 +393,51 @@ static void gp_str(FILE *f, const char *s)
     fputc('\'', f);
 }
 
+/* Quality-axis heights for the plane's labels: each point's mean quality, moved apart
+ * (in quality order) so that labels of points closer than 3% of the quality range, and
+ * close in cost, no longer print over each other. Clears *log_cost when a cost interval
+ * reaches 0 (no log axis then). Returns n_agents heights (malloc'd). */
+static double *plane_label_heights(const sy_sim_result *res, int *log_cost)
+{
+    size_t n = res->n_agents;
+    double *q = sy_xcalloc(n, sizeof(double)), *c = sy_xcalloc(n, sizeof(double));
+    double *y = sy_xcalloc(n, sizeof(double));
+    size_t *idx = sy_xcalloc(n, sizeof(size_t));
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t a = 0; a < n; a++) {
+        double qh, ch;
+        sy_sim_mean_ci(res->agents[a].quality, res->seeds, &q[a], &qh);
+        sy_sim_mean_ci(res->agents[a].cost, res->seeds, &c[a], &ch);
+        if (!(c[a] - ch > 0))
+            *log_cost = 0;
+        y[a] = q[a];
+        idx[a] = a;
+        lo = q[a] < lo ? q[a] : lo;
+        hi = q[a] > hi ? q[a] : hi;
+    }
+    for (size_t i = 1; i < n; i++) /* insertion sort by quality */
+        for (size_t j = i; j > 0 && q[idx[j - 1]] > q[idx[j]]; j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    double gap = (hi > lo ? hi - lo : 1) * 0.03;
+    for (size_t i = 1; i < n; i++) {
+        size_t a = idx[i];
+        for (size_t j = 0; j < i; j++) { /* clear every lower label near in cost */
+            size_t b = idx[j];
+            double near_cost =
+                c[a] > 0 && c[b] > 0 ? fabs(log10(c[a] / c[b])) < 0.15 : fabs(c[a] - c[b]) < 1e-12;
+            if (near_cost && y[a] - y[b] < gap)
+                y[a] = y[b] + gap;
+        }
+    }
+    free(q);
+    free(c);
+    free(idx);
+    return y;
+}
+
 int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event_t, char *err,
                          size_t err_len)
 {
@@ -430,19 +475,20 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
         fputc('\n', reg);
         fputc('\n', ut);
     }
-    /* the plane: cost, quality, kind (0 policy, 1 oracle, 2 fixed), name */
+    /* the plane: cost, quality, kind (0 policy, 1 oracle, 2 fixed), name, the label's
+     * height (moved apart from its neighbours'), best fixed arm (1) */
     int log_cost = 1; /* a log axis needs every cost > 0 */
+    double *label_y = plane_label_heights(res, &log_cost);
     for (size_t a = 0; a < res->n_agents; a++) {
         double q, qh, c, ch;
         sy_sim_mean_ci(res->agents[a].quality, res->seeds, &q, &qh);
         sy_sim_mean_ci(res->agents[a].cost, res->seeds, &c, &ch);
-        if (!(c - ch > 0))
-            log_cost = 0;
         fprintf(pl, "%.9g %.9g %.9g %.9g %d \"", c, q, ch, qh, (int)in->agents[a].kind);
         for (const char *s = in->agents[a].name; *s; s++)
             fputc(*s == '"' ? '\'' : *s, pl);
-        fputs("\"\n", pl);
+        fprintf(pl, "\" %.9g %d\n", label_y[a], (long)a == in->best_fixed);
     }
+    free(label_y);
     fputs("# written by switchyard sim; re-render with: gnuplot charts.gp\n"
           "set terminal svg size 960,600 dynamic enhanced font 'Helvetica,12'\n"
           "set key below noenhanced\nset grid\nset format x '%g'\n",
@@ -482,15 +528,22 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
             "bars: 95%% interval across seeds)'\nset xlabel 'mean cost per request (USD%s)'\n"
             "set ylabel 'mean quality'\n%sset format x '%%g'\n",
             log_cost ? ", log scale" : "", log_cost ? "set logscale x\n" : "");
-    fputs("plot 'plane.dat' using 1:2:3:4 with xyerrorbars lc rgb '#777777' notitle, \\\n"
-          "     '' using 1:($5==2?$2:1/0) with points pt 7 ps 1.2 lc rgb '#1f77b4' title 'single "
-          "model', \\\n"
-          "     '' using 1:($5==0?$2:1/0) with points pt 5 ps 1.4 lc rgb '#d62728' title 'policy', "
-          "\\\n"
-          "     '' using 1:($5==1?$2:1/0) with points pt 9 ps 1.6 lc rgb '#2ca02c' title 'oracle', "
-          "\\\n"
-          "     '' using 1:2:6 with labels offset 1,0.6 left font ',9' noenhanced notitle\n",
-          gp);
+    /* bars in each kind's colour, drawn over by the points; labels at their moved
+     * heights with a thin leader to the point; the best fixed arm ringed */
+    fputs(
+        "plot 'plane.dat' using 1:($5==2?$2:1/0):3:4 with xyerrorbars lw 1.5 lc rgb '#1f77b4' "
+        "notitle, \\\n"
+        "     '' using 1:($5==0?$2:1/0):3:4 with xyerrorbars lw 1.5 lc rgb '#d62728' notitle, \\\n"
+        "     '' using 1:($5==2?$2:1/0) with points pt 7 ps 1.2 lc rgb '#1f77b4' title 'single "
+        "model', \\\n"
+        "     '' using 1:($5==0?$2:1/0) with points pt 5 ps 1.4 lc rgb '#d62728' title 'policy', "
+        "\\\n"
+        "     '' using 1:($5==1?$2:1/0) with points pt 9 ps 1.6 lc rgb '#2ca02c' title 'oracle', "
+        "\\\n"
+        "     '' using 1:($8==1?$2:1/0) with points pt 6 ps 2.6 lw 2 lc rgb '#000000' title "
+        "'best single model in hindsight', \\\n"
+        "     '' using 1:7:6 with labels offset 1.6,0 left font ',9' noenhanced notitle\n",
+        gp);
     fclose(reg);
     fclose(ut);
     fclose(pl);

@@ -2,6 +2,7 @@
 on ../shared/data when it is present (skipped otherwise): the table, the CSV and the
 chart files exist and their values are sane; bad input exits 1 or 2 with a message."""
 import csv
+import math
 import os
 import pathlib
 import shutil
@@ -60,6 +61,19 @@ def test_routerbench_fixture_table_csv_charts(tmp_path):
             text = (report / f).read_text()
             assert text.lstrip().startswith("<?xml") and "<svg" in text
         assert "big-model" in (report / "cost_quality.svg").read_text()
+        assert "best single model in hindsight" in (report / "cost_quality.svg").read_text()
+    # the plane marks the best fixed arm, and no two labels near in cost share a height
+    plane = [l.rsplit('" ', 1) for l in (report / "plane.dat").read_text().splitlines()]
+    marked = [p[0].split('"')[1] for p in plane if p[1].split()[1] == "1"]
+    assert marked == best, (marked, best)
+    pts = [(float(p[0].split()[0]), float(p[0].split()[1]), float(p[1].split()[0]))
+           for p in plane]
+    qs = [q for _, q, _ in pts]
+    gap = 0.03 * ((max(qs) - min(qs)) or 1)
+    for i, (c1, _, y1) in enumerate(pts):
+        for c2, _, y2 in pts[i + 1:]:
+            if c1 > 0 and c2 > 0 and abs(math.log10(c1 / c2)) < 0.15:
+                assert abs(y1 - y2) >= gap * 0.999, (pts, gap)
 
 
 def test_same_seed_same_figures(tmp_path):
