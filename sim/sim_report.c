@@ -438,6 +438,32 @@ static double *plane_label_heights(const sy_sim_result *res, int *log_cost)
     return y;
 }
 
+/* The gnuplot commands of cost_quality.svg (plane.dat's columns: see its writer). */
+static void plane_plot(FILE *gp, int log_cost)
+{
+    fprintf(gp,
+            "set output 'cost_quality.svg'\nset title 'Cost-quality plane (mean per request; "
+            "bars: 95%% interval across seeds)'\nset xlabel 'mean cost per request (USD%s)'\n"
+            "set ylabel 'mean quality'\n%sset format x '%%g'\n",
+            log_cost ? ", log scale" : "", log_cost ? "set logscale x\n" : "");
+    /* bars in each kind's colour, drawn over by the points; labels at their moved
+     * heights with a thin leader to the point; the best fixed arm ringed */
+    fputs(
+        "plot 'plane.dat' using 1:($5==2?$2:1/0):3:4 with xyerrorbars lw 1.5 lc rgb '#1f77b4' "
+        "notitle, \\\n"
+        "     '' using 1:($5==0?$2:1/0):3:4 with xyerrorbars lw 1.5 lc rgb '#d62728' notitle, \\\n"
+        "     '' using 1:($5==2?$2:1/0) with points pt 7 ps 1.2 lc rgb '#1f77b4' title 'single "
+        "model', \\\n"
+        "     '' using 1:($5==0?$2:1/0) with points pt 5 ps 1.4 lc rgb '#d62728' title 'policy', "
+        "\\\n"
+        "     '' using 1:($5==1?$2:1/0) with points pt 9 ps 1.6 lc rgb '#2ca02c' title 'oracle', "
+        "\\\n"
+        "     '' using 1:($8==1?$2:1/0) with points pt 6 ps 2.6 lw 2 lc rgb '#000000' title "
+        "'best single model in hindsight', \\\n"
+        "     '' using 1:7:6 with labels offset 1.6,0 left font ',9' noenhanced notitle\n",
+        gp);
+}
+
 int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event_t, char *err,
                          size_t err_len)
 {
@@ -523,27 +549,7 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
         gp_str(gp, in->agents[a].name);
     }
     fputs("\nunset arrow 1\n", gp);
-    fprintf(gp,
-            "set output 'cost_quality.svg'\nset title 'Cost-quality plane (mean per request; "
-            "bars: 95%% interval across seeds)'\nset xlabel 'mean cost per request (USD%s)'\n"
-            "set ylabel 'mean quality'\n%sset format x '%%g'\n",
-            log_cost ? ", log scale" : "", log_cost ? "set logscale x\n" : "");
-    /* bars in each kind's colour, drawn over by the points; labels at their moved
-     * heights with a thin leader to the point; the best fixed arm ringed */
-    fputs(
-        "plot 'plane.dat' using 1:($5==2?$2:1/0):3:4 with xyerrorbars lw 1.5 lc rgb '#1f77b4' "
-        "notitle, \\\n"
-        "     '' using 1:($5==0?$2:1/0):3:4 with xyerrorbars lw 1.5 lc rgb '#d62728' notitle, \\\n"
-        "     '' using 1:($5==2?$2:1/0) with points pt 7 ps 1.2 lc rgb '#1f77b4' title 'single "
-        "model', \\\n"
-        "     '' using 1:($5==0?$2:1/0) with points pt 5 ps 1.4 lc rgb '#d62728' title 'policy', "
-        "\\\n"
-        "     '' using 1:($5==1?$2:1/0) with points pt 9 ps 1.6 lc rgb '#2ca02c' title 'oracle', "
-        "\\\n"
-        "     '' using 1:($8==1?$2:1/0) with points pt 6 ps 2.6 lw 2 lc rgb '#000000' title "
-        "'best single model in hindsight', \\\n"
-        "     '' using 1:7:6 with labels offset 1.6,0 left font ',9' noenhanced notitle\n",
-        gp);
+    plane_plot(gp, log_cost);
     fclose(reg);
     fclose(ut);
     fclose(pl);
