@@ -186,7 +186,7 @@ static int parse_event(sy_sim_scenario *sc, const cJSON *e, double steps, char *
         return -1;
     }
     sc_event *E = &sc->ev[sc->n_ev];
-    double t;
+    double t = 0;
     const cJSON *arm = cJSON_GetObjectItemCaseSensitive(e, "arm");
     if (num(e, "t", 0, steps, &t, 1, where, err, err_len) < 0)
         return -1;
@@ -199,9 +199,9 @@ static int parse_event(sy_sim_scenario *sc, const cJSON *e, double steps, char *
     E->arm = (size_t)k;
     int pi = num(e, "price_in", 0, 1e6, &E->a, 0, where, err, err_len);
     int po = num(e, "price_out", 0, 1e6, &E->b, 0, where, err, err_len);
-    double d;
+    double d = 0;
     int ou = num(e, "outage_steps", 1, 1e8, &d, 0, where, err, err_len);
-    double dq;
+    double dq = 0;
     int qd = num(e, "quality_delta", -1, 1, &dq, 0, where, err, err_len);
     if (pi < 0 || po < 0 || ou < 0 || qd < 0)
         return -1;
