@@ -33,28 +33,31 @@ static const sy_client_key_cfg *authenticate(sy_worker *w, sy_http_req *req)
     return k;
 }
 
+/* The method the path takes, and a valid client key: the key, or NULL after answering
+ * 405 or 401. */
+static const sy_client_key_cfg *gate(sy_worker *w, sy_http_req *req, const char *method)
+{
+    if (!sy_http_req_method_is(req, method)) {
+        sy_api_method_not_allowed(req, method);
+        return NULL;
+    }
+    return authenticate(w, req);
+}
+
 /* Route a client request; returns 1 when the chat pipeline or the feedback path took
  * it (they write its log line when they answer). */
 static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
 {
     const char *p = req->path;
     if (strcmp(p, "/v1/chat/completions") == 0 || strcmp(p, "/chat/completions") == 0) {
-        if (!sy_http_req_method_is(req, "POST")) {
-            sy_api_method_not_allowed(req, "POST");
-            return 0;
-        }
-        const sy_client_key_cfg *k = authenticate(w, req);
+        const sy_client_key_cfg *k = gate(w, req, "POST");
         if (!k)
             return 0;
         sy_pipeline_chat(w, req, k);
         return 1;
     }
     if (strcmp(p, "/v1/embeddings") == 0 || strcmp(p, "/embeddings") == 0) {
-        if (!sy_http_req_method_is(req, "POST")) {
-            sy_api_method_not_allowed(req, "POST");
-            return 0;
-        }
-        const sy_client_key_cfg *k = authenticate(w, req);
+        const sy_client_key_cfg *k = gate(w, req, "POST");
         if (!k)
             return 0;
         sy_pipeline_embeddings(w, req, k);
@@ -64,11 +67,7 @@ static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
                      : strncmp(p, "/models/", 8) == 0   ? p + 8
                                                         : NULL;
     if (id && *id) {
-        if (!sy_http_req_method_is(req, "GET")) {
-            sy_api_method_not_allowed(req, "GET");
-            return 0;
-        }
-        const sy_client_key_cfg *k = authenticate(w, req);
+        const sy_client_key_cfg *k = gate(w, req, "GET");
         if (!k)
             return 0;
         *key_name = k->name;
@@ -91,11 +90,7 @@ static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
         return sy_feedback_handle(w, req, *key_name);
     }
     if (strcmp(p, "/v1/models") == 0 || strcmp(p, "/models") == 0) {
-        if (!sy_http_req_method_is(req, "GET")) {
-            sy_api_method_not_allowed(req, "GET");
-            return 0;
-        }
-        const sy_client_key_cfg *k = authenticate(w, req);
+        const sy_client_key_cfg *k = gate(w, req, "GET");
         if (!k)
             return 0;
         *key_name = k->name;

@@ -5,20 +5,10 @@
  */
 #include "api_models.h"
 
+#include "sy_common.h"
+
 #include <stdio.h>
 #include <string.h>
-
-/* Hex digit value, or -1. */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decode a path segment into out (cap bytes with the NUL); -1 when it does not
  * fit, is badly escaped or decodes to a NUL. SDKs send ids such as "org/model" escaped. */
@@ -28,7 +18,8 @@ static int percent_decode(const char *s, char *out, size_t cap)
     for (; *s; s++) {
         int c = (unsigned char)*s;
         if (c == '%') {
-            int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+            int hi = sy_hex_digit((unsigned char)s[1]),
+                lo = hi < 0 ? -1 : sy_hex_digit((unsigned char)s[2]);
             if (lo < 0)
                 return -1;
             c = hi * 16 + lo;

@@ -1,5 +1,6 @@
 /* chat_validate: see chat_validate.h. */
 #include "chat_validate.h"
+#include "validate_fail.h"
 
 #include "json_body.h"
 #include "sy_common.h"
@@ -54,18 +55,6 @@ static const struct {
     {"metadata", K_OBJECT, 0, 0, "'metadata' must be an object"},
 };
 
-static int fail(char *param, size_t n, const char **message, const char *msg, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int fail(char *param, size_t n, const char **message, const char *msg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(param, n, fmt, ap);
-    va_end(ap);
-    *message = msg;
-    return 0;
-}
-
 static int scalar_ok(const cJSON *v, kind k, double lo, double hi)
 {
     switch (k) {
@@ -93,33 +82,36 @@ static int content_ok(const cJSON *m, const char *role, char *param, size_t n, i
     if (!c || cJSON_IsNull(c)) {
         if (may_be_absent)
             return 1;
-        return fail(param, n, message,
-                    "a message's 'content' is required (a string or an array "
-                    "of content parts)",
-                    "messages[%d].content", i);
+        return sy_validate_fail(param, n, message,
+                                "a message's 'content' is required (a string or an array "
+                                "of content parts)",
+                                "messages[%d].content", i);
     }
     if (cJSON_IsString(c))
         return 1;
     if (!cJSON_IsArray(c))
-        return fail(param, n, message, "'content' must be a string or an array of content parts",
-                    "messages[%d].content", i);
+        return sy_validate_fail(param, n, message,
+                                "'content' must be a string or an array of content parts",
+                                "messages[%d].content", i);
     int j = 0;
     const cJSON *p;
     cJSON_ArrayForEach(p, c)
     {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "type");
         if (!cJSON_IsObject(p) || !cJSON_IsString(t))
-            return fail(param, n, message, "each content part must be an object with a 'type'",
-                        "messages[%d].content[%d]", i, j);
+            return sy_validate_fail(param, n, message,
+                                    "each content part must be an object with a 'type'",
+                                    "messages[%d].content[%d]", i, j);
         if (strcmp(t->valuestring, "text") == 0 &&
             !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, "text")))
-            return fail(param, n, message, "a text part needs a string 'text'",
-                        "messages[%d].content[%d].text", i, j);
+            return sy_validate_fail(param, n, message, "a text part needs a string 'text'",
+                                    "messages[%d].content[%d].text", i, j);
         if (strcmp(t->valuestring, "image_url") == 0) {
             const cJSON *iu = cJSON_GetObjectItemCaseSensitive(p, "image_url");
             if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(iu, "url")))
-                return fail(param, n, message, "an image_url part needs 'image_url.url'",
-                            "messages[%d].content[%d].image_url", i, j);
+                return sy_validate_fail(param, n, message,
+                                        "an image_url part needs 'image_url.url'",
+                                        "messages[%d].content[%d].image_url", i, j);
         }
         j++;
     }
@@ -129,8 +121,8 @@ static int content_ok(const cJSON *m, const char *role, char *param, size_t n, i
 static int messages_ok(const cJSON *msgs, char *param, size_t n, const char **message)
 {
     if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
-        return fail(param, n, message, "'messages' is required and must be a non-empty array",
-                    "messages");
+        return sy_validate_fail(param, n, message,
+                                "'messages' is required and must be a non-empty array", "messages");
     int i = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, msgs)
@@ -140,20 +132,21 @@ static int messages_ok(const cJSON *msgs, char *param, size_t n, const char **me
         for (size_t r = 0; cJSON_IsString(role) && r < SY_ARRAY_LEN(known_roles); r++)
             ok |= strcmp(role->valuestring, known_roles[r]) == 0;
         if (!cJSON_IsObject(m) || !ok)
-            return fail(param, n, message,
-                        "each message must be an object whose 'role' is one of system, "
-                        "developer, user, assistant, tool, function",
-                        "messages[%d].role", i);
+            return sy_validate_fail(param, n, message,
+                                    "each message must be an object whose 'role' is one of system, "
+                                    "developer, user, assistant, tool, function",
+                                    "messages[%d].role", i);
         if (!content_ok(m, role->valuestring, param, n, i, message))
             return 0;
         if (strcmp(role->valuestring, "tool") == 0 &&
             !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "tool_call_id")))
-            return fail(param, n, message, "a tool message needs a string 'tool_call_id'",
-                        "messages[%d].tool_call_id", i);
+            return sy_validate_fail(param, n, message,
+                                    "a tool message needs a string 'tool_call_id'",
+                                    "messages[%d].tool_call_id", i);
         const cJSON *tc = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
         if (tc && !cJSON_IsNull(tc) && !cJSON_IsArray(tc))
-            return fail(param, n, message, "'tool_calls' must be an array",
-                        "messages[%d].tool_calls", i);
+            return sy_validate_fail(param, n, message, "'tool_calls' must be an array",
+                                    "messages[%d].tool_calls", i);
         i++;
     }
     return 1;
@@ -164,7 +157,7 @@ static int tools_ok(const cJSON *root, char *param, size_t n, const char **messa
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
     if (tools && !cJSON_IsNull(tools)) {
         if (!cJSON_IsArray(tools))
-            return fail(param, n, message, "'tools' must be an array", "tools");
+            return sy_validate_fail(param, n, message, "'tools' must be an array", "tools");
         int i = 0;
         const cJSON *t;
         cJSON_ArrayForEach(t, tools)
@@ -172,30 +165,30 @@ static int tools_ok(const cJSON *root, char *param, size_t n, const char **messa
             const cJSON *type = cJSON_GetObjectItemCaseSensitive(t, "type");
             const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
             if (!cJSON_IsObject(t) || !cJSON_IsString(type))
-                return fail(param, n, message, "each tool must be an object with a 'type'",
-                            "tools[%d]", i);
+                return sy_validate_fail(
+                    param, n, message, "each tool must be an object with a 'type'", "tools[%d]", i);
             if (strcmp(type->valuestring, "function") == 0 &&
                 (!cJSON_IsObject(fn) ||
                  !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(fn, "name"))))
-                return fail(param, n, message, "a function tool needs 'function.name'",
-                            "tools[%d].function", i);
+                return sy_validate_fail(param, n, message, "a function tool needs 'function.name'",
+                                        "tools[%d].function", i);
             i++;
         }
     }
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(root, "tool_choice");
     if (tc && !cJSON_IsNull(tc) && !cJSON_IsString(tc) && !cJSON_IsObject(tc))
-        return fail(param, n, message, "'tool_choice' must be a string or an object",
-                    "tool_choice");
+        return sy_validate_fail(param, n, message, "'tool_choice' must be a string or an object",
+                                "tool_choice");
     const cJSON *stop = cJSON_GetObjectItemCaseSensitive(root, "stop");
     if (stop && !cJSON_IsNull(stop) && !cJSON_IsString(stop)) {
         int ok = cJSON_IsArray(stop) && cJSON_GetArraySize(stop) <= 4;
         const cJSON *s;
         cJSON_ArrayForEach(s, stop) ok = ok && cJSON_IsString(s);
         if (!ok)
-            return fail(param, n, message,
-                        "'stop' must be a string or an array of at most 4 "
-                        "strings",
-                        "stop");
+            return sy_validate_fail(param, n, message,
+                                    "'stop' must be a string or an array of at most 4 "
+                                    "strings",
+                                    "stop");
     }
     return 1;
 }
@@ -211,14 +204,14 @@ static int names_ok(const cJSON *root, char *param, size_t n, const char **messa
     for (size_t i = 0; i < SY_ARRAY_LEN(top); i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, top[i]);
         if (cJSON_IsString(v) && sy_json_str_has_nul(v->valuestring))
-            return fail(param, n, message, nul_msg, "%s", top[i]);
+            return sy_validate_fail(param, n, message, nul_msg, "%s", top[i]);
     }
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(root, "metadata");
     for (const cJSON *m = cJSON_IsObject(md) ? md->child : NULL; m; m = m->next)
         if (sy_json_str_has_nul(m->string) ||
             (cJSON_IsString(m) && sy_json_str_has_nul(m->valuestring)))
-            return fail(param, n, message, nul_msg, "metadata.%.60s",
-                        sy_json_str_has_nul(m->string) ? "" : m->string);
+            return sy_validate_fail(param, n, message, nul_msg, "metadata.%.60s",
+                                    sy_json_str_has_nul(m->string) ? "" : m->string);
     int i = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(root, "messages"))
@@ -227,7 +220,7 @@ static int names_ok(const cJSON *root, char *param, size_t n, const char **messa
         for (size_t k = 0; k < SY_ARRAY_LEN(ids); k++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, ids[k]);
             if (cJSON_IsString(v) && sy_json_str_has_nul(v->valuestring))
-                return fail(param, n, message, nul_msg, "messages[%d].%s", i, ids[k]);
+                return sy_validate_fail(param, n, message, nul_msg, "messages[%d].%s", i, ids[k]);
         }
         i++;
     }
@@ -238,7 +231,7 @@ static int names_ok(const cJSON *root, char *param, size_t n, const char **messa
         const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
         if (cJSON_IsString(name) && sy_json_str_has_nul(name->valuestring))
-            return fail(param, n, message, nul_msg, "tools[%d].function.name", i);
+            return sy_validate_fail(param, n, message, nul_msg, "tools[%d].function.name", i);
         i++;
     }
     return 1;
@@ -247,14 +240,15 @@ static int names_ok(const cJSON *root, char *param, size_t n, const char **messa
 int sy_chat_validate(const cJSON *root, char *param, size_t param_len, const char **message)
 {
     if (!cJSON_IsObject(root))
-        return fail(param, param_len, message, "request body must be a JSON object", "%s", "");
+        return sy_validate_fail(param, param_len, message, "request body must be a JSON object",
+                                "%s", "");
     const char *forbidden = sy_request_forbidden_field(root);
     if (forbidden)
-        return fail(param, param_len, message, SY_FORBIDDEN_FIELD_MSG, "%s", forbidden);
+        return sy_validate_fail(param, param_len, message, SY_FORBIDDEN_FIELD_MSG, "%s", forbidden);
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (!cJSON_IsString(model) || !model->valuestring[0])
-        return fail(param, param_len, message, "'model' is required and must be a non-empty string",
-                    "model");
+        return sy_validate_fail(param, param_len, message,
+                                "'model' is required and must be a non-empty string", "model");
     if (!messages_ok(cJSON_GetObjectItemCaseSensitive(root, "messages"), param, param_len, message))
         return 0;
     if (!names_ok(root, param, param_len, message))
@@ -262,11 +256,12 @@ int sy_chat_validate(const cJSON *root, char *param, size_t param_len, const cha
     for (size_t i = 0; i < SY_ARRAY_LEN(fields); i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, fields[i].name);
         if (v && !cJSON_IsNull(v) && !scalar_ok(v, fields[i].k, fields[i].lo, fields[i].hi))
-            return fail(param, param_len, message, fields[i].msg, "%s", fields[i].name);
+            return sy_validate_fail(param, param_len, message, fields[i].msg, "%s", fields[i].name);
     }
     const cJSON *rf = cJSON_GetObjectItemCaseSensitive(root, "response_format");
     if (rf && cJSON_IsObject(rf) && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(rf, "type")))
-        return fail(param, param_len, message, "'response_format' must be an object with a 'type'",
-                    "response_format");
+        return sy_validate_fail(param, param_len, message,
+                                "'response_format' must be an object with a 'type'",
+                                "response_format");
     return tools_ok(root, param, param_len, message);
 }

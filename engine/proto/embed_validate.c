@@ -1,5 +1,6 @@
 /* embed_validate: see embed_validate.h. */
 #include "embed_validate.h"
+#include "validate_fail.h"
 
 #include "chat_validate.h"
 
@@ -8,18 +9,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int fail(char *param, size_t n, const char **message, const char *msg, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int fail(char *param, size_t n, const char **message, const char *msg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(param, n, fmt, ap);
-    va_end(ap);
-    *message = msg;
-    return 0;
-}
 
 /* A token id: an integral number in [0, 2^32). */
 static int is_token_id(const cJSON *v)
@@ -50,17 +39,18 @@ static int input_ok(const cJSON *in, sy_embed_summary *s, char *param, size_t n,
 {
     if (cJSON_IsString(in)) {
         if (!in->valuestring[0])
-            return fail(param, n, msg, INPUT_MSG, "input");
+            return sy_validate_fail(param, n, msg, INPUT_MSG, "input");
         s->n_inputs = 1;
         s->text_bytes = strlen(in->valuestring);
         s->first_text = in->valuestring;
         return 1;
     }
     if (!cJSON_IsArray(in) || !in->child)
-        return fail(param, n, msg, INPUT_MSG, "input");
+        return sy_validate_fail(param, n, msg, INPUT_MSG, "input");
     if (cJSON_IsNumber(in->child)) { /* one token-id array */
         if (!token_array_ok(in, s))
-            return fail(param, n, msg, "token ids must be integers from 0 to 4294967295", "input");
+            return sy_validate_fail(param, n, msg,
+                                    "token ids must be integers from 0 to 4294967295", "input");
         s->tokens = 1;
         s->n_inputs = 1;
         return 1;
@@ -69,13 +59,13 @@ static int input_ok(const cJSON *in, sy_embed_summary *s, char *param, size_t n,
     size_t i = 0;
     for (const cJSON *e = in->child; e; e = e->next, i++) {
         if (i >= SY_EMBED_MAX_INPUTS)
-            return fail(param, n, msg, INPUT_MSG, "input");
+            return sy_validate_fail(param, n, msg, INPUT_MSG, "input");
         if (strings && cJSON_IsString(e) && e->valuestring[0]) {
             s->text_bytes += strlen(e->valuestring);
             if (!s->first_text)
                 s->first_text = e->valuestring;
         } else if (strings || !token_array_ok(e, s)) {
-            return fail(param, n, msg, INPUT_MSG, "input[%zu]", i);
+            return sy_validate_fail(param, n, msg, INPUT_MSG, "input[%zu]", i);
         }
     }
     s->tokens = !strings;
@@ -91,21 +81,22 @@ static int options_ok(const cJSON *root, sy_embed_summary *s, char *param, size_
     if (d && !cJSON_IsNull(d)) {
         if (!cJSON_IsNumber(d) || d->valuedouble < 1 || d->valuedouble > SY_EMBED_MAX_DIMENSIONS ||
             floor(d->valuedouble) != d->valuedouble)
-            return fail(param, n, msg, "'dimensions' must be an integer from 1 to 65536",
-                        "dimensions");
+            return sy_validate_fail(
+                param, n, msg, "'dimensions' must be an integer from 1 to 65536", "dimensions");
         s->dimensions = (long)d->valuedouble;
     }
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(root, "encoding_format");
     if (f && !cJSON_IsNull(f)) {
         if (!cJSON_IsString(f) ||
             (strcmp(f->valuestring, "float") != 0 && strcmp(f->valuestring, "base64") != 0))
-            return fail(param, n, msg, "'encoding_format' must be \"float\" or \"base64\"",
-                        "encoding_format");
+            return sy_validate_fail(param, n, msg,
+                                    "'encoding_format' must be \"float\" or \"base64\"",
+                                    "encoding_format");
         s->base64 = strcmp(f->valuestring, "base64") == 0;
     }
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "user");
     if (u && !cJSON_IsString(u))
-        return fail(param, n, msg, "'user' must be a string", "user");
+        return sy_validate_fail(param, n, msg, "'user' must be a string", "user");
     return 1;
 }
 
@@ -115,17 +106,18 @@ int sy_embed_validate(const cJSON *root, sy_embed_summary *s, char *param, size_
     memset(s, 0, sizeof(*s));
     param[0] = '\0';
     if (!cJSON_IsObject(root))
-        return fail(param, param_len, message, "request body must be a JSON object", "%s", "");
+        return sy_validate_fail(param, param_len, message, "request body must be a JSON object",
+                                "%s", "");
     const char *forbidden = sy_request_forbidden_field(root);
     if (forbidden)
-        return fail(param, param_len, message, SY_FORBIDDEN_FIELD_MSG, "%s", forbidden);
+        return sy_validate_fail(param, param_len, message, SY_FORBIDDEN_FIELD_MSG, "%s", forbidden);
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (!cJSON_IsString(model) || !model->valuestring[0])
-        return fail(param, param_len, message, "'model' is required and must be a non-empty string",
-                    "model");
+        return sy_validate_fail(param, param_len, message,
+                                "'model' is required and must be a non-empty string", "model");
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
     if (!in)
-        return fail(param, param_len, message, "'input' is required", "input");
+        return sy_validate_fail(param, param_len, message, "'input' is required", "input");
     if (!input_ok(in, s, param, param_len, message))
         return 0;
     return options_ok(root, s, param, param_len, message);
