@@ -43,7 +43,9 @@ def embed_config(fake_url, **over):
         "claude": {"provider": "anth", "upstream_name": "fake-small",
                    "price": {"input": 1, "output": 1}},
     })
-    cfg["routes"]["vectors"] = {"candidates": ["embed-bad", "embed"]}
+    # the failing model is always ranked first, so every request falls back (deterministic)
+    cfg["routes"]["vectors"] = {"candidates": ["embed-bad", "embed"], "policy": "fixed",
+                                "params": {"fixed": "embed-bad"}}
     cfg["routes"]["vectors2"] = {"candidates": ["embed", "embed-2"]}
     cfg.update(over)
     return cfg
@@ -168,7 +170,9 @@ def test_route_fallback_and_propensity(egw):
     assert p.status_code == 200
     egw.stop()
     lines = request_lines(egw)
-    assert any(lines[i]["fallbacks"] >= 1 for i in ids)  # embed-bad answers 503 every time
+    # the first request tries embed-bad (503) and falls back; once its breaker opens it is
+    # not eligible at all
+    assert lines[ids[0]]["fallbacks"] >= 1
     pl = lines[p.headers["x-switchyard-request-id"]]
     assert pl["route"] == "vectors2" and pl["propensity"] == pytest.approx(0.5)
     assert pl["endpoint"] == "embeddings"
