@@ -237,7 +237,7 @@ static int names_ok(const cJSON *root, char *param, size_t n, const char **messa
     return 1;
 }
 
-int sy_chat_validate(const cJSON *root, char *param, size_t param_len, const char **message)
+int sy_request_envelope_ok(const cJSON *root, char *param, size_t param_len, const char **message)
 {
     if (!cJSON_IsObject(root))
         return sy_validate_fail(param, param_len, message, "request body must be a JSON object",
@@ -249,6 +249,13 @@ int sy_chat_validate(const cJSON *root, char *param, size_t param_len, const cha
     if (!cJSON_IsString(model) || !model->valuestring[0])
         return sy_validate_fail(param, param_len, message,
                                 "'model' is required and must be a non-empty string", "model");
+    return 1;
+}
+
+int sy_chat_validate(const cJSON *root, char *param, size_t param_len, const char **message)
+{
+    if (!sy_request_envelope_ok(root, param, param_len, message))
+        return 0;
     if (!messages_ok(cJSON_GetObjectItemCaseSensitive(root, "messages"), param, param_len, message))
         return 0;
     if (!names_ok(root, param, param_len, message))

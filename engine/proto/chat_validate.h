@@ -21,4 +21,9 @@ const char *sy_request_forbidden_field(const cJSON *root);
     "upstream endpoints and credentials come from the gateway's configuration and cannot be "      \
     "set by a request"
 
+/* What every request body of the client API must be (chat, embeddings): a JSON object,
+ * no field that would choose an upstream or a credential, and a non-empty string
+ * `model`. Returns 1, or 0 with the offending member in param and *message set. */
+int sy_request_envelope_ok(const cJSON *root, char *param, size_t param_len, const char **message);
+
 #endif

@@ -105,16 +105,8 @@ int sy_embed_validate(const cJSON *root, sy_embed_summary *s, char *param, size_
 {
     memset(s, 0, sizeof(*s));
     param[0] = '\0';
-    if (!cJSON_IsObject(root))
-        return sy_validate_fail(param, param_len, message, "request body must be a JSON object",
-                                "%s", "");
-    const char *forbidden = sy_request_forbidden_field(root);
-    if (forbidden)
-        return sy_validate_fail(param, param_len, message, SY_FORBIDDEN_FIELD_MSG, "%s", forbidden);
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
-    if (!cJSON_IsString(model) || !model->valuestring[0])
-        return sy_validate_fail(param, param_len, message,
-                                "'model' is required and must be a non-empty string", "model");
+    if (!sy_request_envelope_ok(root, param, param_len, message))
+        return 0;
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
     if (!in)
         return sy_validate_fail(param, param_len, message, "'input' is required", "input");
