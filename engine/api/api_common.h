@@ -12,6 +12,10 @@
 /* Bearer token of the request, or NULL (sets *len). */
 const char *sy_api_bearer(const sy_http_req *req, size_t *len);
 
+/* A client's key: the Bearer token, else the x-api-key header (what Anthropic's SDKs
+ * send), or NULL (sets *len). */
+const char *sy_api_client_token(const sy_http_req *req, size_t *len);
+
 /* 401 with the OpenAI error shape. */
 void sy_api_unauthorized(sy_http_req *req, const char *message);
 

@@ -147,6 +147,7 @@ void sy_chat_finish(sy_call *c)
     free(c->rec.answer_json);
     free(c->dec.x);
     sy_sse_free(&c->att.sse);
+    sy_chat_ingress_reset(c);
     if (c->att.ad && c->att.ad->release)
         c->att.ad->release(&c->att.rs);
     sy_runtime_unref(c->rt);

@@ -296,25 +296,33 @@ void sy_http_respond(sy_http_req *req, int status, const char *content_type, con
     finish_response(c);
 }
 
+void sy_http_error_openai(sy_buf *b, int status, const char *type, const char *code,
+                          const char *param, const char *message)
+{
+    (void)status;
+    sy_buf_puts(b, "{\"error\":{\"message\":");
+    sy_buf_json_string(b, message, strlen(message));
+    sy_buf_puts(b, ",\"type\":");
+    sy_buf_json_string(b, type, strlen(type));
+    sy_buf_puts(b, ",\"param\":");
+    if (param)
+        sy_buf_json_string(b, param, strlen(param));
+    else
+        sy_buf_puts(b, "null");
+    sy_buf_puts(b, ",\"code\":");
+    if (code)
+        sy_buf_json_string(b, code, strlen(code));
+    else
+        sy_buf_puts(b, "null");
+    sy_buf_puts(b, "}}");
+}
+
 void sy_http_respond_error(sy_http_req *req, int status, const char *type, const char *code,
                            const char *param, const char *message, const char *headers)
 {
     sy_buf b = {0};
-    sy_buf_puts(&b, "{\"error\":{\"message\":");
-    sy_buf_json_string(&b, message, strlen(message));
-    sy_buf_puts(&b, ",\"type\":");
-    sy_buf_json_string(&b, type, strlen(type));
-    sy_buf_puts(&b, ",\"param\":");
-    if (param)
-        sy_buf_json_string(&b, param, strlen(param));
-    else
-        sy_buf_puts(&b, "null");
-    sy_buf_puts(&b, ",\"code\":");
-    if (code)
-        sy_buf_json_string(&b, code, strlen(code));
-    else
-        sy_buf_puts(&b, "null");
-    sy_buf_puts(&b, "}}");
+    (req->error_body ? req->error_body : sy_http_error_openai)(&b, status, type, code, param,
+                                                               message);
     sy_http_respond(req, status, "application/json", headers, b.data, b.len);
     sy_buf_free(&b);
 }
