@@ -3,6 +3,8 @@
  */
 #include "ingress.h"
 
+#include "ingress_messages.h"
+
 #include <string.h>
 
 typedef struct ingress_path {
@@ -11,6 +13,8 @@ typedef struct ingress_path {
 } ingress_path;
 
 static const ingress_path paths[] = {
+    {"/v1/messages", &sy_ingress_messages},
+    {"/messages", &sy_ingress_messages},
     {NULL, NULL},
 };
 
