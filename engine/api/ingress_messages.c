@@ -109,8 +109,7 @@ void sy_messages_count_tokens(sy_worker *w, sy_http_req *req)
     char msg[300];
     if (!m || m->embedding) {
         snprintf(msg, sizeof(msg),
-                 m ? "'%.200s' is an embedding model" : "The model '%.200s' does not exist",
-                 name);
+                 m ? "'%.200s' is an embedding model" : "The model '%.200s' does not exist", name);
         sy_http_respond_error(req, m ? 400 : 404, "invalid_request_error",
                               m ? "wrong_model_kind" : "model_not_found", "model", msg, NULL);
     } else {

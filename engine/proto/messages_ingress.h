@@ -50,9 +50,9 @@ int sy_messages_answer(const char *body, size_t len, const char *id, const char 
 const char *sy_anthropic_error_type(int status);
 long sy_anthropic_error_status(const char *type);
 
-/* Anthropic's error body {"type":"error","error":{"type":…,"message":…}} into out; the
- * signature of sy_http_error_body (type, code and param are the OpenAI shape's and are
- * not part of Anthropic's). */
+/* Anthropic's error body {"type":"error","error":{"type":…,"message":…}} into out, with
+ * the type for status; the signature of sy_http_error_body. Anthropic's shape has no
+ * param or code: a param prefixes the message ("messages[0].content: must be …"). */
 void sy_messages_error_body(sy_buf *out, int status, const char *type, const char *code,
                             const char *param, const char *message);
 

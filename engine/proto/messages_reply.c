@@ -14,10 +14,11 @@ static const struct {
     int status;
     const char *type;
 } error_types[] = {
-    {400, "invalid_request_error"}, {401, "authentication_error"}, {402, "billing_error"},
-    {403, "permission_error"},      {404, "not_found_error"},      {413, "request_too_large"},
-    {429, "rate_limit_error"},      {500, "api_error"},            {504, "timeout_error"},
-    {529, "overloaded_error"},
+    {400, "invalid_request_error"}, {401, "authentication_error"},
+    {402, "billing_error"},         {403, "permission_error"},
+    {404, "not_found_error"},       {413, "request_too_large"},
+    {429, "rate_limit_error"},      {500, "api_error"},
+    {504, "timeout_error"},         {529, "overloaded_error"},
 };
 
 const char *sy_anthropic_error_type(int status)
@@ -41,10 +42,17 @@ long sy_anthropic_error_status(const char *type)
 void sy_messages_error_body(sy_buf *out, int status, const char *type, const char *code,
                             const char *param, const char *message)
 {
-    (void)type, (void)code, (void)param;
+    (void)type, (void)code;
     const char *t = sy_anthropic_error_type(status);
     sy_buf_printf(out, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":", t);
-    sy_buf_json_string(out, message, strlen(message));
+    if (param && param[0]) { /* Anthropic's shape has no param: "param: message" */
+        sy_buf text = {0};
+        sy_buf_printf(&text, "%s: %s", param, message);
+        sy_buf_json_string(out, text.data, text.len);
+        sy_buf_free(&text);
+    } else {
+        sy_buf_json_string(out, message, strlen(message));
+    }
     sy_buf_puts(out, "}}");
 }
 
@@ -130,12 +138,10 @@ static void message_text(const cJSON *content, sy_buf *text)
  * per tool call, ids kept (a call without one gets "toolu_" + the request id + its
  * position, unique in the gateway).
  */
-int sy_messages_answer(const char *body, size_t len, const char *id, const char *model,
-                       sy_buf *out)
+int sy_messages_answer(const char *body, size_t len, const char *id, const char *model, sy_buf *out)
 {
     cJSON *root = cJSON_ParseWithLength(body, len);
-    const cJSON *choice =
-        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
+    const cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
     if (!cJSON_IsObject(root) || !cJSON_IsObject(msg)) {
         cJSON_Delete(root);
@@ -178,9 +184,9 @@ int sy_messages_answer(const char *body, size_t len, const char *id, const char 
         n++;
     }
     const cJSON *fr = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
-    cJSON_AddStringToObject(o, "stop_reason",
-                            sy_messages_stop_reason(cJSON_IsString(fr) ? fr->valuestring : NULL,
-                                                    n > 0));
+    cJSON_AddStringToObject(
+        o, "stop_reason",
+        sy_messages_stop_reason(cJSON_IsString(fr) ? fr->valuestring : NULL, n > 0));
     cJSON_AddNullToObject(o, "stop_sequence");
     cJSON_AddItemToObject(o, "usage",
                           sy_messages_usage(cJSON_GetObjectItemCaseSensitive(root, "usage")));

@@ -164,8 +164,7 @@ static cJSON *tool_message(const refusal *r, const cJSON *b, const char *where)
     }
     if (!cJSON_IsArray(content)) {
         cJSON_Delete(m);
-        return REFUSE(r, "must be a string or an array of text blocks", "%s.content", where),
-               NULL;
+        return REFUSE(r, "must be a string or an array of text blocks", "%s.content", where), NULL;
     }
     cJSON *parts = cJSON_AddArrayToObject(m, "content");
     char at[128];
@@ -216,8 +215,7 @@ static int user_blocks(const refusal *r, const cJSON *content, int i, cJSON *out
             if (m)
                 cJSON_AddItemToArray(out, m);
         } else {
-            ok = REFUSE(r,
-                        "a user message's blocks must be text, image, document or tool_result",
+            ok = REFUSE(r, "a user message's blocks must be text, image, document or tool_result",
                         "%s.type", at);
         }
         if (part)
@@ -438,8 +436,7 @@ static int translate_tool_choice(const refusal *r, const cJSON *in, cJSON *chat)
             return REFUSE(r, ident_why(name), "tool_choice.name");
         cJSON *o = cJSON_AddObjectToObject(chat, "tool_choice");
         cJSON_AddStringToObject(o, "type", "function");
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "function"), "name",
-                                name->valuestring);
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "function"), "name", name->valuestring);
     } else if (strcmp(t, "auto") == 0 || strcmp(t, "none") == 0) {
         cJSON_AddStringToObject(chat, "tool_choice", t);
     } else if (strcmp(t, "any") == 0) {
@@ -473,8 +470,7 @@ static int translate_parameters(const refusal *r, const cJSON *in, int need_max,
 {
     if (need_max && !field(in, "max_tokens"))
         return REFUSE(r, "'max_tokens' is required", "max_tokens");
-    if (!number(r, in, "max_tokens", 1, 1, 1e9, "must be a positive integer", chat,
-                "max_tokens") ||
+    if (!number(r, in, "max_tokens", 1, 1, 1e9, "must be a positive integer", chat, "max_tokens") ||
         !number(r, in, "temperature", 0, 0, 1, "must be a number from 0 to 1", chat,
                 "temperature") ||
         !number(r, in, "top_p", 0, 0, 1, "must be a number from 0 to 1", chat, "top_p") ||
@@ -486,8 +482,7 @@ static int translate_parameters(const refusal *r, const cJSON *in, int need_max,
         for (const cJSON *s = ok ? stop->child : NULL; s; s = s->next, n++)
             ok = ok && cJSON_IsString(s) && s->valuestring[0];
         if (!ok || n > 4)
-            return REFUSE(r, "must be an array of at most 4 non-empty strings",
-                          "stop_sequences");
+            return REFUSE(r, "must be an array of at most 4 non-empty strings", "stop_sequences");
         if (n)
             cJSON_AddItemToObject(chat, "stop", cJSON_Duplicate(stop, 1));
     }
@@ -516,10 +511,10 @@ static int translate_parameters(const refusal *r, const cJSON *in, int need_max,
  */
 static int check_members(const refusal *r, const cJSON *in)
 {
-    static const char *const known[] = {
-        "model",       "messages",    "system", "max_tokens", "stop_sequences", "temperature",
-        "top_p",       "top_k",       "tools",  "tool_choice", "metadata",      "stream",
-        "service_tier", "thinking"};
+    static const char *const known[] = {"model",          "messages",    "system",   "max_tokens",
+                                        "stop_sequences", "temperature", "top_p",    "top_k",
+                                        "tools",          "tool_choice", "metadata", "stream",
+                                        "service_tier",   "thinking"};
     const char *forbidden = sy_request_forbidden_field(in);
     if (forbidden)
         return REFUSE(r, SY_FORBIDDEN_FIELD_MSG, "%s", forbidden);
@@ -564,8 +559,7 @@ cJSON *sy_messages_to_chat(const cJSON *in, int need_max_tokens, char *param, si
     if (ok)
         cJSON_AddStringToObject(chat, "model", model->valuestring);
     ok = ok && translate_messages(&r, in, chat) && translate_tools(&r, in, chat) &&
-         translate_tool_choice(&r, in, chat) &&
-         translate_parameters(&r, in, need_max_tokens, chat);
+         translate_tool_choice(&r, in, chat) && translate_parameters(&r, in, need_max_tokens, chat);
     if (!ok) {
         cJSON_Delete(chat);
         return NULL;

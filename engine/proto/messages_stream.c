@@ -28,7 +28,7 @@ struct sy_messages_stream {
     int done;    /* message_stop or an error written: nothing more */
     int open;    /* OPEN_*: the kind of the open block, index open_index */
     int open_index;
-    int next_index; /* the next content block's index */
+    int next_index;  /* the next content block's index */
     int *tool_block; /* by chat tool call index: its block index + 1 (0: none yet) */
     size_t n_tools;
     int called;      /* a tool call was seen */
@@ -175,8 +175,7 @@ static void tool_piece(sy_messages_stream *s, const cJSON *call, int position, s
 }
 
 /* The error event for a chat {"error":{...}} payload or a cut stream. */
-static void error_event(sy_messages_stream *s, const char *code, const char *message,
-                        sy_buf *out)
+static void error_event(sy_messages_stream *s, const char *code, const char *message, sy_buf *out)
 {
     cJSON *e = event("error");
     cJSON *err = cJSON_AddObjectToObject(e, "error");

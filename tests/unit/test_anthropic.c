@@ -520,7 +520,8 @@ static const stream_case stream_cases[] = {
     {STREAM_USAGE_REQ, text_stream,
      EVENTS(TEXT_EVENTS,
             CHUNK_HEAD "'choices':[],'usage':{'prompt_tokens':325,'completion_tokens':15,"
-                       "'total_tokens':340,'prompt_tokens_details':{'cached_tokens':200,'cache_write_tokens':100},"
+                       "'total_tokens':340,'prompt_tokens_details':{'cached_tokens':200,"
+                       "'cache_write_tokens':100},"
                        "'completion_tokens_details':{'reasoning_tokens':0}}}",
             "[DONE]"),
      .relay = "done=1 error=0 finish=stop chunks=3 bytes=19 prompt=325 cached=200 write=100 "
@@ -809,7 +810,8 @@ static void test_fake_renders_for_adapter(void **state)
                                         "'content':'Hi there'},'logprobs':null,'finish_reason':"
                                         "'stop'}],'usage':{'prompt_tokens':10,"
                                         "'completion_tokens':3,'total_tokens':13,"
-                                        "'prompt_tokens_details':{'cached_tokens':4,'cache_write_tokens':2},"
+                                        "'prompt_tokens_details':{'cached_tokens':4,"
+                                        "'cache_write_tokens':2},"
                                         "'completion_tokens_details':{'reasoning_tokens':0}}}"));
     ad()->release(&rs);
 
@@ -842,7 +844,8 @@ static void test_fake_renders_for_adapter(void **state)
                       ROLE_CHUNK, CONTENT_CHUNK("Hi"), CONTENT_CHUNK(" there"),
                       FINISH_CHUNK("stop"),
                       CHUNK_HEAD "'choices':[],'usage':{'prompt_tokens':10,'completion_tokens':3,"
-                                 "'total_tokens':13,'prompt_tokens_details':{'cached_tokens':4,'cache_write_tokens':2},"
+                                 "'total_tokens':13,'prompt_tokens_details':{'cached_tokens':4,"
+                                 "'cache_write_tokens':2},"
                                  "'completion_tokens_details':{'reasoning_tokens':0}}}",
                       "[DONE]"},
                   6);
