@@ -31,6 +31,14 @@
 cJSON *sy_messages_to_chat(const cJSON *in, int need_max_tokens, char *param, size_t param_len,
                            const char **why);
 
+/* {"type":"text","text":text}, with from's cache_control when from has one: a text part
+ * of the chat form and a text block of Anthropic's alike (the Anthropic upstream dialect
+ * builds its blocks with it too). */
+cJSON *sy_text_part(const char *text, const cJSON *from);
+
+/* Copy from's "cache_control" object (Anthropic's prompt-caching marker) onto to. */
+void sy_copy_cache_control(const cJSON *from, cJSON *to);
+
 /* The gateway's estimate of a chat body's prompt tokens: ceil(bytes of its compact JSON
  * / 4), the estimate the pipeline bills and routes with when no usage is reported. */
 int64_t sy_messages_token_estimate(const cJSON *chat);

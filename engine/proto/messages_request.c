@@ -50,22 +50,20 @@ static const char *ident_why(const cJSON *v)
     return cJSON_IsString(v) && v->valuestring[0] ? nul_msg : "must be a non-empty string";
 }
 
-/* Copy the block's cache_control (Anthropic's prompt-caching marker) onto a chat part:
- * the Anthropic dialect turns it back into the block's cache_control. */
-static void copy_cache_control(const cJSON *from, cJSON *to)
+void sy_copy_cache_control(const cJSON *from, cJSON *to)
 {
     const cJSON *cc = field(from, "cache_control");
     if (cJSON_IsObject(cc))
         cJSON_AddItemToObject(to, "cache_control", cJSON_Duplicate(cc, 1));
 }
 
-static cJSON *text_part(const char *text, const cJSON *block)
+cJSON *sy_text_part(const char *text, const cJSON *from)
 {
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "type", "text");
     cJSON_AddStringToObject(p, "text", text);
-    if (block)
-        copy_cache_control(block, p);
+    if (from)
+        sy_copy_cache_control(from, p);
     return p;
 }
 
@@ -133,7 +131,7 @@ static cJSON *source_part(const refusal *r, const cJSON *b, int document, const 
         const cJSON *d = field(src, "data");
         if (!cJSON_IsString(d))
             return REFUSE(r, "must be a string", "%s.source.data", where), NULL;
-        part = text_part(d->valuestring, NULL);
+        part = sy_text_part(d->valuestring, NULL);
     } else {
         return REFUSE(r,
                       document ? "a document's source must be base64 (PDF) or text"
@@ -141,7 +139,7 @@ static cJSON *source_part(const refusal *r, const cJSON *b, int document, const 
                       "%s.source", where),
                NULL;
     }
-    copy_cache_control(b, part);
+    sy_copy_cache_control(b, part);
     return part;
 }
 
@@ -181,7 +179,7 @@ static cJSON *tool_message(const refusal *r, const cJSON *b, const char *where)
             cJSON_Delete(m);
             return NULL;
         }
-        cJSON_AddItemToArray(parts, text_part(text, p));
+        cJSON_AddItemToArray(parts, sy_text_part(text, p));
     }
     return m;
 }
@@ -205,7 +203,7 @@ static int user_blocks(const refusal *r, const cJSON *content, int i, cJSON *out
         } else if (strcmp(t, "text") == 0) {
             const char *text = block_text(r, b, at);
             ok = text != NULL;
-            part = text ? text_part(text, b) : NULL;
+            part = text ? sy_text_part(text, b) : NULL;
         } else if (strcmp(t, "image") == 0 || strcmp(t, "document") == 0) {
             part = source_part(r, b, t[0] == 'd', at);
             ok = part != NULL;
@@ -331,7 +329,7 @@ static int system_message(const refusal *r, const cJSON *sys, cJSON *out)
             cJSON_Delete(m);
             return 0;
         }
-        cJSON_AddItemToArray(parts, text_part(text, b));
+        cJSON_AddItemToArray(parts, sy_text_part(text, b));
     }
     if (!cJSON_IsArray(sys)) {
         cJSON_Delete(m);
@@ -413,7 +411,7 @@ static int translate_tools(const refusal *r, const cJSON *in, cJSON *chat)
         if (desc)
             cJSON_AddStringToObject(fn, "description", desc->valuestring);
         cJSON_AddItemToObject(fn, "parameters", cJSON_Duplicate(schema, 1));
-        copy_cache_control(t, o);
+        sy_copy_cache_control(t, o);
         cJSON_AddItemToArray(out, o);
     }
     return 1;
