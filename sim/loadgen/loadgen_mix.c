@@ -90,9 +90,9 @@ static const char *parse_line(lg_mix *mix, const char *text, size_t len, lg_prom
         msg = "\"kind\" (or \"task\") must be a non-empty string";
     else if (sys && !cJSON_IsNull(sys) && !cJSON_IsString(sys))
         msg = "\"system\" must be a string";
-    else if (outc && !cJSON_IsNull(outc) && !(p->outcomes = parse_outcomes(outc, &msg)))
-        ;
-    else if ((p->kind = kind_index(mix, kind ? kind->valuestring : NO_KIND, kind != NULL)) < 0)
+    if (!msg && outc && !cJSON_IsNull(outc))
+        p->outcomes = parse_outcomes(outc, &msg); /* NULL with msg set when bad */
+    if (!msg && (p->kind = kind_index(mix, kind ? kind->valuestring : NO_KIND, kind != NULL)) < 0)
         msg = "more than 64 kinds of prompt";
     if (!msg) {
         p->text = sy_xstrdup(prompt->valuestring);
