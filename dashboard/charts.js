@@ -19,20 +19,37 @@
     return 10 * p;
   }
 
+  /* Drop the leading buckets where no series has anything (a gateway that started ten
+   * minutes ago should not draw fifty minutes of nothing), keeping at least `keep`. */
+  function trimLeading(opts, keep) {
+    const n = opts.times.length;
+    let first = n;
+    for (const se of opts.series)
+      for (let i = 0; i < first; i++) if (se.values[i] !== null && se.values[i] !== 0) { first = i; break; }
+    const start = Math.max(0, Math.min(first, n - keep));
+    if (start === 0) return opts;
+    return Object.assign({}, opts, {
+      times: opts.times.slice(start),
+      series: opts.series.map((se) => Object.assign({}, se, { values: se.values.slice(start) })),
+    });
+  }
+
   /*
    * A line chart. opts: {title, times: [ms…] (bucket starts), step_ms, series: [{name,
    * values: [number|null…]}], yMax (fixed top, e.g. 1 for shares), yFormat(v)}.
    * A null value breaks the line; each series' <path> carries data-series and
-   * data-points (its non-null values) for tests and tools.
+   * data-points (its non-null values) for tests and tools. integer: the values are
+ * counts (the axis starts at 0..4 so that its ticks are whole).
    */
   SY.lineChart = function (opts) {
-    const W = 560, H = 220, L = 56, R = 12, T = 12, B = 28;
+    opts = trimLeading(opts, 12);
+    const W = 560, H = 220, L = 56, R = 14, T = 12, B = 28;
     const n = opts.times.length;
     let top = opts.yMax;
     if (top === undefined) {
       let m = 0;
       for (const se of opts.series) for (const v of se.values) if (v !== null && v > m) m = v;
-      top = niceMax(m);
+      top = niceMax(opts.integer ? Math.max(m, 4) : m); /* counts: whole ticks */
     }
     const x = (i) => L + (n <= 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
     const y = (v) => T + (H - T - B) * (1 - v / top);
@@ -47,10 +64,13 @@
     }
     svg.append(s("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
     const longSpan = n > 1 && opts.times[n - 1] - opts.times[0] > 6 * 3600e3;
+    const fine = n > 1 && opts.times[1] - opts.times[0] < 60e3; /* 10 s buckets: show seconds */
+    const label = (ms) => (fine ? SY.time(ms) : SY.clock(ms, longSpan));
     const ticks = Math.min(6, n);
     for (let k = 0; k < ticks; k++) {
       const i = ticks <= 1 ? 0 : Math.round((k * (n - 1)) / (ticks - 1));
-      svg.append(s("text", { x: x(i), y: H - 8, "text-anchor": "middle" }, SY.clock(opts.times[i], longSpan)));
+      const anchor = ticks > 1 && k === 0 ? "start" : ticks > 1 && k === ticks - 1 ? "end" : "middle";
+      svg.append(s("text", { x: x(i), y: H - 8, "text-anchor": anchor }, label(opts.times[i])));
     }
     opts.series.forEach((se, idx) => {
       const cls = "s" + (idx % 8);
@@ -62,7 +82,7 @@
         pen = true;
         points++;
         const dot = s("circle", { class: "dot " + cls, cx: x(i).toFixed(1), cy: y(Math.min(v, top)).toFixed(1), r: 2.2 });
-        dot.append(s("title", {}, `${se.name} ${SY.clock(opts.times[i], longSpan)}: ${fmt(v)}`));
+        dot.append(s("title", {}, `${se.name} ${label(opts.times[i])}: ${fmt(v)}`));
         g.append(dot);
       });
       g.prepend(s("path", { class: "line " + cls, d: d.trim() || "M0 0", "data-series": se.name, "data-points": points }));

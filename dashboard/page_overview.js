@@ -63,8 +63,8 @@
         const modelOf = (se) => se.model;
         const card = (title, chart) => h("section", { class: "card" }, h("h2", {}, title), chart);
         SY.replace(charts,
-          card("Requests per route", SY.lineChart({ id: "requests", title: "Requests per bucket, per route", times, series: group(a, routeOf, "requests"), yFormat: (v) => SY.num(v, 0) })),
-          card("Errors per route", SY.lineChart({ id: "errors", title: "Errors per bucket, per route", times, series: group(a, routeOf, "errors"), yFormat: (v) => SY.num(v, 0) })),
+          card("Requests per route", SY.lineChart({ id: "requests", title: "Requests per bucket, per route", times, series: group(a, routeOf, "requests"), integer: true, yFormat: (v) => SY.num(v, 0) })),
+          card("Errors per route", SY.lineChart({ id: "errors", title: "Errors per bucket, per route", times, series: group(a, routeOf, "errors"), integer: true, yFormat: (v) => SY.num(v, 0) })),
           card("Cost per model", SY.lineChart({ id: "cost", title: "Cost (USD) per bucket, per model", times, series: group(a, modelOf, "cost_usd"), yFormat: SY.usd })),
           card("Mean latency per model", SY.lineChart({ id: "latency", title: "Mean latency (ms) per bucket, per model", times, series: group(a, modelOf, "latency_ms", true), yFormat: (v) => SY.num(v, 1) })));
         const rows = [...a.series].sort((p, q) => q.totals.requests - p.totals.requests);

@@ -111,7 +111,7 @@
           h("section", { class: "card" }, h("h2", {}, "Traffic share per arm"),
             SY.lineChart({ id: "arm-share", title: "Share of the route's requests per arm", times, series: shares(a, models), yMax: 1, yFormat: (v) => SY.pct(v, 0) })),
           h("section", { class: "card" }, h("h2", {}, "Requests per arm"),
-            SY.lineChart({ id: "arm-requests", title: "Requests per bucket per arm", times, series: perArm, yFormat: (v) => SY.num(v, 0) })));
+            SY.lineChart({ id: "arm-requests", title: "Requests per bucket per arm", times, series: perArm, integer: true, yFormat: (v) => SY.num(v, 0) })));
         SY.replace(arms, h("h2", {}, "Arms"), SY.table([
           { label: "model", cell: (x) => h("strong", {}, x.model) },
           { label: "provider / tier", cell: (x) => `${x.provider} / ${x.tier || "–"}` },
