@@ -85,7 +85,7 @@
         const list = { data: all.data.filter((x) => !x.name.includes("~")) }; /* not experiment variants */
         if (!name && list.data.length) name = list.data[0].name;
         SY.replace(picker, h("nav", { "aria-label": "Routes", class: "seg" }, list.data.map((r) =>
-          h("a", { href: "#/routes/" + SY.enc(r.name), class: "ghost", "aria-current": r.name === name ? "page" : null, role: "button" }, r.name))));
+          h("a", { href: "#/routes/" + SY.enc(r.name), class: "ghost", "aria-current": r.name === name ? "page" : null }, r.name))));
         const r = list.data.find((x) => x.name === name);
         if (!r) { SY.replace(head, h("p", { class: "error" }, name ? `No route named ${name}.` : "No routes configured.")); return; }
         const [w, step] = WINDOWS[win];

@@ -24,6 +24,30 @@
 #define DECISIONS_DEFAULT 50
 #define DECISIONS_MAX     500
 
+int sy_api_percent_decode(const char *s, size_t n, char *out, size_t cap, int plus_is_space)
+{
+    const char *end = s + n;
+    size_t k = 0;
+    for (const char *v = s; v < end; v++) {
+        int c = (unsigned char)*v;
+        if (c == '+' && plus_is_space) {
+            c = ' ';
+        } else if (c == '%') {
+            int hi = end - v >= 3 ? sy_hex_digit((unsigned char)v[1]) : -1;
+            int lo = hi < 0 ? -1 : sy_hex_digit((unsigned char)v[2]);
+            if (lo < 0)
+                return -1;
+            c = hi * 16 + lo;
+            v += 2;
+        }
+        if (c == 0 || k + 1 >= cap)
+            return -1;
+        out[k++] = (char)c;
+    }
+    out[k] = '\0';
+    return 0;
+}
+
 int sy_api_query_param(const char *q, const char *name, char *out, size_t cap)
 {
     size_t nlen = strlen(name);
@@ -32,25 +56,7 @@ int sy_api_query_param(const char *q, const char *name, char *out, size_t cap)
         if ((size_t)(end - p) >= nlen && strncmp(p, name, nlen) == 0 &&
             (p[nlen] == '=' || p + nlen == end)) {
             const char *v = p[nlen] == '=' ? p + nlen + 1 : end;
-            size_t n = 0;
-            for (; v < end; v++) {
-                int c = (unsigned char)*v;
-                if (c == '+') {
-                    c = ' ';
-                } else if (c == '%') {
-                    int hi = end - v >= 3 ? sy_hex_digit((unsigned char)v[1]) : -1;
-                    int lo = hi < 0 ? -1 : sy_hex_digit((unsigned char)v[2]);
-                    if (lo < 0)
-                        return -1;
-                    c = hi * 16 + lo;
-                    v += 2;
-                }
-                if (c == 0 || n + 1 >= cap)
-                    return -1;
-                out[n++] = (char)c;
-            }
-            out[n] = '\0';
-            return 1;
+            return sy_api_percent_decode(v, (size_t)(end - v), out, cap, 1) == 0 ? 1 : -1;
         }
         p = *end ? end + 1 : end;
     }

@@ -18,6 +18,10 @@
 void sy_api_admin_activity(struct sy_worker *w, sy_http_req *req);
 void sy_api_admin_decisions(struct sy_worker *w, sy_http_req *req);
 
+/* Percent-decode n bytes of s into out (cap bytes with the NUL); plus_is_space: '+' is a
+ * space (query strings). -1 when badly escaped, holding a NUL or longer than cap - 1. */
+int sy_api_percent_decode(const char *s, size_t n, char *out, size_t cap, int plus_is_space);
+
 /* The percent-decoded value of `name` in a query string ('+' is a space) into out
  * (cap bytes with the NUL). 1 found, 0 absent, -1 badly escaped, holding a NUL or longer
  * than cap - 1. */

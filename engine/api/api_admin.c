@@ -240,10 +240,14 @@ static void admin_metrics(sy_worker *w, sy_http_req *req)
 }
 
 /* GET /admin/conversations/{id}: {id} is the client's conversation id (as sent in
- * X-Conversation-Id or metadata.conversation_id) or the 32-hex internal id. */
+ * X-Conversation-Id or metadata.conversation_id; percent-decoded when it is validly
+ * escaped) or the 32-hex internal id. */
 static void admin_conversation(sy_worker *w, sy_http_req *req, const char *id)
 {
     uint8_t key[16];
+    char decoded[512];
+    if (sy_api_percent_decode(id, strlen(id), decoded, sizeof(decoded), 0) == 0)
+        id = decoded;
     sy_api_conversation_key(id, key);
     sy_conv_state c;
     if (sy_store_conv_get(w->server->store, key, sy_wall_ms(), &c) != 0) {

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from conftest import ADMIN_KEY, CLIENT_KEY, Gateway, chat_body, gateway_config
+from conftest import ADMIN_KEY, Gateway, chat_body, gateway_config
 
 
 def admin_get(gw, path, key=ADMIN_KEY):
@@ -171,3 +171,20 @@ def test_decisions_carry_outcome_rating_and_conversation(tmp_path, fake):
         assert sum(s["totals"]["requests"] for s in act["series"]) == 4
     finally:
         assert gw2.stop() == 0
+
+
+def test_conversation_ids_with_reserved_characters_are_found_escaped(gateway):
+    """The dashboard escapes ids (encodeURIComponent): both lookups decode them."""
+    cid = "user 7/session?a=1"
+    r = requests.post(gateway.url + "/v1/chat/completions",
+                      headers=gateway.headers(**{"X-Conversation-Id": cid}),
+                      data=json.dumps(chat_body("chat")), timeout=10)
+    assert r.status_code == 200, r.text
+    esc = requests.utils.quote(cid, safe="")
+    conv = wait_for(lambda: (lambda x: x if x.status_code == 200 else None)(
+        admin_get(gateway, "/admin/conversations/" + esc)))
+    assert conv and conv.json()["turns"] == 1
+    d = wait_for(lambda: admin_get(gateway, "/admin/decisions?conversation=" + esc)
+                 .json()["data"])
+    assert d and d[0]["conversation"] == conv.json()["id"]
+    assert d[0]["id"] == r.headers["x-switchyard-request-id"]

@@ -101,16 +101,18 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
+    driver = start_browser()  # first: a machine without Chromium skips at once
     tmp = tmp_path_factory.mktemp("dashboard")
     (tmp / "fake").mkdir()
     (tmp / "gw").mkdir()
-    fake = FakeProvider(tmp / "fake", SCENARIO)
-    gw = Gateway(tmp / "gw", dashboard_config(fake.url, PRICES))
     st = Stack()
-    st.fake, st.gw, st.tmp = fake, gw, tmp
     st.shots = os.environ.get("SWITCHYARD_DASHBOARD_SHOTS")
-    A = gw.admin_headers()
+    fake = gw = None
     try:
+        fake = FakeProvider(tmp / "fake", SCENARIO)
+        gw = Gateway(tmp / "gw", dashboard_config(fake.url, PRICES))
+        st.fake, st.gw, st.tmp = fake, gw, tmp
+        A = gw.admin_headers()
         # traffic, then a price change (large becomes 20× dearer), then traffic again
         loadgen(gw, fake, 300, 1)
         next_bucket()
@@ -147,10 +149,13 @@ def stack(tmp_path_factory):
         assert requests.post(gw.admin_url + "/admin/experiments/seeded/start", headers=A,
                              timeout=10).status_code == 200
         loadgen(gw, fake, 100, 3)
-        st.driver = start_browser()
+        st.driver = driver
     except BaseException:
-        gw.stop()
-        fake.proc.stop()
+        driver.quit()
+        if gw:
+            gw.stop()
+        if fake:
+            fake.proc.stop()
         raise
     st.logs, st.perf = [], []
     yield st
@@ -279,7 +284,7 @@ def test_experiment_created_started_reallocated_and_stopped_from_the_ui(stack):
     st = stack
     go(st, "experiments")
     wait_until(st, lambda: css(st, "tr[data-exp=seeded]"), "the seeded experiment")
-    form = wait_until(st, lambda: css(st, "#exp-create")[0], "the creation form")
+    wait_until(st, lambda: css(st, "#exp-create"), "the creation form")
     # a client-side check, shown on its field
     fill(css(st, "#exp-id")[0], "bad id!")
     css(st, "#exp-create button[type=submit]")[0].click()
