@@ -13,7 +13,7 @@
       const input = h("input", { type: "search", value: arg || "", autocomplete: "off", placeholder: "X-Conversation-Id or 32-hex id" });
       const fld = SY.field("conv-id", "Conversation id", input, "The client's X-Conversation-Id (or metadata.conversation_id), or the 32-hex id from the decisions and switchyard export.");
       const form = h("form", { id: "conv-form", novalidate: true, role: "search" }, h("div", { class: "row" }, fld.wrap,
-        h("div", { class: "field" }, h("button", { type: "submit" }, "Look up"))));
+        h("div", { class: "field btn-field" }, h("button", { type: "submit" }, "Look up"))));
       form.addEventListener("submit", (ev) => {
         ev.preventDefault();
         const id = input.value.trim();

@@ -116,7 +116,7 @@
       const msg = h("p", { class: "error", role: "alert", id: "label-error" });
       const form = h("form", { id: "label-form", novalidate: true, "aria-label": "Move a label" },
         h("datalist", { id: "label-names" }, Object.keys(doc.labels).map((l) => h("option", { value: l }))),
-        h("div", { class: "row" }, label.wrap, ver.wrap, h("div", { class: "field" }, h("button", { type: "submit" }, "Move label"))), msg);
+        h("div", { class: "row" }, label.wrap, ver.wrap, h("div", { class: "field btn-field" }, h("button", { type: "submit" }, "Move label"))), msg);
       form.addEventListener("submit", async (ev) => {
         ev.preventDefault();
         label.error("");

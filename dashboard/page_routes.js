@@ -22,7 +22,7 @@
   SY.ratingText = function (r) {
     if (!r) return h("span", { class: "muted" }, "–");
     if (r.implicit) return h("span", { class: "warn", title: "implicit: the user rephrased" }, "rephrased");
-    return r.value >= 0.5 ? h("span", { class: "ok" }, "👍 " + SY.num(r.value, 2)) : h("span", { class: "error" }, "👎 " + SY.num(r.value, 2));
+    return r.value >= 0.5 ? h("span", { class: "ok" }, "▲ up " + SY.num(r.value, 2)) : h("span", { class: "error" }, "▼ down " + SY.num(r.value, 2));
   };
 
   SY.decisionsTable = function (rows, opts = {}) {

@@ -196,9 +196,16 @@ def go(st, page):
 
 
 def shot(st, name):
-    if st.shots:
-        pathlib.Path(st.shots).mkdir(parents=True, exist_ok=True)
-        st.driver.save_screenshot(str(pathlib.Path(st.shots) / f"dashboard-{name}.png"))
+    """The whole page (the window grown to its height, at most 2400 px), when asked for."""
+    if not st.shots:
+        return
+    pathlib.Path(st.shots).mkdir(parents=True, exist_ok=True)
+    size = st.driver.get_window_size()
+    height = st.driver.execute_script("return document.documentElement.scrollHeight")
+    st.driver.set_window_size(size["width"], min(max(height + 140, size["height"]), 2400))
+    time.sleep(0.2)
+    st.driver.save_screenshot(str(pathlib.Path(st.shots) / f"dashboard-{name}.png"))
+    st.driver.set_window_size(size["width"], size["height"])
 
 
 def api(st, path):
@@ -301,8 +308,8 @@ def test_experiment_created_started_reallocated_and_stopped_from_the_ui(stack):
                                     "the weight error")
     assert requests.get(st.gw.admin_url + "/admin/experiments/ui-exp",
                         headers=st.gw.admin_headers(), timeout=5).status_code == 404
-    fill(css(st, "#exp-v1-weight")[0], "1")
     shot(st, "experiments")
+    fill(css(st, "#exp-v1-weight")[0], "1")
     css(st, "#exp-create button[type=submit]")[0].click()
     wait_until(st, lambda: css(st, "[data-status=draft]"), "the new draft")
     assert api(st, "/admin/experiments/ui-exp")["status"] == "draft"
