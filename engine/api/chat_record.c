@@ -148,6 +148,7 @@ void sy_chat_finish(sy_call *c)
     free(c->dec.x);
     sy_sse_free(&c->att.sse);
     sy_chat_ingress_reset(c);
+    sy_buf_free(&c->ingress_body);
     if (c->att.ad && c->att.ad->release)
         c->att.ad->release(&c->att.rs);
     sy_runtime_unref(c->rt);

@@ -10,7 +10,11 @@ typedef struct ingress_path {
     const sy_ingress *ingress;
 } ingress_path;
 
+extern const sy_ingress sy_ingress_responses; /* ingress_responses.c */
+
 static const ingress_path paths[] = {
+    {"/v1/responses", &sy_ingress_responses},
+    {"/responses", &sy_ingress_responses},
     {NULL, NULL},
 };
 
