@@ -37,8 +37,8 @@ static int on_event(void *ud, const sy_sse_event *ev)
             sy_responses_stream_chunk(c->rsp, ev->data, ev->data_len, &c->out);
     } else {
         sy_responses_native_adapter(&prov)->stream_event(ev->event, ev->event_len, ev->data,
-                                                         ev->data_len, ev->raw, ev->raw_len,
-                                                         &c->rs, &c->out);
+                                                         ev->data_len, ev->raw, ev->raw_len, &c->rs,
+                                                         &c->out);
     }
     return 0;
 }
