@@ -16,6 +16,8 @@
  *                                        reasoning_effort
  *   temperature, top_p, user, metadata, parallel_tool_calls, service_tier,
  *   prompt_cache_key, safety_identifier, top_logprobs -> the same
+ *   prompt                            -> the same: a version of the gateway's prompt
+ *                                        registry (docs/experiments.md)
  *   stream                            -> stream + stream_options.include_usage
  *
  * Everything else a client may send is ignored, except what needs state the gateway
@@ -426,7 +428,6 @@ static int stateless(rq *q, const cJSON *in)
          "conversation's items in input"},
         {"conversation", "conversations are not supported: the gateway stores no responses; send "
                          "the conversation's items in input"},
-        {"prompt", "stored prompts (prompt) are not supported: send instructions and input"},
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(stateful); i++)
         if (member(in, stateful[i].name)) {
@@ -451,9 +452,18 @@ static int stateless(rq *q, const cJSON *in)
 /* Scalars and objects that keep their name (or, with `to`, change it). 0, or -1. */
 static int scalars(rq *q, const cJSON *in, cJSON *out)
 {
-    static const char *const same[] = {"temperature",       "top_p",        "user",
-                                       "metadata",          "service_tier", "prompt_cache_key",
-                                       "safety_identifier", "top_logprobs", "parallel_tool_calls"};
+    /* "prompt" ({id, version or label, variables}) names a version of the gateway's
+     * prompt registry, rendered by the chat pipeline as for chat requests */
+    static const char *const same[] = {"prompt",
+                                       "temperature",
+                                       "top_p",
+                                       "user",
+                                       "metadata",
+                                       "service_tier",
+                                       "prompt_cache_key",
+                                       "safety_identifier",
+                                       "top_logprobs",
+                                       "parallel_tool_calls"};
     for (size_t i = 0; i < SY_ARRAY_LEN(same); i++)
         copy(in, same[i], out, same[i]);
     const cJSON *mot = member(in, "max_output_tokens");
@@ -494,6 +504,8 @@ static int conversation(rq *q, const cJSON *in, cJSON *messages)
         cJSON_AddItemToArray(messages, m);
     }
     const cJSON *input = member(in, "input");
+    if (!input && member(in, "prompt"))
+        return 0; /* the gateway's prompt registry supplies the messages */
     if (cJSON_IsString(input)) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "role", "user");

@@ -434,3 +434,25 @@ def test_responses_api_config_is_checked(tmp_path):
     r = subprocess.run([BIN, "check-config", str(p)], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "$.providers.anth.responses_api" in r.stdout + r.stderr
+
+
+def test_prompt_of_the_registry(rgw, rfake):
+    """A Responses request may name a version of the gateway's prompt registry (OpenAI's
+    `prompt` shape); it is rendered as for chat, and such a request is translated even
+    for a native provider (only the chat body carries the rendered prompt)."""
+    v = {"messages": [{"role": "system", "content": "You are {{persona}}."}],
+         "variables": {"persona": {"type": "string", "required": True}}, "model": "nsmall"}
+    a = requests.post(rgw.admin_url + "/admin/prompts/helper/versions", data=json.dumps(v),
+                      headers=rgw.admin_headers(), timeout=10)
+    assert a.status_code in (200, 201), a.text
+    r = post(rgw, {"prompt": {"id": "helper", "version": 1, "variables": {"persona": "terse"}},
+                   "input": "Hello"})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-switchyard-prompt"] == "helper@1"
+    assert r.json()["model"] == "nsmall"
+    last = rfake.stats()["requests"][-1]
+    assert last["path"] == "/v1/chat/completions"
+    assert last["body"]["messages"][0] == {"role": "system", "content": "You are terse."}
+    assert last["body"]["messages"][-1] == {"role": "user", "content": "Hello"}
+    r = post(rgw, {"model": "small", "input": "x", "prompt": {"id": "missing"}})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "prompt_not_found"

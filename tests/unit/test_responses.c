@@ -111,6 +111,9 @@ static void test_request_text(void **state)
                 "{'type':'json_object'}}");
     expect_chat("{'model':'m','input':'x','text':{'format':{'type':'text'}}}",
                 "{'model':'m','messages':[{'role':'user','content':'x'}]}");
+    /* a prompt of the gateway's registry: the chat pipeline renders it; input optional */
+    expect_chat("{'prompt':{'id':'support','version':2,'variables':{'a':'b'}}}",
+                "{'messages':[],'prompt':{'id':'support','version':2,'variables':{'a':'b'}}}");
 }
 
 static void test_request_items(void **state)
@@ -169,7 +172,6 @@ static void test_request_refused(void **state)
     expect_refused("{'model':'m','input':'x','background':true}", "background", "background");
     expect_refused("{'model':'m','input':'x','conversation':'conv_1'}", "conversation",
                    "conversations");
-    expect_refused("{'model':'m','input':'x','prompt':{'id':'p'}}", "prompt", "stored prompts");
     expect_refused("{'model':'m','input':'x','tools':[{'type':'web_search'}]}", "tools[0].type",
                    "built-in tool 'web_search'");
     expect_refused("{'model':'m','input':'x','tools':[{'type':'function','name':'f'},"
