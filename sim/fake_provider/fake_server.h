@@ -106,6 +106,7 @@ struct fp_req {
     fp_phase phase;
     int stream;
     fp_exchange x;
+    int64_t seq;      /* x.seq points here (Responses streams number their events) */
     char *model;      /* x.model points here */
     char *tool_name;  /* a tool call answer: x.tool_name points here, else NULL */
     sy_buf tool_args; /* x.tool_args_json points here */

@@ -304,3 +304,50 @@ def test_hostile_messages_request(gateway, name, data, status):
     assert e["type"] == "error" and set(e["error"]) == {"type", "message"}, e
     assert e["error"]["message"], e
     assert gateway.chat(chat_body()).status_code == 200
+
+
+# --- POST /v1/responses (issue 19): the translation refuses what it cannot serve ---
+RSP = b"/v1/responses"
+
+
+def rsp(**over):
+    b = {"model": "small", "input": "x"}
+    b.update(over)
+    return post(b, path=RSP)
+
+
+RESPONSES_CASES = [
+    ("responses: not JSON", post(b"{input:", path=RSP), 400),
+    ("responses: body is an array", post([1, 2], path=RSP), 400),
+    ("responses: no input", post({"model": "small"}, path=RSP), 400),
+    ("responses: input is a number", rsp(input=5), 400),
+    ("responses: item not an object", rsp(input=["x"]), 400),
+    ("responses: unknown item type", rsp(input=[{"type": "computer_call_output"}]), 400),
+    ("responses: item_reference", rsp(input=[{"type": "item_reference", "id": "msg_1"}]), 400),
+    ("responses: unknown part type", rsp(input=[{"role": "user", "content": [{"type": "x"}]}]),
+     400),
+    ("responses: function_call without call_id", rsp(input=[{"type": "function_call",
+                                                             "name": "f"}]), 400),
+    ("responses: output as object", rsp(input=[{"type": "function_call_output", "call_id": "c",
+                                                "output": {"a": 1}}]), 400),
+    ("responses: built-in tool", rsp(tools=[{"type": "web_search_preview"}]), 400),
+    ("responses: tool_choice built-in", rsp(tool_choice={"type": "file_search"}), 400),
+    ("responses: previous_response_id", rsp(previous_response_id="resp_1"), 400),
+    ("responses: store true", rsp(store=True), 400),
+    ("responses: background", rsp(background=True), 400),
+    ("responses: max_output_tokens 1e300", post(b'{"model":"small","input":"x",'
+                                                b'"max_output_tokens":1e300}', path=RSP), 400),
+    ("responses: temperature too high", rsp(temperature=9), 400),
+    ("responses: upstream url in body", rsp(base_url="http://evil/"), 400),
+    ("responses: duplicate input", post(b'{"model":"small","input":"a","input":"b"}', path=RSP),
+     400),
+    ("responses: NUL in model", post(b'{"model":"sma\\u0000ll","input":"x"}', path=RSP), 400),
+    ("responses: unknown model", rsp(model="nope"), 404),
+    ("responses: no key", post({"model": "small", "input": "x"}, auth=b"", path=RSP), 401),
+    ("responses: GET", b"GET /v1/responses HTTP/1.1\r\nHost: x\r\n" + AUTH + b"\r\n", 405),
+]
+
+
+@pytest.mark.parametrize("name,data,status", RESPONSES_CASES, ids=[c[0] for c in RESPONSES_CASES])
+def test_hostile_responses_request(gateway, name, data, status):
+    test_hostile_request(gateway, name, data, status)
