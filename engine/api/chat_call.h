@@ -21,6 +21,7 @@
 #include "cost.h"
 #include "embed_validate.h"
 #include "featurize.h"
+#include "guard_call.h"
 #include "http_server.h"
 #include "ingress.h"
 #include "policy.h"
@@ -126,6 +127,7 @@ typedef struct sy_call {
     int stream;
     int embed; /* POST /v1/embeddings (embeddings.c): embedding models and adapters */
     const sy_ingress *ingress; /* the client's API when not OpenAI chat (ingress.h), or NULL */
+    struct sy_call_guard *guard; /* guardrails (guard_call.h), or NULL: none apply */
     sy_buf headers;            /* x-switchyard-* response headers */
     size_t base_headers_len;   /* headers before the per-attempt model/route lines */
     sy_call_ctx ctx;

@@ -217,6 +217,8 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         goto answered;
     }
     const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;
+    if (sy_guard_input(c, req, root, name) != 0) /* guardrails (guard_call.c) */
+        goto answered;
     if (sy_call_target(c, req, name, root) != 0)
         goto answered;
     c->stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream"));

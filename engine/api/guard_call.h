@@ -1,0 +1,46 @@
+/*
+ * guard_call: the guardrails in the chat pipeline (docs/guardrails.md). The matching is
+ * engine/guard's; this glue picks the guardrails of a call (its route's, then its
+ * key's), checks the request's messages before the target is resolved, the answer
+ * before it is sent, and a stream's content deltas through a window, and counts and
+ * logs what fired. A call without guardrails has c->guard == NULL and pays nothing.
+ *
+ * Ownership: the call owns its sy_call_guard (freed by sy_guard_call_end, from
+ * sy_chat_finish); guardrails are borrowed from the call's runtime.
+ */
+#ifndef SY_GUARD_CALL_H
+#define SY_GUARD_CALL_H
+
+#include "http_server.h"
+#include "log.h"
+#include "sy_common.h"
+
+#include <cjson/cJSON.h>
+
+struct sy_call;
+
+/*
+ * The input checks on a validated chat body (root) addressed to `name`: 0 to go on
+ * (redacted text is written back into root and into req->body, which every attempt
+ * translates from), or -1 once the request was refused (400 guardrail_blocked).
+ */
+int sy_guard_input(struct sy_call *c, sy_http_req *req, cJSON *root, const char *name);
+
+/* The output checks on a complete OpenAI-shaped answer: 0 to send body (rewritten when
+ * redacted or restored), -1 once the client was answered 400 guardrail_blocked and the
+ * call detached. */
+int sy_guard_answer(struct sy_call *c, sy_buf *body);
+
+/* Streams: where the adapter should write its OpenAI events (dst, or the guard's buffer
+ * when the call has output checks), then sy_guard_stream_relay moves the checked events
+ * on to dst. */
+sy_buf *sy_guard_stream_sink(struct sy_call *c, sy_buf *dst);
+void sy_guard_stream_relay(struct sy_call *c, sy_buf *dst);
+
+/* The request log's "guardrails" member ("name:action:direction,..." of those that
+ * matched), when any matched. */
+void sy_guard_log_field(const struct sy_call *c, sy_logbuf *lb);
+/* Count the call's checks in the metrics, log its flags, free its guard state. */
+void sy_guard_call_end(struct sy_call *c);
+
+#endif
