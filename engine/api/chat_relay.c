@@ -134,8 +134,10 @@ static char *answer_message_json(const sy_buf *body)
  * client's API when it came through an ingress). */
 void sy_chat_answer_plain(sy_call *c, sy_buf *body)
 {
-    if (sy_guard_answer(c, body) != 0) /* output guardrails: blocked (guard_call.c) */
+    if (sy_guard_answer(c, body) != 0) { /* output guardrails: blocked (guard_call.c) */
+        sy_chat_detach(c);
         return;
+    }
     sy_buf translated = {0};
     if (c->ingress && sy_chat_ingress_answer(c, body, &translated) != 0) {
         sy_buf_free(&translated);

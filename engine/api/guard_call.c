@@ -200,7 +200,6 @@ int sy_guard_answer(sy_call *c, sy_buf *body)
     if (rc < 0) {
         cJSON_Delete(root);
         respond_blocked(c, c->req, g->out.gs[run.blocked], "answer");
-        sy_chat_detach(c);
         return -1;
     }
     if (changed) {

@@ -27,8 +27,8 @@ struct sy_call;
 int sy_guard_input(struct sy_call *c, sy_http_req *req, cJSON *root, const char *name);
 
 /* The output checks on a complete OpenAI-shaped answer: 0 to send body (rewritten when
- * redacted or restored), -1 once the client was answered 400 guardrail_blocked and the
- * call detached. */
+ * redacted or restored), -1 once the client was answered 400 guardrail_blocked (the
+ * caller detaches). */
 int sy_guard_answer(struct sy_call *c, sy_buf *body);
 
 /* Streams: where the adapter should write its OpenAI events (dst, or the guard's buffer

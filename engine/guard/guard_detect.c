@@ -182,68 +182,75 @@ static int email_ok(const char *s, size_t len, size_t *keep)
     return 1;
 }
 
-/* Word boundaries that do not depend on PCRE2's \b (ASCII letters, digits, '_'). */
+/* Word boundaries that do not depend on PCRE2's \b (ASCII letters, digits, '_'). Each
+ * pattern that begins with a look-behind is preceded by a look-ahead of its possible
+ * first characters: else the look-behind hides them from PCRE2's start-of-match
+ * optimisation, which makes a scan several times slower. */
 #define NW_BEFORE "(?<![A-Za-z0-9_])"
 #define NW_AFTER  "(?![A-Za-z0-9_])"
 
 static const sy_guard_detector pii[] = {
     {"email", "EMAIL",
-     "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+     "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
      "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.[A-Za-z]{2,24}(?![A-Za-z0-9-])",
-     0, email_ok},
-    {"payment_card", "CARD", "(?<![0-9-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])", 0, card_ok},
-    {"iban", "IBAN", NW_BEFORE "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}" NW_AFTER, 0, iban_ok_keep},
+     0, email_ok, '@'},
+    {"payment_card", "CARD", "(?=[0-9])(?<![0-9-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])", 0, card_ok,
+     0},
+    {"iban", "IBAN", "(?=[A-Z])" NW_BEFORE "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}" NW_AFTER, 0,
+     iban_ok_keep, 0},
     {"us_ssn", "SSN",
-     "(?<![0-9-])(?!000|666|9[0-9][0-9])[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}(?![0-9-])", 0,
-     NULL},
+     "(?=[0-9])(?<![0-9-])(?!000|666|9[0-9][0-9])[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}"
+     "(?![0-9-])",
+     0, NULL, 0},
     {"phone", "PHONE",
-     "(?<![A-Za-z0-9_+])(?<![0-9][ .-])(?:\\+[1-9][0-9]{0,2}[ .-]?)?(?:\\([0-9]{1,4}\\)[ "
-     ".-]?)?[0-9]{1,4}"
-     "(?:[ .-]?[0-9]{2,4}){1,5}(?![0-9])",
-     0, phone_ok},
+     "(?=[0-9+(])(?<![A-Za-z0-9_+])(?<![0-9][ .-])(?:\\+[1-9][0-9]{0,2}[ .-]?)?"
+     "(?:\\([0-9]{1,4}\\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){1,5}(?![0-9])",
+     0, phone_ok, 0},
 };
 
 static const sy_guard_detector secrets[] = {
-    {"anthropic_key", "ANTHROPIC_KEY", "(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}", 0, NULL},
+    {"anthropic_key", "ANTHROPIC_KEY", "(?=s)(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}", 0, NULL,
+     0},
     {"openai_key", "OPENAI_KEY",
-     "(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", 0, NULL},
-    {"aws_access_key", "AWS_KEY", NW_BEFORE "(?:AKIA|ASIA)[0-9A-Z]{16}" NW_AFTER, 0, NULL},
+     "(?=s)(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", 0, NULL, 0},
+    {"aws_access_key", "AWS_KEY", "(?=A)" NW_BEFORE "(?:AKIA|ASIA)[0-9A-Z]{16}" NW_AFTER, 0, NULL,
+     0},
     {"github_token", "GITHUB_TOKEN",
-     NW_BEFORE "(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})" NW_AFTER, 0,
-     NULL},
-    {"slack_token", "SLACK_TOKEN", NW_BEFORE "xox[abposr]-[A-Za-z0-9-]{10,}", 0, NULL},
-    {"google_api_key", "GOOGLE_KEY", NW_BEFORE "AIza[0-9A-Za-z_-]{35}" NW_AFTER, 0, NULL},
+     "(?=g)" NW_BEFORE "(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})" NW_AFTER,
+     0, NULL, 0},
+    {"slack_token", "SLACK_TOKEN", "(?=x)" NW_BEFORE "xox[abposr]-[A-Za-z0-9-]{10,}", 0, NULL, 0},
+    {"google_api_key", "GOOGLE_KEY", "(?=A)" NW_BEFORE "AIza[0-9A-Za-z_-]{35}" NW_AFTER, 0, NULL,
+     0},
     {"private_key", "PRIVATE_KEY",
      "-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[\\s\\S]{0,16384}?-----END (?:[A-Z0-9]+ )*"
      "PRIVATE KEY-----)?",
-     0, NULL},
+     0, NULL, 0},
 };
 
 /* Phrases of instruction-override attempts (case-insensitive). */
 static const sy_guard_detector injection[] = {
     {"ignore_instructions", "INJECTION",
-     "\\b(?:ignore|disregard|forget|override|bypass)\\s+(?:(?:all|any|the|your|my|every|of|"
-     "these)\\s+)*(?:previous|prior|above|earlier|preceding|former|system|original)\\s+"
+     "(?=[idfob])\\b(?:ignore|disregard|forget|override|bypass)\\s+(?:(?:all|any|the|your|my|"
+     "every|of|these)\\s+)*(?:previous|prior|above|earlier|preceding|former|system|original)\\s+"
      "(?:instructions?|prompts?|rules|directions|directives|guidelines|messages?|context)\\b",
-     1, NULL},
+     1, NULL, 0},
     {"reveal_prompt", "INJECTION",
-     "\\b(?:reveal|show|print|repeat|output|leak|tell\\s+me|display)\\s+(?:me\\s+)?(?:your|the)\\s+"
-     "(?:(?:full|entire|original|hidden|secret)\\s+)?(?:system\\s+prompt|initial\\s+"
-     "instructions|hidden\\s+instructions|instructions\\s+above)\\b",
-     1, NULL},
+     "(?=[rspoltd])\\b(?:reveal|show|print|repeat|output|leak|tell\\s+me|display)\\s+(?:me\\s+)?"
+     "(?:your|the)\\s+(?:(?:full|entire|original|hidden|secret)\\s+)?(?:system\\s+prompt|"
+     "initial\\s+instructions|hidden\\s+instructions|instructions\\s+above)\\b",
+     1, NULL, 0},
     {"persona_override", "INJECTION",
-     "\\byou\\s+are\\s+(?:now\\s+)?(?:DAN|in\\s+(?:developer|god|jailbreak)\\s+mode|jailbroken|"
-     "no\\s+longer\\s+bound|free\\s+from\\s+(?:all\\s+)?(?:rules|restrictions))\\b",
-     1, NULL},
+     "(?=y)\\byou\\s+are\\s+(?:now\\s+)?(?:DAN|in\\s+(?:developer|god|jailbreak)\\s+mode|"
+     "jailbroken|no\\s+longer\\s+bound|free\\s+from\\s+(?:all\\s+)?(?:rules|restrictions))\\b",
+     1, NULL, 0},
     {"mode_switch", "INJECTION",
-     "\\b(?:developer|god|jailbreak|DAN)\\s+mode\\s+(?:is\\s+)?(?:enabled|activated|on)\\b", 1,
-     NULL},
+     "(?=[dgj])\\b(?:developer|god|jailbreak|DAN)\\s+mode\\s+(?:is\\s+)?(?:enabled|activated|on)"
+     "\\b",
+     1, NULL, 0},
     {"template_tokens", "INJECTION",
-     "<\\|im_(?:start|end)\\|>|</?(?:system|im_start|im_end)>|"
-     "\\[/?INST\\]|<<SYS>>",
-     1, NULL},
+     "<\\|im_(?:start|end)\\|>|</?(?:system|im_start|im_end)>|\\[/?INST\\]|<<SYS>>", 1, NULL, 0},
     {"new_instructions", "INJECTION",
-     "\\b(?:new|updated|real)\\s+(?:system\\s+)?instructions?\\s*:", 1, NULL},
+     "(?=[nur])\\b(?:new|updated|real)\\s+(?:system\\s+)?instructions?\\s*:", 1, NULL, 0},
 };
 
 const sy_guard_detector *sy_guard_builtin(sy_guard_kind k, size_t *n)

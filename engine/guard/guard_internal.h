@@ -20,6 +20,7 @@ typedef struct sy_guard_detector {
     const char *pattern;
     int caseless;
     sy_guard_check_fn check; /* NULL: the pattern suffices */
+    char need; /* a byte every match contains ('@'): a text without it is not scanned */
 } sy_guard_detector;
 
 /* The built-in detectors of a kind (pii, secrets, prompt_injection), n = 0 otherwise. */
@@ -28,6 +29,7 @@ const sy_guard_detector *sy_guard_builtin(sy_guard_kind k, size_t *n);
 typedef struct sy_guard_pat {
     pcre2_code *re;
     sy_guard_check_fn check;
+    char need;         /* as the detector's, or 0 */
     const char *label; /* static, or the guard's own label */
 } sy_guard_pat;
 
