@@ -140,15 +140,16 @@ static int looks_like_date(const char *s, size_t len)
 }
 
 /*
- * A phone number: 10 to 15 digits (E.164's maximum), 8 or more with a leading '+'; not a
- * date ("2024-01-15 10") or a dotted IPv4 address, which the pattern also takes.
+ * A phone number: 8 to 15 digits (E.164) after a '+', else 10 to 12 (a national number
+ * with its trunk or country prefix); not a date ("2024-01-15 10") or a dotted IPv4
+ * address, which the pattern also takes.
  */
 static int phone_ok(const char *s, size_t len, size_t *keep)
 {
     char d[24];
     size_t n = digits_of(s, len, d, sizeof(d));
     (void)keep;
-    if (n > 15 || (n < 10 && !(s[0] == '+' && n >= 8)))
+    if (s[0] == '+' ? n < 8 || n > 15 : n < 10 || n > 12)
         return 0;
     if (looks_like_date(s, len))
         return 0;
