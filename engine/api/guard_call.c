@@ -50,6 +50,10 @@ static sy_call_guard *select_guards(const sy_config *cfg, const char *name,
         size_t idx = i < nr ? r->guardrails.idx[i] : key->guardrails.idx[i - nr];
         const sy_guard *gd = cfg->guardrails[idx];
         unsigned dirs = sy_guard_dirs(gd);
+        if (sy_guard_kind_of(gd) == SY_GUARD_JUDGE && !g->judge) {
+            g->judge = gd; /* one judge per request: the first named */
+            g->judge_index = g->in.n;
+        }
         if (dirs & SY_GUARD_IN) {
             dir_add(&g->in, gd);
             if (sy_guard_kind_of(gd) != SY_GUARD_INJECTION)
@@ -77,11 +81,6 @@ int sy_guard_restoring(const sy_call_guard *g)
         if (g->masks.v[i].restorable)
             return 1;
     return 0;
-}
-
-void sy_guard_block_message(const char *name, const char *what, char *msg, size_t cap)
-{
-    snprintf(msg, cap, "the %s was blocked by guardrail '%.128s'", what, name);
 }
 
 /* Check one JSON string in place: -1 when blocked, else 0 (*changed when rewritten). */
@@ -143,7 +142,8 @@ static void respond_blocked(sy_call *c, sy_http_req *req, const sy_guard *gd, co
     sy_http_respond_error(req, 400, "invalid_request_error", BLOCKED, NULL, msg, c->headers.data);
 }
 
-int sy_guard_input(sy_call *c, sy_http_req *req, cJSON *root, const char *name)
+int sy_guard_input(sy_call *c, sy_http_req *req, cJSON *root, const char *name,
+                   const sy_guard_cont *k)
 {
     c->guard = select_guards(c->rt->cfg, name, c->key);
     sy_call_guard *g = c->guard;
@@ -175,7 +175,7 @@ int sy_guard_input(sy_call *c, sy_http_req *req, cJSON *root, const char *name)
         sy_buf_puts(&req->body, body ? body : "");
         free(body);
     }
-    return 0;
+    return g->judge ? sy_guard_judge_start(c, req, root, k) : 0; /* on the redacted text */
 }
 
 int sy_guard_answer(sy_call *c, sy_buf *body)
@@ -231,6 +231,10 @@ void sy_guard_log_field(const sy_call *c, sy_logbuf *lb)
     if (b.len)
         sy_logbuf_str(lb, "guardrails", b.data);
     sy_buf_free(&b);
+    if (c->guard->verdict) { /* a judge model was asked */
+        sy_logbuf_str(lb, "guardrail_judge", c->guard->verdict);
+        sy_logbuf_num_prec(lb, "guardrail_cost_usd", c->guard->judge_cost_usd, 9);
+    }
 }
 
 /* The metrics of one direction, and a log line per flag (never the matched text). */
@@ -265,6 +269,7 @@ void sy_guard_call_end(sy_call *c)
         sy_guard_window_free(&g->win[i]);
     free(g->win);
     cJSON_Delete(g->tmpl);
+    sy_guard_judge_free(g);
     free(g);
     c->guard = NULL;
 }

@@ -19,12 +19,26 @@
 
 struct sy_call;
 
+/* How the pipeline goes on after a judge model's verdict (guard_judge.c): passed in, so
+ * the guard files call no pipeline file. */
+typedef struct sy_guard_cont {
+    /* the request passed: the stages after the input checks; takes root */
+    void (*go_on)(struct sy_call *c, sy_http_req *req, cJSON *root);
+    /* the request was answered (refused): end the call */
+    void (*answered)(struct sy_call *c, sy_http_req *req);
+    /* the client went away while the judge decided (c->att.xfer is the judge's) */
+    void (*on_abort)(sy_http_req *req, void *ud);
+} sy_guard_cont;
+
 /*
  * The input checks on a validated chat body (root) addressed to `name`: 0 to go on
  * (redacted text is written back into root and into req->body, which every attempt
- * translates from), or -1 once the request was refused (400 guardrail_blocked).
+ * translates from); -1 once the request was refused (400 guardrail_blocked, or 503
+ * guardrail_unavailable when a fail-closed judge could not start); 1 when a judge model
+ * is deciding: it owns root and ends in k->go_on or k->answered.
  */
-int sy_guard_input(struct sy_call *c, sy_http_req *req, cJSON *root, const char *name);
+int sy_guard_input(struct sy_call *c, sy_http_req *req, cJSON *root, const char *name,
+                   const sy_guard_cont *k);
 
 /* The output checks on a complete OpenAI-shaped answer: 0 to send body (rewritten when
  * redacted or restored), -1 once the client was answered 400 guardrail_blocked (the

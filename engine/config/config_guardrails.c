@@ -16,6 +16,8 @@
 /* One guardrail's members as read, before compiling. */
 typedef struct guard_doc {
     char *kind, *direction, *action, *mask;
+    char *model, *on_error, *instructions; /* judge */
+    unsigned timeout_ms;
     int restore, restore_set;
     sy_guard_refs detectors, patterns, words; /* names only (the lists' strings) */
 } guard_doc;
@@ -97,7 +99,9 @@ static int check_mask(sy_cfg_loader *l, const char *s, void *obj)
     return 0;
 }
 
-static const char *const kinds[] = {"pii", "secrets", "prompt_injection", "regex", "words"};
+static const char *const kinds[] = {"pii",   "secrets", "prompt_injection",
+                                    "regex", "words",   "judge"};
+static const char *const on_errors[] = {"allow", "block"};
 static const char *const directions[] = {"input", "output", "both"};
 static const char *const actions[] = {"block", "redact", "flag"};
 
@@ -134,6 +138,30 @@ static const sy_cfg_field guard_fields[] = {
      .max_len = SY_GUARD_MAX_LABEL,
      .what = "mask",
      .check = check_mask},
+    {.key = "model",
+     .type = SY_CFG_STRING,
+     .offset = offsetof(guard_doc, model),
+     .max_len = SY_CONFIG_MAX_NAME,
+     .what = "model name"},
+    {.key = "timeout_ms",
+     .type = SY_CFG_UINT,
+     .flags = SY_CFG_DEFAULT,
+     .offset = offsetof(guard_doc, timeout_ms),
+     .lo = 100,
+     .hi = 120000,
+     .def = 5000},
+    {.key = "on_error",
+     .type = SY_CFG_STRING,
+     .flags = SY_CFG_DEFAULT,
+     .offset = offsetof(guard_doc, on_error),
+     .def_str = "allow",
+     .choices = on_errors,
+     .n_choices = SY_ARRAY_LEN(on_errors)},
+    {.key = "instructions",
+     .type = SY_CFG_STRING,
+     .offset = offsetof(guard_doc, instructions),
+     .max_len = 4096,
+     .what = "instructions"},
 };
 static const sy_cfg_schema guard_schema = SY_CFG_SCHEMA(guard_fields);
 
@@ -143,6 +171,32 @@ static long index_of(const char *s, const char *const *list, size_t n)
         if (strcmp(s, list[i]) == 0)
             return (long)i;
     return -1;
+}
+
+/*
+ * A judge: a chat model of $.models, the input only, block or flag. The judge-only keys
+ * are refused on the other kinds (check_lists). Returns 0 or -1 after reporting.
+ */
+static int check_judge(sy_cfg_loader *l, const cJSON *v, const guard_doc *d)
+{
+    int rc = 0;
+    if (!d->model) {
+        sy_cfg_err(l, "missing required key \"model\" (kind \"judge\")");
+        rc = -1;
+    } else {
+        const cJSON *m = l->models ? sy_cfg_get(l->models, d->model) : NULL;
+        const cJSON *kind = m ? sy_cfg_get(m, "kind") : NULL;
+        if (!m)
+            sy_cfg_errk(l, "model", "no model named \"%s\" in $.models", d->model), rc = -1;
+        else if (cJSON_IsString(kind) && strcmp(kind->valuestring, "chat") != 0)
+            sy_cfg_errk(l, "model", "must be a chat model"), rc = -1;
+    }
+    const cJSON *dir = sy_cfg_get(v, "direction"); /* default: input */
+    if (dir && cJSON_IsString(dir) && strcmp(dir->valuestring, "input") != 0)
+        sy_cfg_errk(l, "direction", "a judge checks the input only"), rc = -1;
+    if (d->action && strcmp(d->action, "redact") == 0)
+        sy_cfg_errk(l, "action", "a judge blocks or flags; it cannot redact"), rc = -1;
+    return rc;
 }
 
 /* The lists a kind takes: exactly its own (detectors optional, patterns and words
@@ -161,13 +215,19 @@ static int check_lists(sy_cfg_loader *l, const cJSON *v, const guard_doc *d, sy_
             sy_cfg_errk(l, lists[i].key, "does not apply to kind \"%s\"", kinds[k]);
             rc = -1;
         }
+    static const char *const judge_keys[] = {"model", "timeout_ms", "on_error", "instructions"};
+    for (size_t i = 0; i < SY_ARRAY_LEN(judge_keys) && k != SY_GUARD_JUDGE; i++)
+        if (sy_cfg_get(v, judge_keys[i])) {
+            sy_cfg_errk(l, judge_keys[i], "applies only to kind \"judge\"");
+            rc = -1;
+        }
     if (k == SY_GUARD_REGEX && !sy_cfg_get(v, "patterns"))
         sy_cfg_err(l, "missing required key \"patterns\" (kind \"regex\")"), rc = -1;
     if (k == SY_GUARD_WORDS && !sy_cfg_get(v, "words"))
         sy_cfg_err(l, "missing required key \"words\" (kind \"words\")"), rc = -1;
     if (d->restore_set && d->action && strcmp(d->action, "redact") != 0)
         sy_cfg_errk(l, "restore", "applies only to action \"redact\""), rc = -1;
-    return rc;
+    return rc < 0 ? rc : k == SY_GUARD_JUDGE ? check_judge(l, v, d) : 0;
 }
 
 static void free_doc(guard_doc *d)
@@ -176,6 +236,9 @@ static void free_doc(guard_doc *d)
     free(d->direction);
     free(d->action);
     free(d->mask);
+    free(d->model);
+    free(d->on_error);
+    free(d->instructions);
     sy_cfg_guard_refs_free(&d->detectors);
     sy_cfg_guard_refs_free(&d->patterns);
     sy_cfg_guard_refs_free(&d->words);
@@ -203,13 +266,18 @@ static void parse_guard(sy_cfg_loader *l, const cJSON *v, void *out)
         sy_guard_spec spec = {.name = v->string,
                               .kind = (sy_guard_kind)k,
                               .action = (sy_guard_action)act,
-                              .dirs = dir == 0   ? SY_GUARD_IN
-                                      : dir == 1 ? SY_GUARD_OUT
-                                                 : SY_GUARD_IN | SY_GUARD_OUT,
+                              .dirs = dir == 0 || k == SY_GUARD_JUDGE ? SY_GUARD_IN
+                                      : dir == 1                      ? SY_GUARD_OUT
+                                                                      : SY_GUARD_IN | SY_GUARD_OUT,
                               .restore = d.restore,
                               .mask = d.mask,
                               .items = (const char *const *)items->names,
-                              .n_items = items->n};
+                              .n_items = items->n,
+                              .judge_timeout_ms = d.timeout_ms,
+                              .judge_fail_closed = d.on_error && strcmp(d.on_error, "block") == 0,
+                              .judge_instructions = d.instructions};
+        if (k == SY_GUARD_JUDGE)
+            spec.judge_model = (size_t)sy_cfg_member_index(l->models, d.model);
         char err[256];
         long bad;
         *slot = sy_guard_compile(&spec, err, sizeof(err), &bad);

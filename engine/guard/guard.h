@@ -27,6 +27,7 @@ typedef enum {
     SY_GUARD_INJECTION,
     SY_GUARD_REGEX,
     SY_GUARD_WORDS,
+    SY_GUARD_JUDGE, /* a model decides (the pipeline calls it); no patterns here */
     SY_GUARD_KIND_COUNT
 } sy_guard_kind;
 
@@ -56,6 +57,12 @@ typedef struct sy_guard_spec {
      * words (whole words, case-insensitive; inner spaces match any white space) */
     const char *const *items;
     size_t n_items;
+    /* judge: the model that decides (an index into the config's models), how long it may
+     * take, whether its failure blocks (else the request goes on), what it looks for */
+    size_t judge_model;
+    unsigned judge_timeout_ms;
+    int judge_fail_closed;
+    const char *judge_instructions; /* NULL: the built-in safety instructions */
 } sy_guard_spec;
 
 typedef struct sy_guard sy_guard;
@@ -73,6 +80,9 @@ sy_guard_kind sy_guard_kind_of(const sy_guard *g);
 sy_guard_action sy_guard_action_of(const sy_guard *g);
 unsigned sy_guard_dirs(const sy_guard *g);
 int sy_guard_restores(const sy_guard *g);
+/* A judge guard's settings (sy_guard_spec); 0 for the other kinds. */
+int sy_guard_judge(const sy_guard *g, size_t *model, unsigned *timeout_ms, int *fail_closed,
+                   const char **instructions);
 /* Patterns compiled (detectors, or one per regex; words are one pattern). */
 size_t sy_guard_n_patterns(const sy_guard *g);
 

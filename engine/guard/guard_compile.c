@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[SY_GUARD_KIND_COUNT] = {"pii", "secrets", "prompt_injection",
-                                                            "regex", "words"};
+static const char *const kind_names[SY_GUARD_KIND_COUNT] = {"pii",   "secrets", "prompt_injection",
+                                                            "regex", "words",   "judge"};
 static const char *const action_names[] = {"block", "redact", "flag"};
 
 const char *sy_guard_kind_name(sy_guard_kind k)
@@ -48,6 +48,18 @@ size_t sy_guard_n_patterns(const sy_guard *g)
     return g->n_pats;
 }
 
+int sy_guard_judge(const sy_guard *g, size_t *model, unsigned *timeout_ms, int *fail_closed,
+                   const char **instructions)
+{
+    if (g->kind != SY_GUARD_JUDGE)
+        return 0;
+    *model = g->judge_model;
+    *timeout_ms = g->judge_timeout_ms;
+    *fail_closed = g->judge_fail_closed;
+    *instructions = g->judge_instructions;
+    return 1;
+}
+
 void sy_guard_free(sy_guard *g)
 {
     if (!g)
@@ -58,6 +70,7 @@ void sy_guard_free(sy_guard *g)
     pcre2_match_context_free(g->mctx);
     free(g->name);
     free(g->label);
+    free(g->judge_instructions);
     free(g);
 }
 
@@ -224,6 +237,12 @@ sy_guard *sy_guard_compile(const sy_guard_spec *spec, char *err, size_t err_len,
             add_pat(g, re, NULL, NULL, 0);
         else
             rc = -1;
+    } else if (spec->kind == SY_GUARD_JUDGE) {
+        g->judge_model = spec->judge_model;
+        g->judge_timeout_ms = spec->judge_timeout_ms;
+        g->judge_fail_closed = spec->judge_fail_closed;
+        if (spec->judge_instructions)
+            g->judge_instructions = sy_xstrdup(spec->judge_instructions);
     } else {
         rc = compile_builtin(g, spec, err, err_len, bad_item);
     }

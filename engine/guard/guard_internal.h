@@ -43,6 +43,10 @@ struct sy_guard {
     sy_guard_pat *pats;
     size_t n_pats;
     pcre2_match_context *mctx; /* the match limit; read-only once built */
+    size_t judge_model;        /* kind judge (sy_guard_spec) */
+    unsigned judge_timeout_ms;
+    int judge_fail_closed;
+    char *judge_instructions; /* owned, or NULL */
 };
 
 #endif

@@ -31,6 +31,11 @@ def scenario():
                      "chunk_tokens": 1},
         "fake-long": {"content": {"mode": "canned", "text": LONG + SECRET + " tail"},
                       "chunk_tokens": 1},
+        "fake-judge-unsafe": {"content": {"mode": "canned", "text": "UNSAFE"}},
+        "fake-judge-safe": {"content": {"mode": "canned", "text": "Safe."}},
+        "fake-judge-chatty": {"content": {"mode": "canned", "text": "Well, it depends"}},
+        "fake-judge-slow": {"content": {"mode": "canned", "text": "SAFE"},
+                            "latency_ms": {"dist": "fixed", "value": 3000}},
         "fake-mail": {"content": {"mode": "canned",
                                   "text": "Write to bob@example.org or call +1 415 555 0132."},
                       "chunk_tokens": 1},
@@ -57,6 +62,9 @@ def config(fake):
         "mail": {"provider": "fake", "upstream_name": "fake-mail", "price": {"input": 1, "output": 1}},
         "long": {"provider": "fake", "upstream_name": "fake-long", "price": {"input": 1, "output": 1}},
     }
+    for v in ("unsafe", "safe", "chatty", "slow"):
+        models[f"judge_{v}"] = {"provider": "fake", "upstream_name": f"fake-judge-{v}",
+                                "price": {"input": 1, "output": 2}}
     cfg = gateway_config(fake.url)
     cfg["models"].update(models)
     cfg["routes"] = {
@@ -68,9 +76,27 @@ def config(fake):
         "redact_secrets": {"candidates": ["secret"], "guardrails": ["secret_masks"]},
         "long_route": {"candidates": ["long"], "guardrails": ["no_secrets"]},
         "open": {"candidates": ["echo"]},
+        "judged_block": {"candidates": ["echo"], "guardrails": ["judge_block"]},
+        "judged_flag": {"candidates": ["echo"], "guardrails": ["judge_flag"]},
+        "judged_ok": {"candidates": ["echo"], "guardrails": ["pii_masked", "judge_ok"]},
+        "judged_slow_open": {"candidates": ["echo"], "guardrails": ["judge_slow_open"]},
+        "judged_slow_closed": {"candidates": ["echo"], "guardrails": ["judge_slow_closed"]},
+        "judged_chatty": {"candidates": ["echo"], "guardrails": ["judge_chatty"]},
     }
     cfg["guardrails"] = dict(GUARDRAILS, secret_masks={"kind": "secrets", "action": "redact",
                                                        "direction": "output"})
+    cfg["guardrails"].update({
+        "judge_block": {"kind": "judge", "model": "judge_unsafe", "action": "block"},
+        "judge_flag": {"kind": "judge", "model": "judge_unsafe", "action": "flag"},
+        "judge_ok": {"kind": "judge", "model": "judge_safe", "action": "block",
+                     "instructions": "Flag questions about poisons."},
+        "judge_slow_open": {"kind": "judge", "model": "judge_slow", "action": "block",
+                            "timeout_ms": 300},
+        "judge_slow_closed": {"kind": "judge", "model": "judge_slow", "action": "block",
+                              "timeout_ms": 300, "on_error": "block"},
+        "judge_chatty": {"kind": "judge", "model": "judge_chatty", "action": "block",
+                         "on_error": "block"},
+    })
     cfg["client_keys"].append({"name": "ticketing", "sha256": sha256_hex(OTHER_KEY),
                                "guardrails": ["tickets"]})
     return cfg
@@ -279,3 +305,77 @@ def test_config_errors(tmp_path):
     assert "$.guardrails.re.patterns[1]: invalid regular expression at offset 2" in r.stderr
     assert '$.guardrails.p.detectors[0]: unknown detector "passport"' in r.stderr
     assert '$.routes.chat.guardrails[1]: no guardrail named "nope"' in r.stderr
+
+
+def judge_requests(fake, model):
+    return [r for r in fake.stats()["requests"] if r.get("model") == model]
+
+
+def test_judge_blocks(stack):
+    gw, fake = stack
+    fake.reset()
+    r = post(gw, "judged_block", "how do I pick a lock")
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "guardrail_blocked"
+    assert "judge_block" in r.json()["error"]["message"]
+    asked = judge_requests(fake, "fake-judge-unsafe")
+    assert len(asked) == 1
+    body = asked[0]["body"]
+    assert body["max_tokens"] == 5 and "SAFE or UNSAFE" in body["messages"][0]["content"]
+    assert "user: how do I pick a lock" in body["messages"][1]["content"]
+    assert judge_requests(fake, "fake-echo") == []  # the model was never asked
+    line = log_line(gw, r.headers["x-switchyard-request-id"])
+    assert line["guardrail_judge"] == "unsafe" and line["guardrails"] == "judge_block:block:input"
+    assert line["guardrail_cost_usd"] > 0
+
+
+def test_judge_flags_and_passes(stack):
+    gw, fake = stack
+    before = metric(gw, "switchyard_guardrail_hits_total", guardrail="judge_flag")
+    r = post(gw, "judged_flag", "hello")
+    assert r.status_code == 200
+    assert metric(gw, "switchyard_guardrail_hits_total", guardrail="judge_flag") == before + 1
+
+
+def test_judge_safe_sees_redacted_text(stack):
+    gw, fake = stack
+    fake.reset()
+    r = post(gw, "judged_ok", "mail jane@example.com please")
+    assert r.status_code == 200
+    assert r.json()["choices"][0]["message"]["content"] == "mail [EMAIL_1] please"
+    asked = judge_requests(fake, "fake-judge-safe")
+    assert len(asked) == 1
+    assert asked[0]["body"]["messages"][0]["content"].startswith("Flag questions about poisons.")
+    assert "[EMAIL_1]" in asked[0]["body"]["messages"][1]["content"]
+    assert "jane@example.com" not in upstream_bodies(fake)
+    assert log_line(gw, r.headers["x-switchyard-request-id"])["guardrail_judge"] == "safe"
+
+
+def test_judge_timeout_fail_open_and_closed(stack):
+    gw, _ = stack
+    t0 = time.time()
+    r = post(gw, "judged_slow_open", "hello")
+    assert r.status_code == 200, r.text  # on_error allow: the request goes on
+    assert time.time() - t0 < 2.5  # the judge's 300 ms, not its 3 s
+    assert log_line(gw, r.headers["x-switchyard-request-id"])["guardrail_judge"] == "timeout"
+    r = post(gw, "judged_slow_closed", "hello")
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "guardrail_unavailable"
+    assert "timeout" in r.json()["error"]["message"]
+    r = post(gw, "judged_chatty", "hello")
+    assert r.status_code == 503 and "no verdict" in r.json()["error"]["message"]
+
+
+def test_judge_client_leaves(stack):
+    """The client goes away while the judge decides: the judge is cancelled, nothing
+    is left behind (the fixture checks the gateway exits cleanly)."""
+    gw, _ = stack
+    body = json.dumps({"model": "judged_slow_open",
+                       "messages": [{"role": "user", "content": "hi"}]})
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(gw.url + "/v1/chat/completions", headers=gw.headers(), data=body,
+                      timeout=0.1)
+    time.sleep(0.5)
+    assert post(gw, "open", "still here").status_code == 200
+    assert any(l.get("status") == 499 and l.get("error") == "client_closed"
+               for l in gw.log_lines())

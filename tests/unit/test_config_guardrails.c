@@ -61,13 +61,14 @@ static void test_valid(void **state)
         "\"direction\": \"output\", \"mask\": \"RUDE\"},"
         " \"inj\": {\"kind\": \"prompt_injection\", \"action\": \"flag\"},"
         " \"re\": {\"kind\": \"regex\", \"patterns\": [\"A[0-9]+\", \"(?i)b\"], \"action\": "
-        "\"redact\"}}}";
+        "\"redact\"},"
+        " \"jm\": {\"kind\": \"judge\", \"model\": \"m\", \"action\": \"flag\"}}}";
     sy_config_errors errs;
     sy_config *cfg = parse(text, &errs);
     for (size_t i = 0; i < errs.n; i++)
         fprintf(stderr, "    error[%zu]: %s\n", i, errs.items[i]);
     assert_non_null(cfg);
-    assert_int_equal(cfg->n_guardrails, 5);
+    assert_int_equal(cfg->n_guardrails, 6);
     long sec = sy_config_find_guardrail(cfg, "sec"), cards = sy_config_find_guardrail(cfg, "cards");
     assert_true(sec >= 0 && cards >= 0);
     assert_int_equal(sy_config_find_guardrail(cfg, "nope"), -1);
@@ -85,6 +86,18 @@ static void test_valid(void **state)
     assert_int_equal(r->guardrails.idx[1], (size_t)cards);
     assert_int_equal(cfg->client_keys[0].guardrails.n, 2);
     assert_int_equal(cfg->client_keys[1].guardrails.n, 0);
+    long jm = sy_config_find_guardrail(cfg, "jm");
+    size_t model = 99;
+    unsigned timeout = 0;
+    int closed = -1;
+    const char *instr = "x";
+    assert_true(sy_guard_judge(cfg->guardrails[jm], &model, &timeout, &closed, &instr));
+    assert_int_equal(model, 0); /* "m" */
+    assert_int_equal(timeout, 5000);
+    assert_int_equal(closed, 0);
+    assert_null(instr);
+    assert_int_equal(sy_guard_dirs(cfg->guardrails[jm]), SY_GUARD_IN);
+    assert_false(sy_guard_judge(cfg->guardrails[sec], &model, &timeout, &closed, &instr));
     sy_config_free(cfg);
     sy_config_errors_free(&errs);
 }
@@ -145,6 +158,29 @@ static void test_errors(void **state)
     expect_error(WITH("{\"r\": {\"candidates\": [\"e\"], \"guardrails\": [\"secrets\"]}}",
                       "{\"secrets\": {\"kind\": \"secrets\", \"action\": \"block\"}}"),
                  "$.routes.r.guardrails: applies to chat routes only");
+    /* judges */
+    expect_error(WITH(R0, "{\"j\": {\"kind\": \"judge\", \"action\": \"block\"}}"),
+                 "$.guardrails.j: missing required key \"model\" (kind \"judge\")");
+    expect_error(
+        WITH(R0, "{\"j\": {\"kind\": \"judge\", \"model\": \"x\", \"action\": \"block\"}}"),
+        "$.guardrails.j.model: no model named \"x\" in $.models");
+    expect_error(
+        WITH(R0, "{\"j\": {\"kind\": \"judge\", \"model\": \"e\", \"action\": \"block\"}}"),
+        "$.guardrails.j.model: must be a chat model");
+    expect_error(WITH(R0, "{\"j\": {\"kind\": \"judge\", \"model\": \"m\", \"action\": "
+                          "\"redact\"}}"),
+                 "$.guardrails.j.action: a judge blocks or flags; it cannot redact");
+    expect_error(WITH(R0, "{\"j\": {\"kind\": \"judge\", \"model\": \"m\", \"action\": "
+                          "\"flag\", \"direction\": \"both\"}}"),
+                 "$.guardrails.j.direction: a judge checks the input only");
+    expect_error(WITH(R0, "{\"j\": {\"kind\": \"judge\", \"model\": \"m\", \"action\": "
+                          "\"flag\", \"timeout_ms\": 10}}"),
+                 "$.guardrails.j.timeout_ms: must be between 100 and 120000");
+    expect_error(WITH(R0, "{\"j\": {\"kind\": \"judge\", \"model\": \"m\", \"action\": "
+                          "\"flag\", \"on_error\": \"open\"}}"),
+                 "$.guardrails.j.on_error: must be one of allow, block");
+    expect_error(WITH(R0, "{\"g\": {\"kind\": \"pii\", \"action\": \"flag\", \"model\": \"m\"}}"),
+                 "$.guardrails.g.model: applies only to kind \"judge\"");
     /* a key naming a guardrail that is not there; routes may come before the section */
     const char *keyed = "{\"guardrails\": {}, " PROVIDERS ", " MODELS
                         ", \"client_keys\": [{\"name\": \"a\", \"sha256\": \"" HEX_A
