@@ -379,3 +379,33 @@ def test_judge_client_leaves(stack):
     assert post(gw, "open", "still here").status_code == 200
     assert any(l.get("status") == 499 and l.get("error") == "client_closed"
                for l in gw.log_lines())
+
+
+def messages(gw, model, content, stream=False):
+    """POST /v1/messages (the Anthropic Messages ingress): the same guardrails apply."""
+    body = {"model": model, "max_tokens": 256, "stream": stream,
+            "messages": [{"role": "user", "content": content}]}
+    return requests.post(gw.url + "/v1/messages",
+                         headers={"x-api-key": CLIENT_KEY, "anthropic-version": "2023-06-01",
+                                  "content-type": "application/json"},
+                         data=json.dumps(body), stream=stream, timeout=30)
+
+
+def test_messages_ingress(stack):
+    gw, fake = stack
+    r = messages(gw, "guarded", f"keep {SECRET} safe")
+    assert r.status_code == 400
+    assert r.json()["type"] == "error" and r.json()["error"]["type"] == "invalid_request_error"
+    assert "no_secrets" in r.json()["error"]["message"]
+    fake.reset()
+    r = messages(gw, "guarded", "mail jane.doe@example.com")
+    assert r.status_code == 200, r.text
+    assert r.json()["content"][0]["text"] == "mail jane.doe@example.com"  # restored
+    assert "jane.doe@example.com" not in upstream_bodies(fake)
+    r = messages(gw, "long_route", "go", stream=True)
+    assert r.status_code == 200
+    raw = r.content.decode()
+    assert SECRET[:8] not in raw
+    evs = [json.loads(l[6:]) for l in raw.splitlines() if l.startswith("data: ")]
+    assert evs[-1]["type"] == "error" and "no_secrets" in evs[-1]["error"]["message"]
+    assert "message_stop" not in [e["type"] for e in evs]
