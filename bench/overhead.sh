@@ -3,7 +3,8 @@
 # so latencies are not queueing) straight to fake-provider, then through the gateway to
 # a model, then to a Thompson-sampling route. fake-provider answers at once (40 tokens),
 # so the difference is what the gateway adds: parsing, auth, policy, translation, the
-# extra loopback hop, relay, logging and the store event.
+# extra loopback hop, relay, logging and the store event. The last line adds a client
+# key whose requests and answers are checked against ten patterns (a regex guardrail).
 # Usage: bench/overhead.sh [build/switchyard] [seconds]
 set -euo pipefail
 bin=$(realpath "${1:-build/switchyard}")
@@ -26,7 +27,17 @@ key=sk-bench-overhead-key
 hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
 sed -e "s|@FAKE_URL@|http://127.0.0.1:$fp/v1|" -e "s|@KEY_SHA256@|$hash|" \
     -e "s|@DATA_DIR@|$tmp/data|" -e 's|"workers": 2|"workers": 1|' \
-    "$here/../examples/demo.json" > "$tmp/c.json"
+    "$here/../examples/demo.json" > "$tmp/c0.json"
+# A second key whose requests and answers go through ten custom patterns (guardrails.md).
+gkey=sk-bench-guarded-key
+ghash=$(printf %s "$gkey" | sha256sum | cut -d' ' -f1)
+jq --arg h "$ghash" '.guardrails.ten = {"kind": "regex", "action": "redact", "patterns": [
+    "TICKET-[0-9]{6}", "(?i)project\\s+falcon", "\\bINV-[0-9]{4}-[0-9]{5}\\b", "(?i)confidential",
+    "\\b[A-Z]{3}-[0-9]{8}\\b", "(?i)internal\\s+only", "\\bEMP[0-9]{6}\\b",
+    "(?i)\\bcodename\\s+\\w+", "\\b(?:10|172|192)\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\b",
+    "(?i)do\\s+not\\s+(?:share|forward)"]}
+  | .client_keys += [{"name": "guarded", "sha256": $h, "guardrails": ["ten"]}]' \
+  "$tmp/c0.json" > "$tmp/c.json"
 "$bin" serve --config "$tmp/c.json" --port-file "$tmp/g.port" > "$tmp/g.log" 2>&1 &
 pids+=($!)
 wait_port_file "$tmp/g.port"
@@ -42,3 +53,4 @@ KEY=$key MODEL=assistant wrk -t1 -c1 -d1s -s "$here/chat_post.lua" "http://127.0
 run "fake-provider directly" "http://127.0.0.1:$fp/v1/chat/completions" fake-mini
 run "through the gateway, a model" "http://127.0.0.1:$gp/v1/chat/completions" mini
 run "through the gateway, thompson route" "http://127.0.0.1:$gp/v1/chat/completions" assistant
+key=$gkey run "a model, ten-pattern guardrail" "http://127.0.0.1:$gp/v1/chat/completions" mini

@@ -24,6 +24,7 @@
 #include "breaker.h"
 #include "clock.h"
 #include "keys.h"
+#include "guard_metrics.h"
 #include "metrics.h"
 #include "request_id.h"
 #include "sha256.h"
@@ -203,6 +204,7 @@ static void admin_metrics(sy_worker *w, sy_http_req *req)
         return sy_api_method_not_allowed(req, "GET");
     sy_buf b = {0};
     sy_metrics_render(&b);
+    sy_guard_metrics_render(&b);
     sy_store_counters sc;
     sy_store_counters_get(w->server->store, &sc);
     sy_buf_printf(&b,

@@ -310,7 +310,7 @@ int sy_chat_start_attempt(sy_call *c)
      * client's own body, unless a prompt template rewrote the request (only the chat
      * body carries it). Decided per attempt: a fallback may cross kinds. */
     const sy_adapter *native =
-        c->ingress && c->ingress->native && c->ingress_body.len && !c->ctx.prompt[0]
+        c->ingress && c->ingress->native && c->ingress_body.len && !c->ctx.prompt[0] && !c->guard
             ? c->ingress->native(c->att.prov)
             : NULL;
     c->att.native = native != NULL;

@@ -21,6 +21,7 @@
 #include "cost.h"
 #include "embed_validate.h"
 #include "featurize.h"
+#include "guard_call.h"
 #include "http_server.h"
 #include "ingress.h"
 #include "policy.h"
@@ -132,6 +133,7 @@ typedef struct sy_call {
     const sy_ingress *ingress; /* the client's API when not OpenAI chat (ingress.h), or NULL */
     sy_buf ingress_body;       /* the client's own body, kept when the ingress has a native
                                   adapter (attempts at such providers send it) */
+    struct sy_call_guard *guard; /* guardrails (guard_call.h), or NULL: none apply */
     sy_buf headers;            /* x-switchyard-* response headers */
     size_t base_headers_len;   /* headers before the per-attempt model/route lines */
     sy_call_ctx ctx;

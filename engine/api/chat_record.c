@@ -110,6 +110,7 @@ void sy_chat_finish(sy_call *c)
             sy_logbuf_str(lb, "prompt", c->ctx.prompt);
             sy_logbuf_int(lb, "prompt_version", c->ctx.prompt_version);
         }
+        sy_guard_log_field(c, lb);
         if (cfg->log.include_prompts) {
             sy_logbuf_raw(lb, "messages", c->rec.prompt_json);
             sy_logbuf_raw(lb, "answer", c->rec.answer_json);
@@ -151,6 +152,7 @@ void sy_chat_finish(sy_call *c)
     sy_sse_free(&c->att.sse);
     sy_chat_ingress_reset(c);
     sy_buf_free(&c->ingress_body);
+    sy_guard_call_end(c);
     if (c->att.ad && c->att.ad->release)
         c->att.ad->release(&c->att.rs);
     sy_runtime_unref(c->rt);

@@ -42,10 +42,13 @@ int sy_chat_on_sse_event(void *ud, const sy_sse_event *ev)
 {
     sy_call *c = ud;
     /* an ingress translates the adapter's OpenAI events into its client's API, unless
-     * the adapter speaks that API natively */
+     * the adapter speaks that API natively; output guardrails check them first
+     * (guard_stream.c; a call with guardrails never takes the native path) */
     int translate = c->ingress && !c->att.native;
+    sy_buf *dst = translate ? &c->att.ing_raw : &c->att.out;
     c->att.ad->stream_event(ev->event, ev->event_len, ev->data, ev->data_len, ev->raw, ev->raw_len,
-                            &c->att.rs, translate ? &c->att.ing_raw : &c->att.out);
+                            &c->att.rs, sy_guard_stream_sink(c, dst));
+    sy_guard_stream_relay(c, dst);
     sy_chat_ingress_relay(c);
     return 0;
 }
@@ -133,6 +136,10 @@ static char *answer_message_json(const sy_buf *body)
  * client's API when it came through an ingress). */
 void sy_chat_answer_plain(sy_call *c, sy_buf *body)
 {
+    if (sy_guard_answer(c, body) != 0) { /* output guardrails: blocked (guard_call.c) */
+        sy_chat_detach(c);
+        return;
+    }
     sy_buf translated = {0};
     int translate = c->ingress && !c->att.native; /* a native answer is the client's already */
     if (translate && sy_chat_ingress_answer(c, body, &translated) != 0) {

@@ -200,11 +200,30 @@ static cJSON *ingress_to_chat(sy_call *c, sy_http_req *req, cJSON *root)
     return chat;
 }
 
+/* Stages 3 on, once the input guardrails passed the request (possibly after a judge
+ * model's verdict, guard_judge.c): target, decision, launch. Takes root. */
+static void after_input(sy_call *c, sy_http_req *req, cJSON *root)
+{
+    const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;
+    if (sy_call_target(c, req, name, root) != 0) {
+        cJSON_Delete(root);
+        sy_call_answered(c, req);
+        return;
+    }
+    c->stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream"));
+    if (c->rt->cfg->log.include_prompts)
+        c->rec.prompt_json =
+            cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "messages"));
+    cJSON_Delete(root);
+    sy_call_launch(c, req);
+}
+
+static const sy_guard_cont guard_cont = {after_input, sy_call_answered, call_abort};
+
 void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key,
                       const sy_ingress *ingress)
 {
     sy_call *c = sy_call_new(w, req, key);
-    const sy_config *cfg = c->rt->cfg;
     c->ingress = ingress;
     cJSON *root = sy_call_admit(c, req, 1);
     if (root && ingress)
@@ -222,15 +241,12 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
         goto answered;
     }
     const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;
-    if (sy_call_target(c, req, name, root) != 0)
+    int guarded = sy_guard_input(c, req, root, name, &guard_cont); /* guard_call.c */
+    if (guarded < 0)
         goto answered;
-    c->stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream"));
-    if (cfg->log.include_prompts)
-        c->rec.prompt_json =
-            cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "messages"));
-    cJSON_Delete(root);
-    sy_call_launch(c, req);
-    return;
+    if (guarded == 0)
+        after_input(c, req, root);
+    return; /* guarded > 0: a judge model decides first, then after_input */
 
 answered:
     cJSON_Delete(root);

@@ -250,9 +250,12 @@ void sy_config_free(sy_config *cfg)
     for (size_t i = 0; i < cfg->n_routes; i++)
         sy_cfg_route_free_members(&cfg->routes[i]);
     free(cfg->routes);
-    for (size_t i = 0; i < cfg->n_client_keys; i++)
+    for (size_t i = 0; i < cfg->n_client_keys; i++) {
         free(cfg->client_keys[i].name);
+        sy_cfg_guard_refs_free(&cfg->client_keys[i].guardrails);
+    }
     free(cfg->client_keys);
+    sy_cfg_guardrails_free(cfg);
     free(cfg);
 }
 

@@ -123,6 +123,14 @@ typedef struct sy_rule_cfg {
     int sticky;   /* the restriction stays with the conversation */
 } sy_rule_cfg;
 
+/* Guardrails a route or a client key applies (docs/guardrails.md): the names as written,
+ * and their indices into sy_config.guardrails (resolved once the whole file is read). */
+typedef struct sy_guard_refs {
+    char **names;
+    size_t *idx;
+    size_t n;
+} sy_guard_refs;
+
 typedef struct sy_route_cfg {
     char *name;
     size_t *candidates; /* indices into sy_config.models, at least one, no duplicates */
@@ -138,6 +146,7 @@ typedef struct sy_route_cfg {
     unsigned deescalate_after_good_turns; /* 0 = a sticky escalation stays */
     int hidden; /* an experiment variant's route (engine/registry/experiments.c): not listed in
                    /v1/models and not addressable by clients */
+    sy_guard_refs guardrails;
 } sy_route_cfg;
 
 /* The state variables rules may use, in the order of their values (pipeline). */
@@ -173,6 +182,7 @@ typedef struct sy_client_key_cfg {
     char *name;         /* label used in logs, never the key itself */
     uint8_t sha256[32]; /* SHA-256 of the bearer token */
     sy_key_limits limits;
+    sy_guard_refs guardrails;
 } sy_client_key_cfg;
 
 typedef struct sy_config {
@@ -201,6 +211,9 @@ typedef struct sy_config {
     size_t n_routes;
     sy_client_key_cfg *client_keys;
     size_t n_client_keys;
+    /* "guardrails": compiled once here (engine/guard/guard.h), owned */
+    struct sy_guard **guardrails;
+    size_t n_guardrails;
 } sy_config;
 
 /* Problems found while loading, one entry per problem, in document order. */
@@ -239,6 +252,8 @@ void sy_config_errors_free(sy_config_errors *errs);
 /* Lookups by public name; NULL when absent. Models and routes share one namespace. */
 const sy_model_cfg *sy_config_find_model(const sy_config *cfg, const char *name);
 const sy_route_cfg *sy_config_find_route(const sy_config *cfg, const char *name);
+/* Index of guardrail `name` in cfg->guardrails, or -1. */
+long sy_config_find_guardrail(const sy_config *cfg, const char *name);
 
 const char *sy_dialect_name(sy_dialect d);
 

@@ -71,6 +71,10 @@ static const sy_cfg_field key_fields[] = {
      .type = SY_CFG_OBJECT,
      .offset = offsetof(sy_client_key_cfg, limits),
      .sub = &limits_schema},
+    {.key = "guardrails",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_client_key_cfg, guardrails),
+     .read = sy_cfg_read_guard_refs},
 };
 static const sy_cfg_schema key_schema = SY_CFG_SCHEMA(key_fields);
 

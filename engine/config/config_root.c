@@ -46,7 +46,8 @@ static int addresses_overlap(const char *a, const char *b)
 /* Checks across sections: the admin key and port must not clash with the client side. */
 static void root_after(sy_cfg_loader *l, const cJSON *root, void *out)
 {
-    const sy_config *cfg = out;
+    sy_config *cfg = out;
+    sy_cfg_resolve_guard_refs(l, root, cfg); /* routes and keys may come before "guardrails" */
     if (!cfg->admin_enabled)
         return;
     for (size_t i = 0; i < cfg->n_client_keys; i++)
@@ -118,6 +119,7 @@ static const sy_cfg_field root_fields[] = {
     SECTION("reliability", reliability, sy_cfg_reliability_schema),
     SECTION("conversations", conversations, sy_cfg_conversations_schema),
     LIST("experiments", read_experiments, 0, NULL),
+    LIST("guardrails", sy_cfg_read_guardrails, 0, NULL),
 };
 
 const sy_cfg_schema sy_cfg_root_schema = {.fields = root_fields,

@@ -319,6 +319,10 @@ static const sy_cfg_field route_fields[] = {
      .offset = offsetof(sy_route_cfg, deescalate_after_good_turns),
      .lo = 0,
      .hi = 1000000},
+    {.key = "guardrails",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_route_cfg, guardrails),
+     .read = sy_cfg_read_guard_refs},
 };
 static const sy_cfg_schema route_schema = {
     .fields = route_fields, .n_fields = SY_ARRAY_LEN(route_fields), .after = route_after};
@@ -360,4 +364,5 @@ void sy_cfg_route_free_members(sy_route_cfg *r)
         sy_expr_free(r->rules[j].when);
     }
     free(r->rules);
+    sy_cfg_guard_refs_free(&r->guardrails);
 }

@@ -193,6 +193,13 @@ int sy_cfg_read_models(sy_cfg_loader *l, const cJSON *v, void *cfg);      /* con
 int sy_cfg_read_routes(sy_cfg_loader *l, const cJSON *v, void *cfg);      /* config_routes.c */
 int sy_cfg_read_client_keys(sy_cfg_loader *l, const cJSON *v, void *cfg); /* config_keys.c */
 int sy_cfg_read_rules(sy_cfg_loader *l, const cJSON *v, void *route);     /* config_rules.c */
+/* config_guardrails.c: the "guardrails" section; a route's or key's "guardrails" list of
+ * names (into a sy_guard_refs), resolved with the whole config by resolve_guard_refs */
+int sy_cfg_read_guardrails(sy_cfg_loader *l, const cJSON *v, void *cfg);
+int sy_cfg_read_guard_refs(sy_cfg_loader *l, const cJSON *v, void *refs);
+void sy_cfg_resolve_guard_refs(sy_cfg_loader *l, const cJSON *root, sy_config *cfg);
+void sy_cfg_guard_refs_free(sy_guard_refs *r);
+void sy_cfg_guardrails_free(sy_config *cfg);
 
 /* One route block at the current path into r (config_routes.c). */
 void sy_cfg_parse_route(sy_cfg_loader *l, const cJSON *v, sy_route_cfg *r);

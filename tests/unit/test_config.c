@@ -441,7 +441,7 @@ static const bad_case bad_cases[] = {
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"fallback\": true}"),
      "$.routes.chat.fallback: unknown key (known keys: candidates, policy, params, objective, "
-     "half_life, priors, weights, rules, deescalate_after_good_turns)",
+     "half_life, priors, weights, rules, deescalate_after_good_turns, guardrails)",
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompson\", \"objective\": "
            "{\"cost_per_usd\": -1}}"),
@@ -507,7 +507,7 @@ static const bad_case bad_cases[] = {
      "$.client_keys[1].sha256: same key as $.client_keys[0]", 1},
     {"{" PROVIDERS ", " MODELS ", \"client_keys\": [{\"name\": \"a\", \"sha256\": \"" HEX_A
      "\", \"key\": \"sk-1\"}]}",
-     "$.client_keys[0].key: unknown key (known keys: name, sha256, limits)", 1},
+     "$.client_keys[0].key: unknown key (known keys: name, sha256, limits, guardrails)", 1},
     {"{" PROVIDERS ", " MODELS ", \"client_keys\": [{\"name\": \"a\", \"sha256\": \"" HEX_A
      "\", \"limits\": {\"requests_per_minute\": -1}}]}",
      "$.client_keys[0].limits.requests_per_minute: must be between 0 and 100000000", 1},
