@@ -1,0 +1,196 @@
+/* cluster_codec: see cluster_codec.h. */
+#include "cluster_codec.h"
+
+#include "sha256.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DIM 4096 /* a decoded context longer than this is refused */
+
+static void put_str(sy_buf *b, const char *key, const char *v)
+{
+    sy_buf_printf(b, ",\"%s\":", key);
+    sy_buf_json_string(b, v, strlen(v));
+}
+
+/* Doubles are written with 17 significant digits: decoding gives the same bits. */
+static void put_num(sy_buf *b, const char *key, double v)
+{
+    if (isfinite(v))
+        sy_buf_printf(b, ",\"%s\":%.17g", key, v);
+}
+
+void sy_cluster_encode(sy_buf *b, const char *node, uint64_t seq, uint64_t published_ms,
+                       const sy_store_obs *o)
+{
+    const sy_store_request *r = o->req;
+    char hex[33];
+    sy_hex_encode(r->id, 16, hex);
+    sy_buf_printf(b, "{\"v\":1,\"k\":\"%c\",\"id\":\"%s\",\"p\":%llu", o->is_feedback ? 'f' : 'o',
+                  hex, (unsigned long long)published_ms);
+    put_str(b, "n", node);
+    sy_buf_printf(b, ",\"q\":%llu,\"ts\":%llu", (unsigned long long)seq,
+                  (unsigned long long)r->ts_ms);
+    put_str(b, "key", r->key_name);
+    put_str(b, "r", r->route);
+    put_str(b, "m", r->model);
+    sy_buf_printf(b, ",\"s\":%d", (int)r->status);
+    put_num(b, "l", r->latency_ms);
+    sy_buf_printf(b, ",\"pt\":%lld,\"ct\":%lld", (long long)r->prompt_tokens,
+                  (long long)r->completion_tokens);
+    put_num(b, "c", r->cost_usd);
+    if (r->dim && r->x) {
+        sy_buf_puts(b, ",\"x\":[");
+        for (uint32_t i = 0; i < r->dim; i++)
+            sy_buf_printf(b, i ? ",%.17g" : "%.17g", isfinite(r->x[i]) ? r->x[i] : 0.0);
+        sy_buf_puts(b, "]");
+    }
+    if (o->is_feedback) {
+        put_num(b, "fv", o->value);
+        put_num(b, "fw", o->weight);
+        sy_buf_printf(b, ",\"ft\":%llu,\"fi\":%d,\"rp\":%d", (unsigned long long)o->ts_ms,
+                      o->implicit, o->replaced);
+        if (o->replaced) {
+            put_num(b, "pv", o->previous);
+            put_num(b, "pw", o->previous_weight);
+            sy_buf_printf(b, ",\"pi\":%d", o->previous_implicit);
+        }
+    }
+    sy_buf_puts(b, "}");
+}
+
+static double num(const cJSON *o, const char *k, double def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+/* Copy a string member into dst (cap bytes); -1 when it is missing or too long. */
+static int str(const cJSON *o, const char *k, char *dst, size_t cap)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
+        return -1;
+    memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
+    return 0;
+}
+
+/* The context vector, when there is one. */
+static int read_x(const cJSON *root, sy_cluster_obs *out)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, "x");
+    if (!x)
+        return 0;
+    int n = cJSON_GetArraySize(x);
+    if (!cJSON_IsArray(x) || n <= 0 || n > MAX_DIM)
+        return -1;
+    out->x = sy_xmalloc(sizeof(double) * (size_t)n);
+    int i = 0;
+    for (const cJSON *e = x->child; e; e = e->next, i++) {
+        if (!cJSON_IsNumber(e))
+            return -1;
+        out->x[i] = e->valuedouble;
+    }
+    out->req.x = out->x;
+    out->req.dim = (uint32_t)n;
+    return 0;
+}
+
+/* Why long: one check per field of the format, in the order they are written. */
+int sy_cluster_decode(const char *text, size_t len, sy_cluster_obs *out)
+{
+    memset(out, 0, sizeof(*out));
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    int rc = -1;
+    char hex[40], kind[4];
+    if (!cJSON_IsObject(root) || num(root, "v", 0) != 1 || str(root, "k", kind, sizeof(kind)) ||
+        (strcmp(kind, "o") != 0 && strcmp(kind, "f") != 0) || str(root, "id", hex, sizeof(hex)) ||
+        strlen(hex) != 32 || sy_hex_decode(hex, 32, out->req.id, 16) != 0 ||
+        str(root, "n", out->node, sizeof(out->node)) ||
+        str(root, "key", out->req.key_name, sizeof(out->req.key_name)) ||
+        str(root, "r", out->req.route, sizeof(out->req.route)) ||
+        str(root, "m", out->req.model, sizeof(out->req.model)) || read_x(root, out) != 0)
+        goto done;
+    out->published_ms = (uint64_t)num(root, "p", 0);
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "q");
+    if (!cJSON_IsNumber(q) || !(q->valuedouble >= 0) || q->valuedouble > 9007199254740992.0)
+        goto done; /* an exact integer in a double: µs since 1970 fit until year 2255 */
+    out->seq = (uint64_t)q->valuedouble;
+    sy_store_request *r = &out->req;
+    r->ts_ms = (uint64_t)num(root, "ts", 0);
+    r->status = (int32_t)num(root, "s", 0);
+    r->latency_ms = num(root, "l", 0);
+    r->ttft_ms = NAN;
+    r->propensity = NAN;
+    r->prompt_tokens = (int64_t)num(root, "pt", 0);
+    r->completion_tokens = (int64_t)num(root, "ct", 0);
+    r->cost_usd = num(root, "c", 0);
+    sy_store_obs *o = &out->obs;
+    o->req = r;
+    o->is_feedback = kind[0] == 'f';
+    if (o->is_feedback) {
+        o->value = num(root, "fv", -1);
+        o->weight = num(root, "fw", 1);
+        o->ts_ms = (uint64_t)num(root, "ft", 0);
+        o->implicit = num(root, "fi", 0) != 0;
+        o->replaced = num(root, "rp", 0) != 0;
+        o->previous = num(root, "pv", 0);
+        o->previous_weight = num(root, "pw", 1);
+        o->previous_implicit = num(root, "pi", 0) != 0;
+        if (!(o->value >= 0 && o->value <= 1) || !(o->weight > 0 && o->weight <= 1))
+            goto done;
+    }
+    rc = 0;
+done:
+    cJSON_Delete(root);
+    if (rc != 0)
+        sy_cluster_obs_clear(out);
+    return rc;
+}
+
+void sy_cluster_obs_clear(sy_cluster_obs *o)
+{
+    free(o->x);
+    o->x = NULL;
+    o->req.x = NULL;
+    o->req.dim = 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+uint64_t sy_cluster_event_id(const sy_cluster_obs *o)
+{
+    uint64_t h = fnv(1469598103934665603ull, o->node, strlen(o->node) + 1);
+    h = fnv(h, &o->seq, sizeof(o->seq));
+    return h ? h : 1; /* 0 marks an empty slot */
+}
+
+void sy_cluster_seen_init(sy_cluster_seen *s, size_t slots)
+{
+    s->n = slots ? slots : 1;
+    s->slot = sy_xcalloc(s->n, sizeof(uint64_t));
+}
+
+void sy_cluster_seen_free(sy_cluster_seen *s)
+{
+    free(s->slot);
+    s->slot = NULL;
+}
+
+int sy_cluster_seen_check(sy_cluster_seen *s, uint64_t id)
+{
+    uint64_t *p = &s->slot[(id ^ (id >> 29)) % s->n];
+    if (*p == id)
+        return 1;
+    *p = id;
+    return 0;
+}
