@@ -26,6 +26,8 @@ typedef struct cl_lookup {
     uint8_t id[16];
     sy_cluster_lookup_cb cb;
     void *ud;
+    int tries;              /* GETs sent so far */
+    uint64_t not_before_ms; /* a retry waits until then */
 } cl_lookup;
 
 struct sy_cluster {
@@ -41,7 +43,7 @@ struct sy_cluster {
     uint64_t cmd_sent_ms;        /* when the oldest unanswered command was sent (0: none) */
     uint64_t read_sent_ms;       /* when the pending XREAD was sent (0: none) */
     uint64_t cmd_pending;        /* commands sent on cmd and not answered */
-    uint64_t last_heartbeat_ms, last_nodes_ms;
+    uint64_t last_heartbeat_ms, last_connect_ms;
     char last_id[64]; /* stream position: the last entry read */
     sy_cluster_seen seen;
     _Atomic uint64_t seq; /* the next event's number (sy_cluster_publish) */

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TICK_MS       250  /* reconnect, watchdog, heartbeat */
+#define TICK_MS       50   /* watchdog, heartbeat, due look-up retries */
+#define RECONNECT_MS  250  /* between connection attempts while Redis is away */
 #define READ_COUNT    1000 /* stream entries per XREAD */
 #define READ_BLOCK_MS 1000 /* XREAD BLOCK */
 #define READ_GAP_MS   5    /* after a read that returned entries: one new snapshot set per gap */
@@ -20,6 +21,8 @@
 #define NODE_FRESH_MS 10000
 #define HEARTBEAT_MS  1000
 #define STOP_FLUSH_MS 2000
+#define LOOKUP_TRIES  3 /* a summary not there yet may still be on its way */
+#define LOOKUP_GAP_MS 40
 
 static void on_cmd_connect(const redisAsyncContext *ac, int status);
 static void on_rd_connect(const redisAsyncContext *ac, int status);
@@ -322,6 +325,17 @@ void sy_cluster_note_applied(sy_cluster *c, uint64_t published_ms, uint64_t now_
 
 /* ---- look-ups ------------------------------------------------------------------------- */
 
+static void queue_lookup(sy_cluster *c, cl_lookup *q)
+{
+    pthread_mutex_lock(&c->lock);
+    q->next = c->lookups;
+    c->lookups = q;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* A GET answered. Unknown: tried again LOOKUP_TRIES times, LOOKUP_GAP_MS apart (the
+ * serving node writes the summary a few ms after its answer, and a client may be
+ * quicker). */
 static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
 {
     sy_cluster *c = ac->data;
@@ -332,7 +346,11 @@ static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
     sy_cluster_obs o;
     if (!reply || reply->type == REDIS_REPLY_ERROR)
         q->cb(q->ud, -1, NULL);
-    else if (reply->type != REDIS_REPLY_STRING || sy_cluster_decode(reply->str, reply->len, &o))
+    else if (reply->type == REDIS_REPLY_NIL && q->tries < LOOKUP_TRIES) {
+        q->not_before_ms = sy_wall_ms() + LOOKUP_GAP_MS;
+        queue_lookup(c, q);
+        return;
+    } else if (reply->type != REDIS_REPLY_STRING || sy_cluster_decode(reply->str, reply->len, &o))
         q->cb(q->ud, 0, NULL);
     else {
         q->cb(q->ud, 1, &o);
@@ -347,16 +365,14 @@ void sy_cluster_lookup(sy_cluster *c, const uint8_t id[16], sy_cluster_lookup_cb
     memcpy(q->id, id, 16);
     q->cb = cb;
     q->ud = ud;
-    pthread_mutex_lock(&c->lock);
-    q->next = c->lookups;
-    c->lookups = q;
-    pthread_mutex_unlock(&c->lock);
+    queue_lookup(c, q);
     sy_cluster_wake(c);
 }
 
-/* Send the queued look-ups (oldest first), or answer them "unavailable". */
+/* Send the queued look-ups that are due (oldest first), or answer them "unavailable". */
 static void pump_lookups(sy_cluster *c)
 {
+    uint64_t now = sy_wall_ms();
     pthread_mutex_lock(&c->lock);
     cl_lookup *q = c->lookups, *rev = NULL;
     c->lookups = NULL;
@@ -372,7 +388,10 @@ static void pump_lookups(sy_cluster *c)
         if (!c->cmd_ready) {
             q->cb(q->ud, -1, NULL);
             free(q);
+        } else if (q->not_before_ms > now) {
+            queue_lookup(c, q); /* the tick comes back to it */
         } else {
+            q->tries++;
             char key[48];
             memcpy(key, "sy:req:", 7);
             sy_hex_encode(q->id, 16, key + 7);
@@ -566,10 +585,13 @@ static void on_tick(evutil_socket_t fd, short what, void *ud)
     if (c->rd && c->read_sent_ms && now - c->read_sent_ms > READ_BLOCK_MS + SY_CLUSTER_TIMEOUT_MS)
         drop(c, 0);
     int reconnected = 0;
-    if (!c->cmd)
-        reconnected += (c->cmd = connect_one(c, 1)) != NULL;
-    if (!c->rd)
-        reconnected += (c->rd = connect_one(c, 0)) != NULL;
+    if ((!c->cmd || !c->rd) && now - c->last_connect_ms >= RECONNECT_MS) {
+        c->last_connect_ms = now;
+        if (!c->cmd)
+            reconnected += (c->cmd = connect_one(c, 1)) != NULL;
+        if (!c->rd)
+            reconnected += (c->rd = connect_one(c, 0)) != NULL;
+    }
     pthread_mutex_lock(&c->lock);
     c->st.reconnects += (uint64_t)reconnected;
     int stopping = c->stopping, empty = c->count == 0;

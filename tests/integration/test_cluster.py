@@ -148,8 +148,11 @@ def cluster(tmp_path):
         nodes.append(gw)
         return gw
 
+    make.nodes = nodes
     yield fake, redis, make
     for gw in nodes:
+        if getattr(gw, "killed", False):
+            continue
         rc = gw.stop()
         assert rc == 0, f"node exited with {rc}:\n{gw.proc.output()[-4000:]}"
     redis.stop()
@@ -175,3 +178,75 @@ def test_learning_on_one_node_drives_decisions_on_another(cluster, tmp_path):
     # and A learns B's outcomes in turn
     assert wait_until(lambda: sum(v["requests"] for v in learned(b).values()) >= 1700)
     assert wait_until(lambda: same_learned(a, b)), json.dumps([learned(a), learned(b)])
+
+
+def chat(gw, route="learn"):
+    r = requests.post(gw.url + "/v1/chat/completions", headers=gw.headers(), timeout=10,
+                      data=json.dumps({"model": route,
+                                       "messages": [{"role": "user", "content": "hello"}]}))
+    assert r.status_code == 200, r.text
+    return r
+
+
+def feedback(gw, rid, rating, token=None):
+    h = gw.headers() if token is None else {"Content-Type": "application/json",
+                                            "x-switchyard-feedback-token": token}
+    return requests.post(gw.url + "/v1/feedback", headers=h, timeout=10,
+                         data=json.dumps({"request_id": rid, "rating": rating}))
+
+
+def restart(make, gw, sig=signal.SIGKILL):
+    """Stop a node (kill -9 by default) and start it again on the same data_dir."""
+    gw.stop(sig)
+    gw.killed = True
+    gw.port_file.unlink()
+    again = Gateway(gw.dir, gw.config)
+    make.nodes.append(again)
+    return again
+
+
+def test_feedback_on_any_node_reaches_every_learner_and_rerating_corrects(cluster):
+    fake, redis, make = cluster
+    a, b, c = make("a"), make("b"), make("c")
+    r = chat(a)
+    rid, model = r.headers["x-switchyard-request-id"], r.json()["model"]
+    token = r.headers["x-switchyard-feedback-token"]
+    # rated on B, which never saw the request: accepted, and every learner has it
+    f = feedback(b, rid, "up")
+    assert f.status_code == 200, f.text
+    assert f.json()["model"] == model and f.json()["replaced"] is False
+    want = {"requests": 1, "ratings": 1, "rating_sum": 1}
+    for gw in (a, b, c):
+        assert wait_until(lambda: learned(gw).get(model) == want), (gw.dir, learned(gw))
+    # re-rated on C with the request's token (valid on every node): corrected, not added
+    f = feedback(c, rid, "down", token=token)
+    assert f.status_code == 200, f.text
+    want = {"requests": 1, "ratings": 1, "rating_sum": 0}
+    for gw in (a, b, c):
+        assert wait_until(lambda: learned(gw).get(model) == want), (gw.dir, learned(gw))
+    # and again on A, which served it
+    assert feedback(a, rid, "up").status_code == 200
+    want = {"requests": 1, "ratings": 1, "rating_sum": 1}
+    for gw in (a, b, c):
+        assert wait_until(lambda: learned(gw).get(model) == want), (gw.dir, learned(gw))
+    # an unknown id stays a 404 on every node; a bad token stays a 401
+    unknown = "req_" + "0" * 26
+    assert feedback(b, unknown, "up").status_code == 404
+    assert feedback(b, rid, "up", token="x" * 43).status_code == 401
+
+
+def test_acknowledged_rating_survives_kill_of_the_node_that_took_it(cluster):
+    fake, redis, make = cluster
+    a, b = make("a"), make("b")
+    r = chat(a)
+    rid, model = r.headers["x-switchyard-request-id"], r.json()["model"]
+    assert feedback(b, rid, "down").status_code == 200
+    b = restart(make, b)  # kill -9 right after the acknowledgement: it is in B's LMDB
+    want = {"requests": 1, "ratings": 1, "rating_sum": 0}
+    assert wait_until(lambda: learned(b).get(model) == want), learned(b)
+    assert wait_until(lambda: learned(a).get(model) == want), learned(a)
+    # a re-rating on B after its restart still corrects
+    assert feedback(b, rid, "up").json()["replaced"] is True
+    want = {"requests": 1, "ratings": 1, "rating_sum": 1}
+    for gw in (a, b):
+        assert wait_until(lambda: learned(gw).get(model) == want), learned(gw)
