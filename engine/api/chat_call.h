@@ -125,9 +125,10 @@ typedef struct sy_call {
     const sy_client_key_cfg *key;
     int stream;
     int embed; /* POST /v1/embeddings (embeddings.c): embedding models and adapters */
-    const sy_ingress *ingress; /* the client's API when not OpenAI chat (ingress.h), or NULL */
-    sy_buf headers;            /* x-switchyard-* response headers */
-    size_t base_headers_len;   /* headers before the per-attempt model/route lines */
+    const sy_ingress *ingress;   /* the client's API when not OpenAI chat (ingress.h), or NULL */
+    sy_buf headers;              /* x-switchyard-* response headers */
+    size_t base_headers_len;     /* headers before the per-attempt model/route lines */
+    uint64_t budget_reserved_ms; /* cluster budget reserved at (chat_budget.c); 0: none */
     sy_call_ctx ctx;
     sy_call_conv conv;
     sy_call_decision dec;
@@ -147,6 +148,12 @@ int sy_call_target(sy_call *c, sy_http_req *req, const char *name, const cJSON *
 void sy_call_launch(sy_call *c, sy_http_req *req);
 /* End a call answered before any upstream attempt. */
 void sy_call_answered(sy_call *c, sy_http_req *req);
+/* chat_budget.c: in cluster mode, reserve the call's maximum cost against its key's
+ * budgets before launching it. 1: held (the verdict launches or answers it later), 0:
+ * launch now. */
+int sy_chat_budget_hold(sy_call *c, sy_http_req *req, const cJSON *root);
+/* chat_record.c, as the call ends: settle its billed cost (nothing when not held). */
+void sy_chat_budget_settle(sy_call *c);
 
 /* embed_request.c */
 /* Schema checks (engine/proto/embed_validate.c): 1 when valid (s filled), else answers

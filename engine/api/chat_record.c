@@ -65,6 +65,7 @@ void sy_chat_finish(sy_call *c)
                       c->rec.bill.usage.prompt_tokens + c->rec.bill.usage.completion_tokens,
                       c->rec.bill.cost_usd, sy_wall_ms());
     }
+    sy_chat_budget_settle(c); /* cluster mode: the key's reservation becomes its spend */
     if (cfg->log.requests) {
         sy_logbuf *lb = &w->log;
         uint64_t now = sy_now_ns();

@@ -287,7 +287,8 @@ static int start_cluster(sy_server *s, const sy_config *cfg)
     uint8_t shared[32];
     if (cfg->cluster.redis_url) {
         char err[256];
-        s->cluster = sy_cluster_start(&cfg->cluster, cfg->feedback.window_s, err, sizeof(err));
+        s->cluster = sy_cluster_start(&cfg->cluster, cfg->feedback.window_s, cfg->data_dir, err,
+                                      sizeof(err));
         if (!s->cluster) {
             fprintf(stderr, "switchyard: %s\n", err);
             return 1;
@@ -358,6 +359,9 @@ static int run_workers(sy_server *s, int *http_fds, int admin_fd, const char *po
     s->learner = sy_learner_start(s, s->rt);
     sy_learner_wait_ready(s->learner); /* serve only with learned state and spend restored */
     sy_learner_follow_cluster(s->learner);
+    if (s->cluster && sy_cluster_wait_up(s->cluster, 2000) != 0)
+        sy_log(SY_LOG_WARN, "cluster: Redis unreachable; serving alone until it answers "
+                            "(budgets on the local share)");
     size_t started = 0;
     for (; started < s->n_workers; started++)
         if (sy_worker_start(&s->workers[started]) != 0) {

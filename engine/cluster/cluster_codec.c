@@ -50,12 +50,12 @@ void sy_cluster_encode(sy_buf *b, const char *node, uint64_t seq, uint64_t publi
     }
     if (o->is_feedback) {
         put_num(b, "fv", o->value);
-        put_num(b, "fw", o->weight);
+        put_num(b, "fw", o->weight > 0 ? o->weight : 1); /* 0 means 1 (store.h) */
         sy_buf_printf(b, ",\"ft\":%llu,\"fi\":%d,\"rp\":%d", (unsigned long long)o->ts_ms,
                       o->implicit, o->replaced);
         if (o->replaced) {
             put_num(b, "pv", o->previous);
-            put_num(b, "pw", o->previous_weight);
+            put_num(b, "pw", o->previous_weight > 0 ? o->previous_weight : 1);
             sy_buf_printf(b, ",\"pi\":%d", o->previous_implicit);
         }
     }
@@ -169,8 +169,14 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 uint64_t sy_cluster_event_id(const sy_cluster_obs *o)
 {
-    uint64_t h = fnv(1469598103934665603ull, o->node, strlen(o->node) + 1);
-    h = fnv(h, &o->seq, sizeof(o->seq));
+    uint64_t h;
+    if (!o->obs.is_feedback) { /* one outcome per request, whoever sends it and how often */
+        h = fnv(1469598103934665603ull, "o", 1);
+        h = fnv(h, o->req.id, 16);
+    } else { /* ratings: each is an event of its own (a re-rating is another one) */
+        h = fnv(1469598103934665603ull, o->node, strlen(o->node) + 1);
+        h = fnv(h, &o->seq, sizeof(o->seq));
+    }
     return h ? h : 1; /* 0 marks an empty slot */
 }
 

@@ -8,10 +8,12 @@
  * stream entry (learning) and the request summary other nodes look up to accept a
  * rating for a request they did not serve.
  *
- * Identity: the publisher numbers its events (`seq`, from its start time in µs, so a
- * restarted node does not reuse numbers); sy_cluster_event_id() is (node, seq), the same
- * however often the event is sent, so that a resend after a lost acknowledgement is
- * recognised and applied once.
+ * Identity (sy_cluster_event_id), the same however often an event is sent, so that a
+ * resend after a lost acknowledgement or a restart is recognised and applied once: a
+ * request's outcome is its request id; a rating is (node, seq), the publisher's event
+ * number (counted from its start time in µs, so a restarted node does not reuse
+ * numbers). A rating sent again by a restarted node gets a new number: learners
+ * recognise it as a rating they already learned (engine/core/learner.c).
  */
 #ifndef SY_CLUSTER_CODEC_H
 #define SY_CLUSTER_CODEC_H

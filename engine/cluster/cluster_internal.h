@@ -35,6 +35,8 @@ struct sy_cluster {
     char host[256];
     int port, db;
     unsigned summary_ttl_s;
+    char *marker;                /* data_dir/cluster-clean-stop */
+    uint64_t republish_since_ms; /* 0: the last run stopped cleanly */
     pthread_t thread;
     struct event_base *base;
     struct event *wake, *tick, *read_later;
@@ -60,9 +62,15 @@ struct sy_cluster {
     sy_cluster_status st;
     double lags[1024];
     size_t n_lags, lag_pos;
-    int script_loaded;
-    char script_sha[41];
+    struct sy_budget_job *budget_jobs; /* queued reservations, newest first */
 };
+
+/* Queue one formatted command in the backlog (any thread); 0, or -1 when it is full. */
+int sy_cluster_push(sy_cluster *c, char *cmd, int len, int obs);
+/* Cluster thread: load the budget scripts on a new cmd link (before anything else). */
+void sy_cluster_budget_load(sy_cluster *c);
+/* Cluster thread: send the queued reservations, or answer them "unavailable". */
+void sy_cluster_budget_pump(sy_cluster *c);
 
 /* Wake the cluster thread (any thread). */
 void sy_cluster_wake(sy_cluster *c);

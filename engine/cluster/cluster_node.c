@@ -1,6 +1,8 @@
 /* cluster_node: see cluster_node.h (thread, connections, backlog, stream, look-ups, status). */
 #include "cluster_internal.h"
 
+#include "cluster_budget.h"
+
 #include "clock.h"
 #include "sha256.h"
 
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TICK_MS       50   /* watchdog, heartbeat, due look-up retries */
 #define RECONNECT_MS  250  /* between connection attempts while Redis is away */
@@ -23,6 +26,8 @@
 #define STOP_FLUSH_MS 2000
 #define LOOKUP_TRIES  3 /* a summary not there yet may still be on its way */
 #define LOOKUP_GAP_MS 40
+#define REPUBLISH_MS  600000 /* after an unclean stop: what the replay publishes again */
+#define MARKER        "cluster-clean-stop"
 
 static void on_cmd_connect(const redisAsyncContext *ac, int status);
 static void on_rd_connect(const redisAsyncContext *ac, int status);
@@ -66,8 +71,9 @@ static int parse_url(const char *url, char *host, size_t host_len, int *port, in
 
 /* ---- backlog ---------------------------------------------------------------------------- */
 
-/* Queue one formatted command (any thread); 0, or -1 when the backlog is full. */
-static int push(sy_cluster *c, char *cmd, int len, int obs)
+/* Queue one formatted command (any thread); 0, or -1 when the backlog is full (an
+ * observation is then counted as dropped). */
+int sy_cluster_push(sy_cluster *c, char *cmd, int len, int obs)
 {
     pthread_mutex_lock(&c->lock);
     int ok = !c->stopping && c->count < c->cap;
@@ -160,7 +166,7 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
         size_t lens[] = {3, strlen(key), b.len, 2, strlen(ttl)};
         len = redisFormatCommandArgv(&cmd, 5, argv, lens);
         if (len > 0)
-            push(c, cmd, len, 0);
+            sy_cluster_push(c, cmd, len, 0);
     }
     if (o->is_feedback || o->req->route[0]) {
         char maxlen[24];
@@ -171,7 +177,7 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
                          1, strlen(c->cfg.node_id), 1, b.len};
         len = redisFormatCommandArgv(&cmd, 10, argv, lens);
         if (len > 0)
-            push(c, cmd, len, 1);
+            sy_cluster_push(c, cmd, len, 1);
     }
     sy_buf_free(&b);
     sy_cluster_wake(c);
@@ -425,6 +431,7 @@ static void on_select(redisAsyncContext *ac, void *r, void *priv)
     }
     if (ac == c->cmd) {
         c->cmd_ready = 1;
+        sy_cluster_budget_load(c); /* before any EVALSHA of the backlog */
     } else {
         c->rd_ready = 1;
         c->read_sent_ms = 0;
@@ -442,7 +449,6 @@ static void reset_link(sy_cluster *c, int is_cmd)
         c->cmd_ready = 0;
         c->cmd_pending = 0;
         c->cmd_sent_ms = 0;
-        c->script_loaded = 0;
         pthread_mutex_lock(&c->lock);
         c->sent = 0; /* what was in flight is resent on the next link */
         pthread_mutex_unlock(&c->lock);
@@ -567,6 +573,7 @@ static void pump(sy_cluster *c)
 {
     flush(c);
     pump_lookups(c);
+    sy_cluster_budget_pump(c);
     issue_read(c);
 }
 
@@ -615,8 +622,8 @@ void sy_cluster_wake(sy_cluster *c)
     event_active(c->wake, 0, 0);
 }
 
-sy_cluster *sy_cluster_start(const sy_cluster_cfg *cfg, unsigned summary_ttl_s, char *err,
-                             size_t err_len)
+sy_cluster *sy_cluster_start(const sy_cluster_cfg *cfg, unsigned summary_ttl_s,
+                             const char *data_dir, char *err, size_t err_len)
 {
     sy_cluster *c = sy_xcalloc(1, sizeof(*c));
     if (!cfg->redis_url || !cfg->node_id ||
@@ -629,6 +636,11 @@ sy_cluster *sy_cluster_start(const sy_cluster_cfg *cfg, unsigned summary_ttl_s, 
     c->cfg.redis_url = sy_xstrdup(cfg->redis_url);
     c->cfg.node_id = sy_xstrdup(cfg->node_id);
     c->summary_ttl_s = summary_ttl_s ? summary_ttl_s : 1;
+    sy_buf m = {0};
+    sy_buf_printf(&m, "%s/%s", data_dir, MARKER);
+    c->marker = m.data;
+    if (unlink(c->marker) != 0) /* no marker: killed, or the first start */
+        c->republish_since_ms = sy_wall_ms() - REPUBLISH_MS;
     snprintf(c->st.node_id, sizeof(c->st.node_id), "%s", cfg->node_id);
     snprintf(c->last_id, sizeof(c->last_id), "0"); /* from the oldest retained entry */
     atomic_init(&c->seq, sy_wall_ms() * 1000);     /* numbers a restarted node never reused */
@@ -674,7 +686,14 @@ void sy_cluster_stop(sy_cluster *c)
         redisAsyncFree(c->cmd);
     if (c->rd)
         redisAsyncFree(c->rd);
+    c->cmd_ready = c->rd_ready = 0;
+    if (c->count == 0) { /* everything reached Redis: the next start republishes nothing */
+        FILE *f = fopen(c->marker, "w");
+        if (f)
+            fclose(f);
+    }
     pump_lookups(c); /* cmd is gone: what is still queued is answered "unavailable" */
+    sy_cluster_budget_pump(c);
     for (size_t i = 0; i < c->count; i++)
         free(c->ring[(c->head + i) % c->cap].cmd);
     free(c->ring);
@@ -687,7 +706,28 @@ void sy_cluster_stop(sy_cluster *c)
     pthread_mutex_destroy(&c->deliver_lock);
     free(c->cfg.redis_url);
     free(c->cfg.node_id);
+    free(c->marker);
     free(c);
+}
+
+int sy_cluster_wait_up(sy_cluster *c, unsigned timeout_ms)
+{
+    uint64_t deadline = sy_wall_ms() + timeout_ms;
+    for (;;) {
+        pthread_mutex_lock(&c->lock);
+        int up = c->st.redis_up;
+        pthread_mutex_unlock(&c->lock);
+        if (up)
+            return 0;
+        if (sy_wall_ms() >= deadline)
+            return -1;
+        usleep(5000);
+    }
+}
+
+uint64_t sy_cluster_republish_since_ms(const sy_cluster *c)
+{
+    return c->republish_since_ms;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -39,12 +39,23 @@ typedef struct sy_cluster sy_cluster;
 #define SY_CLUSTER_FOREIGN "cluster_foreign"
 
 /* Start the cluster thread for cfg (cluster.redis_url set); `summary_ttl_s` is how long a
- * request's summary is kept (the feedback window). NULL with err on a bad URL. It
- * connects in the background: a Redis that is down at start is not an error. */
-sy_cluster *sy_cluster_start(const sy_cluster_cfg *cfg, unsigned summary_ttl_s, char *err,
-                             size_t err_len);
-/* Flush the backlog for at most ~2 s, stop the thread, free everything. NULL-safe. */
+ * request's summary is kept (the feedback window); `data_dir` holds the clean-stop
+ * marker (below). NULL with err on a bad URL. It connects in the background: a Redis
+ * that is down at start is not an error. */
+sy_cluster *sy_cluster_start(const sy_cluster_cfg *cfg, unsigned summary_ttl_s,
+                             const char *data_dir, char *err, size_t err_len);
+/* Flush the backlog for at most ~2 s, stop the thread, free everything; when the backlog
+ * was emptied, leave the clean-stop marker in data_dir. NULL-safe. */
 void sy_cluster_stop(sy_cluster *c);
+/* When the last run did not stop cleanly (killed, or its backlog not sent), observations
+ * it had not sent may be missing from the stream: the start-up replay publishes again
+ * what this node stored since the returned time (wall ms; the last 10 minutes). 0 after
+ * a clean stop. Resends are harmless (cluster_codec.h, identity). */
+uint64_t sy_cluster_republish_since_ms(const sy_cluster *c);
+
+/* Wait until both links are up (and the scripts loaded), at most timeout_ms: a node
+ * that starts serving before would take its first budget decisions alone. 0 up, -1 not. */
+int sy_cluster_wait_up(sy_cluster *c, unsigned timeout_ms);
 
 /* This node's id. */
 const char *sy_cluster_node(const sy_cluster *c);

@@ -18,9 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STAMP_SLOTS      65536  /* ratings whose stamp is remembered for a re-rating */
-#define PUBLISH_EVERY_MS 5      /* at most one new snapshot set per this interval */
-#define REPUBLISH_MS     600000 /* cluster: ratings published again by the start-up replay */
+#define STAMP_SLOTS      65536 /* ratings whose stamp is remembered for a re-rating */
+#define PUBLISH_EVERY_MS 5     /* at most one new snapshot set per this interval */
 
 typedef struct route_state {
     char *name;
@@ -285,12 +284,18 @@ static void learn(sy_learner *l, const sy_store_obs *o)
     }
 }
 
+/* Replayed at start after an unclean stop: an event of the last minutes, which may have
+ * been in the killed process's backlog. Other nodes recognise an outcome by its request
+ * id and take a rating they already learned as a re-rating of itself. */
+static int republish(const sy_cluster *cl, const sy_store_obs *o)
+{
+    uint64_t since = sy_cluster_republish_since_ms(cl);
+    return since && (o->is_feedback ? o->ts_ms : o->req->ts_ms) >= since;
+}
+
 /* The store's observer: one committed event, or NULL at the end of a batch. Live local
  * events are also published to the cluster (a foreign record never: it is another
- * node's request, copied here to accept its rating). At start the replay publishes again
- * the ratings of the last REPUBLISH_MS: they may have been in the backlog of a process
- * that was killed; learners take a rating they already learned as a re-rating of itself,
- * so a second copy changes nothing. */
+ * node's request, copied here to accept its rating). */
 static void observe(void *ud, const sy_store_obs *o)
 {
     sy_learner *l = ud;
@@ -301,9 +306,10 @@ static void observe(void *ud, const sy_store_obs *o)
             publish(l, NULL);
         return;
     }
-    if (l->server->cluster && (o->is_feedback || strcmp(o->req->error, SY_CLUSTER_FOREIGN) != 0) &&
-        (!l->replaying || (o->is_feedback && o->ts_ms + REPUBLISH_MS > sy_wall_ms())))
-        sy_cluster_publish(l->server->cluster, o);
+    sy_cluster *cl = l->server->cluster;
+    if (cl && (o->is_feedback || strcmp(o->req->error, SY_CLUSTER_FOREIGN) != 0) &&
+        (!l->replaying || republish(cl, o)))
+        sy_cluster_publish(cl, o);
     learn(l, o);
 }
 

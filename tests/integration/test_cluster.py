@@ -1,8 +1,10 @@
 """Cluster mode on Redis (docs/scale-out.md): gateway nodes that share one redis-server,
 started here on a free loopback port (the tests skip only when redis-server is not
 installed; `make deps-test` installs it)."""
+import hashlib
 import json
-import os
+import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -250,3 +252,112 @@ def test_acknowledged_rating_survives_kill_of_the_node_that_took_it(cluster):
     want = {"requests": 1, "ratings": 1, "rating_sum": 1}
     for gw in (a, b):
         assert wait_until(lambda: learned(gw).get(model) == want), learned(gw)
+
+
+# ---- budgets ---------------------------------------------------------------------------
+
+def lua_script(name):
+    """The text of a script constant of engine/cluster/cluster_budget.c (C string pieces)."""
+    src = (pathlib.Path(__file__).resolve().parents[2] / "engine" / "cluster" /
+           "cluster_budget.c").read_text()
+    body = src.split(f"const char {name}[] =", 1)[1].split(";\n", 1)[0]
+    return "".join(bytes(piece, "utf-8").decode("unicode_escape")
+                   for piece in re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+
+
+def redis_cli(port, *args):
+    r = subprocess.run(["redis-cli", "-p", str(port), "--raw", *map(str, args)],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+def test_budget_scripts_contract(tmp_path):
+    """Reserve and settle by request id: refused once spent + reserved reaches the budget,
+    idempotent for a retry, settled once, and a reservation never settled expires."""
+    redis = Redis(tmp_path / "redis")
+    try:
+        reserve, settle = lua_script("SY_BUDGET_RESERVE_LUA"), lua_script("SY_BUDGET_SETTLE_LUA")
+        keys = ["sy:bud:{6b}:d:1", "sy:bud:{6b}:m:1", "sy:bud:{6b}:rs:1", "sy:bud:{6b}:rz:1"]
+        now, ttl = 1_000_000, 600_000
+
+        def res(rid, amount, t=now):
+            out = redis_cli(redis.port, "EVAL", reserve, 4, *keys, rid, amount, 1.0, 0, t, ttl)
+            return int(out[0]), float(out[1])
+
+        def stl(rid, cost):
+            return int(redis_cli(redis.port, "EVAL", settle, 4, *keys, rid, cost, now)[0])
+
+        assert res("r1", 0.4) == (1, 0.4)
+        assert res("r1", 0.4) == (1, 0.4)  # a retry: reserved once
+        assert res("r2", 0.4) == (1, 0.8)
+        assert res("r3", 0.4)[0] == 1     # 0.8 < 1: admitted; spend may pass 1 by this one
+        assert res("r4", 0.01)[0] == 0    # 1.2 >= 1: refused
+        assert stl("r1", 0.1) == 1
+        assert stl("r1", 0.1) == 0        # settled once
+        assert res("r1", 0.4)[0] == 1     # a settled request is not reserved again
+        assert float(redis_cli(redis.port, "HGET", keys[0], "spent")[0]) == pytest.approx(0.1)
+        assert float(redis_cli(redis.port, "HGET", keys[0], "reserved")[0]) == \
+            pytest.approx(0.8)
+        assert stl("r9", 0.05) == 1       # no reservation (decided without Redis): counted
+        # r2 and r3 were never settled: they expire, and their reserve comes back
+        ok, used = res("r5", 0.2, t=now + ttl + 1)
+        assert ok == 1 and used == pytest.approx(0.1 + 0.05 + 0.2)
+        # the script ids the gateway sends are the SHA-1 of these texts (SCRIPT LOAD)
+        sha = redis_cli(redis.port, "SCRIPT", "LOAD", reserve)[0]
+        assert sha == hashlib.sha1(reserve.encode()).hexdigest()
+    finally:
+        redis.stop()
+
+
+BUDGET = 0.05
+
+
+def budget_key_config(cfg):
+    cfg["client_keys"][0]["limits"] = {"usd_per_day": BUDGET}
+    return cfg
+
+
+def hammer(gw, stop, costs, codes, lock):
+    """Chat through one node until told to stop; record each 200's billed cost."""
+    s = requests.Session()
+    body = json.dumps({"model": "premium", "max_tokens": 50,
+                       "messages": [{"role": "user", "content": "spend"}]})
+    while not stop.is_set():
+        r = s.post(gw.url + "/v1/chat/completions", headers=gw.headers(), data=body, timeout=30)
+        with lock:
+            codes.append(r.status_code)
+            if r.status_code == 200:
+                costs.append(float(r.headers["x-switchyard-cost-usd"]))
+
+
+def test_budget_holds_across_nodes_under_concurrent_load(cluster):
+    fake, redis, make = cluster
+    a = make("a", client_keys=budget_key_config(gateway_config(fake.url))["client_keys"])
+    b = make("b", client_keys=a.config["client_keys"])
+    stop, lock, costs, codes = threading.Event(), threading.Lock(), [], []
+    threads = [threading.Thread(target=hammer, args=(gw, stop, costs, codes, lock))
+               for gw in (a, b) for _ in range(6)]
+    for t in threads:
+        t.start()
+    # until both nodes refuse steadily (every reservation settled, the budget spent)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        time.sleep(0.5)
+        with lock:
+            tail = codes[-60:]
+        if len(tail) == 60 and all(c == 429 for c in tail):
+            break
+    stop.set()
+    for t in threads:
+        t.join()
+    assert set(codes) <= {200, 429}, set(codes)
+    spent, one = sum(costs), max(costs)
+    print(f"cluster spend {spent:.6f} of a {BUDGET} budget, {len(costs)} requests admitted, "
+          f"{codes.count(429)} refused; one request costs at most {one:.6f}")
+    assert spent <= BUDGET + one + 1e-9, (spent, one)
+    assert spent >= BUDGET - 2 * one  # and the budget was used, not refused early
+    # Redis's count is the nodes' billed cost (settled once each)
+    key = "sy:bud:{%s}:d:%d" % ("tests".encode().hex(), int(time.time() * 1000) // 86400000)
+    assert wait_until(lambda: abs(float(redis_cli(redis.port, "HGET", key, "spent")[0]) -
+                                  spent) < 1e-9)
