@@ -169,13 +169,15 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 uint64_t sy_cluster_event_id(const sy_cluster_obs *o)
 {
-    uint64_t h;
-    if (!o->obs.is_feedback) { /* one outcome per request, whoever sends it and how often */
-        h = fnv(1469598103934665603ull, "o", 1);
-        h = fnv(h, o->req.id, 16);
-    } else { /* ratings: each is an event of its own (a re-rating is another one) */
-        h = fnv(1469598103934665603ull, o->node, strlen(o->node) + 1);
-        h = fnv(h, &o->seq, sizeof(o->seq));
+    const sy_store_obs *e = &o->obs;
+    uint64_t h = fnv(1469598103934665603ull, e->is_feedback ? "f" : "o", 1);
+    h = fnv(h, o->req.id, 16); /* one outcome per request */
+    if (e->is_feedback) {      /* a rating: what the store kept of it */
+        uint8_t implicit = e->implicit != 0;
+        h = fnv(h, &e->ts_ms, sizeof(e->ts_ms));
+        h = fnv(h, &e->value, sizeof(e->value));
+        h = fnv(h, &e->weight, sizeof(e->weight));
+        h = fnv(h, &implicit, 1);
     }
     return h ? h : 1; /* 0 marks an empty slot */
 }

@@ -8,12 +8,12 @@
  * stream entry (learning) and the request summary other nodes look up to accept a
  * rating for a request they did not serve.
  *
- * Identity (sy_cluster_event_id), the same however often an event is sent, so that a
- * resend after a lost acknowledgement or a restart is recognised and applied once: a
- * request's outcome is its request id; a rating is (node, seq), the publisher's event
- * number (counted from its start time in µs, so a restarted node does not reuse
- * numbers). A rating sent again by a restarted node gets a new number: learners
- * recognise it as a rating they already learned (engine/core/learner.c).
+ * Identity (sy_cluster_event_id), the same however often and by whom an event is sent,
+ * so that a resend after a lost acknowledgement or after a restart (which republishes
+ * from the store) is recognised and applied once: an outcome is its request id; a rating
+ * is its request id with what the store keeps of it (time in ms, value, weight, signal or
+ * not), so a re-rating is a new event. `seq` (the publisher's event number, from its
+ * start time in µs) orders a node's events in diagnostics only.
  */
 #ifndef SY_CLUSTER_CODEC_H
 #define SY_CLUSTER_CODEC_H

@@ -285,8 +285,8 @@ static void learn(sy_learner *l, const sy_store_obs *o)
 }
 
 /* Replayed at start after an unclean stop: an event of the last minutes, which may have
- * been in the killed process's backlog. Other nodes recognise an outcome by its request
- * id and take a rating they already learned as a re-rating of itself. */
+ * been in the killed process's backlog. Other nodes recognise what they already learned
+ * (engine/cluster/cluster_codec.h, identity). */
 static int republish(const sy_cluster *cl, const sy_store_obs *o)
 {
     uint64_t since = sy_cluster_republish_since_ms(cl);

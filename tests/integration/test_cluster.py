@@ -361,3 +361,67 @@ def test_budget_holds_across_nodes_under_concurrent_load(cluster):
     key = "sy:bud:{%s}:d:%d" % ("tests".encode().hex(), int(time.time() * 1000) // 86400000)
     assert wait_until(lambda: abs(float(redis_cli(redis.port, "HGET", key, "spent")[0]) -
                                   spent) < 1e-9)
+
+
+# ---- Redis down ------------------------------------------------------------------------
+
+def traffic(gw, stop, codes, lock):
+    """Chat through one node and rate each answer on the same node, until told to stop."""
+    s = requests.Session()
+    body = json.dumps({"model": "learn", "messages": [{"role": "user", "content": "hi"}]})
+    i = 0
+    while not stop.is_set():
+        i += 1
+        try:
+            r = s.post(gw.url + "/v1/chat/completions", headers=gw.headers(), data=body,
+                       timeout=30)
+            got = [r.status_code]
+            if r.status_code == 200:
+                f = s.post(gw.url + "/v1/feedback", headers=gw.headers(), timeout=30,
+                           data=json.dumps({"request_id": r.headers["x-switchyard-request-id"],
+                                            "rating": "up" if i % 3 else "down"}))
+                got.append(f.status_code)
+        except requests.ConnectionError:
+            if getattr(gw, "killed", False):
+                return  # this node was killed on purpose
+            raise
+        with lock:
+            codes.extend(got)
+
+
+def test_redis_down_nodes_keep_serving_and_catch_up(cluster):
+    fake, redis, make = cluster
+    a, b = make("a"), make("b")
+    stop, lock, codes = threading.Event(), threading.Lock(), []
+
+    def run(gw):
+        ts = [threading.Thread(target=traffic, args=(gw, stop, codes, lock)) for _ in range(3)]
+        for t in ts:
+            t.start()
+        return ts
+
+    threads = run(a) + run(b)
+    time.sleep(1.0)
+    redis.stop(signal.SIGKILL)
+    time.sleep(1.0)
+    down = status(a)
+    print("A while Redis is down:", down)
+    assert not down["redis_up"] and down["backlog"] > 0
+    # B is killed -9 while its backlog cannot be sent, and starts again without Redis
+    b.killed = True
+    b2 = restart(make, b)
+    threads += run(b2)
+    time.sleep(3.0)
+    redis.start()  # the same port and AOF directory
+    time.sleep(1.5)
+    stop.set()
+    for t in threads:
+        t.join()
+    bad = [c for c in codes if c != 200]
+    print(f"{len(codes)} answers while Redis was killed for ~5 s; not 200: {len(bad)}")
+    assert codes and not bad, bad[:10]
+    # backlogs drain and both nodes learn from the same observations again
+    assert wait_until(lambda: status(a)["backlog"] == 0 and status(b2)["backlog"] == 0, 20)
+    assert wait_until(lambda: same_learned(a, b2), 20), json.dumps([learned(a), learned(b2)])
+    st = status(a)
+    assert st["redis_up"] and st["nodes_seen"] == 2, st

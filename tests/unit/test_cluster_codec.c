@@ -126,14 +126,19 @@ static void test_identity_and_duplicates(void **state)
     double x[3];
     sy_store_request r;
     fill(&r, x);
-    sy_store_obs outcome = {.req = &r}, rating = {.is_feedback = 1, .req = &r, .value = 1};
+    sy_store_obs outcome = {.req = &r},
+                 rating = {.is_feedback = 1, .req = &r, .value = 0, .weight = 1, .ts_ms = 5};
+    sy_store_obs signal = rating, rerating = rating;
+    signal.implicit = 1; /* a rephrase in the same ms with the same value: another event */
+    signal.weight = 0.3;
+    rerating.value = 1;
     sy_cluster_obs d[7];
     sent("a", 99, &outcome, &d[0]);
-    sent("a", 120, &outcome, &d[1]); /* the same outcome again, after a restart */
+    sent("b", 120, &outcome, &d[1]); /* the same outcome sent again, by anyone */
     sent("a", 99, &rating, &d[2]);
-    sent("a", 99, &rating, &d[3]);  /* a resend */
-    sent("b", 99, &rating, &d[4]);  /* another node's event with the same number */
-    sent("a", 100, &rating, &d[5]); /* a re-rating */
+    sent("a", 130, &rating, &d[3]); /* republished after a restart: a new number */
+    sent("a", 99, &signal, &d[4]);
+    sent("a", 100, &rerating, &d[5]);
     r.id[0] ^= 1;
     sent("a", 99, &outcome, &d[6]); /* another request */
     uint64_t id[7];
