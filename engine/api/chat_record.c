@@ -6,6 +6,7 @@
 #include "chat_call.h"
 
 #include "breaker.h"
+#include "cluster_node.h"
 #include "conversation.h"
 #include "key_limits.h"
 #include "metrics.h"
@@ -120,6 +121,8 @@ void sy_chat_finish(sy_call *c)
         sy_reqid_to_bytes(c->id, id);
         sy_conv_end_turn(&c->conv.state, sy_wall_ms(), c->rec.bill.cost_usd, id);
         sy_store_put_conv(c->w->server->store, c->conv.id, &c->conv.state);
+        if (c->w->server->cluster) /* the next turn may come to another node */
+            sy_cluster_publish_conv(c->w->server->cluster, c->conv.id, &c->conv.state);
     }
     if (c->att.model) {
         record(c);

@@ -62,6 +62,29 @@ void sy_cluster_encode(sy_buf *b, const char *node, uint64_t seq, uint64_t publi
     sy_buf_puts(b, "}");
 }
 
+void sy_cluster_encode_conv(sy_buf *b, const char *node, uint64_t seq, uint64_t published_ms,
+                            const uint8_t id[16], const sy_conv_state *st)
+{
+    char hex[33], last[33];
+    sy_hex_encode(id, 16, hex);
+    sy_hex_encode(st->last_request, 16, last);
+    sy_buf_printf(b, "{\"v\":1,\"k\":\"c\",\"id\":\"%s\",\"p\":%llu", hex,
+                  (unsigned long long)published_ms);
+    put_str(b, "n", node);
+    sy_buf_printf(b,
+                  ",\"q\":%llu,\"turn\":%u,\"reph\":%u,\"repht\":%u,\"down\":%u,"
+                  "\"good\":%u,\"rd\":%u,\"last\":%llu,\"lr\":\"%s\"",
+                  (unsigned long long)seq, st->turn, st->rephrases, st->rephrases_total,
+                  st->thumbs_down, st->good_turns, (unsigned)st->rated_down,
+                  (unsigned long long)st->last_ts_ms, last);
+    put_num(b, "c", st->cost_usd);
+    put_str(b, "tier", st->tier);
+    put_str(b, "pin", st->pinned);
+    put_str(b, "rule", st->rule);
+    put_str(b, "text", st->last_text);
+    sy_buf_puts(b, "}");
+}
+
 static double num(const cJSON *o, const char *k, double def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -99,6 +122,30 @@ static int read_x(const cJSON *root, sy_cluster_obs *out)
     return 0;
 }
 
+/* A conversation entry's fields into out (its id is decoded by the caller). */
+static int read_conv(const cJSON *root, sy_cluster_obs *out)
+{
+    sy_conv_state *st = &out->conv;
+    char last[40];
+    if (str(root, "tier", st->tier, sizeof(st->tier)) ||
+        str(root, "pin", st->pinned, sizeof(st->pinned)) ||
+        str(root, "rule", st->rule, sizeof(st->rule)) ||
+        str(root, "text", st->last_text, sizeof(st->last_text)) ||
+        str(root, "lr", last, sizeof(last)) || strlen(last) != 32 ||
+        sy_hex_decode(last, 32, st->last_request, 16) != 0)
+        return -1;
+    st->turn = (uint32_t)num(root, "turn", 0);
+    st->rephrases = (uint32_t)num(root, "reph", 0);
+    st->rephrases_total = (uint32_t)num(root, "repht", 0);
+    st->thumbs_down = (uint32_t)num(root, "down", 0);
+    st->good_turns = (uint32_t)num(root, "good", 0);
+    st->rated_down = num(root, "rd", 0) != 0;
+    st->last_ts_ms = (uint64_t)num(root, "last", 0);
+    st->cost_usd = num(root, "c", 0);
+    out->is_conv = 1;
+    return 0;
+}
+
 /* Why long: one check per field of the format, in the order they are written. */
 int sy_cluster_decode(const char *text, size_t len, sy_cluster_obs *out)
 {
@@ -106,6 +153,17 @@ int sy_cluster_decode(const char *text, size_t len, sy_cluster_obs *out)
     cJSON *root = cJSON_ParseWithLength(text, len);
     int rc = -1;
     char hex[40], kind[4];
+    if (cJSON_IsObject(root) && num(root, "v", 0) == 1 && !str(root, "k", kind, sizeof(kind)) &&
+        strcmp(kind, "c") == 0) { /* a conversation */
+        if (!str(root, "id", hex, sizeof(hex)) && strlen(hex) == 32 &&
+            sy_hex_decode(hex, 32, out->conv_id, 16) == 0 &&
+            !str(root, "n", out->node, sizeof(out->node)) && read_conv(root, out) == 0) {
+            out->published_ms = (uint64_t)num(root, "p", 0);
+            out->seq = (uint64_t)num(root, "q", 0);
+            rc = 0;
+        }
+        goto done;
+    }
     if (!cJSON_IsObject(root) || num(root, "v", 0) != 1 || str(root, "k", kind, sizeof(kind)) ||
         (strcmp(kind, "o") != 0 && strcmp(kind, "f") != 0) || str(root, "id", hex, sizeof(hex)) ||
         strlen(hex) != 32 || sy_hex_decode(hex, 32, out->req.id, 16) != 0 ||
@@ -170,6 +228,13 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 uint64_t sy_cluster_event_id(const sy_cluster_obs *o)
 {
     const sy_store_obs *e = &o->obs;
+    if (o->is_conv) { /* a conversation's state: its id and the turn's time */
+        uint64_t h = fnv(1469598103934665603ull, "c", 1);
+        h = fnv(h, o->conv_id, 16);
+        h = fnv(h, &o->conv.last_ts_ms, sizeof(o->conv.last_ts_ms));
+        h = fnv(h, &o->conv.turn, sizeof(o->conv.turn));
+        return h ? h : 1;
+    }
     uint64_t h = fnv(1469598103934665603ull, e->is_feedback ? "f" : "o", 1);
     h = fnv(h, o->req.id, 16); /* one outcome per request */
     if (e->is_feedback) {      /* a rating: what the store kept of it */

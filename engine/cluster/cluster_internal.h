@@ -56,6 +56,7 @@ struct sy_cluster {
     cl_entry *ring;
     size_t cap, head, count, sent; /* ring of backlog commands; `sent` of them in flight */
     cl_lookup *lookups;            /* queued look-ups, newest first */
+    sy_store *store;               /* where remote conversation states go (set by follow) */
     sy_cluster_deliver_fn deliver;
     void *deliver_ud;
     pthread_mutex_t deliver_lock; /* held while delivering (sy_cluster_unfollow waits) */

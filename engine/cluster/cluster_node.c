@@ -150,6 +150,29 @@ static void flush(sy_cluster *c)
     }
 }
 
+/* Queue one XADD of an encoded entry. */
+static void xadd(sy_cluster *c, const sy_buf *b, int obs)
+{
+    char maxlen[24], *cmd;
+    snprintf(maxlen, sizeof(maxlen), "%u", c->cfg.stream_maxlen);
+    const char *argv[] = {"XADD", STREAM_KEY, "MAXLEN",       "~", maxlen,
+                          "*",    "n",        c->cfg.node_id, "d", b->data};
+    size_t lens[] = {4, strlen(STREAM_KEY),     6, 1,     strlen(maxlen), 1,
+                     1, strlen(c->cfg.node_id), 1, b->len};
+    int len = redisFormatCommandArgv(&cmd, 10, argv, lens);
+    if (len > 0)
+        sy_cluster_push(c, cmd, len, obs);
+}
+
+void sy_cluster_publish_conv(sy_cluster *c, const uint8_t id[16], const sy_conv_state *st)
+{
+    sy_buf b = {0};
+    sy_cluster_encode_conv(&b, c->cfg.node_id, atomic_fetch_add(&c->seq, 1), sy_wall_ms(), id, st);
+    xadd(c, &b, 0);
+    sy_buf_free(&b);
+    sy_cluster_wake(c);
+}
+
 void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
 {
     sy_buf b = {0};
@@ -168,22 +191,26 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
         if (len > 0)
             sy_cluster_push(c, cmd, len, 0);
     }
-    if (o->is_feedback || o->req->route[0]) {
-        char maxlen[24];
-        snprintf(maxlen, sizeof(maxlen), "%u", c->cfg.stream_maxlen);
-        const char *argv[] = {"XADD", STREAM_KEY, "MAXLEN",       "~", maxlen,
-                              "*",    "n",        c->cfg.node_id, "d", b.data};
-        size_t lens[] = {4, strlen(STREAM_KEY),     6, 1,    strlen(maxlen), 1,
-                         1, strlen(c->cfg.node_id), 1, b.len};
-        len = redisFormatCommandArgv(&cmd, 10, argv, lens);
-        if (len > 0)
-            sy_cluster_push(c, cmd, len, 1);
-    }
+    if (o->is_feedback || o->req->route[0])
+        xadd(c, &b, 1);
     sy_buf_free(&b);
     sy_cluster_wake(c);
 }
 
 /* ---- the stream ----------------------------------------------------------------------- */
+
+/* Another node's conversation state, unless this node's is as new (cluster thread). */
+static void apply_conv(sy_cluster *c, const sy_cluster_obs *o)
+{
+    sy_conv_state cur;
+    if (!c->store)
+        return;
+    if (sy_store_conv_get(c->store, o->conv_id, sy_wall_ms(), &cur) == 0 &&
+        (cur.last_ts_ms > o->conv.last_ts_ms ||
+         (cur.last_ts_ms == o->conv.last_ts_ms && cur.turn >= o->conv.turn)))
+        return;
+    sy_store_put_conv(c->store, o->conv_id, &o->conv);
+}
 
 /* A field's value in an XREAD entry's field list; NULL when absent. */
 static const redisReply *field(const redisReply *fields, const char *name)
@@ -226,6 +253,10 @@ static size_t read_entries(sy_cluster *c, const redisReply *reply, sy_cluster_ob
         if (sy_cluster_seen_check(&c->seen, sy_cluster_event_id(&batch[n]))) {
             sy_cluster_obs_clear(&batch[n]);
             dups++;
+            continue;
+        }
+        if (batch[n].is_conv) { /* not for the learner */
+            apply_conv(c, &batch[n]);
             continue;
         }
         n++;
@@ -295,10 +326,11 @@ static void on_read_later(evutil_socket_t fd, short what, void *ud)
     issue_read(ud);
 }
 
-void sy_cluster_follow(sy_cluster *c, sy_cluster_deliver_fn fn, void *ud)
+void sy_cluster_follow(sy_cluster *c, sy_store *store, sy_cluster_deliver_fn fn, void *ud)
 {
     pthread_mutex_lock(&c->deliver_lock);
     pthread_mutex_lock(&c->lock);
+    c->store = store;
     c->deliver = fn;
     c->deliver_ud = ud;
     pthread_mutex_unlock(&c->lock);

@@ -65,12 +65,18 @@ const char *sy_cluster_node(const sy_cluster *c);
  * rating becomes a stream entry. Copied; dropped (counted) when the backlog is full. */
 void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o);
 
+/* Publish a conversation's state after a turn (any thread, never blocks), so that the
+ * conversation's next turn finds it on any node. */
+void sy_cluster_publish_conv(sy_cluster *c, const uint8_t id[16], const sy_conv_state *st);
+
 /* Remote observations, in stream order, without this node's own and without events
  * already applied. Called on the cluster thread; the callee owns `obs` (n entries: each
  * sy_cluster_obs_clear'ed, then the array free'd). */
 typedef void (*sy_cluster_deliver_fn)(void *ud, sy_cluster_obs *obs, size_t n);
-/* Start following the stream from its oldest retained entry. */
-void sy_cluster_follow(sy_cluster *c, sy_cluster_deliver_fn fn, void *ud);
+/* Start following the stream from its oldest retained entry. Observations go to fn;
+ * other nodes' conversation states are written to `store` (the newer one wins, by the
+ * time of its last turn; the store's TTL and size bound apply as to local ones). */
+void sy_cluster_follow(sy_cluster *c, sy_store *store, sy_cluster_deliver_fn fn, void *ud);
 /* Stop delivering: when it returns, no delivery runs or will run. */
 void sy_cluster_unfollow(sy_cluster *c);
 /* The learner applied a remote observation published at published_ms (wall clock). */

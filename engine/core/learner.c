@@ -351,7 +351,7 @@ static void deliver_remote(void *ud, sy_cluster_obs *obs, size_t n)
 void sy_learner_follow_cluster(sy_learner *l)
 {
     if (l->server->cluster)
-        sy_cluster_follow(l->server->cluster, deliver_remote, l);
+        sy_cluster_follow(l->server->cluster, l->server->store, deliver_remote, l);
 }
 
 /* Replay: a stored request also restores its key's spend of the current budget periods. */

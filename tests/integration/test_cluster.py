@@ -425,3 +425,52 @@ def test_redis_down_nodes_keep_serving_and_catch_up(cluster):
     assert wait_until(lambda: same_learned(a, b2), 20), json.dumps([learned(a), learned(b2)])
     st = status(a)
     assert st["redis_up"] and st["nodes_seen"] == 2, st
+
+
+# ---- conversations -----------------------------------------------------------------------
+
+def escalation_config(fake_url, node, redis_url):
+    cfg = gateway_config(fake_url)
+    cfg["routes"]["support"] = {
+        "candidates": ["small", "large"], "policy": "fixed", "params": {"fixed": "small"},
+        "rules": [{"name": "frustrated", "when": "rephrases >= 2",
+                   "then": {"escalate": "strong"}, "sticky": True}]}
+    cfg["cluster"] = {"redis_url": redis_url, "node_id": node}
+    return cfg
+
+
+def test_conversation_escalated_on_one_node_stays_escalated_on_another(tmp_path):
+    fd = tmp_path / "fake"
+    fd.mkdir()
+    fake, redis = FakeProvider(fd, SCENARIO | {"models": {"fake-small": {}, "fake-large": {}}}), \
+        Redis(tmp_path / "redis")
+    a = node(tmp_path, "a", escalation_config(fake.url, "a", redis.url))
+    b = node(tmp_path, "b", escalation_config(fake.url, "b", redis.url))
+    try:
+        def turn(gw, text):
+            r = requests.post(gw.url + "/v1/chat/completions", timeout=10,
+                              headers=gw.headers(**{"X-Conversation-Id": "conv-7"}),
+                              json={"model": "support",
+                                    "messages": [{"role": "user", "content": text}]})
+            assert r.status_code == 200, r.text
+            return r.headers["x-switchyard-model"]
+
+        served = [turn(a, t) for t in ("How do I reset my password?",
+                                       "how can i reset the password",
+                                       "HOW DO I RESET MY PASSWORD???")]
+        assert served == ["small", "small", "large"], served
+
+        def conv(gw):
+            r = requests.get(gw.admin_url + "/admin/conversations/conv-7",
+                             headers=gw.admin_headers(), timeout=5)
+            return r.json() if r.status_code == 200 else None
+        st = wait_until(lambda: (c := conv(b)) and c["turns"] == 3 and c)
+        assert st and st["tier"] == "strong" and st["sticky_rule"] == "frustrated", st
+        # the load balancer sends the next turn to B: still escalated, and A sees B's turn
+        assert turn(b, "where do I change my email address?") == "large"
+        assert wait_until(lambda: (c := conv(a)) and c["turns"] == 4)
+    finally:
+        for p in (a, b):
+            assert p.stop() == 0
+        redis.stop()
+        assert fake.proc.stop() == 0

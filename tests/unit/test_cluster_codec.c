@@ -85,6 +85,34 @@ static void test_round_trip_outcome_and_rating(void **state)
     }
 }
 
+static void test_round_trip_conversation(void **state)
+{
+    sy_conv_state st;
+    memset(&st, 0, sizeof(st)); /* padding too: the whole struct is compared below */
+    st.turn = 3;
+    st.rephrases = st.rephrases_total = 2;
+    st.thumbs_down = 1;
+    st.cost_usd = 0.1 + 0.2;
+    st.last_ts_ms = 1796000000999ull;
+    st.rated_down = 1;
+    strcpy(st.tier, "strong");
+    strcpy(st.rule, "frustrated");
+    strcpy(st.last_text, "HOW DO I RESET \"MY\" PASSWORD???\n");
+    for (int i = 0; i < 16; i++)
+        st.last_request[i] = (uint8_t)(255 - i);
+    uint8_t id[16] = {1, 2, 3};
+    sy_buf b = {0};
+    sy_cluster_encode_conv(&b, "gw-b", 5, 6, id, &st);
+    sy_cluster_obs d;
+    assert_int_equal(sy_cluster_decode(b.data, b.len, &d), 0);
+    assert_true(d.is_conv);
+    assert_memory_equal(d.conv_id, id, 16);
+    assert_string_equal(d.node, "gw-b");
+    assert_memory_equal(&d.conv, &st, sizeof(st)); /* every field, padding zeroed on both */
+    sy_cluster_obs_clear(&d);
+    sy_buf_free(&b);
+}
+
 static void test_malformed_is_refused(void **state)
 {
     static const char *bad[] = {
@@ -178,6 +206,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_outcome_and_rating),
+        cmocka_unit_test(test_round_trip_conversation),
         cmocka_unit_test(test_malformed_is_refused),
         cmocka_unit_test(test_identity_and_duplicates),
         cmocka_unit_test(test_sha1_and_budget_keys),
