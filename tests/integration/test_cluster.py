@@ -474,3 +474,42 @@ def test_conversation_escalated_on_one_node_stays_escalated_on_another(tmp_path)
             assert p.stop() == 0
         redis.stop()
         assert fake.proc.stop() == 0
+
+
+def test_redis_stalled_requests_wait_at_most_the_timeout(cluster):
+    """A Redis that stops answering (SIGSTOP) is dropped after 2 s: budget reservations
+    fall back to the local share, nothing fails, and the nodes catch up on SIGCONT."""
+    fake, redis, make = cluster
+    keys = gateway_config(fake.url)["client_keys"]
+    keys[0]["limits"] = {"usd_per_day": 100}
+    a, b = make("a", client_keys=keys), make("b", client_keys=keys)
+    stop, lock, codes, slow = threading.Event(), threading.Lock(), [], []
+
+    def run(gw):
+        s = requests.Session()
+        while not stop.is_set():
+            t0 = time.time()
+            r = s.post(gw.url + "/v1/chat/completions", headers=gw.headers(), timeout=30,
+                       data=json.dumps({"model": "learn",
+                                        "messages": [{"role": "user", "content": "x"}]}))
+            with lock:
+                codes.append(r.status_code)
+                slow.append(time.time() - t0)
+
+    threads = [threading.Thread(target=run, args=(gw,)) for gw in (a, b) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    redis.proc.p.send_signal(signal.SIGSTOP)
+    time.sleep(4.0)
+    redis.proc.p.send_signal(signal.SIGCONT)
+    time.sleep(1.0)
+    stop.set()
+    for t in threads:
+        t.join()
+    print(f"{len(codes)} answers, slowest {max(slow):.2f} s; A:", status(a))
+    assert codes and set(codes) == {200}
+    assert max(slow) < 4.0  # a reservation waits at most the 2 s timeout (+ a tick)
+    assert status(a)["budget_fallbacks"] > 0
+    assert wait_until(lambda: status(a)["backlog"] == 0 and status(b)["backlog"] == 0, 20)
+    assert wait_until(lambda: same_learned(a, b), 20), json.dumps([learned(a), learned(b)])
