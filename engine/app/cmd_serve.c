@@ -287,8 +287,10 @@ static int start_cluster(sy_server *s, const sy_config *cfg)
     uint8_t shared[32];
     if (cfg->cluster.redis_url) {
         char err[256];
-        s->cluster = sy_cluster_start(&cfg->cluster, cfg->feedback.window_s, cfg->data_dir, err,
-                                      sizeof(err));
+        unsigned ttl = cfg->cluster.summary_ttl_s < cfg->feedback.window_s
+                           ? cfg->cluster.summary_ttl_s
+                           : cfg->feedback.window_s;
+        s->cluster = sy_cluster_start(&cfg->cluster, ttl, cfg->data_dir, err, sizeof(err));
         if (!s->cluster) {
             fprintf(stderr, "switchyard: %s\n", err);
             return 1;

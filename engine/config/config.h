@@ -82,6 +82,8 @@ typedef struct sy_cluster_cfg {
     char *node_id;             /* this node's name in the cluster (required with redis_url) */
     unsigned stream_maxlen;    /* observations kept in the shared stream, default 1000000 */
     unsigned backlog_max;      /* observations buffered while Redis is away, default 100000 */
+    unsigned summary_ttl_s;    /* how long other nodes can accept a rating for a request
+                                  served here (capped by feedback.window_s), default 3600 */
     double budget_local_share; /* share of a key's budget a node may spend alone while
                                   Redis is unreachable, default 0.1 */
 } sy_cluster_cfg;

@@ -246,6 +246,7 @@ static const sy_cfg_field cluster_fields[] = {
      .what = "node_id"},
     UINT(sy_cluster_cfg, "stream_maxlen", stream_maxlen, 1000, 100000000, 1000000),
     UINT(sy_cluster_cfg, "backlog_max", backlog_max, 100, 10000000, 100000),
+    UINT(sy_cluster_cfg, "summary_ttl_s", summary_ttl_s, 1, 31622400, 3600),
     NUMBER(sy_cluster_cfg, "budget_local_share", budget_local_share, 0, 1, 0.1),
 };
 const sy_cfg_schema sy_cfg_cluster_schema = {
