@@ -276,6 +276,26 @@ static sy_config *load_servable(const char *config_path)
     return cfg;
 }
 
+/* Another node committed an experiment through its admin API: adopt the same document
+ * (same allocation version) and serve it (on the cluster thread). */
+static void adopt_definition(void *ud, const char *what, const char *doc)
+{
+    sy_server *s = ud;
+    if (strcmp(what, "experiment") != 0)
+        return;
+    int rc = sy_exp_registry_adopt(s->experiments, doc, strlen(doc));
+    if (rc != 0) {
+        if (rc != 1)
+            sy_log(SY_LOG_WARN, "cluster: an experiment from another node could not be stored");
+        return;
+    }
+    sy_buf errs = {0};
+    if (sy_server_rebuild(s, &errs) != 0)
+        sy_log(SY_LOG_WARN, "cluster: an experiment from another node could not be applied: %s",
+               errs.data ? errs.data : "unknown error");
+    sy_buf_free(&errs);
+}
+
 /*
  * Cluster mode (cfg->cluster.redis_url): start the link to Redis and adopt the cluster's
  * feedback-token secret, so that a token is valid on every node. Without the section,
@@ -295,6 +315,7 @@ static int start_cluster(sy_server *s, const sy_config *cfg)
             fprintf(stderr, "switchyard: %s\n", err);
             return 1;
         }
+        sy_cluster_on_def(s->cluster, adopt_definition, s);
         if (sy_cluster_shared_secret(&cfg->cluster, secret, shared) == 0)
             secret = shared;
         else

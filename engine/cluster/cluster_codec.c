@@ -85,6 +85,17 @@ void sy_cluster_encode_conv(sy_buf *b, const char *node, uint64_t seq, uint64_t 
     sy_buf_puts(b, "}");
 }
 
+void sy_cluster_encode_def(sy_buf *b, const char *node, uint64_t seq, uint64_t published_ms,
+                           const char *what, const char *doc)
+{
+    sy_buf_printf(b, "{\"v\":1,\"k\":\"d\",\"p\":%llu,\"q\":%llu", (unsigned long long)published_ms,
+                  (unsigned long long)seq);
+    put_str(b, "n", node);
+    put_str(b, "what", what);
+    put_str(b, "doc", doc);
+    sy_buf_puts(b, "}");
+}
+
 static double num(const cJSON *o, const char *k, double def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -164,6 +175,19 @@ int sy_cluster_decode(const char *text, size_t len, sy_cluster_obs *out)
         }
         goto done;
     }
+    if (cJSON_IsObject(root) && num(root, "v", 0) == 1 && !str(root, "k", kind, sizeof(kind)) &&
+        strcmp(kind, "d") == 0) { /* a definition */
+        const cJSON *doc = cJSON_GetObjectItemCaseSensitive(root, "doc");
+        if (!str(root, "n", out->node, sizeof(out->node)) &&
+            !str(root, "what", out->def_what, sizeof(out->def_what)) && cJSON_IsString(doc)) {
+            out->def = sy_xstrdup(doc->valuestring);
+            out->is_def = 1;
+            out->published_ms = (uint64_t)num(root, "p", 0);
+            out->seq = (uint64_t)num(root, "q", 0);
+            rc = 0;
+        }
+        goto done;
+    }
     if (!cJSON_IsObject(root) || num(root, "v", 0) != 1 || str(root, "k", kind, sizeof(kind)) ||
         (strcmp(kind, "o") != 0 && strcmp(kind, "f") != 0) || str(root, "id", hex, sizeof(hex)) ||
         strlen(hex) != 32 || sy_hex_decode(hex, 32, out->req.id, 16) != 0 ||
@@ -211,6 +235,8 @@ done:
 
 void sy_cluster_obs_clear(sy_cluster_obs *o)
 {
+    free(o->def);
+    o->def = NULL;
     free(o->x);
     o->x = NULL;
     o->req.x = NULL;
@@ -228,6 +254,11 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 uint64_t sy_cluster_event_id(const sy_cluster_obs *o)
 {
     const sy_store_obs *e = &o->obs;
+    if (o->is_def) { /* a definition: its publisher's event */
+        uint64_t h = fnv(1469598103934665603ull, o->node, strlen(o->node) + 1);
+        h = fnv(h, &o->seq, sizeof(o->seq));
+        return h ? h : 1;
+    }
     if (o->is_conv) { /* a conversation's state: its id and the turn's time */
         uint64_t h = fnv(1469598103934665603ull, "c", 1);
         h = fnv(h, o->conv_id, 16);

@@ -38,6 +38,9 @@ typedef struct sy_cluster_obs {
     int is_conv;         /* a conversation's state, not an observation: */
     uint8_t conv_id[16]; /*   its id */
     sy_conv_state conv;  /*   and its state after a turn */
+    int is_def;          /* an admin definition another node committed: */
+    char def_what[16];   /*   "experiment" */
+    char *def;           /*   its document (JSON text, owned) */
 } sy_cluster_obs;
 
 /* Append o (with the publisher's node id, event number and time) to b as one JSON object. */
@@ -46,7 +49,11 @@ void sy_cluster_encode(sy_buf *b, const char *node, uint64_t seq, uint64_t publi
 /* Append a conversation's state after a turn (what sy_store_put_conv stores). */
 void sy_cluster_encode_conv(sy_buf *b, const char *node, uint64_t seq, uint64_t published_ms,
                             const uint8_t id[16], const sy_conv_state *st);
-/* Decode text of len bytes into out (cleared first): an observation or a conversation. 0, or -1
+/* Append an admin definition (what: "experiment"; doc: its JSON document). */
+void sy_cluster_encode_def(sy_buf *b, const char *node, uint64_t seq, uint64_t published_ms,
+                           const char *what, const char *doc);
+/* Decode text of len bytes into out (cleared first): an observation, a conversation or a
+ * definition. 0, or -1
  * when it is not an observation this version understands (the caller skips it). */
 int sy_cluster_decode(const char *text, size_t len, sy_cluster_obs *out);
 /* Free what a decoded observation owns. */

@@ -57,6 +57,8 @@ struct sy_cluster {
     size_t cap, head, count, sent; /* ring of backlog commands; `sent` of them in flight */
     cl_lookup *lookups;            /* queued look-ups, newest first */
     sy_store *store;               /* where remote conversation states go (set by follow) */
+    sy_cluster_def_fn on_def;      /* where remote definitions go */
+    void *on_def_ud;
     sy_cluster_deliver_fn deliver;
     void *deliver_ud;
     pthread_mutex_t deliver_lock; /* held while delivering (sy_cluster_unfollow waits) */

@@ -197,6 +197,22 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
     sy_cluster_wake(c);
 }
 
+void sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc)
+{
+    sy_buf b = {0};
+    sy_cluster_encode_def(&b, c->cfg.node_id, atomic_fetch_add(&c->seq, 1), sy_wall_ms(), what,
+                          doc);
+    xadd(c, &b, 0);
+    sy_buf_free(&b);
+    sy_cluster_wake(c);
+}
+
+void sy_cluster_on_def(sy_cluster *c, sy_cluster_def_fn fn, void *ud)
+{
+    c->on_def = fn;
+    c->on_def_ud = ud;
+}
+
 /* ---- the stream ----------------------------------------------------------------------- */
 
 /* Another node's conversation state, unless this node's is as new (cluster thread). */
@@ -255,8 +271,14 @@ static size_t read_entries(sy_cluster *c, const redisReply *reply, sy_cluster_ob
             dups++;
             continue;
         }
-        if (batch[n].is_conv) { /* not for the learner */
-            apply_conv(c, &batch[n]);
+        if (batch[n].is_conv || batch[n].is_def) { /* not for the learner */
+            pthread_mutex_lock(&c->deliver_lock);  /* following: the store is open */
+            if (c->deliver && batch[n].is_conv)
+                apply_conv(c, &batch[n]);
+            else if (c->deliver && c->on_def)
+                c->on_def(c->on_def_ud, batch[n].def_what, batch[n].def);
+            pthread_mutex_unlock(&c->deliver_lock);
+            sy_cluster_obs_clear(&batch[n]);
             continue;
         }
         n++;
@@ -345,6 +367,7 @@ void sy_cluster_unfollow(sy_cluster *c)
     pthread_mutex_lock(&c->deliver_lock);
     pthread_mutex_lock(&c->lock);
     c->deliver = NULL;
+    c->store = NULL;
     pthread_mutex_unlock(&c->lock);
     pthread_mutex_unlock(&c->deliver_lock);
 }

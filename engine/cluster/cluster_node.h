@@ -69,6 +69,14 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o);
  * conversation's next turn finds it on any node. */
 void sy_cluster_publish_conv(sy_cluster *c, const uint8_t id[16], const sy_conv_state *st);
 
+/* Publish an admin definition this node committed (what: "experiment"; doc: its whole
+ * JSON document), so that every node adopts it. Any thread, never blocks. */
+void sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc);
+/* Where other nodes' definitions go: fn runs on the cluster thread, in stream order (it
+ * may block briefly: it commits and republishes). Set before sy_cluster_follow. */
+typedef void (*sy_cluster_def_fn)(void *ud, const char *what, const char *doc);
+void sy_cluster_on_def(sy_cluster *c, sy_cluster_def_fn fn, void *ud);
+
 /* Remote observations, in stream order, without this node's own and without events
  * already applied. Called on the cluster thread; the callee owns `obs` (n entries: each
  * sy_cluster_obs_clear'ed, then the array free'd). */
@@ -77,7 +85,8 @@ typedef void (*sy_cluster_deliver_fn)(void *ud, sy_cluster_obs *obs, size_t n);
  * other nodes' conversation states are written to `store` (the newer one wins, by the
  * time of its last turn; the store's TTL and size bound apply as to local ones). */
 void sy_cluster_follow(sy_cluster *c, sy_store *store, sy_cluster_deliver_fn fn, void *ud);
-/* Stop delivering: when it returns, no delivery runs or will run. */
+/* Stop delivering: when it returns, no delivery, conversation write or definition runs
+ * or will run (call it before the store closes). */
 void sy_cluster_unfollow(sy_cluster *c);
 /* The learner applied a remote observation published at published_ms (wall clock). */
 void sy_cluster_note_applied(sy_cluster *c, uint64_t published_ms, uint64_t now_ms);

@@ -513,3 +513,59 @@ def test_redis_stalled_requests_wait_at_most_the_timeout(cluster):
     assert status(a)["budget_fallbacks"] > 0
     assert wait_until(lambda: status(a)["backlog"] == 0 and status(b)["backlog"] == 0, 20)
     assert wait_until(lambda: same_learned(a, b), 20), json.dumps([learned(a), learned(b)])
+
+
+# ---- experiments ---------------------------------------------------------------------------
+
+def test_experiment_started_on_one_node_assigns_identically_on_the_others(tmp_path):
+    fd = tmp_path / "fake"
+    fd.mkdir()
+    fake, redis = FakeProvider(fd, SCENARIO | {"models": {"fake-small": {}, "fake-large": {}}}), \
+        Redis(tmp_path / "redis")
+    nodes = []
+    try:
+        for name in ("a", "b", "c"):
+            cfg = gateway_config(fake.url)
+            cfg["cluster"] = {"redis_url": redis.url, "node_id": name}
+            nodes.append(node(tmp_path, name, cfg))
+        a = nodes[0]
+
+        def admin(gw, method, path, body=None):
+            return requests.request(method, gw.admin_url + path, headers=gw.admin_headers(),
+                                    timeout=30, data=None if body is None else json.dumps(body))
+
+        d = {"id": "exp1", "route": "chat", "unit": "user", "traffic": 0.5,
+             "variants": [{"name": "ctl", "weight": 50},
+                          {"name": "big", "weight": 50, "model": "large"}]}
+        assert admin(a, "POST", "/admin/experiments", d).status_code == 201
+        assert admin(a, "POST", "/admin/experiments/exp1/start").status_code == 200
+        r = admin(a, "PUT", "/admin/experiments/exp1/allocation",
+                  {"weights": {"ctl": 10, "big": 90}})
+        assert r.status_code == 200 and r.json()["allocation_version"] == 2
+
+        def state(gw):
+            r = admin(gw, "GET", "/admin/experiments/exp1")
+            return r.status_code == 200 and (r.json()["status"], r.json()["allocation_version"])
+        for gw in nodes[1:]:
+            assert wait_until(lambda: state(gw) == ("running", 2)), state(gw)
+
+        def where(gw, unit):
+            return admin(gw, "GET", f"/admin/experiments/exp1/assignment?unit={unit}").json()
+        for i in range(50):
+            got = [where(gw, f"u{i}") for gw in nodes]
+            assert got[0] == got[1] == got[2], got
+            assert got[0]["allocation_version"] == 2
+        # and requests through B are served by the variant A's allocation gives them
+        hdr = {"Authorization": nodes[1].headers()["Authorization"], "X-User-Id": "u1"}
+        r = requests.post(nodes[1].url + "/v1/chat/completions", headers=hdr, timeout=10,
+                          json={"model": "chat", "user": "u1",
+                                "messages": [{"role": "user", "content": "x"}]})
+        assert r.status_code == 200
+        w = where(a, "u1")
+        if w["enrolled"]:
+            assert r.headers["x-switchyard-experiment"] == f"exp1={w['variant']}"
+    finally:
+        for gw in nodes:
+            assert gw.stop() == 0
+        redis.stop()
+        assert fake.proc.stop() == 0
