@@ -27,7 +27,8 @@
 typedef struct budget_hold {
     sy_worker_job job; /* first: the verdict comes back through the worker's mailbox */
     sy_call *c;
-    int verdict; /* 1 admitted, 0 refused, -1 Redis unavailable */
+    void (*launch)(sy_call *c, sy_http_req *req); /* the pipeline's next stage */
+    int verdict;                                  /* 1 admitted, 0 refused, -1 Redis unavailable */
 } budget_hold;
 
 static double dearest(const sy_model_cfg *m, int input)
@@ -117,6 +118,7 @@ static void resume(sy_worker_job *job, int live)
     budget_hold *h = (budget_hold *)job;
     sy_call *c = h->c;
     int verdict = h->verdict;
+    void (*launch)(sy_call *, sy_http_req *) = h->launch;
     free(h);
     if (!live)
         return; /* the process is exiting after its drain timeout */
@@ -133,13 +135,17 @@ static void resume(sy_worker_job *job, int live)
     req->ud = NULL;
     if (!verdict) {
         refuse(c, req);
-        sy_call_answered(c, req);
+        c->rec.bytes_in = req->bytes_in; /* answered before any attempt */
+        c->rec.bytes_out = req->bytes_out;
+        c->req = NULL;
+        sy_chat_finish(c);
         return;
     }
-    sy_call_launch(c, req);
+    launch(c, req);
 }
 
-int sy_chat_budget_hold(sy_call *c, sy_http_req *req, const cJSON *root)
+int sy_chat_budget_hold(sy_call *c, sy_http_req *req, const cJSON *root,
+                        void (*launch)(sy_call *c, sy_http_req *req))
 {
     sy_cluster *cl = c->w->server->cluster;
     const sy_key_limits *lim = &c->key->limits;
@@ -148,20 +154,11 @@ int sy_chat_budget_hold(sy_call *c, sy_http_req *req, const cJSON *root)
     budget_hold *h = sy_xcalloc(1, sizeof(*h));
     h->job.run = resume;
     h->c = c;
+    h->launch = launch;
     c->budget_reserved_ms = sy_wall_ms();
     req->ud = c;
     req->on_abort = hold_abort;
     sy_cluster_budget_reserve(cl, c->key_name, c->id, max_cost(c, root), lim->usd_per_day,
                               lim->usd_per_month, c->budget_reserved_ms, on_verdict, h);
     return 1;
-}
-
-void sy_chat_budget_settle(sy_call *c)
-{
-    if (!c->budget_reserved_ms || !c->w->server->cluster)
-        return;
-    double cost = c->att.model && c->att.sent ? c->rec.bill.cost_usd : 0;
-    sy_cluster_budget_settle(c->w->server->cluster, c->key_name, c->id, cost,
-                             c->budget_reserved_ms);
-    c->budget_reserved_ms = 0;
 }

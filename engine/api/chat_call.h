@@ -149,11 +149,10 @@ void sy_call_launch(sy_call *c, sy_http_req *req);
 /* End a call answered before any upstream attempt. */
 void sy_call_answered(sy_call *c, sy_http_req *req);
 /* chat_budget.c: in cluster mode, reserve the call's maximum cost against its key's
- * budgets before launching it. 1: held (the verdict launches or answers it later), 0:
- * launch now. */
-int sy_chat_budget_hold(sy_call *c, sy_http_req *req, const cJSON *root);
-/* chat_record.c, as the call ends: settle its billed cost (nothing when not held). */
-void sy_chat_budget_settle(sy_call *c);
+ * budgets before launching it. 1: held (the verdict calls launch(c, req) or answers
+ * 429 later; chat_record.c settles the cost as the call ends), 0: launch now. */
+int sy_chat_budget_hold(sy_call *c, sy_http_req *req, const cJSON *root,
+                        void (*launch)(sy_call *c, sy_http_req *req));
 
 /* embed_request.c */
 /* Schema checks (engine/proto/embed_validate.c): 1 when valid (s filled), else answers

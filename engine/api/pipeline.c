@@ -223,7 +223,8 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
     if (cfg->log.include_prompts)
         c->rec.prompt_json =
             cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "messages"));
-    int held = sy_chat_budget_hold(c, req, root); /* cluster budgets: launched on the verdict */
+    int held = sy_chat_budget_hold(c, req, root,
+                                   sy_call_launch); /* cluster budgets: launched on the verdict */
     cJSON_Delete(root);
     if (!held)
         sy_call_launch(c, req);

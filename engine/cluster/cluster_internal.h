@@ -1,6 +1,7 @@
 /*
  * cluster_internal: the cluster's state, shared by its files (cluster_node.c: thread,
- * connections, backlog, stream; cluster_budget.c: budget scripts). Not for other layers.
+ * connections, backlog, stream; cluster_budget.c: budget scripts; cluster_link.c: what
+ * both use). Not for other layers.
  */
 #ifndef SY_CLUSTER_INTERNAL_H
 #define SY_CLUSTER_INTERNAL_H

@@ -71,39 +71,6 @@ static int parse_url(const char *url, char *host, size_t host_len, int *port, in
 
 /* ---- backlog ---------------------------------------------------------------------------- */
 
-/* Queue one formatted command (any thread); 0, or -1 when the backlog is full (an
- * observation is then counted as dropped). */
-int sy_cluster_push(sy_cluster *c, char *cmd, int len, int obs)
-{
-    pthread_mutex_lock(&c->lock);
-    int ok = !c->stopping && c->count < c->cap;
-    if (ok) {
-        c->ring[(c->head + c->count) % c->cap] = (cl_entry){cmd, len, obs};
-        c->count++;
-        c->st.backlog = c->count;
-    } else {
-        c->st.dropped += obs;
-    }
-    pthread_mutex_unlock(&c->lock);
-    if (!ok)
-        free(cmd);
-    return ok ? 0 : -1;
-}
-
-void sy_cluster_cmd_sent(sy_cluster *c)
-{
-    if (c->cmd_pending++ == 0)
-        c->cmd_sent_ms = sy_wall_ms();
-}
-
-void sy_cluster_cmd_answered(sy_cluster *c)
-{
-    if (c->cmd_pending && --c->cmd_pending == 0)
-        c->cmd_sent_ms = 0;
-    else
-        c->cmd_sent_ms = sy_wall_ms(); /* the next one has been waiting at most since now */
-}
-
 /* An acknowledgement of the oldest backlog command in flight (replies come in order). */
 static void on_backlog_reply(redisAsyncContext *ac, void *r, void *priv)
 {
@@ -670,11 +637,6 @@ static void *run(void *ud)
     on_tick(-1, 0, c); /* connect at once */
     event_base_loop(c->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
-}
-
-void sy_cluster_wake(sy_cluster *c)
-{
-    event_active(c->wake, 0, 0);
 }
 
 sy_cluster *sy_cluster_start(const sy_cluster_cfg *cfg, unsigned summary_ttl_s,
