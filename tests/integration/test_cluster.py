@@ -569,3 +569,78 @@ def test_experiment_started_on_one_node_assigns_identically_on_the_others(tmp_pa
             assert gw.stop() == 0
         redis.stop()
         assert fake.proc.stop() == 0
+
+
+# ---- three nodes behind a round robin ----------------------------------------------------
+
+QUALITY = {"cheap": 0.7, "best": 0.9, "premium": 0.92}  # SCENARIO's hidden qualities
+
+
+def round_robin(nodes, n, seed, threads=6):
+    """n requests sent to the nodes in turn, each rated (up with the serving model's hidden
+    quality) on a random node. Returns the served models in order and the acknowledged
+    ratings."""
+    import random
+    lock, served, acked = threading.Lock(), [None] * n, []
+    counter = iter(range(n))
+
+    def run(k):
+        rng, s = random.Random(seed * 100 + k), requests.Session()
+        body = json.dumps({"model": "learn", "messages": [{"role": "user", "content": "q"}]})
+        for i in counter:
+            gw = nodes[i % len(nodes)]
+            r = s.post(gw.url + "/v1/chat/completions", headers=gw.headers(), data=body,
+                       timeout=30)
+            assert r.status_code == 200, r.text
+            model = r.json()["model"]
+            up = rng.random() < QUALITY[model]
+            f = s.post(rng.choice(nodes).url + "/v1/feedback", headers=gw.headers(), timeout=30,
+                       data=json.dumps({"request_id": r.headers["x-switchyard-request-id"],
+                                        "rating": "up" if up else "down"}))
+            assert f.status_code == 200, f.text
+            with lock:
+                served[i] = model
+                acked.append((model, up))
+
+    ts = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return served, acked
+
+
+def test_three_nodes_learn_as_one(tmp_path):
+    fd = tmp_path / "fake"
+    fd.mkdir()
+    fake, redis = FakeProvider(fd, SCENARIO), Redis(tmp_path / "redis")
+    nodes, single = [], None
+    try:
+        for name in ("a", "b", "c"):
+            nodes.append(node(tmp_path, name, learning_config(fake.url, name, redis.url)))
+        served, acked = round_robin(nodes, 3000, 1)
+        # every acknowledged rating is in the learned statistics of all three nodes
+        want = {m: sum(1 for mm, _ in acked if mm == m) for m in QUALITY}
+        ups = {m: sum(1 for mm, up in acked if mm == m and up) for m in QUALITY}
+
+        def complete(gw):
+            got = learned(gw)
+            return all(got[m]["ratings"] == want[m] and got[m]["rating_sum"] == ups[m] and
+                       got[m]["requests"] == want[m] for m in QUALITY)
+        for gw in nodes:
+            assert wait_until(lambda: complete(gw), 20), (gw.dir, learned(gw), want, ups)
+        cluster_share = served[-500:].count("best") / 500
+        # the same traffic through one node on its own
+        cfg = learning_config(fake.url, "solo", redis.url)
+        del cfg["cluster"]
+        single = node(tmp_path, "solo", cfg)
+        served1, _ = round_robin([single], 3000, 1)
+        single_share = served1[-500:].count("best") / 500
+        print(f"best arm's share of the last 500 of 3000: 3 nodes {cluster_share:.3f}, "
+              f"one node {single_share:.3f}")
+        assert abs(cluster_share - single_share) <= 0.05
+    finally:
+        for gw in nodes + ([single] if single else []):
+            assert gw.stop() == 0
+        redis.stop()
+        assert fake.proc.stop() == 0
