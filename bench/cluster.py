@@ -91,6 +91,12 @@ def loadgen(binary, url, fake_url, n, c, feedback, seed):
     return n / (time.time() - t0)
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far."""
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def status(admin):
     req = urllib.request.Request(admin + "/admin/status",
                                  headers={"Authorization": f"Bearer {ADMIN_KEY}"})
@@ -157,12 +163,22 @@ def main():
         procs.append(off[0])
         on_url, off_url = nodes[0][1], off[1]
         rs = {"on": [], "off": []}
+        pids = {"on": nodes[0][0].pid, "off": off[0].pid}
+        cpu = {"on": 0.0, "off": 0.0, "redis": 0.0}
         for r in range(args.rounds):
             for name, url in (("off", off_url), ("on", on_url)):
+                c0, r0 = cpu_s(pids[name]), cpu_s(redis.pid)
                 rs[name].append(loadgen(binary, url, fake_url, args.n, 16, 0.0, 100 + r))
+                cpu[name] += cpu_s(pids[name]) - c0
+                if name == "on":
+                    cpu["redis"] += cpu_s(redis.pid) - r0
         on, off_rps = max(rs["on"]), max(rs["off"])
+        n_all = args.n * args.rounds
         print(f"requests/s, one node, 16 connections, no feedback (best of {args.rounds}): "
               f"cluster on {on:.0f}, off {off_rps:.0f}, ratio {on / off_rps:.2f}")
+        print(f"CPU per request: node with cluster on {1e6 * cpu['on'] / n_all:.0f} us, "
+              f"off {1e6 * cpu['off'] / n_all:.0f} us; redis-server "
+              f"{1e6 * cpu['redis'] / n_all:.0f} us")
     finally:
         for p in procs:
             p.terminate()

@@ -207,7 +207,7 @@ void sy_cluster_budget_settle(sy_cluster *c, const char *key_name, const char *i
                           keys[2],   keys[3],       id,  amount,  now};
     char *cmd;
     int len = redisFormatCommandArgv(&cmd, 10, argv, NULL);
-    if (len > 0 && sy_cluster_push(c, cmd, len, 0) == 0)
+    if (len > 0 && sy_cluster_push(c, cmd, len, 0) == 1)
         sy_cluster_wake(c);
 }
 

@@ -69,7 +69,8 @@ struct sy_cluster {
     struct sy_budget_job *budget_jobs; /* queued reservations, newest first */
 };
 
-/* Queue one formatted command in the backlog (any thread); 0, or -1 when it is full. */
+/* Queue one formatted command in the backlog (any thread): 1 queued (wake the cluster
+ * thread), 0 queued (an acknowledgement will flush it), -1 full (cluster_link.c). */
 int sy_cluster_push(sy_cluster *c, char *cmd, int len, int obs);
 /* Cluster thread: load the budget scripts on a new cmd link (before anything else). */
 void sy_cluster_budget_load(sy_cluster *c);

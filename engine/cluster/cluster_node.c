@@ -34,6 +34,7 @@ static void on_rd_connect(const redisAsyncContext *ac, int status);
 static void on_disconnect(const redisAsyncContext *ac, int status);
 static void issue_read(sy_cluster *c);
 static void note_down(sy_cluster *c);
+static void flush(sy_cluster *c);
 
 /* ---- URL ------------------------------------------------------------------------------ */
 
@@ -93,6 +94,7 @@ static void on_backlog_reply(redisAsyncContext *ac, void *r, void *priv)
     if (reply->type == REDIS_REPLY_ERROR)
         c->st.redis_errors++;
     pthread_mutex_unlock(&c->lock);
+    flush(c); /* what was queued meanwhile (sy_cluster_push did not wake us) */
 }
 
 /* Write queued commands while the link is up, keeping at most MAX_INFLIGHT unanswered. */
@@ -117,8 +119,8 @@ static void flush(sy_cluster *c)
     }
 }
 
-/* Queue one XADD of an encoded entry. */
-static void xadd(sy_cluster *c, const sy_buf *b, int obs)
+/* Queue one XADD of an encoded entry; 1 when the cluster thread needs a wake-up. */
+static int xadd(sy_cluster *c, const sy_buf *b, int obs)
 {
     char maxlen[24], *cmd;
     snprintf(maxlen, sizeof(maxlen), "%u", c->cfg.stream_maxlen);
@@ -127,17 +129,17 @@ static void xadd(sy_cluster *c, const sy_buf *b, int obs)
     size_t lens[] = {4, strlen(STREAM_KEY),     6, 1,     strlen(maxlen), 1,
                      1, strlen(c->cfg.node_id), 1, b->len};
     int len = redisFormatCommandArgv(&cmd, 10, argv, lens);
-    if (len > 0)
-        sy_cluster_push(c, cmd, len, obs);
+    return len > 0 && sy_cluster_push(c, cmd, len, obs) == 1;
 }
 
 void sy_cluster_publish_conv(sy_cluster *c, const uint8_t id[16], const sy_conv_state *st)
 {
     sy_buf b = {0};
     sy_cluster_encode_conv(&b, c->cfg.node_id, atomic_fetch_add(&c->seq, 1), sy_wall_ms(), id, st);
-    xadd(c, &b, 0);
+    int wake = xadd(c, &b, 0);
     sy_buf_free(&b);
-    sy_cluster_wake(c);
+    if (wake)
+        sy_cluster_wake(c);
 }
 
 void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
@@ -146,7 +148,7 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
     uint64_t seq = atomic_fetch_add(&c->seq, 1);
     sy_cluster_encode(&b, c->cfg.node_id, seq, sy_wall_ms(), o);
     char *cmd;
-    int len;
+    int len, wake = 0;
     if (!o->is_feedback) { /* the summary, for feedback given to another node */
         char key[48], ttl[24];
         memcpy(key, "sy:req:", 7);
@@ -155,13 +157,13 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
         const char *argv[] = {"SET", key, b.data, "EX", ttl};
         size_t lens[] = {3, strlen(key), b.len, 2, strlen(ttl)};
         len = redisFormatCommandArgv(&cmd, 5, argv, lens);
-        if (len > 0)
-            sy_cluster_push(c, cmd, len, 0);
+        wake = len > 0 && sy_cluster_push(c, cmd, len, 0) == 1;
     }
     if (o->is_feedback || o->req->route[0])
-        xadd(c, &b, 1);
+        wake |= xadd(c, &b, 1);
     sy_buf_free(&b);
-    sy_cluster_wake(c);
+    if (wake)
+        sy_cluster_wake(c);
 }
 
 void sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc)
@@ -169,9 +171,10 @@ void sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc)
     sy_buf b = {0};
     sy_cluster_encode_def(&b, c->cfg.node_id, atomic_fetch_add(&c->seq, 1), sy_wall_ms(), what,
                           doc);
-    xadd(c, &b, 0);
+    int wake = xadd(c, &b, 0);
     sy_buf_free(&b);
-    sy_cluster_wake(c);
+    if (wake)
+        sy_cluster_wake(c);
 }
 
 void sy_cluster_on_def(sy_cluster *c, sy_cluster_def_fn fn, void *ud)
