@@ -2,7 +2,8 @@
 # Install the Debian packages switchyard needs, only those that are missing.
 # Usage: scripts/install-deps.sh [build|test|bench]   (each level includes the previous)
 #        scripts/install-deps.sh package                (build + what `make package` needs)
-# gnuplot-nox (build) renders the charts of `switchyard sim --report`.
+# gnuplot-nox (build) renders the charts of `switchyard sim --report`; chromium,
+# chromium-driver and python3-selenium (test) run the dashboard's browser tests.
 set -euo pipefail
 level=${1:-build}
 
@@ -10,6 +11,8 @@ pkgs=(build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev liblmdb
       libcjson-dev libgsl-dev libhiredis-dev curl jq gnuplot-nox)
 if [ "$level" = test ] || [ "$level" = bench ]; then
   pkgs+=(libcmocka-dev python3 python3-pytest python3-requests clang redis-server)
+  # the dashboard's browser tests (tests/integration/test_dashboard_browser.py)
+  pkgs+=(chromium chromium-driver python3-selenium)
 fi
 if [ "$level" = bench ]; then
   pkgs+=(wrk nginx-light valgrind)

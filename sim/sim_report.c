@@ -295,7 +295,7 @@ int sy_sim_report_csv(const char *path, const sy_sim_report_in *in, char *err, s
                "cost_p50,cost_p90,utility_p10,utility_p50,utility_p90,pct_ref_quality_p10,"
                "pct_ref_quality_p50,pct_ref_quality_p90,pct_ref_cost_p10,pct_ref_cost_p50,"
                "pct_ref_cost_p90,seeds_meeting_target\n");
-    static const char *const kinds[] = {"policy", "oracle", "fixed"};
+    static const char *const kinds[] = {"policy", "oracle", "fixed", "oracle"};
     for (size_t a = 0; a < in->res->n_agents; a++) {
         row_stats s;
         stats_of(in, a, &s);
@@ -341,7 +341,7 @@ int sy_sim_report_seed_csv(const char *path, const sy_sim_report_in *in, char *e
     }
     fprintf(f, "policy,kind,seed,requests,quality,cost_usd,utility,regret_oracle,"
                "regret_best_fixed,pct_ref_quality,pct_ref_cost,meets_target\n");
-    static const char *const kinds[] = {"policy", "oracle", "fixed"};
+    static const char *const kinds[] = {"policy", "oracle", "fixed", "oracle"};
     const sy_sim_result *res = in->res;
     for (size_t a = 0; a < res->n_agents; a++) {
         const sy_sim_agent_result *r = &res->agents[a];
@@ -509,7 +509,8 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
         double q, qh, c, ch;
         sy_sim_mean_ci(res->agents[a].quality, res->seeds, &q, &qh);
         sy_sim_mean_ci(res->agents[a].cost, res->seeds, &c, &ch);
-        fprintf(pl, "%.9g %.9g %.9g %.9g %d \"", c, q, ch, qh, (int)in->agents[a].kind);
+        int kind = in->agents[a].kind == SY_SIM_TABLE ? SY_SIM_ORACLE : (int)in->agents[a].kind;
+        fprintf(pl, "%.9g %.9g %.9g %.9g %d \"", c, q, ch, qh, kind);
         for (const char *s = in->agents[a].name; *s; s++)
             fputc(*s == '"' ? '\'' : *s, pl);
         fprintf(pl, "\" %.9g %d\n", label_y[a], (long)a == in->best_fixed);
@@ -528,7 +529,7 @@ int sy_sim_report_charts(const char *dir, const sy_sim_report_in *in, long event
     fputs("plot ", gp);
     size_t col = 0;
     for (size_t a = 0; a < res->n_agents; a++) {
-        if (in->agents[a].kind == SY_SIM_ORACLE ||
+        if (in->agents[a].kind == SY_SIM_ORACLE || in->agents[a].kind == SY_SIM_TABLE ||
             (in->agents[a].kind == SY_SIM_FIXED && (long)a != in->best_fixed &&
              (long)a != in->reference))
             continue;

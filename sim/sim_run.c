@@ -38,7 +38,7 @@ void sy_sim_row_scales(const sy_objective *obj, const sy_sim_row *row, size_t n_
     *ls = obj->w_latency_rel > 0 ? sy_geomean_positive(row->latency, row->eligible, n_arms) : 0;
 }
 
-static double violation(const sy_objective *obj, double cost, double latency)
+double sy_sim_violation(const sy_objective *obj, double cost, double latency)
 {
     double v = 0;
     if (obj->max_cost_usd > 0 && cost > obj->max_cost_usd)
@@ -64,7 +64,8 @@ long sy_sim_oracle_arm(const sy_objective *obj, const sy_sim_row *row, size_t n_
     for (size_t k = 0; k < n_arms; k++) {
         if (row->eligible && !row->eligible[k])
             continue;
-        double v = violation(obj, row->cost[k], row->latency[k]), u = row_eu(obj, row, cs, ls, k);
+        double v = sy_sim_violation(obj, row->cost[k], row->latency[k]),
+               u = row_eu(obj, row, cs, ls, k);
         if (best < 0 || v < best_v || (v == best_v && u > best_u)) {
             best = (long)k;
             best_v = v;
@@ -220,8 +221,17 @@ static void account(const sy_sim_opts *opts, const sy_sim_row *row, size_t K, si
     }
 }
 
-/* Start seed `seed`: fresh states, snapshots and generators for the learners. */
-static void begin_seed(sy_sim_agent *agents, size_t n_agents, live_agent *live, unsigned long seed)
+/* A table agent's arm for this row, or the first eligible arm if the table's is not. */
+static long table_arm(const sy_sim_agent *agent, const sy_sim_row *row, size_t K)
+{
+    long k = agent->row_arm[row->id];
+    return k >= 0 && (size_t)k < K && row->eligible[k] ? k : sy_sim_fixed_arm(0, row, K);
+}
+
+/* Start seed `seed`: fresh states (fed the warm data first, when given), snapshots and
+ * generators for the learners. */
+static void begin_seed(sy_sim_agent *agents, size_t n_agents, live_agent *live, unsigned long seed,
+                       const sy_sim_warm *warm)
 {
     for (size_t a = 0; a < n_agents; a++) {
         live_agent *L = &live[a];
@@ -229,6 +239,8 @@ static void begin_seed(sy_sim_agent *agents, size_t n_agents, live_agent *live, 
         if (agents[a].kind != SY_SIM_LEARNER)
             continue;
         sy_policy_state_new(&agents[a].params, &L->st);
+        if (warm)
+            sy_sim_warm_feed(warm, L->st, sy_policy_kind_is_contextual(agents[a].params.kind));
         L->snap = sy_policy_state_snapshot(L->st, 0);
         L->rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(L->rng, sy_sim_agent_seed(seed, agents[a].name));
@@ -278,7 +290,7 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
     for (unsigned s = 0; s < opts->seeds; s++) {
         unsigned long seed = opts->seed0 + s;
         src->begin(src->ctx, seed);
-        begin_seed(agents, n_agents, live, seed);
+        begin_seed(agents, n_agents, live, seed, opts->warm);
         size_t bucket = 0, bucket_n = 0;
         memset(bucket_eu, 0, n_agents * sizeof(double));
         for (size_t t = 0; t < T; t++) {
@@ -289,9 +301,10 @@ int sy_sim_run(const sy_sim_source *src, sy_sim_agent *agents, size_t n_agents,
             sy_sim_row_scales(&opts->obj, &row, K, &cs, &ls);
             double eu_opt = o >= 0 ? row_eu(&opts->obj, &row, cs, ls, (size_t)o) : 0;
             for (size_t a = 0; a < n_agents; a++) {
-                long k = agents[a].kind == SY_SIM_ORACLE ? o
-                         : agents[a].kind == SY_SIM_FIXED
-                             ? sy_sim_fixed_arm(agents[a].arm, &row, K)
+                long k = agents[a].kind == SY_SIM_ORACLE  ? o
+                         : agents[a].kind == SY_SIM_FIXED ? sy_sim_fixed_arm(agents[a].arm, &row, K)
+                         : agents[a].kind == SY_SIM_TABLE
+                             ? table_arm(&agents[a], &row, K)
                              : learner_step(&agents[a], &live[a], &row, K, t, opts);
                 if (k >= 0) /* else no arm can serve this row */
                     account(opts, &row, K, (size_t)k, cs, ls, eu_opt, src->n_tasks, &live[a],
@@ -379,6 +392,7 @@ static void ds_row(void *ctx, size_t t, sy_sim_row *row)
     row->eu = NULL;
     row->eligible = s->elig + i * s->ds->n_arms;
     row->task = s->task[i];
+    row->id = i;
 }
 
 int sy_sim_dataset_source(const sy_sim_dataset *ds, size_t dim, sy_sim_source *src)

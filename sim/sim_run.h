@@ -16,18 +16,22 @@
 
 #include "policy.h"
 #include "sim_data.h"
+#include "sim_warm.h"
 
 #include <gsl/gsl_rng.h>
 #include <stdint.h>
 
-typedef enum { SY_SIM_LEARNER = 0, SY_SIM_ORACLE, SY_SIM_FIXED } sy_sim_agent_kind;
+/* TABLE: serves a precomputed arm per row of the source (row_arm[row.id]), e.g. the
+ * reference routers of sim_oracle.h. */
+typedef enum { SY_SIM_LEARNER = 0, SY_SIM_ORACLE, SY_SIM_FIXED, SY_SIM_TABLE } sy_sim_agent_kind;
 
 typedef struct sy_sim_agent {
     char name[128];
     sy_sim_agent_kind kind;
     sy_policy_params params; /* LEARNER; params.arms is set by the runner to `arms` */
     sy_arm_params arms[SY_POLICY_MAX_ARMS];
-    size_t arm; /* FIXED */
+    size_t arm;          /* FIXED */
+    const long *row_arm; /* TABLE: arm per row id (the caller keeps it alive) */
 } sy_sim_agent;
 
 /* One step's view of every arm. Arrays have n_arms entries. */
@@ -41,6 +45,7 @@ typedef struct sy_sim_row {
     const double *eu;      /* expected utility per arm (regret); NULL = realised utility */
     const uint8_t *eligible;
     long task; /* index into the source's task names, for reports only; -1 = none */
+    size_t id; /* the row's index in its dataset (a scenario: the step) */
 } sy_sim_row;
 
 /* A row source: `begin` starts seed s (resets state, shuffles...); `row` fills step t. */
@@ -61,6 +66,7 @@ typedef struct sy_sim_opts {
     size_t curve_points; /* points of the over-time curves */
     void (*progress)(void *ctx, size_t done, size_t total);
     void *progress_ctx;
+    const sy_sim_warm *warm; /* NULL = cold start; else fed to every learner per seed */
 } sy_sim_opts;
 
 typedef struct sy_sim_agent_result {
@@ -89,6 +95,9 @@ double sy_sim_utility(const sy_objective *obj, double quality, double cost, doub
  * realised costs and latencies (0 when the objective has no relative term). */
 void sy_sim_row_scales(const sy_objective *obj, const sy_sim_row *row, size_t n_arms, double *cs,
                        double *ls);
+/* Sum of the relative excesses of a cost and latency over obj's hard constraints (0 when
+ * they hold; an unknown latency never violates). */
+double sy_sim_violation(const sy_objective *obj, double cost, double latency);
 /* The oracle's arm for a row: constraints first (least violation), then best utility
  * (expected utility when row->eu is set); lowest index on ties. -1 if none eligible. */
 long sy_sim_oracle_arm(const sy_objective *obj, const sy_sim_row *row, size_t n_arms);

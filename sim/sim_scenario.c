@@ -382,6 +382,7 @@ static void sc_row(void *ctx, size_t t, sy_sim_row *row)
     row->eu = sc->eu;
     row->eligible = sc->elig;
     row->task = (long)ci;
+    row->id = t;
 }
 
 int sy_sim_scenario_source(sy_sim_scenario *sc, size_t dim, const sy_objective *obj,

@@ -7,14 +7,18 @@
  *   POST /admin/reload            reload the configuration file (as SIGHUP does)
  *   /admin/prompts/...            the prompt registry (engine/api/api_prompts.c)
  *   /admin/experiments/...        experiments (engine/api/api_experiments.c)
+ *   GET  /admin/activity, /admin/decisions   the dashboard's history (api_activity.c)
+ *   GET  /, /ui/...               the dashboard's files, no key (api_dashboard.c)
  * Served by worker 0; the reload reads the config file on that worker, which is an
  * admin action, never on the client request path.
  */
 #include "api.h"
 #include "api_interval.h"
 
+#include "api_activity.h"
 #include "api_cluster.h"
 #include "api_common.h"
+#include "api_dashboard.h"
 #include "api_experiments.h"
 #include "api_prompts.h"
 
@@ -125,6 +129,13 @@ static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r, s
     sy_buf_json_string(b, r->name, strlen(r->name));
     sy_buf_puts(b, ",\"policy\":");
     sy_buf_json_string(b, r->policy, strlen(r->policy));
+    const sy_objective *o = &r->params.objective;
+    sy_buf_printf(b,
+                  ",\"objective\":{\"quality\":%.9g,\"cost_per_usd\":%.9g,\"latency_per_s\":%.9g,"
+                  "\"cost_per_doubling\":%.9g,\"latency_per_doubling\":%.9g,"
+                  "\"max_cost_usd\":%.9g,\"latency_slo_ms\":%.9g}",
+                  o->w_quality, o->w_cost, o->w_latency, o->w_cost_rel, o->w_latency_rel,
+                  o->max_cost_usd, o->latency_slo_s * 1000.0);
     sy_buf_puts(b, ",\"rules\":[");
     static const char *const actions[] = {"escalate", "pin", "deescalate"};
     for (size_t i = 0; i < r->n_rules; i++) {
@@ -238,19 +249,15 @@ static void admin_metrics(sy_worker *w, sy_http_req *req)
 }
 
 /* GET /admin/conversations/{id}: {id} is the client's conversation id (as sent in
- * X-Conversation-Id or metadata.conversation_id) or the 32-hex internal id. */
+ * X-Conversation-Id or metadata.conversation_id; percent-decoded when it is validly
+ * escaped) or the 32-hex internal id. */
 static void admin_conversation(sy_worker *w, sy_http_req *req, const char *id)
 {
-    uint8_t key[16], digest[SY_SHA256_LEN];
-    size_t n = strlen(id);
-    if (n != 32 || sy_hex_decode(id, 32, key, 16) != 0) {
-        sy_sha256_ctx ctx;
-        sy_sha256_init(&ctx);
-        sy_sha256_update(&ctx, "h:", 2);
-        sy_sha256_update(&ctx, id, n);
-        sy_sha256_final(&ctx, digest);
-        memcpy(key, digest, 16);
-    }
+    uint8_t key[16];
+    char decoded[512];
+    if (sy_api_percent_decode(id, strlen(id), decoded, sizeof(decoded), 0) == 0)
+        id = decoded;
+    sy_api_conversation_key(id, key);
     sy_conv_state c;
     if (sy_store_conv_get(w->server->store, key, sy_wall_ms(), &c) != 0) {
         sy_http_respond_error(req, 404, "invalid_request_error", "conversation_not_found", NULL,
@@ -330,6 +337,8 @@ static void admin_route(sy_worker *w, sy_http_req *req)
             admin_metrics(w, req);
         return;
     }
+    if (sy_api_dashboard(req))
+        return;
     if (strncmp(p, "/admin/", 7) != 0)
         return sy_api_not_found(req);
     if (!admin_authorized(w, req))
@@ -348,6 +357,11 @@ static void admin_route(sy_worker *w, sy_http_req *req)
         if (!sy_http_req_method_is(req, "GET"))
             return sy_api_method_not_allowed(req, "GET");
         return admin_conversation(w, req, p + 21);
+    }
+    if (strcmp(p, "/admin/activity") == 0 || strcmp(p, "/admin/decisions") == 0) {
+        if (!sy_http_req_method_is(req, "GET"))
+            return sy_api_method_not_allowed(req, "GET");
+        return p[7] == 'a' ? sy_api_admin_activity(w, req) : sy_api_admin_decisions(w, req);
     }
     if (strcmp(p, "/admin/experiments") == 0 || strncmp(p, "/admin/experiments/", 19) == 0)
         return sy_api_admin_experiments(w, req, p[18] == '/' ? p + 19 : NULL);

@@ -9,6 +9,8 @@
 #include "api_models.h"
 #include "feedback_api.h"
 #include "ingress.h"
+#include "ingress_messages.h"
+#include "messages_ingress.h"
 #include "pipeline.h"
 
 #include "keys.h"
@@ -56,6 +58,15 @@ static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
             return 0;
         sy_pipeline_chat(w, req, k, NULL);
         return 1;
+    }
+    if (sy_messages_count_path(p)) { /* Anthropic's token count: no upstream call */
+        req->error_body = sy_messages_error_body;
+        const sy_client_key_cfg *k = gate(w, req, "POST");
+        if (!k)
+            return 0;
+        *key_name = k->name;
+        sy_messages_count_tokens(w, req);
+        return 0;
     }
     const sy_ingress *ingress = sy_ingress_for_path(p);
     if (ingress) { /* another API, through the chat pipeline (ingress.h) */

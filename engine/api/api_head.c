@@ -8,6 +8,8 @@
 #include "api_common.h"
 #include "api_cors.h"
 #include "ingress.h"
+#include "ingress_messages.h"
+#include "messages_ingress.h"
 
 #include "keys.h"
 
@@ -43,6 +45,10 @@ int sy_api_client_head(sy_http_req *req, void *ud)
     const sy_ingress *ingress = sy_ingress_for_path(p);
     if (ingress) { /* its refusals speak its API from here on */
         req->error_body = ingress->error_body;
+        chat = 1;
+    }
+    if (sy_messages_count_path(p)) { /* Anthropic's token count: its shape, a key */
+        req->error_body = sy_messages_error_body;
         chat = 1;
     }
     if (!chat && !models && !feedback)

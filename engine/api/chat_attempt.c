@@ -306,6 +306,17 @@ int sy_chat_start_attempt(sy_call *c)
     c->att.prov = &cfg->providers[c->att.model->provider];
     c->att.ad = c->embed ? sy_embed_adapter_for(c->att.prov->dialect)
                          : sy_adapter_for(c->att.prov->dialect);
+    /* An ingress whose API this provider speaks natively (ingress.h: native) gets the
+     * client's own body, unless a prompt template rewrote the request (only the chat
+     * body carries it). Decided per attempt: a fallback may cross kinds. */
+    const sy_adapter *native =
+        c->ingress && c->ingress->native && c->ingress_body.len && !c->ctx.prompt[0]
+            ? c->ingress->native(c->att.prov)
+            : NULL;
+    c->att.native = native != NULL;
+    if (native)
+        c->att.ad = native;
+    const sy_buf *src = native ? &c->ingress_body : &c->req->body;
     c->att.rs.client_model = c->att.model->name; /* owned by the runtime c holds a reference to */
     c->att.rs.client_id = c->id;                 /* the body's id is the request id */
     sy_buf_printf(&c->headers, "x-switchyard-model: %s\r\nx-switchyard-upstream-model: %s\r\n",
@@ -313,7 +324,7 @@ int sy_chat_start_attempt(sy_call *c)
     if (c->dec.route)
         sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", c->dec.route->name);
     /* Every attempt translates the client's body afresh (adapters edit it in place). */
-    cJSON *root = cJSON_ParseWithLength(c->req->body.data, c->req->body.len);
+    cJSON *root = cJSON_ParseWithLength(src->data, src->len);
     const char *bad_param = NULL, *why = NULL;
     if (!c->att.ad && c->embed) {
         bad_param = "model";

@@ -94,6 +94,10 @@ typedef struct sy_call_attempt {
     sy_buf ing_raw;
     sy_sse_parser ing_sse;
     void *ing_state;
+    /* the adapter speaks the ingress's API natively (ingress.h: native): it was sent the
+     * client's own body (sy_call.ingress_body) and its answer and events go out as they
+     * are, with no ingress translation */
+    int native;
     int started;        /* streaming response begun */
     int sent;           /* a request went to an upstream: the exchange is billed */
     int acquired;       /* the breaker granted the current attempt */
@@ -125,9 +129,11 @@ typedef struct sy_call {
     const sy_client_key_cfg *key;
     int stream;
     int embed; /* POST /v1/embeddings (embeddings.c): embedding models and adapters */
-    const sy_ingress *ingress;   /* the client's API when not OpenAI chat (ingress.h), or NULL */
-    sy_buf headers;              /* x-switchyard-* response headers */
-    size_t base_headers_len;     /* headers before the per-attempt model/route lines */
+    const sy_ingress *ingress; /* the client's API when not OpenAI chat (ingress.h), or NULL */
+    sy_buf ingress_body;       /* the client's own body, kept when the ingress has a native
+                                  adapter (attempts at such providers send it) */
+    sy_buf headers;            /* x-switchyard-* response headers */
+    size_t base_headers_len;   /* headers before the per-attempt model/route lines */
     uint64_t budget_reserved_ms; /* cluster budget reserved at (chat_budget.c); 0: none */
     sy_call_ctx ctx;
     sy_call_conv conv;

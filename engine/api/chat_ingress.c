@@ -43,7 +43,9 @@ void sy_chat_ingress_relay(sy_call *c)
 
 void sy_chat_ingress_close(sy_call *c, const char *code, const char *message, sy_buf *out)
 {
-    if (!c->ingress)
+    /* a native stream closed itself (its upstream sent the closing events); a cut one
+     * gets the API's error event from a fresh translation state */
+    if (!c->ingress || (c->att.native && !code))
         return;
     if (!c->att.ing_state) {
         sy_ingress_info info = call_info(c);

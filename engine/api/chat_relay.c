@@ -41,9 +41,11 @@ void sy_chat_on_header(void *ud, long status)
 int sy_chat_on_sse_event(void *ud, const sy_sse_event *ev)
 {
     sy_call *c = ud;
-    /* an ingress translates the adapter's OpenAI events into its client's API */
+    /* an ingress translates the adapter's OpenAI events into its client's API, unless
+     * the adapter speaks that API natively */
+    int translate = c->ingress && !c->att.native;
     c->att.ad->stream_event(ev->event, ev->event_len, ev->data, ev->data_len, ev->raw, ev->raw_len,
-                            &c->att.rs, c->ingress ? &c->att.ing_raw : &c->att.out);
+                            &c->att.rs, translate ? &c->att.ing_raw : &c->att.out);
     sy_chat_ingress_relay(c);
     return 0;
 }
@@ -132,7 +134,8 @@ static char *answer_message_json(const sy_buf *body)
 void sy_chat_answer_plain(sy_call *c, sy_buf *body)
 {
     sy_buf translated = {0};
-    if (c->ingress && sy_chat_ingress_answer(c, body, &translated) != 0) {
+    int translate = c->ingress && !c->att.native; /* a native answer is the client's already */
+    if (translate && sy_chat_ingress_answer(c, body, &translated) != 0) {
         sy_buf_free(&translated);
         c->rec.status = 502;
         c->rec.error_code = "upstream_malformed_response";
@@ -149,7 +152,7 @@ void sy_chat_answer_plain(sy_call *c, sy_buf *body)
     sy_bill bill;
     sy_bill_exchange(&c->att.model->price, &c->att.rs, 1, c->rec.prompt_bytes, &bill);
     sy_buf_printf(&c->headers, "x-switchyard-cost-usd: %.9f\r\n", bill.cost_usd);
-    const sy_buf *out = c->ingress ? &translated : body;
+    const sy_buf *out = translate ? &translated : body;
     sy_http_respond(c->req, 200, "application/json", c->headers.data, out->data, out->len);
     sy_buf_free(&translated);
     sy_chat_detach(c);

@@ -3,6 +3,8 @@
  */
 #include "ingress.h"
 
+#include "ingress_messages.h"
+
 #include <string.h>
 
 typedef struct ingress_path {
@@ -10,7 +12,13 @@ typedef struct ingress_path {
     const sy_ingress *ingress;
 } ingress_path;
 
+extern const sy_ingress sy_ingress_responses; /* ingress_responses.c */
+
 static const ingress_path paths[] = {
+    {"/v1/messages", &sy_ingress_messages},
+    {"/messages", &sy_ingress_messages},
+    {"/v1/responses", &sy_ingress_responses},
+    {"/responses", &sy_ingress_responses},
     {NULL, NULL},
 };
 

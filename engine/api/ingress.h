@@ -21,6 +21,9 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+struct sy_adapter;      /* adapter.h */
+struct sy_provider_cfg; /* config.h */
+
 /* What an ingress may put into its answers. */
 typedef struct sy_ingress_info {
     const char *id;    /* the gateway's request id (answers carry it, so it can be rated) */
@@ -54,6 +57,13 @@ typedef struct sy_ingress {
      * message. Calls after the first write nothing. */
     void (*stream_close)(void *st, const char *code, const char *message, sy_buf *out);
     void (*stream_free)(void *st);
+    /*
+     * Optional: the adapter that speaks this API natively to prov, or NULL (translate).
+     * With one, an attempt at prov sends the client's own body (kept on the call) through
+     * that adapter and relays its answer and events untranslated (chat_attempt.c picks
+     * per attempt, so one route may mix both kinds). NULL member: always translate.
+     */
+    const struct sy_adapter *(*native)(const struct sy_provider_cfg *prov);
 } sy_ingress;
 
 /* The ingress serving a client path, or NULL (OpenAI's own endpoints). */

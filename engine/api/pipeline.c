@@ -181,6 +181,11 @@ static cJSON *ingress_to_chat(sy_call *c, sy_http_req *req, cJSON *root)
         chat = c->ingress->to_chat(root, &param, why, sizeof(why));
     else
         snprintf(why, sizeof(why), "the request body must be a JSON object");
+    if (chat && c->ingress->native) { /* attempts at native providers send it as it came */
+        char *orig = cJSON_PrintUnformatted(root);
+        sy_buf_puts(&c->ingress_body, orig ? orig : "");
+        free(orig);
+    }
     cJSON_Delete(root);
     if (!chat) {
         c->rec.status = 400;

@@ -9,6 +9,7 @@
 #include "provider.h"
 #include "cluster_node.h"
 #include "learner.h"
+#include "activity.h"
 #include "exp_tracker.h"
 #include "experiments.h"
 #include "prompt_registry.h"
@@ -356,6 +357,7 @@ static int open_state(sy_server *s, sy_config *cfg)
     s->prompts = sy_prompt_registry_open(s->store);
     s->experiments = sy_exp_registry_open(s->store);
     s->exp_tracker = sy_exp_tracker_new();
+    s->activity = sy_activity_new();
     sy_buf exp_errors = {0};
     int rc = 0;
     if (publish_locked(s, cfg, 1, &exp_errors) != 0) { /* cfg is freed by it */
@@ -428,6 +430,7 @@ static void close_server(sy_server *s)
     sy_prompt_registry_free(s->prompts);
     sy_exp_registry_free(s->experiments);
     sy_exp_tracker_free(s->exp_tracker);
+    sy_activity_free(s->activity);
     sy_config_free(s->file_cfg);
     free(s->workers);
     sy_runtime_unref(s->rt);

@@ -102,6 +102,8 @@ typedef struct sy_provider_cfg {
     char *key_env;       /* name of the env var holding the key; NULL = no auth */
     char *api_key;       /* resolved from key_env at load time; NULL if unset. Never logged. */
     unsigned timeout_ms; /* 0 = use upstream.request_timeout_ms */
+    int responses_api;   /* openai dialect: it serves POST /responses, so the gateway's
+                            /v1/responses is forwarded natively (else translated to chat) */
 } sy_provider_cfg;
 
 typedef struct sy_price_cfg {

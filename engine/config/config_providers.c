@@ -1,6 +1,7 @@
 /*
  * config_providers: the "providers" section — one upstream API per name, with its
- * dialect, base URL, the environment variable holding its key, and a timeout.
+ * dialect, base URL, the environment variable holding its key, a timeout, and whether it
+ * speaks OpenAI's Responses API (responses_api).
  */
 #include "config_schema.h"
 
@@ -132,6 +133,9 @@ static const sy_cfg_field provider_fields[] = {
      .type = SY_CFG_CUSTOM,
      .offset = offsetof(sy_provider_cfg, timeout_ms),
      .read = read_timeout},
+    {.key = "responses_api",
+     .type = SY_CFG_BOOL,
+     .offset = offsetof(sy_provider_cfg, responses_api)},
 };
 static const sy_cfg_schema provider_schema = SY_CFG_SCHEMA(provider_fields);
 
@@ -142,6 +146,10 @@ static void parse_provider(sy_cfg_loader *l, const cJSON *v, void *out)
     p->name = sy_xstrdup(v->string);
     sy_cfg_check_text(l, v->string, SY_CONFIG_MAX_NAME, "provider name");
     sy_cfg_walk(l, v, &provider_schema, p);
+    if (p->responses_api && p->dialect != SY_DIALECT_OPENAI)
+        sy_cfg_errk(l, "responses_api",
+                    "is only for providers of the openai dialect (others are "
+                    "reached through the chat translation)");
 }
 
 int sy_cfg_read_providers(sy_cfg_loader *l, const cJSON *v, void *out)

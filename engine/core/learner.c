@@ -2,6 +2,7 @@
 #include "learner.h"
 
 #include "clock.h"
+#include "activity.h"
 #include "cluster_node.h"
 #include "exp_tracker.h"
 #include "key_limits.h"
@@ -301,6 +302,8 @@ static void observe(void *ud, const sy_store_obs *o)
     sy_learner *l = ud;
     if (l->server->exp_tracker) /* experiment results learn from the same events */
         sy_exp_tracker_observe(l->server->exp_tracker, o);
+    if (l->server->activity) /* and the dashboard's history (engine/core/activity.h) */
+        sy_activity_observe(l->server->activity, o, sy_wall_ms());
     if (!o) {
         if (l->dirty && sy_wall_ms() - l->last_publish_ms >= PUBLISH_EVERY_MS)
             publish(l, NULL);

@@ -51,6 +51,7 @@ typedef struct sy_server {
     struct sy_prompt_registry *prompts;  /* prompt versions and labels (in memory + LMDB) */
     struct sy_exp_registry *experiments; /* experiment documents (in memory + LMDB) */
     struct sy_exp_tracker *exp_tracker;  /* experiment results, fed on the store thread */
+    struct sy_activity *activity;        /* the dashboard's history, fed on the store thread */
     sy_config *file_cfg; /* the configuration file as loaded (under reload_lock): runtimes
                             are built from it plus the running experiments */
 } sy_server;

@@ -509,12 +509,14 @@ static int read_head(sy_http_conn *c, struct evbuffer *in)
         return 0;
     }
     int64_t cl = c->req.head.content_length;
+    /* the head check first: it refuses a wrong key, and it sets the error shape of the
+     * request's API (an ingress's 413 speaks that API) */
+    if (!head_accepted(c))
+        return 0;
     if (cl > 0 && (uint64_t)cl > lim->max_body_bytes) {
         protocol_error(c, 413, "request body exceeds the configured limit");
         return 0;
     }
-    if (!head_accepted(c))
-        return 0;
     if (cl > 0 && body_reserve(c, (size_t)cl) != 0) {
         protocol_error(c, 503, "too many request bodies in flight; retry shortly");
         return 0;

@@ -14,6 +14,11 @@ const sy_adapter *sy_adapter_for(sy_dialect dialect);
  * embeddings API (Anthropic). */
 const sy_adapter *sy_embed_adapter_for(sy_dialect dialect);
 
+/* The adapter that forwards OpenAI Responses API requests untranslated to prov
+ * (provider_responses.c), or NULL when prov does not speak that API (only an openai
+ * dialect provider with "responses_api": true does). */
+const sy_adapter *sy_responses_native_adapter(const sy_provider_cfg *prov);
+
 /*
  * Append one "$.providers.NAME.dialect: ..." line per provider whose dialect has no
  * adapter in this build. Returns the number of such providers (0 = servable).

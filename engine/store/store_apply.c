@@ -148,7 +148,7 @@ static int apply_feedback(sy_store *s, MDB_txn *txn, ev_feedback *e)
         if (!e->rated)
             e->rated = sy_xmalloc(sizeof(*e->rated));
         *e->rated = d;
-        memcpy(e->rated->id, e->fb.id, 16); /* the decision record's key, not in its value */
+        memcpy(e->rated->id, e->fb.id, 16); /* the record's key, not in its value */
         e->rated->x = e->xs;
         e->rated->dim = dim > 0 ? (uint32_t)dim : 0;
     }

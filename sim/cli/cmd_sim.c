@@ -12,6 +12,7 @@
 #include "sim_csv.h"
 #include "sim_data.h"
 #include "sim_estimate.h"
+#include "sim_oracle.h"
 #include "sim_report.h"
 #include "sim_run.h"
 #include "sim_scenario.h"
@@ -298,9 +299,74 @@ static int load_full_info(const sim_cli *cli, sy_sim_dataset *ds, sy_route_cfg *
     return 0;
 }
 
-static int run_full_info(const sim_cli *cli)
+/*
+ * --oracles: the linear and task oracles of sim_oracle.h as two table agents, after the
+ * per-row oracle. The linear oracle uses the route's context dimension and its `ridge`.
+ * *tables (owned by the caller) holds both arm tables. Returns 0, or 1 when the
+ * featurizer rejects dim.
+ */
+static int add_oracles(sy_sim_agent *ag, size_t *n_ag, const sy_sim_dataset *ds,
+                       const sy_route_cfg *r, size_t dim, long **tables)
+{
+    size_t n = ds->n ? ds->n : 1;
+    *tables = sy_xmalloc(2 * n * sizeof(long));
+    if (sy_sim_linear_oracle(ds, dim, &r->params.objective, r->params.ridge, *tables) != SY_OK) {
+        fprintf(stderr, "switchyard sim: cannot featurize with dim %zu\n", dim);
+        return 1;
+    }
+    sy_sim_task_oracle(ds, &r->params.objective, *tables + n);
+    size_t at = 0; /* after "oracle", before the single models */
+    while (at < *n_ag && ag[at].kind != SY_SIM_ORACLE)
+        at++;
+    at = at < *n_ag ? at + 1 : *n_ag;
+    size_t add = *n_ag + 2 <= MAX_AGENTS ? 2 : MAX_AGENTS - *n_ag;
+    memmove(&ag[at + add], &ag[at], (*n_ag - at) * sizeof(*ag));
+    const char *names[] = {"linear oracle (features, cross-fitted)", "task oracle (hindsight)"};
+    for (size_t j = 0; j < add; j++) {
+        memset(&ag[at + j], 0, sizeof(*ag));
+        snprintf(ag[at + j].name, sizeof(ag[at + j].name), "%s", names[j]);
+        ag[at + j].kind = SY_SIM_TABLE;
+        ag[at + j].row_arm = *tables + j * n;
+    }
+    *n_ag += add;
+    return 0;
+}
+
+/* Run the agents over the dataset's source (warm-started with --warm) and report.
+ * Returns the exit status. */
+static int simulate(const sim_cli *cli, const sy_sim_source *src, sy_sim_agent *ag, size_t n_ag,
+                    const sy_route_cfg *r, const sy_sim_dataset *ds, size_t dim)
 {
     char err[1024];
+    progress pg = {.on = !cli->no_progress && isatty(2), .last = -1, .what = "simulating"};
+    sy_sim_opts o = base_opts(cli, &r->params.objective, &pg);
+    sy_sim_warm warm = {0};
+    if (cli->warm) {
+        double w = cli->warm_weight > 0 ? cli->warm_weight : 1;
+        if (sy_sim_warm_load(cli->warm, ds->arm_names, ds->n_arms, dim, w, &warm, err,
+                             sizeof(err)) != SY_OK) {
+            fprintf(stderr, "switchyard sim: --warm %s: %s\n", cli->warm, err);
+            return 1;
+        }
+        fprintf(stderr, "warm start: %zu prompts, %zu of the route's models\n", warm.n,
+                warm.matched);
+        o.warm = &warm;
+    }
+    sy_sim_result res;
+    int status;
+    if (sy_sim_run(src, ag, n_ag, &o, &res, err, sizeof(err)) != SY_OK) {
+        fprintf(stderr, "switchyard sim: %s\n", err);
+        status = 1;
+    } else {
+        status = report(cli, &res, ag, -1, src->task_names, ds->arm_names);
+        sy_sim_result_free(&res);
+    }
+    sy_sim_warm_free(&warm);
+    return status;
+}
+
+static int run_full_info(const sim_cli *cli)
+{
     sy_sim_dataset ds;
     sy_route_cfg *r;
     int rc = load_full_info(cli, &ds, &r);
@@ -323,24 +389,19 @@ static int run_full_info(const sim_cli *cli)
     size_t n_ag = build_agents(ag, MAX_AGENTS, r, ds.n_arms, price, ds.arm_names, cli, &bad);
     int status = bad ? 2 : 0;
     size_t dim = r->params.dim ? r->params.dim : SY_FEATURE_DEFAULT_DIM;
+    long *tables = NULL;
+    if (!status && cli->oracles)
+        status = add_oracles(ag, &n_ag, &ds, r, dim, &tables);
     sy_sim_source src;
     if (!status && sy_sim_dataset_source(&ds, dim, &src) != SY_OK) {
         fprintf(stderr, "switchyard sim: cannot featurize with dim %zu\n", dim);
         status = 1;
     }
     if (!status) {
-        progress pg = {.on = !cli->no_progress && isatty(2), .last = -1, .what = "simulating"};
-        sy_sim_opts o = base_opts(cli, &r->params.objective, &pg);
-        sy_sim_result res;
-        if (sy_sim_run(&src, ag, n_ag, &o, &res, err, sizeof(err)) != SY_OK) {
-            fprintf(stderr, "switchyard sim: %s\n", err);
-            status = 1;
-        } else {
-            status = report(cli, &res, ag, -1, src.task_names, ds.arm_names);
-            sy_sim_result_free(&res);
-        }
+        status = simulate(cli, &src, ag, n_ag, r, &ds, dim);
         sy_sim_dataset_source_free(&src);
     }
+    free(tables);
     sy_route_cfg_free(r);
     sy_sim_dataset_free(&ds);
     return status;
@@ -758,6 +819,12 @@ int sy_cmd_sim(int argc, char **argv)
     if (rc >= 0)
         return rc;
     gsl_set_error_handler_off();
+    if ((cli.warm || cli.oracles) &&
+        (cli.bench || cli.validate || cli.log || cli.obd || cli.scenario)) {
+        fprintf(stderr, "switchyard sim: --warm and --oracles apply to a full-information "
+                        "run (--routerbench, --routellm, --jsonl)\n");
+        return 2;
+    }
     if (cli.bench)
         return run_bench();
     if (cli.validate)

@@ -50,6 +50,14 @@ const char sy_sim_usage[] =
     "  --target-cost F      target for one run: cost ≤ F × the reference's\n"
     "  --report DIR         write charts (gnuplot SVG) and their data into DIR\n"
     "  --by-task            break the results down by the data's task labels\n"
+    "  --oracles            add two reference routers (full-information data): the\n"
+    "                       linear oracle (per-model ridge of utility on the features,\n"
+    "                       cross-fitted) and the task oracle (best model per task label)\n"
+    "  --warm PATH          warm-start every learner from another full-information\n"
+    "                       dataset (.jsonl, a RouteLLM folder, or a RouterBench CSV\n"
+    "                       file or folder): its outcomes for the route's models, as\n"
+    "                       ratings, before each seed\n"
+    "  --warm-weight W      weight of each warm rating (default 1)\n"
     "  --no-progress        no progress bar (it is shown only on a terminal anyway)\n"
     "  -h, --help           show this help\n"
     "\n"
@@ -78,6 +86,9 @@ enum {
     O_REPORT,
     O_NOPROG,
     O_BYTASK,
+    O_ORACLES,
+    O_WARM,
+    O_WARMW,
     O_ALSO,
     O_SEEDCSV,
     O_TQ,
@@ -105,6 +116,9 @@ static const struct option opts[] = {{"routerbench", required_argument, NULL, O_
                                      {"report", required_argument, NULL, O_REPORT},
                                      {"no-progress", no_argument, NULL, O_NOPROG},
                                      {"by-task", no_argument, NULL, O_BYTASK},
+                                     {"oracles", no_argument, NULL, O_ORACLES},
+                                     {"warm", required_argument, NULL, O_WARM},
+                                     {"warm-weight", required_argument, NULL, O_WARMW},
                                      {"also", required_argument, NULL, O_ALSO},
                                      {"seed-csv", required_argument, NULL, O_SEEDCSV},
                                      {"target-quality", required_argument, NULL, O_TQ},
@@ -204,6 +218,12 @@ static int take_option(sim_cli *cli, int c, char *arg)
     case O_BYTASK:
         cli->by_task = 1;
         break;
+    case O_ORACLES:
+        cli->oracles = 1;
+        break;
+    case O_WARM:
+        cli->warm = arg;
+        break;
     case O_ALSO:
         if (cli->n_also == SY_ARRAY_LEN(cli->also)) {
             fprintf(stderr, "switchyard sim: at most 8 --also routes\n");
@@ -215,15 +235,18 @@ static int take_option(sim_cli *cli, int c, char *arg)
         cli->seed_csv = arg;
         break;
     case O_TQ:
-    case O_TC: {
+    case O_TC:
+    case O_WARMW: {
         char *end = NULL;
         double d = strtod(arg, &end);
         if (!*arg || *end || !(d > 0) || !isfinite(d)) {
             fprintf(stderr, "switchyard sim: --%s: expected a positive number\n",
-                    c == O_TQ ? "target-quality" : "target-cost");
+                    c == O_TQ   ? "target-quality"
+                    : c == O_TC ? "target-cost"
+                                : "warm-weight");
             return 2;
         }
-        *(c == O_TQ ? &cli->target_quality : &cli->target_cost) = d;
+        *(c == O_TQ ? &cli->target_quality : c == O_TC ? &cli->target_cost : &cli->warm_weight) = d;
         break;
     }
     case 'h':

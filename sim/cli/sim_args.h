@@ -15,9 +15,11 @@ typedef struct sim_cli {
     const char *routellm, *jsonl, *scenario, *log, *log_route, *obd, *obd_target;
     const char *route, *policies, *reference, *csv, *report, *seed_csv;
     double target_quality, target_cost;
+    const char *warm; /* --warm PATH */
+    double warm_weight;
     const char *also[8];
     size_t n_also;
-    int validate, bench, no_models, no_progress, by_task;
+    int validate, bench, no_models, no_progress, by_task, oracles;
     unsigned seeds;
     unsigned long seed0;
     size_t refresh;

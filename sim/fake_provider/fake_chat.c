@@ -194,6 +194,9 @@ static void build_exchange(fp_req *r, fp_chat *chat)
     chat->model = NULL;
     x->model = r->model;
     x->include_usage = chat->include_usage;
+    x->text = r->text.text.data;
+    x->text_len = r->text.text.len;
+    x->seq = &r->seq;
     x->prompt_tokens = fp_prompt_tokens(chat->prompt_bytes);
     x->cached_tokens =
         r->plan.cached_tokens < x->prompt_tokens ? r->plan.cached_tokens : x->prompt_tokens;

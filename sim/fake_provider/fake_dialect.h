@@ -3,8 +3,9 @@
  *
  * The server (fake_server.h and its files) owns sockets, timers, scenarios, faults and statistics;
  * a dialect only routes its paths, reads its request shape and renders its bodies and
- * stream events. Each dialect (OpenAI, Gemini generateContent, Anthropic Messages) is one
- * file defining one fp_dialect plus one line in the server's dialect table.
+ * stream events. Each dialect (OpenAI, Gemini generateContent, Anthropic Messages, OpenAI
+ * Responses) is one file defining one fp_dialect plus one line in the server's dialect
+ * table.
  *
  * All renderers append to a caller-owned sy_buf and never fail. Nothing here does I/O.
  */
@@ -51,6 +52,12 @@ typedef struct fp_exchange {
     const char *tool_name;
     const char *tool_args_json; /* the call's arguments, a JSON object text */
     char tool_call_id[48];      /* e.g. "call_…" (dialects may re-prefix it) */
+    /* For the Responses dialect (fake_responses.c), whose done events repeat the whole
+     * text and whose events are numbered: the answer's text (not terminated) and the
+     * stream's next sequence_number, both owned by the request. */
+    const char *text;
+    size_t text_len;
+    int64_t *seq;
 } fp_exchange;
 
 /* Errors a dialect must be able to express; each maps to its own status and body. */
@@ -112,6 +119,7 @@ typedef struct fp_dialect {
 extern const fp_dialect fp_dialect_openai;
 extern const fp_dialect fp_dialect_gemini;
 extern const fp_dialect fp_dialect_anthropic;
+extern const fp_dialect fp_dialect_responses;
 
 /* ---- shared by the dialects (fake_dialect.c) */
 

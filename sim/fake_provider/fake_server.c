@@ -13,7 +13,7 @@
 #include <strings.h>
 
 static const fp_dialect *const fp_dialects[] = {&fp_dialect_openai, &fp_dialect_gemini,
-                                                &fp_dialect_anthropic};
+                                                &fp_dialect_anthropic, &fp_dialect_responses};
 
 static void handle_models(fp_server *srv, const fp_dialect *d, sy_http_req *req)
 {

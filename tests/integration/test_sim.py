@@ -336,3 +336,69 @@ def test_relative_objective_is_price_level_free(tmp_path):
     # the relative term does bite: the route's utility is below its quality
     assert a["linear_thompson (route)"][1] < a["linear_thompson (route)"][0]
     assert figures(FIX / "generic.jsonl", ROUTE) != figures(scaled, ROUTE)
+
+
+def _two_kind_jsonl(path, n=60):
+    """Code prompts that model-a answers well and model-b badly, chat prompts the other
+    way round (qualities exact, equal prices): routing by kind gains 0.3 over either."""
+    import json
+    lines = []
+    for i in range(n):
+        lines.append({"prompt": "Write a python function:\n```\ndef f%d(x):\n    return x\n```" % i,
+                      "task": "code",
+                      "outcomes": {"model-a": {"quality": 0.9, "cost_usd": 0.001},
+                                   "model-b": {"quality": 0.3, "cost_usd": 0.001}}})
+        lines.append({"prompt": "What is a good name for bakery number %d?" % i, "task": "chat",
+                      "outcomes": {"model-a": {"quality": 0.3, "cost_usd": 0.001},
+                                   "model-b": {"quality": 0.9, "cost_usd": 0.001}}})
+    path.write_text("\n".join(json.dumps(l) for l in lines) + "\n")
+    return path
+
+
+def test_oracles_rows(tmp_path):
+    """--oracles adds the cross-fitted linear oracle and the task oracle: on data whose
+    kinds the features tell apart, both route every kind to its model (0.9 a prompt, where
+    either single model gets 0.6); without --oracles the rows are absent."""
+    data = _two_kind_jsonl(tmp_path / "two.jsonl")
+    out = tmp_path / "o.csv"
+    route = '{"policy": "thompson", "objective": {"quality": 1, "cost_per_usd": 100}}'
+    sim("--jsonl", data, "--route", route, "--seeds", 2, "--policies", "none", "--oracles",
+        "--csv", out)
+    rows = read_csv(out)
+    for name in ("linear oracle (features, cross-fitted)", "task oracle (hindsight)"):
+        assert rows[name]["kind"] == "oracle"
+        assert float(rows[name]["quality"]) == pytest.approx(0.9)
+        assert float(rows[name]["utility"]) == pytest.approx(0.9 - 100 * 0.001)
+    for name in ("model-a", "model-b"):
+        assert float(rows[name]["quality"]) == pytest.approx(0.6)
+    sim("--jsonl", data, "--route", route, "--seeds", 1, "--policies", "none", "--csv", out)
+    assert not any("oracle (" in n for n in read_csv(out))
+    bad = sim("--scenario", ROOT / "examples" / "sim" / "price-change.json", "--oracles",
+              check=False)
+    assert bad.returncode == 2 and "full-information" in bad.stderr
+
+
+def test_warm_start(tmp_path):
+    """--warm feeds another dataset's outcomes of the same models to every learner before
+    each seed: a contextual route warm-started on data like its traffic routes each kind to
+    its model from the first request, far above its cold start on the same seeds."""
+    data = _two_kind_jsonl(tmp_path / "two.jsonl")
+    warm = _two_kind_jsonl(tmp_path / "warm.jsonl", n=100)
+    route = '{"policy": "linear_thompson", "objective": {"quality": 1}}'
+    cold, hot = tmp_path / "cold.csv", tmp_path / "hot.csv"
+    sim("--jsonl", data, "--route", route, "--seeds", 3, "--policies", "none", "--csv", cold)
+    p = sim("--jsonl", data, "--route", route, "--seeds", 3, "--policies", "none",
+            "--warm", warm, "--csv", hot)
+    assert "warm start: 200 prompts, 2 of the route's models" in p.stderr
+    q_cold = float(read_csv(cold)["linear_thompson (route)"]["quality"])
+    q_hot = float(read_csv(hot)["linear_thompson (route)"]["quality"])
+    assert q_hot > 0.85 and q_hot > q_cold + 0.05, (q_cold, q_hot)
+    # a warm file about other models is refused, as are a bad weight and a missing file
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"prompt": "x", "outcomes": {"model-z": {"quality": 1, "cost_usd": 0}}}\n')
+    bad = sim("--jsonl", data, "--route", route, "--warm", other, check=False)
+    assert bad.returncode == 1 and "no model of the warm data" in bad.stderr
+    bad = sim("--jsonl", data, "--warm", warm, "--warm-weight", "0", check=False)
+    assert bad.returncode == 2 and "warm-weight" in bad.stderr
+    bad = sim("--jsonl", data, "--warm", tmp_path / "missing.jsonl", check=False)
+    assert bad.returncode == 1 and "--warm" in bad.stderr

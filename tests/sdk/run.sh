@@ -25,12 +25,14 @@ key="sk-sdk-test-key"
 hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
 # Every dialect fake-provider speaks becomes a provider; the openai SDK reaches each of
 # them through the gateway (models small/large: OpenAI; g-small: Gemini; a-small:
-# Anthropic).
+# Anthropic; r-small: OpenAI's Responses API, forwarded natively).
 cat > "$tmp/switchyard.json" <<JSON
 {"listen": {"address": "127.0.0.1", "port": 0}, "workers": 1, "data_dir": "$tmp/data",
  "providers": {"fake": {"dialect": "openai", "base_url": "http://127.0.0.1:$fake_port/v1"},
                "fake-gemini": {"dialect": "gemini", "base_url": "http://127.0.0.1:$fake_port/v1beta"},
-               "fake-anthropic": {"dialect": "anthropic", "base_url": "http://127.0.0.1:$fake_port/v1"}},
+               "fake-anthropic": {"dialect": "anthropic", "base_url": "http://127.0.0.1:$fake_port/v1"},
+               "fake-responses": {"dialect": "openai", "base_url": "http://127.0.0.1:$fake_port/v1",
+                                  "responses_api": true}},
  "models": {"small": {"provider": "fake", "upstream_name": "fake-small",
                       "price": {"input": 0.15, "output": 0.6}},
             "large": {"provider": "fake", "upstream_name": "fake-large",
@@ -40,6 +42,8 @@ cat > "$tmp/switchyard.json" <<JSON
             "a-small": {"provider": "fake-anthropic", "upstream_name": "fake-small",
                         "price": {"input": 3, "cached_input": 0.3, "cache_write": 3.75,
                                   "output": 15}},
+            "r-small": {"provider": "fake-responses", "upstream_name": "fake-small",
+                        "price": {"input": 0.15, "output": 0.6}},
             "embed": {"provider": "fake", "upstream_name": "fake-embed", "kind": "embedding",
                       "price": {"input": 0.02, "output": 0}},
             "g-embed": {"provider": "fake-gemini", "upstream_name": "fake-embed",

@@ -392,8 +392,13 @@ static const bad_case bad_cases[] = {
      1},
     {PROV_WITH("\"api_key\": \"sk-secret\""),
      "$.providers.openai.api_key: unknown key (known keys: dialect, base_url, key_env, "
-     "timeout_ms)",
+     "timeout_ms, responses_api)",
      1},
+    {PROV_WITH("\"responses_api\": \"yes\""),
+     "$.providers.openai.responses_api: expected a boolean", 1},
+    {"{\"providers\": {\"openai\": {\"dialect\": \"anthropic\", \"base_url\": "
+     "\"https://h/v1\", \"responses_api\": true}}, " MODELS ", " KEYS "}",
+     "$.providers.openai.responses_api: is only for providers of the openai dialect", 1},
     /* models */
     {"{" PROVIDERS ", \"models\": {}, " KEYS "}", "$.models: at least one model is required", 1},
     {MODEL_WITH("\"gpt-4o\""), "$.models.gpt-4o: expected an object", 1},
