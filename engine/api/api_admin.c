@@ -16,6 +16,7 @@
 #include "api_interval.h"
 
 #include "api_activity.h"
+#include "api_cluster.h"
 #include "api_common.h"
 #include "api_dashboard.h"
 #include "api_experiments.h"
@@ -25,6 +26,7 @@
 #include "clock.h"
 #include "keys.h"
 #include "guard_metrics.h"
+#include "learner.h"
 #include "metrics.h"
 #include "request_id.h"
 #include "sha256.h"
@@ -79,11 +81,17 @@ static void mean_interval(sy_buf *b, const char *name, double n, double sum, dou
  * is the Beta(1 + Σv, 1 + n − Σv) posterior of the mean rating with its central 95%
  * interval.
  */
-static void arm_stats_json(sy_buf *b, sy_store *store, const sy_route_cfg *r, const char *model,
+static void arm_stats_json(sy_buf *b, sy_server *s, const sy_route_cfg *r, const char *model,
                            uint64_t route_total)
 {
     sy_store_arm_stats a = {0};
-    sy_store_arm_stats_get(store, r->name, model, &a);
+    sy_store_arm_stats_get(s->store, r->name, model, &a);
+    /* what the route's policy has learned from: this node's and (cluster) the others' */
+    sy_learner_arm_counts lc = {0};
+    if (s->learner)
+        sy_learner_learned(s->learner, r->name, model, &lc);
+    sy_buf_printf(b, ",\"learned\":{\"requests\":%.0f,\"ratings\":%.6g,\"rating_sum\":%.6g}",
+                  lc.requests, lc.ratings, lc.rating_sum);
     uint64_t mine = sy_metrics_requests(r->name, model);
     sy_buf_printf(b, ",\"stats\":{\"requests\":%.0f,\"errors\":%.0f,\"ratings\":%.0f", a.requests,
                   a.errors, a.ratings);
@@ -113,7 +121,7 @@ static void breaker_json(sy_buf *b, const char *model)
                   (unsigned long long)bi.open_until_ms, (unsigned long long)bi.blocked_until_ms);
 }
 
-static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r, sy_store *store)
+static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r, sy_server *s)
 {
     uint64_t route_total = 0;
     for (size_t k = 0; k < r->n_candidates; k++)
@@ -160,7 +168,7 @@ static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r, s
                       ",\"price_per_mtok\":{\"input\":%.6g,\"cached_input\":%.6g,"
                       "\"cache_write\":%.6g,\"output\":%.6g}",
                       m->price.input, m->price.cached_input, m->price.cache_write, m->price.output);
-        arm_stats_json(b, store, r, m->name, route_total);
+        arm_stats_json(b, s, r, m->name, route_total);
         breaker_json(b, m->name);
         sy_buf_puts(b, "}");
     }
@@ -184,14 +192,14 @@ static void admin_routes(sy_worker *w, sy_http_req *req, const char *name)
                                   "no such route", NULL);
             return;
         }
-        route_json(&b, cfg, r, w->server->store);
+        route_json(&b, cfg, r, w->server);
         return respond_json(req, 200, &b);
     }
     sy_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
     for (size_t i = 0; i < cfg->n_routes; i++) {
         if (i)
             sy_buf_puts(&b, ",");
-        route_json(&b, cfg, &cfg->routes[i], w->server->store);
+        route_json(&b, cfg, &cfg->routes[i], w->server);
     }
     sy_buf_puts(&b, "]}");
     respond_json(req, 200, &b);
@@ -227,6 +235,7 @@ static void admin_metrics(sy_worker *w, sy_http_req *req)
                   (unsigned long long)sc.events, (unsigned long long)sc.batches,
                   (unsigned long long)sc.failed_batches, (unsigned long long)sc.dropped_events,
                   sc.map_size);
+    sy_api_cluster_metrics(&b, w->server);
     const sy_config *cfg = w->rt->cfg;
     sy_buf_puts(&b, "# HELP switchyard_breaker_state Circuit breaker per model: 0 closed, 1 open, "
                     "2 half-open.\n# TYPE switchyard_breaker_state gauge\n");
@@ -295,6 +304,7 @@ static void admin_status(sy_worker *w, sy_http_req *req)
                   SY_VERSION_STRING, (double)(sy_wall_ms() - s->started_ms) / 1000.0, s->n_workers,
                   s->port, s->admin_port, (unsigned long long)sy_server_generation(s));
     sy_buf_json_string(&b, s->config_path, strlen(s->config_path));
+    sy_api_cluster_status(&b, s);
     sy_buf_puts(&b, "}");
     respond_json(req, 200, &b);
 }

@@ -17,6 +17,7 @@
 
 #include "assign.h"
 #include "clock.h"
+#include "cluster_node.h"
 #include "exp_results.h"
 #include "exp_tracker.h"
 #include "experiments.h"
@@ -141,6 +142,28 @@ static void results(sy_worker *w, sy_http_req *req, const char *id)
 
 typedef enum { OP_CREATE, OP_TRANSITION, OP_ALLOCATION } exp_op;
 
+/* Cluster mode: hand the committed document to every other node (they adopt it with its
+ * allocation version and serve it within the propagation delay; docs/scale-out.md). */
+static void publish_to_cluster(sy_server *s, const char *id, const sy_exp_reply *r)
+{
+    char made[SY_EXP_ID_MAX];
+    if (!s->cluster || r->status >= 300)
+        return;
+    if (!id) { /* created: the id is in the answer */
+        cJSON *body = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "id");
+        snprintf(made, sizeof(made), "%s", cJSON_IsString(v) ? v->valuestring : "");
+        cJSON_Delete(body);
+        id = made;
+    }
+    cJSON *doc = sy_exp_registry_doc(s->experiments, id);
+    char *json = doc ? cJSON_PrintUnformatted(doc) : NULL;
+    if (json)
+        sy_cluster_publish_def(s->cluster, "experiment", json);
+    free(json);
+    cJSON_Delete(doc);
+}
+
 /* Run one registry change against the loaded file configuration, then answer (and
  * republish first when it changed what runs). body may be NULL (start/stop). */
 static void change(sy_worker *w, sy_http_req *req, exp_op op, const char *id, const char *action,
@@ -161,6 +184,7 @@ static void change(sy_worker *w, sy_http_req *req, exp_op op, const char *id, co
         sy_exp_admin_allocation(s->experiments, id, body, sy_wall_ms(), &r, &changed);
     pthread_mutex_unlock(&s->reload_lock);
     cJSON_Delete(body);
+    publish_to_cluster(s, id, &r);
     if (changed)
         republish(w, req, &r);
     else

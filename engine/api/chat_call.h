@@ -136,6 +136,7 @@ typedef struct sy_call {
     struct sy_call_guard *guard; /* guardrails (guard_call.h), or NULL: none apply */
     sy_buf headers;            /* x-switchyard-* response headers */
     size_t base_headers_len;   /* headers before the per-attempt model/route lines */
+    uint64_t budget_reserved_ms; /* cluster budget reserved at (chat_budget.c); 0: none */
     sy_call_ctx ctx;
     sy_call_conv conv;
     sy_call_decision dec;
@@ -155,6 +156,11 @@ int sy_call_target(sy_call *c, sy_http_req *req, const char *name, const cJSON *
 void sy_call_launch(sy_call *c, sy_http_req *req);
 /* End a call answered before any upstream attempt. */
 void sy_call_answered(sy_call *c, sy_http_req *req);
+/* chat_budget.c: in cluster mode, reserve the call's maximum cost against its key's
+ * budgets before launching it. 1: held (the verdict calls launch(c, req) or answers
+ * 429 later; chat_record.c settles the cost as the call ends), 0: launch now. */
+int sy_chat_budget_hold(sy_call *c, sy_http_req *req, const cJSON *root,
+                        void (*launch)(sy_call *c, sy_http_req *req));
 
 /* embed_request.c */
 /* Schema checks (engine/proto/embed_validate.c): 1 when valid (s filled), else answers

@@ -6,6 +6,8 @@
 #include "chat_call.h"
 
 #include "breaker.h"
+#include "cluster_budget.h"
+#include "cluster_node.h"
 #include "conversation.h"
 #include "key_limits.h"
 #include "metrics.h"
@@ -52,6 +54,17 @@ static void record(sy_call *c)
     sy_store_put_request(c->w->server->store, &r);
 }
 
+/* Cluster mode: the call's budget reservation becomes its billed cost (chat_budget.c). */
+static void budget_settle(sy_call *c)
+{
+    if (!c->budget_reserved_ms || !c->w->server->cluster)
+        return;
+    double cost = c->att.model && c->att.sent ? c->rec.bill.cost_usd : 0;
+    sy_cluster_budget_settle(c->w->server->cluster, c->key_name, c->id, cost,
+                             c->budget_reserved_ms);
+    c->budget_reserved_ms = 0;
+}
+
 /* Write the request's log line (worker-batched) and free the call. */
 void sy_chat_finish(sy_call *c)
 {
@@ -65,6 +78,7 @@ void sy_chat_finish(sy_call *c)
                       c->rec.bill.usage.prompt_tokens + c->rec.bill.usage.completion_tokens,
                       c->rec.bill.cost_usd, sy_wall_ms());
     }
+    budget_settle(c); /* cluster mode: the key's reservation becomes its spend */
     if (cfg->log.requests) {
         sy_logbuf *lb = &w->log;
         uint64_t now = sy_now_ns();
@@ -122,6 +136,8 @@ void sy_chat_finish(sy_call *c)
         sy_reqid_to_bytes(c->id, id);
         sy_conv_end_turn(&c->conv.state, sy_wall_ms(), c->rec.bill.cost_usd, id);
         sy_store_put_conv(c->w->server->store, c->conv.id, &c->conv.state);
+        if (c->w->server->cluster) /* the next turn may come to another node */
+            sy_cluster_publish_conv(c->w->server->cluster, c->conv.id, &c->conv.state);
     }
     if (c->att.model) {
         record(c);

@@ -31,8 +31,11 @@ void sy_pipeline_embeddings(sy_worker *w, sy_http_req *req, const sy_client_key_
     if (c->rt->cfg->log.include_prompts)
         c->rec.prompt_json =
             cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "input"));
+    int held = sy_chat_budget_hold(c, req, root,
+                                   sy_call_launch); /* cluster budgets: launched on the verdict */
     cJSON_Delete(root);
-    sy_call_launch(c, req);
+    if (!held)
+        sy_call_launch(c, req);
     return;
 
 answered:

@@ -2,6 +2,7 @@
 #include "feedback_api.h"
 
 #include "api_common.h"
+#include "cluster_node.h"
 #include "feedback_token.h"
 #include "rating.h"
 #include "keys.h"
@@ -28,7 +29,16 @@ typedef struct sy_fb_call {
     char key_name[SY_STORE_NAME_MAX]; /* for the log line; "" with a token */
     double value;
     sy_store_ack ack;
+    /* cluster mode: the rating as stored, kept to store it again after a look-up */
+    sy_store_feedback fb; /* comment and tags: the copies below */
+    char *comment, *tags;
+    int looked_up;            /* the look-up was done: a 404 now is final */
+    int found;                /* look-up: 1 found, 0 unknown, -1 Redis unavailable */
+    sy_store_request summary; /* the serving node's summary when found */
+    double *x;                /* its context (summary.x) */
 } sy_fb_call;
+
+static void answer(sy_worker_job *job, int live);
 
 static void bad(sy_http_req *req, const char *param, const char *msg)
 {
@@ -49,12 +59,70 @@ static void fb_ack(void *ud, const sy_store_ack *ack)
     sy_worker_post(f->w, &f->job);
 }
 
+static void fb_free(sy_fb_call *f)
+{
+    free(f->comment);
+    free(f->tags);
+    free(f->x);
+    free(f);
+}
+
+/* On the cluster thread: keep what the look-up found and hand it to the worker. */
+static void fb_looked_up(void *ud, int status, const sy_cluster_obs *found)
+{
+    sy_fb_call *f = ud;
+    f->found = status;
+    if (status == 1) {
+        f->summary = found->req;
+        f->x = found->req.dim ? sy_xmalloc(sizeof(double) * found->req.dim) : NULL;
+        if (f->x)
+            memcpy(f->x, found->req.x, sizeof(double) * found->req.dim);
+        f->summary.x = f->x;
+    }
+    sy_worker_post(f->w, &f->job);
+}
+
+/*
+ * On the worker, after a look-up: a request another node served, rated by its own key
+ * or with its token, is copied into this node's store as a foreign record (the learner
+ * does not learn it as an outcome again) and the rating is stored after it, so the
+ * acknowledgement means what it means for a local request: synced to this node's LMDB.
+ * The learner then publishes the rating to every node.
+ */
+static void fb_after_lookup(sy_worker_job *job, int live)
+{
+    sy_fb_call *f = (sy_fb_call *)job;
+    f->job.run = answer;
+    f->looked_up = 1;
+    if (!live || !f->req) {
+        fb_free(f);
+        return;
+    }
+    if (f->found != 1 || (!f->fb.by_token && strcmp(f->summary.key_name, f->key_name) != 0)) {
+        f->ack.status = f->found < 0 ? 503 : 404;
+        answer(&f->job, 1);
+        return;
+    }
+    sy_store_request r = f->summary;
+    snprintf(r.error, sizeof(r.error), "%s", SY_CLUSTER_FOREIGN);
+    r.cost_usd = 0; /* spent on the serving node: not this node's key spend */
+    r.propensity = NAN;
+    r.ttft_ms = NAN;
+    sy_store_put_request(f->w->server->store, &r);
+    sy_store_put_feedback(f->w->server->store, &f->fb, fb_ack, f);
+}
+
 /* Answer one verdict on the worker's loop (live), or only free it: the client is gone, or
- * the worker is (not live). */
+ * the worker is (not live). In cluster mode an unknown request is first looked up. */
 static void answer(sy_worker_job *job, int live)
 {
     sy_fb_call *f = (sy_fb_call *)job;
     sy_http_req *req = live ? f->req : NULL;
+    if (req && f->ack.status == 404 && !f->looked_up && f->w->server->cluster) {
+        f->job.run = fb_after_lookup;
+        sy_cluster_lookup(f->w->server->cluster, f->fb.id, fb_looked_up, f);
+        return;
+    }
     if (req) {
         req->on_abort = NULL;
         req->ud = NULL;
@@ -87,19 +155,28 @@ static void answer(sy_worker_job *job, int live)
             sy_http_respond_error(req, 404, "invalid_request_error", "request_not_found",
                                   "request_id", msg, NULL);
             break;
+        case 503:
+            if (!f->looked_up || f->found >= 0)
+                goto store_failed;
+            sy_http_respond_error(req, 503, "server_error", "cluster_unavailable", "request_id",
+                                  "this node does not know the request and the cluster cannot be "
+                                  "reached; retry, or send the rating to the node that served it",
+                                  "Retry-After: 1\r\n");
+            break;
         case 410:
             snprintf(msg, sizeof(msg), "request %s is older than the feedback window", f->id);
             sy_http_respond_error(req, 410, "invalid_request_error", "feedback_window_expired",
                                   "request_id", msg, NULL);
             break;
         default:
+        store_failed:
             sy_http_respond_error(req, 503, "server_error", "store_unavailable", NULL,
                                   "the rating could not be stored; retry", "Retry-After: 1\r\n");
         }
         sy_api_note note = {"POST", "/v1/feedback"};
         sy_api_log_answered(f->w, req, &note, "client", f->key_name[0] ? f->key_name : NULL);
     }
-    free(f);
+    fb_free(f);
 }
 
 /* The rating as a value in [0,1] (feedback/rating.h); -1 after answering the 400. */
@@ -212,6 +289,11 @@ int sy_feedback_handle(sy_worker *w, sy_http_req *req, const char *key_name)
     sy_store_feedback fb = {.by_token = by_token, .value = value, .comment = comment, .tags = tags};
     memcpy(fb.id, id, 16);
     snprintf(fb.key_name, sizeof(fb.key_name), "%s", key_name ? key_name : "");
+    if (w->server->cluster) { /* kept to store it again after a look-up */
+        f->fb = fb;
+        f->fb.comment = f->comment = comment ? sy_xstrdup(comment) : NULL;
+        f->fb.tags = f->tags = tags ? sy_xstrdup(tags) : NULL;
+    }
     sy_store_put_feedback(store, &fb, fb_ack, f);
     handed = 1;
 done:

@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "log.h"
 #include "provider.h"
+#include "cluster_node.h"
 #include "learner.h"
 #include "activity.h"
 #include "exp_tracker.h"
@@ -276,6 +277,57 @@ static sy_config *load_servable(const char *config_path)
     return cfg;
 }
 
+/* Another node committed an experiment through its admin API: adopt the same document
+ * (same allocation version) and serve it (on the cluster thread). */
+static void adopt_definition(void *ud, const char *what, const char *doc)
+{
+    sy_server *s = ud;
+    if (strcmp(what, "experiment") != 0)
+        return;
+    int rc = sy_exp_registry_adopt(s->experiments, doc, strlen(doc));
+    if (rc != 0) {
+        if (rc != 1)
+            sy_log(SY_LOG_WARN, "cluster: an experiment from another node could not be stored");
+        return;
+    }
+    sy_buf errs = {0};
+    if (sy_server_rebuild(s, &errs) != 0)
+        sy_log(SY_LOG_WARN, "cluster: an experiment from another node could not be applied: %s",
+               errs.data ? errs.data : "unknown error");
+    sy_buf_free(&errs);
+}
+
+/*
+ * Cluster mode (cfg->cluster.redis_url): start the link to Redis and adopt the cluster's
+ * feedback-token secret, so that a token is valid on every node. Without the section,
+ * or with Redis unreachable at start, the store's own secret. 0, or 1 after reporting.
+ */
+static int start_cluster(sy_server *s, const sy_config *cfg)
+{
+    const uint8_t *secret = sy_store_secret(s->store);
+    uint8_t shared[32];
+    if (cfg->cluster.redis_url) {
+        char err[256];
+        unsigned ttl = cfg->cluster.summary_ttl_s < cfg->feedback.window_s
+                           ? cfg->cluster.summary_ttl_s
+                           : cfg->feedback.window_s;
+        s->cluster = sy_cluster_start(&cfg->cluster, ttl, cfg->data_dir, err, sizeof(err));
+        if (!s->cluster) {
+            fprintf(stderr, "switchyard: %s\n", err);
+            return 1;
+        }
+        sy_cluster_on_def(s->cluster, adopt_definition, s);
+        if (sy_cluster_shared_secret(&cfg->cluster, secret, shared) == 0)
+            secret = shared;
+        else
+            sy_log(SY_LOG_WARN, "cluster: Redis unreachable at start; feedback tokens of this "
+                                "node are valid on this node only until a restart");
+        sy_log(SY_LOG_INFO, "cluster: node %s on %s", cfg->cluster.node_id, cfg->cluster.redis_url);
+    }
+    sy_hmac_sha256_init(&s->token_key, secret, 32);
+    return 0;
+}
+
 /*
  * Open the store, the registries on it, and publish the first runtime (which takes
  * cfg over, also on failure). Returns 0, or 1 after reporting on stderr; what was
@@ -298,7 +350,10 @@ static int open_state(sy_server *s, sy_config *cfg)
         sy_config_free(cfg);
         return 1;
     }
-    sy_hmac_sha256_init(&s->token_key, sy_store_secret(s->store), 32);
+    if (start_cluster(s, cfg) != 0) {
+        sy_config_free(cfg);
+        return 1;
+    }
     s->prompts = sy_prompt_registry_open(s->store);
     s->experiments = sy_exp_registry_open(s->store);
     s->exp_tracker = sy_exp_tracker_new();
@@ -328,6 +383,10 @@ static int run_workers(sy_server *s, int *http_fds, int admin_fd, const char *po
     s->workers_ready = 1; /* from now on, a new runtime is published to each worker */
     s->learner = sy_learner_start(s, s->rt);
     sy_learner_wait_ready(s->learner); /* serve only with learned state and spend restored */
+    sy_learner_follow_cluster(s->learner);
+    if (s->cluster && sy_cluster_wait_up(s->cluster, 2000) != 0)
+        sy_log(SY_LOG_WARN, "cluster: Redis unreachable; serving alone until it answers "
+                            "(budgets on the local share)");
     size_t started = 0;
     for (; started < s->n_workers; started++)
         if (sy_worker_start(&s->workers[started]) != 0) {
@@ -350,8 +409,11 @@ static int run_workers(sy_server *s, int *http_fds, int admin_fd, const char *po
         sy_worker_shutdown(&s->workers[i]);
     for (size_t i = 0; i < started; i++)
         sy_worker_join(&s->workers[i]);
-    sy_store_close(s->store); /* commits what is queued; late acks only free */
+    sy_cluster_unfollow(s->cluster); /* no remote batch is queued on the store any more */
+    sy_store_close(s->store);        /* commits what is queued; late acks only free */
     s->store = NULL;
+    sy_cluster_stop(s->cluster); /* flushes what the last batches published */
+    s->cluster = NULL;
     sy_learner_free(s->learner);
     s->learner = NULL;
     for (size_t i = 0; i < s->n_workers; i++)
@@ -363,7 +425,8 @@ static int run_workers(sy_server *s, int *http_fds, int admin_fd, const char *po
 /* Free what open_state and sy_cmd_serve set up (each part may be missing). */
 static void close_server(sy_server *s)
 {
-    sy_store_close(s->store); /* NULL-safe: still set only when serving never started */
+    sy_cluster_stop(s->cluster); /* NULL-safe, like the store below */
+    sy_store_close(s->store);    /* NULL-safe: still set only when serving never started */
     sy_prompt_registry_free(s->prompts);
     sy_exp_registry_free(s->experiments);
     sy_exp_tracker_free(s->exp_tracker);

@@ -230,6 +230,8 @@ void sy_config_free(sy_config *cfg)
     free(cfg->data_dir);
     free(cfg->log.level);
     free(cfg->log.path);
+    free(cfg->cluster.redis_url);
+    free(cfg->cluster.node_id);
     for (size_t i = 0; i < cfg->n_providers; i++) {
         sy_provider_cfg *p = &cfg->providers[i];
         free(p->name);

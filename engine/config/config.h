@@ -76,6 +76,18 @@ typedef struct sy_feedback_cfg {
     unsigned window_s; /* feedback later than this after the request gets 410, default 7 d */
 } sy_feedback_cfg;
 
+/* Cluster mode on Redis (docs/scale-out.md); redis_url NULL: one node, LMDB only. */
+typedef struct sy_cluster_cfg {
+    char *redis_url;           /* "redis://host:port/db", NULL = cluster mode off */
+    char *node_id;             /* this node's name in the cluster (required with redis_url) */
+    unsigned stream_maxlen;    /* observations kept in the shared stream, default 1000000 */
+    unsigned backlog_max;      /* observations buffered while Redis is away, default 100000 */
+    unsigned summary_ttl_s;    /* how long other nodes can accept a rating for a request
+                                  served here (capped by feedback.window_s), default 3600 */
+    double budget_local_share; /* share of a key's budget a node may spend alone while
+                                  Redis is unreachable, default 0.1 */
+} sy_cluster_cfg;
+
 typedef struct sy_log_cfg {
     char *level;         /* "debug" | "info" | "warn" | "error", default "info" */
     char *path;          /* NULL = stderr */
@@ -203,6 +215,7 @@ typedef struct sy_config {
     sy_reliability_cfg reliability;
     sy_conversation_cfg conversations;
     sy_log_cfg log;
+    sy_cluster_cfg cluster;
     sy_provider_cfg *providers;
     size_t n_providers;
     sy_model_cfg *models;

@@ -118,6 +118,7 @@ static const sy_cfg_field root_fields[] = {
     SECTION("feedback", feedback, sy_cfg_feedback_schema),
     SECTION("reliability", reliability, sy_cfg_reliability_schema),
     SECTION("conversations", conversations, sy_cfg_conversations_schema),
+    SECTION("cluster", cluster, sy_cfg_cluster_schema),
     LIST("experiments", read_experiments, 0, NULL),
     LIST("guardrails", sy_cfg_read_guardrails, 0, NULL),
 };

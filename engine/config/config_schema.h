@@ -186,6 +186,7 @@ extern const sy_cfg_schema sy_cfg_reliability_schema;
 extern const sy_cfg_schema sy_cfg_conversations_schema;
 extern const sy_cfg_schema sy_cfg_feedback_schema;
 extern const sy_cfg_schema sy_cfg_log_schema;
+extern const sy_cfg_schema sy_cfg_cluster_schema;
 extern const sy_cfg_schema sy_cfg_rule_schema; /* config_rules.c */
 
 int sy_cfg_read_providers(sy_cfg_loader *l, const cJSON *v, void *cfg);   /* config_providers.c */

@@ -216,3 +216,38 @@ static const sy_cfg_field log_fields[] = {
     BOOL(sy_log_cfg, "include_prompts", include_prompts, 0),
 };
 const sy_cfg_schema sy_cfg_log_schema = SY_CFG_SCHEMA(log_fields);
+
+/* ---- cluster ------------------------------------------------------------------------- */
+
+/* node_id is required with redis_url; the URL must be redis://HOST[:PORT][/DB]. */
+static void cluster_after(sy_cfg_loader *l, const cJSON *obj, void *out)
+{
+    const sy_cluster_cfg *c = out;
+    if (!c->redis_url)
+        return;
+    if (strncmp(c->redis_url, "redis://", 8) != 0 || !c->redis_url[8])
+        sy_cfg_errk(l, "redis_url", "must look like redis://127.0.0.1:6379/0");
+    if (!c->node_id || !c->node_id[0])
+        sy_cfg_errk(l, "node_id", "is required with redis_url (a name unique in the cluster)");
+}
+
+static const sy_cfg_field cluster_fields[] = {
+    {.key = "redis_url",
+     .type = SY_CFG_STRING,
+     .flags = SY_CFG_NULLABLE,
+     .offset = offsetof(sy_cluster_cfg, redis_url),
+     .max_len = 512,
+     .what = "redis_url"},
+    {.key = "node_id",
+     .type = SY_CFG_STRING,
+     .flags = SY_CFG_NULLABLE,
+     .offset = offsetof(sy_cluster_cfg, node_id),
+     .max_len = 64,
+     .what = "node_id"},
+    UINT(sy_cluster_cfg, "stream_maxlen", stream_maxlen, 1000, 100000000, 1000000),
+    UINT(sy_cluster_cfg, "backlog_max", backlog_max, 100, 10000000, 100000),
+    UINT(sy_cluster_cfg, "summary_ttl_s", summary_ttl_s, 1, 31622400, 3600),
+    NUMBER(sy_cluster_cfg, "budget_local_share", budget_local_share, 0, 1, 0.1),
+};
+const sy_cfg_schema sy_cfg_cluster_schema = {
+    .fields = cluster_fields, .n_fields = SY_ARRAY_LEN(cluster_fields), .after = cluster_after};

@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "activity.h"
+#include "cluster_node.h"
 #include "exp_tracker.h"
 #include "key_limits.h"
 #include "log.h"
@@ -31,8 +32,15 @@ typedef struct route_state {
 typedef struct stamp_slot {
     uint8_t id[16];
     double stamp;
-    int used;
+    double value, weight; /* the rating learned (cluster mode resolves re-ratings with it) */
+    int used, implicit;
 } stamp_slot;
+
+/* What an arm has learned from, local and remote (for /admin/routes and tests). */
+typedef struct learned_arm {
+    char route[SY_STORE_NAME_MAX], model[SY_STORE_NAME_MAX];
+    sy_learner_arm_counts n;
+} learned_arm;
 
 struct sy_learner {
     sy_server *server;
@@ -45,6 +53,10 @@ struct sy_learner {
     pthread_mutex_t ready_lock; /* replay done: the process may serve */
     pthread_cond_t ready_cond;
     int ready;
+    int replaying;               /* the start-up replay: nothing is published to the cluster */
+    pthread_mutex_t counts_lock; /* learned[], read by admin handlers */
+    learned_arm *learned;
+    size_t n_learned, cap_learned;
 };
 
 static void free_routes(route_state *r, size_t n)
@@ -165,7 +177,126 @@ static stamp_slot *stamp_slot_for(sy_learner *l, const uint8_t id[16])
     return &l->stamps[h % STAMP_SLOTS];
 }
 
-/* The store's observer: one committed event, or NULL at the end of a batch. */
+/* Count what an arm learned from (store thread). */
+static void count(sy_learner *l, const sy_store_request *r, double requests, double ratings,
+                  double rating_sum)
+{
+    pthread_mutex_lock(&l->counts_lock);
+    learned_arm *a = NULL;
+    for (size_t i = 0; i < l->n_learned && !a; i++)
+        if (strcmp(l->learned[i].route, r->route) == 0 &&
+            strcmp(l->learned[i].model, r->model) == 0)
+            a = &l->learned[i];
+    if (!a) {
+        if (l->n_learned == l->cap_learned) {
+            l->cap_learned = l->cap_learned ? 2 * l->cap_learned : 16;
+            l->learned = sy_xrealloc(l->learned, l->cap_learned * sizeof(*l->learned));
+        }
+        a = &l->learned[l->n_learned++];
+        memset(a, 0, sizeof(*a));
+        snprintf(a->route, sizeof(a->route), "%s", r->route);
+        snprintf(a->model, sizeof(a->model), "%s", r->model);
+    }
+    a->n.requests += requests;
+    a->n.ratings += ratings;
+    a->n.rating_sum += rating_sum;
+    pthread_mutex_unlock(&l->counts_lock);
+}
+
+int sy_learner_learned(sy_learner *l, const char *route, const char *model,
+                       sy_learner_arm_counts *out)
+{
+    int rc = -1;
+    pthread_mutex_lock(&l->counts_lock);
+    for (size_t i = 0; i < l->n_learned && rc; i++)
+        if (strcmp(l->learned[i].route, route) == 0 && strcmp(l->learned[i].model, model) == 0) {
+            *out = l->learned[i].n;
+            rc = 0;
+        }
+    pthread_mutex_unlock(&l->counts_lock);
+    return rc;
+}
+
+/*
+ * Learn from one observation, local or remote (store thread). In cluster mode a rating
+ * replaces the one this learner learned for the same request, wherever each was given
+ * (the stamp slot remembers it); otherwise the store's verdict on `replaced` decides.
+ */
+static void learn(sy_learner *l, const sy_store_obs *o)
+{
+    const sy_store_request *r = o->req;
+    size_t arm;
+    route_state *rs = r->route[0] ? find_route(l, r->route, r->model, &arm) : NULL;
+    if (!rs)
+        return;
+    /* the event's own time (request or rating), so that a replayed history decays by
+     * its age under a time half-life; the wall clock only when an event has none */
+    uint64_t ts = o->is_feedback ? o->ts_ms : r->ts_ms;
+    double t = (double)(ts ? ts : sy_wall_ms()) / 1000.0;
+    if (!o->is_feedback) {
+        if (r->status != 200 || strcmp(r->error, SY_CLUSTER_FOREIGN) == 0)
+            return; /* errors carry no latency or token evidence; a foreign record was
+                       learned from on the node that served it */
+        sy_outcome_obs oo = {.arm = arm,
+                             .latency_s = r->latency_ms / 1000.0,
+                             .output_tokens = (double)r->completion_tokens,
+                             .cost_usd = r->cost_usd,
+                             .t = t};
+        if (sy_policy_state_observe_outcome(rs->st, &oo) == 0) {
+            l->dirty = 1;
+            count(l, r, 1, 0, 0);
+        }
+        return;
+    }
+    size_t dim = sy_policy_state_params(rs->st)->dim;
+    if (dim && r->dim != dim)
+        return; /* decided under another context definition: not comparable */
+    sy_quality_obs q = {.arm = arm, .x = dim ? r->x : NULL, .dim = dim, .t = t};
+    stamp_slot *slot = stamp_slot_for(l, r->id);
+    int known = slot->used && memcmp(slot->id, r->id, 16) == 0;
+    int replaced = o->replaced;
+    double previous = o->previous, previous_weight = o->previous_weight;
+    if (l->server->cluster && known) {
+        if (o->implicit && !slot->implicit)
+            return; /* a signal never overrides what a user said, on any node */
+        replaced = 1;
+        previous = slot->value;
+        previous_weight = slot->weight;
+    }
+    if (replaced) {
+        q.reward = previous;
+        q.weight = previous_weight > 0 ? previous_weight : 1;
+        /* without the stamp (evicted, or rated before a restart) retract as if fresh */
+        sy_policy_state_retract_quality(rs->st, &q, known ? slot->stamp : t);
+        count(l, r, 0, -q.weight, -q.weight * q.reward);
+    }
+    q.reward = o->value;
+    q.weight = o->weight > 0 ? o->weight : 1; /* implicit signals weigh less */
+    double stamp = t;
+    if (sy_policy_state_observe_quality(rs->st, &q, &stamp) == 0) {
+        memcpy(slot->id, r->id, 16);
+        slot->stamp = stamp;
+        slot->value = q.reward;
+        slot->weight = q.weight;
+        slot->implicit = o->implicit;
+        slot->used = 1;
+        l->dirty = 1;
+        count(l, r, 0, q.weight, q.weight * q.reward);
+    }
+}
+
+/* Replayed at start after an unclean stop: an event of the last minutes, which may have
+ * been in the killed process's backlog. Other nodes recognise what they already learned
+ * (engine/cluster/cluster_codec.h, identity). */
+static int republish(const sy_cluster *cl, const sy_store_obs *o)
+{
+    uint64_t since = sy_cluster_republish_since_ms(cl);
+    return since && (o->is_feedback ? o->ts_ms : o->req->ts_ms) >= since;
+}
+
+/* The store's observer: one committed event, or NULL at the end of a batch. Live local
+ * events are also published to the cluster (a foreign record never: it is another
+ * node's request, copied here to accept its rating). */
 static void observe(void *ud, const sy_store_obs *o)
 {
     sy_learner *l = ud;
@@ -178,48 +309,52 @@ static void observe(void *ud, const sy_store_obs *o)
             publish(l, NULL);
         return;
     }
-    const sy_store_request *r = o->req;
-    size_t arm;
-    route_state *rs = r->route[0] ? find_route(l, r->route, r->model, &arm) : NULL;
-    if (!rs)
-        return;
-    /* the event's own time (request or rating), so that a replayed history decays by
-     * its age under a time half-life; the wall clock only when an event has none */
-    uint64_t ts = o->is_feedback ? o->ts_ms : r->ts_ms;
-    double t = (double)(ts ? ts : sy_wall_ms()) / 1000.0;
-    if (!o->is_feedback) {
-        if (r->status != 200)
-            return; /* errors carry no latency or token evidence */
-        sy_outcome_obs oo = {.arm = arm,
-                             .latency_s = r->latency_ms / 1000.0,
-                             .output_tokens = (double)r->completion_tokens,
-                             .cost_usd = r->cost_usd,
-                             .t = t};
-        if (sy_policy_state_observe_outcome(rs->st, &oo) == 0)
-            l->dirty = 1;
-        return;
+    sy_cluster *cl = l->server->cluster;
+    if (cl && (o->is_feedback || strcmp(o->req->error, SY_CLUSTER_FOREIGN) != 0) &&
+        (!l->replaying || republish(cl, o)))
+        sy_cluster_publish(cl, o);
+    learn(l, o);
+}
+
+typedef struct remote_job {
+    sy_learner *l;
+    sy_cluster_obs *obs;
+    size_t n;
+} remote_job;
+
+/* On the store thread: learn from other nodes' observations, in stream order, through
+ * the same path as local ones, then publish the new snapshots. */
+static void apply_remote(void *ud)
+{
+    remote_job *job = ud;
+    sy_learner *l = job->l;
+    uint64_t now = sy_wall_ms();
+    for (size_t i = 0; i < job->n; i++) {
+        learn(l, &job->obs[i].obs);
+        sy_cluster_note_applied(l->server->cluster, job->obs[i].published_ms, now);
+        sy_cluster_obs_clear(&job->obs[i]);
     }
-    size_t dim = sy_policy_state_params(rs->st)->dim;
-    if (dim && r->dim != dim)
-        return; /* decided under another context definition: not comparable */
-    sy_quality_obs q = {.arm = arm, .x = dim ? r->x : NULL, .dim = dim, .t = t};
-    stamp_slot *slot = stamp_slot_for(l, r->id);
-    int known = slot->used && memcmp(slot->id, r->id, 16) == 0;
-    if (o->replaced) {
-        q.reward = o->previous;
-        q.weight = o->previous_weight > 0 ? o->previous_weight : 1;
-        /* without the stamp (evicted, or rated before a restart) retract as if fresh */
-        sy_policy_state_retract_quality(rs->st, &q, known ? slot->stamp : t);
-    }
-    q.reward = o->value;
-    q.weight = o->weight > 0 ? o->weight : 1; /* implicit signals weigh less */
-    double stamp = t;
-    if (sy_policy_state_observe_quality(rs->st, &q, &stamp) == 0) {
-        memcpy(slot->id, r->id, 16);
-        slot->stamp = stamp;
-        slot->used = 1;
-        l->dirty = 1;
-    }
+    if (l->dirty)
+        publish(l, NULL);
+    free(job->obs);
+    free(job);
+}
+
+/* The cluster thread's delivery: queue the batch behind the store's events. */
+static void deliver_remote(void *ud, sy_cluster_obs *obs, size_t n)
+{
+    sy_learner *l = ud;
+    remote_job *job = sy_xcalloc(1, sizeof(*job));
+    job->l = l;
+    job->obs = obs;
+    job->n = n;
+    sy_store_call(l->server->store, apply_remote, job);
+}
+
+void sy_learner_follow_cluster(sy_learner *l)
+{
+    if (l->server->cluster)
+        sy_cluster_follow(l->server->cluster, l->server->store, deliver_remote, l);
 }
 
 /* Replay: a stored request also restores its key's spend of the current budget periods. */
@@ -235,7 +370,9 @@ static void replay(void *ud)
 {
     sy_learner *l = ud;
     uint64_t t0 = sy_wall_ms();
+    l->replaying = 1;
     long n = sy_store_replay(l->server->store, observe_replayed, l);
+    l->replaying = 0;
     if (l->dirty)
         publish(l, NULL);
     if (n > 0)
@@ -262,6 +399,7 @@ sy_learner *sy_learner_start(sy_server *server, sy_runtime *rt)
     l->stamps = sy_xcalloc(STAMP_SLOTS, sizeof(stamp_slot));
     pthread_mutex_init(&l->ready_lock, NULL);
     pthread_cond_init(&l->ready_cond, NULL);
+    pthread_mutex_init(&l->counts_lock, NULL);
     sy_store_set_observer(server->store, observe, l);
     sy_learner_reconfigure(l, rt);
     sy_store_call(server->store, replay, l);
@@ -296,5 +434,7 @@ void sy_learner_free(sy_learner *l)
     free(l->stamps);
     pthread_mutex_destroy(&l->ready_lock);
     pthread_cond_destroy(&l->ready_cond);
+    pthread_mutex_destroy(&l->counts_lock);
+    free(l->learned);
     free(l);
 }

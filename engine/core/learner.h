@@ -38,6 +38,19 @@ void sy_learner_reconfigure(sy_learner *l, struct sy_runtime *rt);
  * worker has been handed both (they adopt them at their next loop iteration). Must not
  * be called on the store thread. */
 void sy_learner_switch(sy_learner *l, struct sy_runtime *rt);
+/* Cluster mode: start learning from the other nodes' observations (engine/cluster),
+ * after sy_learner_wait_ready. No-op without a cluster. */
+void sy_learner_follow_cluster(sy_learner *l);
+
+/* What an arm has learned from since start-up and replay, this node's and (in cluster
+ * mode) the other nodes' observations: requests and rating weight (re-ratings counted
+ * once). 0, or -1 when the arm has learned nothing. Thread-safe. */
+typedef struct sy_learner_arm_counts {
+    double requests, ratings, rating_sum;
+} sy_learner_arm_counts;
+int sy_learner_learned(sy_learner *l, const char *route, const char *model,
+                       sy_learner_arm_counts *out);
+
 /* After the store is closed: free everything. */
 void sy_learner_free(sy_learner *l);
 

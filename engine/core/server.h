@@ -46,6 +46,7 @@ typedef struct sy_server {
     uint64_t generation;
     sy_store *store;              /* the LMDB store (data_dir); its thread is the only writer */
     struct sy_learner *learner;   /* runs on the store thread */
+    struct sy_cluster *cluster;   /* cluster mode (engine/cluster), NULL when off */
     sy_hmac_sha256_ctx token_key; /* HMAC of feedback tokens, keyed with the store's secret */
     struct sy_prompt_registry *prompts;  /* prompt versions and labels (in memory + LMDB) */
     struct sy_exp_registry *experiments; /* experiment documents (in memory + LMDB) */

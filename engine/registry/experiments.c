@@ -108,6 +108,44 @@ static int persist(sy_exp_registry *r, const cJSON *doc)
     return rc;
 }
 
+/* How far a document has come: its allocation version, then draft < running < stopped
+ * (every admin change moves one of them forward). */
+static double doc_rank(const cJSON *doc)
+{
+    const char *st = str_or(doc, "status", "");
+    int status = strcmp(st, "running") == 0 ? 1 : strcmp(st, "stopped") == 0 ? 2 : 0;
+    return num_or(doc, "allocation_version", 1) * 4 + status;
+}
+
+int sy_exp_registry_adopt(sy_exp_registry *r, const char *json, size_t len)
+{
+    cJSON *doc = cJSON_ParseWithLength(json, len);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+    if (!cJSON_IsObject(doc) || !cJSON_IsString(id) || !id->valuestring[0]) {
+        cJSON_Delete(doc);
+        return -1;
+    }
+    pthread_mutex_lock(&r->lock);
+    cJSON *had = find_doc(r, id->valuestring);
+    if (had && doc_rank(had) > doc_rank(doc)) { /* an older change, read late: keep ours */
+        pthread_mutex_unlock(&r->lock);
+        cJSON_Delete(doc);
+        return 1;
+    }
+    int rc = persist(r, doc);
+    if (rc == 0) {
+        cJSON *old = find_doc(r, id->valuestring);
+        if (old)
+            cJSON_ReplaceItemViaPointer(r->docs, old, doc);
+        else
+            cJSON_AddItemToArray(r->docs, doc);
+        doc = NULL;
+    }
+    pthread_mutex_unlock(&r->lock);
+    cJSON_Delete(doc);
+    return rc;
+}
+
 /* The allocation part of a definition: traffic and the variants' weights. */
 static cJSON *allocation_of(const cJSON *def)
 {

@@ -147,6 +147,13 @@ void sy_exp_registry_each(sy_exp_registry *r,
                                      const char *control, double tau),
                           void *ud);
 
+/* Cluster mode: take an experiment's document as another node committed it (JSON text),
+ * replacing the one with the same id or adding it, and commit it to the store. The
+ * caller then rebuilds the served configuration. 0; 1 when the registry's document has
+ * come further (a later allocation version or status: an older change read late); -1 for
+ * text that is not a document with an id; or SY_ERR_IO. Thread-safe (takes its lock). */
+int sy_exp_registry_adopt(sy_exp_registry *r, const char *json, size_t len);
+
 /* A copy of an experiment's document (caller frees), or NULL. Thread-safe. */
 cJSON *sy_exp_registry_doc(sy_exp_registry *r, const char *id);
 

@@ -255,6 +255,10 @@ static void test_defaults(void **state)
     assert_true(cfg->models[0].price.cached_input == 2.5);
     assert_int_equal(cfg->n_routes, 0);
     assert_null(cfg->routes);
+    assert_null(cfg->cluster.redis_url); /* no section: one node, LMDB only */
+    assert_null(cfg->cluster.node_id);
+    assert_int_equal(cfg->cluster.summary_ttl_s, 3600);
+    assert_true(cfg->cluster.budget_local_share == 0.1);
     sy_config_free(cfg);
 
     /* Empty optional sections keep every default; an empty routes object is fine. */
@@ -291,6 +295,11 @@ typedef struct bad_case {
 #define ROUTE_NUL        WITH("\"routes\": {\"r\\u0000evil\": {\"candidates\": [\"gpt-4o\"]}}")
 
 static const bad_case bad_cases[] = {
+    /* cluster mode: a node id with the URL, and a redis:// URL */
+    {WITH("\"cluster\": {\"redis_url\": \"redis://127.0.0.1:6379/0\"}"),
+     "$.cluster.node_id: is required with redis_url", 1},
+    {WITH("\"cluster\": {\"redis_url\": \"http://x\", \"node_id\": \"a\"}"),
+     "$.cluster.redis_url: must look like redis://127.0.0.1:6379/0", 1},
     /* document level */
     {"", "$: the file is empty", 1},
     {"  \n ", "$: the file is empty", 1},

@@ -1,0 +1,87 @@
+/*
+ * cluster_internal: the cluster's state, shared by its files (cluster_node.c: thread,
+ * connections, backlog, stream; cluster_budget.c: budget scripts; cluster_link.c: what
+ * both use). Not for other layers.
+ */
+#ifndef SY_CLUSTER_INTERNAL_H
+#define SY_CLUSTER_INTERNAL_H
+
+#include "cluster_node.h"
+
+#include <event2/event.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define SY_CLUSTER_TIMEOUT_MS 2000 /* a command unanswered this long: the link is dropped */
+
+typedef struct cl_entry {
+    char *cmd; /* RESP-formatted command */
+    int len;
+    int obs; /* 1: an observation (counted as published when acknowledged) */
+} cl_entry;
+
+typedef struct cl_lookup {
+    struct cl_lookup *next;
+    uint8_t id[16];
+    sy_cluster_lookup_cb cb;
+    void *ud;
+    int tries;              /* GETs sent so far */
+    uint64_t not_before_ms; /* a retry waits until then */
+} cl_lookup;
+
+struct sy_cluster {
+    sy_cluster_cfg cfg; /* strings owned */
+    char host[256];
+    int port, db;
+    unsigned summary_ttl_s;
+    char *marker;                /* data_dir/cluster-clean-stop */
+    uint64_t republish_since_ms; /* 0: the last run stopped cleanly */
+    pthread_t thread;
+    struct event_base *base;
+    struct event *wake, *tick, *read_later;
+    redisAsyncContext *cmd, *rd; /* NULL while down */
+    int cmd_ready, rd_ready;     /* connected (and SELECTed) */
+    uint64_t cmd_sent_ms;        /* when the oldest unanswered command was sent (0: none) */
+    uint64_t read_sent_ms;       /* when the pending XREAD was sent (0: none) */
+    uint64_t cmd_pending;        /* commands sent on cmd and not answered */
+    uint64_t last_heartbeat_ms, last_connect_ms;
+    char last_id[64]; /* stream position: the last entry read */
+    sy_cluster_seen seen;
+    _Atomic uint64_t seq; /* the next event's number (sy_cluster_publish) */
+
+    pthread_mutex_t lock; /* everything below; never held across I/O */
+    int stopping;
+    uint64_t stop_deadline_ms;
+    cl_entry *ring;
+    size_t cap, head, count, sent; /* ring of backlog commands; `sent` of them in flight */
+    cl_lookup *lookups;            /* queued look-ups, newest first */
+    sy_store *store;               /* where remote conversation states go (set by follow) */
+    sy_cluster_def_fn on_def;      /* where remote definitions go */
+    void *on_def_ud;
+    sy_cluster_deliver_fn deliver;
+    void *deliver_ud;
+    pthread_mutex_t deliver_lock; /* held while delivering (sy_cluster_unfollow waits) */
+    sy_cluster_status st;
+    double lags[1024];
+    size_t n_lags, lag_pos;
+    struct sy_budget_job *budget_jobs; /* queued reservations, newest first */
+};
+
+/* Queue one formatted command in the backlog (any thread): 1 queued (wake the cluster
+ * thread), 0 queued (an acknowledgement will flush it), -1 full (cluster_link.c). */
+int sy_cluster_push(sy_cluster *c, char *cmd, int len, int obs);
+/* Cluster thread: load the budget scripts on a new cmd link (before anything else). */
+void sy_cluster_budget_load(sy_cluster *c);
+/* Cluster thread: send the queued reservations, or answer them "unavailable". */
+void sy_cluster_budget_pump(sy_cluster *c);
+
+/* Wake the cluster thread (any thread). */
+void sy_cluster_wake(sy_cluster *c);
+/* Note an answer on cmd (cluster thread): one fewer command in flight. */
+void sy_cluster_cmd_answered(sy_cluster *c);
+/* Note a command sent on cmd (cluster thread). */
+void sy_cluster_cmd_sent(sy_cluster *c);
+
+#endif
