@@ -43,6 +43,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -160,7 +161,12 @@ size_t sy_http_body_memory(void)
 static void req_reset(sy_http_conn *c)
 {
     body_release(c);
-    memset(&c->req, 0, sizeof(c->req));
+    /* Everything but the header array (8 KiB): only its first n_headers entries are
+     * ever read, and the parser writes each one it counts. */
+    const size_t hdrs = offsetof(sy_http_req, head.headers);
+    const size_t after = offsetof(sy_http_req, head.n_headers);
+    memset(&c->req, 0, hdrs);
+    memset((char *)&c->req + after, 0, sizeof(c->req) - after);
     c->req.conn = c;
     sy_buf_reset(&c->headbuf);
     c->scan = 0;
