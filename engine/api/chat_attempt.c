@@ -341,7 +341,8 @@ int sy_chat_start_attempt(sy_call *c)
                           .body = c->att.up.body.data,
                           .body_len = c->att.up.body.len,
                           .connect_timeout_ms = cfg->upstream.connect_timeout_ms,
-                          .timeout_ms = timeout};
+                          .timeout_ms = timeout,
+                          .ca_file = c->att.prov->ca_file};
     c->att.xfer = sy_upstream_start(c->w->up, &ur, &call_cbs, c);
     if (!c->att.xfer) {
         breaker_outcome(c, 0);

@@ -90,6 +90,8 @@ typedef struct sy_provider_cfg {
     char *key_env;       /* name of the env var holding the key; NULL = no auth */
     char *api_key;       /* resolved from key_env at load time; NULL if unset. Never logged. */
     unsigned timeout_ms; /* 0 = use upstream.request_timeout_ms */
+    char *ca_file;       /* PEM certificates trusted for https instead of curl's default
+                            bundle (a private CA); NULL = the default bundle */
 } sy_provider_cfg;
 
 typedef struct sy_price_cfg {
