@@ -272,6 +272,8 @@ int sy_chat_start_attempt(sy_call *c)
 {
     const sy_config *cfg = c->rt->cfg;
     reset_attempt(c);
+    cJSON *parsed = c->att.body; /* the pipeline's tree, for the first attempt only */
+    c->att.body = NULL;
     uint64_t now_ms = sy_wall_ms();
     while (!sy_breaker_acquire(c->att.model->name, now_ms)) {
         int same;
@@ -296,6 +298,7 @@ int sy_chat_start_attempt(sy_call *c)
         sy_http_respond_error(c->req, 503, e.type, e.code, NULL, msg, h.data);
         sy_buf_free(&h);
         sy_mapped_error_free(&e);
+        cJSON_Delete(parsed);
         sy_chat_detach(c);
         sy_chat_finish(c);
         return -1;
@@ -311,8 +314,9 @@ int sy_chat_start_attempt(sy_call *c)
                   c->att.model->name, c->att.model->upstream_name);
     if (c->dec.route)
         sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", c->dec.route->name);
-    /* Every attempt translates the client's body afresh (adapters edit it in place). */
-    cJSON *root = cJSON_ParseWithLength(c->req->body.data, c->req->body.len);
+    /* Every attempt translates the client's body afresh (adapters edit it in place): the
+     * first one the tree the pipeline parsed and checked, a retry a new parse. */
+    cJSON *root = parsed ? parsed : cJSON_ParseWithLength(c->req->body.data, c->req->body.len);
     const char *bad_param = NULL, *why = NULL;
     if (!c->att.ad && c->embed) {
         bad_param = "model";

@@ -143,6 +143,7 @@ void sy_chat_finish(sy_call *c)
     sy_buf_free(&c->att.resp);
     sy_buf_free(&c->att.out);
     sy_buf_free(&c->headers);
+    cJSON_Delete(c->att.body); /* an attempt that never started */
     free(c->rec.prompt_json);
     free(c->rec.answer_json);
     free(c->dec.x);

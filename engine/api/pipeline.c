@@ -193,7 +193,7 @@ void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *k
     if (cfg->log.include_prompts)
         c->rec.prompt_json =
             cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "messages"));
-    cJSON_Delete(root);
+    c->att.body = root; /* the first attempt's, not parsed a second time */
     sy_call_launch(c, req);
     return;
 
