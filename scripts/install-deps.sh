@@ -12,7 +12,7 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
   pkgs+=(libcmocka-dev python3 python3-pytest python3-requests clang)
 fi
 if [ "$level" = bench ]; then
-  pkgs+=(wrk nginx-light valgrind)
+  pkgs+=(wrk nginx-light valgrind strace openssl)
 fi
 # dpkg-shlibdeps (dpkg-dev) computes the .deb's Depends; file is used by CPack.
 if [ "$level" = package ]; then
