@@ -19,7 +19,7 @@ import sys
 STAGES = [
     ("read + parse: socket read, HTTP head, key check (head check)", "worker",
      ["bufferevent_run_readcb_"], ["sy_api_client_handler"]),
-    ("read + parse: route the path, JSON parse, schema checks", "worker",
+    ("read + parse: path, method and client-key gate (handler)", "worker",
      ["sy_api_client_handler"], ["sy_pipeline_chat"]),
     ("read + parse: JSON parse, schema checks (admit, validate)", "worker",
      ["sy_call_admit", "sy_chat_validate_body"], []),
