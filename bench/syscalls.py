@@ -50,9 +50,8 @@ def threads(pid):
 def kind_of(name, tid, pid, store_tid):
     if tid == store_tid or name == "sy-store":
         return "store thread"
-    if name == "sy-worker":
-        return "worker"
-    return "main" if tid == pid else "other"
+    # an older build names no thread: besides main and the store there are only workers
+    return "main" if tid == pid else "worker"
 
 
 def store_thread(pid):
