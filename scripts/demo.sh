@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo behind `make demo`: fake-provider and the gateway on loopback, a few plain and
-# streaming requests through a route, what happened, then a clean stop.
+# streaming requests through a route, a route learning the best model for one kind of
+# prompt, another learning each kind's own model from a prompt mix, then a clean stop.
 set -euo pipefail
 bin=${1:-build/switchyard}
 source "$(dirname "$0")/lib.sh"
@@ -93,6 +94,35 @@ else
   echo "  the route did not concentrate on the best-utility arm '$best' (top: $top)" >&2
   exit 1
 fi
+
+m=${DEMO_MIX_REQUESTS:-2000}
+say "learning per kind of prompt: $m requests replaying examples/demo-mix.jsonl"
+echo "  four kinds of prompt (chat, code, math, multiple-choice quiz), each best served by its own"
+echo "  model (the scenario's quality_rules); route 'by-kind': linear Thompson sampling over the"
+echo "  request's features (code, math and multiple-choice cues, length, words), same objective"
+echo "  columns: each kind's traffic share over its last 100 requests"
+"$bin" loadgen --url "$url" --key "$key" --route by-kind --fake "http://127.0.0.1:$fake_port" \
+  --mix examples/demo-mix.jsonl -n "$m" -c 8 --seed 7 --window 100 --report-every 3 \
+  --summary "$tmp/kinds.json"
+
+say "per kind: where the first and the last 100 requests of each kind went"
+# utility of a model for a kind = the hidden quality of its answers to that kind (null when it
+# served none) - 200 x its mean cost per request
+jq -r '(.models | map_values(if .requests > 0 then .cost_usd / .requests else 0 end)) as $cost
+  | .kinds | to_entries[] | .key as $k | .value.models as $ms
+  | ($ms | to_entries | map(select(.value.mean_quality != null)
+       | {name: .key, u: (.value.mean_quality - 200 * $cost[.key])}) | max_by(.u) | .name) as $best
+  | ($ms | to_entries | max_by(.value.recent_share)) as $top
+  | "  \($k | . + "      " | .[0:6]) first 100: \($ms | to_entries | map("\(.key) \(.value.early_share * 100 | round)%") | join(", "))",
+    "         last 100:  \($ms | to_entries | map("\(.key) \(.value.recent_share * 100 | round)%") | join(", "))",
+    "         best utility: \($best); the route sends it \($top.value.recent_share * 100 | round)% \(if $top.key == $best then "(ok)" else "(NOT the best: \($top.key) leads)" end)"' \
+  "$tmp/kinds.json" | tee "$tmp/kinds.txt"
+echo
+if grep -q 'NOT the best' "$tmp/kinds.txt"; then
+  echo "  some kind of prompt did not end on its best model" >&2
+  exit 1
+fi
+echo "  each kind of prompt ended on its own best model: the route learned from the prompts' features"
 
 say "stopping (SIGTERM drains and exits 0)"
 kill -TERM "${pids[1]}"; wait "${pids[1]}"; echo "gateway exited with $?"

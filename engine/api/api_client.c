@@ -1,13 +1,16 @@
 /*
  * api_client.c — the client listener's routes: /v1/chat/completions, /v1/embeddings,
- * /v1/models, /v1/models/{id}, /healthz. Authentication happens here, before any body is
- * interpreted.
+ * the ingress APIs (ingress.h), /v1/models, /v1/models/{id}, /healthz. Authentication happens here,
+ * before any body is interpreted.
  */
 #include "api.h"
 
 #include "api_common.h"
 #include "api_models.h"
 #include "feedback_api.h"
+#include "ingress.h"
+#include "ingress_messages.h"
+#include "messages_ingress.h"
 #include "pipeline.h"
 
 #include "keys.h"
@@ -22,7 +25,7 @@
 static const sy_client_key_cfg *authenticate(sy_worker *w, sy_http_req *req)
 {
     size_t n = 0;
-    const char *token = sy_api_bearer(req, &n);
+    const char *token = sy_api_client_token(req, &n);
     if (!token) {
         sy_api_unauthorized(req, "missing API key: send 'Authorization: Bearer <key>'");
         return NULL;
@@ -53,7 +56,25 @@ static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
         const sy_client_key_cfg *k = gate(w, req, "POST");
         if (!k)
             return 0;
-        sy_pipeline_chat(w, req, k);
+        sy_pipeline_chat(w, req, k, NULL);
+        return 1;
+    }
+    if (sy_messages_count_path(p)) { /* Anthropic's token count: no upstream call */
+        req->error_body = sy_messages_error_body;
+        const sy_client_key_cfg *k = gate(w, req, "POST");
+        if (!k)
+            return 0;
+        *key_name = k->name;
+        sy_messages_count_tokens(w, req);
+        return 0;
+    }
+    const sy_ingress *ingress = sy_ingress_for_path(p);
+    if (ingress) { /* another API, through the chat pipeline (ingress.h) */
+        req->error_body = ingress->error_body;
+        const sy_client_key_cfg *k = gate(w, req, "POST");
+        if (!k)
+            return 0;
+        sy_pipeline_chat(w, req, k, ingress);
         return 1;
     }
     if (strcmp(p, "/v1/embeddings") == 0 || strcmp(p, "/embeddings") == 0) {
@@ -80,7 +101,7 @@ static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
             return 0;
         }
         size_t n = 0;
-        const char *token = sy_api_bearer(req, &n);
+        const char *token = sy_api_client_token(req, &n);
         const sy_client_key_cfg *k = token ? sy_api_client_key(w, req, token, n) : NULL;
         if (token && !k) { /* a wrong key is refused before the body is read */
             sy_api_unauthorized(req, "invalid API key");

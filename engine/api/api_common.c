@@ -57,6 +57,18 @@ const sy_client_key_cfg *sy_api_client_key(sy_worker *w, const sy_http_req *req,
     return k;
 }
 
+const char *sy_api_client_token(const sy_http_req *req, size_t *len)
+{
+    const char *t = sy_api_bearer(req, len);
+    if (t)
+        return t;
+    const sy_http_header *h = sy_http_req_header(req, "x-api-key");
+    if (!h || h->value_len == 0)
+        return NULL;
+    *len = h->value_len;
+    return h->value;
+}
+
 void sy_api_unauthorized(sy_http_req *req, const char *message)
 {
     sy_http_respond_error(req, 401, "invalid_request_error", "invalid_api_key", NULL, message,

@@ -12,7 +12,11 @@
 /* Bearer token of the request, or NULL (sets *len). */
 const char *sy_api_bearer(const sy_http_req *req, size_t *len);
 
-/* The client key the bearer token (token, n) of req names, or NULL. The head check and
+/* A client's key: the Bearer token, else the x-api-key header (what Anthropic's SDKs
+ * send), or NULL (sets *len). */
+const char *sy_api_client_token(const sy_http_req *req, size_t *len);
+
+/* The client key the token (token, n) of req names, or NULL. The head check and
  * the handler of one request both ask; the first answer is remembered (per thread, for
  * that request of that runtime generation) so the token is hashed once per request. */
 const sy_client_key_cfg *sy_api_client_key(sy_worker *w, const sy_http_req *req, const char *token,

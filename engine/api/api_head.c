@@ -7,6 +7,9 @@
 
 #include "api_common.h"
 #include "api_cors.h"
+#include "ingress.h"
+#include "ingress_messages.h"
+#include "messages_ingress.h"
 
 #include "keys.h"
 
@@ -39,10 +42,19 @@ int sy_api_client_head(sy_http_req *req, void *ud)
     int models = strcmp(p, "/v1/models") == 0 || strcmp(p, "/models") == 0 ||
                  strncmp(p, "/v1/models/", 11) == 0 || strncmp(p, "/models/", 8) == 0;
     int feedback = strcmp(p, "/v1/feedback") == 0;
+    const sy_ingress *ingress = sy_ingress_for_path(p);
+    if (ingress) { /* its refusals speak its API from here on */
+        req->error_body = ingress->error_body;
+        chat = 1;
+    }
+    if (sy_messages_count_path(p)) { /* Anthropic's token count: its shape, a key */
+        req->error_body = sy_messages_error_body;
+        chat = 1;
+    }
     if (!chat && !models && !feedback)
         return 0;
     size_t n = 0;
-    const char *token = sy_api_bearer(req, &n);
+    const char *token = sy_api_client_token(req, &n);
     if (!token)
         return feedback ? 0
                         : refuse_head(w, req, "client",

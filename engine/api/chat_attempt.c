@@ -104,6 +104,7 @@ static void reset_attempt(sy_call *c)
     sy_buf_reset(&c->att.resp);
     sy_buf_reset(&c->att.out);
     sy_sse_free(&c->att.sse);
+    sy_chat_ingress_reset(c);
     if (c->att.ad && c->att.ad->release)
         c->att.ad->release(&c->att.rs);
     memset(&c->att.rs, 0, sizeof(c->att.rs));

@@ -22,6 +22,7 @@
 #include "embed_validate.h"
 #include "featurize.h"
 #include "http_server.h"
+#include "ingress.h"
 #include "policy.h"
 #include "prompt_registry.h"
 #include "runtime.h"
@@ -88,6 +89,11 @@ typedef struct sy_call_attempt {
     sy_buf resp; /* non-stream body or error body */
     sy_buf out;  /* stream events translated, waiting to be sent */
     sy_sse_parser sse;
+    /* an ingress's streams (chat_ingress.c): the adapter's OpenAI events wait in ing_raw,
+     * are split by ing_sse and translated by the ingress's state ing_state into out */
+    sy_buf ing_raw;
+    sy_sse_parser ing_sse;
+    void *ing_state;
     int started;        /* streaming response begun */
     int sent;           /* a request went to an upstream: the exchange is billed */
     int acquired;       /* the breaker granted the current attempt */
@@ -120,9 +126,10 @@ typedef struct sy_call {
     const char *key_name;
     const sy_client_key_cfg *key;
     int stream;
-    int embed;               /* POST /v1/embeddings (embeddings.c): embedding models and adapters */
-    sy_buf headers;          /* x-switchyard-* response headers */
-    size_t base_headers_len; /* headers before the per-attempt model/route lines */
+    int embed; /* POST /v1/embeddings (embeddings.c): embedding models and adapters */
+    const sy_ingress *ingress; /* the client's API when not OpenAI chat (ingress.h), or NULL */
+    sy_buf headers;            /* x-switchyard-* response headers */
+    size_t base_headers_len;   /* headers before the per-attempt model/route lines */
     sy_call_ctx ctx;
     sy_call_conv conv;
     sy_call_decision dec;
@@ -179,6 +186,16 @@ int sy_chat_on_sse_event(void *ud, const sy_sse_event *ev);
 void sy_chat_answer_plain(sy_call *c, sy_buf *body);
 void sy_chat_finish_stream(sy_call *c, sy_upstream_result res, const char *detail);
 void sy_chat_stream_error(sy_call *c, const char *code, const char *message);
+
+/* chat_ingress.c: the call's ingress translations (no-ops without an ingress) */
+/* Translate the OpenAI events the adapter left in att.ing_raw into att.out. */
+void sy_chat_ingress_relay(sy_call *c);
+/* The stream's closing events (code NULL) or its in-band error, into out. */
+void sy_chat_ingress_close(sy_call *c, const char *code, const char *message, sy_buf *out);
+/* A complete OpenAI-shaped answer in the client's API into out: 0, or -1 if malformed. */
+int sy_chat_ingress_answer(sy_call *c, const sy_buf *body, sy_buf *out);
+/* Drop the attempt's stream translation state (a new attempt starts afresh). */
+void sy_chat_ingress_reset(sy_call *c);
 
 /* chat_attempt.c */
 int sy_chat_start_attempt(sy_call *c);

@@ -82,6 +82,8 @@ void sy_chat_finish(sy_call *c)
         sy_logbuf_str(lb, "key", c->key_name);
         if (c->embed)
             sy_logbuf_str(lb, "endpoint", "embeddings");
+        else if (c->ingress)
+            sy_logbuf_str(lb, "endpoint", c->ingress->name);
         sy_logbuf_str(lb, "route", c->dec.route ? c->dec.route->name : NULL);
         sy_logbuf_str(lb, "model", c->att.model ? c->att.model->name : NULL);
         sy_logbuf_str(lb, "provider", c->att.prov ? c->att.prov->name : NULL);
@@ -157,6 +159,7 @@ void sy_chat_finish(sy_call *c)
     free(c->rec.answer_json);
     free(c->dec.x);
     sy_sse_free(&c->att.sse);
+    sy_chat_ingress_reset(c);
     if (c->att.ad && c->att.ad->release)
         c->att.ad->release(&c->att.rs);
     sy_runtime_unref(c->rt);

@@ -41,8 +41,10 @@ void sy_chat_on_header(void *ud, long status)
 int sy_chat_on_sse_event(void *ud, const sy_sse_event *ev)
 {
     sy_call *c = ud;
+    /* an ingress translates the adapter's OpenAI events into its client's API */
     c->att.ad->stream_event(ev->event, ev->event_len, ev->data, ev->data_len, ev->raw, ev->raw_len,
-                            &c->att.rs, &c->att.out);
+                            &c->att.rs, c->ingress ? &c->att.ing_raw : &c->att.out);
+    sy_chat_ingress_relay(c);
     return 0;
 }
 
@@ -125,9 +127,20 @@ static char *answer_message_json(const sy_buf *body)
     return out;
 }
 
-/* A successful non-stream answer: relay the translated body with its cost. */
+/* A successful non-stream answer: relay the translated body with its cost (in the
+ * client's API when it came through an ingress). */
 void sy_chat_answer_plain(sy_call *c, sy_buf *body)
 {
+    sy_buf translated = {0};
+    if (c->ingress && sy_chat_ingress_answer(c, body, &translated) != 0) {
+        sy_buf_free(&translated);
+        c->rec.status = 502;
+        c->rec.error_code = "upstream_malformed_response";
+        sy_http_respond_error(c->req, 502, "upstream_error", c->rec.error_code, NULL,
+                              "the provider's answer could not be translated", c->headers.data);
+        sy_chat_detach(c);
+        return;
+    }
     c->rec.status = 200;
     c->rec.completed = 1;
     if (c->rt->cfg->log.include_prompts)
@@ -136,7 +149,9 @@ void sy_chat_answer_plain(sy_call *c, sy_buf *body)
     sy_bill bill;
     sy_bill_exchange(&c->att.model->price, &c->att.rs, 1, c->rec.prompt_bytes, &bill);
     sy_buf_printf(&c->headers, "x-switchyard-cost-usd: %.9f\r\n", bill.cost_usd);
-    sy_http_respond(c->req, 200, "application/json", c->headers.data, body->data, body->len);
+    const sy_buf *out = c->ingress ? &translated : body;
+    sy_http_respond(c->req, 200, "application/json", c->headers.data, out->data, out->len);
+    sy_buf_free(&translated);
     sy_chat_detach(c);
 }
 
@@ -160,6 +175,9 @@ void sy_chat_finish_stream(sy_call *c, sy_upstream_result res, const char *detai
         sy_chat_stream_error(c, c->rec.error_code ? c->rec.error_code : "upstream_stream_cut", msg);
     } else {
         c->rec.completed = 1;
+        sy_chat_ingress_close(c, NULL, NULL, &c->att.out); /* the API's closing events */
+        sy_http_stream_write(c->req, c->att.out.data, c->att.out.len);
+        sy_buf_reset(&c->att.out);
     }
     sy_http_stream_end(c->req, NULL);
     sy_chat_detach(c);
@@ -169,6 +187,13 @@ void sy_chat_finish_stream(sy_call *c, sy_upstream_result res, const char *detai
 void sy_chat_stream_error(sy_call *c, const char *code, const char *message)
 {
     sy_buf ev = {0};
+    if (c->ingress) {
+        sy_chat_ingress_close(c, code, message, &ev);
+        sy_http_stream_write(c->req, ev.data, ev.len);
+        sy_buf_free(&ev);
+        c->rec.error_code = code;
+        return;
+    }
     sy_buf_puts(&ev, "data: {\"error\":{\"message\":");
     sy_buf_json_string(&ev, message, strlen(message));
     sy_buf_puts(&ev, ",\"type\":\"upstream_error\",\"param\":null,\"code\":");

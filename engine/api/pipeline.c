@@ -19,6 +19,7 @@
 #include "server.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Client went away: cancel the upstream at once (its connection is closed). */
@@ -169,11 +170,40 @@ void sy_call_answered(sy_call *c, sy_http_req *req)
     sy_chat_finish(c);
 }
 
-void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key)
+/* An ingress's body as the chat body the pipeline runs on (req->body rewritten: every
+ * attempt translates from it), or NULL after answering 400 in the client's API shape. */
+static cJSON *ingress_to_chat(sy_call *c, sy_http_req *req, cJSON *root)
+{
+    const char *param = NULL;
+    char why[256] = "";
+    cJSON *chat = NULL;
+    if (cJSON_IsObject(root))
+        chat = c->ingress->to_chat(root, &param, why, sizeof(why));
+    else
+        snprintf(why, sizeof(why), "the request body must be a JSON object");
+    cJSON_Delete(root);
+    if (!chat) {
+        c->rec.status = 400;
+        c->rec.error_code = "invalid_request";
+        sy_chat_bad_request(req, param, why[0] ? why : "invalid request body");
+        return NULL;
+    }
+    char *body = cJSON_PrintUnformatted(chat);
+    sy_buf_reset(&req->body);
+    sy_buf_puts(&req->body, body ? body : "");
+    free(body);
+    return chat;
+}
+
+void sy_pipeline_chat(sy_worker *w, sy_http_req *req, const sy_client_key_cfg *key,
+                      const sy_ingress *ingress)
 {
     sy_call *c = sy_call_new(w, req, key);
     const sy_config *cfg = c->rt->cfg;
+    c->ingress = ingress;
     cJSON *root = sy_call_admit(c, req, 1);
+    if (root && ingress)
+        root = ingress_to_chat(c, req, root);
     if (!root)
         goto answered;
     if (cJSON_IsObject(root))

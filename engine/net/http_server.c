@@ -302,25 +302,33 @@ void sy_http_respond(sy_http_req *req, int status, const char *content_type, con
     finish_response(c);
 }
 
+void sy_http_error_openai(sy_buf *b, int status, const char *type, const char *code,
+                          const char *param, const char *message)
+{
+    (void)status;
+    sy_buf_puts(b, "{\"error\":{\"message\":");
+    sy_buf_json_string(b, message, strlen(message));
+    sy_buf_puts(b, ",\"type\":");
+    sy_buf_json_string(b, type, strlen(type));
+    sy_buf_puts(b, ",\"param\":");
+    if (param)
+        sy_buf_json_string(b, param, strlen(param));
+    else
+        sy_buf_puts(b, "null");
+    sy_buf_puts(b, ",\"code\":");
+    if (code)
+        sy_buf_json_string(b, code, strlen(code));
+    else
+        sy_buf_puts(b, "null");
+    sy_buf_puts(b, "}}");
+}
+
 void sy_http_respond_error(sy_http_req *req, int status, const char *type, const char *code,
                            const char *param, const char *message, const char *headers)
 {
     sy_buf b = {0};
-    sy_buf_puts(&b, "{\"error\":{\"message\":");
-    sy_buf_json_string(&b, message, strlen(message));
-    sy_buf_puts(&b, ",\"type\":");
-    sy_buf_json_string(&b, type, strlen(type));
-    sy_buf_puts(&b, ",\"param\":");
-    if (param)
-        sy_buf_json_string(&b, param, strlen(param));
-    else
-        sy_buf_puts(&b, "null");
-    sy_buf_puts(&b, ",\"code\":");
-    if (code)
-        sy_buf_json_string(&b, code, strlen(code));
-    else
-        sy_buf_puts(&b, "null");
-    sy_buf_puts(&b, "}}");
+    (req->error_body ? req->error_body : sy_http_error_openai)(&b, status, type, code, param,
+                                                               message);
     sy_http_respond(req, status, "application/json", headers, b.data, b.len);
     sy_buf_free(&b);
 }
@@ -507,12 +515,14 @@ static int read_head(sy_http_conn *c, struct evbuffer *in)
         return 0;
     }
     int64_t cl = c->req.head.content_length;
+    /* the head check first: it refuses a wrong key, and it sets the error shape of the
+     * request's API (an ingress's 413 speaks that API) */
+    if (!head_accepted(c))
+        return 0;
     if (cl > 0 && (uint64_t)cl > lim->max_body_bytes) {
         protocol_error(c, 413, "request body exceeds the configured limit");
         return 0;
     }
-    if (!head_accepted(c))
-        return 0;
     if (cl > 0 && body_reserve(c, (size_t)cl) != 0) {
         protocol_error(c, 503, "too many request bodies in flight; retry shortly");
         return 0;

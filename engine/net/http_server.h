@@ -46,6 +46,11 @@ typedef void (*sy_http_req_cb)(sy_http_req *req, void *req_ud);
  * read yet. Return 0 to go on, or answer the request (sy_http_respond*) and return 1:
  * the connection is then closed without the body being stored (no 100 Continue). */
 typedef int (*sy_http_head_check)(sy_http_req *req, void *ud);
+/* Writes the JSON body of an error answer in the shape the request's API speaks (set by
+ * the handler or its head check, e.g. Anthropic's {"type":"error",...}); the default is
+ * OpenAI's {"error":{message,type,param,code}}. */
+typedef void (*sy_http_error_body)(sy_buf *out, int status, const char *type, const char *code,
+                                   const char *param, const char *message);
 
 typedef struct sy_http_limits {
     size_t max_body_bytes;
@@ -75,9 +80,10 @@ struct sy_http_req {
                                 Origin, plus Access-Control-Expose-Headers: cors_expose */
     size_t cors_origin_len;
     const char *cors_expose;
-    void *ud;                /* the handler's per-request state */
-    sy_http_req_cb on_abort; /* client went away while in flight */
-    sy_http_req_cb on_drain; /* output fell to the low-water mark while streaming */
+    sy_http_error_body error_body; /* NULL: the OpenAI error shape (reset per request) */
+    void *ud;                      /* the handler's per-request state */
+    sy_http_req_cb on_abort;       /* client went away while in flight */
+    sy_http_req_cb on_drain;       /* output fell to the low-water mark while streaming */
     struct sy_http_conn *conn;
 };
 
@@ -136,7 +142,11 @@ int sy_http_req_method_is(const sy_http_req *req, const char *method);
 void sy_http_respond(sy_http_req *req, int status, const char *content_type, const char *headers,
                      const char *body, size_t body_len);
 
-/* Send an OpenAI-shaped error: {"error":{"message","type","param","code"}}. */
+/* The OpenAI error shape {"error":{"message","type","param","code"}} into b. */
+void sy_http_error_openai(sy_buf *b, int status, const char *type, const char *code,
+                          const char *param, const char *message);
+
+/* Send an error in the request's shape (req->error_body; OpenAI's by default). */
 void sy_http_respond_error(sy_http_req *req, int status, const char *type, const char *code,
                            const char *param, const char *message, const char *headers);
 

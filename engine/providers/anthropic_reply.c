@@ -5,6 +5,8 @@
  */
 #include "anthropic.h"
 
+#include "messages_ingress.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,26 +141,6 @@ int sy_anthropic_response(const char *body, size_t len, sy_relay_state *rs, sy_b
 
 /* ---- errors */
 
-/* The HTTP status Anthropic documents for an error type (used for errors inside a
- * stream, which arrive after the 200); unknown types count as 500. */
-static long status_of_type(const char *type)
-{
-    static const struct {
-        const char *type;
-        long status;
-    } types[] = {
-        {"invalid_request_error", 400}, {"authentication_error", 401},
-        {"billing_error", 402},         {"permission_error", 403},
-        {"not_found_error", 404},       {"request_too_large", 413},
-        {"rate_limit_error", 429},      {"api_error", 500},
-        {"timeout_error", 504},         {"overloaded_error", 529},
-    };
-    for (size_t i = 0; i < SY_ARRAY_LEN(types); i++)
-        if (strcmp(type, types[i].type) == 0)
-            return types[i].status;
-    return 500;
-}
-
 /* Whether an error type is safe to quote: Anthropic's are short snake_case words. */
 static int plain_type(const char *t)
 {
@@ -220,7 +202,9 @@ static void emit_finish(an_state *st, sy_relay_state *rs, const char *finish, sy
 static void emit_stream_error(an_state *st, const cJSON *err, sy_relay_state *rs, sy_buf *out)
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(err, "type");
-    long status = status_of_type(cJSON_IsString(t) ? t->valuestring : "");
+    /* the status Anthropic documents for the type: errors inside a stream come after the
+     * 200 (the table is shared with the Messages ingress) */
+    long status = sy_anthropic_error_status(cJSON_IsString(t) ? t->valuestring : "");
     sy_mapped_error e = {0};
     map_error(status, err, 1, &e);
     sy_emit_error_event(&e, rs, out);

@@ -27,30 +27,13 @@
  */
 #include "anthropic.h"
 
+#include "messages_ingress.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- request translation */
-
-/* Copy the client's "cache_control" (Anthropic's prompt-caching marker, which some
- * OpenAI clients already send on content parts) onto a block. */
-static void copy_cache_control(const cJSON *from, cJSON *block)
-{
-    const cJSON *cc = sy_field(from, "cache_control");
-    if (cJSON_IsObject(cc))
-        cJSON_AddItemToObject(block, "cache_control", cJSON_Duplicate(cc, 1));
-}
-
-static cJSON *text_block(const char *text, const cJSON *part)
-{
-    cJSON *blk = cJSON_CreateObject();
-    cJSON_AddStringToObject(blk, "type", "text");
-    cJSON_AddStringToObject(blk, "text", text);
-    if (part)
-        copy_cache_control(part, blk);
-    return blk;
-}
 
 /*
  * A "data:MIME;base64,DATA" URL as an image block (JPEG, PNG, GIF, WebP) or a document
@@ -101,7 +84,7 @@ static int user_part(const sy_refuser *b, const cJSON *p, size_t i, size_t j, cJ
         if (!cJSON_IsString(text))
             return sy_refuse(b, "must be a string", "messages[%zu].content[%zu].text", i, j);
         if (text->valuestring[0])
-            cJSON_AddItemToArray(blocks, text_block(text->valuestring, p));
+            cJSON_AddItemToArray(blocks, sy_text_part(text->valuestring, p));
         return SY_OK;
     }
     if (strcmp(t, "image_url") == 0) {
@@ -144,7 +127,7 @@ static int user_part(const sy_refuser *b, const cJSON *p, size_t i, size_t j, cJ
         return sy_refuse(b, "this content part type is not supported by the Anthropic dialect",
                          "messages[%zu].content[%zu].type", i, j);
     }
-    copy_cache_control(p, blk);
+    sy_copy_cache_control(p, blk);
     cJSON_AddItemToArray(blocks, blk);
     return SY_OK;
 }
@@ -154,7 +137,7 @@ static int user_part(const sy_refuser *b, const cJSON *p, size_t i, size_t j, cJ
 static void add_text_block(void *arg, const char *text, const cJSON *part)
 {
     if (text[0])
-        cJSON_AddItemToArray(arg, text_block(text, part));
+        cJSON_AddItemToArray(arg, sy_text_part(text, part));
 }
 
 /* Content that may only hold text as text blocks appended to blocks. 0 or a 400. */
@@ -263,7 +246,7 @@ static int translate_messages(const sy_refuser *b, const cJSON *req, cJSON *a)
             const cJSON *content = sy_field(m, "content");
             if (cJSON_IsString(content)) {
                 if (content->valuestring[0])
-                    cJSON_AddItemToArray(blocks, text_block(content->valuestring, NULL));
+                    cJSON_AddItemToArray(blocks, sy_text_part(content->valuestring, NULL));
             } else if (cJSON_IsArray(content)) {
                 size_t j = 0;
                 for (const cJSON *p = content->child; p && rc == SY_OK; p = p->next, j++)
@@ -323,7 +306,7 @@ static int translate_tools(const sy_refuser *b, const cJSON *req, cJSON *a)
             cJSON_AddStringToObject(s, "type", "object");
             cJSON_AddObjectToObject(s, "properties");
         }
-        copy_cache_control(t, d);
+        sy_copy_cache_control(t, d);
         cJSON_AddItemToArray(out, d);
     }
     cJSON_AddItemToObject(a, "tools", out);

@@ -370,8 +370,10 @@ cJSON *sy_usage_json(const sy_usage *u)
     cJSON_AddNumberToObject(o, "prompt_tokens", (double)u->prompt_tokens);
     cJSON_AddNumberToObject(o, "completion_tokens", (double)u->completion_tokens);
     cJSON_AddNumberToObject(o, "total_tokens", (double)(u->prompt_tokens + u->completion_tokens));
-    cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "prompt_tokens_details"), "cached_tokens",
-                            (double)u->cached_tokens);
+    cJSON *pd = cJSON_AddObjectToObject(o, "prompt_tokens_details");
+    cJSON_AddNumberToObject(pd, "cached_tokens", (double)u->cached_tokens);
+    if (u->cache_write_tokens > 0) /* Anthropic's cache writes, part of prompt_tokens */
+        cJSON_AddNumberToObject(pd, "cache_write_tokens", (double)u->cache_write_tokens);
     cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "completion_tokens_details"),
                             "reasoning_tokens", (double)u->reasoning_tokens);
     return o;

@@ -168,7 +168,8 @@ void sy_print_to(const cJSON *o, sy_buf *out);
 
 void sy_set_finish(sy_relay_state *rs, const char *reason);
 
-/* The OpenAI "usage" object for u (the caller owns it). */
+/* The OpenAI "usage" object for u (the caller owns it); cache writes, when there are any,
+ * as prompt_tokens_details.cache_write_tokens (a gateway extension). */
 cJSON *sy_usage_json(const sy_usage *u);
 
 /* An OpenAI tool call: "index" when index >= 0, id, type function, name (NULL → ""),

@@ -54,6 +54,32 @@ int fp_fault_is_http(fp_fault f)
     return f >= FP_FAULT_HTTP_400 && f <= FP_FAULT_HTTP_529;
 }
 
+static const struct {
+    const char *name;
+    unsigned bit;
+} formats[] = {
+    {"code", FP_FORMAT_CODE},
+    {"math", FP_FORMAT_MATH},
+    {"choice", FP_FORMAT_CHOICE},
+    {"non_latin", FP_FORMAT_NON_LATIN},
+};
+
+unsigned fp_format_parse(const char *name)
+{
+    for (size_t i = 0; i < SY_ARRAY_LEN(formats); i++)
+        if (strcmp(name, formats[i].name) == 0)
+            return formats[i].bit;
+    return 0;
+}
+
+const char *fp_format_name(unsigned bit)
+{
+    for (size_t i = 0; i < SY_ARRAY_LEN(formats); i++)
+        if (bit == formats[i].bit)
+            return formats[i].name;
+    return "";
+}
+
 void fp_fault_list(sy_buf *b)
 {
     for (int i = 1; i < FP_FAULT_COUNT; i++)
@@ -178,15 +204,43 @@ static int get_integer(const cJSON *v, const char *path, double lo, double hi, l
 
 /* ---- models */
 
+static void strings_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static char **strings_copy(char *const *v, size_t n)
+{
+    if (!n)
+        return NULL;
+    char **out = sy_xcalloc(n, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = sy_xstrdup(v[i]);
+    return out;
+}
+
+static void qrules_free(fp_quality_rule *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        strings_free(r[i].tags, r[i].n_tags);
+        strings_free(r[i].contains, r[i].n_contains);
+    }
+    free(r);
+}
+
 static void model_clear(fp_model *m)
 {
     free(m->name);
     free(m->content_text);
     free(m->errors);
+    qrules_free(m->qrules, m->n_qrules);
     memset(m, 0, sizeof *m);
 }
 
-/* Deep copy: dst owns its own strings and error list (dst->name is left NULL). */
+/* Deep copy: dst owns its own strings, error list and quality rules (dst->name is left
+ * NULL). */
 static void model_copy(fp_model *dst, const fp_model *src)
 {
     *dst = *src;
@@ -196,6 +250,16 @@ static void model_copy(fp_model *dst, const fp_model *src)
     if (src->n_errors) {
         dst->errors = sy_xmalloc(src->n_errors * sizeof *dst->errors);
         memcpy(dst->errors, src->errors, src->n_errors * sizeof *dst->errors);
+    }
+    dst->qrules = NULL;
+    if (src->n_qrules) {
+        dst->qrules = sy_xcalloc(src->n_qrules, sizeof *dst->qrules);
+        for (size_t i = 0; i < src->n_qrules; i++) {
+            const fp_quality_rule *r = &src->qrules[i];
+            dst->qrules[i] = *r;
+            dst->qrules[i].tags = strings_copy(r->tags, r->n_tags);
+            dst->qrules[i].contains = strings_copy(r->contains, r->n_contains);
+        }
     }
 }
 
@@ -410,6 +474,127 @@ static int parse_errors(const cJSON *v, const char *path, fp_model *m, sy_buf *e
     return SY_OK;
 }
 
+/* A non-empty string or a non-empty array of them (a rule condition's "any of" list). */
+static int parse_strings(const cJSON *v, const char *path, char ***out, size_t *n, sy_buf *err)
+{
+    char p[288];
+    if (cJSON_IsString(v)) {
+        if (!v->valuestring[0])
+            return fp_bad(err, path, "must not be empty");
+        *out = sy_xcalloc(1, sizeof **out);
+        (*out)[0] = sy_xstrdup(v->valuestring);
+        *n = 1;
+        return SY_OK;
+    }
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
+        return fp_bad(err, path, "expected a string or a non-empty array of strings, got %s",
+                      cJSON_IsArray(v) ? "an empty array" : type_name(v));
+    size_t k = (size_t)cJSON_GetArraySize(v), i = 0;
+    char **list = sy_xcalloc(k, sizeof *list);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        path_fmt(p, sizeof p, "%s[%zu]", path, i);
+        if (!cJSON_IsString(it) || !it->valuestring[0]) {
+            strings_free(list, i);
+            return fp_bad(err, p, "expected a non-empty string, got %s",
+                          cJSON_IsString(it) ? "an empty string" : type_name(it));
+        }
+        list[i++] = sy_xstrdup(it->valuestring);
+    }
+    *out = list;
+    *n = k;
+    return SY_OK;
+}
+
+/* A rule's "match": {"tag", "contains", "format"}, each optional, at least one. */
+static int parse_match(const cJSON *v, const char *path, fp_quality_rule *r, sy_buf *err)
+{
+    static const char *const keys[] = {"tag", "contains", "format", NULL};
+    char p[288];
+    int rc;
+    if (!cJSON_IsObject(v))
+        return fp_bad(err, path, "expected an object like {\"tag\":\"code\"}, got %s",
+                      type_name(v));
+    if ((rc = check_keys(v, path, keys, err)))
+        return rc;
+    const cJSON *tag = cJSON_GetObjectItemCaseSensitive(v, "tag");
+    const cJSON *has = cJSON_GetObjectItemCaseSensitive(v, "contains");
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(v, "format");
+    if (!tag && !has && !fmt)
+        return fp_bad(err, path, "needs at least one of tag, contains, format");
+    join_path(p, sizeof p, path, "tag");
+    if (tag && (rc = parse_strings(tag, p, &r->tags, &r->n_tags, err)))
+        return rc;
+    join_path(p, sizeof p, path, "contains");
+    if (has && (rc = parse_strings(has, p, &r->contains, &r->n_contains, err)))
+        return rc;
+    if (fmt) {
+        char **names = NULL;
+        size_t n = 0;
+        join_path(p, sizeof p, path, "format");
+        if ((rc = parse_strings(fmt, p, &names, &n, err)))
+            return rc;
+        for (size_t i = 0; i < n && !rc; i++) {
+            unsigned bit = fp_format_parse(names[i]);
+            if (!bit)
+                rc = fp_bad(err, p,
+                            "unknown format \"%s\" (expected one of: code, math, choice, "
+                            "non_latin)",
+                            names[i]);
+            r->formats |= bit;
+        }
+        strings_free(names, n);
+    }
+    return rc;
+}
+
+/* "quality_rules": [{"match": {...}, "quality": q}, ...]; replaces the list as a whole. */
+static int parse_qrules(const cJSON *v, const char *path, fp_model *m, sy_buf *err)
+{
+    char p[256], q[288];
+    if (!cJSON_IsArray(v))
+        return fp_bad(err, path, "expected an array of {\"match\",\"quality\"} objects, got %s",
+                      type_name(v));
+    size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
+    fp_quality_rule *rules = n ? sy_xcalloc(n, sizeof *rules) : NULL;
+    int rc = SY_OK;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        static const char *const keys[] = {"match", "quality", NULL};
+        path_fmt(p, sizeof p, "%s[%zu]", path, i);
+        fp_quality_rule *r = &rules[i++];
+        if (!cJSON_IsObject(it)) {
+            rc = fp_bad(err, p, "expected an object, got %s", type_name(it));
+            break;
+        }
+        if ((rc = check_keys(it, p, keys, err)))
+            break;
+        const cJSON *match = cJSON_GetObjectItemCaseSensitive(it, "match");
+        const cJSON *qual = cJSON_GetObjectItemCaseSensitive(it, "quality");
+        path_fmt(q, sizeof q, "%s.%s", p, match ? "quality" : "match");
+        if (!match || !qual) {
+            rc = fp_bad(err, q, "required");
+            break;
+        }
+        path_fmt(q, sizeof q, "%s.match", p);
+        if ((rc = parse_match(match, q, r, err)))
+            break;
+        path_fmt(q, sizeof q, "%s.quality", p);
+        if ((rc = get_number(qual, q, 0, 1, &r->quality, err)))
+            break;
+    }
+    if (rc) {
+        qrules_free(rules, n);
+        return rc;
+    }
+    qrules_free(m->qrules, m->n_qrules);
+    m->qrules = rules;
+    m->n_qrules = n;
+    return SY_OK;
+}
+
 /* Member key of obj (NULL when absent), with its JSON path written to p. */
 static const cJSON *field(const cJSON *obj, const char *parent, const char *key, char *p,
                           size_t cap)
@@ -434,6 +619,7 @@ static int parse_model(const cJSON *v, const char *path, const fp_model *base, f
                                        "cached_tokens",
                                        "cache_write_tokens",
                                        "quality",
+                                       "quality_rules",
                                        "errors",
                                        NULL};
     char p[256];
@@ -460,6 +646,8 @@ static int parse_model(const cJSON *v, const char *path, const fp_model *base, f
         rc = get_integer(f, p, 0, FP_MAX_COUNT, &out->cache_write_tokens, err);
     if (!rc && (f = field(v, path, "quality", p, sizeof p)))
         rc = get_number(f, p, 0, 1, &out->quality, err);
+    if (!rc && (f = field(v, path, "quality_rules", p, sizeof p)))
+        rc = parse_qrules(f, p, out, err);
     if (!rc && (f = field(v, path, "errors", p, sizeof p)))
         rc = parse_errors(f, p, out, err);
     if (rc)

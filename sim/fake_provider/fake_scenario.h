@@ -71,6 +71,36 @@ typedef struct fp_error_rule {
     long after_tokens; /* stream faults: content tokens sent before the fault fires */
 } fp_error_rule;
 
+/* Prompt formats a quality rule can ask for, judged by the router's own detectors
+ * (policies/featurize.h), so a format rule matches exactly what the router can see. */
+typedef enum fp_format {
+    FP_FORMAT_CODE = 1u << 0,      /* sy_text_has_code */
+    FP_FORMAT_MATH = 1u << 1,      /* sy_text_has_math */
+    FP_FORMAT_CHOICE = 1u << 2,    /* sy_text_has_choices: lines starting A) and B) */
+    FP_FORMAT_NON_LATIN = 1u << 3, /* sy_text_is_non_latin */
+    FP_FORMAT_LAST = FP_FORMAT_NON_LATIN
+} fp_format;
+
+/* A format's name ("code", "math", "choice", "non_latin") → its bit; 0 when unknown. */
+unsigned fp_format_parse(const char *name);
+/* The name of one format bit ("" for anything else). */
+const char *fp_format_name(unsigned bit);
+
+/*
+ * One prompt-dependent quality: `quality` applies to a prompt when every condition the
+ * rule states holds — its tag is one of `tags`, its text contains one of `contains`
+ * (ASCII case-insensitive), it has one of the `formats`. A list left out (n = 0,
+ * formats = 0) is no condition. A prompt without a tag never matches a tag condition.
+ */
+typedef struct fp_quality_rule {
+    char **tags; /* owned strings */
+    size_t n_tags;
+    char **contains; /* owned strings, non-empty */
+    size_t n_contains;
+    unsigned formats; /* fp_format bits; 0 = any */
+    double quality;
+} fp_quality_rule;
+
 /* One model's behaviour; every field is always set (missing ones come from "defaults"). */
 typedef struct fp_model {
     char *name; /* NULL for the defaults entry */
@@ -83,7 +113,9 @@ typedef struct fp_model {
     long chunk_tokens;   /* >= 1 */
     long cached_tokens;
     long cache_write_tokens; /* prompt tokens reported as written to a cache (Anthropic) */
-    double quality;
+    double quality;          /* hidden quality when no rule matches */
+    fp_quality_rule *qrules; /* owned; first match wins (fp_quality_for) */
+    size_t n_qrules;
     fp_error_rule *errors; /* owned */
     size_t n_errors;
 } fp_model;

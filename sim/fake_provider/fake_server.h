@@ -12,7 +12,8 @@
  *   fake_req.c       an fp_req's lifetime: release, close, end
  *   fake_stats.c     request records, counters and the /_fake/ control API
  *   fake_reply.c     the clock, plain responses, error bodies, authentication
- * Decisions come from fake_scenario.c / fake_plan.c (pure); bodies from the dialects
+ * Decisions come from fake_scenario.c / fake_plan.c (pure), hidden qualities from
+ * fake_quality.c (pure); bodies from the dialects
  * (fake_dialect.h).
  *
  * Lifetimes and ownership:

@@ -7,6 +7,7 @@
  * (fake_server.h). A rendered record borrows its body and headers, so a response is
  * rendered and sent before the records can change.
  */
+#include "fake_quality.h"
 #include "fake_server.h"
 
 #include <stdio.h>
@@ -250,14 +251,20 @@ static void admin_stats(fp_server *srv, sy_http_req *req)
     send_cjson(req, 200, doc);
 }
 
+/* GET: the per-model qualities and rules; POST: the qualities of a batch of prompts. */
 static void admin_quality(fp_server *srv, sy_http_req *req)
 {
-    const fp_scenario *s = srv->scenario;
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *models = cJSON_AddObjectToObject(doc, "models");
-    for (size_t i = 0; i < s->n_models; i++)
-        cJSON_AddNumberToObject(models, s->models[i].name, s->models[i].quality);
-    cJSON_AddNumberToObject(doc, "default", s->defaults.quality);
+    if (sy_http_req_method_is(req, "GET")) {
+        send_cjson(req, 200, fp_quality_doc(srv->scenario));
+        return;
+    }
+    cJSON *doc;
+    sy_buf err = {0};
+    if (fp_quality_batch(srv->scenario, req->body.data, req->body.len, &doc, &err) != SY_OK) {
+        send_admin_error(req, 400, err.data);
+        sy_buf_free(&err);
+        return;
+    }
     send_cjson(req, 200, doc);
 }
 
@@ -298,20 +305,22 @@ void fp_handle_admin(fp_server *srv, sy_http_req *req)
         const char *method;
         void (*fn)(fp_server *, sy_http_req *);
     } routes[] = {
-        {"/_fake/stats", "GET", admin_stats},
-        {"/_fake/reset", "POST", admin_reset},
-        {"/_fake/quality", "GET", admin_quality},
+        {"/_fake/stats", "GET", admin_stats},        {"/_fake/reset", "POST", admin_reset},
+        {"/_fake/quality", "GET", admin_quality},    {"/_fake/quality", "POST", admin_quality},
         {"/_fake/scenario", "POST", admin_scenario},
     };
+    int known_path = 0;
     for (size_t i = 0; i < SY_ARRAY_LEN(routes); i++) {
         if (strcmp(req->path, routes[i].path) != 0)
             continue;
-        if (!sy_http_req_method_is(req, routes[i].method)) {
-            send_admin_error(req, 405, "method not allowed");
+        known_path = 1;
+        if (sy_http_req_method_is(req, routes[i].method)) {
+            routes[i].fn(srv, req);
             return;
         }
-        routes[i].fn(srv, req);
-        return;
     }
-    send_admin_error(req, 404, "unknown /_fake/ endpoint");
+    if (known_path)
+        send_admin_error(req, 405, "method not allowed");
+    else
+        send_admin_error(req, 404, "unknown /_fake/ endpoint");
 }

@@ -1,57 +1,52 @@
 /*
  * cmd_loadgen.c — `switchyard loadgen`: synthetic users for the learning demo and the
- * end-to-end learning tests. Each user thread sends realistic chat requests through a
- * route of the gateway and rates every answer thumbs-up with probability equal to the
- * hidden quality of the model that served it (read once from fake-provider's
- * GET /_fake/quality), using the response's feedback token like a browser widget.
+ * end-to-end learning tests. Each user thread sends chat requests through a route of
+ * the gateway and rates every answer thumbs-up with probability equal to its hidden
+ * quality, using the response's feedback token like a browser widget. The quality comes
+ * from fake-provider (one number per model, or per prompt with its quality rules) or,
+ * with --mix, from the mix file's per-model outcomes.
  *
- * Threads share one `stats` under a mutex taken only to count (never across I/O).
- * Deterministic per seed except for the interleaving of the user threads.
+ * Request i (0-based) draws its prompt and its user's coins from a generator seeded by
+ * (--seed, i) alone, so the prompt sequence and the ratings given a served model do not
+ * depend on the interleaving of the user threads. Threads share one lg_stats under a
+ * mutex taken only to count (never across I/O); the mix is read-only once loaded.
  */
 #include "loadgen.h"
-#include "sy_common.h"
+#include "loadgen_internal.h"
 
-#include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <getopt.h>
-#include <math.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-#define MAX_MODELS 32
-#define WINDOW     500 /* the summary's "recent" window, in requests */
 
 static const char usage_text[] =
     "usage: switchyard loadgen --url URL --key KEY --route NAME --fake URL [options]\n"
     "\n"
     "Synthetic users: send chat requests through a route and rate each answer thumbs-up\n"
     "with probability equal to the hidden quality of the model that served it (from\n"
-    "fake-provider's GET /_fake/quality). Prints each model's traffic share, thumbs-up\n"
-    "rate and cost every --report-every seconds, and a summary at the end.\n"
+    "fake-provider's /_fake/quality, or the mix's outcomes). Prints each model's traffic\n"
+    "share, thumbs-up rate and cost (and, with --mix, each kind of prompt's shares) every\n"
+    "--report-every seconds, and a summary at the end.\n"
     "\n"
     "  --url URL             the gateway, e.g. http://127.0.0.1:8080\n"
     "  --key KEY             a client key\n"
     "  --route NAME          the route (or model) to send requests to\n"
-    "  --fake URL            fake-provider, for the hidden qualities\n"
+    "  --fake URL            fake-provider, for the hidden qualities (optional with a\n"
+    "                        --mix whose every line has outcomes)\n"
+    "  --mix FILE            replay this prompt mix (JSONL, one {\"prompt\", \"kind\",\n"
+    "                        \"outcomes\"} per line; docs/simulator.md): each request\n"
+    "                        draws a line at random; shares are reported per kind\n"
     "  -n, --requests N      requests in all (default 1000)\n"
     "  -c, --concurrency N   user threads (default 4)\n"
     "  --seed N              random seed (default 1)\n"
+    "  --window N            the \"recent\" (and per kind \"early\") window, in requests\n"
+    "                        (default 500)\n"
     "  --report-every S      seconds between progress lines (default 2; 0 = none)\n"
     "  --feedback-rate P     probability that a user rates an answer (default 1)\n"
     "  --summary FILE        also write the summary as JSON to FILE\n"
     "  -h, --help            show this help\n";
-
-typedef struct model_stats {
-    char name[128]; /* the gateway model (x-switchyard-model) */
-    double quality; /* hidden quality of its upstream, -1 if unknown */
-    uint64_t requests, errors, ups, rated;
-    double cost_usd;
-} model_stats;
 
 typedef struct shared {
     const char *url, *key, *route, *fake;
@@ -59,94 +54,28 @@ typedef struct shared {
     double feedback_rate;
     unsigned long seed;
     pthread_mutex_t lock;
-    long issued, done;
-    model_stats models[MAX_MODELS];
-    size_t n_models;
-    int recent[WINDOW]; /* model index of the last WINDOW answers (ring) */
-    long recent_n;
-    cJSON *qualities; /* {"fake-x": q, ...} */
+    long issued;
+    lg_stats st;
+    lg_mix mix;       /* n == 0 without --mix */
+    cJSON *qualities; /* GET /_fake/quality "models", NULL without --fake */
     double default_quality;
 } shared;
 
-typedef struct resp {
-    sy_buf body;
-    char model[128];
-    char upstream[128]; /* x-switchyard-upstream-model: the fake provider's model name */
-    char request_id[64];
-    char token[64];
-    double cost;
-} resp;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
+/* splitmix64: request i's own generator, seeded from (seed, i). */
+static uint64_t next64(uint64_t *s)
 {
-    sy_buf_append(&((resp *)ud)->body, p, size * n);
-    return size * n;
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
 }
 
-/* Copy a header value (trimmed) when its name matches. */
-static void header_value(const char *line, size_t len, const char *name, char *out, size_t cap)
+static double unit(uint64_t *s)
 {
-    size_t nl = strlen(name);
-    if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
-        return;
-    const char *v = line + nl + 1;
-    size_t vl = len - nl - 1;
-    while (vl && (*v == ' ' || *v == '\t'))
-        v++, vl--;
-    while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-        vl--;
-    snprintf(out, cap, "%.*s", (int)vl, v);
+    return (double)(next64(s) >> 11) * 0x1.0p-53;
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    resp *r = ud;
-    size_t len = size * n;
-    char cost[64] = "";
-    header_value(p, len, "x-switchyard-model", r->model, sizeof(r->model));
-    header_value(p, len, "x-switchyard-upstream-model", r->upstream, sizeof(r->upstream));
-    header_value(p, len, "x-switchyard-request-id", r->request_id, sizeof(r->request_id));
-    header_value(p, len, "x-switchyard-feedback-token", r->token, sizeof(r->token));
-    header_value(p, len, "x-switchyard-cost-usd", cost, sizeof(cost));
-    if (cost[0])
-        r->cost = strtod(cost, NULL);
-    return len;
-}
-
-/* POST (or GET when body is NULL) url; returns the HTTP status or -1. */
-static long http(CURL *h, const char *url, const char *auth, const char *token, const char *body,
-                 resp *r)
-{
-    struct curl_slist *hs = NULL;
-    char line[512];
-    hs = curl_slist_append(hs, "Content-Type: application/json");
-    if (auth) {
-        snprintf(line, sizeof(line), "Authorization: Bearer %s", auth);
-        hs = curl_slist_append(hs, line);
-    }
-    if (token) {
-        snprintf(line, sizeof(line), "x-switchyard-feedback-token: %s", token);
-        hs = curl_slist_append(hs, line);
-    }
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (body)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    long status = -1;
-    if (curl_easy_perform(h) == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hs);
-    return status;
-}
-
-/* A few realistic request shapes: system prompts, multi-turn, varied lengths. */
+/* A few realistic request shapes without a mix: system prompts, multi-turn, lengths. */
 static const char *const topics[] = {
     "Explain the difference between a mutex and a semaphore.",
     "Summarise the causes of the 2008 financial crisis in three sentences.",
@@ -160,105 +89,98 @@ static const char *const topics[] = {
     "Compare REST and gRPC for an internal microservice API.",
 };
 
-static char *make_request(shared *sh, unsigned *seed)
+static void add_message(cJSON *msgs, const char *role, const char *content)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", role);
+    cJSON_AddStringToObject(m, "content", content);
+    cJSON_AddItemToArray(msgs, m);
+}
+
+/* The request body: the mix's prompt p, or a random built-in conversation. */
+static char *make_request(const shared *sh, const lg_prompt *p, uint64_t *rng)
 {
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "model", sh->route);
     cJSON *msgs = cJSON_AddArrayToObject(req, "messages");
-    if (rand_r(seed) % 2) {
-        cJSON *sys = cJSON_CreateObject();
-        cJSON_AddStringToObject(sys, "role", "system");
-        cJSON_AddStringToObject(sys, "content", "You are a concise, accurate assistant.");
-        cJSON_AddItemToArray(msgs, sys);
-    }
-    int turns = 1 + (int)(rand_r(seed) % 3);
-    for (int t = 0; t < turns; t++) {
-        cJSON *u = cJSON_CreateObject();
-        cJSON_AddStringToObject(u, "role", "user");
-        cJSON_AddStringToObject(u, "content", topics[rand_r(seed) % SY_ARRAY_LEN(topics)]);
-        cJSON_AddItemToArray(msgs, u);
-        if (t + 1 < turns) {
-            cJSON *a = cJSON_CreateObject();
-            cJSON_AddStringToObject(a, "role", "assistant");
-            cJSON_AddStringToObject(a, "content", "Here is a short answer to that.");
-            cJSON_AddItemToArray(msgs, a);
+    if (p) {
+        if (p->system)
+            add_message(msgs, "system", p->system);
+        add_message(msgs, "user", p->text);
+    } else {
+        if (next64(rng) % 2)
+            add_message(msgs, "system", "You are a concise, accurate assistant.");
+        int turns = 1 + (int)(next64(rng) % 3);
+        for (int t = 0; t < turns; t++) {
+            add_message(msgs, "user", topics[next64(rng) % SY_ARRAY_LEN(topics)]);
+            if (t + 1 < turns)
+                add_message(msgs, "assistant", "Here is a short answer to that.");
         }
     }
-    cJSON_AddNumberToObject(req, "max_tokens", 64 + rand_r(seed) % 192);
+    cJSON_AddNumberToObject(req, "max_tokens", 64 + (double)(next64(rng) % 192));
     char *s = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     return s;
 }
 
-static model_stats *model_slot(shared *sh, const char *name, const char *upstream)
+/* fake-provider's base quality of an upstream model (GET /_fake/quality), -1 unknown. */
+static double base_quality(const shared *sh, const char *upstream)
 {
-    for (size_t i = 0; i < sh->n_models; i++)
-        if (strcmp(sh->models[i].name, name) == 0)
-            return &sh->models[i];
-    if (sh->n_models == MAX_MODELS)
-        return NULL;
-    model_stats *m = &sh->models[sh->n_models++];
-    snprintf(m->name, sizeof(m->name), "%s", name);
+    if (!sh->qualities)
+        return -1;
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(sh->qualities, upstream);
-    m->quality = cJSON_IsNumber(q) ? q->valuedouble : sh->default_quality;
-    return m;
+    return cJSON_IsNumber(q) ? q->valuedouble : sh->default_quality;
+}
+
+/* Rate one answer (POST /v1/feedback): up with probability q, down for an error.
+ * Returns 1 up, 0 down, -1 not rated. */
+static int rate(const shared *sh, CURL *h, const lg_resp *r, long status, double q, uint64_t *rng)
+{
+    double u1 = unit(rng), u2 = unit(rng);
+    if (!r->request_id[0] || !r->token[0] || u1 >= sh->feedback_rate || (status == 200 && q < 0))
+        return -1;
+    int up = status == 200 && u2 < q;
+    char fb[256], url[1024];
+    snprintf(url, sizeof(url), "%s/v1/feedback", sh->url);
+    snprintf(fb, sizeof(fb), "{\"request_id\":\"%s\",\"rating\":\"%s\"}", r->request_id,
+             up ? "up" : "down");
+    lg_resp fr = {0};
+    long fs = lg_http(h, url, NULL, r->token, fb, &fr);
+    sy_buf_free(&fr.body);
+    return fs == 200 ? up : -1;
 }
 
 static void *user_main(void *arg)
 {
     shared *sh = arg;
     CURL *h = curl_easy_init();
-    char url[1024], fb_url[1024];
+    char url[1024];
     snprintf(url, sizeof(url), "%s/v1/chat/completions", sh->url);
-    snprintf(fb_url, sizeof(fb_url), "%s/v1/feedback", sh->url);
-    pthread_mutex_lock(&sh->lock);
-    unsigned seed = (unsigned)(sh->seed * 2654435761u + (unsigned long)sh->issued * 40503u);
-    pthread_mutex_unlock(&sh->lock);
     for (;;) {
         pthread_mutex_lock(&sh->lock);
         long mine = sh->issued < sh->total ? sh->issued++ : -1;
         pthread_mutex_unlock(&sh->lock);
         if (mine < 0)
             break;
-        char *body = make_request(sh, &seed);
-        resp r = {0};
-        long status = http(h, url, sh->key, NULL, body, &r);
+        uint64_t rng = sh->seed * 0xd1342543de82ef95ull ^ (uint64_t)mine;
+        next64(&rng);
+        const lg_prompt *p = sh->mix.n ? &sh->mix.p[next64(&rng) % sh->mix.n] : NULL;
+        int kind = p ? p->kind : -1;
+        char *body = make_request(sh, p, &rng);
+        lg_resp r = {0};
+        long status = lg_http(h, url, sh->key, NULL, body, &r);
         free(body);
-        const char *upstream = r.upstream; /* whose hidden quality rates the answer */
-        int up = -1;
-        double quality = -1;
+        double q = p ? lg_mix_quality(p, r.upstream, r.model) : base_quality(sh, r.upstream);
         pthread_mutex_lock(&sh->lock);
-        model_stats *m = r.model[0] ? model_slot(sh, r.model, upstream) : NULL;
-        if (m) {
-            m->requests++;
-            m->cost_usd += r.cost;
-            if (status != 200)
-                m->errors++;
-            quality = m->quality;
-            sh->recent[sh->recent_n % WINDOW] = (int)(m - sh->models);
-            sh->recent_n++;
-        }
+        int m = r.model[0] ? lg_stats_model(&sh->st, r.model, base_quality(sh, r.upstream)) : -1;
+        if (m >= 0)
+            lg_stats_served(&sh->st, kind, m, status, r.cost);
         pthread_mutex_unlock(&sh->lock);
-        /* A user rates a good answer up with probability = hidden quality; errors down. */
-        double u1 = (double)rand_r(&seed) / ((double)RAND_MAX + 1);
-        double u2 = (double)rand_r(&seed) / ((double)RAND_MAX + 1);
-        if (m && r.request_id[0] && r.token[0] && u1 < sh->feedback_rate) {
-            up = status == 200 && u2 < quality;
-            char fb[256];
-            snprintf(fb, sizeof(fb), "{\"request_id\":\"%s\",\"rating\":\"%s\"}", r.request_id,
-                     up ? "up" : "down");
-            resp fr = {0};
-            long fs = http(h, fb_url, NULL, r.token, fb, &fr);
-            sy_buf_free(&fr.body);
-            if (fs != 200)
-                up = -1;
-        }
+        int up = m >= 0 ? rate(sh, h, &r, status, q, &rng) : -1;
         pthread_mutex_lock(&sh->lock);
-        if (m && up >= 0) {
-            m->rated++;
-            m->ups += (uint64_t)up;
-        }
-        sh->done++;
+        if (m >= 0)
+            lg_stats_rated(&sh->st, kind, m, status == 200 ? q : -1, up);
+        sh->st.done++;
         pthread_mutex_unlock(&sh->lock);
         sy_buf_free(&r.body);
     }
@@ -266,57 +188,14 @@ static void *user_main(void *arg)
     return NULL;
 }
 
-/* Share of each model among the last min(WINDOW, n) answers. */
-static void recent_shares(const shared *sh, double *share)
-{
-    long n = sh->recent_n < WINDOW ? sh->recent_n : WINDOW;
-    for (size_t i = 0; i < sh->n_models; i++)
-        share[i] = 0;
-    for (long k = 0; k < n; k++)
-        share[sh->recent[(sh->recent_n - 1 - k) % WINDOW]] += 1.0 / (double)n;
-}
-
-static void report(shared *sh, FILE *out)
-{
-    double share[MAX_MODELS];
-    pthread_mutex_lock(&sh->lock);
-    recent_shares(sh, share);
-    fprintf(out, "%6ld requests |", sh->done);
-    for (size_t i = 0; i < sh->n_models; i++) {
-        model_stats *m = &sh->models[i];
-        fprintf(out, " %s %4.1f%% up %3.0f%% $%.4f |", m->name, 100 * share[i],
-                m->rated ? 100.0 * (double)m->ups / (double)m->rated : 0.0, m->cost_usd);
-    }
-    fputc('\n', out);
-    pthread_mutex_unlock(&sh->lock);
-    fflush(out);
-}
-
-static void write_summary(shared *sh, FILE *out)
-{
-    double share[MAX_MODELS];
-    recent_shares(sh, share);
-    fprintf(out, "{\"requests\":%ld,\"window\":%d,\"models\":{", sh->done, WINDOW);
-    for (size_t i = 0; i < sh->n_models; i++) {
-        model_stats *m = &sh->models[i];
-        fprintf(out,
-                "%s\"%s\":{\"requests\":%llu,\"errors\":%llu,\"recent_share\":%.6f,"
-                "\"hidden_quality\":%.6g,\"rated\":%llu,\"ups\":%llu,\"cost_usd\":%.9f}",
-                i ? "," : "", m->name, (unsigned long long)m->requests,
-                (unsigned long long)m->errors, share[i], m->quality, (unsigned long long)m->rated,
-                (unsigned long long)m->ups, m->cost_usd);
-    }
-    fputs("}}\n", out);
-}
-
-/* Fetch fake-provider's hidden qualities. */
+/* Fetch fake-provider's base qualities (GET /_fake/quality). */
 static int load_qualities(shared *sh)
 {
     CURL *h = curl_easy_init();
     char url[1024];
     snprintf(url, sizeof(url), "%s/_fake/quality", sh->fake);
-    resp r = {0};
-    long status = http(h, url, NULL, NULL, NULL, &r);
+    lg_resp r = {0};
+    long status = lg_http(h, url, NULL, NULL, NULL, &r);
     curl_easy_cleanup(h);
     cJSON *root = status == 200 ? cJSON_ParseWithLength(r.body.data, r.body.len) : NULL;
     sy_buf_free(&r.body);
@@ -329,16 +208,86 @@ static int load_qualities(shared *sh)
     return sh->qualities ? 0 : -1;
 }
 
+/* Load the mix and the qualities it needs; 0, or 1 after printing why not. */
+static int prepare(shared *sh, const char *mix_path)
+{
+    sy_buf err = {0};
+    int rc = 0;
+    if (mix_path && lg_mix_load(mix_path, &sh->mix, &err) != 0)
+        rc = 1;
+    else if (mix_path && sh->mix.n_without_outcomes && !sh->fake) {
+        sy_buf_printf(&err, "%s: %zu prompts have no outcomes: give --fake for their qualities",
+                      mix_path, sh->mix.n_without_outcomes);
+        rc = 1;
+    } else if (sh->fake && load_qualities(sh) != 0) {
+        sy_buf_printf(&err, "cannot read %s/_fake/quality", sh->fake);
+        rc = 1;
+    } else if (mix_path && sh->fake && lg_mix_fetch_qualities(&sh->mix, sh->fake, &err) != 0)
+        rc = 1;
+    if (rc)
+        fprintf(stderr, "switchyard loadgen: %s\n", err.data ? err.data : "failed");
+    sy_buf_free(&err);
+    return rc;
+}
+
+/* Run the user threads, printing progress every `every` seconds, until all are done. */
+static void run(shared *sh, double every)
+{
+    pthread_t *th = sy_xcalloc((size_t)sh->concurrency, sizeof(pthread_t));
+    for (long i = 0; i < sh->concurrency; i++)
+        pthread_create(&th[i], NULL, user_main, sh);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double next = every;
+    for (;;) {
+        pthread_mutex_lock(&sh->lock);
+        int finished = sh->st.done >= sh->total;
+        pthread_mutex_unlock(&sh->lock);
+        if (finished)
+            break;
+        usleep(50000);
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+        if (every > 0 && el >= next) {
+            pthread_mutex_lock(&sh->lock);
+            lg_stats_report(&sh->st, stdout);
+            pthread_mutex_unlock(&sh->lock);
+            fflush(stdout);
+            next += every;
+        }
+    }
+    for (long i = 0; i < sh->concurrency; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+    lg_stats_report(&sh->st, stdout);
+    fflush(stdout);
+}
+
+/* Why long: one switch over the options, then their checks. */
 int sy_cmd_loadgen(int argc, char **argv)
 {
-    enum { O_URL = 256, O_KEY, O_ROUTE, O_FAKE, O_SEED, O_REPORT, O_RATE, O_SUMMARY };
+    enum {
+        O_URL = 256,
+        O_KEY,
+        O_ROUTE,
+        O_FAKE,
+        O_SEED,
+        O_REPORT,
+        O_RATE,
+        O_SUMMARY,
+        O_MIX,
+        O_WINDOW
+    };
     static const struct option opts[] = {{"url", required_argument, NULL, O_URL},
                                          {"key", required_argument, NULL, O_KEY},
                                          {"route", required_argument, NULL, O_ROUTE},
                                          {"fake", required_argument, NULL, O_FAKE},
+                                         {"mix", required_argument, NULL, O_MIX},
                                          {"requests", required_argument, NULL, 'n'},
                                          {"concurrency", required_argument, NULL, 'c'},
                                          {"seed", required_argument, NULL, O_SEED},
+                                         {"window", required_argument, NULL, O_WINDOW},
                                          {"report-every", required_argument, NULL, O_REPORT},
                                          {"feedback-rate", required_argument, NULL, O_RATE},
                                          {"summary", required_argument, NULL, O_SUMMARY},
@@ -346,7 +295,8 @@ int sy_cmd_loadgen(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     shared sh = {.total = 1000, .concurrency = 4, .seed = 1, .feedback_rate = 1};
     double every = 2;
-    const char *summary = NULL;
+    long window = 500;
+    const char *summary = NULL, *mix_path = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "n:c:h", opts, NULL)) != -1) {
@@ -363,6 +313,9 @@ int sy_cmd_loadgen(int argc, char **argv)
         case O_FAKE:
             sh.fake = optarg;
             break;
+        case O_MIX:
+            mix_path = optarg;
+            break;
         case 'n':
             sh.total = strtol(optarg, NULL, 10);
             break;
@@ -371,6 +324,9 @@ int sy_cmd_loadgen(int argc, char **argv)
             break;
         case O_SEED:
             sh.seed = strtoul(optarg, NULL, 10);
+            break;
+        case O_WINDOW:
+            window = strtol(optarg, NULL, 10);
             break;
         case O_REPORT:
             every = strtod(optarg, NULL);
@@ -389,54 +345,31 @@ int sy_cmd_loadgen(int argc, char **argv)
             return 2;
         }
     }
-    if (optind < argc || !sh.url || !sh.key || !sh.route || !sh.fake || sh.total < 1 ||
-        sh.concurrency < 1 || sh.concurrency > 256 || !(every >= 0) ||
-        !(sh.feedback_rate >= 0 && sh.feedback_rate <= 1)) {
+    if (optind < argc || !sh.url || !sh.key || !sh.route || (!sh.fake && !mix_path) ||
+        sh.total < 1 || sh.concurrency < 1 || sh.concurrency > 256 || window < 1 ||
+        window > 1000000 || !(every >= 0) || !(sh.feedback_rate >= 0 && sh.feedback_rate <= 1)) {
         fputs(usage_text, stderr);
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (load_qualities(&sh) != 0) {
-        fprintf(stderr, "switchyard loadgen: cannot read %s/_fake/quality\n", sh.fake);
-        return 1;
-    }
-    pthread_mutex_init(&sh.lock, NULL);
-    pthread_t *th = sy_xcalloc((size_t)sh.concurrency, sizeof(pthread_t));
-    for (long i = 0; i < sh.concurrency; i++)
-        pthread_create(&th[i], NULL, user_main, &sh);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    double next = every;
-    for (;;) {
-        pthread_mutex_lock(&sh.lock);
-        int finished = sh.done >= sh.total;
-        pthread_mutex_unlock(&sh.lock);
-        if (finished)
-            break;
-        usleep(50000);
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        double el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
-        if (every > 0 && el >= next) {
-            report(&sh, stdout);
-            next += every;
-        }
-    }
-    for (long i = 0; i < sh.concurrency; i++)
-        pthread_join(th[i], NULL);
-    free(th);
-    report(&sh, stdout);
-    if (summary) {
-        FILE *f = fopen(summary, "w");
-        if (!f) {
+    int rc = prepare(&sh, mix_path);
+    if (!rc) {
+        pthread_mutex_init(&sh.lock, NULL);
+        lg_stats_init(&sh.st, window, mix_path ? &sh.mix : NULL);
+        run(&sh, every);
+        FILE *f = summary ? fopen(summary, "w") : NULL;
+        if (summary && !f) {
             perror(summary);
-            return 1;
+            rc = 1;
+        } else if (f) {
+            lg_stats_summary(&sh.st, f);
+            fclose(f);
         }
-        write_summary(&sh, f);
-        fclose(f);
+        lg_stats_free(&sh.st);
+        pthread_mutex_destroy(&sh.lock);
     }
+    lg_mix_free(&sh.mix);
     cJSON_Delete(sh.qualities);
-    pthread_mutex_destroy(&sh.lock);
     curl_global_cleanup();
-    return 0;
+    return rc;
 }

@@ -237,3 +237,70 @@ EMBED_CASES = [
 @pytest.mark.parametrize("name,data,status", EMBED_CASES, ids=[c[0] for c in EMBED_CASES])
 def test_hostile_embeddings_request(gateway, name, data, status):
     test_hostile_request(gateway, name, data, status)
+
+
+# --- POST /v1/messages and /v1/messages/count_tokens (issue 19): Anthropic's error shape ---
+MSG = b"/v1/messages"
+XKEY = b"x-api-key: " + CLIENT_KEY.encode() + b"\r\n"
+
+
+def anth(**over):
+    b = {"model": "small", "max_tokens": 16, "messages": [{"role": "user", "content": "x"}]}
+    b.update(over)
+    return post(b, auth=XKEY, path=MSG)
+
+
+MESSAGES_CASES = [
+    ("messages: not JSON", post(b"{model:", auth=XKEY, path=MSG), 400),
+    ("messages: body is an array", post([1], auth=XKEY, path=MSG), 400),
+    ("messages: duplicate member", post(b'{"model":"small","max_tokens":1,"max_tokens":2,'
+                                        b'"messages":[]}', auth=XKEY, path=MSG), 400),
+    ("messages: no max_tokens", post({"model": "small", "messages": []}, auth=XKEY, path=MSG),
+     400),
+    ("messages: max_tokens 1e300", post(b'{"model":"small","max_tokens":1e300,"messages":'
+                                        b'[{"role":"user","content":"x"}]}', auth=XKEY,
+                                        path=MSG), 400),
+    ("messages: role system", anth(messages=[{"role": "system", "content": "x"}]), 400),
+    ("messages: content a number", anth(messages=[{"role": "user", "content": 1}]), 400),
+    ("messages: block without type", anth(messages=[{"role": "user", "content": [{}]}]), 400),
+    ("messages: tool_use from the user", anth(messages=[{"role": "user", "content": [
+        {"type": "tool_use", "id": "t", "name": "f", "input": {}}]}]), 400),
+    ("messages: tool input an array", anth(messages=[{"role": "assistant", "content": [
+        {"type": "tool_use", "id": "t", "name": "f", "input": [1]}]}]), 400),
+    ("messages: NUL in a tool id", post(b'{"model":"small","max_tokens":1,"messages":[{"role":'
+                                        b'"user","content":[{"type":"tool_result","tool_use_id"'
+                                        b':"a\\u0000b"}]}]}', auth=XKEY, path=MSG), 400),
+    ("messages: server tool", anth(tools=[{"type": "bash_20250124", "name": "bash"}]), 400),
+    ("messages: tool without schema", anth(tools=[{"name": "f"}]), 400),
+    ("messages: tool_choice a string", anth(tool_choice="auto"), 400),
+    ("messages: temperature 2", anth(temperature=2), 400),
+    ("messages: 5 stop sequences", anth(stop_sequences=list("abcde")), 400),
+    ("messages: upstream url in body", anth(base_url="http://evil/"), 400),
+    ("messages: unknown member", anth(frobnicate=1), 400),
+    ("messages: unknown model", anth(model="nope"), 404),
+    ("messages: wrong key", post({"model": "small"}, auth=b"x-api-key: sk-wrong\r\n",
+                                 path=MSG), 401),
+    ("messages: no key", post({"model": "small"}, auth=b"", path=MSG), 401),
+    ("messages: GET", b"GET /v1/messages HTTP/1.1\r\nHost: x\r\n" + XKEY + b"\r\n", 405),
+    ("messages: text/plain", post(b"{}", extra=b"", auth=XKEY, path=MSG).replace(
+        b"application/json", b"text/plain"), 415),
+    ("count_tokens: not JSON", post(b"[", auth=XKEY, path=MSG + b"/count_tokens"), 400),
+    ("count_tokens: no messages", post({"model": "small"}, auth=XKEY,
+                                       path=MSG + b"/count_tokens"), 400),
+    ("count_tokens: unknown model", post({"model": "nope", "messages": [
+        {"role": "user", "content": "x"}]}, auth=XKEY, path=MSG + b"/count_tokens"), 404),
+    ("count_tokens: wrong key", post({}, auth=b"x-api-key: sk-wrong\r\n",
+                                     path=MSG + b"/count_tokens"), 401),
+]
+
+
+@pytest.mark.parametrize("name,data,status", MESSAGES_CASES, ids=[c[0] for c in MESSAGES_CASES])
+def test_hostile_messages_request(gateway, name, data, status):
+    raw = send(gateway.port, data)
+    assert raw.startswith(b"HTTP/1.1 %d " % status), (name, raw[:400])
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), (name, head)
+    e = json.loads(body)
+    assert e["type"] == "error" and set(e["error"]) == {"type", "message"}, e
+    assert e["error"]["message"], e
+    assert gateway.chat(chat_body()).status_code == 200

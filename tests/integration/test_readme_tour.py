@@ -43,5 +43,7 @@ def test_readme_tour_runs_as_written(tmp_path):
     assert '"object":"feedback"' in out, out  # the rating was acknowledged
     # the embeddings call: two 4-dimensional vectors from the model "embed"
     assert '{"model":"embed","n":2,"dims":4,"usage":{"prompt_tokens":' in out, out
+    # the Messages API call: an Anthropic-shaped answer
+    assert '{"type":"message","stop_reason":"end_turn","blocks":["text"]}' in out, out
     assert re.search(r'^switchyard_requests_total\{', out, re.M), out  # /metrics answered
     assert re.search(r'"model":"(nano|mini|medium|large)","requests":\d+,"quality":', out), out

@@ -335,7 +335,7 @@ static const response_case response_cases[] = {
                      "'content':'Hello there.'},'logprobs':null,"
                      "'finish_reason':'stop'}],'usage':{'prompt_tokens':3050,"
                      "'completion_tokens':400,'total_tokens':3450,"
-                     "'prompt_tokens_details':{'cached_tokens':2000},"
+                     "'prompt_tokens_details':{'cached_tokens':2000,'cache_write_tokens':1000},"
                      "'completion_tokens_details':{'reasoning_tokens':0}}}",
      "have=1 prompt=3050 cached=2000 write=1000 completion=400 finish=stop"},
     /* tool_use blocks: their ids kept, or one generated */
@@ -520,7 +520,8 @@ static const stream_case stream_cases[] = {
     {STREAM_USAGE_REQ, text_stream,
      EVENTS(TEXT_EVENTS,
             CHUNK_HEAD "'choices':[],'usage':{'prompt_tokens':325,'completion_tokens':15,"
-                       "'total_tokens':340,'prompt_tokens_details':{'cached_tokens':200},"
+                       "'total_tokens':340,'prompt_tokens_details':{'cached_tokens':200,"
+                       "'cache_write_tokens':100},"
                        "'completion_tokens_details':{'reasoning_tokens':0}}}",
             "[DONE]"),
      .relay = "done=1 error=0 finish=stop chunks=3 bytes=19 prompt=325 cached=200 write=100 "
@@ -809,7 +810,8 @@ static void test_fake_renders_for_adapter(void **state)
                                         "'content':'Hi there'},'logprobs':null,'finish_reason':"
                                         "'stop'}],'usage':{'prompt_tokens':10,"
                                         "'completion_tokens':3,'total_tokens':13,"
-                                        "'prompt_tokens_details':{'cached_tokens':4},"
+                                        "'prompt_tokens_details':{'cached_tokens':4,"
+                                        "'cache_write_tokens':2},"
                                         "'completion_tokens_details':{'reasoning_tokens':0}}}"));
     ad()->release(&rs);
 
@@ -842,7 +844,8 @@ static void test_fake_renders_for_adapter(void **state)
                       ROLE_CHUNK, CONTENT_CHUNK("Hi"), CONTENT_CHUNK(" there"),
                       FINISH_CHUNK("stop"),
                       CHUNK_HEAD "'choices':[],'usage':{'prompt_tokens':10,'completion_tokens':3,"
-                                 "'total_tokens':13,'prompt_tokens_details':{'cached_tokens':4},"
+                                 "'total_tokens':13,'prompt_tokens_details':{'cached_tokens':4,"
+                                 "'cache_write_tokens':2},"
                                  "'completion_tokens_details':{'reasoning_tokens':0}}}",
                       "[DONE]"},
                   6);
