@@ -35,22 +35,21 @@ const char *sy_api_bearer(const sy_http_req *req, size_t *len)
 const sy_client_key_cfg *sy_api_client_key(sy_worker *w, const sy_http_req *req, const char *token,
                                            size_t n)
 {
-    /* Keyed by the request (the connection's request slot and its start time) and the
-     * runtime (pointer and generation: a reload between head and body asks afresh, and
-     * a matched key belongs to the runtime the worker still holds). Only matches are
-     * kept: a refused key answers 401 and ends the request. */
+    /* Keyed by the request (its process-unique number: a pipelined request on the same
+     * connection, whatever its token, is another request) and the runtime (pointer and
+     * generation: a reload between head and body asks afresh, and a matched key belongs
+     * to the runtime the worker still holds). Only matches are kept: a refused key
+     * answers 401 and ends the request. */
     static __thread struct {
-        const sy_http_req *req;
-        uint64_t t_start_ns, generation;
+        uint64_t seq, generation;
         const sy_runtime *rt;
         const sy_client_key_cfg *key;
     } memo;
-    if (memo.key && memo.req == req && memo.t_start_ns == req->t_start_ns && memo.rt == w->rt &&
+    if (memo.key && req->seq && memo.seq == req->seq && memo.rt == w->rt &&
         memo.generation == w->rt->generation)
         return memo.key;
     const sy_client_key_cfg *k = sy_keys_match(w->rt->cfg, token, n);
-    memo.req = req;
-    memo.t_start_ns = req->t_start_ns;
+    memo.seq = req->seq;
     memo.rt = w->rt;
     memo.generation = w->rt->generation;
     memo.key = k;

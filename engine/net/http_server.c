@@ -152,6 +152,9 @@ static void body_release(sy_http_conn *c)
     c->body_reserved = 0;
 }
 
+/* Numbers requests for sy_http_req.seq, across every server of the process. */
+static _Atomic uint64_t g_req_seq;
+
 size_t sy_http_body_memory(void)
 {
     return atomic_load(&g_body_bytes);
@@ -596,6 +599,7 @@ static void conn_process(sy_http_conn *c)
             req_reset(c);
             c->state = C_HEAD;
             c->req.t_start_ns = sy_now_ns();
+            c->req.seq = atomic_fetch_add(&g_req_seq, 1) + 1;
             arm_timer(c, c->srv->limits.request_timeout_ms);
         }
         if (c->state == C_HEAD && !read_head(c, in))
