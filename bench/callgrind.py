@@ -6,8 +6,12 @@ fixed number of chat POSTs sent one at a time on a keep-alive connection to the
 canned nginx upstream's answer. Every thread is counted (worker, store thread).
 Instruction counts do not depend on the machine's other load.
 
+With --tls the upstream is the canned answer over HTTPS (bench/compare.py's TLS
+upstream, a self-signed certificate made at bench time, the provider's ca_file).
+The stage table (bench/budget.py) follows the function tables.
+
 Usage: /usr/bin/python3 bench/callgrind.py [--bin build/switchyard] [--requests 2000]
-           [--out FILE] [--keep DIR]"""
+           [--tls] [--out FILE] [--keep DIR]"""
 import argparse
 import datetime
 import http.client
@@ -22,6 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import budget  # noqa: E402
 import compare  # noqa: E402
 
 BODY = json.dumps({"model": "bench", "messages": [
@@ -86,6 +91,7 @@ def main():
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--out")
     ap.add_argument("--keep", help="copy callgrind.out here")
+    ap.add_argument("--tls", action="store_true", help="an HTTPS upstream")
     a = ap.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind not found: run scripts/install-deps.sh bench")
@@ -93,9 +99,15 @@ def main():
     os.chmod(tmp, 0o755)
     servers = compare.Servers()
     try:
-        up = compare.start_canned(servers, tmp)
-        (tmp / "sy.json").write_text(json.dumps(
-            compare.switchyard_config(tmp, f"http://127.0.0.1:{up}/v1")))
+        if a.tls:
+            cert, key = compare.make_cert(tmp)
+            ports, _ = compare.start_canned_tls(servers, tmp, cert, key)
+            cfg = compare.switchyard_config(tmp, f"https://127.0.0.1:{ports['switchyard']}/v1",
+                                            ca_file=str(cert))
+        else:
+            up = compare.start_canned(servers, tmp)
+            cfg = compare.switchyard_config(tmp, f"http://127.0.0.1:{up}/v1")
+        (tmp / "sy.json").write_text(json.dumps(cfg))
         out = tmp / "callgrind.out"
         sy = servers.start("switchyard", [
             "valgrind", "--tool=callgrind", "--instr-atstart=no",
@@ -130,6 +142,7 @@ def main():
         inc = {kind: subprocess.run(["callgrind_annotate", "--inclusive=yes", str(f)],
                                     capture_output=True, text=True, check=True).stdout
                for kind, f in files.items() if kind != "other threads"}
+        stages = budget.table([str(tmp)], a.requests)
         if a.keep:
             os.makedirs(a.keep, exist_ok=True)
             for f in tmp.glob("callgrind.out-*"):
@@ -162,8 +175,8 @@ def main():
     by_obj = {}
     for (ob, fn), ir in selfc.items():
         by_obj[short(ob)] = by_obj.get(short(ob), 0) + ir
-    md = [f"## Instructions per request, callgrind ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)",
-          "", f"Command: `/usr/bin/python3 bench/callgrind.py --bin {a.bin} --requests "
+    md = [f"## Instructions per request, callgrind{' (HTTPS upstream)' if a.tls else ''} ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)",
+          "", f"Command: `/usr/bin/python3 bench/callgrind.py --bin {a.bin}{' --tls' if a.tls else ''} --requests "
           f"{a.requests}` (part of `make bench`): the bench/compare.py switchyard "
           f"configuration, {a.requests} chat POSTs one at a time, every thread counted "
           f"({secs:.1f} s under valgrind).", "",
@@ -195,6 +208,9 @@ def main():
             rows.append((ir, pc, fn, src))
         for ir, pc, fn, src in rows[:10]:
             md.append(f"| `{fn}` | {src} | {ir / a.requests:,.0f} | {pc:.1f}% |")
+    md += ["", "By stage (bench/budget.py; the learner's share depends on the run's pace: it "
+           "republishes snapshots at most every 5 ms, and under valgrind requests are "
+           "milliseconds apart):", "", stages]
     text = "\n".join(md) + "\n"
     print(text)
     if a.out:

@@ -116,14 +116,15 @@ def wait_port_file(path, proc, timeout=20):
     sys.exit(f"{proc.bench_name} wrote no port file within {timeout} s")
 
 
-def nginx_conf(tmp, name, port, body):
-    """A self-contained nginx config: 1 worker, foreground, its own pid/log/temp paths."""
+def nginx_conf(tmp, name, port, body, workers=1):
+    """A self-contained nginx config: `workers` workers, foreground, its own pid/log/temp
+    paths."""
     d = tmp / name
     d.mkdir()
     for t in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (d / t).mkdir()
     user = "user root;\n" if os.geteuid() == 0 else ""
-    conf = f"""{user}worker_processes 1;
+    conf = f"""{user}worker_processes {workers};
 worker_rlimit_nofile 8192;
 daemon off;
 pid {d}/nginx.pid;
@@ -139,6 +140,7 @@ http {{
   client_body_buffer_size 64k;
   keepalive_requests 1000000;
   keepalive_timeout 300s;
+  log_format tls '$connection $connection_requests $ssl_session_reused';
 {body}
 }}
 """
@@ -146,18 +148,19 @@ http {{
     return d
 
 
-def start_nginx(servers, tmp, name, body):
+def start_nginx(servers, tmp, name, body, workers=1):
     port = free_port()
-    d = nginx_conf(tmp, name, port, body.replace("@PORT@", str(port)))
+    d = nginx_conf(tmp, name, port, body.replace("@PORT@", str(port)), workers)
     p = servers.start(name, ["nginx", "-p", str(d), "-c", str(d / "nginx.conf")],
                       d / "stdout.log")
     wait_listening(port, p)
     return port
 
 
-def switchyard_config(tmp, up_url, key=KEY):
+def switchyard_config(tmp, up_url, key=KEY, ca_file=None):
     """The switchyard contender: 1 worker, route `bench` (linear Thompson, default
-    params) over 4 priced models of the canned upstream, request log lines to a file."""
+    params) over 4 priced models of the canned upstream, request log lines to a file;
+    ca_file: the certificate to trust for an https upstream."""
     models = {}
     for name, price in [("nano", (0.05, 0.20)), ("mini", (0.15, 0.60)),
                         ("medium", (1.0, 4.0)), ("large", (10.0, 40.0))]:
@@ -167,7 +170,8 @@ def switchyard_config(tmp, up_url, key=KEY):
             "data_dir": str(tmp / "sy-data"),
             "log": {"level": "info", "requests": True, "path": str(tmp / "sy-requests.log")},
             "limits": {"max_connections": 4096},
-            "providers": {"canned": {"dialect": "openai", "base_url": up_url}},
+            "providers": {"canned": dict({"dialect": "openai", "base_url": up_url},
+                                         **({"ca_file": ca_file} if ca_file else {}))},
             "models": models,
             "routes": {"bench": {"candidates": list(models), "policy": "linear_thompson",
                                  "objective": {"quality": 1, "cost_per_usd": 200}}},
@@ -187,15 +191,79 @@ def start_canned(servers, tmp):
   }}""")
 
 
-def post_once(url, model, headers=None):
+TLS_NAMES = ("direct", "nginx", "switchyard")
+
+
+def make_cert(tmp):
+    """A self-signed certificate for 127.0.0.1 and localhost (openssl, P-256), made at
+    bench time; returns (cert, key) paths."""
+    cert, key = tmp / "tls-cert.pem", tmp / "tls-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def start_canned_tls(servers, tmp, cert, key):
+    """The canned answer over TLS (TLS 1.2/1.3, session cache and tickets): one port per
+    client (direct, nginx, switchyard), each with its own access log of `connection
+    connection_requests ssl_session_reused`, so that handshakes are counted per client.
+    Returns ({client: port}, the log directory)."""
+    ports = {n: free_port() for n in TLS_NAMES}
+    d = tmp / "upstream-tls"
+    blocks = "".join(f"""
+  server {{
+    listen 127.0.0.1:{ports[n]} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:SSL:1m;
+    access_log {d}/tls-{n}.log tls;
+    location / {{
+      default_type application/json;
+      return 200 '{CANNED}';
+    }}
+  }}""" for n in TLS_NAMES)
+    nginx_conf(tmp, "upstream-tls", 0, blocks)
+    p = servers.start("upstream-tls", ["nginx", "-p", str(d), "-c", str(d / "nginx.conf")],
+                      d / "stdout.log")
+    for port in ports.values():
+        wait_listening(port, p)
+    return ports, d
+
+
+def tls_handshakes(d, client):
+    """(requests, new TLS connections, of which resumed sessions) seen by the TLS
+    upstream from one client, from its access log."""
+    f = d / f"tls-{client}.log"
+    if not f.exists():
+        return 0, 0, 0
+    reqs = conns = resumed = 0
+    for line in f.read_text().splitlines():
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        reqs += 1
+        if parts[1] == "1":
+            conns += 1
+            resumed += parts[2] == "r"
+    return reqs, conns, resumed
+
+
+def post_once(url, model, headers=None, ca=None):
     """One chat POST; returns (status, body) so a contender is checked before timing."""
     body = json.dumps({"model": model, "messages": [
         {"role": "user", "content": "Explain the difference between a mutex and a semaphore."}]})
     h = {"Content-Type": "application/json", "Authorization": "Bearer " + KEY}
     h.update(headers or {})
     req = urllib.request.Request(url, data=body.encode(), headers=h, method="POST")
+    ctx = None
+    if ca:
+        import ssl
+        ctx = ssl.create_default_context(cafile=str(ca))
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
             return r.status, r.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace")
@@ -299,12 +367,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--out")
     ap.add_argument("--no-portkey", action="store_true")
+    ap.add_argument("--no-tls", action="store_true",
+                    help="skip the HTTPS upstream contenders")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="workers of each proxy (nginx worker_processes, switchyard workers)")
     ap.add_argument("--baseline", metavar="BIN",
                     help="also run this switchyard binary (same config) as "
                          "'switchyard (baseline)': before/after an optimisation, interleaved")
     a = ap.parse_args()
     bin_path = os.path.abspath(a.bin)
-    for tool in ("wrk", "nginx"):
+    for tool in ("wrk", "nginx") + (() if a.no_tls else ("openssl",)):
         if not shutil.which(tool):
             sys.exit(f"{tool} not found: run scripts/install-deps.sh bench")
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="sy-bench-"))
@@ -316,6 +388,48 @@ def main():
     finally:
         servers.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def add_tls_contenders(a, servers, tmp, bin_path, contenders, pids):
+    """The HTTPS upstream (nginx with a self-signed certificate made now) and the three
+    contenders that use it: direct, nginx proxy_pass over TLS (session reuse on, the
+    certificate verified), switchyard with the provider's ca_file. Returns the TLS
+    upstream's log directory (handshakes per client)."""
+    cert, key = make_cert(tmp)
+    ports, d = start_canned_tls(servers, tmp, cert, key)
+    contenders["direct (TLS)"] = (
+        f"https://127.0.0.1:{ports['direct']}/v1/chat/completions", "fake-mini", None)
+    nport = start_nginx(servers, tmp, "proxy-nginx-tls", f"""
+  upstream canned_tls {{ server 127.0.0.1:{ports['nginx']}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:@PORT@;
+    location / {{
+      proxy_pass https://canned_tls;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_ssl_session_reuse on;
+      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate {cert};
+      proxy_ssl_name localhost;
+    }}
+  }}""", a.workers)
+    contenders["nginx proxy_pass (TLS)"] = (f"http://127.0.0.1:{nport}/v1/chat/completions",
+                                            "fake-mini", None)
+    pids["nginx proxy_pass (TLS)"] = servers.procs[-1].pid
+    cfg = switchyard_config(tmp, f"https://127.0.0.1:{ports['switchyard']}/v1",
+                            ca_file=str(cert))
+    cfg["workers"] = a.workers
+    cfg["data_dir"] = str(tmp / "sy-data-tls")
+    cfg["log"]["path"] = str(tmp / "sy-requests-tls.log")
+    (tmp / "sy-tls.json").write_text(json.dumps(cfg, indent=1))
+    sy = servers.start("switchyard (TLS)", [bin_path, "serve", "--config",
+                                            str(tmp / "sy-tls.json"), "--port-file",
+                                            str(tmp / "gt.port")], tmp / "sy-tls.log")
+    gport = wait_port_file(tmp / "gt.port", sy)
+    contenders["switchyard (TLS)"] = (f"http://127.0.0.1:{gport}/v1/chat/completions", "bench",
+                                      None)
+    pids["switchyard (TLS)"] = sy.pid
+    return d
 
 
 def run(a, bin_path, tmp, servers, load_before):
@@ -365,12 +479,13 @@ def run(a, bin_path, tmp, servers, load_before):
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }}
-  }}""")
+  }}""", a.workers)
     contenders["nginx proxy_pass"] = (f"http://127.0.0.1:{nport}/v1/chat/completions",
                                       "fake-mini", None)
     pids["nginx proxy_pass"] = servers.procs[-1].pid
 
     cfg = switchyard_config(tmp, up_url)
+    cfg["workers"] = a.workers
     (tmp / "sy.json").write_text(json.dumps(cfg, indent=1))
     sy = servers.start("switchyard", [bin_path, "serve", "--config", str(tmp / "sy.json"),
                                       "--port-file", str(tmp / "g.port")], tmp / "sy.log")
@@ -379,6 +494,7 @@ def run(a, bin_path, tmp, servers, load_before):
     pids["switchyard"] = sy.pid
     if a.baseline:
         cfg_b = switchyard_config(tmp, up_url)
+        cfg_b["workers"] = a.workers
         cfg_b["data_dir"] = str(tmp / "sy-data-b")
         cfg_b["log"]["path"] = str(tmp / "sy-requests-b.log")
         (tmp / "sy-b.json").write_text(json.dumps(cfg_b, indent=1))
@@ -390,6 +506,10 @@ def run(a, bin_path, tmp, servers, load_before):
         contenders["switchyard (baseline)"] = (
             f"http://127.0.0.1:{bport}/v1/chat/completions", "bench", None)
         pids["switchyard (baseline)"] = syb.pid
+
+    tls_dir = None
+    if not a.no_tls:
+        tls_dir = add_tls_contenders(a, servers, tmp, bin_path, contenders, pids)
 
     portkey_note = None
     start = HERE / "portkey/node_modules/@portkey-ai/gateway/build/start-server.js"
@@ -421,7 +541,7 @@ def run(a, bin_path, tmp, servers, load_before):
         log(f"Portkey gateway {portkey_note}")
 
     for name, (url, model, headers) in contenders.items():
-        st, body = post_once(url, model, headers)
+        st, body = post_once(url, model, headers, tmp / "tls-cert.pem" if "TLS" in name else None)
         if st != 200 or '"choices"' not in body:
             sys.exit(f"{name} answered {st}: {body[:400]}")
         wrk(url, 4, 1, model, headers)  # warm up (connections, JIT, caches)
@@ -455,9 +575,12 @@ def run(a, bin_path, tmp, servers, load_before):
              "|---|---|---|---|---|---|---|---|"]
     for n in names:
         m = med[n]
-        added = ("—", "—") if n == "direct" else (fmt_us(m["p50"] - d["p50"]),
-                                                  fmt_us(m["p99"] - d["p99"]))
-        vs = "—" if n == "direct" else f"{m['rps'] / med['nginx proxy_pass']['rps']:.2f}×"
+        tls = "TLS" in n  # against the direct TLS path and nginx over TLS
+        dn = med["direct (TLS)"] if tls else d
+        ng_n = med["nginx proxy_pass (TLS)" if tls else "nginx proxy_pass"]
+        added = ("—", "—") if n.startswith("direct") else (fmt_us(m["p50"] - dn["p50"]),
+                                                           fmt_us(m["p99"] - dn["p99"]))
+        vs = "—" if n.startswith("direct") else f"{m['rps'] / ng_n['rps']:.2f}×"
         lines.append(f"| {n} | {m['rps']:,.0f} | {fmt_us(m['p50'])} | {fmt_us(m['p99'])} | "
                      f"{added[0]} | {added[1]} | {vs} | {fmt_us(m['cpu'])}"
                      + ("" if m["sys"] != m["sys"] else f" ({fmt_us(m['sys'])})") + " |")
@@ -465,6 +588,17 @@ def run(a, bin_path, tmp, servers, load_before):
     ratios = [f"- switchyard / nginx: {s['rps'] / ng['rps']:.2f}× the requests/s at 32 "
               f"connections (target ≥ 0.8×); p50 added {fmt_us(s['p50'] - d['p50'])} vs "
               f"{fmt_us(ng['p50'] - d['p50'])} for nginx"]
+    if "switchyard (TLS)" in med:
+        st_, nt, dt = med["switchyard (TLS)"], med["nginx proxy_pass (TLS)"], med["direct (TLS)"]
+        ratios.append(f"- HTTPS upstream: switchyard / nginx: {st_['rps'] / nt['rps']:.2f}× the "
+                      f"requests/s at 32 connections (target ≥ 0.8×); p50 added "
+                      f"{fmt_us(st_['p50'] - dt['p50'])} vs {fmt_us(nt['p50'] - dt['p50'])} "
+                      f"for nginx")
+        for who, label in (("nginx", "nginx proxy_pass (TLS)"), ("switchyard", "switchyard (TLS)")):
+            reqs, conns, resumed = tls_handshakes(tls_dir, who)
+            ratios.append(f"- TLS upstream, {label}: {reqs:,} requests over {conns:,} TLS "
+                          f"connections ({conns - resumed} full handshakes, {resumed} resumed "
+                          f"sessions), {reqs / max(conns, 1):,.0f} requests per connection")
     if "switchyard (baseline)" in med:
         b = med["switchyard (baseline)"]
         ratios.append(f"- switchyard vs baseline {a.baseline}: {s['rps'] / b['rps']:.2f}× the "
@@ -496,12 +630,17 @@ def run(a, bin_path, tmp, servers, load_before):
           f"Command: `/usr/bin/python3 bench/compare.py {shlex.join(sys.argv[1:])}` "
           "(`make bench` runs it with the defaults: 5 s per run, 3 rounds). wrk 1 thread, the chat POST of "
           "bench/chat_post.lua; each figure is the median of the rounds; contenders "
-          "interleaved, order rotating per round. Every proxy runs 1 worker: nginx "
-          "`worker_processes 1` with a keepalive upstream (access log on); switchyard "
-          "`workers: 1`, route `bench` over 4 priced models, policy `linear_thompson` "
+          f"interleaved, order rotating per round. Every proxy runs {a.workers} worker(s): nginx "
+          f"`worker_processes {a.workers}` with a keepalive upstream (access log on); switchyard "
+          f"`workers: {a.workers}`, route `bench` over 4 priced models, policy `linear_thompson` "
           "(default params), request log lines on (to a file), cost accounting, store "
           "events; Portkey's Node.js gateway (one process) with `x-portkey-provider: openai` "
-          "and `x-portkey-custom-host`.",
+          "and `x-portkey-custom-host`. The (TLS) rows use an HTTPS upstream: the same canned "
+          "answer from nginx over TLS on loopback (a self-signed P-256 certificate made at "
+          "bench time), nginx proxy_pass `https://` with a keepalive upstream, "
+          "`proxy_ssl_session_reuse on` and the certificate verified, switchyard with the "
+          "provider's `ca_file`; their added latency and ratio are against direct (TLS) and "
+          "nginx proxy_pass (TLS).",
           "",
           f"Load average (1/5/15 min) before: {load_before}; after: {load_after} "
           f"(the machine is shared; figures are ratios within this run).",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark of issue 9 in one invocation, on this machine. Prints
+# `make bench`: every benchmark of issues 9 and 17 in one invocation, on this machine. Prints
 # each part and writes them all to bench/results/<UTC date>-<host>.md (the machine's
 # description and load average first). docs/performance.md explains the figures.
 # Usage: bench/run.sh [build-dir]   (after scripts/install-deps.sh bench and a build)
@@ -28,8 +28,12 @@ section() { # title command...: run, print, append the output to $out as a code 
 }
 
 /usr/bin/python3 bench/compare.py --bin "$bin" --out "$out"
+# the same table with 2 workers for both proxies (appended; Portkey has one process)
+/usr/bin/python3 bench/compare.py --bin "$bin" --workers 2 --no-portkey | tee -a "$out"
 /usr/bin/python3 bench/stream.py --bin "$bin" --out "$out"
 /usr/bin/python3 bench/callgrind.py --bin "$bin" --out "$out"
+/usr/bin/python3 bench/callgrind.py --bin "$bin" --tls --requests 1000 --out "$out"
+/usr/bin/python3 bench/syscalls.py --bin "$bin" --out "$out"
 section "Policy decisions" "$build/bench/decide_bench" --arms 11 --dim 24 --seconds 1 --runs 5
 section "Simulator decisions (linear Thompson, K = 11)" "$bin" sim --bench
 section "Store" "$build/bench/store_bench" 200000 1000

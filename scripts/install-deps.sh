@@ -15,7 +15,7 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
   pkgs+=(chromium chromium-driver python3-selenium)
 fi
 if [ "$level" = bench ]; then
-  pkgs+=(wrk nginx-light valgrind)
+  pkgs+=(wrk nginx-light valgrind strace openssl)
 fi
 # dpkg-shlibdeps (dpkg-dev) computes the .deb's Depends; file is used by CPack.
 if [ "$level" = package ]; then

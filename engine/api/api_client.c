@@ -30,7 +30,7 @@ static const sy_client_key_cfg *authenticate(sy_worker *w, sy_http_req *req)
         sy_api_unauthorized(req, "missing API key: send 'Authorization: Bearer <key>'");
         return NULL;
     }
-    const sy_client_key_cfg *k = sy_keys_match(w->rt->cfg, token, n);
+    const sy_client_key_cfg *k = sy_api_client_key(w, req, token, n);
     if (!k)
         sy_api_unauthorized(req, "invalid API key");
     return k;
@@ -102,7 +102,7 @@ static int client_route(sy_worker *w, sy_http_req *req, const char **key_name)
         }
         size_t n = 0;
         const char *token = sy_api_client_token(req, &n);
-        const sy_client_key_cfg *k = token ? sy_keys_match(w->rt->cfg, token, n) : NULL;
+        const sy_client_key_cfg *k = token ? sy_api_client_key(w, req, token, n) : NULL;
         if (token && !k) { /* a wrong key is refused before the body is read */
             sy_api_unauthorized(req, "invalid API key");
             return 0;

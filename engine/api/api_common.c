@@ -8,6 +8,7 @@
 #include "api.h"
 
 #include "clock.h"
+#include "keys.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -29,6 +30,30 @@ const char *sy_api_bearer(const sy_http_req *req, size_t *len)
         return NULL;
     *len = n;
     return t;
+}
+
+const sy_client_key_cfg *sy_api_client_key(sy_worker *w, const sy_http_req *req, const char *token,
+                                           size_t n)
+{
+    /* Keyed by the request (its process-unique number: a pipelined request on the same
+     * connection, whatever its token, is another request) and the runtime (pointer and
+     * generation: a reload between head and body asks afresh, and a matched key belongs
+     * to the runtime the worker still holds). Only matches are kept: a refused key
+     * answers 401 and ends the request. */
+    static __thread struct {
+        uint64_t seq, generation;
+        const sy_runtime *rt;
+        const sy_client_key_cfg *key;
+    } memo;
+    if (memo.key && req->seq && memo.seq == req->seq && memo.rt == w->rt &&
+        memo.generation == w->rt->generation)
+        return memo.key;
+    const sy_client_key_cfg *k = sy_keys_match(w->rt->cfg, token, n);
+    memo.seq = req->seq;
+    memo.rt = w->rt;
+    memo.generation = w->rt->generation;
+    memo.key = k;
+    return k;
 }
 
 const char *sy_api_client_token(const sy_http_req *req, size_t *len)

@@ -16,6 +16,12 @@ const char *sy_api_bearer(const sy_http_req *req, size_t *len);
  * send), or NULL (sets *len). */
 const char *sy_api_client_token(const sy_http_req *req, size_t *len);
 
+/* The client key the token (token, n) of req names, or NULL. The head check and
+ * the handler of one request both ask; the first answer is remembered (per thread, for
+ * that request of that runtime generation) so the token is hashed once per request. */
+const sy_client_key_cfg *sy_api_client_key(sy_worker *w, const sy_http_req *req, const char *token,
+                                           size_t n);
+
 /* 401 with the OpenAI error shape. */
 void sy_api_unauthorized(sy_http_req *req, const char *message);
 

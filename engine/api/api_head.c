@@ -59,7 +59,7 @@ int sy_api_client_head(sy_http_req *req, void *ud)
         return feedback ? 0
                         : refuse_head(w, req, "client",
                                       "missing API key: send 'Authorization: Bearer <key>'");
-    if (!sy_keys_match(w->rt->cfg, token, n))
+    if (!sy_api_client_key(w, req, token, n))
         return refuse_head(w, req, "client", "invalid API key");
     return 0;
 }

@@ -273,6 +273,8 @@ int sy_chat_start_attempt(sy_call *c)
 {
     const sy_config *cfg = c->rt->cfg;
     reset_attempt(c);
+    cJSON *parsed = c->att.body; /* the pipeline's tree, for the first attempt only */
+    c->att.body = NULL;
     uint64_t now_ms = sy_wall_ms();
     while (!sy_breaker_acquire(c->att.model->name, now_ms)) {
         int same;
@@ -297,6 +299,7 @@ int sy_chat_start_attempt(sy_call *c)
         sy_http_respond_error(c->req, 503, e.type, e.code, NULL, msg, h.data);
         sy_buf_free(&h);
         sy_mapped_error_free(&e);
+        cJSON_Delete(parsed);
         sy_chat_detach(c);
         sy_chat_finish(c);
         return -1;
@@ -323,8 +326,14 @@ int sy_chat_start_attempt(sy_call *c)
                   c->att.model->name, c->att.model->upstream_name);
     if (c->dec.route)
         sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", c->dec.route->name);
-    /* Every attempt translates the client's body afresh (adapters edit it in place). */
-    cJSON *root = cJSON_ParseWithLength(src->data, src->len);
+    /* Every attempt translates the client's body afresh (adapters edit it in place): the
+     * first one the tree the pipeline parsed and checked (the chat form: not for a native
+     * attempt), a retry a new parse. */
+    if (native && parsed) {
+        cJSON_Delete(parsed);
+        parsed = NULL;
+    }
+    cJSON *root = parsed ? parsed : cJSON_ParseWithLength(src->data, src->len);
     const char *bad_param = NULL, *why = NULL;
     if (!c->att.ad && c->embed) {
         bad_param = "model";
@@ -353,7 +362,8 @@ int sy_chat_start_attempt(sy_call *c)
                           .body = c->att.up.body.data,
                           .body_len = c->att.up.body.len,
                           .connect_timeout_ms = cfg->upstream.connect_timeout_ms,
-                          .timeout_ms = timeout};
+                          .timeout_ms = timeout,
+                          .ca_file = c->att.prov->ca_file};
     c->att.xfer = sy_upstream_start(c->w->up, &ur, &call_cbs, c);
     if (!c->att.xfer) {
         breaker_outcome(c, 0);

@@ -106,6 +106,8 @@ typedef struct sy_call_attempt {
     int timer_kind;
     const char *fail_code; /* why the current attempt is being abandoned (stream) */
     unsigned attempts, fallbacks;
+    struct cJSON *body; /* the client's body as the pipeline parsed it: the first attempt
+                           translates it instead of parsing again (owned until taken) */
 } sy_call_attempt;
 
 /* Stage 10: what is logged and recorded. */

@@ -18,6 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* s (NULL: "") into dst of cap bytes, cut to fit and terminated: what snprintf("%s")
+ * did here, at a tenth of its cost (a request copies eight names). */
+static void put_name(char *dst, size_t cap, const char *s)
+{
+    size_t n = s ? strnlen(s, cap - 1) : 0;
+    memcpy(dst, s ? s : "", n);
+    dst[n] = '\0';
+}
+
 /* Queue the decision and outcome for the store (the store copies; no I/O here). */
 static void record(sy_call *c)
 {
@@ -25,10 +34,10 @@ static void record(sy_call *c)
     if (sy_reqid_to_bytes(c->id, r.id) != 0)
         return;
     r.ts_ms = sy_reqid_time_ms(c->id);
-    snprintf(r.key_name, sizeof(r.key_name), "%s", c->key_name ? c->key_name : "");
-    snprintf(r.route, sizeof(r.route), "%s", c->dec.route ? c->dec.route->name : "");
-    snprintf(r.model, sizeof(r.model), "%s", c->att.model->name);
-    snprintf(r.policy, sizeof(r.policy), "%s", c->dec.route ? c->dec.policy_name : "");
+    put_name(r.key_name, sizeof(r.key_name), c->key_name);
+    put_name(r.route, sizeof(r.route), c->dec.route ? c->dec.route->name : NULL);
+    put_name(r.model, sizeof(r.model), c->att.model->name);
+    put_name(r.policy, sizeof(r.policy), c->dec.route ? c->dec.policy_name : NULL);
     /* after a fallback the served arm is not the policy's choice: no usable propensity */
     r.propensity = c->dec.route && !c->att.fallbacks ? c->dec.propensity : NAN;
     r.n_candidates = c->dec.route ? (uint32_t)c->dec.route->n_candidates : 1;
@@ -36,10 +45,10 @@ static void record(sy_call *c)
     r.dim = (uint32_t)c->dec.dim;
     if (c->conv.on)
         memcpy(r.conv, c->conv.id, 16);
-    snprintf(r.rule, sizeof(r.rule), "%s", c->dec.rule_name ? c->dec.rule_name : "");
-    snprintf(r.prompt, sizeof(r.prompt), "%s", c->ctx.prompt);
+    put_name(r.rule, sizeof(r.rule), c->dec.rule_name);
+    put_name(r.prompt, sizeof(r.prompt), c->ctx.prompt);
     r.prompt_version = c->ctx.prompt_version;
-    snprintf(r.experiments, sizeof(r.experiments), "%s", c->ctx.experiments);
+    put_name(r.experiments, sizeof(r.experiments), c->ctx.experiments);
     r.status = c->rec.status;
     r.stream = c->stream;
     uint64_t end = c->rec.t_end_ns ? c->rec.t_end_ns : sy_now_ns();
@@ -50,7 +59,7 @@ static void record(sy_call *c)
     r.cached_tokens = c->rec.bill.usage.cached_tokens;
     r.usage_estimated = c->rec.bill.estimated;
     r.cost_usd = c->rec.bill.cost_usd;
-    snprintf(r.error, sizeof(r.error), "%s", c->rec.error_code ? c->rec.error_code : "");
+    put_name(r.error, sizeof(r.error), c->rec.error_code);
     sy_store_put_request(c->w->server->store, &r);
 }
 
@@ -162,6 +171,7 @@ void sy_chat_finish(sy_call *c)
     sy_buf_free(&c->att.resp);
     sy_buf_free(&c->att.out);
     sy_buf_free(&c->headers);
+    cJSON_Delete(c->att.body); /* an attempt that never started */
     free(c->rec.prompt_json);
     free(c->rec.answer_json);
     free(c->dec.x);

@@ -214,11 +214,14 @@ static void after_input(sy_call *c, sy_http_req *req, cJSON *root)
     if (c->rt->cfg->log.include_prompts)
         c->rec.prompt_json =
             cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "messages"));
-    /* cluster budgets: a held call is launched on the reservation's verdict */
-    int held = sy_chat_budget_hold(c, req, root, sy_call_launch);
-    cJSON_Delete(root);
-    if (!held)
-        sy_call_launch(c, req);
+    /* cluster budgets: a held call is launched on the reservation's verdict (and its
+     * first attempt parses the body again) */
+    if (sy_chat_budget_hold(c, req, root, sy_call_launch)) {
+        cJSON_Delete(root);
+        return;
+    }
+    c->att.body = root; /* the first attempt's, not parsed a second time */
+    sy_call_launch(c, req);
 }
 
 static const sy_guard_cont guard_cont = {after_input, sy_call_answered, call_abort};

@@ -237,6 +237,7 @@ void sy_config_free(sy_config *cfg)
         free(p->name);
         free(p->base_url);
         free(p->key_env);
+        free(p->ca_file);
         if (p->api_key)
             explicit_bzero(p->api_key, strlen(p->api_key));
         free(p->api_key);

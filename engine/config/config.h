@@ -104,6 +104,8 @@ typedef struct sy_provider_cfg {
     unsigned timeout_ms; /* 0 = use upstream.request_timeout_ms */
     int responses_api;   /* openai dialect: it serves POST /responses, so the gateway's
                             /v1/responses is forwarded natively (else translated to chat) */
+    char *ca_file;       /* PEM certificates trusted for https instead of curl's default
+                            bundle (a private CA); NULL = the default bundle */
 } sy_provider_cfg;
 
 typedef struct sy_price_cfg {

@@ -1,12 +1,14 @@
 /*
  * config_providers: the "providers" section — one upstream API per name, with its
- * dialect, base URL, the environment variable holding its key, a timeout, and whether it
- * speaks OpenAI's Responses API (responses_api).
+ * dialect, base URL, the environment variable holding its key, a timeout, whether it
+ * speaks OpenAI's Responses API (responses_api), and the certificates to trust for https
+ * when not the system's.
  */
 #include "config_schema.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_URL 2048
 
@@ -98,6 +100,15 @@ static int check_key_env(sy_cfg_loader *l, const char *s, void *obj)
     return -1;
 }
 
+/* "ca_file": a readable file (its certificates are checked by TLS at the first call). */
+static int check_ca_file(sy_cfg_loader *l, const char *s, void *obj)
+{
+    if (*s && access(s, R_OK) == 0)
+        return 0;
+    sy_cfg_err(l, "must name a readable file of PEM certificates");
+    return -1;
+}
+
 /* "timeout_ms": 0 (use upstream.request_timeout_ms) or 100..86400000. */
 static int read_timeout(sy_cfg_loader *l, const cJSON *v, void *out)
 {
@@ -136,6 +147,11 @@ static const sy_cfg_field provider_fields[] = {
     {.key = "responses_api",
      .type = SY_CFG_BOOL,
      .offset = offsetof(sy_provider_cfg, responses_api)},
+    {.key = "ca_file",
+     .type = SY_CFG_STRING,
+     .flags = SY_CFG_NULLABLE,
+     .offset = offsetof(sy_provider_cfg, ca_file),
+     .check = check_ca_file},
 };
 static const sy_cfg_schema provider_schema = SY_CFG_SCHEMA(provider_fields);
 

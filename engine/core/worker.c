@@ -163,6 +163,7 @@ int sy_worker_start(sy_worker *w)
     }
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
         return SY_ERR_IO;
+    pthread_setname_np(w->thread, "sy-worker"); /* for top, perf and bench/syscalls.py */
     return 0;
 }
 

@@ -43,6 +43,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -151,6 +152,9 @@ static void body_release(sy_http_conn *c)
     c->body_reserved = 0;
 }
 
+/* Numbers requests for sy_http_req.seq, across every server of the process. */
+static _Atomic uint64_t g_req_seq;
+
 size_t sy_http_body_memory(void)
 {
     return atomic_load(&g_body_bytes);
@@ -160,7 +164,12 @@ size_t sy_http_body_memory(void)
 static void req_reset(sy_http_conn *c)
 {
     body_release(c);
-    memset(&c->req, 0, sizeof(c->req));
+    /* Everything but the header array (8 KiB): only its first n_headers entries are
+     * ever read, and the parser writes each one it counts. */
+    const size_t hdrs = offsetof(sy_http_req, head.headers);
+    const size_t after = offsetof(sy_http_req, head.n_headers);
+    memset(&c->req, 0, hdrs);
+    memset((char *)&c->req + after, 0, sizeof(c->req) - after);
     c->req.conn = c;
     sy_buf_reset(&c->headbuf);
     c->scan = 0;
@@ -590,6 +599,7 @@ static void conn_process(sy_http_conn *c)
             req_reset(c);
             c->state = C_HEAD;
             c->req.t_start_ns = sy_now_ns();
+            c->req.seq = atomic_fetch_add(&g_req_seq, 1) + 1;
             arm_timer(c, c->srv->limits.request_timeout_ms);
         }
         if (c->state == C_HEAD && !read_head(c, in))

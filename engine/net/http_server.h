@@ -69,6 +69,7 @@ struct sy_http_req {
     const char *query;       /* after '?', or "" */
     sy_buf body;             /* complete request body */
     uint64_t t_start_ns;     /* monotonic time the head's first byte arrived */
+    uint64_t seq;            /* unique among the process's requests (never 0) */
     uint64_t bytes_in;       /* head + body bytes */
     uint64_t bytes_out;      /* response bytes queued so far */
     int status;              /* response status once answered, else 0 */

@@ -12,12 +12,23 @@
  * per worker): creating and destroying one per request was a measurable part of a
  * request's cost (bench/callgrind.py). Every option a transfer depends on is set again
  * in sy_upstream_start, so nothing of the previous transfer's settings is relied on.
+ *
+ * Per request, curl parsed the URL string again (curl_url_set, then curl_url_get of
+ * every part). A worker talks to a handful of URLs (one per model and endpoint): each is
+ * parsed once into a CURLU kept by the worker (up to URL_CACHE_MAX; curl reads a CURLU
+ * without changing it) and handed to the transfer with CURLOPT_CURLU.
+ *
+ * One curl share, process-wide, holds the DNS cache and the TLS session cache of every
+ * worker: a new connection to a provider resumes a TLS session any worker negotiated
+ * instead of a full handshake (connections themselves stay per worker: curl does not
+ * share a connection pool between threads).
  */
 #include "upstream.h"
 
 #include "sy_common.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <event2/event_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +36,12 @@
 #include <strings.h>
 
 #define EASY_POOL_MAX 64
+#define URL_CACHE_MAX 64
+
+typedef struct url_entry {
+    char *url;
+    CURLU *h;
+} url_entry;
 
 struct sy_upstream {
     struct event_base *base;
@@ -35,7 +52,66 @@ struct sy_upstream {
     int starting;              /* sy_upstream_start is adding a transfer (timer_cb) */
     CURL *pool[EASY_POOL_MAX]; /* finished easy handles, ready for reuse */
     size_t n_pool;
+    url_entry urls[URL_CACHE_MAX]; /* parsed upstream URLs */
+    size_t n_urls;
 };
+
+/* The process-wide share (DNS, TLS sessions) and its locks, one per kind of data. */
+static CURLSH *g_share;
+static const char *g_default_ca; /* curl's built-in CA bundle (NULL: none) */
+static pthread_mutex_t g_share_locks[CURL_LOCK_DATA_LAST];
+static pthread_once_t g_share_once = PTHREAD_ONCE_INIT;
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+    pthread_mutex_lock(&g_share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+    pthread_mutex_unlock(&g_share_locks[data]);
+}
+
+static void share_init(void)
+{
+    g_default_ca = curl_version_info(CURLVERSION_NOW)->cainfo;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&g_share_locks[i], NULL);
+    g_share = curl_share_init();
+    if (!g_share)
+        return; /* every transfer then keeps its own caches, as without a share */
+    curl_share_setopt(g_share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(g_share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+}
+
+/* A new easy handle, attached to the share (a pooled handle keeps it). */
+static CURL *easy_new(void)
+{
+    CURL *e = curl_easy_init();
+    if (e && g_share)
+        curl_easy_setopt(e, CURLOPT_SHARE, g_share);
+    return e;
+}
+
+/* The worker's parsed form of url, or NULL when it cannot keep one (then the transfer
+ * is given the string). */
+static CURLU *url_handle(sy_upstream *u, const char *url)
+{
+    for (size_t i = 0; i < u->n_urls; i++)
+        if (strcmp(u->urls[i].url, url) == 0)
+            return u->urls[i].h;
+    if (u->n_urls == URL_CACHE_MAX)
+        return NULL;
+    CURLU *h = curl_url();
+    if (!h || curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK) {
+        curl_url_cleanup(h);
+        return NULL; /* curl reports the bad URL when it is given the string */
+    }
+    u->urls[u->n_urls++] = (url_entry){sy_xstrdup(url), h};
+    return h;
+}
 
 /* Keep a finished (already removed from the multi) easy handle for the next transfer. */
 static void easy_release(sy_upstream *u, CURL *e)
@@ -224,6 +300,7 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 
 sy_upstream *sy_upstream_new(struct event_base *base)
 {
+    pthread_once(&g_share_once, share_init);
     sy_upstream *u = sy_xcalloc(1, sizeof(*u));
     u->base = base;
     u->multi = curl_multi_init();
@@ -247,7 +324,7 @@ sy_upstream_xfer *sy_upstream_start(sy_upstream *u, const sy_upstream_req *req,
     x->u = u;
     x->cbs = *cbs;
     x->ud = ud;
-    x->easy = u->n_pool ? u->pool[--u->n_pool] : curl_easy_init();
+    x->easy = u->n_pool ? u->pool[--u->n_pool] : easy_new();
     if (!x->easy) {
         free(x);
         return NULL;
@@ -257,7 +334,9 @@ sy_upstream_xfer *sy_upstream_start(sy_upstream *u, const sy_upstream_req *req,
     /* curl would otherwise add "Expect: 100-continue" to larger bodies: one round trip */
     x->headers = curl_slist_append(x->headers, "Expect:");
     CURL *e = x->easy;
-    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    CURLU *uh = url_handle(u, req->url);
+    curl_easy_setopt(e, CURLOPT_CURLU, uh); /* NULL: none, the string below counts */
+    curl_easy_setopt(e, CURLOPT_URL, uh ? NULL : req->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
@@ -276,6 +355,8 @@ sy_upstream_xfer *sy_upstream_start(sy_upstream *u, const sy_upstream_req *req,
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL); /* relay bytes exactly as sent */
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms); /* 0: none */
+    /* a pooled handle may come from a provider with its own ca_file: always set it */
+    curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file ? req->ca_file : g_default_ca);
     u->starting = 1;
     CURLMcode added = curl_multi_add_handle(u->multi, e);
     u->starting = 0;
@@ -335,5 +416,9 @@ void sy_upstream_free(sy_upstream *u)
     while (u->n_pool)
         curl_easy_cleanup(u->pool[--u->n_pool]);
     curl_multi_cleanup(u->multi);
+    for (size_t i = 0; i < u->n_urls; i++) {
+        curl_url_cleanup(u->urls[i].h);
+        free(u->urls[i].url);
+    }
     free(u);
 }

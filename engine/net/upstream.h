@@ -45,6 +45,7 @@ typedef struct sy_upstream_req {
     size_t body_len;
     unsigned connect_timeout_ms;
     unsigned timeout_ms; /* whole exchange; 0 = none */
+    const char *ca_file; /* PEM file of trusted certificates; NULL = curl's default */
 } sy_upstream_req;
 
 sy_upstream *sy_upstream_new(struct event_base *base);

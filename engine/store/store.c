@@ -119,34 +119,6 @@ static int init_dbs(sy_store *s, char *err, size_t err_len)
     return 0;
 }
 
-/* Delete conversations idle for longer than the TTL (store thread, every few seconds). */
-static void sweep_conversations(sy_store *s)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
-        return;
-    uint64_t now = sy_wall_ms(), swept = 0;
-    if (mdb_cursor_open(txn, s->dbi[DB_CONVERSATIONS], &cur) == 0) {
-        MDB_val k, v;
-        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            sy_conv_state c;
-            if (sy_store_decode_conv(v.mv_data, v.mv_size, &c) != 0 ||
-                c.last_ts_ms + s->opts.conv_ttl_ms < now) {
-                mdb_cursor_del(cur, 0);
-                swept++;
-            }
-        }
-        mdb_cursor_close(cur);
-    }
-    if (mdb_txn_commit(txn) == 0 && swept) {
-        pthread_mutex_lock(&s->lock);
-        s->counters.conv_swept += swept;
-        pthread_mutex_unlock(&s->lock);
-    }
-}
-
 /* Tell the observer about one committed event (requests, and ratings that counted). */
 static void observe_event(sy_store *s, store_event *e)
 {
@@ -239,22 +211,29 @@ static void *store_main(void *arg)
 {
     sy_store *s = arg;
     uint64_t next_reader_check = sy_mono_ms() + READER_CHECK_MS;
+    int sweeping = 0; /* a conversation sweep pass has steps left */
     pthread_mutex_lock(&s->lock);
     for (;;) {
         while (!s->head && !s->stopping) {
+            /* idle: wake each second, or at once for the next step of a sweep */
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 1;
+            until.tv_nsec += sweeping ? 10000000L : 0;
+            until.tv_sec += sweeping ? until.tv_nsec / 1000000000L : 1;
+            until.tv_nsec %= 1000000000L;
             pthread_cond_timedwait(&s->cond, &s->lock, &until);
-            if (sy_mono_ms() >= next_reader_check)
+            if (sweeping || sy_mono_ms() >= next_reader_check || sy_mono_ms() >= s->next_sweep_ms)
                 break;
         }
-        if (sy_mono_ms() >= next_reader_check) {
+        if (!s->stopping &&
+            (sweeping || sy_mono_ms() >= s->next_sweep_ms || sy_mono_ms() >= next_reader_check)) {
             pthread_mutex_unlock(&s->lock);
-            int dead = 0;
-            mdb_reader_check(s->env, &dead);
-            sweep_conversations(s);
-            next_reader_check = sy_mono_ms() + READER_CHECK_MS;
+            if (sy_mono_ms() >= next_reader_check) {
+                int dead = 0;
+                mdb_reader_check(s->env, &dead);
+                next_reader_check = sy_mono_ms() + READER_CHECK_MS;
+            }
+            sweeping = sy_store_sweep_step(s); /* bounded: one step per iteration */
             pthread_mutex_lock(&s->lock);
         }
         if (!s->head && s->stopping)
@@ -377,6 +356,9 @@ sy_store *sy_store_open(const sy_store_opts *opts, char *err, size_t err_len)
         return NULL;
     }
     s->counters.map_size = s->map_size;
+    if (!s->opts.sweep_every_ms)
+        s->opts.sweep_every_ms = 10000;
+    s->next_sweep_ms = sy_mono_ms() + s->opts.sweep_every_ms;
     s->conv_cache = sy_xcalloc(CONV_CACHE, sizeof(conv_slot));
     s->dropped = sy_xcalloc(SY_STORE_DROPPED_IDS, 16);
     for (size_t i = 0; i < CONV_CACHE; i++)
@@ -390,6 +372,7 @@ sy_store *sy_store_open(const sy_store_opts *opts, char *err, size_t err_len)
         free(s);
         return NULL;
     }
+    pthread_setname_np(s->thread, "sy-store"); /* for top, perf and bench/syscalls.py */
     return s;
 }
 
@@ -411,6 +394,7 @@ void sy_store_close(sy_store *s)
         pthread_mutex_destroy(&s->conv_cache[i].lock);
     free(s->conv_cache);
     free(s->dropped);
+    free(s->sweep_dead);
     free(s);
 }
 
@@ -431,9 +415,11 @@ static void enqueue(sy_store *s, store_event *e)
 
 void sy_store_put_request(sy_store *s, const sy_store_request *r)
 {
-    ev_request *e = sy_xcalloc(1, sizeof(*e));
+    ev_request *e = sy_xmalloc(sizeof(*e)); /* 3.4 KiB, every field set below */
+    e->h.next = NULL;
     e->h.kind = EV_REQUEST;
     e->req = *r;
+    e->xs = NULL;
     if (r->dim && r->x) {
         e->xs = sy_xmalloc(sizeof(double) * r->dim);
         memcpy(e->xs, r->x, sizeof(double) * r->dim);

@@ -39,6 +39,8 @@ typedef struct sy_store_opts {
     uint64_t feedback_window_ms; /* feedback later than this after the request: 410 */
     uint64_t conv_ttl_ms;        /* conversation state expiry (0: 24 h) */
     size_t conv_max;             /* conversations kept at most (0: 1,000,000) */
+    unsigned sweep_every_ms;     /* a pass over the conversations for expired ones, in
+                                    bounded steps (0: every 10 s; tests set it shorter) */
 } sy_store_opts;
 
 /* What was decided for one request and how it went (one event, two records). */
@@ -57,7 +59,8 @@ typedef struct sy_store_request {
     char rule[64];    /* the escalation rule that shaped the decision, "" none */
     char prompt[80];  /* the prompt the request was rendered from, "" none */
     uint32_t prompt_version;
-    char experiments[1280]; /* "id:variant:allocation:unit-hash,…" (engine/registry/experiments.h) */
+    char
+        experiments[1280]; /* "id:variant:allocation:unit-hash,…" (engine/registry/experiments.h) */
     /* outcome */
     int32_t status;
     int stream;

@@ -104,6 +104,11 @@ struct sy_store {
     conv_slot *conv_cache;  /* CONV_CACHE slots */
     uint8_t (*dropped)[16]; /* ring of SY_STORE_DROPPED_IDS ids (store thread only) */
     uint64_t dropped_pos;
+    /* the conversation sweep (store_sweep.c; store thread only) */
+    int sweeping, sweep_started;
+    uint8_t sweep_key[16];     /* the last key the current pass has seen */
+    uint64_t next_sweep_ms;    /* monotonic start of the next pass */
+    uint8_t (*sweep_dead)[16]; /* one step's expired keys (allocated on first use) */
 };
 
 /* Was this request dropped by a failed batch lately? (store thread) */
@@ -119,6 +124,10 @@ conv_slot *sy_store_conv_slot(sy_store *s, const uint8_t id[16]);
 int sy_store_commit_batch(sy_store *s, store_event *batch, int *synced_acks);
 
 void sy_store_event_free(store_event *e);
+
+/* One bounded step of the expired-conversation sweep, when a pass is due or under way
+ * (store thread). Returns 1 while the pass has more steps to run. */
+int sy_store_sweep_step(sy_store *s);
 
 /* Send a message to the store's log (see sy_store_set_log). */
 void sy_store_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -92,7 +92,8 @@ static void test_full_config(void **state)
         "               \"key_env\": \"SY_TEST_OPENAI_KEY\", \"timeout_ms\": 0},\n"
         "    \"claude\": {\"dialect\": \"anthropic\", \"base_url\": "
         "\"https://api.anthropic.com\",\n"
-        "               \"key_env\": \"SY_TEST_UNSET_KEY\", \"timeout_ms\": 45000},\n"
+        "               \"key_env\": \"SY_TEST_UNSET_KEY\", \"timeout_ms\": 45000,\n"
+        "               \"ca_file\": \"" SY_FIXTURES_DIR "/tls/cert.pem\"},\n"
         "    \"vllm\": {\"dialect\": \"openai\", \"base_url\": \"http://[::1]:8000/v1//\",\n"
         "             \"key_env\": null},\n"
         "    \"google\": {\"dialect\": \"gemini\", \"base_url\": \"https://g.example\"}\n"
@@ -162,6 +163,8 @@ static void test_full_config(void **state)
     assert_string_equal(p->key_env, "SY_TEST_UNSET_KEY");
     assert_null(p->api_key);
     assert_int_equal(p->timeout_ms, 45000);
+    assert_string_equal(p->ca_file, SY_FIXTURES_DIR "/tls/cert.pem");
+    assert_null(cfg->providers[0].ca_file);
     p = &cfg->providers[2];
     assert_string_equal(p->base_url, "http://[::1]:8000/v1");
     assert_null(p->key_env);
@@ -392,13 +395,17 @@ static const bad_case bad_cases[] = {
      1},
     {PROV_WITH("\"api_key\": \"sk-secret\""),
      "$.providers.openai.api_key: unknown key (known keys: dialect, base_url, key_env, "
-     "timeout_ms, responses_api)",
+     "timeout_ms, responses_api, ca_file)",
      1},
     {PROV_WITH("\"responses_api\": \"yes\""),
      "$.providers.openai.responses_api: expected a boolean", 1},
     {"{\"providers\": {\"openai\": {\"dialect\": \"anthropic\", \"base_url\": "
      "\"https://h/v1\", \"responses_api\": true}}, " MODELS ", " KEYS "}",
      "$.providers.openai.responses_api: is only for providers of the openai dialect", 1},
+    {PROV_WITH("\"ca_file\": \"/nonexistent/ca.pem\""),
+     "$.providers.openai.ca_file: must name a readable file of PEM certificates", 1},
+    {PROV_WITH("\"ca_file\": \"\""),
+     "$.providers.openai.ca_file: must name a readable file of PEM certificates", 1},
     /* models */
     {"{" PROVIDERS ", \"models\": {}, " KEYS "}", "$.models: at least one model is required", 1},
     {MODEL_WITH("\"gpt-4o\""), "$.models.gpt-4o: expected an object", 1},
