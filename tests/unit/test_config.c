@@ -441,7 +441,7 @@ static const bad_case bad_cases[] = {
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"fallback\": true}"),
      "$.routes.chat.fallback: unknown key (known keys: candidates, policy, params, objective, "
-     "half_life, priors, weights, rules, deescalate_after_good_turns)",
+     "half_life, priors, weights, rules, deescalate_after_good_turns, warm_start)",
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompson\", \"objective\": "
            "{\"cost_per_usd\": -1}}"),
