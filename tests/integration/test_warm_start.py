@@ -9,6 +9,7 @@ without it the route stays at its prior (uniform over four models)."""
 import json
 import os
 import subprocess
+import time
 
 import requests
 
@@ -149,6 +150,39 @@ def test_reload_adds_a_warm_start_to_a_running_route(tmp_path):
         assert fake.proc.stop() == 0
     assert min(shares.values()) >= 0.8, shares
     assert gw.proc.output().count("warm-started") == 1, gw.proc.output()[-3000:]
+
+
+def test_warm_data_is_older_than_the_replayed_history(tmp_path):
+    """At start the warm data is fed on the clock of the route's first replayed event:
+    under a time half-life it is the oldest evidence, aged like the history. Fresh (a new
+    store) it routes at once; after a restart on a store whose history is 8 half-lives
+    old, it has faded with that history, as if the process had run all along."""
+    half_life = 2
+    warm, mix = split_mix(tmp_path)
+    fake = fake_provider(tmp_path)
+    cfg = route_config(fake.url, warm, WEIGHT)
+    cfg["routes"]["live"]["half_life"] = {"seconds": half_life}
+    cfg["data_dir"] = str(tmp_path / "data")
+    try:
+        gw = gateway(tmp_path, "first", dict(cfg))
+        try:
+            fresh, _ = first_requests(gw, fake, mix, tmp_path / "fresh.json", n=120)
+        finally:
+            assert gw.stop() == 0
+        time.sleep(8 * half_life)
+        gw = gateway(tmp_path, "later", dict(cfg))
+        try:
+            old, _ = first_requests(gw, fake, mix, tmp_path / "old.json", n=120)
+        finally:
+            assert gw.stop() == 0
+        assert "learner: replayed 120 stored requests" in gw.proc.output()
+    finally:
+        assert fake.proc.stop() == 0
+    mean_fresh, mean_old = (sum(d.values()) / len(d) for d in (fresh, old))
+    print(f"warm start fresh: {fresh} (mean {mean_fresh:.2f}); on a store "
+          f"{8 * half_life} s old: {old} (mean {mean_old:.2f})")
+    assert mean_fresh >= 0.8, fresh
+    assert mean_old <= 0.5, old
 
 
 def run(*args):
