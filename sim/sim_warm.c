@@ -32,32 +32,55 @@ static int is_routellm_dir(const char *path)
 int sy_sim_warm_load(const char *path, char *const *arm_names, size_t n_arms, size_t dim,
                      double weight, sy_sim_warm *out, char *err, size_t err_len)
 {
+    return sy_sim_warm_load_alias(path, arm_names, NULL, n_arms, dim, weight, out, err, err_len);
+}
+
+int sy_sim_warm_load_alias(const char *path, char *const *arm_names, char *const *alt_names,
+                           size_t n_arms, size_t dim, double weight, sy_sim_warm *out, char *err,
+                           size_t err_len)
+{
     sy_sim_dataset ds;
     memset(&ds, 0, sizeof(ds));
     int rc = ends_with(path, ".jsonl") ? sy_sim_load_jsonl(path, &ds, err, err_len)
              : is_routellm_dir(path)   ? sy_sim_load_routellm(path, &ds, err, err_len)
                                        : sy_sim_load_routerbench(&path, 1, &ds, err, err_len);
     if (rc == SY_OK)
-        rc = sy_sim_warm_build(&ds, arm_names, n_arms, dim, weight, out, err, err_len);
+        rc = sy_sim_warm_build_alias(&ds, arm_names, alt_names, n_arms, dim, weight, out, err,
+                                     err_len);
     sy_sim_dataset_free(&ds);
     return rc;
 }
 
-/*
- * Rows × evaluated arms: the warm model of the same name where it has both a quality and
- * a cost for the row (what makes an arm eligible in a dataset), NAN elsewhere. The
- * context of each row is featurised as the evaluated dataset's rows are (sim_run.c).
- */
 int sy_sim_warm_build(const sy_sim_dataset *warm, char *const *arm_names, size_t n_arms, size_t dim,
                       double weight, sy_sim_warm *out, char *err, size_t err_len)
+{
+    return sy_sim_warm_build_alias(warm, arm_names, NULL, n_arms, dim, weight, out, err, err_len);
+}
+
+/* Index of the warm model named `name`, or -1. */
+static long warm_arm(const sy_sim_dataset *warm, const char *name)
+{
+    for (size_t j = 0; name && j < warm->n_arms; j++)
+        if (strcmp(name, warm->arm_names[j]) == 0)
+            return (long)j;
+    return -1;
+}
+
+/*
+ * Rows × evaluated arms: the warm model of the same name (else of the alternative name) where it
+ * has both a quality and a cost for the row (what makes an arm eligible in a dataset), NAN
+ * elsewhere. The context of each row is featurised as the evaluated dataset's rows are (sim_run.c).
+ */
+int sy_sim_warm_build_alias(const sy_sim_dataset *warm, char *const *arm_names,
+                            char *const *alt_names, size_t n_arms, size_t dim, double weight,
+                            sy_sim_warm *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof(*out));
     long map[SY_POLICY_MAX_ARMS]; /* evaluated arm -> warm arm */
     for (size_t k = 0; k < n_arms; k++) {
-        map[k] = -1;
-        for (size_t j = 0; j < warm->n_arms; j++)
-            if (strcmp(arm_names[k], warm->arm_names[j]) == 0)
-                map[k] = (long)j;
+        map[k] = warm_arm(warm, arm_names[k]);
+        if (map[k] < 0 && alt_names)
+            map[k] = warm_arm(warm, alt_names[k]);
     }
     size_t n = warm->n;
     out->n = n;
@@ -100,31 +123,10 @@ int sy_sim_warm_build(const sy_sim_dataset *warm, char *const *arm_names, size_t
 
 void sy_sim_warm_free(sy_sim_warm *w)
 {
-    free(w->x);
-    free(w->quality);
-    free(w->cost);
-    memset(w, 0, sizeof(*w));
+    sy_warm_data_free(w);
 }
 
 void sy_sim_warm_feed(const sy_sim_warm *w, sy_policy_state *st, int contextual)
 {
-    for (size_t i = 0; i < w->n; i++)
-        for (size_t k = 0; k < w->n_arms; k++) {
-            double q = w->quality[i * w->n_arms + k];
-            if (isnan(q))
-                continue;
-            sy_outcome_obs oo = {.arm = k,
-                                 .latency_s = NAN,
-                                 .output_tokens = NAN,
-                                 .cost_usd = w->cost[i * w->n_arms + k],
-                                 .t = 0};
-            sy_policy_state_observe_outcome(st, &oo);
-            sy_quality_obs qo = {.arm = k,
-                                 .x = contextual ? w->x + i * w->dim : NULL,
-                                 .dim = contextual ? w->dim : 0,
-                                 .reward = q,
-                                 .weight = w->weight,
-                                 .t = 0};
-            sy_policy_state_observe_quality(st, &qo, NULL);
-        }
+    sy_warm_feed(w, st, contextual, NULL, 0);
 }

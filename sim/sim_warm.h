@@ -9,24 +9,19 @@
  * in the warm file's row order, on the learner's clock before the first request. It is
  * what a deployment whose learner had replayed an offline evaluation on its own models
  * would start from. Models of the warm data that are not arms are ignored; arms without
- * warm data start cold.
+ * warm data start cold. The feed itself is policies/warm.h (shared with the gateway's
+ * route option "warm_start", which loads its file through sy_sim_warm_load_alias).
  */
 #ifndef SY_SIM_WARM_H
 #define SY_SIM_WARM_H
 
 #include "policy_state.h"
 #include "sim_data.h"
+#include "warm.h"
 
 #include <stddef.h>
 
-typedef struct sy_sim_warm {
-    size_t n, dim, n_arms; /* rows, context length, arms of the evaluated dataset */
-    double *x;             /* n × dim */
-    double *quality;       /* n × n_arms, by evaluated arm; NAN = no warm outcome */
-    double *cost;          /* n × n_arms; NAN = unknown */
-    double weight;         /* weight of each warm rating (> 0) */
-    size_t matched;        /* arms with at least one warm outcome */
-} sy_sim_warm;
+typedef sy_warm_data sy_sim_warm; /* rows × arms of the evaluated dataset */
 
 /* Load PATH (a .jsonl file: the generic JSONL; a folder with RouteLLM files: those; else
  * a RouterBench CSV file or folder),
@@ -37,6 +32,15 @@ int sy_sim_warm_load(const char *path, char *const *arm_names, size_t n_arms, si
 /* The same from a loaded dataset. */
 int sy_sim_warm_build(const sy_sim_dataset *warm, char *const *arm_names, size_t n_arms, size_t dim,
                       double weight, sy_sim_warm *out, char *err, size_t err_len);
+/* The same with a second name per arm (alt_names[k] may be NULL; alt_names may be NULL):
+ * arm k takes the warm model named arm_names[k], or else the one named alt_names[k] —
+ * the gateway passes its model names and their upstream names. */
+int sy_sim_warm_load_alias(const char *path, char *const *arm_names, char *const *alt_names,
+                           size_t n_arms, size_t dim, double weight, sy_sim_warm *out, char *err,
+                           size_t err_len);
+int sy_sim_warm_build_alias(const sy_sim_dataset *warm, char *const *arm_names,
+                            char *const *alt_names, size_t n_arms, size_t dim, double weight,
+                            sy_sim_warm *out, char *err, size_t err_len);
 void sy_sim_warm_free(sy_sim_warm *w);
 /* Feed every warm outcome to st (contexts only when `contextual`). */
 void sy_sim_warm_feed(const sy_sim_warm *w, sy_policy_state *st, int contextual);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "provider.h"
 #include "sy_common.h"
+#include "warm_start.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -19,7 +20,8 @@ static const char check_config_usage[] =
     "the gateway. Every problem is printed on stderr as \"FILE: $.json.path: message\".\n"
     "Provider key_env variables missing from the current environment are reported as\n"
     "warnings (\"FILE: warning: ...\"): the file is valid, but `switchyard serve` would\n"
-    "refuse to start in this environment.\n"
+    "refuse to start in this environment. A route's warm_start file is read as serve\n"
+    "would read it.\n"
     "\n"
     "  -q, --quiet          print errors only: no summary line, no warnings\n"
     "  -h, --help           show this help\n"
@@ -68,6 +70,13 @@ static size_t check_runtime(const char *name, const sy_config *cfg, int quiet)
          line = nl + 1)
         fprintf(stderr, "%s: %.*s\n", name, (int)(nl - line), line);
     sy_buf_free(&unsupported);
+    sy_buf warm = {0}; /* every route's warm_start file, read as serve would */
+    size_t warm_errors = sy_warm_start_check(cfg, &warm);
+    for (char *line = warm.data, *nl; warm_errors && line && (nl = strchr(line, '\n'));
+         line = nl + 1)
+        fprintf(stderr, "%s: %.*s\n", name, (int)(nl - line), line);
+    sy_buf_free(&warm);
+    errors += warm_errors;
     for (size_t i = 0; i < cfg->n_providers; i++) {
         const sy_provider_cfg *p = &cfg->providers[i];
         if (quiet || !p->key_env)

@@ -14,6 +14,7 @@
 #include "experiments.h"
 #include "prompt_registry.h"
 #include "server.h"
+#include "warm_start.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -89,6 +90,12 @@ static int publish_locked(sy_server *s, sy_config *file_cfg, int seed, sy_buf *e
     sy_exp_registry_each(s->experiments, configure_tracker, s->exp_tracker);
     sy_runtime *rt = sy_runtime_new(cfg, ++s->generation);
     rt->experiments = table;
+    if (sy_warm_start_attach(rt, s->rt, errors) != SY_OK) { /* reads changed files only */
+        sy_runtime_unref(rt);
+        sy_config_free(file_cfg);
+        s->generation--;
+        return SY_ERR_INVALID;
+    }
     if (file_cfg) {
         sy_config_free(s->file_cfg);
         s->file_cfg = file_cfg;

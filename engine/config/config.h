@@ -145,6 +145,13 @@ typedef struct sy_guard_refs {
     size_t n;
 } sy_guard_refs;
 
+/* "warm_start": a full-information dataset the route's learner is fed before its first
+ * live event (docs/policies.md#warm-start; loaded by engine/app/warm_start.c). */
+typedef struct sy_warm_start_cfg {
+    char *path;    /* .jsonl file, RouteLLM folder or RouterBench CSV; NULL = cold start */
+    double weight; /* weight of each warm rating (a live rating weighs 1), default 1 */
+} sy_warm_start_cfg;
+
 typedef struct sy_route_cfg {
     char *name;
     size_t *candidates; /* indices into sy_config.models, at least one, no duplicates */
@@ -158,6 +165,7 @@ typedef struct sy_route_cfg {
     sy_rule_cfg *rules;  /* evaluated in order; the first that holds applies */
     size_t n_rules;
     unsigned deescalate_after_good_turns; /* 0 = a sticky escalation stays */
+    sy_warm_start_cfg warm_start;
     int hidden; /* an experiment variant's route (engine/registry/experiments.c): not listed in
                    /v1/models and not addressable by clients */
     sy_guard_refs guardrails;

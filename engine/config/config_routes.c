@@ -282,6 +282,29 @@ static int read_weights(sy_cfg_loader *l, const cJSON *v, void *out)
     return 0;
 }
 
+/* "warm_start": {"path": "...", "weight": W}; the file is read by the app (serve,
+ * check-config), not here. */
+static int warm_start_before(sy_cfg_loader *l, const cJSON *v, void *out)
+{
+    (void)l;
+    (void)v;
+    ((sy_warm_start_cfg *)out)->weight = 1;
+    return 0;
+}
+static const sy_cfg_field warm_start_fields[] = {
+    {.key = "path",
+     .type = SY_CFG_STRING,
+     .flags = SY_CFG_REQUIRED,
+     .offset = offsetof(sy_warm_start_cfg, path),
+     .max_len = SY_CFG_MAX_TEXT,
+     .what = "warm_start.path",
+     .hint = "(the full-information dataset to start from)"},
+    NUM(sy_warm_start_cfg, "weight", weight, 1e-6, 1e6),
+};
+static const sy_cfg_schema warm_start_schema = {.fields = warm_start_fields,
+                                                .n_fields = SY_ARRAY_LEN(warm_start_fields),
+                                                .before = warm_start_before};
+
 /* Checks across the route's sections, once they are all read. */
 static void route_after(sy_cfg_loader *l, const cJSON *obj, void *out)
 {
@@ -323,6 +346,7 @@ static const sy_cfg_field route_fields[] = {
      .type = SY_CFG_CUSTOM,
      .offset = offsetof(sy_route_cfg, guardrails),
      .read = sy_cfg_read_guard_refs},
+    ROUTE_OBJECT("warm_start", warm_start, warm_start_schema),
 };
 static const sy_cfg_schema route_schema = {
     .fields = route_fields, .n_fields = SY_ARRAY_LEN(route_fields), .after = route_after};
@@ -357,6 +381,7 @@ void sy_cfg_route_free_members(sy_route_cfg *r)
     free(r->candidates);
     free(r->policy);
     free(r->arms);
+    free(r->warm_start.path);
     for (size_t j = 0; j < r->n_rules; j++) {
         free(r->rules[j].name);
         free(r->rules[j].target);

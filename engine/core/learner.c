@@ -27,6 +27,8 @@ typedef struct route_state {
     size_t n_arms;
     char **models; /* model name per arm */
     sy_policy_state *st;
+    char *warm_key;                   /* the warm start fed to st (file, weight, dim), or NULL */
+    const sy_warm_data *warm_pending; /* not fed yet: before the first event (in l->rt) */
 } route_state;
 
 typedef struct stamp_slot {
@@ -66,13 +68,15 @@ static void free_routes(route_state *r, size_t n)
             free(r[i].models[k]);
         free(r[i].models);
         free(r[i].name);
+        free(r[i].warm_key);
         sy_policy_state_free(r[i].st);
     }
     free(r);
 }
 
-/* Copy each arm's statistics from the old state of the same route, matched by model. */
-static void carry_over(route_state *to, const route_state *from)
+/* Copy each arm's statistics from the old state of the same route, matched by model;
+ * carried[k] says which arms were. */
+static void carry_over(route_state *to, const route_state *from, unsigned char *carried)
 {
     size_t len = sy_policy_state_export_len(from->st);
     if (len != sy_policy_state_export_len(to->st))
@@ -82,7 +86,7 @@ static void carry_over(route_state *to, const route_state *from)
         for (size_t j = 0; j < from->n_arms; j++)
             if (strcmp(to->models[k], from->models[j]) == 0 &&
                 sy_policy_state_export_arm(from->st, j, buf, len) == 0)
-                sy_policy_state_import_arm(to->st, k, buf, len);
+                carried[k] = sy_policy_state_import_arm(to->st, k, buf, len) == 0;
     free(buf);
 }
 
@@ -106,6 +110,49 @@ static void publish(sy_learner *l, sy_runtime *rt)
     }
     l->dirty = 0;
     l->last_publish_ms = sy_wall_ms();
+}
+
+/*
+ * The route's warm start (engine/app/warm_start.c loaded w into the runtime; policies/
+ * warm.h feeds it). Arms carried over from a state fed the same file, weight and dim keep
+ * what they had; the others are fed now at the wall clock (a reload) or, before the
+ * start-up replay is done, marked pending: fed on the clock of the route's first event,
+ * so that a time half-life counts them as older than all history (feed_pending).
+ */
+static void warm_start(sy_learner *l, route_state *rs, const route_state *old,
+                       const sy_route_cfg *r, const sy_route_warm *w, const unsigned char *carried)
+{
+    if (!w)
+        return;
+    size_t dim = sy_policy_state_params(rs->st)->dim;
+    size_t len = strlen(r->warm_start.path) + 64;
+    char *key = sy_xmalloc(len);
+    snprintf(key, len, "%.17g %zu %s", r->warm_start.weight, dim, r->warm_start.path);
+    rs->warm_key = key;
+    int same = old && old->warm_key && strcmp(old->warm_key, key) == 0;
+    if (!l->ready || (same && old->warm_pending)) {
+        rs->warm_pending = &w->data;
+        return;
+    }
+    unsigned char arms[SY_POLICY_MAX_ARMS];
+    size_t fresh = 0;
+    for (size_t k = 0; k < rs->n_arms; k++)
+        fresh += arms[k] = !(same && carried[k]);
+    if (!fresh)
+        return; /* every arm has it already */
+    size_t n = sy_warm_feed(&w->data, rs->st, dim > 0, arms, (double)sy_wall_ms() / 1000.0);
+    sy_log(SY_LOG_INFO, "learner: route '%s' warm-started with %zu ratings from %s", rs->name, n,
+           r->warm_start.path);
+}
+
+/* Feed a pending warm start at clock t (seconds). */
+static void feed_pending(sy_learner *l, route_state *rs, double t)
+{
+    size_t dim = sy_policy_state_params(rs->st)->dim;
+    size_t n = sy_warm_feed(rs->warm_pending, rs->st, dim > 0, NULL, t);
+    rs->warm_pending = NULL;
+    l->dirty = 1;
+    sy_log(SY_LOG_INFO, "learner: route '%s' warm-started with %zu ratings", rs->name, n);
 }
 
 typedef struct reconfig_job {
@@ -138,9 +185,14 @@ static void reconfigure(void *ud)
             sy_policy_state_new(&pp, &rs->st);
         }
         free(arms);
+        unsigned char carried[SY_POLICY_MAX_ARMS] = {0};
+        const route_state *old = NULL;
         for (size_t j = 0; j < l->n_routes; j++)
-            if (strcmp(l->routes[j].name, rs->name) == 0)
-                carry_over(rs, &l->routes[j]);
+            if (strcmp(l->routes[j].name, rs->name) == 0) {
+                old = &l->routes[j];
+                carry_over(rs, old, carried);
+            }
+        warm_start(l, rs, old, r, job->rt->route_warm ? job->rt->route_warm[i] : NULL, carried);
     }
     free_routes(l->routes, l->n_routes);
     l->routes = next;
@@ -233,6 +285,8 @@ static void learn(sy_learner *l, const sy_store_obs *o)
      * its age under a time half-life; the wall clock only when an event has none */
     uint64_t ts = o->is_feedback ? o->ts_ms : r->ts_ms;
     double t = (double)(ts ? ts : sy_wall_ms()) / 1000.0;
+    if (rs->warm_pending) /* the warm start comes first, on this clock */
+        feed_pending(l, rs, t);
     if (!o->is_feedback) {
         if (r->status != 200 || strcmp(r->error, SY_CLUSTER_FOREIGN) == 0)
             return; /* errors carry no latency or token evidence; a foreign record was
@@ -372,6 +426,9 @@ static void replay(void *ud)
     uint64_t t0 = sy_wall_ms();
     l->replaying = 1;
     long n = sy_store_replay(l->server->store, observe_replayed, l);
+    for (size_t i = 0; i < l->n_routes; i++) /* routes without history: warm from now */
+        if (l->routes[i].warm_pending)
+            feed_pending(l, &l->routes[i], (double)t0 / 1000.0);
     l->replaying = 0;
     if (l->dirty)
         publish(l, NULL);

@@ -101,6 +101,30 @@ sy_runtime *sy_runtime_new(sy_config *cfg, uint64_t generation)
     return rt;
 }
 
+sy_route_warm *sy_route_warm_new(char *key, const sy_warm_data *data)
+{
+    sy_route_warm *w = sy_xcalloc(1, sizeof(*w));
+    atomic_init(&w->refs, 1);
+    w->key = key;
+    w->data = *data;
+    return w;
+}
+
+sy_route_warm *sy_route_warm_ref(sy_route_warm *w)
+{
+    atomic_fetch_add_explicit(&w->refs, 1, memory_order_relaxed);
+    return w;
+}
+
+void sy_route_warm_unref(sy_route_warm *w)
+{
+    if (!w || atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    sy_warm_data_free(&w->data);
+    free(w->key);
+    free(w);
+}
+
 sy_runtime *sy_runtime_ref(sy_runtime *rt)
 {
     atomic_fetch_add_explicit(&rt->refs, 1, memory_order_relaxed);
@@ -114,6 +138,9 @@ void sy_runtime_unref(sy_runtime *rt)
     for (size_t i = 0; i < rt->cfg->n_routes; i++)
         sy_policy_free(rt->route_policies[i]);
     free(rt->route_policies);
+    for (size_t i = 0; rt->route_warm && i < rt->cfg->n_routes; i++)
+        sy_route_warm_unref(rt->route_warm[i]);
+    free(rt->route_warm);
     sy_buf_free(&rt->models_json);
     sy_exp_table_free(rt->experiments);
     sy_config_free(rt->cfg);

@@ -13,8 +13,21 @@
 #include "config.h"
 #include "policy.h"
 #include "sy_common.h"
+#include "warm.h"
 
 #include <stdatomic.h>
+
+/* A route's warm start, loaded by the app before the runtime is published (shared by
+ * runtimes whose route reads the same file the same way; reference-counted). */
+typedef struct sy_route_warm {
+    atomic_int refs;
+    char *key; /* what it was built from (engine/app/warm_start.c): equal keys, equal data */
+    sy_warm_data data; /* per row and candidate of the route, in candidate order */
+} sy_route_warm;
+
+sy_route_warm *sy_route_warm_new(char *key, const sy_warm_data *data); /* takes key and data over */
+sy_route_warm *sy_route_warm_ref(sy_route_warm *w);
+void sy_route_warm_unref(sy_route_warm *w);
 
 typedef struct sy_runtime {
     atomic_int refs;
@@ -24,6 +37,8 @@ typedef struct sy_runtime {
     uint64_t generation;        /* 1 for the first config, +1 per reload */
     struct sy_exp_table
         *experiments; /* running experiments (engine/registry/experiments.h), owned */
+    sy_route_warm *
+        *route_warm; /* NULL, or one per cfg->routes[i]: NULL = cold start (owned refs) */
 } sy_runtime;
 
 /* Build a runtime around cfg (ownership of cfg moves in). Starts with one reference. */

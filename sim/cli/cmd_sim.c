@@ -332,7 +332,8 @@ static int add_oracles(sy_sim_agent *ag, size_t *n_ag, const sy_sim_dataset *ds,
     return 0;
 }
 
-/* Run the agents over the dataset's source (warm-started with --warm) and report.
+/* Run the agents over the dataset's source (warm-started with --warm or the route
+ * block's warm_start) and report.
  * Returns the exit status. */
 static int simulate(const sim_cli *cli, const sy_sim_source *src, sy_sim_agent *ag, size_t n_ag,
                     const sy_route_cfg *r, const sy_sim_dataset *ds, size_t dim)
@@ -341,11 +342,14 @@ static int simulate(const sim_cli *cli, const sy_sim_source *src, sy_sim_agent *
     progress pg = {.on = !cli->no_progress && isatty(2), .last = -1, .what = "simulating"};
     sy_sim_opts o = base_opts(cli, &r->params.objective, &pg);
     sy_sim_warm warm = {0};
-    if (cli->warm) {
-        double w = cli->warm_weight > 0 ? cli->warm_weight : 1;
-        if (sy_sim_warm_load(cli->warm, ds->arm_names, ds->n_arms, dim, w, &warm, err,
+    /* --warm, else the route block's "warm_start" (as the gateway would feed it) */
+    const char *warm_path = cli->warm ? cli->warm : r->warm_start.path;
+    if (warm_path) {
+        double w = cli->warm_weight > 0 ? cli->warm_weight : cli->warm ? 1 : r->warm_start.weight;
+        if (sy_sim_warm_load(warm_path, ds->arm_names, ds->n_arms, dim, w, &warm, err,
                              sizeof(err)) != SY_OK) {
-            fprintf(stderr, "switchyard sim: --warm %s: %s\n", cli->warm, err);
+            fprintf(stderr, "switchyard sim: %s %s: %s\n", cli->warm ? "--warm" : "warm_start",
+                    warm_path, err);
             return 1;
         }
         fprintf(stderr, "warm start: %zu prompts, %zu of the route's models\n", warm.n,

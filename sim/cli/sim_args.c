@@ -58,6 +58,7 @@ const char sy_sim_usage[] =
     "                       file or folder): its outcomes for the route's models, as\n"
     "                       ratings, before each seed\n"
     "  --warm-weight W      weight of each warm rating (default 1)\n"
+    "                       (without --warm, a \"warm_start\" in the route block is used)\n"
     "  --no-progress        no progress bar (it is shown only on a terminal anyway)\n"
     "  -h, --help           show this help\n"
     "\n"

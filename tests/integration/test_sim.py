@@ -2,6 +2,7 @@
 on ../shared/data when it is present (skipped otherwise): the table, the CSV and the
 chart files exist and their values are sane; bad input exits 1 or 2 with a message."""
 import csv
+import json
 import math
 import os
 import pathlib
@@ -393,6 +394,13 @@ def test_warm_start(tmp_path):
     q_cold = float(read_csv(cold)["linear_thompson (route)"]["quality"])
     q_hot = float(read_csv(hot)["linear_thompson (route)"]["quality"])
     assert q_hot > 0.85 and q_hot > q_cold + 0.05, (q_cold, q_hot)
+    # the route block's "warm_start" (the gateway's option) is the same warm start
+    block = tmp_path / "hot-block.csv"
+    route_warm = route[:-1] + ', "warm_start": {"path": %s}}' % json.dumps(str(warm))
+    p = sim("--jsonl", data, "--route", route_warm, "--seeds", 3, "--policies", "none",
+            "--csv", block)
+    assert "warm start: 200 prompts, 2 of the route's models" in p.stderr
+    assert read_csv(block) == read_csv(hot)
     # a warm file about other models is refused, as are a bad weight and a missing file
     other = tmp_path / "other.jsonl"
     other.write_text('{"prompt": "x", "outcomes": {"model-z": {"quality": 1, "cost_usd": 0}}}\n')

@@ -457,8 +457,15 @@ static const bad_case bad_cases[] = {
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"fallback\": true}"),
      "$.routes.chat.fallback: unknown key (known keys: candidates, policy, params, objective, "
-     "half_life, priors, weights, rules, deescalate_after_good_turns, guardrails)",
+     "half_life, priors, weights, rules, deescalate_after_good_turns, guardrails, warm_start)",
      1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"warm_start\": {\"weight\": 2}}"),
+     "$.routes.chat.warm_start: missing required key \"path\" (the full-information dataset to "
+     "start from)",
+     1},
+    {ROUTE("{\"candidates\": [\"gpt-4o\"], \"warm_start\": {\"path\": \"w.jsonl\", "
+           "\"weight\": 0}}"),
+     "$.routes.chat.warm_start.weight: must be between 1e-06 and 1000000", 1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"policy\": \"thompson\", \"objective\": "
            "{\"cost_per_usd\": -1}}"),
      "$.routes.chat.objective.cost_per_usd: must be between 0 and 1000000000", 1},
