@@ -92,3 +92,62 @@ void fp_chat_set_tool(fp_chat *c, const cJSON *name)
     if (name)
         c->tool_name = sy_xstrdup(name->valuestring);
 }
+
+size_t fp_content_text(const cJSON *content, sy_buf *out)
+{
+    if (cJSON_IsString(content))
+        return fp_take_text(content->valuestring, out);
+    size_t total = 0;
+    const cJSON *part, *parts = cJSON_IsArray(content) ? content : NULL;
+    cJSON_ArrayForEach(part, parts)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(t))
+            total += fp_take_text(t->valuestring, out);
+    }
+    return total;
+}
+
+/* obj's "name", or obj[nest]'s when nest is not NULL (NULL when either is missing). */
+static const cJSON *tool_name(const cJSON *obj, const char *nest)
+{
+    if (nest)
+        obj = cJSON_GetObjectItemCaseSensitive(obj, nest);
+    return cJSON_GetObjectItemCaseSensitive(obj, "name");
+}
+
+int fp_parse_tools(const cJSON *body, const char *nest, fp_chat *c, sy_buf *err)
+{
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(body, "tools");
+    if (!tools || cJSON_IsNull(tools))
+        return SY_OK;
+    if (!cJSON_IsArray(tools))
+        return fp_invalid(err, "Invalid 'tools': expected an array.");
+    const cJSON *t, *first = NULL;
+    size_t i = 0;
+    cJSON_ArrayForEach(t, tools)
+    {
+        if (nest && !cJSON_IsObject(t))
+            return fp_invalid(err, "Invalid 'tools[%zu]': expected an object.", i);
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(t, "type");
+        int function =
+            cJSON_IsString(type) ? strcmp(type->valuestring, "function") == 0 : nest && !type;
+        if (function) {
+            const cJSON *name = tool_name(t, nest);
+            if (!fp_nonempty_string(name))
+                return fp_invalid(err, "Missing required parameter: 'tools[%zu].%s%sname'.", i,
+                                  nest ? nest : "", nest ? "." : "");
+            if (!first)
+                first = name;
+        }
+        i++;
+    }
+    const cJSON *choice = cJSON_GetObjectItemCaseSensitive(body, "tool_choice");
+    if (cJSON_IsString(choice) && strcmp(choice->valuestring, "none") == 0)
+        return SY_OK;
+    const cJSON *forced = tool_name(choice, nest);
+    if (cJSON_IsObject(choice) && fp_nonempty_string(forced))
+        first = forced;
+    fp_chat_set_tool(c, first);
+    return SY_OK;
+}

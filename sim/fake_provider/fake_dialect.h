@@ -163,6 +163,24 @@ const char *fp_nonempty_string(const cJSON *v);
  * counted for prompt_bytes, or collected for the echo). */
 size_t fp_take_text(const char *s, sy_buf *out);
 
+/* Text of an OpenAI-style content value (a string, or an array of parts whose "text"
+ * members are concatenated; other parts contribute nothing), appended to out when out is
+ * not NULL; returns the byte count. */
+size_t fp_content_text(const cJSON *content, sy_buf *out);
+
+/*
+ * The tool the answer will call, into c->tool_name: the function named by an object
+ * tool_choice, else the first function tool of body's "tools"; none when tools is absent,
+ * null or empty or tool_choice is "none". nest says where a function's name stands: NULL
+ * for the flat shape of the Responses API (tools[i].name, tool_choice.name, a tool is a
+ * function when its type is "function"), "function" for Chat Completions' nested one
+ * (tools[i].function.name, tool_choice.function.name; each tool must be an object and one
+ * without a type is a function). Each function tool must name itself (a non-empty string);
+ * tools of other types are accepted and never called. SY_OK, or SY_ERR_INVALID with the
+ * message in err.
+ */
+int fp_parse_tools(const cJSON *body, const char *nest, fp_chat *c, sy_buf *err);
+
 /* Append s (NUL-terminated) as a JSON string. */
 void fp_put_string(sy_buf *out, const char *s);
 

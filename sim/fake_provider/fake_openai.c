@@ -23,26 +23,6 @@ static fp_route_kind oai_route(const char *path)
     return FP_ROUTE_NONE;
 }
 
-/*
- * Text of one message's content: a string, or an array of parts whose "text" members
- * are concatenated (image and audio parts contribute nothing). Appends to out when out
- * is not NULL; returns the byte count.
- */
-static size_t content_text(const cJSON *content, sy_buf *out)
-{
-    if (cJSON_IsString(content))
-        return fp_take_text(content->valuestring, out);
-    size_t total = 0;
-    const cJSON *part, *parts = cJSON_IsArray(content) ? content : NULL;
-    cJSON_ArrayForEach(part, parts)
-    {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
-        if (cJSON_IsString(t))
-            total += fp_take_text(t->valuestring, out);
-    }
-    return total;
-}
-
 /* A positive integer limit field, or -1 when absent/null. */
 static int limit_field(const cJSON *body, const char *key, long *out, sy_buf *err)
 {
@@ -52,49 +32,6 @@ static int limit_field(const cJSON *body, const char *key, long *out, sy_buf *er
         return SY_OK;
     if (!fp_positive_int(v, out))
         return fp_invalid(err, "Invalid '%s': expected a positive integer.", key);
-    return SY_OK;
-}
-
-/*
- * The tool the fake will call, into c->tool_name: the function named by an object
- * tool_choice ({"type":"function","function":{"name":…}}), else the first function tool
- * of `tools`; none when tools is absent or empty or tool_choice is "none". Each function
- * tool must name itself (function.name, a non-empty string); tools of other types
- * (custom, built-in) are accepted and never called.
- */
-static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
-{
-    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(body, "tools");
-    if (!tools || cJSON_IsNull(tools))
-        return SY_OK;
-    if (!cJSON_IsArray(tools))
-        return fp_invalid(err, "Invalid 'tools': expected an array.");
-    const cJSON *t, *first = NULL;
-    size_t i = 0;
-    cJSON_ArrayForEach(t, tools)
-    {
-        if (!cJSON_IsObject(t))
-            return fp_invalid(err, "Invalid 'tools[%zu]': expected an object.", i);
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(t, "type");
-        if (!type || (cJSON_IsString(type) && strcmp(type->valuestring, "function") == 0)) {
-            const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
-            if (!cJSON_IsObject(fn) || !fp_nonempty_string(name))
-                return fp_invalid(err, "Missing required parameter: 'tools[%zu].function.name'.",
-                                  i);
-            if (!first)
-                first = name;
-        }
-        i++;
-    }
-    const cJSON *choice = cJSON_GetObjectItemCaseSensitive(body, "tool_choice");
-    if (cJSON_IsString(choice) && strcmp(choice->valuestring, "none") == 0)
-        return SY_OK;
-    const cJSON *forced = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(choice, "function"), "name");
-    if (cJSON_IsObject(choice) && fp_nonempty_string(forced))
-        first = forced;
-    fp_chat_set_tool(c, first);
     return SY_OK;
 }
 
@@ -123,7 +60,7 @@ static int oai_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
         if (!cJSON_IsObject(m) || !cJSON_IsString(role))
             return fp_invalid(err, "Invalid 'messages[%zu]': expected an object with a 'role'.", i);
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-        c->prompt_bytes += content_text(content, NULL);
+        c->prompt_bytes += fp_content_text(content, NULL);
         if (strcmp(role->valuestring, "user") == 0)
             last_user = content;
         last_role = role->valuestring;
@@ -133,9 +70,9 @@ static int oai_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
         return fp_invalid(err, "Invalid 'messages': empty array. Expected an array with minimum "
                                "length 1.");
     if (last_user)
-        content_text(last_user, &c->echo);
+        fp_content_text(last_user, &c->echo);
     c->last_is_tool_result = strcmp(last_role, "tool") == 0 || strcmp(last_role, "function") == 0;
-    if (parse_tools(body, c, err) != SY_OK)
+    if (fp_parse_tools(body, "function", c, err) != SY_OK)
         return SY_ERR_INVALID;
 
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");

@@ -29,23 +29,6 @@ static fp_route_kind rs_route(const char *path)
     return strcmp(path, "/v1/responses") == 0 ? FP_ROUTE_CHAT : FP_ROUTE_NONE;
 }
 
-/* Text of a content value (a string, or parts with "text"), appended to out when out is
- * not NULL; the byte count. */
-static size_t content_text(const cJSON *content, sy_buf *out)
-{
-    if (cJSON_IsString(content))
-        return fp_take_text(content->valuestring, out);
-    size_t total = 0;
-    const cJSON *p, *parts = cJSON_IsArray(content) ? content : NULL;
-    cJSON_ArrayForEach(p, parts)
-    {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "text");
-        if (cJSON_IsString(t))
-            total += fp_take_text(t->valuestring, out);
-    }
-    return total;
-}
-
 static int is_type(const cJSON *item, const char *type)
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(item, "type");
@@ -56,7 +39,7 @@ static int is_type(const cJSON *item, const char *type)
 static int parse_input(const cJSON *input, fp_chat *c, sy_buf *err)
 {
     if (cJSON_IsString(input)) {
-        c->prompt_bytes += content_text(input, &c->echo);
+        c->prompt_bytes += fp_content_text(input, &c->echo);
         return SY_OK;
     }
     if (!cJSON_IsArray(input) || cJSON_GetArraySize(input) == 0)
@@ -71,50 +54,19 @@ static int parse_input(const cJSON *input, fp_chat *c, sy_buf *err)
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(item, "content");
         c->last_is_tool_result = is_type(item, "function_call_output");
         if (c->last_is_tool_result)
-            c->prompt_bytes += content_text(cJSON_GetObjectItemCaseSensitive(item, "output"), NULL);
+            c->prompt_bytes +=
+                fp_content_text(cJSON_GetObjectItemCaseSensitive(item, "output"), NULL);
         else if (is_type(item, "function_call"))
             c->prompt_bytes +=
-                content_text(cJSON_GetObjectItemCaseSensitive(item, "arguments"), NULL);
+                fp_content_text(cJSON_GetObjectItemCaseSensitive(item, "arguments"), NULL);
         else
-            c->prompt_bytes += content_text(content, NULL);
+            c->prompt_bytes += fp_content_text(content, NULL);
         if (cJSON_IsString(role) && strcmp(role->valuestring, "user") == 0)
             last_user = content;
         i++;
     }
     if (last_user)
-        content_text(last_user, &c->echo);
-    return SY_OK;
-}
-
-/* The tool to call: tool_choice's function, else the first function tool; none when
- * tool_choice is "none". */
-static int parse_tools(const cJSON *body, fp_chat *c, sy_buf *err)
-{
-    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(body, "tools");
-    if (!tools || cJSON_IsNull(tools))
-        return SY_OK;
-    if (!cJSON_IsArray(tools))
-        return fp_invalid(err, "Invalid 'tools': expected an array.");
-    const cJSON *t, *first = NULL;
-    size_t i = 0;
-    cJSON_ArrayForEach(t, tools)
-    {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
-        if (is_type(t, "function")) {
-            if (!fp_nonempty_string(name))
-                return fp_invalid(err, "Missing required parameter: 'tools[%zu].name'.", i);
-            if (!first)
-                first = name;
-        }
-        i++;
-    }
-    const cJSON *choice = cJSON_GetObjectItemCaseSensitive(body, "tool_choice");
-    if (cJSON_IsString(choice) && strcmp(choice->valuestring, "none") == 0)
-        return SY_OK;
-    const cJSON *forced = cJSON_GetObjectItemCaseSensitive(choice, "name");
-    if (cJSON_IsObject(choice) && fp_nonempty_string(forced))
-        first = forced;
-    fp_chat_set_tool(c, first);
+        fp_content_text(last_user, &c->echo);
     return SY_OK;
 }
 
@@ -127,7 +79,7 @@ static int rs_parse_chat(const cJSON *body, fp_chat *c, sy_buf *err)
     const cJSON *instr = cJSON_GetObjectItemCaseSensitive(body, "instructions");
     if (cJSON_IsString(instr))
         c->prompt_bytes += strlen(instr->valuestring);
-    if (parse_tools(body, c, err) != SY_OK)
+    if (fp_parse_tools(body, NULL, c, err) != SY_OK)
         return SY_ERR_INVALID;
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
     if (stream && !cJSON_IsNull(stream) && !cJSON_IsBool(stream))

@@ -10,6 +10,7 @@
  * asked for). Every \u0000 the client sent survives. A mismatch aborts.
  */
 #include "chat_validate.h"
+#include "fuzz_input.h"
 #include "json_body.h"
 #include "provider.h"
 
@@ -94,18 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 1 << 20)
         return 0;
-    size_t depth = 0, max = 0;
-    for (size_t i = 0; i < size; i++) { /* the server refuses deep nesting before parsing */
-        if (data[i] == '{' || data[i] == '[')
-            max = ++depth > max ? depth : max;
-        else if ((data[i] == '}' || data[i] == ']') && depth)
-            depth--;
-    }
-    if (max > 64)
+    if (fz_too_deep(data, size)) /* the server refuses deep nesting before parsing */
         return 0;
-    char *buf = malloc(size + 1); /* the server's body buffer: mutable, NUL-terminated */
-    memcpy(buf, data, size);
-    buf[size] = '\0';
+    char *buf = fz_body_copy(data, size); /* as the server's body buffer */
     size_t len = size;
     sy_json_error err;
     cJSON *root = sy_json_body_parse(buf, &len, &err);

@@ -4,6 +4,7 @@
  * unchanged, an upstream answer to a fixed two-input request in both dialects
  * (engine/providers/embed_*.c: placing, validating and encoding the vectors). */
 #include "embed_validate.h"
+#include "fuzz_input.h"
 #include "provider.h"
 
 #include <cjson/cJSON.h>
@@ -35,14 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 1 << 20)
         return 0;
-    size_t depth = 0, max = 0;
-    for (size_t i = 0; i < size; i++) { /* the server refuses deep nesting before parsing */
-        if (data[i] == '{' || data[i] == '[')
-            max = ++depth > max ? depth : max;
-        else if ((data[i] == '}' || data[i] == ']') && depth)
-            depth--;
-    }
-    if (max > 64)
+    if (fz_too_deep(data, size)) /* the server refuses deep nesting before parsing */
         return 0;
     cJSON *root = cJSON_ParseWithLength((const char *)data, size);
     char param[96];

@@ -15,6 +15,7 @@
  * A violated property aborts.
  */
 #include "chat_validate.h"
+#include "fuzz_input.h"
 #include "json_body.h"
 #include "messages_ingress.h"
 #include "provider.h"
@@ -61,9 +62,7 @@ static void build_all(const cJSON *chat)
 
 static void fuzz_request(const uint8_t *data, size_t size)
 {
-    char *buf = malloc(size + 1); /* the server's body buffer: mutable, NUL-terminated */
-    memcpy(buf, data, size);
-    buf[size] = '\0';
+    char *buf = fz_body_copy(data, size); /* as the server's body buffer */
     size_t len = size;
     sy_json_error err;
     cJSON *root = sy_json_body_parse(buf, &len, &err);
@@ -165,14 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 20)
         return 0;
-    size_t depth = 0, max = 0;
-    for (size_t i = 1; i < size; i++) { /* the server refuses deep nesting before parsing */
-        if (data[i] == '{' || data[i] == '[')
-            max = ++depth > max ? depth : max;
-        else if ((data[i] == '}' || data[i] == ']') && depth)
-            depth--;
-    }
-    if (max > 64)
+    if (fz_too_deep(data + 1, size - 1)) /* the server refuses deep nesting before parsing */
         return 0;
     switch (data[0] % 3) {
     case 0:

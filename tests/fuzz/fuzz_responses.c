@@ -5,6 +5,7 @@
  * a stream of chat chunks translated to Responses events, and a Responses upstream stream
  * through the native relay, each fed whole and split in two, which must give the same
  * bytes; and a native non-stream answer. */
+#include "fuzz_input.h"
 #include "provider.h"
 #include "responses.h"
 #include "sse.h"
@@ -76,14 +77,7 @@ static void split_twice(const char *p, size_t size, int native)
 
 static void request(const char *p, size_t size)
 {
-    size_t depth = 0, max = 0;
-    for (size_t i = 0; i < size; i++) { /* the server refuses deep nesting before parsing */
-        if (p[i] == '{' || p[i] == '[')
-            max = ++depth > max ? depth : max;
-        else if ((p[i] == '}' || p[i] == ']') && depth)
-            depth--;
-    }
-    if (max > 64)
+    if (fz_too_deep(p, size)) /* the server refuses deep nesting before parsing */
         return;
     cJSON *root = cJSON_ParseWithLength(p, size);
     const char *param = NULL;

@@ -12,48 +12,19 @@ import json
 import subprocess
 import time
 
-from conftest import BIN, CLIENT_KEY, ROOT, FakeProvider, Gateway, gateway_config
+import kinds_mix
+from conftest import BIN, CLIENT_KEY, gateway_config
+from kinds_mix import BEST, MIX, fake_provider, kinds_config, start
 
-MIX = ROOT / "examples" / "demo-mix.jsonl"
-
-# Each model is good (0.95) at one kind and poor (0.15) at the rest. Three are judged by
-# the prompt's format (the router's own detectors), chat by the line's tag.
-SCENARIO = {
-    "seed": 3,
-    "defaults": {"latency_ms": 0, "ttft_ms": 0, "tokens_per_second": 0,
-                 "content": {"mode": "lorem", "tokens": 12}, "quality": 0.15},
-    "models": {
-        "fake-coder": {"quality_rules": [{"match": {"format": "code"}, "quality": 0.95}]},
-        "fake-mathematician": {"quality_rules": [{"match": {"format": "math"}, "quality": 0.95}]},
-        "fake-quizzer": {"quality_rules": [{"match": {"format": "choice"}, "quality": 0.95}]},
-        "fake-chatter": {"quality_rules": [{"match": {"tag": "chat"}, "quality": 0.95}]},
-    },
-}
-BEST = {"code": "coder", "math": "mathematician", "quiz": "quizzer", "chat": "chatter"}
 WINDOW = 100  # the last requests of each kind that the assertions read
 
 
 def live_config(fake_url, half_life=None):
-    cfg = gateway_config(fake_url)
-    cfg["models"] = {name: {"provider": "fake", "upstream_name": f"fake-{name}",
-                            "price": {"input": 1, "output": 1}} for name in BEST.values()}
-    route = {"candidates": sorted(BEST.values()), "policy": "linear_thompson",
-             "objective": {"quality": 1}}
-    if half_life:
-        route["half_life"] = {"seconds": half_life}
-    cfg["routes"] = {"live": route}
-    cfg["log"] = {"level": "info", "requests": False}
-    return cfg
+    return kinds_config(fake_url, **({"half_life": {"seconds": half_life}} if half_life else {}))
 
 
 def loadgen(gw, fake, n, summary, seed, feedback_rate=1.0, window=WINDOW):
-    r = subprocess.run([BIN, "loadgen", "--url", gw.url, "--key", CLIENT_KEY, "--route", "live",
-                        "--fake", fake.url, "--mix", str(MIX), "-n", str(n), "-c", "4",
-                        "--seed", str(seed), "--window", str(window), "--report-every", "0",
-                        "--feedback-rate", str(feedback_rate), "--summary", str(summary)],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr + r.stdout
-    return json.loads(summary.read_text())
+    return kinds_mix.loadgen(gw, fake, MIX, n, summary, seed, feedback_rate, window)
 
 
 def best_shares(summary):
@@ -62,17 +33,9 @@ def best_shares(summary):
             for kind in BEST}
 
 
-def start(tmp_path, name, fake, cfg):
-    d = tmp_path / name
-    d.mkdir()
-    return Gateway(d, cfg)
-
-
 def test_each_kind_of_prompt_ends_on_its_own_model(tmp_path):
-    fake_dir = tmp_path / "fake"
-    fake_dir.mkdir()
-    fake = FakeProvider(fake_dir, SCENARIO)
-    gw = start(tmp_path, "gw", fake, live_config(fake.url))
+    fake = fake_provider(tmp_path)
+    gw = start(tmp_path, "gw", live_config(fake.url))
     try:
         s = loadgen(gw, fake, 1600, tmp_path / "learn.json", 5)
     finally:
@@ -108,14 +71,12 @@ def test_users_rate_by_the_mix_outcomes_then_the_scenario(tmp_path):
                     "outcomes": {"fake-a": {"quality": 1, "cost_usd": 0.1}, "b": 0}}) + "\n\n" +
         json.dumps({"prompt": "second kind", "task": "y", "outcomes": {"a": {"quality": 0},
                                                                        "c": None}}) + "\n")
-    fake_dir = tmp_path / "fake"
-    fake_dir.mkdir()
-    fake = FakeProvider(fake_dir, scenario)
+    fake = fake_provider(tmp_path, scenario)
     cfg = gateway_config(fake.url)
     cfg["models"] = {n: {"provider": "fake", "upstream_name": f"fake-{n}",
                          "price": {"input": 1, "output": 1}} for n in ("a", "b")}
     cfg["routes"] = {"live": {"candidates": ["a", "b"], "policy": "uniform"}}
-    gw = start(tmp_path, "gw", fake, cfg)
+    gw = start(tmp_path, "gw", cfg)
     try:
         r = subprocess.run([BIN, "loadgen", "--url", gw.url, "--key", CLIENT_KEY, "--route",
                             "live", "--fake", fake.url, "--mix", str(mix), "-n", "200", "-c", "2",
@@ -145,13 +106,11 @@ def test_replayed_history_decays_by_the_events_own_age(tmp_path):
     The probes are short (240 requests, each kind's last 50 read) so that they take well
     under a half-life, also under ASan."""
     half_life = 3
-    fake_dir = tmp_path / "fake"
-    fake_dir.mkdir()
-    fake = FakeProvider(fake_dir, SCENARIO)
+    fake = fake_provider(tmp_path)
     cfg = live_config(fake.url, half_life)
     cfg["data_dir"] = str(tmp_path / "data")
     try:
-        gw = start(tmp_path, "learn", fake, dict(cfg))
+        gw = start(tmp_path, "learn", dict(cfg))
         try:
             s = loadgen(gw, fake, 1600, tmp_path / "learn.json", 7)
         finally:
@@ -160,7 +119,7 @@ def test_replayed_history_decays_by_the_events_own_age(tmp_path):
         print("while learning:", learned)
         assert min(learned.values()) >= 0.7, s
 
-        gw = start(tmp_path, "at-once", fake, dict(cfg))
+        gw = start(tmp_path, "at-once", dict(cfg))
         try:
             fresh = best_shares(loadgen(gw, fake, 240, tmp_path / "fresh.json", 8, 0, 50))
         finally:
@@ -168,7 +127,7 @@ def test_replayed_history_decays_by_the_events_own_age(tmp_path):
         assert "learner: replayed 1600 stored requests" in gw.proc.output()
 
         time.sleep(8 * half_life)
-        gw = start(tmp_path, "later", fake, dict(cfg))
+        gw = start(tmp_path, "later", dict(cfg))
         try:
             old = best_shares(loadgen(gw, fake, 240, tmp_path / "old.json", 8, 0, 50))
         finally:

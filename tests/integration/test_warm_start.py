@@ -13,23 +13,9 @@ import time
 
 import requests
 
-from conftest import BIN, CLIENT_KEY, ROOT, FakeProvider, Gateway, gateway_config
+from conftest import BIN
+from kinds_mix import BEST, MIX, fake_provider, kinds_config, loadgen, start
 
-MIX = ROOT / "examples" / "demo-mix.jsonl"
-# Each model is good (0.95) at one kind and poor (0.15) at the rest (as in
-# test_routing_live.py): three judged by the prompt's format, chat by the line's tag.
-SCENARIO = {
-    "seed": 3,
-    "defaults": {"latency_ms": 0, "ttft_ms": 0, "tokens_per_second": 0,
-                 "content": {"mode": "lorem", "tokens": 12}, "quality": 0.15},
-    "models": {
-        "fake-coder": {"quality_rules": [{"match": {"format": "code"}, "quality": 0.95}]},
-        "fake-mathematician": {"quality_rules": [{"match": {"format": "math"}, "quality": 0.95}]},
-        "fake-quizzer": {"quality_rules": [{"match": {"format": "choice"}, "quality": 0.95}]},
-        "fake-chatter": {"quality_rules": [{"match": {"tag": "chat"}, "quality": 0.95}]},
-    },
-}
-BEST = {"code": "coder", "math": "mathematician", "quiz": "quizzer", "chat": "chatter"}
 # How the warm file names each model: by gateway name or by upstream name (both match).
 # 24 warm prompts (6 a kind) for a 24-dimensional context: each weighs as W ratings.
 WEIGHT = 5
@@ -59,59 +45,35 @@ def split_mix(tmp_path):
 
 
 def route_config(fake_url, warm=None, weight=None):
-    cfg = gateway_config(fake_url)
-    cfg["models"] = {name: {"provider": "fake", "upstream_name": f"fake-{name}",
-                            "price": {"input": 1, "output": 1}} for name in BEST.values()}
-    route = {"candidates": sorted(BEST.values()), "policy": "linear_thompson",
-             "objective": {"quality": 1}}
-    if warm:
-        route["warm_start"] = {"path": str(warm)}
-        if weight is not None:
-            route["warm_start"]["weight"] = weight
-    cfg["routes"] = {"live": route}
-    cfg["log"] = {"level": "info", "requests": False}
-    return cfg
+    if not warm:
+        return kinds_config(fake_url)
+    warm_start = {"path": str(warm)}
+    if weight is not None:
+        warm_start["weight"] = weight
+    return kinds_config(fake_url, warm_start=warm_start)
 
 
 def first_requests(gw, fake, mix, summary, n=200, seed=11):
     """Each kind's share of its requests served by its best model, over the first n
     requests (about 50 per kind), users not rating."""
-    r = subprocess.run([BIN, "loadgen", "--url", gw.url, "--key", CLIENT_KEY, "--route", "live",
-                        "--fake", fake.url, "--mix", str(mix), "-n", str(n), "-c", "4",
-                        "--seed", str(seed), "--window", str(n), "--report-every", "0",
-                        "--feedback-rate", "0", "--summary", str(summary)],
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr + r.stdout
-    s = json.loads(summary.read_text())
+    s = loadgen(gw, fake, mix, n, summary, seed, 0, n)
     assert s["requests"] == n, s
     return {kind: s["kinds"][kind]["models"].get(BEST[kind], {}).get("share", 0.0)
             for kind in BEST}, s
-
-
-def fake_provider(tmp_path):
-    d = tmp_path / "fake"
-    d.mkdir()
-    return FakeProvider(d, SCENARIO)
-
-
-def gateway(tmp_path, name, cfg):
-    d = tmp_path / name
-    d.mkdir()
-    return Gateway(d, cfg)
 
 
 def test_warm_start_routes_each_kind_from_the_first_requests(tmp_path):
     warm, mix = split_mix(tmp_path)
     fake = fake_provider(tmp_path)
     try:
-        gw = gateway(tmp_path, "warm", route_config(fake.url, warm, WEIGHT))
+        gw = start(tmp_path, "warm", route_config(fake.url, warm, WEIGHT))
         try:
             warm_shares, s = first_requests(gw, fake, mix, tmp_path / "warm.json")
         finally:
             assert gw.stop() == 0
         log = gw.proc.output()
         assert "learner: route 'live' warm-started with 96 ratings" in log, log[-2000:]
-        gw = gateway(tmp_path, "cold", route_config(fake.url))
+        gw = start(tmp_path, "cold", route_config(fake.url))
         try:
             cold_shares, _ = first_requests(gw, fake, mix, tmp_path / "cold.json")
         finally:
@@ -132,7 +94,7 @@ def test_reload_adds_a_warm_start_to_a_running_route(tmp_path):
     warm, mix = split_mix(tmp_path)
     fake = fake_provider(tmp_path)
     try:
-        gw = gateway(tmp_path, "gw", route_config(fake.url))
+        gw = start(tmp_path, "gw", route_config(fake.url))
         try:
             cfg = route_config(fake.url, warm, WEIGHT)
             cfg["data_dir"] = gw.data_dir
@@ -164,13 +126,13 @@ def test_warm_data_is_older_than_the_replayed_history(tmp_path):
     cfg["routes"]["live"]["half_life"] = {"seconds": half_life}
     cfg["data_dir"] = str(tmp_path / "data")
     try:
-        gw = gateway(tmp_path, "first", dict(cfg))
+        gw = start(tmp_path, "first", dict(cfg))
         try:
             fresh, _ = first_requests(gw, fake, mix, tmp_path / "fresh.json", n=120)
         finally:
             assert gw.stop() == 0
         time.sleep(8 * half_life)
-        gw = gateway(tmp_path, "later", dict(cfg))
+        gw = start(tmp_path, "later", dict(cfg))
         try:
             old, _ = first_requests(gw, fake, mix, tmp_path / "old.json", n=120)
         finally:

@@ -10,6 +10,7 @@
 #ifndef SY_DIALECT_TEST_H
 #define SY_DIALECT_TEST_H
 
+#include "json_test.h"
 #include "provider.h"
 #include "sse.h"
 
@@ -26,19 +27,6 @@ static const sy_adapter *ad(void)
     return a;
 }
 
-/* s with every ' replaced by " (one of 8 rotating static buffers). */
-static inline const char *J(const char *s)
-{
-    static char bufs[8][16384];
-    static int next;
-    char *b = bufs[next++ % 8];
-    size_t n = strlen(s);
-    assert_true(n < sizeof bufs[0]);
-    for (size_t i = 0; i <= n; i++)
-        b[i] = s[i] == '\'' ? '"' : s[i];
-    return b;
-}
-
 /* A test text of this dialect as the JSON it stands for: J(s) with
  * DIALECT_SINGLE_QUOTES, else s itself. */
 static const char *dj(const char *s)
@@ -48,21 +36,6 @@ static const char *dj(const char *s)
 #else
     return s;
 #endif
-}
-
-/* Parse both texts and compare; on a mismatch print both. */
-static void assert_json_eq(const char *actual, size_t len, const char *expected)
-{
-    cJSON *a = cJSON_ParseWithLength(actual, len);
-    cJSON *e = cJSON_Parse(expected);
-    if (!e)
-        fail_msg("expected text is not JSON: %s", expected);
-    if (!a || !cJSON_Compare(a, e, 1)) {
-        char *ep = cJSON_PrintUnformatted(e);
-        fail_msg("JSON differs\n  actual:   %.*s\n  expected: %s", (int)len, actual, ep);
-    }
-    cJSON_Delete(a);
-    cJSON_Delete(e);
 }
 
 typedef struct built {

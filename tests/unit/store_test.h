@@ -1,6 +1,7 @@
 /*
- * store_test.h: what the store's unit tests share: submit a rating and wait for the
- * store thread's verdict (the store answers through a callback on its own thread).
+ * store_test.h: what the store's unit tests share: a temporary store directory for the
+ * fixtures, and submitting a rating and waiting for the store thread's verdict (the store
+ * answers through a callback on its own thread). Include after <cmocka.h>.
  */
 #ifndef SY_STORE_TEST_H
 #define SY_STORE_TEST_H
@@ -8,12 +9,31 @@
 #include "oneshot.h"
 #include "store.h"
 
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A new empty directory /tmp/sy-test-NAME-XXXXXX; its path into dir (size bytes). */
+static inline void store_test_mkdtemp(char *dir, size_t size, const char *name)
+{
+    snprintf(dir, size, "/tmp/sy-test-%s-XXXXXX", name);
+    assert_non_null(mkdtemp(dir));
+}
+
+/* Remove dir and everything in it; system()'s status (0 when done). */
+static inline int store_test_rmdir(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd);
+}
+
 typedef struct store_test_wait {
     sy_oneshot done;
     sy_store_ack ack;
 } store_test_wait;
 
-static void store_test_on_ack(void *ud, const sy_store_ack *ack)
+static inline void store_test_on_ack(void *ud, const sy_store_ack *ack)
 {
     store_test_wait *w = ud;
     w->ack = *ack;

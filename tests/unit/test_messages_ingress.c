@@ -21,6 +21,7 @@
 
 #include "cost.h"
 #include "ingress.h"
+#include "json_test.h"
 #include "messages_ingress.h"
 #include "provider.h"
 #include "sse.h"
@@ -29,38 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* s with every ' replaced by " (one of 8 rotating buffers). */
-static const char *J(const char *s)
-{
-    static char bufs[8][16384];
-    static int next;
-    char *b = bufs[next++ % 8];
-    size_t n = strlen(s);
-    assert_true(n < sizeof bufs[0]);
-    for (size_t i = 0; i <= n; i++)
-        b[i] = s[i] == '\'' ? '"' : s[i];
-    return b;
-}
-
-static void assert_json_eq(const char *actual, size_t len, const char *expected)
-{
-    cJSON *a = cJSON_ParseWithLength(actual, len);
-    cJSON *e = cJSON_Parse(expected);
-    if (!e)
-        fail_msg("expected text is not JSON: %s", expected);
-    if (!a || !cJSON_Compare(a, e, 1))
-        fail_msg("JSON differs\n  actual:   %.*s\n  expected: %s", (int)len, actual, expected);
-    cJSON_Delete(a);
-    cJSON_Delete(e);
-}
-
-static void assert_tree_eq(const cJSON *actual, const char *expected)
-{
-    char *s = cJSON_PrintUnformatted(actual);
-    assert_json_eq(s, strlen(s), expected);
-    cJSON_free(s);
-}
 
 /* The chat body for the Messages request `in` (J text), which must be accepted. */
 static cJSON *to_chat(const char *in)
@@ -685,35 +654,30 @@ static cJSON *accumulate(const sy_buf *out)
 #define OA_CHUNK(x)                                                                                \
     "data: {\"id\":\"u\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\"," \
     "\"choices\":[{\"index\":0,\"delta\":{" x "},\"finish_reason\":null}]}\n\n"
-static const char
-    openai_stream
-        [] =
-            OA_CHUNK("\"role\":\"assistant\",\"content\":\"\"")
-                OA_CHUNK("\"content\":\"Let me \"")
-                    OA_CHUNK("\"content\":\"check.\"")
-                        OA_CHUNK("\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":"
-                                 "\"function\",\"function\":{"
-                                 "\"name\":\"get_weather\",\"arguments\":\"\"}}]")
-                            OA_CHUNK("\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{"
-                                     "\\\"city\\\":\"}}]")
-                                OA_CHUNK("\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
-                                         "\"\\\"Zürich\\\"}\"}}]")
-                                    OA_CHUNK(
-                                        "\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":"
-                                        "\"function\","
-                                        "\"function\":{\"name\":\"get_time\",\"arguments\":\"{}\"}}"
-                                        "]") "data: "
-                                             "{\"id\":\"u\",\"object\":\"chat.completion.chunk\","
-                                             "\"created\":1,\"model\":\"gpt-4o\","
-                                             "\"choices\":[{\"index\":0,\"delta\":{},\"finish_"
-                                             "reason\":\"tool_calls\"}]}\n\n"
-                                             "data: "
-                                             "{\"id\":\"u\",\"object\":\"chat.completion.chunk\","
-                                             "\"created\":1,\"model\":\"gpt-4o\","
-                                             "\"choices\":[],\"usage\":{\"prompt_tokens\":20,"
-                                             "\"completion_tokens\":12,\"total_tokens\":32,"
-                                             "\"prompt_tokens_details\":{\"cached_tokens\":8}}}\n\n"
-                                             "data: [DONE]\n\n";
+static const char openai_stream[] = OA_CHUNK("\"role\":\"assistant\",\"content\":\"\"")
+    OA_CHUNK("\"content\":\"Let me \"") OA_CHUNK("\"content\":\"check.\"")
+        OA_CHUNK("\"tool_calls\":[{\"index\":0,\"id\":\"call_a\",\"type\":"
+                 "\"function\",\"function\":{"
+                 "\"name\":\"get_weather\",\"arguments\":\"\"}}]")
+            OA_CHUNK("\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{"
+                     "\\\"city\\\":\"}}]")
+                OA_CHUNK("\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+                         "\"\\\"Zürich\\\"}\"}}]")
+                    OA_CHUNK("\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":"
+                             "\"function\","
+                             "\"function\":{\"name\":\"get_time\",\"arguments\":\"{}\"}}"
+                             "]") "data: "
+                                  "{\"id\":\"u\",\"object\":\"chat.completion.chunk\","
+                                  "\"created\":1,\"model\":\"gpt-4o\","
+                                  "\"choices\":[{\"index\":0,\"delta\":{},\"finish_"
+                                  "reason\":\"tool_calls\"}]}\n\n"
+                                  "data: "
+                                  "{\"id\":\"u\",\"object\":\"chat.completion.chunk\","
+                                  "\"created\":1,\"model\":\"gpt-4o\","
+                                  "\"choices\":[],\"usage\":{\"prompt_tokens\":20,"
+                                  "\"completion_tokens\":12,\"total_tokens\":32,"
+                                  "\"prompt_tokens_details\":{\"cached_tokens\":8}}}\n\n"
+                                  "data: [DONE]\n\n";
 
 #define AN_EVENT(name, data) "event: " name "\ndata: " data "\n\n"
 static const char anthropic_stream[] = AN_EVENT(

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cost.h"
+#include "json_test.h"
 #include "provider.h"
 #include "responses.h"
 #include "sse.h"
@@ -23,33 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* s with every ' replaced by " (one of 8 rotating static buffers). */
-static const char *J(const char *s)
-{
-    static char bufs[8][8192];
-    static int next;
-    char *b = bufs[next++ % 8];
-    size_t n = strlen(s);
-    assert_true(n < sizeof bufs[0]);
-    for (size_t i = 0; i <= n; i++)
-        b[i] = s[i] == '\'' ? '"' : s[i];
-    return b;
-}
-
-static void assert_json_eq(const char *actual, size_t len, const char *expected)
-{
-    cJSON *a = cJSON_ParseWithLength(actual, len);
-    cJSON *e = cJSON_Parse(expected);
-    if (!e)
-        fail_msg("expected text is not JSON: %s", expected);
-    if (!a || !cJSON_Compare(a, e, 1)) {
-        char *ep = cJSON_PrintUnformatted(e);
-        fail_msg("JSON differs\n  actual:   %.*s\n  expected: %s", (int)len, actual, ep);
-    }
-    cJSON_Delete(a);
-    cJSON_Delete(e);
-}
 
 static const sy_responses_meta META = {.id = "req_T", .model = "m", .created = 1700000000};
 

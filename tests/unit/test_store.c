@@ -34,16 +34,13 @@ static char dir[256];
 
 static int setup(void **state)
 {
-    snprintf(dir, sizeof(dir), "/tmp/sy-test-store-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    store_test_mkdtemp(dir, sizeof(dir), "store");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd);
+    return store_test_rmdir(dir);
 }
 
 static sy_store *open_store(size_t map_size, uint64_t window_ms)

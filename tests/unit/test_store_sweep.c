@@ -15,23 +15,21 @@
 
 #include "clock.h"
 #include "store.h"
+#include "store_test.h"
 
 static char dir[256];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sy-test-store-sweep-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    store_test_mkdtemp(dir, sizeof(dir), "store-sweep");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd);
+    return store_test_rmdir(dir);
 }
 
 static void put_conv(sy_store *s, uint32_t i, uint64_t last_ts_ms)

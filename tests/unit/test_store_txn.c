@@ -36,17 +36,14 @@ static char dir[256];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sy-test-store-txn-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    store_test_mkdtemp(dir, sizeof(dir), "store-txn");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd);
+    return store_test_rmdir(dir);
 }
 
 static sy_store *open_store(size_t map, size_t max_map)
