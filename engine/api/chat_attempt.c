@@ -310,12 +310,13 @@ int sy_chat_start_attempt(sy_call *c)
     c->att.ad = c->embed ? sy_embed_adapter_for(c->att.prov->dialect)
                          : sy_adapter_for(c->att.prov->dialect);
     /* An ingress whose API this provider speaks natively (ingress.h: native) gets the
-     * client's own body, unless a prompt template rewrote the request (only the chat
-     * body carries it). Decided per attempt: a fallback may cross kinds. */
-    const sy_adapter *native =
-        c->ingress && c->ingress->native && c->ingress_body.len && !c->ctx.prompt[0] && !c->guard
-            ? c->ingress->native(c->att.prov)
-            : NULL;
+     * client's own body, unless a prompt template or an experiment variant's parameters
+     * rewrote the request or guardrails check it (only the chat form carries those). Decided per
+     * attempt: a fallback may cross kinds. */
+    const sy_adapter *native = c->ingress && c->ingress->native && c->ingress_body.len &&
+                                       !c->ctx.prompt[0] && !c->ctx.exp_params && !c->guard
+                                   ? c->ingress->native(c->att.prov)
+                                   : NULL;
     c->att.native = native != NULL;
     if (native)
         c->att.ad = native;

@@ -53,6 +53,8 @@ typedef struct sy_call_ctx {
      * variant that serves it (NULL: not enrolled) */
     char experiments[1280];
     const sy_route_cfg *exp_route;
+    int exp_params; /* a variant's parameters were applied to the chat body (only the chat
+                       form carries them: no native ingress attempt) */
     /* the prompt version the request was rendered from (prompt[0] == '\0': none) */
     char prompt[SY_PROMPT_NAME_MAX + 16];
     unsigned prompt_version;
@@ -132,12 +134,12 @@ typedef struct sy_call {
     const sy_client_key_cfg *key;
     int stream;
     int embed; /* POST /v1/embeddings (embeddings.c): embedding models and adapters */
-    const sy_ingress *ingress; /* the client's API when not OpenAI chat (ingress.h), or NULL */
-    sy_buf ingress_body;       /* the client's own body, kept when the ingress has a native
-                                  adapter (attempts at such providers send it) */
+    const sy_ingress *ingress;   /* the client's API when not OpenAI chat (ingress.h), or NULL */
+    sy_buf ingress_body;         /* the client's own body, kept when the ingress has a native
+                                    adapter (attempts at such providers send it) */
     struct sy_call_guard *guard; /* guardrails (guard_call.h), or NULL: none apply */
-    sy_buf headers;            /* x-switchyard-* response headers */
-    size_t base_headers_len;   /* headers before the per-attempt model/route lines */
+    sy_buf headers;              /* x-switchyard-* response headers */
+    size_t base_headers_len;     /* headers before the per-attempt model/route lines */
     uint64_t budget_reserved_ms; /* cluster budget reserved at (chat_budget.c); 0: none */
     sy_call_ctx ctx;
     sy_call_conv conv;

@@ -114,6 +114,7 @@ void sy_chat_assign_experiments(sy_call *c, cJSON *root)
         }
     }
     for (const cJSON *p = v->parameters ? v->parameters->child : NULL; p; p = p->next) {
+        c->ctx.exp_params = 1;
         cJSON_DeleteItemFromObjectCaseSensitive(root, p->string);
         cJSON_AddItemToObject(root, p->string, cJSON_Duplicate(p, 1));
     }

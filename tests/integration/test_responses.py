@@ -456,3 +456,26 @@ def test_prompt_of_the_registry(rgw, rfake):
     assert last["body"]["messages"][-1] == {"role": "user", "content": "Hello"}
     r = post(rgw, {"model": "small", "input": "x", "prompt": {"id": "missing"}})
     assert r.status_code == 404 and r.json()["error"]["code"] == "prompt_not_found"
+
+
+def test_guardrails_keep_a_native_provider_on_the_chat_form(tmp_path, rfake):
+    """A route with guardrails on a responses_api provider: the request is translated (the
+    upstream sees the redacted chat body), never forwarded natively with the card number."""
+    cfg = config(rfake.url)
+    cfg["guardrails"] = {"cards": {"kind": "pii", "detectors": ["payment_card"],
+                                   "action": "redact"}}
+    cfg["routes"]["guarded"] = {"candidates": ["nsmall"], "policy": "fixed",
+                                "params": {"fixed": "nsmall"}, "guardrails": ["cards"]}
+    (tmp_path / "gw").mkdir()
+    gw = Gateway(tmp_path / "gw", cfg)
+    try:
+        r = post(gw, {"model": "guarded", "input": "My card is 4111 1111 1111 1111"})
+        assert r.status_code == 200, r.text
+        last = rfake.stats()["requests"][-1]
+        assert last["path"] == "/v1/chat/completions"
+        sent = json.dumps(last["body"])
+        assert "4111" not in sent and "[CARD_1]" in sent
+        r = post(gw, {"model": "nsmall", "input": "Hello"})  # no guardrails: native
+        assert r.status_code == 200 and rfake.stats()["requests"][-1]["path"] == "/v1/responses"
+    finally:
+        assert gw.stop() == 0
