@@ -163,8 +163,8 @@ int fp_quality_batch(const fp_scenario *s, const char *body, size_t len, cJSON *
     size_t i = 0;
     const cJSON *it;
     char p[64];
-    const cJSON *todo = rc ? NULL : prompts;
-    cJSON_ArrayForEach(it, todo)
+    const cJSON *to_score = rc ? NULL : prompts; /* none once refused */
+    cJSON_ArrayForEach(it, to_score)
     {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(it, "text");
         const cJSON *tag = cJSON_GetObjectItemCaseSensitive(it, "tag");
