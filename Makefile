@@ -71,7 +71,7 @@ test: unit integration sdk unit-asan integration-asan
 
 # libFuzzer targets (tests/fuzz), FUZZ_SECONDS each; `make test` replays their corpora.
 $(FUZZ_BUILD)/Makefile:
-	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSY_FUZZ=ON -DSY_TESTS=ON
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSY_FUZZ=ON -DSY_TESTS=ON
 
 build-fuzz: deps-test $(FUZZ_BUILD)/Makefile
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)

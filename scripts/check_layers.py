@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 
-SOURCE_DIRS = ("common", "policies", "experiments", "feedback", "engine", "sim")
+SOURCE_DIRS = ("common", "policies", "experiments", "feedback", "cache", "engine", "sim")
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 LAYER_RE = re.compile(r"sy_layer\(\s*(\w+)\s+([\w/]+)((?:\s+[\w:]+)*)\s*\)", re.S)
 
@@ -73,7 +73,7 @@ def source_files(root):
     for top in SOURCE_DIRS:
         for dirpath, _, names in os.walk(os.path.join(root, top)):
             for n in sorted(names):
-                if n.endswith((".c", ".h")):
+                if n.endswith((".c", ".cpp", ".h")):
                     yield os.path.relpath(os.path.join(dirpath, n), root)
 
 
@@ -130,7 +130,7 @@ def symbol_edges(root, build):
     defs, uses = {}, {}
     for dirpath, _, names in os.walk(build):
         for n in names:
-            if not n.endswith(".c.o") or ".dir" not in dirpath:
+            if not n.endswith((".c.o", ".cpp.o")) or ".dir" not in dirpath:
                 continue
             rel = os.path.join(dirpath, n).split(".dir" + os.sep, 1)[1][: -len(".o")]
             if not rel.startswith(SOURCE_DIRS):

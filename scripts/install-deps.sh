@@ -8,7 +8,7 @@ set -euo pipefail
 level=${1:-build}
 
 pkgs=(build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev liblmdb-dev
-      libcjson-dev libgsl-dev libpcre2-dev libhiredis-dev curl jq gnuplot-nox)
+      libcjson-dev libgsl-dev libpcre2-dev libhiredis-dev libhnswlib-dev curl jq gnuplot-nox)
 if [ "$level" = test ] || [ "$level" = bench ]; then
   pkgs+=(libcmocka-dev python3 python3-pytest python3-requests clang redis-server)
   # the dashboard's browser tests (tests/integration/test_dashboard_browser.py)
