@@ -26,6 +26,8 @@
 #include "clock.h"
 #include "keys.h"
 #include "guard_metrics.h"
+#include "api_cache.h"
+#include "cache_metrics.h"
 #include "learner.h"
 #include "metrics.h"
 #include "request_id.h"
@@ -213,6 +215,7 @@ static void admin_metrics(sy_worker *w, sy_http_req *req)
     sy_buf b = {0};
     sy_metrics_render(&b);
     sy_guard_metrics_render(&b);
+    sy_cache_metrics_render(&b, w->server->store);
     sy_store_counters sc;
     sy_store_counters_get(w->server->store, &sc);
     sy_buf_printf(&b,
@@ -369,6 +372,8 @@ static void admin_route(sy_worker *w, sy_http_req *req)
         return sy_api_admin_experiments(w, req, p[18] == '/' ? p + 19 : NULL);
     if (strcmp(p, "/admin/prompts") == 0 || strncmp(p, "/admin/prompts/", 15) == 0)
         return sy_api_admin_prompts(w, req, p[14] == '/' ? p + 15 : NULL);
+    if (strcmp(p, "/admin/cache") == 0 || strncmp(p, "/admin/cache/", 13) == 0)
+        return sy_api_admin_cache(w, req, p[12] == '/' ? p + 13 : NULL);
     if (strcmp(p, "/admin/reload") == 0) {
         if (!sy_http_req_method_is(req, "POST"))
             return sy_api_method_not_allowed(req, "POST");

@@ -16,6 +16,7 @@
 #define SY_CHAT_CALL_H
 
 #include "adapter.h"
+#include "cache_call.h"
 #include "config.h"
 #include "clock.h"
 #include "cost.h"
@@ -138,6 +139,7 @@ typedef struct sy_call {
     sy_buf ingress_body;         /* the client's own body, kept when the ingress has a native
                                     adapter (attempts at such providers send it) */
     struct sy_call_guard *guard; /* guardrails (guard_call.h), or NULL: none apply */
+    struct sy_call_cache *cache; /* the response cache (cache_call.h), or NULL: not cacheable */
     sy_buf headers;              /* x-switchyard-* response headers */
     size_t base_headers_len;     /* headers before the per-attempt model/route lines */
     uint64_t budget_reserved_ms; /* cluster budget reserved at (chat_budget.c); 0: none */

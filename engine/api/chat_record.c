@@ -134,6 +134,7 @@ void sy_chat_finish(sy_call *c)
             sy_logbuf_int(lb, "prompt_version", c->ctx.prompt_version);
         }
         sy_guard_log_field(c, lb);
+        sy_cache_log_field(c, lb);
         if (cfg->log.include_prompts) {
             sy_logbuf_raw(lb, "messages", c->rec.prompt_json);
             sy_logbuf_raw(lb, "answer", c->rec.answer_json);
@@ -163,6 +164,7 @@ void sy_chat_finish(sy_call *c)
                              .cost_usd = c->rec.bill.cost_usd};
         sy_metrics_observe(&mo);
     }
+    sy_cache_call_end(c); /* a completed miss's answer goes to the store (cache_call.c) */
     evtimer_del(&c->att.timer);
     if (c->att.acquired) /* the client left mid-attempt: no verdict on the provider */
         sy_breaker_cancel(c->att.model->name);

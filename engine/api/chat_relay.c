@@ -46,8 +46,12 @@ int sy_chat_on_sse_event(void *ud, const sy_sse_event *ev)
      * (guard_stream.c; a call with guardrails never takes the native path) */
     int translate = c->ingress && !c->att.native;
     sy_buf *dst = translate ? &c->att.ing_raw : &c->att.out;
+    sy_buf *sink = sy_guard_stream_sink(c, dst);
+    size_t before = sink->len;
     c->att.ad->stream_event(ev->event, ev->event_len, ev->data, ev->data_len, ev->raw, ev->raw_len,
-                            &c->att.rs, sy_guard_stream_sink(c, dst));
+                            &c->att.rs, sink);
+    if (sink->len > before) /* the response cache keeps what the adapter produced */
+        sy_cache_capture_stream(c, sink->data + before, sink->len - before);
     sy_guard_stream_relay(c, dst);
     sy_chat_ingress_relay(c);
     return 0;
@@ -136,6 +140,7 @@ static char *answer_message_json(const sy_buf *body)
  * client's API when it came through an ingress). */
 void sy_chat_answer_plain(sy_call *c, sy_buf *body)
 {
+    sy_cache_hold_plain(c, body);        /* before the output guardrails: they run on each replay */
     if (sy_guard_answer(c, body) != 0) { /* output guardrails: blocked (guard_call.c) */
         sy_chat_detach(c);
         return;

@@ -205,6 +205,12 @@ static cJSON *ingress_to_chat(sy_call *c, sy_http_req *req, cJSON *root)
 static void after_input(sy_call *c, sy_http_req *req, cJSON *root)
 {
     const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;
+    /* the response cache: after the input guardrails, on the text the upstream would see */
+    if (sy_cache_lookup(c, req, root, name) > 0) {
+        cJSON_Delete(root);
+        sy_call_answered(c, req);
+        return;
+    }
     if (sy_call_target(c, req, name, root) != 0) {
         cJSON_Delete(root);
         sy_call_answered(c, req);

@@ -248,6 +248,7 @@ void sy_config_free(sy_config *cfg)
         free(cfg->models[i].upstream_name);
         free(cfg->models[i].tier);
         free(cfg->models[i].kind);
+        sy_cfg_cache_free(cfg->models[i].cache);
     }
     free(cfg->models);
     for (size_t i = 0; i < cfg->n_routes; i++)

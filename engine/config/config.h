@@ -116,14 +116,37 @@ typedef struct sy_price_cfg {
     double output;       /* USD per million output tokens */
 } sy_price_cfg;
 
+/* A route's or model's response cache (docs/cache.md; engine/config/config_cache.c). */
+typedef enum {
+    SY_CACHE_TEMP_DETERMINISTIC = 0, /* only requests with "temperature": 0 (default) */
+    SY_CACHE_TEMP_ABSENT_OR_ZERO,    /* also requests without a temperature */
+    SY_CACHE_TEMP_ANY                /* every temperature (the answer is one sample) */
+} sy_cache_temps;
+/* How a semantic neighbour is used. Only "threshold" (serve it when its similarity
+ * reaches the threshold); the policy-decided mode is planned as a new value here. */
+typedef enum { SY_CACHE_MODE_THRESHOLD = 0 } sy_cache_mode;
+typedef struct sy_cache_cfg {
+    int exact;                 /* the exact tier (default on) */
+    int semantic;              /* a "semantic" block was given */
+    char *embedding_model;     /* semantic: a model of kind "embedding" */
+    double threshold;          /* semantic: least cosine similarity served, default 0.95 */
+    unsigned embed_timeout_ms; /* semantic: the embedding call's bound (a miss after) */
+    unsigned ttl_s;            /* an entry's life, default 3600 */
+    size_t max_entries;        /* entries kept for this route or model, default 10000 */
+    int shared;                /* "scope": "shared" (1) or "key" (0, default) */
+    sy_cache_temps temperatures;
+    sy_cache_mode mode;
+} sy_cache_cfg;
+
 typedef struct sy_model_cfg {
     char *name;          /* public name clients use in "model" */
     size_t provider;     /* index into sy_config.providers */
     char *upstream_name; /* name sent upstream, defaults to name */
     sy_price_cfg price;
-    char *tier;    /* free-form tier label, default "standard" */
-    char *kind;    /* "chat" (default) or "embedding": which endpoint the model serves */
-    int embedding; /* kind is "embedding" (set by the loader from kind) */
+    char *tier;          /* free-form tier label, default "standard" */
+    char *kind;          /* "chat" (default) or "embedding": which endpoint the model serves */
+    int embedding;       /* kind is "embedding" (set by the loader from kind) */
+    sy_cache_cfg *cache; /* "cache" when the client names this model, or NULL (owned) */
 } sy_model_cfg;
 
 /* An escalation rule (DESIGN.md §7): when `when` holds, restrict the candidates. */
@@ -169,6 +192,7 @@ typedef struct sy_route_cfg {
     int hidden; /* an experiment variant's route (engine/registry/experiments.c): not listed in
                    /v1/models and not addressable by clients */
     sy_guard_refs guardrails;
+    sy_cache_cfg *cache; /* "cache", or NULL: none (owned) */
 } sy_route_cfg;
 
 /* The state variables rules may use, in the order of their values (pipeline). */

@@ -68,6 +68,10 @@ static void model_after(sy_cfg_loader *l, const cJSON *obj, void *out)
         sy_cfg_errk(l, "kind",
                     "an embedding model cannot be on an anthropic provider (Anthropic has no "
                     "embeddings API)");
+    if (m->embedding && m->cache)
+        sy_cfg_errk(l, "cache",
+                    "applies to chat models only (answers of an embedding model "
+                    "are not cached)");
     if (!m->upstream_name)
         m->upstream_name = sy_xstrdup(m->name);
     if (isnan(m->price.cached_input))
@@ -107,6 +111,10 @@ static const sy_cfg_field model_fields[] = {
      .def_str = "chat",
      .choices = k_kinds,
      .n_choices = SY_ARRAY_LEN(k_kinds)},
+    {.key = "cache",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_model_cfg, cache),
+     .read = sy_cfg_read_cache},
 };
 static const sy_cfg_schema model_schema = {
     .fields = model_fields, .n_fields = SY_ARRAY_LEN(model_fields), .after = model_after};

@@ -347,6 +347,10 @@ static const sy_cfg_field route_fields[] = {
      .offset = offsetof(sy_route_cfg, guardrails),
      .read = sy_cfg_read_guard_refs},
     ROUTE_OBJECT("warm_start", warm_start, warm_start_schema),
+    {.key = "cache",
+     .type = SY_CFG_CUSTOM,
+     .offset = offsetof(sy_route_cfg, cache),
+     .read = sy_cfg_read_cache},
 };
 static const sy_cfg_schema route_schema = {
     .fields = route_fields, .n_fields = SY_ARRAY_LEN(route_fields), .after = route_after};
@@ -390,4 +394,5 @@ void sy_cfg_route_free_members(sy_route_cfg *r)
     }
     free(r->rules);
     sy_cfg_guard_refs_free(&r->guardrails);
+    sy_cfg_cache_free(r->cache);
 }

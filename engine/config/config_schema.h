@@ -202,6 +202,11 @@ void sy_cfg_resolve_guard_refs(sy_cfg_loader *l, const cJSON *root, sy_config *c
 void sy_cfg_guard_refs_free(sy_guard_refs *r);
 void sy_cfg_guardrails_free(sy_config *cfg);
 
+/* config_cache.c: a route's or model's "cache" block into a sy_cache_cfg * (replacing
+ * and freeing any earlier one) */
+int sy_cfg_read_cache(sy_cfg_loader *l, const cJSON *v, void *slot);
+void sy_cfg_cache_free(sy_cache_cfg *c);
+
 /* One route block at the current path into r (config_routes.c). */
 void sy_cfg_parse_route(sy_cfg_loader *l, const cJSON *v, sy_route_cfg *r);
 /* Index of model `name` among the current route's candidates, or -1. */

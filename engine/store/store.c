@@ -28,9 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const db_names[DB_COUNT] = {"decisions", "outcomes",      "feedback",
-                                               "arm_stats", "conversations", "experiments",
-                                               "prompts",   "keys",          "meta"};
+static const char *const db_names[DB_COUNT] = {
+    "decisions",   "outcomes", "feedback", "arm_stats", "conversations",
+    "experiments", "prompts",  "keys",     "meta",      "response_cache"};
 
 #define READER_CHECK_MS 10000
 
@@ -398,7 +398,7 @@ void sy_store_close(sy_store *s)
     free(s);
 }
 
-static void enqueue(sy_store *s, store_event *e)
+void sy_store_enqueue(sy_store *s, store_event *e)
 {
     pthread_mutex_lock(&s->lock);
     if (s->tail)
@@ -428,7 +428,7 @@ void sy_store_put_request(sy_store *s, const sy_store_request *r)
         e->req.dim = 0;
         e->req.x = NULL;
     }
-    enqueue(s, &e->h);
+    sy_store_enqueue(s, &e->h);
 }
 
 void sy_store_put_feedback(sy_store *s, const sy_store_feedback *f, sy_store_ack_cb cb, void *ud)
@@ -442,7 +442,7 @@ void sy_store_put_feedback(sy_store *s, const sy_store_feedback *f, sy_store_ack
         e->fb.ts_ms = sy_wall_ms();
     e->cb = cb;
     e->ud = ud;
-    enqueue(s, &e->h);
+    sy_store_enqueue(s, &e->h);
 }
 
 void sy_store_set_observer(sy_store *s, sy_store_observer fn, void *ud)
@@ -457,7 +457,7 @@ void sy_store_call(sy_store *s, void (*fn)(void *ud), void *ud)
     e->h.kind = EV_CALL;
     e->fn = fn;
     e->ud = ud;
-    enqueue(s, &e->h);
+    sy_store_enqueue(s, &e->h);
 }
 
 long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud)
@@ -547,7 +547,19 @@ void sy_store_put_conv(sy_store *s, const uint8_t id[16], const sy_conv_state *s
     e->h.kind = EV_CONV;
     memcpy(e->id, id, 16);
     e->st = *st;
-    enqueue(s, &e->h);
+    sy_store_enqueue(s, &e->h);
+}
+
+static void sync_point_reached(void *ud)
+{
+    sy_oneshot_signal(ud, 0);
+}
+
+void sy_store_sync_point(sy_store *s)
+{
+    sy_oneshot w = SY_ONESHOT_INIT;
+    sy_store_call(s, sync_point_reached, &w);
+    sy_oneshot_wait(&w);
 }
 
 static void def_committed(void *ud, const sy_store_ack *ack)
@@ -571,7 +583,7 @@ int sy_store_put_def(sy_store *s, sy_store_def_kind kind, const char *key, const
     sy_buf_append(&e->val, json, len);
     e->cb = def_committed;
     e->ud = &w;
-    enqueue(s, &e->h);
+    sy_store_enqueue(s, &e->h);
     return sy_oneshot_wait(&w) == 200 ? 0 : SY_ERR_IO;
 }
 

@@ -259,6 +259,9 @@ static int apply_event(sy_store *s, MDB_txn *txn, store_event *e, int *synced_ac
     }
     case EV_CALL:
         break;
+    case EV_CACHE_PUT:
+    case EV_CACHE_DEL:
+        return sy_store_cache_apply(s, txn, e);
     }
     return 0;
 }
@@ -312,6 +315,10 @@ void sy_store_event_free(store_event *e)
         free(((ev_def *)e)->key);
         sy_buf_free(&((ev_def *)e)->val);
         break;
+    case EV_CACHE_PUT:
+    case EV_CACHE_DEL:
+        sy_store_cache_event_free(e);
+        return;
     case EV_CONV:
     case EV_CALL:
         break;

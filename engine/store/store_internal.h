@@ -10,6 +10,7 @@
 #define SY_STORE_INTERNAL_H
 
 #include "store.h"
+#include "store_cache.h"
 #include "sy_common.h"
 
 #include <lmdb.h>
@@ -25,6 +26,7 @@ enum {
     DB_PROMPTS,
     DB_KEYS,
     DB_META,
+    DB_CACHE, /* the response cache (store_cache.c) */
     DB_COUNT
 };
 
@@ -40,7 +42,15 @@ typedef struct conv_slot {
     sy_conv_state st;
 } conv_slot;
 
-typedef enum { EV_REQUEST, EV_FEEDBACK, EV_CONV, EV_DEF, EV_CALL } store_event_kind;
+typedef enum {
+    EV_REQUEST,
+    EV_FEEDBACK,
+    EV_CONV,
+    EV_DEF,
+    EV_CALL,
+    EV_CACHE_PUT, /* store_cache.c: an entry */
+    EV_CACHE_DEL  /* store_cache.c: an invalidation */
+} store_event_kind;
 
 typedef struct store_event {
     struct store_event *next;
@@ -124,6 +134,38 @@ conv_slot *sy_store_conv_slot(sy_store *s, const uint8_t id[16]);
 int sy_store_commit_batch(sy_store *s, store_event *batch, int *synced_acks);
 
 void sy_store_event_free(store_event *e);
+
+/* Queue an event (any thread; a short lock, no I/O). */
+void sy_store_enqueue(sy_store *s, store_event *e);
+/* Wait until every event queued before this call has been delivered (its batch
+ * committed or failed). Blocks the caller: admin handlers only. */
+void sy_store_sync_point(sy_store *s);
+
+/* The response cache's events (store_cache.c queues them, store_cache_apply.c applies). */
+typedef struct ev_cache_put {
+    store_event h;
+    sy_store_cache_entry e; /* answer and vec owned */
+    size_t max_entries;
+} ev_cache_put;
+
+typedef struct ev_cache_del {
+    store_event h;
+    char ns[SY_STORE_NAME_MAX], model[SY_STORE_NAME_MAX], prompt[80];
+    uint32_t prompt_version;
+    long *removed; /* the waiter's: set by the apply */
+} ev_cache_del;
+
+/* Decode an entry value; e->answer and e->vec point into v (vec may be unaligned:
+ * callers copy it). 0, or -1 when short or of an unknown version. */
+int sy_store_cache_decode(const void *v, size_t n, sy_store_cache_entry *e);
+/* 'e' + key: an entry's LMDB key into k; returns its length. */
+size_t sy_store_cache_entry_key(uint8_t *k, const uint8_t key[32]);
+void sy_store_cache_count_invalidated(uint64_t n);
+
+/* store_cache_apply.c: the response cache's events (EV_CACHE_*), inside a batch, and their
+ * release. */
+int sy_store_cache_apply(sy_store *s, MDB_txn *txn, store_event *e);
+void sy_store_cache_event_free(store_event *e);
 
 /* One bounded step of the expired-conversation sweep, when a pass is due or under way
  * (store thread). Returns 1 while the pass has more steps to run. */

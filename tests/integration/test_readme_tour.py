@@ -46,5 +46,9 @@ def test_readme_tour_runs_as_written(tmp_path):
     # the Messages API call: an Anthropic-shaped answer
     assert '{"type":"message","stop_reason":"end_turn","blocks":["text"]}' in out, out
     assert "My card is [CARD_1]" in out, out  # the guardrail redacted it upstream
+    # the repeated question: a miss, then a hit that cost nothing
+    assert re.search(r"(?i)x-switchyard-cache: miss.*x-switchyard-cache: hit", out, re.S), out
+    assert re.search(r"(?i)x-switchyard-cache: hit\s+x-switchyard-cost-usd: 0\.0+\s", out) or \
+        re.search(r"(?i)x-switchyard-cost-usd: 0\.0+\s+x-switchyard-cache-saved", out), out
     assert re.search(r'^switchyard_requests_total\{', out, re.M), out  # /metrics answered
     assert re.search(r'"model":"(nano|mini|medium|large)","requests":\d+,"quality":', out), out

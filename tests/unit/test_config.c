@@ -457,7 +457,7 @@ static const bad_case bad_cases[] = {
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"fallback\": true}"),
      "$.routes.chat.fallback: unknown key (known keys: candidates, policy, params, objective, "
-     "half_life, priors, weights, rules, deescalate_after_good_turns, guardrails, warm_start)",
+     "half_life, priors, weights, rules, deescalate_after_good_turns, guardrails, warm_start, cache)",
      1},
     {ROUTE("{\"candidates\": [\"gpt-4o\"], \"warm_start\": {\"weight\": 2}}"),
      "$.routes.chat.warm_start: missing required key \"path\" (the full-information dataset to "

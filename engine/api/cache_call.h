@@ -1,0 +1,39 @@
+/*
+ * cache_call: the response cache in the chat pipeline (docs/cache.md). The keys are
+ * cache/cache_key.h's, the entries engine/store/store_cache.h's; this glue decides
+ * whether a request is cacheable, looks it up after the input guardrails (so the key is
+ * the text the upstream would see), replays a hit in the client's API (plain or SSE),
+ * captures a miss's answer as the adapter produced it (before output guardrails, which
+ * run again on every replay) and queues it for the store when the call completes.
+ *
+ * Ownership: the call owns its sy_call_cache (c->cache, NULL when the request is not
+ * cacheable), freed by sy_cache_call_end from sy_chat_finish.
+ */
+#ifndef SY_CACHE_CALL_H
+#define SY_CACHE_CALL_H
+
+#include "http_server.h"
+#include "log.h"
+#include "sy_common.h"
+
+#include <cjson/cJSON.h>
+
+struct sy_call;
+
+/* Look the validated, guarded body (root) up. 1: answered from the cache (the caller
+ * ends the call); 0: go on (a cacheable miss is marked for storing, and its
+ * x-switchyard-cache header is on the call). */
+int sy_cache_lookup(struct sy_call *c, sy_http_req *req, const cJSON *root, const char *name);
+
+/* A non-stream answer as the adapter produced it (OpenAI-shaped), before the output
+ * guardrails: kept for the store when the call completes. */
+void sy_cache_hold_plain(struct sy_call *c, const sy_buf *body);
+/* OpenAI SSE bytes the adapter just produced (before the output guardrails). */
+void sy_cache_capture_stream(struct sy_call *c, const char *data, size_t len);
+
+/* The log line's "cache" member (hit, semantic, miss) when the request was cacheable. */
+void sy_cache_log_field(const struct sy_call *c, sy_logbuf *lb);
+/* The call ends (after its bill): store a completed answer, free the cache state. */
+void sy_cache_call_end(struct sy_call *c);
+
+#endif
