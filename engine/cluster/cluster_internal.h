@@ -67,6 +67,12 @@ struct sy_cluster {
     double lags[1024];
     size_t n_lags, lag_pos;
     struct sy_budget_job *budget_jobs; /* queued reservations, newest first */
+    struct cl_wait *waits;             /* admin changes waiting for confirmations */
+    /* cluster thread only: the definition-confirmation poll (cluster_defs.c) */
+    int wait_poll_sent;                 /* HGETALLs of the poll in flight */
+    uint64_t wait_poll_ms;              /* when the last poll was sent */
+    char (*alive)[SY_CLUSTER_NODE_MAX]; /* the other nodes alive at the last poll */
+    size_t n_alive, cap_alive;
 };
 
 /* Queue one formatted command in the backlog (any thread): 1 queued (wake the cluster
@@ -76,6 +82,12 @@ int sy_cluster_push(sy_cluster *c, char *cmd, int len, int obs);
 void sy_cluster_budget_load(sy_cluster *c);
 /* Cluster thread: send the queued reservations, or answer them "unavailable". */
 void sy_cluster_budget_pump(sy_cluster *c);
+
+/* Cluster thread: another node's definition was adopted; confirm it (cluster_defs.c). */
+void sy_cluster_def_confirm(sy_cluster *c, const char *publisher, uint64_t seq);
+/* Cluster thread: poll confirmations for waiting admin changes, answer those done
+ * (cluster_defs.c); `stopping`: answer every wait now. */
+void sy_cluster_defs_pump(sy_cluster *c, int stopping);
 
 /* Wake the cluster thread (any thread). */
 void sy_cluster_wake(sy_cluster *c);

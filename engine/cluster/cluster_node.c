@@ -30,6 +30,7 @@
 #define MARKER        "cluster-clean-stop"
 
 static void on_cmd_connect(const redisAsyncContext *ac, int status);
+static void on_auth(redisAsyncContext *ac, void *r, void *priv);
 static void on_rd_connect(const redisAsyncContext *ac, int status);
 static void on_disconnect(const redisAsyncContext *ac, int status);
 static void issue_read(sy_cluster *c);
@@ -80,6 +81,16 @@ static void on_backlog_reply(redisAsyncContext *ac, void *r, void *priv)
     if (!reply)
         return; /* the link went down: the command stays queued and is resent */
     sy_cluster_cmd_answered(c);
+    if (reply->type == REDIS_REPLY_ERROR && sy_cluster_transient_error(reply->str)) {
+        /* Redis cannot take it now (loading its AOF after a restart, a script running, a
+         * failover): keep it. Dropping the link sends it and everything after it again,
+         * in order, once a new link is up (the readers recognise what was applied). */
+        pthread_mutex_lock(&c->lock);
+        c->st.redis_errors++;
+        pthread_mutex_unlock(&c->lock);
+        redisAsyncFree(ac); /* deferred by hiredis until this callback returns */
+        return;
+    }
     pthread_mutex_lock(&c->lock);
     if (c->sent && c->count) {
         cl_entry *e = &c->ring[c->head];
@@ -92,7 +103,7 @@ static void on_backlog_reply(redisAsyncContext *ac, void *r, void *priv)
         c->st.backlog = c->count;
     }
     if (reply->type == REDIS_REPLY_ERROR)
-        c->st.redis_errors++;
+        c->st.redis_errors++; /* a permanent refusal (wrong type, syntax): resending cannot help */
     pthread_mutex_unlock(&c->lock);
     flush(c); /* what was queued meanwhile (sy_cluster_push did not wake us) */
 }
@@ -166,15 +177,16 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
         sy_cluster_wake(c);
 }
 
-void sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc)
+uint64_t sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc)
 {
     sy_buf b = {0};
-    sy_cluster_encode_def(&b, c->cfg.node_id, atomic_fetch_add(&c->seq, 1), sy_wall_ms(), what,
-                          doc);
+    uint64_t seq = atomic_fetch_add(&c->seq, 1);
+    sy_cluster_encode_def(&b, c->cfg.node_id, seq, sy_wall_ms(), what, doc);
     int wake = xadd(c, &b, 0);
     sy_buf_free(&b);
     if (wake)
         sy_cluster_wake(c);
+    return seq;
 }
 
 void sy_cluster_on_def(sy_cluster *c, sy_cluster_def_fn fn, void *ud)
@@ -245,8 +257,10 @@ static size_t read_entries(sy_cluster *c, const redisReply *reply, sy_cluster_ob
             pthread_mutex_lock(&c->deliver_lock);  /* following: the store is open */
             if (c->deliver && batch[n].is_conv)
                 apply_conv(c, &batch[n]);
-            else if (c->deliver && c->on_def)
+            else if (c->deliver && c->on_def) {
                 c->on_def(c->on_def_ud, batch[n].def_what, batch[n].def);
+                sy_cluster_def_confirm(c, batch[n].node, batch[n].seq);
+            }
             pthread_mutex_unlock(&c->deliver_lock);
             sy_cluster_obs_clear(&batch[n]);
             continue;
@@ -442,6 +456,22 @@ static void note_down(sy_cluster *c)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* The answer to AUTH: a refusal is shown in the status (auth_failed); the SELECT behind
+ * it then fails too and the link is dropped, to be tried again. */
+static void on_auth(redisAsyncContext *ac, void *r, void *priv)
+{
+    sy_cluster *c = ac->data;
+    redisReply *reply = r;
+    if (!reply)
+        return;
+    if (ac == c->cmd)
+        sy_cluster_cmd_answered(c);
+    pthread_mutex_lock(&c->lock);
+    c->st.auth_failed = reply->type == REDIS_REPLY_ERROR;
+    c->st.redis_errors += reply->type == REDIS_REPLY_ERROR;
+    pthread_mutex_unlock(&c->lock);
+}
+
 static void on_select(redisAsyncContext *ac, void *r, void *priv)
 {
     sy_cluster *c = ac->data;
@@ -500,6 +530,13 @@ static redisAsyncContext *connect_one(sy_cluster *c, int is_cmd)
     redisLibeventAttach(ac, c->base);
     redisAsyncSetConnectCallback(ac, is_cmd ? on_cmd_connect : on_rd_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (c->cfg.password) { /* AUTH first: SELECT and everything after it need it */
+        const char *argv[] = {"AUTH", c->cfg.username ? c->cfg.username : c->cfg.password,
+                              c->cfg.password};
+        redisAsyncCommandArgv(ac, on_auth, NULL, c->cfg.username ? 3 : 2, argv, NULL);
+        if (is_cmd)
+            sy_cluster_cmd_sent(c);
+    }
     char db[16];
     snprintf(db, sizeof(db), "%d", c->db);
     const char *argv[] = {"SELECT", db};
@@ -599,6 +636,7 @@ static void pump(sy_cluster *c)
     flush(c);
     pump_lookups(c);
     sy_cluster_budget_pump(c);
+    sy_cluster_defs_pump(c, 0);
     issue_read(c);
 }
 
@@ -655,6 +693,9 @@ sy_cluster *sy_cluster_start(const sy_cluster_cfg *cfg, unsigned summary_ttl_s,
     c->cfg = *cfg;
     c->cfg.redis_url = sy_xstrdup(cfg->redis_url);
     c->cfg.node_id = sy_xstrdup(cfg->node_id);
+    c->cfg.username = cfg->username ? sy_xstrdup(cfg->username) : NULL;
+    c->cfg.password_env = NULL;
+    c->cfg.password = cfg->password ? sy_xstrdup(cfg->password) : NULL;
     c->summary_ttl_s = summary_ttl_s ? summary_ttl_s : 1;
     sy_buf m = {0};
     sy_buf_printf(&m, "%s/%s", data_dir, MARKER);
@@ -714,6 +755,7 @@ void sy_cluster_stop(sy_cluster *c)
     }
     pump_lookups(c); /* cmd is gone: what is still queued is answered "unavailable" */
     sy_cluster_budget_pump(c);
+    sy_cluster_defs_pump(c, 1);
     for (size_t i = 0; i < c->count; i++)
         free(c->ring[(c->head + i) % c->cap].cmd);
     free(c->ring);
@@ -726,6 +768,11 @@ void sy_cluster_stop(sy_cluster *c)
     pthread_mutex_destroy(&c->deliver_lock);
     free(c->cfg.redis_url);
     free(c->cfg.node_id);
+    free(c->alive);
+    free(c->cfg.username);
+    if (c->cfg.password) /* no copy of the secret outlives the node */
+        explicit_bzero(c->cfg.password, strlen(c->cfg.password));
+    free(c->cfg.password);
     free(c->marker);
     free(c);
 }
@@ -788,7 +835,19 @@ int sy_cluster_shared_secret(const sy_cluster_cfg *cfg, const uint8_t local[32],
     redisSetTimeout(rc_ctx, tv);
     char hex[65];
     sy_hex_encode(local, 32, hex);
-    redisReply *r = redisCommand(rc_ctx, "SELECT %d", db);
+    redisReply *r = NULL;
+    if (cfg->password) {
+        r = cfg->username ? redisCommand(rc_ctx, "AUTH %s %s", cfg->username, cfg->password)
+                          : redisCommand(rc_ctx, "AUTH %s", cfg->password);
+        int ok = r && r->type != REDIS_REPLY_ERROR;
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            redisFree(rc_ctx);
+            return -1;
+        }
+    }
+    r = redisCommand(rc_ctx, "SELECT %d", db);
     if (r && r->type != REDIS_REPLY_ERROR) {
         freeReplyObject(r);
         r = redisCommand(rc_ctx, "SET sy:secret %s NX", hex);
