@@ -280,78 +280,19 @@ uint64_t sy_cluster_event_id(const sy_cluster_obs *o)
 
 void sy_cluster_seen_init(sy_cluster_seen *s, size_t slots)
 {
-    memset(s, 0, sizeof(*s));
-    s->n = slots ? slots : 1;
-    s->ring = sy_xcalloc(s->n, sizeof(uint64_t));
-    size_t cap = 4;
-    while (cap < 2 * s->n)
-        cap <<= 1;
-    s->tab = sy_xcalloc(cap, sizeof(uint64_t));
-    s->mask = cap - 1;
+    sy_id_window_init(&s->w, slots);
 }
 
 void sy_cluster_seen_free(sy_cluster_seen *s)
 {
-    free(s->ring);
-    free(s->tab);
-    s->ring = s->tab = NULL;
-}
-
-/* An id's home slot: a full 64-bit mix (the FNV ids have weak low bits). */
-static size_t home(const sy_cluster_seen *s, uint64_t id)
-{
-    id ^= id >> 30;
-    id *= 0xbf58476d1ce4e5b9ull;
-    id ^= id >> 27;
-    id *= 0x94d049bb133111ebull;
-    id ^= id >> 31;
-    return (size_t)id & s->mask;
-}
-
-/* The slot holding id, or the empty slot where it would go. */
-static size_t probe(const sy_cluster_seen *s, uint64_t id)
-{
-    size_t i = home(s, id);
-    while (s->tab[i] && s->tab[i] != id)
-        i = (i + 1) & s->mask;
-    return i;
-}
-
-/* Remove id (present) and shift the entries after it back so that probing still finds
- * them (backward-shift deletion). */
-static void forget(sy_cluster_seen *s, uint64_t id)
-{
-    size_t i = probe(s, id);
-    if (!s->tab[i])
-        return;
-    for (size_t j = (i + 1) & s->mask; s->tab[j]; j = (j + 1) & s->mask) {
-        size_t k = home(s, s->tab[j]);
-        /* the entry at j may move to the hole at i unless its home lies in (i, j] */
-        int stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
-        if (!stays) {
-            s->tab[i] = s->tab[j];
-            i = j;
-        }
-    }
-    s->tab[i] = 0;
+    sy_id_window_free(&s->w);
 }
 
 int sy_cluster_seen_check(sy_cluster_seen *s, uint64_t id)
 {
-    if (!id)
-        return 0;
-    size_t i = probe(s, id);
-    if (s->tab[i])
-        return 1;
-    if (s->count == s->n) { /* full: the oldest id leaves the window */
-        forget(s, s->ring[s->pos]);
-        i = probe(s, id);
-    } else {
-        s->count++;
-    }
-    s->tab[i] = id;
-    s->ring[s->pos] = id;
-    s->pos = (s->pos + 1) % s->n;
+    if (!id || sy_id_window_find(&s->w, id) >= 0)
+        return id != 0;
+    sy_id_window_add(&s->w, id);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #ifndef SY_CLUSTER_CODEC_H
 #define SY_CLUSTER_CODEC_H
 
+#include "id_window.h"
 #include "store.h"
 #include "sy_common.h"
 
@@ -70,10 +71,7 @@ uint64_t sy_cluster_event_id(const sy_cluster_obs *o);
  * after a node's restart, now and then.)
  */
 typedef struct sy_cluster_seen {
-    uint64_t *ring; /* the remembered ids, oldest at `pos` once full */
-    size_t n, pos, count;
-    uint64_t *tab; /* open addressing, linear probing, 0 = empty; at most half full */
-    size_t mask;
+    sy_id_window w;
 } sy_cluster_seen;
 void sy_cluster_seen_init(sy_cluster_seen *s, size_t slots);
 void sy_cluster_seen_free(sy_cluster_seen *s);

@@ -17,9 +17,7 @@
 #define READ_COUNT    1000 /* stream entries per XREAD */
 #define READ_BLOCK_MS 1000 /* XREAD BLOCK */
 #define READ_GAP_MS   5    /* after a read that returned entries: one new snapshot set per gap */
-#define MAX_INFLIGHT  1024 /* backlog commands written and not yet acknowledged */
 #define SEEN_SLOTS    (1u << 20)
-#define STREAM_KEY    "sy:obs"
 #define NODES_KEY     "sy:nodes"
 #define NODE_FRESH_MS 10000
 #define HEARTBEAT_MS  1000
@@ -35,7 +33,6 @@ static void on_rd_connect(const redisAsyncContext *ac, int status);
 static void on_disconnect(const redisAsyncContext *ac, int status);
 static void issue_read(sy_cluster *c);
 static void note_down(sy_cluster *c);
-static void flush(sy_cluster *c);
 
 /* ---- URL ------------------------------------------------------------------------------ */
 
@@ -71,83 +68,13 @@ static int parse_url(const char *url, char *host, size_t host_len, int *port, in
     return 0;
 }
 
-/* ---- backlog ---------------------------------------------------------------------------- */
-
-/* An acknowledgement of the oldest backlog command in flight (replies come in order). */
-static void on_backlog_reply(redisAsyncContext *ac, void *r, void *priv)
-{
-    sy_cluster *c = ac->data;
-    redisReply *reply = r;
-    if (!reply)
-        return; /* the link went down: the command stays queued and is resent */
-    sy_cluster_cmd_answered(c);
-    if (reply->type == REDIS_REPLY_ERROR && sy_cluster_transient_error(reply->str)) {
-        /* Redis cannot take it now (loading its AOF after a restart, a script running, a
-         * failover): keep it. Dropping the link sends it and everything after it again,
-         * in order, once a new link is up (the readers recognise what was applied). */
-        pthread_mutex_lock(&c->lock);
-        c->st.redis_errors++;
-        pthread_mutex_unlock(&c->lock);
-        redisAsyncFree(ac); /* deferred by hiredis until this callback returns */
-        return;
-    }
-    pthread_mutex_lock(&c->lock);
-    if (c->sent && c->count) {
-        cl_entry *e = &c->ring[c->head];
-        if (e->obs)
-            c->st.published++;
-        free(e->cmd);
-        c->head = (c->head + 1) % c->cap;
-        c->count--;
-        c->sent--;
-        c->st.backlog = c->count;
-    }
-    if (reply->type == REDIS_REPLY_ERROR)
-        c->st.redis_errors++; /* a permanent refusal (wrong type, syntax): resending cannot help */
-    pthread_mutex_unlock(&c->lock);
-    flush(c); /* what was queued meanwhile (sy_cluster_push did not wake us) */
-}
-
-/* Write queued commands while the link is up, keeping at most MAX_INFLIGHT unanswered. */
-static void flush(sy_cluster *c)
-{
-    if (!c->cmd_ready)
-        return;
-    for (;;) {
-        pthread_mutex_lock(&c->lock);
-        cl_entry e = {0};
-        int more = c->sent < c->count && c->sent < MAX_INFLIGHT;
-        if (more) {
-            e = c->ring[(c->head + c->sent) % c->cap];
-            c->sent++;
-        }
-        pthread_mutex_unlock(&c->lock);
-        if (!more)
-            return;
-        /* the entry stays in the ring until acknowledged: only this thread removes it */
-        redisAsyncFormattedCommand(c->cmd, on_backlog_reply, NULL, e.cmd, (size_t)e.len);
-        sy_cluster_cmd_sent(c);
-    }
-}
-
-/* Queue one XADD of an encoded entry; 1 when the cluster thread needs a wake-up. */
-static int xadd(sy_cluster *c, const sy_buf *b, int obs)
-{
-    char maxlen[24], *cmd;
-    snprintf(maxlen, sizeof(maxlen), "%u", c->cfg.stream_maxlen);
-    const char *argv[] = {"XADD", STREAM_KEY, "MAXLEN",       "~", maxlen,
-                          "*",    "n",        c->cfg.node_id, "d", b->data};
-    size_t lens[] = {4, strlen(STREAM_KEY),     6, 1,     strlen(maxlen), 1,
-                     1, strlen(c->cfg.node_id), 1, b->len};
-    int len = redisFormatCommandArgv(&cmd, 10, argv, lens);
-    return len > 0 && sy_cluster_push(c, cmd, len, obs) == 1;
-}
+/* ---- publishing ------------------------------------------------------------------------ */
 
 void sy_cluster_publish_conv(sy_cluster *c, const uint8_t id[16], const sy_conv_state *st)
 {
     sy_buf b = {0};
     sy_cluster_encode_conv(&b, c->cfg.node_id, atomic_fetch_add(&c->seq, 1), sy_wall_ms(), id, st);
-    int wake = xadd(c, &b, 0);
+    int wake = sy_cluster_push_doc(c, b.data, b.len, 0) == 1;
     sy_buf_free(&b);
     if (wake)
         sy_cluster_wake(c);
@@ -158,20 +85,11 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
     sy_buf b = {0};
     uint64_t seq = atomic_fetch_add(&c->seq, 1);
     sy_cluster_encode(&b, c->cfg.node_id, seq, sy_wall_ms(), o);
-    char *cmd;
-    int len, wake = 0;
-    if (!o->is_feedback) { /* the summary, for feedback given to another node */
-        char key[48], ttl[24];
-        memcpy(key, "sy:req:", 7);
-        sy_hex_encode(o->req->id, 16, key + 7);
-        snprintf(ttl, sizeof(ttl), "%u", c->summary_ttl_s);
-        const char *argv[] = {"SET", key, b.data, "EX", ttl};
-        size_t lens[] = {3, strlen(key), b.len, 2, strlen(ttl)};
-        len = redisFormatCommandArgv(&cmd, 5, argv, lens);
-        wake = len > 0 && sy_cluster_push(c, cmd, len, 0) == 1;
-    }
+    int wake = 0;
+    if (!o->is_feedback) /* the summary, for feedback given to another node */
+        wake = sy_cluster_push_summary(c, o->req->id, b.data, b.len) == 1;
     if (o->is_feedback || o->req->route[0])
-        wake |= xadd(c, &b, 1);
+        wake |= sy_cluster_push_doc(c, b.data, b.len, 1) == 1;
     sy_buf_free(&b);
     if (wake)
         sy_cluster_wake(c);
@@ -182,7 +100,7 @@ uint64_t sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc
     sy_buf b = {0};
     uint64_t seq = atomic_fetch_add(&c->seq, 1);
     sy_cluster_encode_def(&b, c->cfg.node_id, seq, sy_wall_ms(), what, doc);
-    int wake = xadd(c, &b, 0);
+    int wake = sy_cluster_push_doc(c, b.data, b.len, 0) == 1;
     sy_buf_free(&b);
     if (wake)
         sy_cluster_wake(c);
@@ -232,8 +150,8 @@ static size_t read_entries(sy_cluster *c, const redisReply *reply, sy_cluster_ob
         stream->element[1]->type != REDIS_REPLY_ARRAY)
         return 0;
     const redisReply *entries = stream->element[1];
-    sy_cluster_obs *batch = sy_xcalloc(entries->elements ? entries->elements : 1, sizeof(*batch));
-    size_t n = 0;
+    size_t cap = 0, n = 0;
+    sy_cluster_obs *batch = NULL;
     uint64_t received = 0, dups = 0;
     for (size_t i = 0; i < entries->elements; i++) {
         const redisReply *e = entries->element[i];
@@ -245,32 +163,47 @@ static size_t read_entries(sy_cluster *c, const redisReply *reply, sy_cluster_ob
         if (!node || !d || node->type != REDIS_REPLY_STRING || d->type != REDIS_REPLY_STRING ||
             strcmp(node->str, c->cfg.node_id) == 0)
             continue;
-        if (sy_cluster_decode(d->str, d->len, &batch[n]) != 0)
-            continue;
-        received++;
-        if (sy_cluster_seen_check(&c->seen, sy_cluster_event_id(&batch[n]))) {
-            sy_cluster_obs_clear(&batch[n]);
-            dups++;
-            continue;
-        }
-        if (batch[n].is_conv || batch[n].is_def) { /* not for the learner */
-            pthread_mutex_lock(&c->deliver_lock);  /* following: the store is open */
-            if (c->deliver && batch[n].is_conv)
-                apply_conv(c, &batch[n]);
-            else if (c->deliver && c->on_def) {
-                c->on_def(c->on_def_ud, batch[n].def_what, batch[n].def);
-                sy_cluster_def_confirm(c, batch[n].node, batch[n].seq);
+        /* an entry holds one or more documents, one per line (cluster_backlog.c) */
+        for (const char *p = d->str, *end = d->str + d->len; p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            const char *doc = p;
+            p += len + 1;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 64;
+                batch = sy_xrealloc(batch, cap * sizeof(*batch));
             }
-            pthread_mutex_unlock(&c->deliver_lock);
-            sy_cluster_obs_clear(&batch[n]);
-            continue;
+            if (sy_cluster_decode(doc, len, &batch[n]) != 0)
+                continue;
+            received++;
+            if (sy_cluster_seen_check(&c->seen, sy_cluster_event_id(&batch[n]))) {
+                sy_cluster_obs_clear(&batch[n]);
+                dups++;
+                continue;
+            }
+            if (batch[n].is_conv || batch[n].is_def) { /* not for the learner */
+                pthread_mutex_lock(&c->deliver_lock);  /* following: the store is open */
+                if (c->deliver && batch[n].is_conv)
+                    apply_conv(c, &batch[n]);
+                else if (c->deliver && c->on_def) {
+                    c->on_def(c->on_def_ud, batch[n].def_what, batch[n].def);
+                    sy_cluster_def_confirm(c, batch[n].node, batch[n].seq);
+                }
+                pthread_mutex_unlock(&c->deliver_lock);
+                sy_cluster_obs_clear(&batch[n]);
+                continue;
+            }
+            n++;
         }
-        n++;
     }
     pthread_mutex_lock(&c->lock);
     c->st.received += received;
     c->st.duplicates += dups;
     pthread_mutex_unlock(&c->lock);
+    if (!batch)
+        batch = sy_xcalloc(1, sizeof(*batch));
+    for (size_t i = 0; i < n; i++) /* the array moved as it grew: obs points into its entry */
+        batch[i].obs.req = &batch[i].req;
     *out = batch;
     *n_out = n;
     return entries->elements;
@@ -321,8 +254,8 @@ static void issue_read(sy_cluster *c)
     char count[16], block[16];
     snprintf(count, sizeof(count), "%d", READ_COUNT);
     snprintf(block, sizeof(block), "%d", READ_BLOCK_MS);
-    const char *argv[] = {"XREAD", "COUNT",   count,      "BLOCK",
-                          block,   "STREAMS", STREAM_KEY, c->last_id};
+    const char *argv[] = {"XREAD",   "COUNT",           count,     "BLOCK", block,
+                          "STREAMS", SY_CLUSTER_STREAM, c->last_id};
     redisAsyncCommandArgv(c->rd, on_read, NULL, 8, argv, NULL);
     c->read_sent_ms = sy_wall_ms();
 }
@@ -437,10 +370,11 @@ static void pump_lookups(sy_cluster *c)
             queue_lookup(c, q); /* the tick comes back to it */
         } else {
             q->tries++;
-            char key[48];
-            memcpy(key, "sy:req:", 7);
-            sy_hex_encode(q->id, 16, key + 7);
-            redisAsyncCommand(c->cmd, on_lookup, q, "GET %s", key);
+            char key[48], field[33];
+            snprintf(key, sizeof(key), SY_CLUSTER_SUMMARY "%llu",
+                     (unsigned long long)sy_cluster_summary_bucket(q->id));
+            sy_hex_encode(q->id, 16, field);
+            redisAsyncCommand(c->cmd, on_lookup, q, "HGET %s %s", key, field);
             sy_cluster_cmd_sent(c);
         }
         q = next;
@@ -492,7 +426,7 @@ static void on_select(redisAsyncContext *ac, void *r, void *priv)
         c->read_sent_ms = 0;
     }
     note_down(c);
-    flush(c);
+    sy_cluster_flush(c);
     issue_read(c);
 }
 
@@ -504,6 +438,7 @@ static void reset_link(sy_cluster *c, int is_cmd)
         c->cmd_ready = 0;
         c->cmd_pending = 0;
         c->cmd_sent_ms = 0;
+        c->expired_bucket = 0;
         pthread_mutex_lock(&c->lock);
         c->sent = 0; /* what was in flight is resent on the next link */
         pthread_mutex_unlock(&c->lock);
@@ -633,7 +568,7 @@ static void heartbeat(sy_cluster *c, uint64_t now)
 
 static void pump(sy_cluster *c)
 {
-    flush(c);
+    sy_cluster_flush(c);
     pump_lookups(c);
     sy_cluster_budget_pump(c);
     sy_cluster_defs_pump(c, 0);
@@ -757,7 +692,7 @@ void sy_cluster_stop(sy_cluster *c)
     sy_cluster_budget_pump(c);
     sy_cluster_defs_pump(c, 1);
     for (size_t i = 0; i < c->count; i++)
-        free(c->ring[(c->head + i) % c->cap].cmd);
+        sy_cluster_entry_free(&c->ring[(c->head + i) % c->cap]);
     free(c->ring);
     event_free(c->wake);
     event_free(c->tick);
