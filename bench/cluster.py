@@ -108,7 +108,7 @@ def main():
     ap.add_argument("--bin", default="build/switchyard")
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("-n", type=int, default=4000, help="requests per node")
-    ap.add_argument("--rounds", type=int, default=3, help="on/off throughput rounds")
+    ap.add_argument("--rounds", type=int, default=5, help="on/off throughput rounds")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="sy-cluster-bench-"))
@@ -174,8 +174,13 @@ def main():
                     cpu["redis"] += cpu_s(redis.pid) - r0
         on, off_rps = max(rs["on"]), max(rs["off"])
         n_all = args.n * args.rounds
+        ratios = sorted(a / b for a, b in zip(rs["on"], rs["off"]))
+        print("requests/s per round (off, on): " +
+              ", ".join(f"{b:.0f}/{a:.0f}" for a, b in zip(rs["on"], rs["off"])))
         print(f"requests/s, one node, 16 connections, no feedback (best of {args.rounds}): "
-              f"cluster on {on:.0f}, off {off_rps:.0f}, ratio {on / off_rps:.2f}")
+              f"cluster on {on:.0f}, off {off_rps:.0f}, ratio {on / off_rps:.2f}; "
+              f"median of the per-round ratios {ratios[len(ratios) // 2]:.2f} "
+              f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f})")
         print(f"CPU per request: node with cluster on {1e6 * cpu['on'] / n_all:.0f} us, "
               f"off {1e6 * cpu['off'] / n_all:.0f} us; redis-server "
               f"{1e6 * cpu['redis'] / n_all:.0f} us")

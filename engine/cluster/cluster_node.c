@@ -22,8 +22,9 @@
 #define NODE_FRESH_MS 10000
 #define HEARTBEAT_MS  1000
 #define STOP_FLUSH_MS 2000
-#define LOOKUP_TRIES  3 /* a summary not there yet may still be on its way */
-#define LOOKUP_GAP_MS 40
+#define LOOKUP_TRIES  8      /* a summary not there yet may still be on its way: */
+#define LOOKUP_GAP_MS 20     /*   tried again after 20, 40, 80, 160, 300, 300, 300 ms */
+#define LOOKUP_MAX_MS 300    /*   (1.2 s in all before a 404) */
 #define REPUBLISH_MS  600000 /* after an unclean stop: what the replay publishes again */
 #define MARKER        "cluster-clean-stop"
 
@@ -311,9 +312,10 @@ static void queue_lookup(sy_cluster *c, cl_lookup *q)
     pthread_mutex_unlock(&c->lock);
 }
 
-/* A GET answered. Unknown: tried again LOOKUP_TRIES times, LOOKUP_GAP_MS apart (the
- * serving node writes the summary a few ms after its answer, and a client may be
- * quicker). */
+/* An HGET answered. Unknown: tried again, LOOKUP_TRIES in all, with gaps doubling from
+ * LOOKUP_GAP_MS to at most LOOKUP_MAX_MS (the serving node writes the summary a few ms
+ * after its answer, later when its writes queue up behind a slow Redis, and a client may
+ * be quicker). */
 static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
 {
     sy_cluster *c = ac->data;
@@ -325,7 +327,8 @@ static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
     if (!reply || reply->type == REDIS_REPLY_ERROR)
         q->cb(q->ud, -1, NULL);
     else if (reply->type == REDIS_REPLY_NIL && q->tries < LOOKUP_TRIES) {
-        q->not_before_ms = sy_wall_ms() + LOOKUP_GAP_MS;
+        unsigned gap = LOOKUP_GAP_MS << (q->tries - 1);
+        q->not_before_ms = sy_wall_ms() + (gap < LOOKUP_MAX_MS ? gap : LOOKUP_MAX_MS);
         queue_lookup(c, q);
         return;
     } else if (reply->type != REDIS_REPLY_STRING || sy_cluster_decode(reply->str, reply->len, &o))

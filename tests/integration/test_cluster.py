@@ -383,10 +383,10 @@ def traffic(gw, stop, codes, lock):
                            data=json.dumps({"request_id": r.headers["x-switchyard-request-id"],
                                             "rating": "up" if i % 3 else "down"}))
                 got.append(f.status_code)
-        except requests.ConnectionError:
+        except requests.RequestException as e:
             if getattr(gw, "killed", False):
                 return  # this node was killed on purpose
-            raise
+            got = [repr(e)]  # counted as a failed request (the thread goes on)
         with lock:
             codes.extend(got)
 
@@ -727,10 +727,16 @@ def round_robin(nodes, n, seed, threads=6):
     quality) on a random node. Returns the served models in order and the acknowledged
     ratings."""
     import random
-    lock, served, acked = threading.Lock(), [None] * n, []
+    lock, served, acked, errors = threading.Lock(), [None] * n, [], []
     counter = iter(range(n))
 
     def run(k):
+        try:
+            work(k)
+        except Exception as e:  # a thread's failure fails the test
+            errors.append(repr(e))
+
+    def work(k):
         rng, s = random.Random(seed * 100 + k), requests.Session()
         body = json.dumps({"model": "learn", "messages": [{"role": "user", "content": "q"}]})
         for i in counter:
@@ -753,6 +759,7 @@ def round_robin(nodes, n, seed, threads=6):
         t.start()
     for t in ts:
         t.join()
+    assert not errors, errors
     return served, acked
 
 
