@@ -21,9 +21,12 @@
 #define MAX_INFLIGHT 1024       /* entries written and not yet acknowledged */
 #define BATCH_BYTES  (64 << 10) /* an entry takes more items until it is this big */
 #define BATCH_ITEMS  256
+#define SCAN_BACK    4 /* unsent entries looked at for one to append to */
 
-/* Queue one item (pieces a and b, either may be empty) as `kind`, appended to the last
- * entry when that one is still unsent and of the same kind and bucket. 1: queued and the
+/* Queue one item (pieces a and b, either may be empty) as `kind`, appended to the newest
+ * of the last SCAN_BACK entries when it is still unsent and of the same kind and bucket
+ * (the order between kinds does not matter: summaries, documents and scripts are
+ * independent; within a kind it is kept). 1: queued and the
  * caller must wake the cluster thread (nothing was queued, so no acknowledgement will
  * flush it); 0: queued; -1 the backlog is full (counted as dropped when obs). */
 static int push(sy_cluster *c, int kind, uint64_t bucket, const char *a, size_t a_len,
@@ -31,11 +34,17 @@ static int push(sy_cluster *c, int kind, uint64_t bucket, const char *a, size_t 
 {
     pthread_mutex_lock(&c->lock);
     int wake = c->count == 0, rc = -1;
-    cl_entry *t = c->count > c->sent ? &c->ring[(c->head + c->count - 1) % c->cap] : NULL;
+    /* the newest unsent entry of this kind among the last few (one observation queues a
+     * summary and a document, so the kinds alternate) */
+    cl_entry *t = NULL;
+    for (size_t i = c->count; i > c->sent && i + SCAN_BACK > c->count && !t; i--) {
+        cl_entry *e = &c->ring[(c->head + i - 1) % c->cap];
+        if (e->kind == kind && e->bucket == bucket)
+            t = e;
+    }
     if (c->stopping) {
         t = NULL;
-    } else if (t && t->kind == kind && t->bucket == bucket && t->buf.len < BATCH_BYTES &&
-               t->n < BATCH_ITEMS) {
+    } else if (t && t->buf.len < BATCH_BYTES && t->n < BATCH_ITEMS) {
         if (kind == CL_XADD)
             sy_buf_append(&t->buf, "\n", 1);
         rc = 0;
