@@ -474,6 +474,12 @@ def test_redis_auth_password_and_acl_user(tmp_path, monkeypatch):
             learned(b)
         st = status(bad)
         assert not st["redis_up"] and st["auth_failed"], st
+        # check-config names a password_env that is not set (and never prints a password)
+        cfg = dict(a.config, cluster=dict(a.config["cluster"], password_env="SY_TEST_UNSET_VAR"))
+        (tmp_path / "unset.json").write_text(json.dumps(cfg))
+        cc = subprocess.run([BIN, "check-config", str(tmp_path / "unset.json")],
+                            capture_output=True, text=True, timeout=30)
+        assert cc.returncode == 0 and "SY_TEST_UNSET_VAR" in cc.stderr, cc.stderr
         assert status(a)["auth_failed"] is False
         chat(bad)  # serving alone
         assert sum(v["requests"] for v in learned(a).values()) == 20  # nothing from bad
