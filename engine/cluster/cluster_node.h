@@ -11,7 +11,10 @@
  *
  * Redis keys (one prefix, "sy:"):
  *   sy:obs          stream of observations, XADD MAXLEN ~ stream_maxlen, fields n (node), d
- *   sy:req:<hex>    a request's summary for feedback on another node, EX feedback window
+ *                   (one or more documents, one per line: a batch, cluster_backlog.c)
+ *   sy:req:<minute> hash request id hex -> summary, for feedback on another node,
+ *                   EXPIRE summary_ttl_s + 60
+ *   sy:defack:<n>   hash node -> event number of node n's last definition it adopted
  *   sy:nodes        hash node id -> last heartbeat (ms)
  *   sy:secret       the feedback-token secret every node adopts (SET NX at start)
  *   sy:bud:{<key>}:<period>  a key's budget counters (cluster_budget.c)
@@ -102,8 +105,9 @@ void sy_cluster_unfollow(sy_cluster *c);
 /* The learner applied a remote observation published at published_ms (wall clock). */
 void sy_cluster_note_applied(sy_cluster *c, uint64_t published_ms, uint64_t now_ms);
 
-/* Look a request's summary up (any thread). cb runs once on the cluster thread: status
- * 1 found (`found` valid during the call), 0 unknown, -1 Redis unavailable. */
+/* Look a request's summary up (any thread; tried for up to 1.2 s while it is not there
+ * yet). cb runs once on the cluster thread: status 1 found (`found` valid during the
+ * call), 0 unknown, -1 Redis unavailable. */
 typedef void (*sy_cluster_lookup_cb)(void *ud, int status, const sy_cluster_obs *found);
 void sy_cluster_lookup(sy_cluster *c, const uint8_t id[16], sy_cluster_lookup_cb cb, void *ud);
 

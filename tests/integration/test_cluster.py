@@ -604,6 +604,8 @@ def test_experiment_started_on_one_node_assigns_identically_on_the_others(tmp_pa
         d = {"id": "exp1", "route": "chat", "unit": "user", "traffic": 0.5,
              "variants": [{"name": "ctl", "weight": 50},
                           {"name": "big", "weight": 50, "model": "large"}]}
+        for gw in nodes:  # every node has seen the others' heartbeats
+            assert wait_until(lambda: status(gw)["nodes_seen"] == 3), status(gw)
         # every admin change answers once B and C confirmed it (none lags here) ...
         for method, path, body, code in (
                 ("POST", "/admin/experiments", d, 201),
