@@ -108,7 +108,7 @@ def main():
     ap.add_argument("--bin", default="build/switchyard")
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("-n", type=int, default=4000, help="requests per node")
-    ap.add_argument("--rounds", type=int, default=3, help="on/off throughput rounds")
+    ap.add_argument("--rounds", type=int, default=5, help="on/off throughput rounds")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="sy-cluster-bench-"))
@@ -165,6 +165,7 @@ def main():
         rs = {"on": [], "off": []}
         pids = {"on": nodes[0][0].pid, "off": off[0].pid}
         cpu = {"on": 0.0, "off": 0.0, "redis": 0.0}
+        calls0, net0 = redis_info(rport)
         for r in range(args.rounds):
             for name, url in (("off", off_url), ("on", on_url)):
                 c0, r0 = cpu_s(pids[name]), cpu_s(redis.pid)
@@ -172,10 +173,22 @@ def main():
                 cpu[name] += cpu_s(pids[name]) - c0
                 if name == "on":
                     cpu["redis"] += cpu_s(redis.pid) - r0
+        calls1, net1 = redis_info(rport)
         on, off_rps = max(rs["on"]), max(rs["off"])
         n_all = args.n * args.rounds
+        print("Redis calls per request, one node, 16 connections (writes batched under load): " +
+              ", ".join(f"{cmd} {(calls1[cmd] - calls0.get(cmd, 0)) / n_all:.3f}"
+                        for cmd in sorted(calls1) if calls1[cmd] - calls0.get(cmd, 0) > 0
+                        and cmd != "info") +
+              "; bytes in " + f"{(net1['total_net_input_bytes'] - net0['total_net_input_bytes']) / n_all:.0f}" +
+              ", out " + f"{(net1['total_net_output_bytes'] - net0['total_net_output_bytes']) / n_all:.0f}")
+        ratios = sorted(a / b for a, b in zip(rs["on"], rs["off"]))
+        print("requests/s per round (off, on): " +
+              ", ".join(f"{b:.0f}/{a:.0f}" for a, b in zip(rs["on"], rs["off"])))
         print(f"requests/s, one node, 16 connections, no feedback (best of {args.rounds}): "
-              f"cluster on {on:.0f}, off {off_rps:.0f}, ratio {on / off_rps:.2f}")
+              f"cluster on {on:.0f}, off {off_rps:.0f}, ratio {on / off_rps:.2f}; "
+              f"median of the per-round ratios {ratios[len(ratios) // 2]:.2f} "
+              f"(min {ratios[0]:.2f}, max {ratios[-1]:.2f})")
         print(f"CPU per request: node with cluster on {1e6 * cpu['on'] / n_all:.0f} us, "
               f"off {1e6 * cpu['off'] / n_all:.0f} us; redis-server "
               f"{1e6 * cpu['redis'] / n_all:.0f} us")

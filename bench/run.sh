@@ -39,6 +39,11 @@ section "Simulator decisions (linear Thompson, K = 11)" "$bin" sim --bench
 section "Store" "$build/bench/store_bench" 200000 1000
 section "Guardrails matching (CPU time per KB)" "$build/bench/guard_bench" --seconds 0.5 --runs 5
 section "Gateway overhead against fake-provider" bench/overhead.sh "$bin" 5
+if command -v redis-server >/dev/null 2>&1; then # cluster mode on against off (docs/scale-out.md)
+  section "Cluster mode on Redis" /usr/bin/python3 bench/cluster.py --bin "$bin" --rounds 5
+else
+  echo "bench: redis-server not installed (make deps-test); cluster mode skipped" >&2
+fi
 ulimit -n 8192
 section "Memory under many connections" /usr/bin/python3 bench/rss.py "$bin" 1000
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"

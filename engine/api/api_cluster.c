@@ -3,7 +3,77 @@
 
 #include "cluster_node.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+typedef struct confirm_call {
+    sy_worker_job job; /* first: answered through the worker's mailbox */
+    sy_worker *w;
+    sy_http_req *req; /* NULL once the client went away */
+    int status;
+    sy_buf body;
+    char *cluster; /* the confirmations (JSON object), set on the cluster thread */
+} confirm_call;
+
+static void confirm_abort(sy_http_req *req, void *ud)
+{
+    confirm_call *k = ud;
+    k->req = NULL;
+}
+
+/* On the worker: the body with its "cluster" member, or only free (client or worker gone). */
+static void confirm_answer(sy_worker_job *job, int live)
+{
+    confirm_call *k = (confirm_call *)job;
+    if (live && k->req) {
+        k->req->on_abort = NULL;
+        k->req->ud = NULL;
+        sy_buf out = {0};
+        size_t n = k->body.len;
+        while (n && k->body.data[n - 1] != '}')
+            n--;
+        if (n) { /* an object: the member goes before its closing brace */
+            sy_buf_append(&out, k->body.data, n - 1);
+            sy_buf_printf(&out, "%s\"cluster\":%s}", n > 2 ? "," : "", k->cluster);
+        } else {
+            sy_buf_append(&out, k->body.data, k->body.len);
+        }
+        sy_http_respond(k->req, k->status, "application/json", NULL, out.data, out.len);
+        sy_buf_free(&out);
+    }
+    sy_buf_free(&k->body);
+    free(k->cluster);
+    free(k);
+}
+
+/* On the cluster thread: hand the confirmations to the worker. */
+static void confirmed(void *ud, const char *json, size_t len)
+{
+    confirm_call *k = ud;
+    k->cluster = sy_xmalloc(len + 1);
+    memcpy(k->cluster, json, len);
+    k->cluster[len] = 0;
+    sy_worker_post(k->w, &k->job);
+}
+
+void sy_api_cluster_answer_confirmed(sy_worker *w, sy_http_req *req, int status, const sy_buf *body,
+                                     uint64_t seq)
+{
+    sy_cluster *cl = w->server->cluster;
+    if (!cl) {
+        sy_http_respond(req, status, "application/json", NULL, body->data, body->len);
+        return;
+    }
+    confirm_call *k = sy_xcalloc(1, sizeof(*k));
+    k->job.run = confirm_answer;
+    k->w = w;
+    k->req = req;
+    k->status = status;
+    sy_buf_append(&k->body, body->data, body->len);
+    req->ud = k;
+    req->on_abort = confirm_abort;
+    sy_cluster_await_def(cl, seq, w->rt->cfg->cluster.admin_wait_ms, confirmed, k);
+}
 
 void sy_api_cluster_status(sy_buf *b, sy_server *s)
 {
@@ -16,16 +86,18 @@ void sy_api_cluster_status(sy_buf *b, sy_server *s)
     sy_buf_puts(b, ",\"cluster\":{\"node_id\":");
     sy_buf_json_string(b, st.node_id, strlen(st.node_id));
     sy_buf_printf(b,
-                  ",\"redis_up\":%s,\"nodes_seen\":%zu,\"backlog\":%llu,\"published\":%llu,"
+                  ",\"redis_up\":%s,\"auth_failed\":%s,\"nodes_seen\":%zu,\"backlog\":%llu,"
+                  "\"published\":%llu,"
                   "\"dropped\":%llu,\"received\":%llu,\"duplicates\":%llu,\"applied\":%llu,"
                   "\"redis_errors\":%llu,\"connects\":%llu,\"budget_fallbacks\":%llu,"
                   "\"lag_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}}",
-                  st.redis_up ? "true" : "false", st.nodes_seen, (unsigned long long)st.backlog,
-                  (unsigned long long)st.published, (unsigned long long)st.dropped,
-                  (unsigned long long)st.received, (unsigned long long)st.duplicates,
-                  (unsigned long long)st.applied, (unsigned long long)st.redis_errors,
-                  (unsigned long long)st.reconnects, (unsigned long long)st.budget_fallbacks,
-                  st.lag_ms_p50, st.lag_ms_p99, st.lag_ms_max);
+                  st.redis_up ? "true" : "false", st.auth_failed ? "true" : "false", st.nodes_seen,
+                  (unsigned long long)st.backlog, (unsigned long long)st.published,
+                  (unsigned long long)st.dropped, (unsigned long long)st.received,
+                  (unsigned long long)st.duplicates, (unsigned long long)st.applied,
+                  (unsigned long long)st.redis_errors, (unsigned long long)st.reconnects,
+                  (unsigned long long)st.budget_fallbacks, st.lag_ms_p50, st.lag_ms_p99,
+                  st.lag_ms_max);
 }
 
 /* One series: HELP, TYPE and the value. */

@@ -13,6 +13,7 @@
  */
 #include "api_experiments.h"
 
+#include "api_cluster.h"
 #include "api_common.h"
 
 #include "assign.h"
@@ -55,8 +56,18 @@ static const sy_config *file_config_locked(sy_server *s)
     return s->file_cfg;
 }
 
+/* The answer to a change: in cluster mode a published change (seq) is answered once the
+ * other live nodes confirmed it, naming those that lag (api_cluster.h). */
+static void answer_change(sy_worker *w, sy_http_req *req, sy_exp_reply *r, uint64_t seq)
+{
+    if (!seq || r->status >= 300)
+        return answer(req, r);
+    sy_api_cluster_answer_confirmed(w, req, r->status, &r->body, seq);
+    sy_buf_free(&r->body);
+}
+
 /* After a change to what runs: republish; a failure here is the server's (500). */
-static void republish(sy_worker *w, sy_http_req *req, sy_exp_reply *r)
+static void republish(sy_worker *w, sy_http_req *req, sy_exp_reply *r, uint64_t seq)
 {
     sy_buf errs = {0};
     if (sy_server_rebuild(w->server, &errs) != 0) {
@@ -67,7 +78,7 @@ static void republish(sy_worker *w, sy_http_req *req, sy_exp_reply *r)
                  errs.data ? errs.data : "unknown error");
     }
     sy_buf_free(&errs);
-    answer(req, r);
+    answer_change(w, req, r, seq);
 }
 
 /* GET …/assignment?unit=U: the bucket, enrolment and variant of unit U. */
@@ -144,11 +155,12 @@ typedef enum { OP_CREATE, OP_TRANSITION, OP_ALLOCATION } exp_op;
 
 /* Cluster mode: hand the committed document to every other node (they adopt it with its
  * allocation version and serve it within the propagation delay; docs/scale-out.md). */
-static void publish_to_cluster(sy_server *s, const char *id, const sy_exp_reply *r)
+static uint64_t publish_to_cluster(sy_server *s, const char *id, const sy_exp_reply *r)
 {
     char made[SY_EXP_ID_MAX];
+    uint64_t seq = 0;
     if (!s->cluster || r->status >= 300)
-        return;
+        return 0;
     if (!id) { /* created: the id is in the answer */
         cJSON *body = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "id");
@@ -159,9 +171,10 @@ static void publish_to_cluster(sy_server *s, const char *id, const sy_exp_reply 
     cJSON *doc = sy_exp_registry_doc(s->experiments, id);
     char *json = doc ? cJSON_PrintUnformatted(doc) : NULL;
     if (json)
-        sy_cluster_publish_def(s->cluster, "experiment", json);
+        seq = sy_cluster_publish_def(s->cluster, "experiment", json);
     free(json);
     cJSON_Delete(doc);
+    return seq;
 }
 
 /* Run one registry change against the loaded file configuration, then answer (and
@@ -184,11 +197,11 @@ static void change(sy_worker *w, sy_http_req *req, exp_op op, const char *id, co
         sy_exp_admin_allocation(s->experiments, id, body, sy_wall_ms(), &r, &changed);
     pthread_mutex_unlock(&s->reload_lock);
     cJSON_Delete(body);
-    publish_to_cluster(s, id, &r);
+    uint64_t seq = publish_to_cluster(s, id, &r);
     if (changed)
-        republish(w, req, &r);
+        republish(w, req, &r, seq);
     else
-        answer(req, &r);
+        answer_change(w, req, &r, seq);
 }
 
 void sy_api_admin_experiments(sy_worker *w, sy_http_req *req, const char *rest)

@@ -10,7 +10,9 @@
  */
 #include "api_prompts.h"
 
+#include "api_cluster.h"
 #include "api_common.h"
+#include "cluster_node.h"
 #include "prompt_apply.h"
 
 #include "clock.h"
@@ -114,5 +116,14 @@ void sy_api_admin_prompts(sy_worker *w, sy_http_req *req, const char *rest)
     else
         sy_prompt_registry_move_label(reg, name, sub + 7, body, sy_wall_ms(), &r);
     cJSON_Delete(body);
-    answer(req, &r);
+    sy_cluster *cl = w->server->cluster;
+    char *doc = cl && r.status < 300 ? sy_prompt_registry_doc_json(reg, name) : NULL;
+    if (!doc)
+        return answer(req, &r);
+    /* cluster mode: every node adopts the whole document (its versions and labels), and
+     * the answer waits for them (api_cluster.h) */
+    uint64_t seq = sy_cluster_publish_def(cl, "prompt", doc);
+    free(doc);
+    sy_api_cluster_answer_confirmed(w, req, r.status, &r.body, seq);
+    sy_buf_free(&r.body);
 }

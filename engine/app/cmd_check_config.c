@@ -18,10 +18,10 @@ static const char check_config_usage[] =
     "\n"
     "Validate a configuration file (FILE may be - for standard input) without starting\n"
     "the gateway. Every problem is printed on stderr as \"FILE: $.json.path: message\".\n"
-    "Provider key_env variables missing from the current environment are reported as\n"
-    "warnings (\"FILE: warning: ...\"): the file is valid, but `switchyard serve` would\n"
-    "refuse to start in this environment. A route's warm_start file is read as serve\n"
-    "would read it.\n"
+    "Provider key_env (and cluster.password_env) variables missing from the current\n"
+    "environment are reported as warnings (\"FILE: warning: ...\"): the file is valid,\n"
+    "but `switchyard serve` would refuse to start in this environment (connect to Redis\n"
+    "without AUTH). A route's warm_start file is read as serve would read it.\n"
     "\n"
     "  -q, --quiet          print errors only: no summary line, no warnings\n"
     "  -h, --help           show this help\n"
@@ -92,6 +92,11 @@ static size_t check_runtime(const char *name, const sy_config *cfg, int quiet)
                     "%s: warning: $.providers.%s.key_env: environment variable %s is empty\n", name,
                     p->name, p->key_env);
     }
+    if (!quiet && cfg->cluster.redis_url && cfg->cluster.password_env && !cfg->cluster.password)
+        fprintf(stderr,
+                "%s: warning: $.cluster.password_env: environment variable %s is not set or "
+                "empty (switchyard serve would connect to Redis without AUTH)\n",
+                name, cfg->cluster.password_env);
     return errors;
 }
 

@@ -284,11 +284,22 @@ static sy_config *load_servable(const char *config_path)
     return cfg;
 }
 
-/* Another node committed an experiment through its admin API: adopt the same document
- * (same allocation version) and serve it (on the cluster thread). */
+/* Another node committed an experiment or a prompt through its admin API: adopt the same
+ * document (same allocation version; same versions and labels) and serve it (on the
+ * cluster thread). */
 static void adopt_definition(void *ud, const char *what, const char *doc)
 {
     sy_server *s = ud;
+    if (strcmp(what, "prompt") == 0) { /* resolved from the registry: nothing to rebuild */
+        int rc = sy_prompt_registry_adopt(s->prompts, doc, strlen(doc));
+        if (rc < 0)
+            sy_log(SY_LOG_WARN,
+                   "cluster: a prompt from another node could not be adopted "
+                   "(%s)",
+                   rc == SY_ERR_IO ? "the store could not commit it"
+                                   : "unreadable, or its versions differ from this node's");
+        return;
+    }
     if (strcmp(what, "experiment") != 0)
         return;
     int rc = sy_exp_registry_adopt(s->experiments, doc, strlen(doc));
@@ -323,6 +334,11 @@ static int start_cluster(sy_server *s, const sy_config *cfg)
             fprintf(stderr, "switchyard: %s\n", err);
             return 1;
         }
+        if (cfg->cluster.password_env && !cfg->cluster.password)
+            sy_log(SY_LOG_WARN,
+                   "cluster: environment variable %s (cluster.password_env) is not "
+                   "set: connecting to Redis without AUTH",
+                   cfg->cluster.password_env);
         sy_cluster_on_def(s->cluster, adopt_definition, s);
         if (sy_cluster_shared_secret(&cfg->cluster, secret, shared) == 0)
             secret = shared;

@@ -280,21 +280,33 @@ uint64_t sy_cluster_event_id(const sy_cluster_obs *o)
 
 void sy_cluster_seen_init(sy_cluster_seen *s, size_t slots)
 {
-    s->n = slots ? slots : 1;
-    s->slot = sy_xcalloc(s->n, sizeof(uint64_t));
+    sy_id_window_init(&s->w, slots);
 }
 
 void sy_cluster_seen_free(sy_cluster_seen *s)
 {
-    free(s->slot);
-    s->slot = NULL;
+    sy_id_window_free(&s->w);
 }
 
 int sy_cluster_seen_check(sy_cluster_seen *s, uint64_t id)
 {
-    uint64_t *p = &s->slot[(id ^ (id >> 29)) % s->n];
-    if (*p == id)
-        return 1;
-    *p = id;
+    if (!id || sy_id_window_find(&s->w, id) >= 0)
+        return id != 0;
+    sy_id_window_add(&s->w, id);
+    return 0;
+}
+
+int sy_cluster_transient_error(const char *msg)
+{
+    static const char *const prefixes[] = {"LOADING",  "BUSY",       "TRYAGAIN", "MASTERDOWN",
+                                           "READONLY", "OOM",        "MISCONF",  "NOAUTH",
+                                           "NOSCRIPT", "CLUSTERDOWN"};
+    if (!msg)
+        return 0;
+    for (size_t i = 0; i < SY_ARRAY_LEN(prefixes); i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncmp(msg, prefixes[i], n) == 0 && (msg[n] == ' ' || msg[n] == 0))
+            return 1;
+    }
     return 0;
 }

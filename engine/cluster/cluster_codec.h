@@ -18,6 +18,7 @@
 #ifndef SY_CLUSTER_CODEC_H
 #define SY_CLUSTER_CODEC_H
 
+#include "id_window.h"
 #include "store.h"
 #include "sy_common.h"
 
@@ -63,17 +64,25 @@ void sy_cluster_obs_clear(sy_cluster_obs *o);
 uint64_t sy_cluster_event_id(const sy_cluster_obs *o);
 
 /*
- * A bounded set of event ids already applied (direct-mapped: an id is forgotten only
- * when a newer one takes its slot, so a duplicate is recognised unless about `slots`
- * events came in between).
+ * The event ids applied last: exactly the last `slots` distinct ids are remembered (a
+ * FIFO window over an open-addressed table), so a duplicate is recognised whenever
+ * fewer than `slots` other events came in between. (It was direct-mapped before, and a
+ * slot taken by an unrelated id made a resend count twice: one request outcome too many
+ * after a node's restart, now and then.)
  */
 typedef struct sy_cluster_seen {
-    uint64_t *slot;
-    size_t n;
+    sy_id_window w;
 } sy_cluster_seen;
 void sy_cluster_seen_init(sy_cluster_seen *s, size_t slots);
 void sy_cluster_seen_free(sy_cluster_seen *s);
-/* 1 when id was seen already; otherwise remember it and return 0. */
+/* 1 when id was seen already; otherwise remember it (forgetting the oldest when the
+ * window is full) and return 0. id 0 is never remembered. */
 int sy_cluster_seen_check(sy_cluster_seen *s, uint64_t id);
+
+/* 1 when a Redis error reply means "not now" (LOADING after a restart, BUSY script,
+ * TRYAGAIN, MASTERDOWN, READONLY after a failover, OOM, MISCONF, NOAUTH, NOSCRIPT): the
+ * command is kept and sent again on a new link. 0: a refusal that resending cannot
+ * change (wrong type, syntax). */
+int sy_cluster_transient_error(const char *msg);
 
 #endif

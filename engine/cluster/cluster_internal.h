@@ -16,10 +16,20 @@
 
 #define SY_CLUSTER_TIMEOUT_MS 2000 /* a command unanswered this long: the link is dropped */
 
+#define SY_CLUSTER_STREAM  "sy:obs"  /* the shared stream */
+#define SY_CLUSTER_SUMMARY "sy:req:" /* + minute: request summaries (hash, field: id hex) */
+
+/* One queued write (cluster_backlog.c). */
+enum { CL_RAW, CL_XADD, CL_SUM };
 typedef struct cl_entry {
-    char *cmd; /* RESP-formatted command */
+    int kind;  /* CL_RAW: cmd; CL_XADD: buf = documents, one per line; CL_SUM: buf =
+                  lines of a request id (32 hex digits) and its summary */
+    char *cmd; /* CL_RAW: a RESP-formatted command */
     int len;
-    int obs; /* 1: an observation (counted as published when acknowledged) */
+    sy_buf buf;      /* CL_XADD, CL_SUM */
+    uint64_t bucket; /* CL_SUM: the minute (sy_cluster_summary_bucket) */
+    int n;           /* items in it */
+    int obs;         /* observations among them (counted as published when acknowledged) */
 } cl_entry;
 
 typedef struct cl_lookup {
@@ -46,6 +56,7 @@ struct sy_cluster {
     uint64_t cmd_sent_ms;        /* when the oldest unanswered command was sent (0: none) */
     uint64_t read_sent_ms;       /* when the pending XREAD was sent (0: none) */
     uint64_t cmd_pending;        /* commands sent on cmd and not answered */
+    uint64_t expired_bucket;     /* the summary minute last given its EXPIRE on this link */
     uint64_t last_heartbeat_ms, last_connect_ms;
     char last_id[64]; /* stream position: the last entry read */
     sy_cluster_seen seen;
@@ -67,15 +78,36 @@ struct sy_cluster {
     double lags[1024];
     size_t n_lags, lag_pos;
     struct sy_budget_job *budget_jobs; /* queued reservations, newest first */
+    struct cl_wait *waits;             /* admin changes waiting for confirmations */
+    /* cluster thread only: the definition-confirmation poll (cluster_defs.c) */
+    int wait_poll_sent;                 /* HGETALLs of the poll in flight */
+    uint64_t wait_poll_ms;              /* when the last poll was sent */
+    char (*alive)[SY_CLUSTER_NODE_MAX]; /* the other nodes alive at the last poll */
+    size_t n_alive, cap_alive;
 };
 
-/* Queue one formatted command in the backlog (any thread): 1 queued (wake the cluster
- * thread), 0 queued (an acknowledgement will flush it), -1 full (cluster_link.c). */
+/* The backlog (cluster_backlog.c), any thread. Each returns 1 queued (wake the cluster
+ * thread), 0 queued (an acknowledgement will flush it), -1 full (dropped, counted).
+ * push takes a formatted command over; push_doc queues a stream document (no newline in
+ * it), push_summary a request's summary; both copy. */
 int sy_cluster_push(sy_cluster *c, char *cmd, int len, int obs);
+int sy_cluster_push_doc(sy_cluster *c, const char *doc, size_t len, int obs);
+int sy_cluster_push_summary(sy_cluster *c, const uint8_t id[16], const char *json, size_t len);
+/* The summary hash's minute of a request id (its first 6 bytes are its time in ms). */
+uint64_t sy_cluster_summary_bucket(const uint8_t id[16]);
+/* Cluster thread: write queued entries while cmd is up (at most 1024 in flight). */
+void sy_cluster_flush(sy_cluster *c);
+void sy_cluster_entry_free(cl_entry *e);
 /* Cluster thread: load the budget scripts on a new cmd link (before anything else). */
 void sy_cluster_budget_load(sy_cluster *c);
 /* Cluster thread: send the queued reservations, or answer them "unavailable". */
 void sy_cluster_budget_pump(sy_cluster *c);
+
+/* Cluster thread: another node's definition was adopted; confirm it (cluster_defs.c). */
+void sy_cluster_def_confirm(sy_cluster *c, const char *publisher, uint64_t seq);
+/* Cluster thread: poll confirmations for waiting admin changes, answer those done
+ * (cluster_defs.c); `stopping`: answer every wait now. */
+void sy_cluster_defs_pump(sy_cluster *c, int stopping);
 
 /* Wake the cluster thread (any thread). */
 void sy_cluster_wake(sy_cluster *c);

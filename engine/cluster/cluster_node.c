@@ -17,24 +17,23 @@
 #define READ_COUNT    1000 /* stream entries per XREAD */
 #define READ_BLOCK_MS 1000 /* XREAD BLOCK */
 #define READ_GAP_MS   5    /* after a read that returned entries: one new snapshot set per gap */
-#define MAX_INFLIGHT  1024 /* backlog commands written and not yet acknowledged */
 #define SEEN_SLOTS    (1u << 20)
-#define STREAM_KEY    "sy:obs"
 #define NODES_KEY     "sy:nodes"
 #define NODE_FRESH_MS 10000
 #define HEARTBEAT_MS  1000
 #define STOP_FLUSH_MS 2000
-#define LOOKUP_TRIES  3 /* a summary not there yet may still be on its way */
-#define LOOKUP_GAP_MS 40
+#define LOOKUP_TRIES  8      /* a summary not there yet may still be on its way: */
+#define LOOKUP_GAP_MS 20     /*   tried again after 20, 40, 80, 160, 300, 300, 300 ms */
+#define LOOKUP_MAX_MS 300    /*   (1.2 s in all before a 404) */
 #define REPUBLISH_MS  600000 /* after an unclean stop: what the replay publishes again */
 #define MARKER        "cluster-clean-stop"
 
 static void on_cmd_connect(const redisAsyncContext *ac, int status);
+static void on_auth(redisAsyncContext *ac, void *r, void *priv);
 static void on_rd_connect(const redisAsyncContext *ac, int status);
 static void on_disconnect(const redisAsyncContext *ac, int status);
 static void issue_read(sy_cluster *c);
 static void note_down(sy_cluster *c);
-static void flush(sy_cluster *c);
 
 /* ---- URL ------------------------------------------------------------------------------ */
 
@@ -70,73 +69,13 @@ static int parse_url(const char *url, char *host, size_t host_len, int *port, in
     return 0;
 }
 
-/* ---- backlog ---------------------------------------------------------------------------- */
-
-/* An acknowledgement of the oldest backlog command in flight (replies come in order). */
-static void on_backlog_reply(redisAsyncContext *ac, void *r, void *priv)
-{
-    sy_cluster *c = ac->data;
-    redisReply *reply = r;
-    if (!reply)
-        return; /* the link went down: the command stays queued and is resent */
-    sy_cluster_cmd_answered(c);
-    pthread_mutex_lock(&c->lock);
-    if (c->sent && c->count) {
-        cl_entry *e = &c->ring[c->head];
-        if (e->obs)
-            c->st.published++;
-        free(e->cmd);
-        c->head = (c->head + 1) % c->cap;
-        c->count--;
-        c->sent--;
-        c->st.backlog = c->count;
-    }
-    if (reply->type == REDIS_REPLY_ERROR)
-        c->st.redis_errors++;
-    pthread_mutex_unlock(&c->lock);
-    flush(c); /* what was queued meanwhile (sy_cluster_push did not wake us) */
-}
-
-/* Write queued commands while the link is up, keeping at most MAX_INFLIGHT unanswered. */
-static void flush(sy_cluster *c)
-{
-    if (!c->cmd_ready)
-        return;
-    for (;;) {
-        pthread_mutex_lock(&c->lock);
-        cl_entry e = {0};
-        int more = c->sent < c->count && c->sent < MAX_INFLIGHT;
-        if (more) {
-            e = c->ring[(c->head + c->sent) % c->cap];
-            c->sent++;
-        }
-        pthread_mutex_unlock(&c->lock);
-        if (!more)
-            return;
-        /* the entry stays in the ring until acknowledged: only this thread removes it */
-        redisAsyncFormattedCommand(c->cmd, on_backlog_reply, NULL, e.cmd, (size_t)e.len);
-        sy_cluster_cmd_sent(c);
-    }
-}
-
-/* Queue one XADD of an encoded entry; 1 when the cluster thread needs a wake-up. */
-static int xadd(sy_cluster *c, const sy_buf *b, int obs)
-{
-    char maxlen[24], *cmd;
-    snprintf(maxlen, sizeof(maxlen), "%u", c->cfg.stream_maxlen);
-    const char *argv[] = {"XADD", STREAM_KEY, "MAXLEN",       "~", maxlen,
-                          "*",    "n",        c->cfg.node_id, "d", b->data};
-    size_t lens[] = {4, strlen(STREAM_KEY),     6, 1,     strlen(maxlen), 1,
-                     1, strlen(c->cfg.node_id), 1, b->len};
-    int len = redisFormatCommandArgv(&cmd, 10, argv, lens);
-    return len > 0 && sy_cluster_push(c, cmd, len, obs) == 1;
-}
+/* ---- publishing ------------------------------------------------------------------------ */
 
 void sy_cluster_publish_conv(sy_cluster *c, const uint8_t id[16], const sy_conv_state *st)
 {
     sy_buf b = {0};
     sy_cluster_encode_conv(&b, c->cfg.node_id, atomic_fetch_add(&c->seq, 1), sy_wall_ms(), id, st);
-    int wake = xadd(c, &b, 0);
+    int wake = sy_cluster_push_doc(c, b.data, b.len, 0) == 1;
     sy_buf_free(&b);
     if (wake)
         sy_cluster_wake(c);
@@ -147,34 +86,26 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o)
     sy_buf b = {0};
     uint64_t seq = atomic_fetch_add(&c->seq, 1);
     sy_cluster_encode(&b, c->cfg.node_id, seq, sy_wall_ms(), o);
-    char *cmd;
-    int len, wake = 0;
-    if (!o->is_feedback) { /* the summary, for feedback given to another node */
-        char key[48], ttl[24];
-        memcpy(key, "sy:req:", 7);
-        sy_hex_encode(o->req->id, 16, key + 7);
-        snprintf(ttl, sizeof(ttl), "%u", c->summary_ttl_s);
-        const char *argv[] = {"SET", key, b.data, "EX", ttl};
-        size_t lens[] = {3, strlen(key), b.len, 2, strlen(ttl)};
-        len = redisFormatCommandArgv(&cmd, 5, argv, lens);
-        wake = len > 0 && sy_cluster_push(c, cmd, len, 0) == 1;
-    }
+    int wake = 0;
+    if (!o->is_feedback) /* the summary, for feedback given to another node */
+        wake = sy_cluster_push_summary(c, o->req->id, b.data, b.len) == 1;
     if (o->is_feedback || o->req->route[0])
-        wake |= xadd(c, &b, 1);
+        wake |= sy_cluster_push_doc(c, b.data, b.len, 1) == 1;
     sy_buf_free(&b);
     if (wake)
         sy_cluster_wake(c);
 }
 
-void sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc)
+uint64_t sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc)
 {
     sy_buf b = {0};
-    sy_cluster_encode_def(&b, c->cfg.node_id, atomic_fetch_add(&c->seq, 1), sy_wall_ms(), what,
-                          doc);
-    int wake = xadd(c, &b, 0);
+    uint64_t seq = atomic_fetch_add(&c->seq, 1);
+    sy_cluster_encode_def(&b, c->cfg.node_id, seq, sy_wall_ms(), what, doc);
+    int wake = sy_cluster_push_doc(c, b.data, b.len, 0) == 1;
     sy_buf_free(&b);
     if (wake)
         sy_cluster_wake(c);
+    return seq;
 }
 
 void sy_cluster_on_def(sy_cluster *c, sy_cluster_def_fn fn, void *ud)
@@ -220,8 +151,8 @@ static size_t read_entries(sy_cluster *c, const redisReply *reply, sy_cluster_ob
         stream->element[1]->type != REDIS_REPLY_ARRAY)
         return 0;
     const redisReply *entries = stream->element[1];
-    sy_cluster_obs *batch = sy_xcalloc(entries->elements ? entries->elements : 1, sizeof(*batch));
-    size_t n = 0;
+    size_t cap = 0, n = 0;
+    sy_cluster_obs *batch = NULL;
     uint64_t received = 0, dups = 0;
     for (size_t i = 0; i < entries->elements; i++) {
         const redisReply *e = entries->element[i];
@@ -233,30 +164,47 @@ static size_t read_entries(sy_cluster *c, const redisReply *reply, sy_cluster_ob
         if (!node || !d || node->type != REDIS_REPLY_STRING || d->type != REDIS_REPLY_STRING ||
             strcmp(node->str, c->cfg.node_id) == 0)
             continue;
-        if (sy_cluster_decode(d->str, d->len, &batch[n]) != 0)
-            continue;
-        received++;
-        if (sy_cluster_seen_check(&c->seen, sy_cluster_event_id(&batch[n]))) {
-            sy_cluster_obs_clear(&batch[n]);
-            dups++;
-            continue;
+        /* an entry holds one or more documents, one per line (cluster_backlog.c) */
+        for (const char *p = d->str, *end = d->str + d->len; p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            const char *doc = p;
+            p += len + 1;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 64;
+                batch = sy_xrealloc(batch, cap * sizeof(*batch));
+            }
+            if (sy_cluster_decode(doc, len, &batch[n]) != 0)
+                continue;
+            received++;
+            if (sy_cluster_seen_check(&c->seen, sy_cluster_event_id(&batch[n]))) {
+                sy_cluster_obs_clear(&batch[n]);
+                dups++;
+                continue;
+            }
+            if (batch[n].is_conv || batch[n].is_def) { /* not for the learner */
+                pthread_mutex_lock(&c->deliver_lock);  /* following: the store is open */
+                if (c->deliver && batch[n].is_conv)
+                    apply_conv(c, &batch[n]);
+                else if (c->deliver && c->on_def) {
+                    c->on_def(c->on_def_ud, batch[n].def_what, batch[n].def);
+                    sy_cluster_def_confirm(c, batch[n].node, batch[n].seq);
+                }
+                pthread_mutex_unlock(&c->deliver_lock);
+                sy_cluster_obs_clear(&batch[n]);
+                continue;
+            }
+            n++;
         }
-        if (batch[n].is_conv || batch[n].is_def) { /* not for the learner */
-            pthread_mutex_lock(&c->deliver_lock);  /* following: the store is open */
-            if (c->deliver && batch[n].is_conv)
-                apply_conv(c, &batch[n]);
-            else if (c->deliver && c->on_def)
-                c->on_def(c->on_def_ud, batch[n].def_what, batch[n].def);
-            pthread_mutex_unlock(&c->deliver_lock);
-            sy_cluster_obs_clear(&batch[n]);
-            continue;
-        }
-        n++;
     }
     pthread_mutex_lock(&c->lock);
     c->st.received += received;
     c->st.duplicates += dups;
     pthread_mutex_unlock(&c->lock);
+    if (!batch)
+        batch = sy_xcalloc(1, sizeof(*batch));
+    for (size_t i = 0; i < n; i++) /* the array moved as it grew: obs points into its entry */
+        batch[i].obs.req = &batch[i].req;
     *out = batch;
     *n_out = n;
     return entries->elements;
@@ -307,8 +255,8 @@ static void issue_read(sy_cluster *c)
     char count[16], block[16];
     snprintf(count, sizeof(count), "%d", READ_COUNT);
     snprintf(block, sizeof(block), "%d", READ_BLOCK_MS);
-    const char *argv[] = {"XREAD", "COUNT",   count,      "BLOCK",
-                          block,   "STREAMS", STREAM_KEY, c->last_id};
+    const char *argv[] = {"XREAD",   "COUNT",           count,     "BLOCK", block,
+                          "STREAMS", SY_CLUSTER_STREAM, c->last_id};
     redisAsyncCommandArgv(c->rd, on_read, NULL, 8, argv, NULL);
     c->read_sent_ms = sy_wall_ms();
 }
@@ -364,9 +312,10 @@ static void queue_lookup(sy_cluster *c, cl_lookup *q)
     pthread_mutex_unlock(&c->lock);
 }
 
-/* A GET answered. Unknown: tried again LOOKUP_TRIES times, LOOKUP_GAP_MS apart (the
- * serving node writes the summary a few ms after its answer, and a client may be
- * quicker). */
+/* An HGET answered. Unknown: tried again, LOOKUP_TRIES in all, with gaps doubling from
+ * LOOKUP_GAP_MS to at most LOOKUP_MAX_MS (the serving node writes the summary a few ms
+ * after its answer, later when its writes queue up behind a slow Redis, and a client may
+ * be quicker). */
 static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
 {
     sy_cluster *c = ac->data;
@@ -378,7 +327,8 @@ static void on_lookup(redisAsyncContext *ac, void *r, void *priv)
     if (!reply || reply->type == REDIS_REPLY_ERROR)
         q->cb(q->ud, -1, NULL);
     else if (reply->type == REDIS_REPLY_NIL && q->tries < LOOKUP_TRIES) {
-        q->not_before_ms = sy_wall_ms() + LOOKUP_GAP_MS;
+        unsigned gap = LOOKUP_GAP_MS << (q->tries - 1);
+        q->not_before_ms = sy_wall_ms() + (gap < LOOKUP_MAX_MS ? gap : LOOKUP_MAX_MS);
         queue_lookup(c, q);
         return;
     } else if (reply->type != REDIS_REPLY_STRING || sy_cluster_decode(reply->str, reply->len, &o))
@@ -423,10 +373,11 @@ static void pump_lookups(sy_cluster *c)
             queue_lookup(c, q); /* the tick comes back to it */
         } else {
             q->tries++;
-            char key[48];
-            memcpy(key, "sy:req:", 7);
-            sy_hex_encode(q->id, 16, key + 7);
-            redisAsyncCommand(c->cmd, on_lookup, q, "GET %s", key);
+            char key[48], field[33];
+            snprintf(key, sizeof(key), SY_CLUSTER_SUMMARY "%llu",
+                     (unsigned long long)sy_cluster_summary_bucket(q->id));
+            sy_hex_encode(q->id, 16, field);
+            redisAsyncCommand(c->cmd, on_lookup, q, "HGET %s %s", key, field);
             sy_cluster_cmd_sent(c);
         }
         q = next;
@@ -439,6 +390,22 @@ static void note_down(sy_cluster *c)
 {
     pthread_mutex_lock(&c->lock);
     c->st.redis_up = c->cmd_ready && c->rd_ready;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The answer to AUTH: a refusal is shown in the status (auth_failed); the SELECT behind
+ * it then fails too and the link is dropped, to be tried again. */
+static void on_auth(redisAsyncContext *ac, void *r, void *priv)
+{
+    sy_cluster *c = ac->data;
+    redisReply *reply = r;
+    if (!reply)
+        return;
+    if (ac == c->cmd)
+        sy_cluster_cmd_answered(c);
+    pthread_mutex_lock(&c->lock);
+    c->st.auth_failed = reply->type == REDIS_REPLY_ERROR;
+    c->st.redis_errors += reply->type == REDIS_REPLY_ERROR;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -462,7 +429,7 @@ static void on_select(redisAsyncContext *ac, void *r, void *priv)
         c->read_sent_ms = 0;
     }
     note_down(c);
-    flush(c);
+    sy_cluster_flush(c);
     issue_read(c);
 }
 
@@ -474,6 +441,7 @@ static void reset_link(sy_cluster *c, int is_cmd)
         c->cmd_ready = 0;
         c->cmd_pending = 0;
         c->cmd_sent_ms = 0;
+        c->expired_bucket = 0;
         pthread_mutex_lock(&c->lock);
         c->sent = 0; /* what was in flight is resent on the next link */
         pthread_mutex_unlock(&c->lock);
@@ -500,6 +468,13 @@ static redisAsyncContext *connect_one(sy_cluster *c, int is_cmd)
     redisLibeventAttach(ac, c->base);
     redisAsyncSetConnectCallback(ac, is_cmd ? on_cmd_connect : on_rd_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (c->cfg.password) { /* AUTH first: SELECT and everything after it need it */
+        const char *argv[] = {"AUTH", c->cfg.username ? c->cfg.username : c->cfg.password,
+                              c->cfg.password};
+        redisAsyncCommandArgv(ac, on_auth, NULL, c->cfg.username ? 3 : 2, argv, NULL);
+        if (is_cmd)
+            sy_cluster_cmd_sent(c);
+    }
     char db[16];
     snprintf(db, sizeof(db), "%d", c->db);
     const char *argv[] = {"SELECT", db};
@@ -596,9 +571,10 @@ static void heartbeat(sy_cluster *c, uint64_t now)
 
 static void pump(sy_cluster *c)
 {
-    flush(c);
+    sy_cluster_flush(c);
     pump_lookups(c);
     sy_cluster_budget_pump(c);
+    sy_cluster_defs_pump(c, 0);
     issue_read(c);
 }
 
@@ -655,6 +631,9 @@ sy_cluster *sy_cluster_start(const sy_cluster_cfg *cfg, unsigned summary_ttl_s,
     c->cfg = *cfg;
     c->cfg.redis_url = sy_xstrdup(cfg->redis_url);
     c->cfg.node_id = sy_xstrdup(cfg->node_id);
+    c->cfg.username = cfg->username ? sy_xstrdup(cfg->username) : NULL;
+    c->cfg.password_env = NULL;
+    c->cfg.password = cfg->password ? sy_xstrdup(cfg->password) : NULL;
     c->summary_ttl_s = summary_ttl_s ? summary_ttl_s : 1;
     sy_buf m = {0};
     sy_buf_printf(&m, "%s/%s", data_dir, MARKER);
@@ -714,8 +693,9 @@ void sy_cluster_stop(sy_cluster *c)
     }
     pump_lookups(c); /* cmd is gone: what is still queued is answered "unavailable" */
     sy_cluster_budget_pump(c);
+    sy_cluster_defs_pump(c, 1);
     for (size_t i = 0; i < c->count; i++)
-        free(c->ring[(c->head + i) % c->cap].cmd);
+        sy_cluster_entry_free(&c->ring[(c->head + i) % c->cap]);
     free(c->ring);
     event_free(c->wake);
     event_free(c->tick);
@@ -726,6 +706,11 @@ void sy_cluster_stop(sy_cluster *c)
     pthread_mutex_destroy(&c->deliver_lock);
     free(c->cfg.redis_url);
     free(c->cfg.node_id);
+    free(c->alive);
+    free(c->cfg.username);
+    if (c->cfg.password) /* no copy of the secret outlives the node */
+        explicit_bzero(c->cfg.password, strlen(c->cfg.password));
+    free(c->cfg.password);
     free(c->marker);
     free(c);
 }
@@ -788,7 +773,19 @@ int sy_cluster_shared_secret(const sy_cluster_cfg *cfg, const uint8_t local[32],
     redisSetTimeout(rc_ctx, tv);
     char hex[65];
     sy_hex_encode(local, 32, hex);
-    redisReply *r = redisCommand(rc_ctx, "SELECT %d", db);
+    redisReply *r = NULL;
+    if (cfg->password) {
+        r = cfg->username ? redisCommand(rc_ctx, "AUTH %s %s", cfg->username, cfg->password)
+                          : redisCommand(rc_ctx, "AUTH %s", cfg->password);
+        int ok = r && r->type != REDIS_REPLY_ERROR;
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            redisFree(rc_ctx);
+            return -1;
+        }
+    }
+    r = redisCommand(rc_ctx, "SELECT %d", db);
     if (r && r->type != REDIS_REPLY_ERROR) {
         freeReplyObject(r);
         r = redisCommand(rc_ctx, "SET sy:secret %s NX", hex);

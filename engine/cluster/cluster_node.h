@@ -11,7 +11,10 @@
  *
  * Redis keys (one prefix, "sy:"):
  *   sy:obs          stream of observations, XADD MAXLEN ~ stream_maxlen, fields n (node), d
- *   sy:req:<hex>    a request's summary for feedback on another node, EX feedback window
+ *                   (one or more documents, one per line: a batch, cluster_backlog.c)
+ *   sy:req:<minute> hash request id hex -> summary, for feedback on another node,
+ *                   EXPIRE summary_ttl_s + 60
+ *   sy:defack:<n>   hash node -> event number of node n's last definition it adopted
  *   sy:nodes        hash node id -> last heartbeat (ms)
  *   sy:secret       the feedback-token secret every node adopts (SET NX at start)
  *   sy:bud:{<key>}:<period>  a key's budget counters (cluster_budget.c)
@@ -69,9 +72,20 @@ void sy_cluster_publish(sy_cluster *c, const sy_store_obs *o);
  * conversation's next turn finds it on any node. */
 void sy_cluster_publish_conv(sy_cluster *c, const uint8_t id[16], const sy_conv_state *st);
 
-/* Publish an admin definition this node committed (what: "experiment"; doc: its whole
- * JSON document), so that every node adopts it. Any thread, never blocks. */
-void sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc);
+/* Publish an admin definition this node committed (what: "experiment" or "prompt"; doc:
+ * its whole JSON document), so that every node adopts it. Any thread, never blocks.
+ * Returns the definition's event number, for sy_cluster_await_def. Every node that
+ * adopts it (or holds one that has come further) confirms it in Redis
+ * (sy:defack:<publisher>, field: the confirming node, value: the event number). */
+uint64_t sy_cluster_publish_def(sy_cluster *c, const char *what, const char *doc);
+/* Wait (without blocking the caller) until every other live node (heartbeat in the last
+ * 10 s) has confirmed definition `seq`, or timeout_ms. cb runs once on the cluster
+ * thread with a JSON object naming them: {"confirmed":[...],"lagging":[...],
+ * "redis_up":bool,"waited_ms":n}; it must only hand the text over (sy_worker_post). With
+ * Redis unreachable it answers at once: every node last seen alive lags. */
+typedef void (*sy_cluster_await_cb)(void *ud, const char *json, size_t len);
+void sy_cluster_await_def(sy_cluster *c, uint64_t seq, unsigned timeout_ms, sy_cluster_await_cb cb,
+                          void *ud);
 /* Where other nodes' definitions go: fn runs on the cluster thread, in stream order (it
  * may block briefly: it commits and republishes). Set before sy_cluster_follow. */
 typedef void (*sy_cluster_def_fn)(void *ud, const char *what, const char *doc);
@@ -91,8 +105,9 @@ void sy_cluster_unfollow(sy_cluster *c);
 /* The learner applied a remote observation published at published_ms (wall clock). */
 void sy_cluster_note_applied(sy_cluster *c, uint64_t published_ms, uint64_t now_ms);
 
-/* Look a request's summary up (any thread). cb runs once on the cluster thread: status
- * 1 found (`found` valid during the call), 0 unknown, -1 Redis unavailable. */
+/* Look a request's summary up (any thread; tried for up to 1.2 s while it is not there
+ * yet). cb runs once on the cluster thread: status 1 found (`found` valid during the
+ * call), 0 unknown, -1 Redis unavailable. */
 typedef void (*sy_cluster_lookup_cb)(void *ud, int status, const sy_cluster_obs *found);
 void sy_cluster_lookup(sy_cluster *c, const uint8_t id[16], sy_cluster_lookup_cb cb, void *ud);
 
@@ -115,6 +130,7 @@ typedef struct sy_cluster_status {
     uint64_t reconnects;
     double lag_ms_p50, lag_ms_p99, lag_ms_max; /* publish -> applied, last 1024 events */
     uint64_t budget_fallbacks;                 /* budget decisions taken without Redis */
+    int auth_failed;                           /* Redis refused the configured AUTH */
 } sy_cluster_status;
 void sy_cluster_status_get(sy_cluster *c, sy_cluster_status *out);
 

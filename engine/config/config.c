@@ -103,6 +103,8 @@ sy_config *sy_config_parse(const char *text, size_t len, const char *path, sy_co
             const char *key = p->key_env ? getenv(p->key_env) : NULL;
             p->api_key = key ? sy_xstrdup(key) : NULL;
         }
+        const char *pw = cfg->cluster.password_env ? getenv(cfg->cluster.password_env) : NULL;
+        cfg->cluster.password = pw && pw[0] ? sy_xstrdup(pw) : NULL;
         return cfg;
     }
     sy_config_free(cfg);
@@ -232,6 +234,9 @@ void sy_config_free(sy_config *cfg)
     free(cfg->log.path);
     free(cfg->cluster.redis_url);
     free(cfg->cluster.node_id);
+    free(cfg->cluster.username);
+    free(cfg->cluster.password_env);
+    free(cfg->cluster.password);
     for (size_t i = 0; i < cfg->n_providers; i++) {
         sy_provider_cfg *p = &cfg->providers[i];
         free(p->name);

@@ -80,12 +80,17 @@ typedef struct sy_feedback_cfg {
 typedef struct sy_cluster_cfg {
     char *redis_url;           /* "redis://host:port/db", NULL = cluster mode off */
     char *node_id;             /* this node's name in the cluster (required with redis_url) */
+    char *username;            /* Redis ACL user (AUTH username password), NULL: "default" */
+    char *password_env;        /* names the environment variable holding the Redis password */
+    char *password;            /* its value, read at load (never logged), NULL: no AUTH */
     unsigned stream_maxlen;    /* observations kept in the shared stream, default 1000000 */
     unsigned backlog_max;      /* observations buffered while Redis is away, default 100000 */
     unsigned summary_ttl_s;    /* how long other nodes can accept a rating for a request
                                   served here (capped by feedback.window_s), default 3600 */
     double budget_local_share; /* share of a key's budget a node may spend alone while
                                   Redis is unreachable, default 0.1 */
+    unsigned admin_wait_ms;    /* an admin change waits this long for the other live nodes
+                                  to confirm it, default 2000 (0: answer at once) */
 } sy_cluster_cfg;
 
 typedef struct sy_log_cfg {

@@ -244,10 +244,23 @@ static const sy_cfg_field cluster_fields[] = {
      .offset = offsetof(sy_cluster_cfg, node_id),
      .max_len = 64,
      .what = "node_id"},
+    {.key = "username",
+     .type = SY_CFG_STRING,
+     .flags = SY_CFG_NULLABLE,
+     .offset = offsetof(sy_cluster_cfg, username),
+     .max_len = 256,
+     .what = "username"},
+    {.key = "password_env",
+     .type = SY_CFG_STRING,
+     .flags = SY_CFG_NULLABLE,
+     .offset = offsetof(sy_cluster_cfg, password_env),
+     .max_len = 256,
+     .what = "password_env"},
     UINT(sy_cluster_cfg, "stream_maxlen", stream_maxlen, 1000, 100000000, 1000000),
     UINT(sy_cluster_cfg, "backlog_max", backlog_max, 100, 10000000, 100000),
     UINT(sy_cluster_cfg, "summary_ttl_s", summary_ttl_s, 1, 31622400, 3600),
     NUMBER(sy_cluster_cfg, "budget_local_share", budget_local_share, 0, 1, 0.1),
+    UINT(sy_cluster_cfg, "admin_wait_ms", admin_wait_ms, 0, 10000, 2000),
 };
 const sy_cfg_schema sy_cfg_cluster_schema = {
     .fields = cluster_fields, .n_fields = SY_ARRAY_LEN(cluster_fields), .after = cluster_after};

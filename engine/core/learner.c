@@ -5,6 +5,7 @@
 #include "activity.h"
 #include "cluster_node.h"
 #include "exp_tracker.h"
+#include "id_window.h"
 #include "key_limits.h"
 #include "log.h"
 #include "oneshot.h"
@@ -49,7 +50,8 @@ struct sy_learner {
     sy_runtime *rt; /* the configuration the states are built for (own reference) */
     route_state *routes;
     size_t n_routes;
-    stamp_slot *stamps;
+    stamp_slot *stamps;     /* per slot of stamp_ids */
+    sy_id_window stamp_ids; /* the last STAMP_SLOTS rated requests -> their slot */
     int dirty;
     uint64_t last_publish_ms;
     pthread_mutex_t ready_lock; /* replay done: the process may serve */
@@ -223,10 +225,10 @@ static route_state *find_route(sy_learner *l, const char *name, const char *mode
 
 static stamp_slot *stamp_slot_for(sy_learner *l, const uint8_t id[16])
 {
-    uint64_t h = 1469598103934665603ull;
-    for (int i = 0; i < 16; i++)
-        h = (h ^ id[i]) * 1099511628211ull;
-    return &l->stamps[h % STAMP_SLOTS];
+    /* its own slot while it is among the last STAMP_SLOTS rated requests; otherwise the
+     * slot a new rating takes (the oldest one's, claimed with sy_id_window_add) */
+    long s = sy_id_window_find(&l->stamp_ids, sy_id_window_key16(id));
+    return &l->stamps[s >= 0 ? (size_t)s : l->stamp_ids.pos];
 }
 
 /* Count what an arm learned from (store thread). */
@@ -328,6 +330,8 @@ static void learn(sy_learner *l, const sy_store_obs *o)
     q.weight = o->weight > 0 ? o->weight : 1; /* implicit signals weigh less */
     double stamp = t;
     if (sy_policy_state_observe_quality(rs->st, &q, &stamp) == 0) {
+        if (!known) /* remembered from now on (a direct-mapped slot forgot by collision) */
+            slot = &l->stamps[sy_id_window_add(&l->stamp_ids, sy_id_window_key16(r->id))];
         memcpy(slot->id, r->id, 16);
         slot->stamp = stamp;
         slot->value = q.reward;
@@ -454,6 +458,7 @@ sy_learner *sy_learner_start(sy_server *server, sy_runtime *rt)
     sy_learner *l = sy_xcalloc(1, sizeof(*l));
     l->server = server;
     l->stamps = sy_xcalloc(STAMP_SLOTS, sizeof(stamp_slot));
+    sy_id_window_init(&l->stamp_ids, STAMP_SLOTS);
     pthread_mutex_init(&l->ready_lock, NULL);
     pthread_cond_init(&l->ready_cond, NULL);
     pthread_mutex_init(&l->counts_lock, NULL);
@@ -489,6 +494,7 @@ void sy_learner_free(sy_learner *l)
     free_routes(l->routes, l->n_routes);
     sy_runtime_unref(l->rt);
     free(l->stamps);
+    sy_id_window_free(&l->stamp_ids);
     pthread_mutex_destroy(&l->ready_lock);
     pthread_cond_destroy(&l->ready_cond);
     pthread_mutex_destroy(&l->counts_lock);

@@ -329,6 +329,97 @@ void sy_prompt_registry_move_label(sy_prompt_registry *r, const char *name, cons
     pthread_mutex_unlock(&r->write_lock);
 }
 
+char *sy_prompt_registry_doc_json(sy_prompt_registry *r, const char *name)
+{
+    pthread_rwlock_rdlock(&r->lock);
+    prompt_entry *e = find(r, name);
+    char *json = e && e->doc ? cJSON_PrintUnformatted(e->doc) : NULL;
+    pthread_rwlock_unlock(&r->lock);
+    return json;
+}
+
+/* Parse versions [from, n) of a remote document into tmpls/hashes; 0, or -1 (freed). */
+static int parse_versions(const cJSON *versions, size_t from, size_t n, sy_prompt_template **tmpls,
+                          const char **hashes)
+{
+    for (size_t i = from; i < n; i++) {
+        const cJSON *v = cJSON_GetArrayItem(versions, (int)i);
+        const cJSON *hash = cJSON_GetObjectItemCaseSensitive(v, "hash");
+        sy_prompt_error err;
+        tmpls[i - from] =
+            sy_prompt_template_parse(cJSON_GetObjectItemCaseSensitive(v, "definition"), &err);
+        hashes[i - from] = cJSON_IsString(hash) ? hash->valuestring : NULL;
+        if (!tmpls[i - from] || !hashes[i - from]) {
+            for (size_t k = from; k <= i; k++)
+                sy_prompt_template_free(tmpls[k - from]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Why long: checks, then the commit and the swap, each under the lock it needs. */
+int sy_prompt_registry_adopt(sy_prompt_registry *r, const char *json, size_t len)
+{
+    cJSON *doc = cJSON_ParseWithLength(json, len);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
+    const cJSON *versions = cJSON_GetObjectItemCaseSensitive(doc, "versions");
+    const cJSON *history = cJSON_GetObjectItemCaseSensitive(doc, "label_history");
+    if (!cJSON_IsString(name) || !valid_name(name->valuestring) || !cJSON_IsArray(versions) ||
+        !cJSON_IsArray(history) || cJSON_GetArraySize(versions) > MAX_VERSIONS) {
+        cJSON_Delete(doc);
+        return -1;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(versions), h = (size_t)cJSON_GetArraySize(history);
+    pthread_mutex_lock(&r->write_lock);
+    pthread_rwlock_rdlock(&r->lock);
+    prompt_entry *e = find(r, name->valuestring);
+    size_t have = e ? e->n_versions : 0, have_h = 0;
+    int rc = 0;
+    if (e && e->doc)
+        have_h =
+            (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->doc, "label_history"));
+    if (n < have || (n == have && h <= have_h))
+        rc = 1; /* this node's has come as far */
+    for (size_t i = 0; rc == 0 && i < have; i++) {
+        const cJSON *hash =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(versions, (int)i), "hash");
+        if (!cJSON_IsString(hash) || strcmp(hash->valuestring, e->hashes[i]) != 0)
+            rc = -1; /* the same version number with other content */
+    }
+    if (rc == 0 && !e && r->n >= MAX_PROMPTS)
+        rc = -1;
+    pthread_rwlock_unlock(&r->lock);
+    size_t fresh = rc == 0 ? n - have : 0; /* versions this node does not have yet */
+    sy_prompt_template **tmpls = sy_xcalloc(fresh + 1, sizeof(*tmpls));
+    const char **hashes = sy_xcalloc(fresh + 1, sizeof(*hashes));
+    if (rc == 0 && parse_versions(versions, have, n, tmpls, hashes) != 0)
+        rc = -1;
+    if (rc == 0 && r->store &&
+        sy_store_put_def(r->store, SY_STORE_DEF_PROMPTS, name->valuestring, json, len) != 0) {
+        for (size_t i = have; i < n; i++)
+            sy_prompt_template_free(tmpls[i - have]);
+        rc = SY_ERR_IO;
+    }
+    if (rc == 0) {
+        pthread_rwlock_wrlock(&r->lock);
+        e = find(r, name->valuestring);
+        if (!e)
+            e = add_entry(r, name->valuestring);
+        for (size_t i = have; i < n; i++)
+            add_version(e, tmpls[i - have], hashes[i - have]);
+        cJSON_Delete(e->doc);
+        e->doc = doc;
+        doc = NULL;
+        pthread_rwlock_unlock(&r->lock);
+    }
+    pthread_mutex_unlock(&r->write_lock);
+    free(tmpls);
+    free(hashes);
+    cJSON_Delete(doc);
+    return rc;
+}
+
 void sy_prompt_registry_list(sy_prompt_registry *r, sy_prompt_reply *out)
 {
     memset(out, 0, sizeof(*out));

@@ -58,6 +58,17 @@ void sy_prompt_registry_create_version(sy_prompt_registry *r, const char *name,
  * the move is appended to the prompt's label history. */
 void sy_prompt_registry_move_label(sy_prompt_registry *r, const char *name, const char *label,
                                    const struct cJSON *body, uint64_t now_ms, sy_prompt_reply *out);
+/* Cluster mode: take a prompt's whole document as another node committed it (JSON text)
+ * and commit it here, so that its versions and labels resolve identically on every node.
+ * Versions are append-only and label moves are appended to label_history, so the
+ * document that has come further (more versions, or as many and a longer label history)
+ * wins. 0 adopted; 1 this node's document has come as far (an older change read late, or
+ * a resend); -1 text that is not a prompt document, or versions that differ from this
+ * node's (a version created on two nodes at once: not merged, logged by the caller);
+ * SY_ERR_IO the store could not commit. Thread-safe (takes write_lock). */
+int sy_prompt_registry_adopt(sy_prompt_registry *r, const char *json, size_t len);
+/* The prompt's document as JSON text (malloc'd) for publishing, or NULL. */
+char *sy_prompt_registry_doc_json(sy_prompt_registry *r, const char *name);
 /* GET /admin/prompts (list) and GET /admin/prompts/{name} (the whole document). */
 void sy_prompt_registry_list(sy_prompt_registry *r, sy_prompt_reply *out);
 void sy_prompt_registry_get(sy_prompt_registry *r, const char *name, sy_prompt_reply *out);

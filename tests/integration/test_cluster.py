@@ -48,20 +48,22 @@ def redis_cmd(port, *args, timeout=2.0):
 
 
 class Redis:
-    def __init__(self, tmp, port=None):
+    def __init__(self, tmp, port=None, extra=()):
         self.dir = tmp
         self.dir.mkdir(exist_ok=True)
         self.port = port or free_port()
+        self.extra = list(extra)  # e.g. --requirepass
         self.start()
 
     def start(self):
         self.proc = Proc(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                           "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-                          "--dir", str(self.dir)], self.dir / "redis.log")
+                          "--dir", str(self.dir), *self.extra], self.dir / "redis.log")
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
-                if "PONG" in redis_cmd(self.port, "PING"):
+                reply = redis_cmd(self.port, "PING")
+                if "PONG" in reply or "NOAUTH" in reply:
                     return
             except OSError:
                 pass
@@ -115,11 +117,10 @@ def loadgen(gw, fake, n, summary, seed, feedback=1.0, c=4):
     return json.loads(summary.read_text())
 
 
-def same_learned(*nodes, request_slack=0):
-    """The nodes' learners have learned from the same requests and rating weights (the
-    request outcomes may differ by request_slack per arm; ratings always agree exactly)."""
+def same_learned(*nodes):
+    """The nodes' learners have learned from the same requests and rating weights."""
     ls = [learned(n) for n in nodes]
-    return all(abs(l[m]["requests"] - ls[0][m]["requests"]) < 0.5 + request_slack and
+    return all(abs(l[m]["requests"] - ls[0][m]["requests"]) < 0.5 and
                abs(l[m]["ratings"] - ls[0][m]["ratings"]) < 1e-6 and
                abs(l[m]["rating_sum"] - ls[0][m]["rating_sum"]) < 1e-6
                for l in ls[1:] for m in ls[0])
@@ -382,15 +383,18 @@ def traffic(gw, stop, codes, lock):
                            data=json.dumps({"request_id": r.headers["x-switchyard-request-id"],
                                             "rating": "up" if i % 3 else "down"}))
                 got.append(f.status_code)
-        except requests.ConnectionError:
+        except requests.RequestException as e:
             if getattr(gw, "killed", False):
                 return  # this node was killed on purpose
-            raise
+            got = [repr(e)]  # counted as a failed request (the thread goes on)
         with lock:
             codes.extend(got)
 
 
 def test_redis_down_nodes_keep_serving_and_catch_up(cluster):
+    """The issue's test: Redis killed for 10 s under load on two nodes (one of them also
+    killed -9 meanwhile and started again without Redis): not one request fails, the
+    backlogs drain, and both nodes learn from exactly the same observations again."""
     fake, redis, make = cluster
     a, b = make("a"), make("b")
     stop, lock, codes = threading.Event(), threading.Lock(), []
@@ -404,6 +408,7 @@ def test_redis_down_nodes_keep_serving_and_catch_up(cluster):
     threads = run(a) + run(b)
     time.sleep(1.0)
     redis.stop(signal.SIGKILL)
+    down_at = time.time()
     time.sleep(1.0)
     down = status(a)
     print("A while Redis is down:", down)
@@ -412,25 +417,81 @@ def test_redis_down_nodes_keep_serving_and_catch_up(cluster):
     b.killed = True
     b2 = restart(make, b)
     threads += run(b2)
-    time.sleep(3.0)
+    time.sleep(max(0.0, 10.0 - (time.time() - down_at)))
+    held = time.time() - down_at
     redis.start()  # the same port and AOF directory
     time.sleep(1.5)
     stop.set()
     for t in threads:
         t.join()
     bad = [c for c in codes if c != 200]
-    print(f"{len(codes)} answers while Redis was killed for ~5 s; not 200: {len(bad)}")
+    print(f"{len(codes)} answers while Redis was down for {held:.1f} s; not 200: {len(bad)}")
+    assert held >= 10.0
     assert codes and not bad, bad[:10]
-    # backlogs drain and both nodes learn from the same observations again
-    assert wait_until(lambda: status(a)["backlog"] == 0 and status(b2)["backlog"] == 0, 20)
-    # Known gap (docs/scale-out.md, Redis down or slow): when a node is killed -9 during
-    # the outage, one unrated request outcome was once counted on one node and not the
-    # other (1 run in ~16 under ASan: 109 against 108 on one arm). Ratings — what the
-    # learner's quality estimate rests on — must agree exactly.
-    assert wait_until(lambda: same_learned(a, b2, request_slack=1), 20), \
-        json.dumps([learned(a), learned(b2)])
+    # backlogs drain and both nodes learn from exactly the same observations again
+    assert wait_until(lambda: status(a)["backlog"] == 0 and status(b2)["backlog"] == 0, 30)
+    assert wait_until(lambda: same_learned(a, b2), 20), json.dumps([learned(a), learned(b2)])
     st = status(a)
     assert st["redis_up"] and st["nodes_seen"] == 2, st
+
+
+# ---- Redis AUTH ------------------------------------------------------------------------
+
+REDIS_PASSWORD = "s3cret-redis-pass-0123"
+
+
+def test_redis_auth_password_and_acl_user(tmp_path, monkeypatch):
+    """A Redis that requires a password (requirepass) and an ACL user: nodes configured with
+    password_env (and username) learn from each other; a node with a wrong password keeps
+    serving alone and says so; the password is never in a node's output."""
+    fd = tmp_path / "fake"
+    fd.mkdir()
+    fake = FakeProvider(fd, SCENARIO)
+    redis = Redis(tmp_path / "redis", extra=[
+        "--requirepass", REDIS_PASSWORD,
+        "--user", "gw", "on", ">acl-pass-0456", "~sy:*", "&*", "+@all"])
+    monkeypatch.setenv("SY_TEST_REDIS_PASSWORD", REDIS_PASSWORD)
+    monkeypatch.setenv("SY_TEST_REDIS_ACL", "acl-pass-0456")
+    monkeypatch.setenv("SY_TEST_REDIS_WRONG", "not-the-password")
+    nodes = []
+    try:
+        def make(name, **cluster):
+            cfg = learning_config(fake.url, name, redis.url)
+            cfg["cluster"].update(cluster)
+            d = tmp_path / name
+            d.mkdir()
+            nodes.append(Gateway(d, cfg))
+            return nodes[-1]
+
+        a = make("a", password_env="SY_TEST_REDIS_PASSWORD")
+        b = make("b", username="gw", password_env="SY_TEST_REDIS_ACL")
+        bad = make("bad", password_env="SY_TEST_REDIS_WRONG")
+        for gw in (a, b):
+            assert wait_until(lambda: status(gw)["redis_up"]), status(gw)
+        for _ in range(20):
+            chat(a)
+        assert wait_until(lambda: sum(v["requests"] for v in learned(b).values()) == 20), \
+            learned(b)
+        st = status(bad)
+        assert not st["redis_up"] and st["auth_failed"], st
+        # check-config names a password_env that is not set (and never prints a password)
+        cfg = dict(a.config, cluster=dict(a.config["cluster"], password_env="SY_TEST_UNSET_VAR"))
+        (tmp_path / "unset.json").write_text(json.dumps(cfg))
+        cc = subprocess.run([BIN, "check-config", str(tmp_path / "unset.json")],
+                            capture_output=True, text=True, timeout=30)
+        assert cc.returncode == 0 and "SY_TEST_UNSET_VAR" in cc.stderr, cc.stderr
+        assert status(a)["auth_failed"] is False
+        chat(bad)  # serving alone
+        assert sum(v["requests"] for v in learned(a).values()) == 20  # nothing from bad
+    finally:
+        for gw in nodes:
+            assert gw.stop() == 0
+        redis.stop()
+        assert fake.proc.stop() == 0
+    for gw in nodes:
+        out = gw.proc.output() + gw.config_path.read_text()
+        for secret in (REDIS_PASSWORD, "acl-pass-0456", "not-the-password"):
+            assert secret not in out, gw.dir
 
 
 # ---- conversations -----------------------------------------------------------------------
@@ -543,17 +604,25 @@ def test_experiment_started_on_one_node_assigns_identically_on_the_others(tmp_pa
         d = {"id": "exp1", "route": "chat", "unit": "user", "traffic": 0.5,
              "variants": [{"name": "ctl", "weight": 50},
                           {"name": "big", "weight": 50, "model": "large"}]}
-        assert admin(a, "POST", "/admin/experiments", d).status_code == 201
-        assert admin(a, "POST", "/admin/experiments/exp1/start").status_code == 200
-        r = admin(a, "PUT", "/admin/experiments/exp1/allocation",
-                  {"weights": {"ctl": 10, "big": 90}})
-        assert r.status_code == 200 and r.json()["allocation_version"] == 2
+        for gw in nodes:  # every node has seen the others' heartbeats
+            assert wait_until(lambda: status(gw)["nodes_seen"] == 3), status(gw)
+        # every admin change answers once B and C confirmed it (none lags here) ...
+        for method, path, body, code in (
+                ("POST", "/admin/experiments", d, 201),
+                ("POST", "/admin/experiments/exp1/start", None, 200),
+                ("PUT", "/admin/experiments/exp1/allocation",
+                 {"weights": {"ctl": 10, "big": 90}}, 200)):
+            r = admin(a, method, path, body)
+            assert r.status_code == code, r.text
+            assert sorted(r.json()["cluster"]["confirmed"]) == ["b", "c"], r.json()
+            assert r.json()["cluster"]["lagging"] == [], r.json()
+        assert r.json()["allocation_version"] == 2
 
         def state(gw):
             r = admin(gw, "GET", "/admin/experiments/exp1")
             return r.status_code == 200 and (r.json()["status"], r.json()["allocation_version"])
-        for gw in nodes[1:]:
-            assert wait_until(lambda: state(gw) == ("running", 2)), state(gw)
+        for gw in nodes[1:]:  # ... so it is in force there already, without waiting
+            assert state(gw) == ("running", 2), state(gw)
 
         def where(gw, unit):
             return admin(gw, "GET", f"/admin/experiments/exp1/assignment?unit={unit}").json()
@@ -577,6 +646,85 @@ def test_experiment_started_on_one_node_assigns_identically_on_the_others(tmp_pa
         assert fake.proc.stop() == 0
 
 
+def test_prompt_changed_on_one_node_resolves_identically_and_lagging_nodes_are_named(tmp_path):
+    """Prompt versions and labels made through any node's admin API are in force on every
+    node when the call answers; a node that cannot confirm in time (stopped) is named in
+    the answer, which comes after cluster.admin_wait_ms, and catches up when it resumes."""
+    fd = tmp_path / "fake"
+    fd.mkdir()
+    fake, redis = FakeProvider(fd, SCENARIO | {"models": {"fake-small": {}, "fake-large": {}}}), \
+        Redis(tmp_path / "redis")
+    nodes = []
+    try:
+        for name in ("a", "b", "c"):
+            cfg = gateway_config(fake.url)
+            cfg["cluster"] = {"redis_url": redis.url, "node_id": name, "admin_wait_ms": 1500}
+            nodes.append(node(tmp_path, name, cfg))
+        a, b, c = nodes
+        for gw in nodes:  # every node has seen the others' heartbeats
+            assert wait_until(lambda: status(gw)["nodes_seen"] == 3), status(gw)
+
+        def admin(gw, method, path, body=None):
+            return requests.request(method, gw.admin_url + path, headers=gw.admin_headers(),
+                                    timeout=30, data=None if body is None else json.dumps(body))
+
+        def render(gw, **ref):
+            r = admin(gw, "POST", "/admin/prompts/greet/render",
+                      dict(ref, variables={"who": "Ada"}))
+            return r.status_code, r.json()
+
+        v1 = {"messages": [{"role": "system", "content": "Be brief."},
+                           {"role": "user", "content": "Hello {{who}}"}],
+              "variables": {"who": {"type": "string"}}}
+        v2 = {"messages": [{"role": "user", "content": "Good day, {{who}}"}],
+              "variables": {"who": {"type": "string"}}}
+        r = admin(a, "POST", "/admin/prompts/greet/versions", v1)
+        assert r.status_code == 201, r.text
+        assert sorted(r.json()["cluster"]["confirmed"]) == ["b", "c"], r.json()
+        r = admin(b, "POST", "/admin/prompts/greet/versions", v2)  # the next one on B
+        assert r.status_code == 201 and r.json()["version"] == 2, r.text
+        assert sorted(r.json()["cluster"]["confirmed"]) == ["a", "c"], r.json()
+        r = admin(c, "PUT", "/admin/prompts/greet/labels/production", {"version": 1})
+        assert r.status_code == 200 and r.json()["cluster"]["lagging"] == [], r.text
+        # the same documents, versions and label on every node, at once
+        docs = [admin(gw, "GET", "/admin/prompts/greet").json() for gw in nodes]
+        assert docs[0] == docs[1] == docs[2], docs
+        assert [v["version"] for v in docs[0]["versions"]] == [1, 2]
+        assert docs[0]["labels"] == {"production": 1}
+        got = [render(gw, label="production") for gw in nodes]
+        assert got[0] == got[1] == got[2] and got[0][0] == 200, got
+        assert "Hello Ada" in json.dumps(got[0][1])
+        # a request through C with A's prompt reference is rendered from the same version
+        r = requests.post(c.url + "/v1/chat/completions", headers=c.headers(), timeout=10,
+                          json={"model": "chat", "prompt": {"id": "greet", "label": "production",
+                                                            "variables": {"who": "Ada"}}})
+        assert r.status_code == 200, r.text
+        assert r.headers["x-switchyard-prompt"] == "greet@1"
+
+        # C stops answering (alive as far as its last heartbeat says): A's change waits
+        # cluster.admin_wait_ms, then answers and names C
+        c.proc.p.send_signal(signal.SIGSTOP)
+        try:
+            t0 = time.time()
+            r = admin(a, "PUT", "/admin/prompts/greet/labels/production", {"version": 2})
+            waited = time.time() - t0
+            assert r.status_code == 200, r.text
+            print("answer with C stopped:", r.json(), f"after {waited:.2f} s")
+            assert r.json()["cluster"]["confirmed"] == ["b"], r.json()
+            assert r.json()["cluster"]["lagging"] == ["c"], r.json()
+            assert 1.4 <= waited < 4.0
+        finally:
+            c.proc.p.send_signal(signal.SIGCONT)
+        # C catches up
+        assert wait_until(lambda: admin(c, "GET", "/admin/prompts/greet").json()["labels"] ==
+                          {"production": 2})
+    finally:
+        for gw in nodes:
+            assert gw.stop() == 0
+        redis.stop()
+        assert fake.proc.stop() == 0
+
+
 # ---- three nodes behind a round robin ----------------------------------------------------
 
 QUALITY = {"cheap": 0.7, "best": 0.9, "premium": 0.92}  # SCENARIO's hidden qualities
@@ -587,10 +735,16 @@ def round_robin(nodes, n, seed, threads=6):
     quality) on a random node. Returns the served models in order and the acknowledged
     ratings."""
     import random
-    lock, served, acked = threading.Lock(), [None] * n, []
+    lock, served, acked, errors = threading.Lock(), [None] * n, [], []
     counter = iter(range(n))
 
     def run(k):
+        try:
+            work(k)
+        except Exception as e:  # a thread's failure fails the test
+            errors.append(repr(e))
+
+    def work(k):
         rng, s = random.Random(seed * 100 + k), requests.Session()
         body = json.dumps({"model": "learn", "messages": [{"role": "user", "content": "q"}]})
         for i in counter:
@@ -613,6 +767,7 @@ def round_robin(nodes, n, seed, threads=6):
         t.start()
     for t in ts:
         t.join()
+    assert not errors, errors
     return served, acked
 
 
@@ -630,11 +785,10 @@ def test_three_nodes_learn_as_one(tmp_path):
         ups = {m: sum(1 for mm, up in acked if mm == m and up) for m in QUALITY}
 
         def complete(gw):
-            # request outcomes may differ by one per arm (the known gap in
-            # docs/scale-out.md); acknowledged ratings must all be there
+            # every served request and every acknowledged rating, exactly, on every node
             got = learned(gw)
             return all(got[m]["ratings"] == want[m] and got[m]["rating_sum"] == ups[m] and
-                       abs(got[m]["requests"] - want[m]) <= 1 for m in QUALITY)
+                       got[m]["requests"] == want[m] for m in QUALITY)
         for gw in nodes:
             assert wait_until(lambda: complete(gw), 20), \
                 json.dumps([str(gw.dir), learned(gw), want, ups])

@@ -184,6 +184,38 @@ static void test_identity_and_duplicates(void **state)
         sy_cluster_obs_clear(&d[i]);
 }
 
+/* The seen window remembers exactly the last n distinct ids, whatever their bits: ids
+ * that share their low bits (as FNV ids of similar requests do) do not push each other
+ * out, and the oldest is forgotten only when n newer ones came. Checked against a plain
+ * FIFO model over many random operations (which exercises the table's deletions). */
+static void test_seen_window_is_exact(void **state)
+{
+    (void)state;
+    enum { N = 500, OPS = 20000 };
+    sy_cluster_seen seen;
+    sy_cluster_seen_init(&seen, N);
+    static uint64_t fifo[N];
+    size_t count = 0, pos = 0;
+    uint64_t x = 88172645463325252ull;
+    for (int op = 0; op < OPS; op++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        /* half resends of a recent id, half new ids sharing their low 32 bits */
+        uint64_t id = (x & 1) && count ? fifo[(pos + N - 1 - (x >> 8) % count) % N]
+                                       : (((x >> 1) % 4000) << 32) | 0xabcdef;
+        int want = 0;
+        for (size_t k = 0; k < count && !want; k++)
+            want = fifo[k] == id;
+        assert_int_equal(sy_cluster_seen_check(&seen, id), want);
+        if (!want) {
+            fifo[pos] = id;
+            pos = (pos + 1) % N;
+            if (count < N)
+                count++;
+        }
+    }
+    sy_cluster_seen_free(&seen);
+}
+
 static void test_sha1_and_budget_keys(void **state)
 {
     char hex[41];
@@ -209,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_conversation),
         cmocka_unit_test(test_malformed_is_refused),
         cmocka_unit_test(test_identity_and_duplicates),
+        cmocka_unit_test(test_seen_window_is_exact),
         cmocka_unit_test(test_sha1_and_budget_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
