@@ -24,8 +24,7 @@
  * tail. The M draws share one draw of each arm's cost, latency and σ̃² and differ in the
  * quality noise (see propensity()). The estimate is the mean over M draws: unbiased,
  * never an indicator's 0/1 noise, floored at SY_PROPENSITY_FLOOR. M = 0 skips it (NAN). A
- * single eligible arm
- * has propensity exactly 1. Exact ties at the top (only when no quality noise enters a
+ * single eligible arm has propensity exactly 1. Exact ties at the top (only when no quality noise enters a
  * score) are broken uniformly at random and shared equally in the estimate.
  */
 #include "policy_internal.h"
