@@ -178,7 +178,7 @@ static void test_prior_only(void **state)
     assert_int_equal(sy_linreg_posterior(&pr, &st, D, 1.0, work, &post), SY_OK);
     assert_true(fabs(mu[0] - 0.8) < 1e-14 && fabs(mu[1]) < 1e-14 && fabs(mu[2]) < 1e-14);
     assert_true(post.a == 3 && fabs(post.b - 2) < 1e-14);
-    assert_true(fabs(ut[0] - 2) < 1e-14 && fabs(ut[D + 1] - 3) < 1e-14);
+    assert_true(fabs(ut[0] - 2) < 1e-14 && fabs(ut[D] - 3) < 1e-14); /* L_00, L_11 packed */
     sy_linreg_stats_free(&st);
 }
 
