@@ -8,7 +8,9 @@
  * the hot path a worker runs per request. Each kind is timed in R runs of S seconds of
  * thread CPU time; the median run is reported (min and max beside it). Contextual kinds use d
  * features, the others none, as the gateway configures them. A last row times the featurizer on a
- * typical ~300-byte message, which the gateway runs before a contextual decision.
+ * typical ~300-byte message, which the gateway runs before a contextual decision, and a
+ * last one a snapshot of the trained linear_thompson route (µs per snapshot, snapshots/s;
+ * the learner's cost of publishing).
  *
  *   decide_bench [--kind all|NAME] [--arms 11] [--dim 24] [--draws 4]
  *                [--rng mt19937|taus2] [--seconds 0.5] [--runs 5]
@@ -210,6 +212,34 @@ static void bench_featurize(const bench_opts *o)
            ns[0] / 1000, ns[o->runs - 1] / 1000, 1e9 / med, "-");
 }
 
+/* A snapshot of the trained linear_thompson route (decay, priors, one Cholesky
+ * factorisation per arm): what the gateway's store thread pays each time it publishes
+ * (at most every 5 ms), and the simulator every `refresh` requests. Same run protocol. */
+static void bench_snapshot(const bench_opts *o)
+{
+    gsl_rng *rng = gsl_rng_alloc(o->rng_type);
+    gsl_rng_set(rng, 1);
+    sy_policy_state *st = trained_state(SY_POLICY_LINEAR_THOMPSON, o, rng);
+    double ns[MAX_RUNS];
+    for (int r = -1; r < o->runs; r++) {
+        long n = 0;
+        double t0 = now_s(), t1;
+        do {
+            for (int b = 0; b < 16; b++, n++)
+                sy_policy_free(sy_policy_state_snapshot(st, 0));
+            t1 = now_s();
+        } while (t1 - t0 < (r < 0 ? o->seconds / 4 : o->seconds));
+        if (r >= 0)
+            ns[r] = (t1 - t0) / (double)n * 1e9;
+    }
+    qsort(ns, (size_t)o->runs, sizeof(double), cmp_double);
+    double med = o->runs % 2 ? ns[o->runs / 2] : (ns[o->runs / 2 - 1] + ns[o->runs / 2]) / 2;
+    printf("%-16s %3zu %3s %9.3f %8.3f %8.3f %14.0f %10s\n", "(snapshot)", o->dim, "-", med / 1000,
+           ns[0] / 1000, ns[o->runs - 1] / 1000, 1e9 / med, "-");
+    sy_policy_state_free(st);
+    gsl_rng_free(rng);
+}
+
 int main(int argc, char **argv)
 {
     bench_opts o = {.arms = 11,
@@ -261,7 +291,9 @@ int main(int argc, char **argv)
     for (int k = SY_POLICY_UNIFORM; k <= SY_POLICY_CLUSTER_THOMPSON; k++)
         if (all || k == (int)only)
             bench_kind((sy_policy_kind)k, &o);
-    if (all)
+    if (all) {
         bench_featurize(&o);
+        bench_snapshot(&o);
+    }
     return 0;
 }

@@ -10,10 +10,10 @@
  *   Λ = Λ0 + A,   μ = Λ⁻¹(Λ0μ0 + c),   a = a0 + n/2,   b = b0 + ½(S + μ0ᵀΛ0μ0 − μᵀΛμ).
  * With μ0 = 0 and Λ0 = λI, μ is the ridge-regression solution.
  *
- * The posterior keeps the Cholesky factor Λ = L·Lᵀ (computed once per snapshot by
- * gsl_linalg_cholesky_decomp1), stored as Lᵀ row by row (L column by column) with the
- * reciprocal diagonal, which is the layout the hot-path forward substitution streams.
- * Nothing ever inverts Λ.
+ * The posterior keeps the Cholesky factor Λ = L·Lᵀ (computed once per snapshot), its
+ * lower triangle packed column by column (column j: L_jj … L_(d−1)j, d(d+1)/2 doubles in
+ * all) with the reciprocal diagonal, which is the layout the hot-path forward
+ * substitution streams. Nothing ever inverts Λ.
  *
  * The same stats serve the non-contextual Beta model through n and sum_r alone
  * (d = 0: xr and xx are NULL).
@@ -40,7 +40,7 @@ typedef struct sy_linreg_prior {
 /* Storage (ut, inv_diag, mu) is owned by whoever built the posterior. */
 typedef struct sy_linreg_post {
     size_t d;
-    double *ut;       /* d·d: Lᵀ row-major (upper triangle; the rest is 0) */
+    double *ut;       /* d(d+1)/2: L packed column by column (= Lᵀ's rows) */
     double *inv_diag; /* d: 1/L_ii */
     double *mu;       /* d: posterior mean */
     double a, b;      /* σ² ~ InvGamma(a, b) */
@@ -54,8 +54,8 @@ void sy_linreg_scale(sy_linreg_stats *s, size_t d, double f);
 
 /*
  * Compute the posterior of the data in s, every sum multiplied by `decay` (the discount
- * since s->t; 1 for none), into out (whose arrays hold d·d, d and d doubles); work
- * holds d·d doubles. Returns SY_OK, or SY_ERR_STATE when Λ is not positive definite
+ * since s->t; 1 for none), into out (whose arrays hold d(d+1)/2, d and d doubles); work
+ * holds d doubles. Returns SY_OK, or SY_ERR_STATE when Λ is not positive definite
  * (only possible after inconsistent negative weights): out is then the prior alone.
  */
 int sy_linreg_posterior(const sy_linreg_prior *pr, const sy_linreg_stats *s, size_t d, double decay,

@@ -27,11 +27,12 @@
  * on whichever snapshot they hold; decide never allocates, never factors a matrix and
  * never writes to the snapshot. sy_policy_new_uniform() builds a stateless snapshot.
  *
- * GSL: snapshots factor matrices with gsl_linalg_cholesky_decomp1, which reports a
- * matrix that is not positive definite through GSL's error handler. Programs that link
- * this library must call gsl_set_error_handler_off() once at start-up (the default
- * handler aborts). Such a matrix can only arise from retracting ratings that were never
- * added; the arm then decides from its prior (sy_arm_summary.prior_fallback).
+ * Snapshots factor each precision matrix themselves (policies/linreg.c) and report one
+ * that is not positive definite, which can only arise from retracting ratings that were
+ * never added; the arm then decides from its prior (sy_arm_summary.prior_fallback).
+ * GSL: programs that link this library must call gsl_set_error_handler_off() once at
+ * start-up, so that a domain error in a GSL distribution function is returned rather
+ * than aborting (the default handler aborts).
  */
 #ifndef SY_POLICY_H
 #define SY_POLICY_H

@@ -151,14 +151,14 @@ sy_policy *sy_policy_state_snapshot(const sy_policy_state *st, double now)
 
     double *work = NULL;
     if (d) {
-        size_t per = d * d + 2 * d;
+        size_t np = sy_linreg_packed_len(d), per = np + 2 * d;
         p->block = sy_xmalloc(n * per * sizeof(double));
-        work = sy_xmalloc(d * d * sizeof(double));
+        work = sy_xmalloc(d * sizeof(double));
         for (size_t k = 0; k < n; k++) {
             double *base = p->block + k * per;
             p->arms[k].lin.ut = base;
-            p->arms[k].lin.inv_diag = base + d * d;
-            p->arms[k].lin.mu = base + d * d + d;
+            p->arms[k].lin.inv_diag = base + np;
+            p->arms[k].lin.mu = base + np + d;
         }
     }
     double pop_mu, pop_s;

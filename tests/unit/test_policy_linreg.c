@@ -178,7 +178,7 @@ static void test_prior_only(void **state)
     assert_int_equal(sy_linreg_posterior(&pr, &st, D, 1.0, work, &post), SY_OK);
     assert_true(fabs(mu[0] - 0.8) < 1e-14 && fabs(mu[1]) < 1e-14 && fabs(mu[2]) < 1e-14);
     assert_true(post.a == 3 && fabs(post.b - 2) < 1e-14);
-    assert_true(fabs(ut[0] - 2) < 1e-14 && fabs(ut[D + 1] - 3) < 1e-14);
+    assert_true(fabs(ut[0] - 2) < 1e-14 && fabs(ut[D] - 3) < 1e-14); /* L_00, L_11 packed */
     sy_linreg_stats_free(&st);
 }
 
@@ -214,6 +214,54 @@ static void test_project(void **state)
     }
     assert_true(fabs(mean - m) < 1e-12);
     assert_true(fabs(scale * scale - q) < 1e-12);
+}
+
+/* The blocked forward substitution (four columns at a time, then a scalar tail) at
+ * d = 4, 11 and 16: mean and scale² against Gauss–Jordan solves Λ·y = x, y = Λ⁻¹x, on
+ * a posterior from 60 random observations. */
+static void test_project_blocked(void **state)
+{
+    (void)state;
+    const size_t dims[] = {4, 11, 16};
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 77);
+    for (int t = 0; t < 3; t++) {
+        size_t d = dims[t];
+        sy_linreg_stats st;
+        sy_linreg_stats_init(&st, d);
+        double x[16];
+        for (int n = 0; n < 60; n++) {
+            for (size_t i = 0; i < d; i++)
+                x[i] = i == 0 ? 1 : gsl_ran_gaussian(rng, 1);
+            sy_linreg_add(&st, d, x, gsl_rng_uniform(rng), 0.5 + gsl_rng_uniform(rng));
+        }
+        sy_linreg_prior pr = {
+            .bias_mean = 0.5, .bias_precision = 2, .ridge = 3, .a0 = 1, .b0 = 0.2};
+        double ut[16 * 16], inv_diag[16], mu[16], work[16 * 16];
+        sy_linreg_post post = {.ut = ut, .inv_diag = inv_diag, .mu = mu};
+        assert_int_equal(sy_linreg_posterior(&pr, &st, d, 1.0, work, &post), SY_OK);
+        double lam[16 * 16]; /* Λ = Λ0 + A from the packed sums */
+        const double *row = st.xx;
+        for (size_t i = 0; i < d; i++) {
+            for (size_t j = i; j < d; j++)
+                lam[i * d + j] = lam[j * d + i] = row[j - i];
+            lam[i * d + i] += i == 0 ? pr.bias_precision : pr.ridge;
+            row += d - i;
+        }
+        for (size_t i = 0; i < d; i++)
+            x[i] = gsl_ran_gaussian(rng, 1);
+        double y[16], v[16], mean, scale, q = 0, m = 0;
+        gauss_solve(lam, x, y, d);
+        for (size_t i = 0; i < d; i++) {
+            q += x[i] * y[i];
+            m += x[i] * mu[i];
+        }
+        sy_linreg_project(&post, x, v, &mean, &scale);
+        assert_true(fabs(mean - m) < 1e-12);
+        assert_true(fabs(scale * scale - q) < 1e-10 * q);
+        sy_linreg_stats_free(&st);
+    }
+    gsl_rng_free(rng);
 }
 
 /* 100k seeded draws of θ | σ²: sample mean within 5 standard errors of μ, sample
@@ -312,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_prior_only),
         cmocka_unit_test_setup_teardown(test_decay_argument, setup, teardown),
         cmocka_unit_test_setup_teardown(test_project, setup, teardown),
+        cmocka_unit_test(test_project_blocked),
         cmocka_unit_test_setup_teardown(test_theta_moments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_projected_matches_full, setup, teardown),
         cmocka_unit_test(test_indefinite_falls_back_to_prior),
