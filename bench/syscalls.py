@@ -82,11 +82,25 @@ def start(servers, tmp, tag, binary, up_url, workers):
     return p, url
 
 
+def write_bytes(pid):
+    """Bytes the process caused to be written to storage so far (/proc/<pid>/io: page
+    cache pages it dirtied, whoever writes them back later); None when unreadable."""
+    try:
+        for line in open(f"/proc/{pid}/io"):
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def cpu_phase(p, url, secs, conns):
     store_tid = store_thread(p.pid)
     t0 = threads(p.pid)
+    w0 = write_bytes(p.pid)
     r = compare.wrk(url, conns, secs, "bench")
     t1 = threads(p.pid)
+    w1 = write_bytes(p.pid)
     hz = os.sysconf("SC_CLK_TCK")
     per = {}
     for tid, (name, u, s) in t1.items():
@@ -95,7 +109,8 @@ def cpu_phase(p, url, secs, conns):
         a = per.setdefault(k, [0.0, 0.0])
         a[0] += (u - u0) / hz / r["requests"] * 1e6
         a[1] += (s - s0) / hz / r["requests"] * 1e6
-    return r["rps"], per
+    kb = (w1 - w0) / r["requests"] / 1024 if w0 is not None and w1 is not None else None
+    return r["rps"], per, kb
 
 
 def strace_phase(p, url, secs, conns, tmp, tag):
@@ -165,18 +180,25 @@ def main():
              "are inflated by the load, system-call counts are not).", "",
              "| binary | req/s | thread | user µs/req | system µs/req | total µs/req |",
              "|---|---|---|---|---|---|"]
+    written = []
     for tag in bins:
         rps = statistics.median(x[0] for x in cpu[tag])
-        kinds = sorted({k for _, per in cpu[tag] for k in per})
+        kinds = sorted({k for _, per, _ in cpu[tag] for k in per})
         tot = [0.0, 0.0]
         for k in kinds:
-            u = statistics.median(per.get(k, [0, 0])[0] for _, per in cpu[tag])
-            s = statistics.median(per.get(k, [0, 0])[1] for _, per in cpu[tag])
+            u = statistics.median(per.get(k, [0, 0])[0] for _, per, _ in cpu[tag])
+            s = statistics.median(per.get(k, [0, 0])[1] for _, per, _ in cpu[tag])
             tot[0] += u
             tot[1] += s
             lines.append(f"| {tag} | {rps:,.0f} | {k} | {u:.1f} | {s:.1f} | {u + s:.1f} |")
         lines.append(f"| {tag} | {rps:,.0f} | **all** | {tot[0]:.1f} | {tot[1]:.1f} | "
                      f"**{tot[0] + tot[1]:.1f}** |")
+        kbs = [kb for _, _, kb in cpu[tag] if kb is not None]
+        if kbs:
+            written.append(f"{tag} {statistics.median(kbs):.1f} KiB")
+    if written:
+        lines += ["", "Written to storage per request (`/proc/<pid>/io` write_bytes over the "
+                  "CPU runs, median): " + ", ".join(written) + "."]
     for tag, (n, calls) in sc.items():
         lines += ["", f"System calls per request, {tag} ({n:,} requests under strace):", "",
                   "| thread | calls/req | by call |", "|---|---|---|"]
