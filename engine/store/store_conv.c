@@ -130,10 +130,12 @@ static int pending_put(conv_pending *p, const uint8_t id[16], const sy_conv_stat
     return 0;
 }
 
-/* A thumbs-down in `cur` that `st` has not seen wins (the next turn is not good). */
-static int merge_down(sy_conv_state *st, const sy_conv_state *cur)
+/* A thumbs-down in `cur` that `st` has not seen wins (the next turn is not good),
+ * unless `cur` had expired when st's turn was taken (st is a new conversation then). */
+static int merge_down(const sy_store *s, sy_conv_state *st, const sy_conv_state *cur)
 {
-    if (cur->thumbs_down <= st->thumbs_down)
+    if (cur->thumbs_down <= st->thumbs_down ||
+        cur->last_ts_ms + s->opts.conv_ttl_ms < st->last_ts_ms)
         return 0;
     st->thumbs_down = cur->thumbs_down;
     st->good_turns = 0;
@@ -177,14 +179,7 @@ static void count_unsaved(sy_store *s, uint64_t n)
 
 int sy_store_conv_get(sy_store *s, const uint8_t id[16], uint64_t now_ms, sy_conv_state *out)
 {
-    conv_slot *c = sy_store_conv_slot(s, id);
-    int rc = -1;
-    pthread_mutex_lock(&c->lock);
-    if (c->valid && memcmp(c->id, id, 16) == 0) {
-        *out = c->st;
-        rc = 0;
-    }
-    pthread_mutex_unlock(&c->lock);
+    int rc = sy_store_conv_cache_get(s, id, out);
     if (rc != 0) {
         pthread_mutex_lock(&s->conv_lock);
         rc = newest_in_memory(s, id, out);
@@ -201,9 +196,9 @@ int sy_store_conv_get(sy_store *s, const uint8_t id[16], uint64_t now_ms, sy_con
  * the set reached CONV_FLUSH_AT, -1 when it is full (not saved), else 0. */
 static int put_locked(sy_store *s, const uint8_t id[16], sy_conv_state *st)
 {
-    sy_conv_state cur;
-    if (newest_in_memory(s, id, &cur) == 0)
-        merge_down(st, &cur);
+    sy_conv_state cur; /* the cache is as new as pending unless another took its slot */
+    if (sy_store_conv_cache_get(s, id, &cur) == 0 || newest_in_memory(s, id, &cur) == 0)
+        merge_down(s, st, &cur);
     sy_store_conv_cache_put(s, id, st);
     if (pending_put(s->pending, id, st) != 0)
         return -1;
@@ -298,10 +293,11 @@ static int write_set(sy_store *s, const conv_pending *f, uint64_t *refused)
             if (mdb_get(txn, s->conv_dbi, &k, &old) == 0) {
                 if (sy_store_decode_conv(old.mv_data, old.mv_size, &cur) == 0 &&
                     sy_store_decode_conv(v.mv_data, v.mv_size, &mine) == 0 &&
-                    merge_down(&mine, &cur)) {
+                    merge_down(s, &mine, &cur)) {
                     sy_buf_reset(&b);
                     sy_store_encode_conv(&b, &mine);
                     v = (MDB_val){b.len, b.data};
+                    sy_store_conv_cache_merge_down(s, e->id, &mine); /* readers see it */
                 }
             } else if (entries >= s->opts.conv_max) {
                 (*refused)++;

@@ -143,6 +143,11 @@ int sy_store_was_dropped(const sy_store *s, const uint8_t id[16]);
 /* Replace the cached state of a conversation (workers and the store thread). */
 void sy_store_conv_cache_put(sy_store *s, const uint8_t id[16], const sy_conv_state *st);
 conv_slot *sy_store_conv_slot(sy_store *s, const uint8_t id[16]);
+/* The cached state of id: 0, or -1 when the slot holds another conversation. */
+int sy_store_conv_cache_get(sy_store *s, const uint8_t id[16], sy_conv_state *out);
+/* The write-behind merged a stored thumbs-down into st: the cache takes st unless it
+ * holds a later turn or another conversation. */
+void sy_store_conv_cache_merge_down(sy_store *s, const uint8_t id[16], const sy_conv_state *st);
 
 /* Conversation state (store_conv.c). Open DIR/conversations (a damaged one is replaced
  * by an empty one: it is soft state) and move conversations an older store kept in the
