@@ -65,9 +65,19 @@ def store_thread(pid):
     return others[0] if others else None
 
 
-def start(servers, tmp, tag, binary, up_url, workers):
+def merge(dst, src):
+    """Deep-merge the JSON object src into dst (the --set overrides)."""
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            merge(dst[k], v)
+        else:
+            dst[k] = v
+
+
+def start(servers, tmp, tag, binary, up_url, workers, overrides=None):
     cfg = compare.switchyard_config(tmp, up_url)
     cfg["workers"] = workers
+    merge(cfg, overrides or {})
     cfg["data_dir"] = str(tmp / f"data-{tag}")
     cfg["log"]["path"] = str(tmp / f"requests-{tag}.log")
     (tmp / f"{tag}.json").write_text(json.dumps(cfg))
@@ -147,6 +157,11 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--no-strace", action="store_true")
     ap.add_argument("--out")
+    ap.add_argument("--set", default="{}",
+                    help="JSON merged into the configuration of --bin (not the baseline), "
+                    "e.g. '{\"store\": {\"batch_ms\": 20}}'")
+    ap.add_argument("--set-baseline", default="{}",
+                    help="the same for --baseline (to compare settings of one binary)")
     a = ap.parse_args()
     if not a.no_strace and not shutil.which("strace"):
         sys.exit("strace not found (apt-get install strace)")
@@ -160,7 +175,9 @@ def main():
     try:
         up = compare.start_canned(servers, tmp)
         up_url = f"http://127.0.0.1:{up}/v1"
-        procs = {tag: start(servers, tmp, tag, b, up_url, a.workers) for tag, b in bins.items()}
+        sets = {"switchyard": json.loads(a.set), "baseline": json.loads(a.set_baseline)}
+        procs = {tag: start(servers, tmp, tag, b, up_url, a.workers, sets[tag])
+                 for tag, b in bins.items()}
         cpu = {tag: [] for tag in bins}
         for rnd in range(a.rounds):
             order = list(bins) if rnd % 2 == 0 else list(bins)[::-1]

@@ -230,11 +230,11 @@ static void *store_main(void *arg)
         }
         store_event *batch = s->head, *last = s->head;
         size_t n = 1;
-        s->ratings_queued -= (size_t)(last->kind == EV_FEEDBACK);
+        s->ratings_queued -= (size_t)sy_store_awaits_ack(last);
         while (last->next && n < s->opts.batch_max) {
             last = last->next;
             n++;
-            s->ratings_queued -= (size_t)(last->kind == EV_FEEDBACK);
+            s->ratings_queued -= (size_t)sy_store_awaits_ack(last);
         }
         s->head = last->next;
         if (!s->head)
@@ -391,8 +391,8 @@ static void enqueue(sy_store *s, store_event *e)
         s->head = e;
     s->tail = e;
     s->queued++;
-    s->ratings_queued += (size_t)(e->kind == EV_FEEDBACK);
-    if (s->queued == 1 || s->queued >= s->opts.batch_max || e->kind == EV_FEEDBACK)
+    s->ratings_queued += (size_t)sy_store_awaits_ack(e);
+    if (s->queued == 1 || s->queued >= s->opts.batch_max || sy_store_awaits_ack(e))
         pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }

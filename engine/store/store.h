@@ -118,7 +118,9 @@ void sy_store_close(sy_store *s);
 void sy_store_put_request(sy_store *s, const sy_store_request *r);
 
 /* Queue feedback; cb(ud, ack) is called exactly once, on the store thread, after the
- * rating is committed and synced (200) or rejected. */
+ * rating is committed and synced (200) or rejected. Without cb (an implicit signal that
+ * nobody waits for) it is committed with the next batch like a request record: it
+ * neither cuts the batch wait short nor forces a sync. */
 void sy_store_put_feedback(sy_store *s, const sy_store_feedback *f, sy_store_ack_cb cb, void *ud);
 
 /* The 32-byte secret for feedback tokens (created on first open, kept in meta). */

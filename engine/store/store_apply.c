@@ -197,7 +197,7 @@ static int apply_event(sy_store *s, MDB_txn *txn, store_event *e, int *synced_ac
     case EV_REQUEST:
         return apply_request(s, txn, (ev_request *)e);
     case EV_FEEDBACK:
-        *synced_acks = 1;
+        *synced_acks |= sy_store_awaits_ack(e); /* a client waits: on disk first */
         return apply_feedback(s, txn, (ev_feedback *)e);
     case EV_DEF: { /* acknowledged to an admin: synced like a rating */
         ev_def *d = (ev_def *)e;

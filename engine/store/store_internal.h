@@ -111,7 +111,7 @@ struct sy_store {
     pthread_rwlock_t map_lock;
     store_event *head, *tail;
     size_t queued;
-    size_t ratings_queued; /* feedback events in the queue (they skip the batch wait) */
+    size_t ratings_queued; /* awaited ratings in the queue (they skip the batch wait) */
     int stopping;
     sy_store_counters counters;
     sy_store_observer observer;
@@ -136,6 +136,14 @@ struct sy_store {
     uint64_t next_sweep_ms;    /* monotonic start of the next pass */
     uint8_t (*sweep_dead)[16]; /* one step's expired keys (allocated on first use) */
 };
+
+/* A rating someone waits for (a client's, through its callback): it skips the batch
+ * wait and its batch is synced before the verdict. An implicit signal (a rephrase, no
+ * callback) waits for its batch like a request record and forces no sync. */
+static inline int sy_store_awaits_ack(const store_event *e)
+{
+    return e->kind == EV_FEEDBACK && ((const ev_feedback *)e)->cb != NULL;
+}
 
 /* Was this request dropped by a failed batch lately? (store thread) */
 int sy_store_was_dropped(const sy_store *s, const uint8_t id[16]);
