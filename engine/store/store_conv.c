@@ -370,23 +370,16 @@ static void check_conv_dir(const char *path)
                  path, r.problem, moved ? "moved to data.mdb.damaged" : "could not move it");
 }
 
-/* Conversations an older store kept in the main environment move to the new one, once
- * (then the main environment's table is emptied). 0 or an LMDB error code. */
-static int migrate(sy_store *s)
+/* Copy the main environment's conversations into the conversation environment in one
+ * transaction (ones already there are kept). 0 or an LMDB error code. */
+static int copy_old(sy_store *s, size_t *moved)
 {
     MDB_txn *from = NULL, *to = NULL;
-    MDB_stat st;
+    MDB_cursor *cur = NULL;
+    *moved = 0;
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &from);
     if (rc == 0)
-        rc = mdb_stat(from, s->dbi[DB_CONVERSATIONS], &st);
-    if (rc || st.ms_entries == 0) {
-        if (from)
-            mdb_txn_abort(from);
-        return rc;
-    }
-    MDB_cursor *cur = NULL;
-    size_t moved = 0;
-    rc = mdb_txn_begin(s->conv_env, NULL, 0, &to);
+        rc = mdb_txn_begin(s->conv_env, NULL, 0, &to);
     if (rc == 0)
         rc = mdb_cursor_open(from, s->dbi[DB_CONVERSATIONS], &cur);
     MDB_val k, v;
@@ -396,18 +389,39 @@ static int migrate(sy_store *s)
         if (rc == MDB_KEYEXIST)
             rc = 0;
         else if (rc == 0)
-            moved++;
+            (*moved)++;
     }
     if (cur)
         mdb_cursor_close(cur);
-    mdb_txn_abort(from);
+    if (from)
+        mdb_txn_abort(from);
     if (rc == 0)
         rc = mdb_txn_commit(to);
     else if (to)
         mdb_txn_abort(to);
+    return rc;
+}
+
+/* Conversations an older store kept in the main environment move to the new one, once:
+ * copied (the map grows as needed), synced, then the main environment's table is
+ * emptied. 0 or an LMDB error code. */
+static int migrate(sy_store *s)
+{
+    MDB_txn *txn = NULL;
+    MDB_stat st;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_stat(txn, s->dbi[DB_CONVERSATIONS], &st);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (rc || st.ms_entries == 0)
+        return rc;
+    size_t moved = 0;
+    while ((rc = copy_old(s, &moved)) == MDB_MAP_FULL && grow_conv_map(s) == 0)
+        ;
     if (rc == 0)
         rc = mdb_env_sync(s->conv_env, 1); /* on disk before the old copy goes */
-    MDB_txn *txn = NULL;
+    txn = NULL;
     if (rc == 0)
         rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc == 0)
@@ -456,6 +470,7 @@ int sy_store_conv_open(sy_store *s, char *err, size_t err_len)
         rc = mdb_txn_commit(txn);
     else if (txn)
         mdb_txn_abort(txn);
+    pthread_rwlock_init(&s->conv_map_lock, NULL); /* grow_conv_map() during migrate() */
     if (rc == 0)
         rc = migrate(s);
     if (rc) {
@@ -463,9 +478,9 @@ int sy_store_conv_open(sy_store *s, char *err, size_t err_len)
                  mdb_strerror(rc));
         mdb_env_close(s->conv_env);
         s->conv_env = NULL;
+        pthread_rwlock_destroy(&s->conv_map_lock);
         return -1;
     }
-    pthread_rwlock_init(&s->conv_map_lock, NULL);
     pthread_mutex_init(&s->conv_lock, NULL);
     s->pending = pending_new();
     s->flushing = pending_new();

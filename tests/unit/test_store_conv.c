@@ -40,10 +40,12 @@ static int teardown(void **state)
     return store_test_rmdir(dir);
 }
 
+static size_t map_size = 16u << 20;
+
 static sy_store *open_store(unsigned flush_ms)
 {
     sy_store_opts o = {.dir = dir,
-                       .map_size = 16u << 20,
+                       .map_size = map_size,
                        .max_map_size = 256u << 20,
                        .batch_ms = 1,
                        .conv_flush_ms = flush_ms};
@@ -128,11 +130,13 @@ static void wait_flushes(sy_store *s, uint64_t at_least)
 }
 
 /* A burst of more than CONV_FLUSH_AT new conversations: all kept and readable, written
- * in more than one but far fewer transactions than puts. */
+ * in more than one but far fewer transactions than puts; the conversation environment's
+ * map starts at 1 MiB and grows (MDB_MAP_FULL) to hold them. */
 static void test_burst(void **state)
 {
     (void)state;
     uint64_t now = sy_wall_ms();
+    map_size = 1u << 20;
     sy_store *s = open_store(60000);
     for (uint32_t i = 0; i < 10000; i++)
         put(s, i, 1, now);
@@ -148,6 +152,12 @@ static void test_burst(void **state)
     sy_store_counters_get(s, &c);
     assert_int_equal(c.conv_unsaved, 0);
     sy_store_close(s);
+    map_size = 16u << 20;
+    struct stat sb;
+    char path[400];
+    snprintf(path, sizeof(path), "%s/conversations/data.mdb", dir);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true(sb.st_size > (1 << 20)); /* it did grow */
 }
 
 /* A request of conversation i, rated down; the verdict arrives after the commit. */
@@ -218,20 +228,22 @@ static void test_thumbs_down_wins(void **state)
 static void test_migrates_old_layout(void **state)
 {
     (void)state;
+    const uint32_t n = 20000;
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
     assert_int_equal(mdb_env_create(&env), 0);
     assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-    assert_int_equal(mdb_env_set_mapsize(env, 16u << 20), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 64u << 20), 0);
     assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "conversations", MDB_CREATE, &dbi), 0);
     uint64_t now = sy_wall_ms();
-    for (uint32_t i = 0; i < 300; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         uint8_t id[16];
         conv_id(id, i);
         sy_conv_state st = {.turn = 4, .last_ts_ms = now};
+        snprintf(st.last_text, sizeof(st.last_text), "an older store's conversation %u", i);
         sy_buf b = {0};
         sy_store_encode_conv(&b, &st);
         MDB_val k = {16, id}, v = {b.len, b.data};
@@ -241,9 +253,15 @@ static void test_migrates_old_layout(void **state)
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
 
+    struct stat sb;
+    char path[400];
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    assert_int_equal(stat(path, &sb), 0);
+    map_size = (size_t)sb.st_size + (256u << 10); /* what the main environment needs */
     sy_store *s = open_store(60000);
+    map_size = 16u << 20;
     sy_conv_state st;
-    for (uint32_t i = 0; i < 300; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         assert_int_equal(get(s, i, &st), 0);
         assert_int_equal(st.turn, 4);
     }
