@@ -225,10 +225,10 @@ void sy_store_put_conv(sy_store *s, const uint8_t id[16], const sy_conv_state *s
 void sy_store_conv_thumbs_down(sy_store *s, const uint8_t conv[16])
 {
     sy_conv_state stored, c;
+    if (atomic_load_explicit(&s->conv_pending_n, memory_order_relaxed) >= CONV_PENDING_MAX)
+        sy_store_conv_flush(s, 1); /* room for this state */
     /* the environment changes only on this thread: read it outside the lock */
     int in_env = env_get(s, conv, &stored) == 0;
-    if (atomic_load_explicit(&s->conv_pending_n, memory_order_relaxed) >= CONV_PENDING_MAX)
-        sy_store_conv_flush(s, 1);
     pthread_mutex_lock(&s->conv_lock);
     int known = newest_in_memory(s, conv, &c) == 0;
     if (!known && in_env) {
