@@ -38,6 +38,7 @@ section "Policy decisions" "$build/bench/decide_bench" --arms 11 --dim 24 --seco
 section "Simulator decisions (linear Thompson, K = 11)" "$bin" sim --bench
 section "Store" "$build/bench/store_bench" 200000 1000
 section "Guardrails matching (CPU time per KB)" "$build/bench/guard_bench" --seconds 0.5 --runs 5
+section "Hashing per request (feedback token, key and conversation digests)" "$build/bench/hash_bench" --seconds 0.3 --runs 5
 section "Gateway overhead against fake-provider" bench/overhead.sh "$bin" 5
 if command -v redis-server >/dev/null 2>&1; then # cluster mode on against off (docs/scale-out.md)
   section "Cluster mode on Redis" /usr/bin/python3 bench/cluster.py --bin "$bin" --rounds 5

@@ -9,6 +9,10 @@
  * 2. Ratings: `ratings` feedback events, each waiting for its acknowledgement (commit +
  *    fsync) before the next, give the acknowledgement latency p50/p99; then the same
  *    number with 64 in flight gives acknowledged ratings per second.
+ * 3. Conversations (issue 17): a second thread puts new conversation states at 5,000/s
+ *    for 3 s (written behind by the store thread, store_conv.c) while ratings are
+ *    acknowledged one at a time: their latency beside the write-behind, how many states
+ *    each write-behind transaction held, and whether any state was not saved.
  * Runs in a fresh directory under /tmp; prints one line per figure.
  */
 #include "request_id.h"
@@ -55,6 +59,77 @@ static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+typedef struct conv_load {
+    sy_store *s;
+    long rate, seconds, put;
+} conv_load;
+
+/* Put new conversation states at l->rate per second for l->seconds (paced per 50). */
+static void *conv_producer(void *arg)
+{
+    conv_load *l = arg;
+    double t0 = now_s();
+    long total = l->rate * l->seconds;
+    for (long i = 0; i < total; i++) {
+        uint8_t id[16] = {0x42};
+        memcpy(id + 8, &i, sizeof(i));
+        id[3] = (uint8_t)(i * 131);
+        id[5] = (uint8_t)(i >> 3);
+        sy_conv_state st = {.turn = 1, .last_ts_ms = 1795000000000ull};
+        snprintf(st.last_text, sizeof(st.last_text),
+                 "Explain the difference between a mutex and a semaphore (%ld)", i);
+        sy_store_put_conv(l->s, id, &st);
+        l->put++;
+        if (i % 50 == 49) {
+            double ahead = (double)(i + 1) / (double)l->rate - (now_s() - t0);
+            if (ahead > 0) {
+                struct timespec ts = {0, (long)(ahead * 1e9)};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Part 3: rating acknowledgements one at a time beside the conversation write-behind. */
+static void conversations(sy_store *s, uint8_t (*ids)[16], long n_req, acks *k, double *lat,
+                          long n_lat)
+{
+    sy_store_counters c0, c1;
+    sy_store_counters_get(s, &c0);
+    conv_load l = {.s = s, .rate = 5000, .seconds = 3};
+    pthread_t t;
+    pthread_create(&t, NULL, conv_producer, &l);
+    sy_store_feedback f = {.value = 1, .ts_ms = 1795000000001ull, .key_name = "bench"};
+    long n = 0, base = k->done;
+    double end = now_s() + (double)l.seconds;
+    while (n < n_lat && now_s() < end) {
+        memcpy(f.id, ids[(n * 13) % n_req], 16);
+        double a = now_s();
+        sy_store_put_feedback(s, &f, on_ack, k);
+        wait_acks(k, base + n + 1);
+        lat[n++] = now_s() - a;
+    }
+    pthread_join(t, NULL);
+    for (int i = 0; i < 300; i++) { /* the last write-behind: at most ~1 s later */
+        sy_store_counters_get(s, &c1);
+        if (c1.conv_flushes > c0.conv_flushes && i > 150)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    sy_store_counters_get(s, &c1);
+    qsort(lat, (size_t)n, sizeof(double), cmp_double);
+    uint64_t flushes = c1.conv_flushes - c0.conv_flushes;
+    printf("conversations: %ld new states put at %ld/s, written in %llu write-behind "
+           "transactions (%.0f states each), %llu not saved; rating acknowledgement beside "
+           "them: p50 %.2f ms, p99 %.2f ms (%ld ratings)\n",
+           l.put, l.rate, (unsigned long long)flushes,
+           (double)l.put / (double)(flushes ? flushes : 1),
+           (unsigned long long)(c1.conv_unsaved - c0.conv_unsaved), 1e3 * lat[n / 2],
+           1e3 * lat[(long)((double)n * 0.99)], n);
 }
 
 int main(int argc, char **argv)
@@ -141,6 +216,7 @@ int main(int argc, char **argv)
     double t_fb = now_s() - t1;
     printf("ratings with 64 in flight: %ld in %.3f s = %.0f acknowledged ratings/s\n", n_fb, t_fb,
            (double)n_fb / t_fb);
+    conversations(s, ids, n_req, &k, lat, n_fb);
     sy_store_counters c;
     sy_store_counters_get(s, &c);
     printf("batches %llu (%.1f events per transaction), map %zu MiB after %llu growths\n",

@@ -65,9 +65,19 @@ def store_thread(pid):
     return others[0] if others else None
 
 
-def start(servers, tmp, tag, binary, up_url, workers):
+def merge(dst, src):
+    """Deep-merge the JSON object src into dst (the --set overrides)."""
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            merge(dst[k], v)
+        else:
+            dst[k] = v
+
+
+def start(servers, tmp, tag, binary, up_url, workers, overrides=None):
     cfg = compare.switchyard_config(tmp, up_url)
     cfg["workers"] = workers
+    merge(cfg, overrides or {})
     cfg["data_dir"] = str(tmp / f"data-{tag}")
     cfg["log"]["path"] = str(tmp / f"requests-{tag}.log")
     (tmp / f"{tag}.json").write_text(json.dumps(cfg))
@@ -82,11 +92,25 @@ def start(servers, tmp, tag, binary, up_url, workers):
     return p, url
 
 
+def write_bytes(pid):
+    """Bytes the process caused to be written to storage so far (/proc/<pid>/io: page
+    cache pages it dirtied, whoever writes them back later); None when unreadable."""
+    try:
+        for line in open(f"/proc/{pid}/io"):
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def cpu_phase(p, url, secs, conns):
     store_tid = store_thread(p.pid)
     t0 = threads(p.pid)
+    w0 = write_bytes(p.pid)
     r = compare.wrk(url, conns, secs, "bench")
     t1 = threads(p.pid)
+    w1 = write_bytes(p.pid)
     hz = os.sysconf("SC_CLK_TCK")
     per = {}
     for tid, (name, u, s) in t1.items():
@@ -95,7 +119,8 @@ def cpu_phase(p, url, secs, conns):
         a = per.setdefault(k, [0.0, 0.0])
         a[0] += (u - u0) / hz / r["requests"] * 1e6
         a[1] += (s - s0) / hz / r["requests"] * 1e6
-    return r["rps"], per
+    kb = (w1 - w0) / r["requests"] / 1024 if w0 is not None and w1 is not None else None
+    return r["rps"], per, kb
 
 
 def strace_phase(p, url, secs, conns, tmp, tag):
@@ -132,6 +157,11 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--no-strace", action="store_true")
     ap.add_argument("--out")
+    ap.add_argument("--set", default="{}",
+                    help="JSON merged into the configuration of --bin (not the baseline), "
+                    "e.g. '{\"store\": {\"batch_ms\": 20}}'")
+    ap.add_argument("--set-baseline", default="{}",
+                    help="the same for --baseline (to compare settings of one binary)")
     a = ap.parse_args()
     if not a.no_strace and not shutil.which("strace"):
         sys.exit("strace not found (apt-get install strace)")
@@ -145,7 +175,9 @@ def main():
     try:
         up = compare.start_canned(servers, tmp)
         up_url = f"http://127.0.0.1:{up}/v1"
-        procs = {tag: start(servers, tmp, tag, b, up_url, a.workers) for tag, b in bins.items()}
+        sets = {"switchyard": json.loads(a.set), "baseline": json.loads(a.set_baseline)}
+        procs = {tag: start(servers, tmp, tag, b, up_url, a.workers, sets[tag])
+                 for tag, b in bins.items()}
         cpu = {tag: [] for tag in bins}
         for rnd in range(a.rounds):
             order = list(bins) if rnd % 2 == 0 else list(bins)[::-1]
@@ -165,18 +197,25 @@ def main():
              "are inflated by the load, system-call counts are not).", "",
              "| binary | req/s | thread | user µs/req | system µs/req | total µs/req |",
              "|---|---|---|---|---|---|"]
+    written = []
     for tag in bins:
         rps = statistics.median(x[0] for x in cpu[tag])
-        kinds = sorted({k for _, per in cpu[tag] for k in per})
+        kinds = sorted({k for _, per, _ in cpu[tag] for k in per})
         tot = [0.0, 0.0]
         for k in kinds:
-            u = statistics.median(per.get(k, [0, 0])[0] for _, per in cpu[tag])
-            s = statistics.median(per.get(k, [0, 0])[1] for _, per in cpu[tag])
+            u = statistics.median(per.get(k, [0, 0])[0] for _, per, _ in cpu[tag])
+            s = statistics.median(per.get(k, [0, 0])[1] for _, per, _ in cpu[tag])
             tot[0] += u
             tot[1] += s
             lines.append(f"| {tag} | {rps:,.0f} | {k} | {u:.1f} | {s:.1f} | {u + s:.1f} |")
         lines.append(f"| {tag} | {rps:,.0f} | **all** | {tot[0]:.1f} | {tot[1]:.1f} | "
                      f"**{tot[0] + tot[1]:.1f}** |")
+        kbs = [kb for _, _, kb in cpu[tag] if kb is not None]
+        if kbs:
+            written.append(f"{tag} {statistics.median(kbs):.1f} KiB")
+    if written:
+        lines += ["", "Written to storage per request (`/proc/<pid>/io` write_bytes over the "
+                  "CPU runs, median): " + ", ".join(written) + "."]
     for tag, (n, calls) in sc.items():
         lines += ["", f"System calls per request, {tag} ({n:,} requests under strace):", "",
                   "| thread | calls/req | by call |", "|---|---|---|"]

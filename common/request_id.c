@@ -60,10 +60,17 @@ void sy_reqid_next(sy_reqid_gen *g, uint64_t now_ms, char out[SY_REQID_LEN + 1])
     encode(hi, lo, out);
 }
 
+/* crockford's characters: value + 1 (0: not one of them), a table lookup per character
+ * (the strchr it replaces was ~1,200 instructions per id, three ids per request). */
+static const uint8_t crockford_value[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['G'] = 17, ['H'] = 18, ['J'] = 19, ['K'] = 20, ['M'] = 21, ['N'] = 22, ['P'] = 23, ['Q'] = 24,
+    ['R'] = 25, ['S'] = 26, ['T'] = 27, ['V'] = 28, ['W'] = 29, ['X'] = 30, ['Y'] = 31, ['Z'] = 32};
+
 static int decode_char(char c)
 {
-    const char *p = c ? strchr(crockford, c) : NULL;
-    return p ? (int)(p - crockford) : -1;
+    return (int)crockford_value[(unsigned char)c] - 1;
 }
 
 /* Decode an id into its 128 bits; -1 if it is not a valid id. */

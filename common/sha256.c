@@ -67,6 +67,101 @@ static void compress(uint32_t h[8], const uint8_t *block)
     h[7] += k;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SY_SHA_NI 1
+
+/*
+ * The same compression with the x86 SHA extensions (SHA-NI: AMD since Zen, Intel since
+ * Ice Lake / Goldmont): ~10x fewer instructions per block. Two rounds per
+ * sha256rnds2; the state is held as ABEF / CDGH; the message schedule runs in four
+ * registers, one group of four words each (sha256msg1 / msg2). Chosen at start when the
+ * CPU has it (sy_sha256_accelerated); the result is bit-identical (tests/unit/test_sha256.c
+ * compares both paths).
+ */
+__attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t h[8],
+                                                                       const uint8_t *block)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i tmp = _mm_loadu_si128((const __m128i *)&h[0]);
+    __m128i st1 = _mm_loadu_si128((const __m128i *)&h[4]);
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);         /* CDAB */
+    st1 = _mm_shuffle_epi32(st1, 0x1B);         /* EFGH */
+    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8); /* ABEF */
+    st1 = _mm_blend_epi16(st1, tmp, 0xF0);      /* CDGH */
+    const __m128i abef = st0, cdgh = st1;
+    __m128i m[4];
+    for (int g = 0; g < 16; g++) { /* rounds 4g .. 4g+3 */
+        if (g < 4)
+            m[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 16 * g)), bswap);
+        __m128i msg = _mm_add_epi32(m[g & 3], _mm_loadu_si128((const __m128i *)&k_round[4 * g]));
+        st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+        if (g >= 3 && g <= 14) { /* finish the schedule of group g+1 */
+            __m128i t = _mm_alignr_epi8(m[g & 3], m[(g - 1) & 3], 4);
+            m[(g + 1) & 3] = _mm_sha256msg2_epu32(_mm_add_epi32(m[(g + 1) & 3], t), m[g & 3]);
+        }
+        msg = _mm_shuffle_epi32(msg, 0x0E);
+        st0 = _mm_sha256rnds2_epu32(st0, st1, msg);
+        if (g >= 1 && g <= 12) /* start the schedule of group g+3 */
+            m[(g - 1) & 3] = _mm_sha256msg1_epu32(m[(g - 1) & 3], m[g & 3]);
+    }
+    st0 = _mm_add_epi32(st0, abef);
+    st1 = _mm_add_epi32(st1, cdgh);
+    tmp = _mm_shuffle_epi32(st0, 0x1B);    /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);    /* DCHG */
+    st0 = _mm_blend_epi16(tmp, st1, 0xF0); /* DCBA */
+    st1 = _mm_alignr_epi8(st1, tmp, 8);    /* HGFE */
+    _mm_storeu_si128((__m128i *)&h[0], st0);
+    _mm_storeu_si128((__m128i *)&h[4], st1);
+}
+
+static int use_shani;
+
+/* Once, before main: does the CPU have SHA-NI (and the SSE it needs)? */
+__attribute__((constructor)) static void detect_shani(void)
+{
+    __builtin_cpu_init();
+    use_shani = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
+                __builtin_cpu_supports("ssse3");
+}
+#endif
+
+/* One block, by the fastest code this CPU runs. */
+static void compress_block(uint32_t h[8], const uint8_t *block)
+{
+#ifdef SY_SHA_NI
+    if (use_shani) {
+        compress_shani(h, block);
+        return;
+    }
+#endif
+    compress(h, block);
+}
+
+int sy_sha256_accelerated(void)
+{
+#ifdef SY_SHA_NI
+    return use_shani;
+#else
+    return 0;
+#endif
+}
+
+int sy_sha256_set_accelerated(int on)
+{
+#ifdef SY_SHA_NI
+    if (on) {
+        detect_shani();
+    } else {
+        use_shani = 0;
+    }
+    return use_shani;
+#else
+    (void)on;
+    return 0;
+#endif
+}
+
 void sy_sha256_init(sy_sha256_ctx *c)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -91,11 +186,11 @@ void sy_sha256_update(sy_sha256_ctx *c, const void *data, size_t len)
         len -= take;
         if (c->used < SY_SHA256_BLOCK_LEN)
             return;
-        compress(c->h, c->block);
+        compress_block(c->h, c->block);
         c->used = 0;
     }
     for (; len >= SY_SHA256_BLOCK_LEN; p += SY_SHA256_BLOCK_LEN, len -= SY_SHA256_BLOCK_LEN)
-        compress(c->h, p);
+        compress_block(c->h, p);
     if (len) {
         memcpy(c->block, p, len);
         c->used = len;
@@ -109,13 +204,13 @@ void sy_sha256_final(sy_sha256_ctx *c, uint8_t out[SY_SHA256_LEN])
     c->block[c->used++] = 0x80;
     if (c->used > SY_SHA256_BLOCK_LEN - 8) {
         memset(c->block + c->used, 0, SY_SHA256_BLOCK_LEN - c->used);
-        compress(c->h, c->block);
+        compress_block(c->h, c->block);
         c->used = 0;
     }
     memset(c->block + c->used, 0, SY_SHA256_BLOCK_LEN - 8 - c->used);
     for (int i = 0; i < 8; i++)
         c->block[SY_SHA256_BLOCK_LEN - 1 - i] = (uint8_t)(bits >> (8 * i));
-    compress(c->h, c->block);
+    compress_block(c->h, c->block);
     for (int i = 0; i < 8; i++)
         store_be32(out + 4 * i, c->h[i]);
     explicit_bzero(c, sizeof(*c));

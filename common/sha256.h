@@ -31,6 +31,13 @@ void sy_sha256_final(sy_sha256_ctx *c, uint8_t out[SY_SHA256_LEN]);
 /* One-shot digest of len bytes. */
 void sy_sha256(const void *data, size_t len, uint8_t out[SY_SHA256_LEN]);
 
+/* 1 when blocks are compressed with the CPU's SHA extensions (x86 SHA-NI), detected
+ * at start; the digests are the same either way. */
+int sy_sha256_accelerated(void);
+/* For tests and benchmarks, before any other thread hashes: 0 forces the portable code,
+ * 1 uses the extensions again if the CPU has them. Returns sy_sha256_accelerated(). */
+int sy_sha256_set_accelerated(int on);
+
 typedef struct sy_hmac_sha256_ctx {
     sy_sha256_ctx inner;
     sy_sha256_ctx outer;

@@ -31,13 +31,26 @@ struct sy_activity {
     uint64_t dropped;
     sy_activity_decision *recent; /* ring of SY_ACTIVITY_RECENT */
     size_t recent_next, recent_n;
+    uint16_t *hint; /* RECENT_HINTS: by a hash of the id, the ring index + 1 of the last
+                       decision remembered with it (0: none); a rating checks there
+                       before it scans the ring */
 };
+
+#define RECENT_HINTS 16384 /* a power of two, > SY_ACTIVITY_RECENT */
+
+static size_t hint_of(const uint8_t id[16])
+{
+    uint64_t v;
+    memcpy(&v, id + 8, 8); /* a ULID's random part */
+    return (size_t)((v * 0x9E3779B97F4A7C15ull) >> 50) & (RECENT_HINTS - 1);
+}
 
 sy_activity *sy_activity_new(void)
 {
     sy_activity *a = sy_xcalloc(1, sizeof(*a));
     pthread_mutex_init(&a->lock, NULL);
     a->recent = sy_xcalloc(SY_ACTIVITY_RECENT, sizeof(*a->recent));
+    a->hint = sy_xcalloc(RECENT_HINTS, sizeof(*a->hint));
     return a;
 }
 
@@ -48,6 +61,7 @@ void sy_activity_free(sy_activity *a)
     for (size_t i = 0; i < a->n_series; i++)
         free(a->series[i]);
     free(a->recent);
+    free(a->hint);
     pthread_mutex_destroy(&a->lock);
     free(a);
 }
@@ -161,25 +175,36 @@ static void remember(sy_activity *a, const sy_store_request *r)
     d->prompt_tokens = r->prompt_tokens;
     d->completion_tokens = r->completion_tokens;
     copy_name(d->error, sizeof(d->error), r->error);
+    a->hint[hint_of(r->id)] = (uint16_t)(a->recent_next + 1);
     a->recent_next = (a->recent_next + 1) % SY_ACTIVITY_RECENT;
     if (a->recent_n < SY_ACTIVITY_RECENT)
         a->recent_n++;
 }
 
+static void set_rating(sy_activity_decision *d, const sy_store_obs *o)
+{
+    if (o->implicit && d->rated == 1)
+        return;
+    d->rated = o->implicit ? 2 : 1;
+    d->rating = o->value;
+}
+
 /* The rated decision, if it is still among the recent ones: an explicit rating wins
- * over a signal, as in the store. */
+ * over a signal, as in the store. Found through its hint, else by a scan from the
+ * newest (a later decision took the hint: rare for a recent one). */
 static void rate(sy_activity *a, const sy_store_obs *o)
 {
+    size_t h = a->hint[hint_of(o->req->id)];
+    if (h && h <= a->recent_n && memcmp(a->recent[h - 1].id, o->req->id, 16) == 0) {
+        set_rating(&a->recent[h - 1], o);
+        return;
+    }
     for (size_t k = 0; k < a->recent_n; k++) {
         size_t i = (a->recent_next + SY_ACTIVITY_RECENT - 1 - k) % SY_ACTIVITY_RECENT;
-        sy_activity_decision *d = &a->recent[i];
-        if (memcmp(d->id, o->req->id, 16) != 0)
-            continue;
-        if (o->implicit && d->rated == 1)
+        if (memcmp(a->recent[i].id, o->req->id, 16) == 0) {
+            set_rating(&a->recent[i], o);
             return;
-        d->rated = o->implicit ? 2 : 1;
-        d->rating = o->value;
-        return;
+        }
     }
 }
 

@@ -34,35 +34,6 @@ static const char *const db_names[DB_COUNT] = {
 
 #define READER_CHECK_MS 10000
 
-/* Default destination of store messages: one JSON line on stderr. */
-static void log_stderr(int level, const char *msg)
-{
-    static const char *const names[] = {"info", "warn", "error"};
-    sy_buf b = {0};
-    sy_buf_printf(&b, "{\"level\":\"%s\",\"msg\":", names[level < 0 ? 0 : level > 2 ? 2 : level]);
-    sy_buf_json_string(&b, msg, strlen(msg));
-    sy_buf_puts(&b, "}\n");
-    fwrite(b.data, 1, b.len, stderr);
-    sy_buf_free(&b);
-}
-
-static _Atomic(sy_store_log_fn) log_fn = log_stderr;
-
-void sy_store_set_log(sy_store_log_fn fn)
-{
-    atomic_store(&log_fn, fn ? fn : log_stderr);
-}
-
-void sy_store_log(int level, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    atomic_load (&log_fn)(level, msg);
-}
-
 /* Create the named databases, check the schema version, create the token secret. */
 static int init_dbs(sy_store *s, char *err, size_t err_len)
 {
@@ -215,24 +186,30 @@ static void *store_main(void *arg)
     pthread_mutex_lock(&s->lock);
     for (;;) {
         while (!s->head && !s->stopping) {
-            /* idle: wake each second, or at once for the next step of a sweep */
+            /* idle: wake each second (the write-behind's interval is 1 s), or at once
+             * for the next step of a sweep */
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += sweeping ? 10000000L : 0;
             until.tv_sec += sweeping ? until.tv_nsec / 1000000000L : 1;
             until.tv_nsec %= 1000000000L;
-            pthread_cond_timedwait(&s->cond, &s->lock, &until);
-            if (sweeping || sy_mono_ms() >= next_reader_check || sy_mono_ms() >= s->next_sweep_ms)
+            if (!sy_store_conv_flush_due(s, sy_mono_ms()))
+                pthread_cond_timedwait(&s->cond, &s->lock, &until);
+            if (sweeping || sy_mono_ms() >= next_reader_check || sy_mono_ms() >= s->next_sweep_ms ||
+                sy_store_conv_flush_due(s, sy_mono_ms()))
                 break;
         }
         if (!s->stopping &&
-            (sweeping || sy_mono_ms() >= s->next_sweep_ms || sy_mono_ms() >= next_reader_check)) {
+            (sweeping || sy_mono_ms() >= s->next_sweep_ms || sy_mono_ms() >= next_reader_check ||
+             sy_store_conv_flush_due(s, sy_mono_ms()))) {
             pthread_mutex_unlock(&s->lock);
             if (sy_mono_ms() >= next_reader_check) {
                 int dead = 0;
                 mdb_reader_check(s->env, &dead);
+                mdb_reader_check(s->conv_env, &dead);
                 next_reader_check = sy_mono_ms() + READER_CHECK_MS;
             }
+            sy_store_conv_flush(s, 0);         /* when due: the write-behind */
             sweeping = sy_store_sweep_step(s); /* bounded: one step per iteration */
             pthread_mutex_lock(&s->lock);
         }
@@ -253,11 +230,11 @@ static void *store_main(void *arg)
         }
         store_event *batch = s->head, *last = s->head;
         size_t n = 1;
-        s->ratings_queued -= (size_t)(last->kind == EV_FEEDBACK);
+        s->ratings_queued -= (size_t)sy_store_awaits_ack(last);
         while (last->next && n < s->opts.batch_max) {
             last = last->next;
             n++;
-            s->ratings_queued -= (size_t)(last->kind == EV_FEEDBACK);
+            s->ratings_queued -= (size_t)sy_store_awaits_ack(last);
         }
         s->head = last->next;
         if (!s->head)
@@ -359,6 +336,11 @@ sy_store *sy_store_open(const sy_store_opts *opts, char *err, size_t err_len)
     if (!s->opts.sweep_every_ms)
         s->opts.sweep_every_ms = 10000;
     s->next_sweep_ms = sy_mono_ms() + s->opts.sweep_every_ms;
+    if (sy_store_conv_open(s, err, err_len) != 0) {
+        mdb_env_close(s->env);
+        free(s);
+        return NULL;
+    }
     s->conv_cache = sy_xcalloc(CONV_CACHE, sizeof(conv_slot));
     s->dropped = sy_xcalloc(SY_STORE_DROPPED_IDS, 16);
     for (size_t i = 0; i < CONV_CACHE; i++)
@@ -368,6 +350,7 @@ sy_store *sy_store_open(const sy_store_opts *opts, char *err, size_t err_len)
     pthread_rwlock_init(&s->map_lock, NULL);
     if (pthread_create(&s->thread, NULL, store_main, s) != 0) {
         snprintf(err, err_len, "cannot start the store thread");
+        sy_store_conv_close(s);
         mdb_env_close(s->env);
         free(s);
         return NULL;
@@ -385,6 +368,7 @@ void sy_store_close(sy_store *s)
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
+    sy_store_conv_close(s); /* writes what is pending */
     mdb_env_sync(s->env, 1);
     mdb_env_close(s->env);
     pthread_mutex_destroy(&s->lock);
@@ -407,8 +391,8 @@ void sy_store_enqueue(sy_store *s, store_event *e)
         s->head = e;
     s->tail = e;
     s->queued++;
-    s->ratings_queued += (size_t)(e->kind == EV_FEEDBACK);
-    if (s->queued == 1 || s->queued >= s->opts.batch_max || e->kind == EV_FEEDBACK)
+    s->ratings_queued += (size_t)sy_store_awaits_ack(e);
+    if (s->queued == 1 || s->queued >= s->opts.batch_max || sy_store_awaits_ack(e))
         pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }
@@ -510,44 +494,6 @@ long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud)
     pthread_rwlock_unlock(&s->map_lock);
     fn(ud, NULL);
     return n;
-}
-
-int sy_store_conv_get(sy_store *s, const uint8_t id[16], uint64_t now_ms, sy_conv_state *out)
-{
-    conv_slot *c = sy_store_conv_slot(s, id);
-    int hit = 0;
-    pthread_mutex_lock(&c->lock);
-    if (c->valid && memcmp(c->id, id, 16) == 0) {
-        *out = c->st;
-        hit = 1;
-    }
-    pthread_mutex_unlock(&c->lock);
-    if (hit)
-        return out->last_ts_ms + s->opts.conv_ttl_ms < now_ms ? -1 : 0;
-    pthread_rwlock_rdlock(&s->map_lock);
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-    if (rc == 0) {
-        MDB_val k = {16, (void *)id}, v;
-        rc = mdb_get(txn, s->dbi[DB_CONVERSATIONS], &k, &v);
-        if (rc == 0)
-            rc = sy_store_decode_conv(v.mv_data, v.mv_size, out);
-        mdb_txn_abort(txn);
-    }
-    pthread_rwlock_unlock(&s->map_lock);
-    if (rc == 0 && out->last_ts_ms + s->opts.conv_ttl_ms < now_ms)
-        rc = -1; /* expired: a new conversation */
-    return rc == 0 ? 0 : -1;
-}
-
-void sy_store_put_conv(sy_store *s, const uint8_t id[16], const sy_conv_state *st)
-{
-    sy_store_conv_cache_put(s, id, st);
-    ev_conv *e = sy_xcalloc(1, sizeof(*e));
-    e->h.kind = EV_CONV;
-    memcpy(e->id, id, 16);
-    e->st = *st;
-    sy_store_enqueue(s, &e->h);
 }
 
 static void sync_point_reached(void *ud)

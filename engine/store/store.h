@@ -41,6 +41,8 @@ typedef struct sy_store_opts {
     size_t conv_max;             /* conversations kept at most (0: 1,000,000) */
     unsigned sweep_every_ms;     /* a pass over the conversations for expired ones, in
                                     bounded steps (0: every 10 s; tests set it shorter) */
+    unsigned conv_flush_ms;      /* conversation states are written behind at least this
+                                    often (0: every 1,000 ms), see "Conversation state" */
 } sy_store_opts;
 
 /* What was decided for one request and how it went (one event, two records). */
@@ -116,7 +118,9 @@ void sy_store_close(sy_store *s);
 void sy_store_put_request(sy_store *s, const sy_store_request *r);
 
 /* Queue feedback; cb(ud, ack) is called exactly once, on the store thread, after the
- * rating is committed and synced (200) or rejected. */
+ * rating is committed and synced (200) or rejected. Without cb (an implicit signal that
+ * nobody waits for) it is committed with the next batch like a request record: it
+ * neither cuts the batch wait short nor forces a sync. */
 void sy_store_put_feedback(sy_store *s, const sy_store_feedback *f, sy_store_ack_cb cb, void *ud);
 
 /* The 32-byte secret for feedback tokens (created on first open, kept in meta). */
@@ -156,11 +160,19 @@ void sy_store_call(sy_store *s, void (*fn)(void *ud), void *ud);
 long sy_store_replay(sy_store *s, sy_store_observer fn, void *ud);
 
 /*
- * Conversation state (DESIGN.md §7), keyed by a 16-byte conversation id. Reads use a
- * read transaction on the caller's thread (a memory-mapped lookup, no write); writes
- * are queued to the store thread like every other event. Entries older than ttl_ms
- * read as absent and are swept by the store thread; at most max_entries are kept (new
- * conversations beyond it are not stored, and counted).
+ * Conversation state (DESIGN.md §7), keyed by a 16-byte conversation id. It is soft
+ * state (it steers escalation; no client was promised it) and lives apart from the
+ * records: in its own LMDB environment, DIR/conversations/, committed without a forced
+ * sync (MDB_NOSYNC), and written BEHIND: sy_store_put_conv() keeps the state in memory
+ * (newest per conversation) and the store thread writes every pending state in one
+ * transaction every conv_flush_ms (1 s) or once CONV_FLUSH_AT conversations are
+ * pending, one write per conversation per flush, however many turns it had. Reads see
+ * the newest state at once (cache, pending, then the environment). What a crash loses:
+ * kill -9, the states of the last second; a power loss, possibly more (a damaged
+ * conversation environment is replaced by an empty one at the next start). Ratings and
+ * requests are never in it: their durability is unchanged.
+ * Entries older than ttl_ms read as absent and are swept by the store thread; at most
+ * max_entries are kept (new conversations beyond it are not stored, and counted).
  */
 /* sy_conv_state: feedback/conversation.h (how a turn moves it is pure). */
 
@@ -187,6 +199,8 @@ int sy_store_defs_each(sy_store *s, sy_store_def_kind kind,
 typedef struct sy_store_counters {
     uint64_t events, batches, feedback, map_grows, failed_batches, dropped_events;
     uint64_t conv_swept, conv_refused;
+    uint64_t conv_flushes;    /* write-behind transactions of conversation states */
+    uint64_t conv_unsaved;    /* states not saved: CONV_PENDING_MAX pending, or a failed write */
     uint64_t damaged_records; /* found damaged when the store was opened (and skipped) */
     size_t map_size;
 } sy_store_counters;

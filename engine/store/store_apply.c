@@ -1,7 +1,8 @@
 /*
  * store_apply.c — what one batch writes (store thread only): requests and their arm
- * statistics, ratings (checked against their decision, re-ratings corrected),
- * conversation states and definitions, in one LMDB write transaction per batch.
+ * statistics, ratings (checked against their decision, re-ratings corrected) and
+ * definitions, in one LMDB write transaction per batch. Conversation states are not
+ * written here: store_conv.c writes them behind, into their own environment.
  */
 #include "store_codec.h"
 #include "store_internal.h"
@@ -61,60 +62,6 @@ static int is_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
-/* An explicit thumbs-down counts in its conversation's state (escalation rules read it). */
-static int conv_thumbs_down(sy_store *s, MDB_txn *txn, const uint8_t conv[16], uint64_t now_ms)
-{
-    MDB_val k = {16, (void *)conv}, v;
-    sy_conv_state c;
-    if (mdb_get(txn, s->dbi[DB_CONVERSATIONS], &k, &v) != 0 ||
-        sy_store_decode_conv(v.mv_data, v.mv_size, &c) != 0)
-        return 0; /* expired or never stored */
-    conv_slot *slot = sy_store_conv_slot(s, conv);
-    pthread_mutex_lock(&slot->lock);
-    if (slot->valid && memcmp(slot->id, conv, 16) == 0 && slot->st.turn >= c.turn)
-        c = slot->st; /* a later turn is cached but not yet committed */
-    pthread_mutex_unlock(&slot->lock);
-    sy_conv_thumbs_down(&c);
-    sy_store_conv_cache_put(s, conv, &c);
-    sy_buf b = {0};
-    sy_store_encode_conv(&b, &c);
-    v = (MDB_val){b.len, b.data};
-    int rc = mdb_put(txn, s->dbi[DB_CONVERSATIONS], &k, &v, 0);
-    sy_buf_free(&b);
-    return rc;
-}
-
-/* Store a conversation's state; a new one beyond conv_max is refused (counted). */
-static int apply_conv(sy_store *s, MDB_txn *txn, ev_conv *e)
-{
-    MDB_val k = {16, e->id}, v;
-    sy_conv_state cur;
-    if (mdb_get(txn, s->dbi[DB_CONVERSATIONS], &k, &v) == 0 &&
-        sy_store_decode_conv(v.mv_data, v.mv_size, &cur) == 0) {
-        /* a thumbs-down stored since the worker read the state wins */
-        if (cur.thumbs_down > e->st.thumbs_down) {
-            e->st.thumbs_down = cur.thumbs_down;
-            e->st.good_turns = 0;
-            e->st.rated_down = 1; /* the next turn is not a good one either */
-        }
-    } else {
-        MDB_stat st;
-        if (mdb_stat(txn, s->dbi[DB_CONVERSATIONS], &st) == 0 &&
-            st.ms_entries >= s->opts.conv_max) {
-            pthread_mutex_lock(&s->lock);
-            s->counters.conv_refused++;
-            pthread_mutex_unlock(&s->lock);
-            return 0;
-        }
-    }
-    sy_buf b = {0};
-    sy_store_encode_conv(&b, &e->st);
-    v = (MDB_val){b.len, b.data};
-    int rc = mdb_put(txn, s->dbi[DB_CONVERSATIONS], &k, &v, 0);
-    sy_buf_free(&b);
-    return rc;
-}
-
 /*
  * Check and store one rating. A verdict other than 200 is not an LMDB error (returns
  * 0); a re-rating retracts the previous value from the arm's statistics first.
@@ -123,6 +70,7 @@ static int apply_feedback(sy_store *s, MDB_txn *txn, ev_feedback *e)
 {
     sy_store_ack *ack = &e->ack;
     memset(ack, 0, sizeof(*ack));
+    e->down_conv = 0;
     MDB_val k = {16, e->fb.id}, v;
     sy_store_request d;
     if (mdb_get(txn, s->dbi[DB_DECISIONS], &k, &v) != 0 ||
@@ -194,8 +142,10 @@ static int apply_feedback(sy_store *s, MDB_txn *txn, ev_feedback *e)
     rc = mdb_put(txn, s->dbi[DB_ARM_STATS], &ak, &av, 0);
     sy_buf_free(&b);
     ack->status = 200;
-    if (rc == 0 && !e->fb.implicit && e->fb.value < 0.5 && !is_zero(d.conv, 16))
-        rc = conv_thumbs_down(s, txn, d.conv, e->fb.ts_ms);
+    /* counted in the conversation's state once the rating is committed */
+    e->down_conv = !e->fb.implicit && e->fb.value < 0.5 && !is_zero(d.conv, 16);
+    if (e->down_conv)
+        memcpy(e->conv, d.conv, 16);
     return rc;
 }
 
@@ -247,10 +197,8 @@ static int apply_event(sy_store *s, MDB_txn *txn, store_event *e, int *synced_ac
     case EV_REQUEST:
         return apply_request(s, txn, (ev_request *)e);
     case EV_FEEDBACK:
-        *synced_acks = 1;
+        *synced_acks |= sy_store_awaits_ack(e); /* a client waits: on disk first */
         return apply_feedback(s, txn, (ev_feedback *)e);
-    case EV_CONV:
-        return apply_conv(s, txn, (ev_conv *)e);
     case EV_DEF: { /* acknowledged to an admin: synced like a rating */
         ev_def *d = (ev_def *)e;
         MDB_val k = {strlen(d->key), d->key}, v = {d->val.len, d->val.data};
@@ -293,6 +241,9 @@ int sy_store_commit_batch(sy_store *s, store_event *batch, int *synced_acks)
             continue;
         if (rc == 0 && *synced_acks)
             rc = mdb_env_sync(s->env, 1); /* an acknowledged rating is on disk */
+        for (store_event *e = batch; rc == 0 && e; e = e->next)
+            if (e->kind == EV_FEEDBACK && ((ev_feedback *)e)->down_conv)
+                sy_store_conv_thumbs_down(s, ((ev_feedback *)e)->conv);
         return rc;
     }
 }
@@ -319,7 +270,6 @@ void sy_store_event_free(store_event *e)
     case EV_CACHE_DEL:
         sy_store_cache_event_free(e);
         return;
-    case EV_CONV:
     case EV_CALL:
         break;
     }

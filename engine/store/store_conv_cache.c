@@ -24,3 +24,26 @@ void sy_store_conv_cache_put(sy_store *s, const uint8_t id[16], const sy_conv_st
     c->st = *st;
     pthread_mutex_unlock(&c->lock);
 }
+
+int sy_store_conv_cache_get(sy_store *s, const uint8_t id[16], sy_conv_state *out)
+{
+    conv_slot *c = sy_store_conv_slot(s, id);
+    int rc = -1;
+    pthread_mutex_lock(&c->lock);
+    if (c->valid && memcmp(c->id, id, 16) == 0) {
+        *out = c->st;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+void sy_store_conv_cache_merge_down(sy_store *s, const uint8_t id[16], const sy_conv_state *st)
+{
+    conv_slot *c = sy_store_conv_slot(s, id);
+    pthread_mutex_lock(&c->lock);
+    if (c->valid && memcmp(c->id, id, 16) == 0 && c->st.thumbs_down < st->thumbs_down &&
+        c->st.last_ts_ms <= st->last_ts_ms)
+        c->st = *st;
+    pthread_mutex_unlock(&c->lock);
+}

@@ -15,6 +15,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 enum {
     DB_DECISIONS,
@@ -30,8 +31,10 @@ enum {
     DB_COUNT
 };
 
-#define CONV_CACHE           4096 /* recent conversation states, read before LMDB */
-#define SY_STORE_DROPPED_IDS 4096 /* ids of requests lost to failed batches, remembered */
+#define CONV_CACHE           4096  /* recent conversation states, read before LMDB */
+#define CONV_FLUSH_AT        4096  /* pending conversations that make a write-behind due */
+#define CONV_PENDING_MAX     65536 /* pending conversations at most (beyond: not saved) */
+#define SY_STORE_DROPPED_IDS 4096  /* ids of requests lost to failed batches, remembered */
 
 /* The latest state this process wrote for a conversation, so that the next turn sees it
  * even before the store thread has committed it. Direct-mapped by id; one mutex each. */
@@ -42,10 +45,25 @@ typedef struct conv_slot {
     sy_conv_state st;
 } conv_slot;
 
+/* Conversation states written since the last write-behind, newest per conversation
+ * (store_conv.c): encoded records appended to `bytes`, found by id through an
+ * open-addressed index. Guarded by sy_store.conv_lock. */
+typedef struct conv_pending_ent {
+    uint8_t id[16];
+    size_t off, len; /* the newest encoding in bytes */
+} conv_pending_ent;
+
+typedef struct conv_pending {
+    conv_pending_ent *ents;
+    size_t n, cap;
+    uint32_t *index; /* index_cap slots: entry number + 1, 0 empty */
+    size_t index_cap;
+    sy_buf bytes;
+} conv_pending;
+
 typedef enum {
     EV_REQUEST,
     EV_FEEDBACK,
-    EV_CONV,
     EV_DEF,
     EV_CALL,
     EV_CACHE_PUT, /* store_cache.c: an entry */
@@ -71,13 +89,9 @@ typedef struct ev_feedback { /* a rating, acknowledged after its commit */
     sy_store_ack ack;
     sy_store_request *rated; /* the rated decision for the observer (owned), or NULL */
     double *xs;              /* its context (owned) */
+    int down_conv;           /* a thumbs-down on an answer of conversation `conv` */
+    uint8_t conv[16];
 } ev_feedback;
-
-typedef struct ev_conv { /* a conversation state write */
-    store_event h;
-    uint8_t id[16];
-    sy_conv_state st;
-} ev_conv;
 
 typedef struct ev_def { /* a definition write, acknowledged after its sync */
     store_event h;
@@ -106,13 +120,24 @@ struct sy_store {
     pthread_rwlock_t map_lock;
     store_event *head, *tail;
     size_t queued;
-    size_t ratings_queued; /* feedback events in the queue (they skip the batch wait) */
+    size_t ratings_queued; /* awaited ratings in the queue (they skip the batch wait) */
     int stopping;
     sy_store_counters counters;
     sy_store_observer observer;
     void *observer_ud;
-    conv_slot *conv_cache;  /* CONV_CACHE slots */
-    uint8_t (*dropped)[16]; /* ring of SY_STORE_DROPPED_IDS ids (store thread only) */
+    conv_slot *conv_cache; /* CONV_CACHE slots */
+    /* conversation state: its own environment, written behind (store_conv.c) */
+    MDB_env *conv_env;
+    MDB_dbi conv_dbi;
+    size_t conv_map_size;
+    pthread_rwlock_t conv_map_lock; /* like map_lock, for conv_env */
+    pthread_mutex_t conv_lock;      /* guards pending and flushing; never held across I/O */
+    conv_pending *pending;          /* written since the last write-behind */
+    conv_pending *flushing;         /* being written now (store thread), still readable */
+    _Atomic size_t conv_pending_n;  /* pending->n, for the store thread's due check */
+    uint64_t next_conv_flush_ms;    /* monotonic time of the next write-behind */
+    _Atomic int conv_flush_now;     /* pending reached CONV_FLUSH_AT: write behind now */
+    uint8_t (*dropped)[16];         /* ring of SY_STORE_DROPPED_IDS ids (store thread only) */
     uint64_t dropped_pos;
     /* the conversation sweep (store_sweep.c; store thread only) */
     int sweeping, sweep_started;
@@ -121,12 +146,40 @@ struct sy_store {
     uint8_t (*sweep_dead)[16]; /* one step's expired keys (allocated on first use) */
 };
 
+/* A rating someone waits for (a client's, through its callback): it skips the batch
+ * wait and its batch is synced before the verdict. An implicit signal (a rephrase, no
+ * callback) waits for its batch like a request record and forces no sync. */
+static inline int sy_store_awaits_ack(const store_event *e)
+{
+    return e->kind == EV_FEEDBACK && ((const ev_feedback *)e)->cb != NULL;
+}
+
 /* Was this request dropped by a failed batch lately? (store thread) */
 int sy_store_was_dropped(const sy_store *s, const uint8_t id[16]);
 
 /* Replace the cached state of a conversation (workers and the store thread). */
 void sy_store_conv_cache_put(sy_store *s, const uint8_t id[16], const sy_conv_state *st);
 conv_slot *sy_store_conv_slot(sy_store *s, const uint8_t id[16]);
+/* The cached state of id: 0, or -1 when the slot holds another conversation. */
+int sy_store_conv_cache_get(sy_store *s, const uint8_t id[16], sy_conv_state *out);
+/* The write-behind merged a stored thumbs-down into st: the cache takes st unless it
+ * holds a later turn or another conversation. */
+void sy_store_conv_cache_merge_down(sy_store *s, const uint8_t id[16], const sy_conv_state *st);
+
+/* Conversation state (store_conv.c). Open DIR/conversations (a damaged one is replaced
+ * by an empty one: it is soft state) and move conversations an older store kept in the
+ * main environment into it; 0, or -1 with err set. */
+int sy_store_conv_open(sy_store *s, char *err, size_t err_len);
+/* Write everything pending, sync the environment, close it (sy_store_close). */
+void sy_store_conv_close(sy_store *s);
+/* The write-behind, when due (store thread): every pending state in one transaction of
+ * the conversation environment, not synced. force: write whatever is pending. */
+void sy_store_conv_flush(sy_store *s, int force);
+/* Is a write-behind due? (store thread) */
+int sy_store_conv_flush_due(sy_store *s, uint64_t mono_ms);
+/* An explicit thumbs-down on one of conv's answers (store thread, after the rating's
+ * commit): counted in the conversation's state, if the conversation is known. */
+void sy_store_conv_thumbs_down(sy_store *s, const uint8_t conv[16]);
 
 /* Write one batch in one transaction (store thread); MDB_MAP_FULL grows the map and
  * retries. *synced_acks is set when the batch holds an event acknowledged after its

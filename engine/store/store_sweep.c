@@ -1,6 +1,7 @@
 /*
- * store_sweep.c: deleting expired conversations, a bounded step at a time (store
- * thread only).
+ * store_sweep.c: deleting expired conversations from the conversation environment
+ * (store_conv.c), a bounded step at a time (store thread only). A state still pending
+ * in the write-behind is written back by the next flush if it is live.
  *
  * A pass starts every opts.sweep_every_ms (10 s). Each step reads at most SWEEP_STEP entries in a
  * read-only transaction, from the key after the last one the previous step saw; only
@@ -27,12 +28,12 @@ static size_t scan_step(sy_store *s, uint64_t now, uint8_t (*dead)[16], int *don
     MDB_cursor *cur;
     size_t n_dead = 0;
     *done = 1;
-    pthread_rwlock_rdlock(&s->map_lock);
-    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) {
-        pthread_rwlock_unlock(&s->map_lock);
+    pthread_rwlock_rdlock(&s->conv_map_lock);
+    if (mdb_txn_begin(s->conv_env, NULL, MDB_RDONLY, &txn) != 0) {
+        pthread_rwlock_unlock(&s->conv_map_lock);
         return 0;
     }
-    if (mdb_cursor_open(txn, s->dbi[DB_CONVERSATIONS], &cur) == 0) {
+    if (mdb_cursor_open(txn, s->conv_dbi, &cur) == 0) {
         MDB_val k = {16, s->sweep_key}, v;
         int rc = s->sweep_started ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
                                   : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
@@ -54,7 +55,7 @@ static size_t scan_step(sy_store *s, uint64_t now, uint8_t (*dead)[16], int *don
         mdb_cursor_close(cur);
     }
     mdb_txn_abort(txn);
-    pthread_rwlock_unlock(&s->map_lock);
+    pthread_rwlock_unlock(&s->conv_map_lock);
     return n_dead;
 }
 
@@ -63,18 +64,18 @@ static size_t scan_step(sy_store *s, uint64_t now, uint8_t (*dead)[16], int *don
 static void delete_step(sy_store *s, uint64_t now, uint8_t (*dead)[16], size_t n)
 {
     MDB_txn *txn;
-    if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
+    if (mdb_txn_begin(s->conv_env, NULL, 0, &txn) != 0)
         return;
     uint64_t swept = 0;
     for (size_t i = 0; i < n; i++) {
         MDB_val k = {16, dead[i]}, v;
         sy_conv_state c;
-        if (mdb_get(txn, s->dbi[DB_CONVERSATIONS], &k, &v) != 0)
+        if (mdb_get(txn, s->conv_dbi, &k, &v) != 0)
             continue;
         if (sy_store_decode_conv(v.mv_data, v.mv_size, &c) == 0 &&
             c.last_ts_ms + s->opts.conv_ttl_ms >= now)
             continue;
-        if (mdb_del(txn, s->dbi[DB_CONVERSATIONS], &k, NULL) == 0)
+        if (mdb_del(txn, s->conv_dbi, &k, NULL) == 0)
             swept++;
     }
     if (mdb_txn_commit(txn) == 0 && swept) {

@@ -214,7 +214,8 @@ def test_provider_key_never_leaks(env):
     assert gw.stop() == 0
     text = "\n".join(json.dumps(dict(r.headers)) + r.text for r in seen)
     places = {"responses": text, "gateway log": gw.proc.output()}
-    for f in pathlib.Path(gw.data_dir).iterdir():
-        places[f"store {f.name}"] = f.read_bytes().decode("latin-1")
+    for f in pathlib.Path(gw.data_dir).rglob("*"):  # conversations/ included
+        if f.is_file():
+            places[f"store {f.relative_to(gw.data_dir)}"] = f.read_bytes().decode("latin-1")
     for where, t in places.items():
         assert CANARY_PROVIDER_KEY not in t, f"provider key found in {where}"

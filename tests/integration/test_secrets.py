@@ -34,8 +34,9 @@ def test_keys_never_leak(gateway, fake):
     assert export.returncode == 0 and export.stdout.strip()
     places = {"responses": "\n".join(seen), "gateway log": gateway.proc.output(),
               "export": export.stdout}
-    for f in pathlib.Path(gateway.data_dir).iterdir():
-        places[f"store {f.name}"] = f.read_bytes().decode("latin-1")
+    for f in pathlib.Path(gateway.data_dir).rglob("*"):  # conversations/ included
+        if f.is_file():
+            places[f"store {f.relative_to(gateway.data_dir)}"] = f.read_bytes().decode("latin-1")
     for where, text in places.items():
         for secret in (CANARY_PROVIDER_KEY, CLIENT_KEY):
             assert secret not in text, f"{secret[:8]}… found in {where}"
