@@ -147,6 +147,7 @@ static void record_hit(sy_call *c)
     snprintf(r.experiments, sizeof(r.experiments), "%s", c->ctx.experiments);
     r.status = c->rec.status;
     r.stream = c->stream;
+    r.cost_usd = c->cache->embed_cost_usd; /* the semantic tier's embedding, else 0 */
     r.latency_ms = (double)(sy_now_ns() - c->rec.t_start_ns) / 1e6;
     r.ttft_ms = r.latency_ms;
     snprintf(r.rule, sizeof(r.rule), "cache:%s",
@@ -173,8 +174,9 @@ void sy_cache_replay(sy_call *c, sy_http_req *req, const sy_store_cache_entry *e
     }
     sy_buf_printf(&c->headers,
                   "x-switchyard-cache: %s\r\nx-switchyard-model: %s\r\n"
-                  "x-switchyard-cost-usd: 0.000000000\r\nx-switchyard-cache-saved-usd: %.9f\r\n",
-                  k->outcome == SY_CACHE_HIT_SEMANTIC ? "semantic" : "hit", e->model, e->cost_usd);
+                  "x-switchyard-cost-usd: %.9f\r\nx-switchyard-cache-saved-usd: %.9f\r\n",
+                  k->outcome == SY_CACHE_HIT_SEMANTIC ? "semantic" : "hit", e->model,
+                  k->embed_cost_usd, e->cost_usd);
     if (sy_config_find_route(c->rt->cfg, k->ns))
         sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", k->ns);
     c->rec.t_first_ns = sy_now_ns();
