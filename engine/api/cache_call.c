@@ -47,17 +47,6 @@ static int cacheable_body(const sy_cache_cfg *cc, const cJSON *root)
     return 0;
 }
 
-void sy_cache_miss(sy_call *c, double lookup_s)
-{
-    sy_call_cache *k = c->cache;
-    k->outcome = SY_CACHE_MISS;
-    k->store = 1;
-    sy_cache_metrics_lookup(SY_CACHE_MISS, lookup_s, 0);
-    sy_buf_puts(&c->headers, "x-switchyard-cache: miss\r\n");
-    if (!isnan(k->similarity)) /* the nearest neighbour fell short */
-        sy_buf_printf(&c->headers, "x-switchyard-cache-similarity: %.4f\r\n", k->similarity);
-}
-
 int sy_cache_lookup(sy_call *c, sy_http_req *req, cJSON *root, const char *name,
                     const sy_cache_cont *cont)
 {
