@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SY_SEM_FLAT_MAX 64 /* entries a partition scans exactly before it becomes HNSW */
+#define SY_SEM_FLAT_MAX 256 /* entries a partition scans exactly before it becomes HNSW */
 
 typedef struct sy_sem_index sy_sem_index;
 
