@@ -160,8 +160,8 @@ static void on_done(void *ud, sy_upstream_result res, const char *detail)
     c->att.xfer = NULL;
     int ok = res == SY_UP_OK && k->status >= 200 && k->status < 300;
     sy_buf answer = {0};
-    int parsed = ok && k->ad->response(k->resp.data ? k->resp.data : "", k->resp.len, &k->rs,
-                                       &answer) == 0;
+    int parsed =
+        ok && k->ad->response(k->resp.data ? k->resp.data : "", k->resp.len, &k->rs, &answer) == 0;
     if (ok)
         bill_embedding(c); /* with the usage the answer reported, else the estimate */
     ok = parsed && parse_vector(k, &answer) == 0;

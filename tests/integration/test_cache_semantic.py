@@ -319,3 +319,32 @@ def test_embedding_failure_is_a_miss(parts, tmp_path, mode):
         stub.srv = None
         stub.stop = lambda: None
     assert gw.stop() == 0, gw.proc.output()[-4000:]
+
+
+def test_messages_client_gets_a_semantic_hit(parts, tmp_path):
+    """The tier runs on the chat body an ingress translated: a Messages client's
+    paraphrase is served in the Messages shape."""
+    fake, stub = parts
+    stub.vectors["what time zone is vienna in?"] = unit(4)
+    stub.vectors["vienna's time zone?"] = at_similarity(0.96, base=4, other=5)
+    gw = start(tmp_path, fake, stub)
+    h = gw.headers()
+    h["anthropic-version"] = "2023-06-01"
+
+    def post(text, **extra):
+        body = {"model": "sem", "max_tokens": 50, "temperature": 0,
+                "messages": [{"role": "user", "content": text}]}
+        body.update(extra)
+        return requests.post(gw.url + "/v1/messages", headers=h, data=json.dumps(body),
+                             timeout=30)
+
+    r1 = post("What time zone is Vienna in?")
+    assert r1.status_code == 200, r1.text
+    assert r1.headers["x-switchyard-cache"] == "miss"
+    wait_vectors(gw, 1)
+    r2 = post("Vienna's time zone?")
+    assert r2.status_code == 200, r2.text
+    assert r2.headers["x-switchyard-cache"] == "semantic"
+    assert r2.json()["type"] == "message"
+    assert r2.json()["content"] == r1.json()["content"]
+    assert gw.stop() == 0, gw.proc.output()[-4000:]
