@@ -85,7 +85,7 @@ class EmbedStub:
         self.srv.server_close()
 
 
-def config(fake, stub, tmp, threshold=0.9, max_entries=100, timeout_ms=500):
+def config(fake, stub, tmp, threshold=0.9, max_entries=100, timeout_ms=500, ttl_s=600):
     cfg = gateway_config(fake.url)
     cfg["providers"]["emb"] = {"dialect": "openai", "base_url": stub.url + "/v1",
                                "key_env": "SY_TEST_PROVIDER_KEY"}
@@ -94,7 +94,7 @@ def config(fake, stub, tmp, threshold=0.9, max_entries=100, timeout_ms=500):
     sem = {"embedding_model": "embed", "threshold": threshold, "timeout_ms": timeout_ms}
     cfg["routes"] = {
         "sem": {"candidates": ["small"],
-                "cache": {"ttl_s": 600, "max_entries": max_entries, "semantic": sem}},
+                "cache": {"ttl_s": ttl_s, "max_entries": max_entries, "semantic": sem}},
         "semonly": {"candidates": ["small"],
                     "cache": {"exact": False, "ttl_s": 600, "semantic": sem}},
     }
@@ -292,6 +292,23 @@ def test_eviction_removes_vectors(parts, tmp_path):
     r = ask(gw, "first question again")
     assert r.headers["x-switchyard-cache"] == "miss"
     assert float(r.headers["x-switchyard-cache-similarity"]) == pytest.approx(0, abs=1e-4)
+    assert gw.stop() == 0, gw.proc.output()[-4000:]
+
+
+def test_expired_entries_leave_the_index(parts, tmp_path):
+    fake, stub = parts
+    stub.vectors["old news"] = unit(0)
+    stub.vectors["old news?"] = at_similarity(0.97)
+    gw = start(tmp_path, fake, stub, ttl_s=1)
+    assert ask(gw, "old news").headers["x-switchyard-cache"] == "miss"
+    wait_vectors(gw, 1)
+    assert ask(gw, "old news?").headers["x-switchyard-cache"] == "semantic"
+    time.sleep(1.2)
+    r = ask(gw, "old news?")  # the neighbour expired: a miss, whose new entry clears it
+    assert r.headers["x-switchyard-cache"] == "miss"
+    time.sleep(0.5)
+    assert vectors_gauge(gw) == 1  # the new entry's vector only
+    assert metric(gw, 'switchyard_cache_evictions_total{reason="expired"}') == 1
     assert gw.stop() == 0, gw.proc.output()[-4000:]
 
 
