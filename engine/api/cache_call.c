@@ -10,6 +10,7 @@
 #include "server.h"
 #include "store_cache.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,16 +47,18 @@ static int cacheable_body(const sy_cache_cfg *cc, const cJSON *root)
     return 0;
 }
 
-int sy_cache_lookup(sy_call *c, sy_http_req *req, const cJSON *root, const char *name)
+int sy_cache_lookup(sy_call *c, sy_http_req *req, cJSON *root, const char *name,
+                    const sy_cache_cont *cont)
 {
     int is_route = 0;
     const sy_cache_cfg *cc = cache_cfg_for(c->rt->cfg, name, &is_route);
-    if (!cc || !cc->exact || !cacheable_body(cc, root))
+    if (!cc || !(cc->exact || cc->semantic) || !cacheable_body(cc, root))
         return 0;
     uint64_t t0 = sy_now_ns();
     sy_call_cache *k = sy_xcalloc(1, sizeof(*k));
     c->cache = k;
     k->cfg = cc;
+    k->similarity = NAN;
     snprintf(k->ns, sizeof(k->ns), "%s", name);
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
     k->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
@@ -64,24 +67,28 @@ int sy_cache_lookup(sy_call *c, sy_http_req *req, const cJSON *root, const char 
                             .prompt = c->ctx.prompt,
                             .prompt_version = c->ctx.prompt_version,
                             .variant = c->ctx.exp_route ? c->ctx.exp_route->name : ""};
-    sy_cache_exact_key(root, &ctx, k->key);
-    sy_store_cache_entry e;
-    sy_buf answer = {0};
-    int hit = sy_store_cache_get(c->w->server->store, k->key, NULL, sy_wall_ms(), &e, &answer) == 0;
-    double lookup_s = (double)(sy_now_ns() - t0) / 1e9;
-    if (hit) {
-        k->outcome = SY_CACHE_HIT_EXACT;
-        sy_cache_metrics_lookup(SY_CACHE_HIT_EXACT, lookup_s, e.cost_usd);
-        sy_cache_replay(c, req, &e, &answer,
-                        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream")));
+    sy_cache_exact_key(root, &ctx, k->key); /* also the id of a semantic-only entry */
+    if (cc->exact) {
+        sy_store_cache_entry e;
+        sy_buf answer = {0};
+        if (sy_store_cache_get(c->w->server->store, k->key, NULL, sy_wall_ms(), &e, &answer) == 0) {
+            k->outcome = SY_CACHE_HIT_EXACT;
+            sy_cache_metrics_lookup(SY_CACHE_HIT_EXACT, (double)(sy_now_ns() - t0) / 1e9,
+                                    e.cost_usd);
+            sy_cache_replay(c, req, &e, &answer,
+                            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream")));
+            sy_buf_free(&answer);
+            return 1;
+        }
         sy_buf_free(&answer);
-        return 1;
     }
-    sy_buf_free(&answer);
-    k->outcome = SY_CACHE_MISS;
-    k->store = 1;
-    sy_cache_metrics_lookup(SY_CACHE_MISS, lookup_s, 0);
-    sy_buf_puts(&c->headers, "x-switchyard-cache: miss\r\n");
+    if (cc->semantic && sy_cache_semantic_prepare(c, root, &ctx) == 0) {
+        k->lookup_ns = sy_now_ns() - t0;
+        if (sy_cache_semantic_start(c, req, root, cont))
+            return 2;
+        t0 = sy_now_ns() - k->lookup_ns;
+    }
+    sy_cache_miss(c, (double)(sy_now_ns() - t0) / 1e9);
     return 0;
 }
 
@@ -226,6 +233,11 @@ static void store_answer(sy_call *c)
         e.completion_tokens = c->rec.bill.usage.completion_tokens;
         e.answer = body.data;
         e.answer_len = body.len;
+        if (k->vec) { /* the semantic tier's vector of the miss: no second embedding */
+            e.vec = k->vec;
+            e.dim = k->dim;
+            memcpy(e.part, k->part, sizeof(e.part));
+        }
         sy_store_cache_put(c->w->server->store, &e, k->cfg->max_entries);
     }
     sy_buf_free(&body);
@@ -239,6 +251,10 @@ void sy_cache_log_field(const sy_call *c, sy_logbuf *lb)
     sy_logbuf_str(lb, "cache", names[c->cache->outcome]);
     if (c->cache->outcome != SY_CACHE_MISS)
         sy_logbuf_num_prec(lb, "cache_saved_usd", c->cache->saved_usd, 9);
+    if (!isnan(c->cache->similarity))
+        sy_logbuf_num_prec(lb, "cache_similarity", c->cache->similarity, 4);
+    if (c->cache->semantic)
+        sy_logbuf_num_prec(lb, "cache_embed_cost_usd", c->cache->embed_cost_usd, 9);
 }
 
 void sy_cache_call_end(sy_call *c)
@@ -247,6 +263,7 @@ void sy_cache_call_end(sy_call *c)
     if (!k)
         return;
     store_answer(c);
+    sy_cache_semantic_free(k);
     sy_buf_free(&k->answer);
     sy_buf_free(&k->line);
     free(k);

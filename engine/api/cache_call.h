@@ -20,10 +20,21 @@
 
 struct sy_call;
 
+/* How the pipeline goes on after a lookup that had to wait (the semantic tier's
+ * embedding call): go_on takes root (a miss), answered ends the call (a hit was served),
+ * on_abort is the pipeline's abort path (the client left: cancels the call's transfer). */
+typedef struct sy_cache_cont {
+    void (*go_on)(struct sy_call *c, sy_http_req *req, cJSON *root);
+    void (*answered)(struct sy_call *c, sy_http_req *req);
+    void (*on_abort)(sy_http_req *req, void *ud);
+} sy_cache_cont;
+
 /* Look the validated, guarded body (root) up. 1: answered from the cache (the caller
- * ends the call); 0: go on (a cacheable miss is marked for storing, and its
- * x-switchyard-cache header is on the call). */
-int sy_cache_lookup(struct sy_call *c, sy_http_req *req, const cJSON *root, const char *name);
+ * deletes root and ends the call); 0: go on (a cacheable miss is marked for storing,
+ * and its x-switchyard-cache header is on the call); 2: the semantic tier is embedding
+ * the latest user turn: it owns root and continues through cont. */
+int sy_cache_lookup(struct sy_call *c, sy_http_req *req, cJSON *root, const char *name,
+                    const sy_cache_cont *cont);
 
 /* A non-stream answer as the adapter produced it (OpenAI-shaped), before the output
  * guardrails: kept for the store when the call completes. */

@@ -4,7 +4,8 @@
  * id, a zero usage (nothing went upstream), runs the call's output guardrails over it
  * (placeholders are restored with this request's values), and sends it in the client's
  * API: a JSON answer, or a stream of chat.completion.chunk events (through the ingress's
- * stream translation for Messages and Responses clients).
+ * stream translation for Messages and Responses clients). It also marks a miss
+ * (sy_cache_miss), the other outcome both tiers end in.
  */
 #include "cache_internal.h"
 
@@ -147,6 +148,7 @@ static void record_hit(sy_call *c)
     snprintf(r.experiments, sizeof(r.experiments), "%s", c->ctx.experiments);
     r.status = c->rec.status;
     r.stream = c->stream;
+    r.cost_usd = c->cache->embed_cost_usd; /* the semantic tier's embedding, else 0 */
     r.latency_ms = (double)(sy_now_ns() - c->rec.t_start_ns) / 1e6;
     r.ttft_ms = r.latency_ms;
     snprintf(r.rule, sizeof(r.rule), "cache:%s",
@@ -173,8 +175,9 @@ void sy_cache_replay(sy_call *c, sy_http_req *req, const sy_store_cache_entry *e
     }
     sy_buf_printf(&c->headers,
                   "x-switchyard-cache: %s\r\nx-switchyard-model: %s\r\n"
-                  "x-switchyard-cost-usd: 0.000000000\r\nx-switchyard-cache-saved-usd: %.9f\r\n",
-                  k->outcome == SY_CACHE_HIT_SEMANTIC ? "semantic" : "hit", e->model, e->cost_usd);
+                  "x-switchyard-cost-usd: %.9f\r\nx-switchyard-cache-saved-usd: %.9f\r\n",
+                  k->outcome == SY_CACHE_HIT_SEMANTIC ? "semantic" : "hit", e->model,
+                  k->embed_cost_usd, e->cost_usd);
     if (sy_config_find_route(c->rt->cfg, k->ns))
         sy_buf_printf(&c->headers, "x-switchyard-route: %s\r\n", k->ns);
     c->rec.t_first_ns = sy_now_ns();
@@ -204,4 +207,17 @@ void sy_cache_replay(sy_call *c, sy_http_req *req, const sy_store_cache_entry *e
     }
     sy_buf_free(&body);
     record_hit(c);
+}
+
+/* A miss: its outcome and headers (the nearest neighbour's similarity when the semantic
+ * tier found one short of the threshold), marked for storing, counted. */
+void sy_cache_miss(sy_call *c, double lookup_s)
+{
+    sy_call_cache *k = c->cache;
+    k->outcome = SY_CACHE_MISS;
+    k->store = 1;
+    sy_cache_metrics_lookup(SY_CACHE_MISS, lookup_s, 0);
+    sy_buf_puts(&c->headers, "x-switchyard-cache: miss\r\n");
+    if (!isnan(k->similarity)) /* the nearest neighbour fell short */
+        sy_buf_printf(&c->headers, "x-switchyard-cache-similarity: %.4f\r\n", k->similarity);
 }

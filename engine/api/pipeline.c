@@ -200,17 +200,11 @@ static cJSON *ingress_to_chat(sy_call *c, sy_http_req *req, cJSON *root)
     return chat;
 }
 
-/* Stages 3 on, once the input guardrails passed the request (possibly after a judge
- * model's verdict, guard_judge.c): target, decision, launch. Takes root. */
-static void after_input(sy_call *c, sy_http_req *req, cJSON *root)
+/* Stages 3 on, after the cache missed (possibly after the semantic tier's embedding
+ * call, cache_semantic.c): target, decision, launch. Takes root. */
+static void after_lookup(sy_call *c, sy_http_req *req, cJSON *root)
 {
     const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;
-    /* the response cache: after the input guardrails, on the text the upstream would see */
-    if (sy_cache_lookup(c, req, root, name) > 0) {
-        cJSON_Delete(root);
-        sy_call_answered(c, req);
-        return;
-    }
     if (sy_call_target(c, req, name, root) != 0) {
         cJSON_Delete(root);
         sy_call_answered(c, req);
@@ -228,6 +222,22 @@ static void after_input(sy_call *c, sy_http_req *req, cJSON *root)
     }
     c->att.body = root; /* the first attempt's, not parsed a second time */
     sy_call_launch(c, req);
+}
+
+static const sy_cache_cont cache_cont = {after_lookup, sy_call_answered, call_abort};
+
+/* Once the input guardrails passed the request (possibly after a judge model's verdict,
+ * guard_judge.c): the response cache, on the text the upstream would see. Takes root. */
+static void after_input(sy_call *c, sy_http_req *req, cJSON *root)
+{
+    const char *name = cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring;
+    int rc = sy_cache_lookup(c, req, root, name, &cache_cont);
+    if (rc == 1) {
+        cJSON_Delete(root);
+        sy_call_answered(c, req);
+    } else if (rc == 0) {
+        after_lookup(c, req, root);
+    } /* 2: the semantic tier continues through cache_cont */
 }
 
 static const sy_guard_cont guard_cont = {after_input, sy_call_answered, call_abort};

@@ -9,6 +9,7 @@
 #include "provider.h"
 #include "cluster_node.h"
 #include "learner.h"
+#include "cache_index.h"
 #include "activity.h"
 #include "exp_tracker.h"
 #include "experiments.h"
@@ -381,6 +382,7 @@ static int open_state(sy_server *s, sy_config *cfg)
     s->experiments = sy_exp_registry_open(s->store);
     s->exp_tracker = sy_exp_tracker_new();
     s->activity = sy_activity_new();
+    s->sem_index = sy_cache_index_open(s->store); /* the store thread feeds it from now on */
     sy_buf exp_errors = {0};
     int rc = 0;
     if (publish_locked(s, cfg, 1, &exp_errors) != 0) { /* cfg is freed by it */
@@ -450,6 +452,8 @@ static void close_server(sy_server *s)
 {
     sy_cluster_stop(s->cluster); /* NULL-safe, like the store below */
     sy_store_close(s->store);    /* NULL-safe: still set only when serving never started */
+    sy_cache_index_free(s->sem_index); /* after the store: its thread fed the index */
+    s->sem_index = NULL;
     sy_prompt_registry_free(s->prompts);
     sy_exp_registry_free(s->experiments);
     sy_exp_tracker_free(s->exp_tracker);

@@ -1,5 +1,6 @@
 #include "cache_metrics.h"
 
+#include "sem_index.h"
 #include "store_cache.h"
 
 #include <stdatomic.h>
@@ -12,6 +13,12 @@ static const double k_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 static _Atomic uint64_t n_by_outcome[3], n_embed_failed;
 static _Atomic uint64_t saved_nusd; /* nano-USD */
 static _Atomic uint64_t lookup_ns_sum, buckets[N_BOUNDS + 1];
+static sy_sem_index *_Atomic sem_index; /* the semantic index, for its gauges */
+
+void sy_cache_metrics_set_index(struct sy_sem_index *x)
+{
+    atomic_store(&sem_index, x);
+}
 
 void sy_cache_metrics_lookup(sy_cache_outcome o, double lookup_s, double saved_usd)
 {
@@ -89,4 +96,17 @@ void sy_cache_metrics_render(sy_buf *out, sy_store *store)
                   "switchyard_cache_evictions_total{reason=\"invalidated\"} %llu\n",
                   (unsigned long long)entries, (unsigned long long)st.evicted,
                   (unsigned long long)st.expired, (unsigned long long)st.invalidated);
+    sy_sem_index_stats ss;
+    sy_sem_index_stats_get(atomic_load(&sem_index), &ss);
+    sy_buf_printf(out,
+                  "# HELP switchyard_cache_semantic_vectors Vectors in the semantic index.\n"
+                  "# TYPE switchyard_cache_semantic_vectors gauge\n"
+                  "switchyard_cache_semantic_vectors %zu\n"
+                  "# HELP switchyard_cache_semantic_partitions Partitions of the semantic index "
+                  "(scope, route, parameters and earlier conversation), and how many are HNSW "
+                  "graphs.\n"
+                  "# TYPE switchyard_cache_semantic_partitions gauge\n"
+                  "switchyard_cache_semantic_partitions{kind=\"flat\"} %zu\n"
+                  "switchyard_cache_semantic_partitions{kind=\"hnsw\"} %zu\n",
+                  ss.entries, ss.partitions - ss.hnsw, ss.hnsw);
 }

@@ -17,6 +17,9 @@ typedef enum { SY_CACHE_MISS = 0, SY_CACHE_HIT_EXACT, SY_CACHE_HIT_SEMANTIC } sy
 void sy_cache_metrics_lookup(sy_cache_outcome o, double lookup_s, double saved_usd);
 /* The semantic tier could not embed (failure or timeout): the request went on as a miss. */
 void sy_cache_metrics_embed_failed(void);
+/* The semantic index whose size the gauges report (NULL: none). */
+struct sy_sem_index;
+void sy_cache_metrics_set_index(struct sy_sem_index *x);
 /* Append the families in the Prometheus text format (entries read from the store). */
 void sy_cache_metrics_render(sy_buf *out, sy_store *store);
 

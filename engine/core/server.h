@@ -52,6 +52,7 @@ typedef struct sy_server {
     struct sy_exp_registry *experiments; /* experiment documents (in memory + LMDB) */
     struct sy_exp_tracker *exp_tracker;  /* experiment results, fed on the store thread */
     struct sy_activity *activity;        /* the dashboard's history, fed on the store thread */
+    struct sy_sem_index *sem_index;      /* the semantic cache's vectors (cache_index.h) */
     sy_config *file_cfg; /* the configuration file as loaded (under reload_lock): runtimes
                             are built from it plus the running experiments */
 } sy_server;

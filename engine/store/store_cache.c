@@ -34,6 +34,7 @@ void sy_store_cache_put(sy_store *s, const sy_store_cache_entry *e, size_t max_e
         p->e.dim = 0;
     }
     p->max_entries = max_entries ? max_entries : 1;
+    p->ch.s = s;
     sy_store_enqueue(s, &p->h);
 }
 
@@ -89,6 +90,7 @@ long sy_store_cache_invalidate(sy_store *s, const char *ns, const char *model, c
     snprintf(d->prompt, sizeof(d->prompt), "%s", prompt ? prompt : "");
     d->prompt_version = prompt_version;
     d->removed = &removed;
+    d->ch.s = s;
     sy_store_counters before;
     sy_store_counters_get(s, &before);
     sy_store_enqueue(s, &d->h);

@@ -66,6 +66,16 @@ long sy_store_cache_invalidate(sy_store *s, const char *ns, const char *model, c
 long sy_store_cache_each_vector(sy_store *s, uint64_t now_ms,
                                 void (*fn)(void *ud, const sy_store_cache_entry *e), void *ud);
 
+/* The semantic index's feed: after each committed batch, the store thread calls fn for
+ * every entry with a vector that the batch added (added 1, vec and dim valid during the
+ * call) or deleted (added 0: replaced, evicted, expired or invalidated), in the order
+ * the batch did them. Nothing is called for a batch that failed. Set before serving;
+ * fn runs on the store thread and must not block on I/O. */
+typedef void (*sy_store_cache_listener)(void *ud, int added, const uint8_t key[SY_CACHE_KEY_LEN],
+                                        const uint8_t part[SY_CACHE_KEY_LEN], const float *vec,
+                                        uint32_t dim);
+void sy_store_cache_set_listener(sy_store *s, sy_store_cache_listener fn, void *ud);
+
 /* Entries per namespace (a read transaction): fn(ud, ns, count); returns the total. */
 uint64_t sy_store_cache_counts(sy_store *s, void (*fn)(void *ud, const char *ns, uint64_t n),
                                void *ud);

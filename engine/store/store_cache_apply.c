@@ -20,6 +20,57 @@
 
 static _Atomic uint64_t n_evicted, n_expired, n_invalidated;
 
+/* The listener (one store per process serves; a listener of another store is ignored). */
+static sy_store *listener_store;
+static sy_store_cache_listener listener_fn;
+static void *listener_ud;
+
+void sy_store_cache_set_listener(sy_store *s, sy_store_cache_listener fn, void *ud)
+{
+    listener_store = s;
+    listener_fn = fn;
+    listener_ud = ud;
+}
+
+/* Start recording an event's changes (each apply starts afresh). */
+static void changes_begin(cache_changes *ch)
+{
+    ch->n = 0;
+    pthread_mutex_lock(&ch->s->lock);
+    ch->failed_batches = ch->s->counters.failed_batches;
+    pthread_mutex_unlock(&ch->s->lock);
+}
+
+static void changes_add(cache_changes *ch, int added, const uint8_t key[SY_CACHE_KEY_LEN],
+                        const uint8_t part[SY_CACHE_KEY_LEN])
+{
+    if (!ch || !listener_fn || ch->s != listener_store)
+        return;
+    if (ch->n == ch->cap) {
+        ch->cap = ch->cap ? 2 * ch->cap : 4;
+        ch->v = sy_xrealloc(ch->v, ch->cap * sizeof(*ch->v));
+    }
+    memcpy(ch->v[ch->n].key, key, SY_CACHE_KEY_LEN);
+    memcpy(ch->v[ch->n].part, part, SY_CACHE_KEY_LEN);
+    ch->v[ch->n].added = added;
+    ch->n++;
+}
+
+/* The event is freed after its batch was delivered (deliver counts a failed batch
+ * before it frees the events): tell the listener when the batch committed. */
+static void changes_deliver(cache_changes *ch, const float *vec, uint32_t dim)
+{
+    if (ch->n && listener_fn && ch->s == listener_store) {
+        pthread_mutex_lock(&ch->s->lock);
+        int committed = ch->s->counters.failed_batches == ch->failed_batches;
+        pthread_mutex_unlock(&ch->s->lock);
+        for (size_t i = 0; committed && i < ch->n; i++)
+            listener_fn(listener_ud, ch->v[i].added, ch->v[i].key, ch->v[i].part,
+                        ch->v[i].added ? vec : NULL, ch->v[i].added ? dim : 0);
+    }
+    free(ch->v);
+}
+
 /* ---- codec ---------------------------------------------------------------------- */
 
 static void put_raw(sy_buf *b, const void *p, size_t n)
@@ -166,8 +217,10 @@ static int count_set(sy_store *s, MDB_txn *txn, const char *ns, uint64_t n)
     return mdb_put(txn, s->dbi[DB_CACHE], &kv, &v, 0);
 }
 
-/* Delete the entry `key` (its record, age key and count). 0 (also when absent). */
-static int delete_entry(sy_store *s, MDB_txn *txn, const uint8_t key[SY_CACHE_KEY_LEN])
+/* Delete the entry `key` (its record, age key and count), noting a vector's removal in
+ * ch. 0 (also when absent). */
+static int delete_entry(sy_store *s, MDB_txn *txn, const uint8_t key[SY_CACHE_KEY_LEN],
+                        cache_changes *ch)
 {
     uint8_t k[MAX_KEY];
     MDB_val kv = {sy_store_cache_entry_key(k, key), k}, v;
@@ -178,6 +231,8 @@ static int delete_entry(sy_store *s, MDB_txn *txn, const uint8_t key[SY_CACHE_KE
     int rc = mdb_del(txn, s->dbi[DB_CACHE], &kv, NULL);
     if (rc || !ok)
         return rc;
+    if (e.dim)
+        changes_add(ch, 0, key, e.part);
     uint8_t ak[MAX_KEY];
     MDB_val akv = {age_key(ak, e.ns, e.created_ms, key), ak};
     rc = mdb_del(txn, s->dbi[DB_CACHE], &akv, NULL);
@@ -191,7 +246,8 @@ static int delete_entry(sy_store *s, MDB_txn *txn, const uint8_t key[SY_CACHE_KE
  * Keep namespace ns within max: evict its oldest entries beyond the bound, and drop up
  * to EXPIRED_PER_PUT expired ones at its front (store thread, inside the batch).
  */
-static int trim_namespace(sy_store *s, MDB_txn *txn, const char *ns, size_t max, uint64_t now)
+static int trim_namespace(sy_store *s, MDB_txn *txn, const char *ns, size_t max, uint64_t now,
+                          cache_changes *ch)
 {
     uint8_t pre[MAX_KEY];
     size_t plen = age_prefix(pre, ns);
@@ -223,7 +279,7 @@ static int trim_namespace(sy_store *s, MDB_txn *txn, const char *ns, size_t max,
         }
         if (!over && !expired)
             return 0;
-        rc = delete_entry(s, txn, victim);
+        rc = delete_entry(s, txn, victim, ch);
         if (rc)
             return rc;
         atomic_fetch_add(over ? &n_evicted : &n_expired, 1);
@@ -232,7 +288,8 @@ static int trim_namespace(sy_store *s, MDB_txn *txn, const char *ns, size_t max,
 
 static int apply_put(sy_store *s, MDB_txn *txn, ev_cache_put *p)
 {
-    int rc = delete_entry(s, txn, p->e.key); /* a replaced entry leaves its age key */
+    changes_begin(&p->ch);
+    int rc = delete_entry(s, txn, p->e.key, &p->ch); /* a replaced entry leaves its age key */
     uint8_t k[MAX_KEY];
     sy_buf b = {0};
     encode(&b, &p->e);
@@ -246,8 +303,10 @@ static int apply_put(sy_store *s, MDB_txn *txn, ev_cache_put *p)
         rc = mdb_put(txn, s->dbi[DB_CACHE], &akv, &empty, 0);
     if (rc == 0)
         rc = count_set(s, txn, p->e.ns, count_get(s, txn, p->e.ns) + 1);
+    if (rc == 0 && p->e.dim)
+        changes_add(&p->ch, 1, p->e.key, p->e.part);
     if (rc == 0)
-        rc = trim_namespace(s, txn, p->e.ns, p->max_entries, p->e.created_ms);
+        rc = trim_namespace(s, txn, p->e.ns, p->max_entries, p->e.created_ms, &p->ch);
     return rc;
 }
 
@@ -263,6 +322,7 @@ static int matches(const ev_cache_del *d, const sy_store_cache_entry *e)
 static int apply_del(sy_store *s, MDB_txn *txn, ev_cache_del *d)
 {
     MDB_cursor *cur;
+    changes_begin(&d->ch);
     int rc = mdb_cursor_open(txn, s->dbi[DB_CACHE], &cur);
     if (rc)
         return rc;
@@ -288,7 +348,7 @@ static int apply_del(sy_store *s, MDB_txn *txn, ev_cache_del *d)
     mdb_cursor_close(cur);
     rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = delete_entry(s, txn, dead[i]);
+        rc = delete_entry(s, txn, dead[i], &d->ch);
     free(dead);
     if (d->removed)
         *d->removed = rc ? -1 : (long)n;
@@ -305,8 +365,11 @@ void sy_store_cache_event_free(store_event *e)
 {
     if (e->kind == EV_CACHE_PUT) {
         ev_cache_put *p = (ev_cache_put *)e;
+        changes_deliver(&p->ch, p->e.vec, p->e.dim);
         free((char *)p->e.answer);
         free((float *)p->e.vec);
+    } else {
+        changes_deliver(&((ev_cache_del *)e)->ch, NULL, 0);
     }
     free(e);
 }

@@ -194,11 +194,26 @@ void sy_store_enqueue(sy_store *s, store_event *e);
  * committed or failed). Blocks the caller: admin handlers only. */
 void sy_store_sync_point(sy_store *s);
 
+/* What one cache event did to the entries that carry a vector, in order, for the
+ * listener (sy_store_cache_set_listener) once the batch committed. Reset on each apply
+ * (a batch retried after growing the map applies again). */
+typedef struct cache_change {
+    uint8_t key[SY_CACHE_KEY_LEN], part[SY_CACHE_KEY_LEN];
+    int added; /* 1: the event's own entry (its vec); 0: an entry deleted */
+} cache_change;
+typedef struct cache_changes {
+    sy_store *s;
+    cache_change *v;
+    size_t n, cap;
+    uint64_t failed_batches; /* the store's count when applied: unchanged = committed */
+} cache_changes;
+
 /* The response cache's events (store_cache.c queues them, store_cache_apply.c applies). */
 typedef struct ev_cache_put {
     store_event h;
     sy_store_cache_entry e; /* answer and vec owned */
     size_t max_entries;
+    cache_changes ch;
 } ev_cache_put;
 
 typedef struct ev_cache_del {
@@ -206,6 +221,7 @@ typedef struct ev_cache_del {
     char ns[SY_STORE_NAME_MAX], model[SY_STORE_NAME_MAX], prompt[80];
     uint32_t prompt_version;
     long *removed; /* the waiter's: set by the apply */
+    cache_changes ch;
 } ev_cache_del;
 
 /* Decode an entry value; e->answer and e->vec point into v (vec may be unaligned:
