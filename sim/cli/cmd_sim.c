@@ -299,6 +299,11 @@ static int load_full_info(const sim_cli *cli, sy_sim_dataset *ds, sy_route_cfg *
     return 0;
 }
 
+int sy_sim_cli_load_full_info(const sim_cli *cli, sy_sim_dataset *ds, sy_route_cfg **r)
+{
+    return load_full_info(cli, ds, r);
+}
+
 /*
  * --oracles: the linear and task oracles of sim_oracle.h as two table agents, after the
  * per-row oracle. The linear oracle uses the route's context dimension and its `ridge`.
@@ -837,5 +842,7 @@ int sy_cmd_sim(int argc, char **argv)
         return run_log(&cli);
     if (cli.scenario)
         return run_scenario(&cli);
+    if (cli.cache)
+        return sy_sim_cli_run_cache(&cli);
     return run_full_info(&cli);
 }
