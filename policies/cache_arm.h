@@ -1,6 +1,6 @@
 /*
- * cache_arm: the semantic cache as an arm of a route's policy (issue 22; docs/policies.md
- * "The cache as an arm", docs/cache-evaluation.md).
+ * cache_arm: the semantic cache as an arm of a route's policy (issue 22;
+ * docs/cache-evaluation.md "The cache as an arm", docs/simulator.md).
  *
  * Instead of a fixed similarity threshold, a route may let its policy choose between
  * serving the nearest cached answer and calling one of its models, so ratings teach it

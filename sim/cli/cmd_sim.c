@@ -299,11 +299,6 @@ static int load_full_info(const sim_cli *cli, sy_sim_dataset *ds, sy_route_cfg *
     return 0;
 }
 
-int sy_sim_cli_load_full_info(const sim_cli *cli, sy_sim_dataset *ds, sy_route_cfg **r)
-{
-    return load_full_info(cli, ds, r);
-}
-
 /*
  * --oracles: the linear and task oracles of sim_oracle.h as two table agents, after the
  * per-row oracle. The linear oracle uses the route's context dimension and its `ridge`.
@@ -414,6 +409,20 @@ static int run_full_info(const sim_cli *cli)
     sy_route_cfg_free(r);
     sy_sim_dataset_free(&ds);
     return status;
+}
+
+/* --cache: the dataset and route loaded here, the rest in cmd_sim_cache.c. */
+static int run_cache(const sim_cli *cli)
+{
+    sy_sim_dataset ds;
+    sy_route_cfg *r;
+    int rc = load_full_info(cli, &ds, &r);
+    if (rc)
+        return rc;
+    rc = sy_sim_cli_run_cache(cli, &ds, r);
+    sy_route_cfg_free(r);
+    sy_sim_dataset_free(&ds);
+    return rc;
 }
 
 /* ---- scenario ------------------------------------------------------------------------ */
@@ -843,6 +852,6 @@ int sy_cmd_sim(int argc, char **argv)
     if (cli.scenario)
         return run_scenario(&cli);
     if (cli.cache)
-        return sy_sim_cli_run_cache(&cli);
+        return run_cache(&cli);
     return run_full_info(&cli);
 }

@@ -146,7 +146,7 @@ static int print_result(const sy_sim_cache_result *res, const sim_cli *cli)
     return 0;
 }
 
-int sy_sim_cli_run_cache(const sim_cli *cli)
+int sy_sim_cli_run_cache(const sim_cli *cli, const sy_sim_dataset *ds, const sy_route_cfg *r)
 {
     size_t len;
     char *json = read_all(cli->cache, &len), err[1024];
@@ -162,20 +162,14 @@ int sy_sim_cli_run_cache(const sim_cli *cli)
         sy_sim_cache_scenario_free(&sc);
         return 1;
     }
-    sy_sim_dataset ds;
-    sy_route_cfg *r;
-    if ((rc = sy_sim_cli_load_full_info(cli, &ds, &r)) != 0) {
-        sy_sim_cache_scenario_free(&sc);
-        return rc;
-    }
-    fprintf(stderr, "%s: %zu prompts, %zu models\n", ds.name, ds.n, ds.n_arms);
+    fprintf(stderr, "%s: %zu prompts, %zu models\n", ds->name, ds->n, ds->n_arms);
     sy_policy_params p = r->params;
     p.dim = p.dim ? p.dim : SY_FEATURE_DEFAULT_DIM;
     static sy_arm_params arms[SY_POLICY_MAX_ARMS];
-    model_arms(&ds, r, arms);
+    model_arms(ds, r, arms);
     sy_sim_cache_result res;
     int status = 0;
-    if (sy_sim_cache_run(&ds, &p, arms, &sc, cli->seeds ? cli->seeds : 10, cli->seed0, cli->refresh,
+    if (sy_sim_cache_run(ds, &p, arms, &sc, cli->seeds ? cli->seeds : 10, cli->seed0, cli->refresh,
                          &res, err, sizeof err) != SY_OK) {
         fprintf(stderr, "switchyard sim: %s\n", err);
         status = 1;
@@ -183,8 +177,6 @@ int sy_sim_cli_run_cache(const sim_cli *cli)
         status = print_result(&res, cli);
         sy_sim_cache_result_free(&res);
     }
-    sy_route_cfg_free(r);
-    sy_sim_dataset_free(&ds);
     sy_sim_cache_scenario_free(&sc);
     return status;
 }

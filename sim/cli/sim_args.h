@@ -33,12 +33,9 @@ typedef struct sim_cli {
  * a usage error (reported on stderr). */
 int sy_sim_parse_args(int argc, char **argv, sim_cli *cli);
 
-/* cmd_sim.c: the command line's full-information dataset and route block, restricted to
- * the route's candidates. 0 with both filled (the caller frees them), else the exit
- * status after printing why. */
-int sy_sim_cli_load_full_info(const sim_cli *cli, sy_sim_dataset *ds, sy_route_cfg **r);
-
-/* cmd_sim_cache.c: `switchyard sim --cache FILE DATA`. Returns the exit status. */
-int sy_sim_cli_run_cache(const sim_cli *cli);
+/* cmd_sim_cache.c: `switchyard sim --cache FILE DATA` on the dataset and route block that
+ * cmd_sim.c loaded (restricted to the route's candidates; the caller keeps and frees
+ * them). Returns the exit status. */
+int sy_sim_cli_run_cache(const sim_cli *cli, const sy_sim_dataset *ds, const sy_route_cfg *r);
 
 #endif
