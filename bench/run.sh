@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark of issues 9 and 17 in one invocation, on this machine. Prints
+# `make bench`: every benchmark of issues 9, 17 and 22 in one invocation, on this machine. Prints
 # each part and writes them all to bench/results/<UTC date>-<host>.md (the machine's
 # description and load average first). docs/performance.md explains the figures.
 # Usage: bench/run.sh [build-dir]   (after scripts/install-deps.sh bench and a build)
@@ -37,6 +37,7 @@ section() { # title command...: run, print, append the output to $out as a code 
 section "Policy decisions" "$build/bench/decide_bench" --arms 11 --dim 24 --seconds 1 --runs 5
 section "Simulator decisions (linear Thompson, K = 11)" "$bin" sim --bench
 section "Store" "$build/bench/store_bench" 200000 1000
+section "Semantic cache lookup at 100k entries (cache/ann.h)" "$build/bench/ann_bench" --entries 100000 --queries 10000 --dim 256
 section "Guardrails matching (CPU time per KB)" "$build/bench/guard_bench" --seconds 0.5 --runs 5
 section "Hashing per request (feedback token, key and conversation digests)" "$build/bench/hash_bench" --seconds 0.3 --runs 5
 section "Gateway overhead against fake-provider" bench/overhead.sh "$bin" 5

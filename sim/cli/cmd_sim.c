@@ -411,6 +411,20 @@ static int run_full_info(const sim_cli *cli)
     return status;
 }
 
+/* --cache: the dataset and route loaded here, the rest in cmd_sim_cache.c. */
+static int run_cache(const sim_cli *cli)
+{
+    sy_sim_dataset ds;
+    sy_route_cfg *r;
+    int rc = load_full_info(cli, &ds, &r);
+    if (rc)
+        return rc;
+    rc = sy_sim_cli_run_cache(cli, &ds, r);
+    sy_route_cfg_free(r);
+    sy_sim_dataset_free(&ds);
+    return rc;
+}
+
 /* ---- scenario ------------------------------------------------------------------------ */
 
 /*
@@ -837,5 +851,7 @@ int sy_cmd_sim(int argc, char **argv)
         return run_log(&cli);
     if (cli.scenario)
         return run_scenario(&cli);
+    if (cli.cache)
+        return run_cache(&cli);
     return run_full_info(&cli);
 }

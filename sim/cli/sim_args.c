@@ -18,6 +18,10 @@ const char sy_sim_usage[] =
     "  --routellm DIR       the RouteLLM files (gsm8k, mmlu/, mt_bench), priced per token\n"
     "  --jsonl FILE         the generic full-information JSONL (docs/simulator.md)\n"
     "  --scenario FILE      a synthetic scenario (JSON: arms, contexts, events)\n"
+    "  --cache FILE         with full-information data: replay it with repeated and\n"
+    "                       near-miss questions and compare no cache, fixed-threshold\n"
+    "                       caches and the cache as an arm (JSON cache scenario; {} for\n"
+    "                       the defaults; docs/simulator.md)\n"
     "Logged data (off-policy estimates of the route's policy):\n"
     "  --log FILE           JSONL written by `switchyard export`\n"
     "  --log-route NAME     the route to evaluate when the log holds several\n"
@@ -93,7 +97,8 @@ enum {
     O_ALSO,
     O_SEEDCSV,
     O_TQ,
-    O_TC
+    O_TC,
+    O_CACHE
 };
 
 static const struct option opts[] = {{"routerbench", required_argument, NULL, O_RB},
@@ -124,6 +129,7 @@ static const struct option opts[] = {{"routerbench", required_argument, NULL, O_
                                      {"seed-csv", required_argument, NULL, O_SEEDCSV},
                                      {"target-quality", required_argument, NULL, O_TQ},
                                      {"target-cost", required_argument, NULL, O_TC},
+                                     {"cache", required_argument, NULL, O_CACHE},
                                      {"help", no_argument, NULL, 'h'},
                                      {NULL, 0, NULL, 0}};
 
@@ -164,6 +170,9 @@ static int take_option(sim_cli *cli, int c, char *arg)
         break;
     case O_JSONL:
         cli->jsonl = arg;
+        break;
+    case O_CACHE:
+        cli->cache = arg;
         break;
     case O_SCEN:
         cli->scenario = arg;

@@ -2,11 +2,14 @@
  * fake_embed: embeddings in `switchyard fake-provider`: OpenAI's POST /v1/embeddings and
  * Gemini's POST /v1beta/models/{model}:batchEmbedContents. Vectors are deterministic
  * unit vectors: each input's text (or token ids) seeds a splitmix64 generator whose
- * draws, normalised, are the components; "dimensions" (outputDimensionality) is
- * honoured, default FP_EMBED_DIM. Usage counts text like chat prompts (OpenAI only:
- * Gemini's batchEmbedContents reports none). The model's scenario applies its HTTP
- * error faults (400, 429, 5xx, 529; other faults answer 500); latency is not simulated.
+ * draws, normalised, are the components — or, for a model with "embedding": "lexical",
+ * the lexical stand-in of fake_lexical.h; "dimensions" (outputDimensionality) is
+ * honoured, default FP_EMBED_DIM (random) or FP_LEX_DEFAULT_DIM (lexical). Usage counts text like
+ * chat prompts (OpenAI only: Gemini's batchEmbedContents reports none). The model's scenario
+ * applies its HTTP error faults (400, 429, 5xx, 529; other faults answer 500); latency is not
+ * simulated.
  */
+#include "fake_lexical.h"
 #include "fake_server.h"
 
 #include <math.h>
@@ -22,7 +25,8 @@ typedef struct embed_req {
     char *model; /* owned */
     sy_buf *texts;
     size_t n;
-    long dim;
+    long dim;      /* as asked ("dimensions"); 0 = not asked: the model's default */
+    int dim_given; /* a number was given (it must then be in 1..FP_EMBED_MAX_DIM) */
     long prompt_tokens;
 } embed_req;
 
@@ -67,7 +71,8 @@ static int parse_openai(const cJSON *body, embed_req *e)
     if (!cJSON_IsString(m) || !m->valuestring[0] || !in)
         return -1;
     e->model = sy_xstrdup(m->valuestring);
-    e->dim = cJSON_IsNumber(d) ? (long)d->valuedouble : FP_EMBED_DIM;
+    e->dim_given = cJSON_IsNumber(d);
+    e->dim = e->dim_given ? (long)d->valuedouble : 0;
     if (cJSON_IsArray(in) && in->child && cJSON_IsNumber(in->child))
         return add_input(e, in);
     if (!cJSON_IsArray(in))
@@ -105,7 +110,8 @@ static int parse_gemini(const cJSON *body, const char *path, embed_req *e)
         if (rc != 0)
             return -1;
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "outputDimensionality");
-        e->dim = cJSON_IsNumber(d) ? (long)d->valuedouble : e->dim ? e->dim : FP_EMBED_DIM;
+        if (cJSON_IsNumber(d))
+            e->dim_given = 1, e->dim = (long)d->valuedouble;
     }
     return e->n ? 0 : -1;
 }
@@ -130,13 +136,16 @@ void fp_embed_vector(const char *text, size_t len, long dim, double *out)
         out[i] = norm > 0 ? out[i] / norm : 0;
 }
 
-/* The answer in the dialect's shape. */
-static void render(const embed_req *e, int gemini, sy_buf *b)
+/* The answer in the dialect's shape, with the model's embedder. */
+static void render(const embed_req *e, fp_embedding how, int gemini, sy_buf *b)
 {
     double *v = sy_xcalloc((size_t)e->dim, sizeof(double));
     sy_buf_puts(b, gemini ? "{\"embeddings\":[" : "{\"object\":\"list\",\"data\":[");
     for (size_t i = 0; i < e->n; i++) {
-        fp_embed_vector(e->texts[i].data, e->texts[i].len, e->dim, v);
+        if (how == FP_EMBED_LEXICAL)
+            fp_embed_lexical(e->texts[i].data, e->texts[i].len, e->dim, v);
+        else
+            fp_embed_vector(e->texts[i].data, e->texts[i].len, e->dim, v);
         if (gemini)
             sy_buf_puts(b, i ? ",{\"values\":[" : "{\"values\":[");
         else
@@ -200,7 +209,7 @@ void fp_handle_embed(fp_server *srv, sy_http_req *req, int kind)
     if (!fp_authorized(srv, d, req)) {
         code = FP_ERR_UNAUTHORIZED, outcome = "rejected:invalid_api_key";
     } else if (!body || (kind == 2 ? parse_gemini(body, req->path, &e) : parse_openai(body, &e)) ||
-               e.dim < 1 || e.dim > FP_EMBED_MAX_DIM) {
+               (e.dim_given && (e.dim < 1 || e.dim > FP_EMBED_MAX_DIM))) {
         code = FP_ERR_INVALID_REQUEST, outcome = "rejected:invalid_request";
     } else {
         rec->model = sy_xstrdup(e.model);
@@ -209,13 +218,15 @@ void fp_handle_embed(fp_server *srv, sy_http_req *req, int kind)
             code = FP_ERR_MODEL_NOT_FOUND, outcome = "rejected:model_not_found";
         else if ((code = injected_error(srv, m, &retry)) >= 0)
             outcome = "error:injected";
+        else if (e.dim == 0) /* no dimension asked for: the embedder's default */
+            e.dim = m->embedding == FP_EMBED_LEXICAL ? FP_LEX_DEFAULT_DIM : FP_EMBED_DIM;
     }
     rec->first_byte_ms = fp_now_ms();
     if (code >= 0) {
         rec->status = fp_send_error(req, d, (fp_error_code)code, NULL, retry, NULL);
     } else {
         sy_buf b = {0};
-        render(&e, kind == 2, &b);
+        render(&e, m->embedding, kind == 2, &b);
         fp_send_json(req, 200, NULL, &b);
         rec->status = 200;
         sy_buf_free(&b);

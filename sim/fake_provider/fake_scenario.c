@@ -595,6 +595,18 @@ static int parse_qrules(const cJSON *v, const char *path, fp_model *m, sy_buf *e
     return SY_OK;
 }
 
+/* "embedding": "random" (the default) or "lexical". */
+static int parse_embedding(const cJSON *v, const char *path, fp_embedding *out, sy_buf *err)
+{
+    if (cJSON_IsString(v) && strcmp(v->valuestring, "random") == 0)
+        *out = FP_EMBED_RANDOM;
+    else if (cJSON_IsString(v) && strcmp(v->valuestring, "lexical") == 0)
+        *out = FP_EMBED_LEXICAL;
+    else
+        return fp_bad(err, path, "expected \"random\" or \"lexical\"");
+    return SY_OK;
+}
+
 /* Member key of obj (NULL when absent), with its JSON path written to p. */
 static const cJSON *field(const cJSON *obj, const char *parent, const char *key, char *p,
                           size_t cap)
@@ -611,17 +623,10 @@ static const cJSON *field(const cJSON *obj, const char *parent, const char *key,
 static int parse_model(const cJSON *v, const char *path, const fp_model *base, fp_model *out,
                        sy_buf *err)
 {
-    static const char *const keys[] = {"latency_ms",
-                                       "ttft_ms",
-                                       "tokens_per_second",
-                                       "content",
-                                       "chunk_tokens",
-                                       "cached_tokens",
-                                       "cache_write_tokens",
-                                       "quality",
-                                       "quality_rules",
-                                       "errors",
-                                       NULL};
+    static const char *const keys[] = {
+        "latency_ms",    "ttft_ms",       "tokens_per_second",  "content",
+        "chunk_tokens",  "cached_tokens", "cache_write_tokens", "quality",
+        "quality_rules", "errors",        "embedding",          NULL};
     char p[256];
     model_copy(out, base);
     if (!cJSON_IsObject(v)) {
@@ -650,6 +655,8 @@ static int parse_model(const cJSON *v, const char *path, const fp_model *base, f
         rc = parse_qrules(f, p, out, err);
     if (!rc && (f = field(v, path, "errors", p, sizeof p)))
         rc = parse_errors(f, p, out, err);
+    if (!rc && (f = field(v, path, "embedding", p, sizeof p)))
+        rc = parse_embedding(f, p, &out->embedding, err);
     if (rc)
         model_clear(out);
     return rc;

@@ -101,6 +101,12 @@ typedef struct fp_quality_rule {
     double quality;
 } fp_quality_rule;
 
+/* How an embedding model turns text into a vector (fake_embed.c). */
+typedef enum fp_embedding {
+    FP_EMBED_RANDOM = 0, /* a random unit vector seeded by the text: no meaning */
+    FP_EMBED_LEXICAL,    /* fake_lexical.h: shared words give close vectors */
+} fp_embedding;
+
 /* One model's behaviour; every field is always set (missing ones come from "defaults"). */
 typedef struct fp_model {
     char *name; /* NULL for the defaults entry */
@@ -118,6 +124,7 @@ typedef struct fp_model {
     size_t n_qrules;
     fp_error_rule *errors; /* owned */
     size_t n_errors;
+    fp_embedding embedding; /* /v1/embeddings only */
 } fp_model;
 
 typedef struct fp_scenario {

@@ -23,6 +23,7 @@
 
 static const char usage_text[] =
     "usage: switchyard loadgen --url URL --key KEY --route NAME --fake URL [options]\n"
+    "       switchyard loadgen cache-calibrate --pairs FILE --url URL --key KEY --model M\n"
     "\n"
     "Synthetic users: send chat requests through a route and rate each answer thumbs-up\n"
     "with probability equal to the hidden quality of the model that served it (from\n"
@@ -298,6 +299,8 @@ int sy_cmd_loadgen(int argc, char **argv)
     long window = 500;
     const char *summary = NULL, *mix_path = NULL;
     int c;
+    if (argc > 1 && strcmp(argv[1], "cache-calibrate") == 0)
+        return sy_cmd_cache_calibrate(argc - 1, argv + 1);
     optind = 1;
     while ((c = getopt_long(argc, argv, "n:c:h", opts, NULL)) != -1) {
         switch (c) {

@@ -7,7 +7,13 @@
 #ifndef SY_LOADGEN_H
 #define SY_LOADGEN_H
 
-/* `switchyard loadgen --url U --key K --route R --fake F [...]`: synthetic users. */
+/* `switchyard loadgen --url U --key K --route R --fake F [...]`: synthetic users.
+ * `switchyard loadgen cache-calibrate ...` runs sy_cmd_cache_calibrate instead. */
 int sy_cmd_loadgen(int argc, char **argv);
+
+/* `switchyard loadgen cache-calibrate --pairs F --url U --key K --model M [...]`: the
+ * semantic cache's threshold for an embedding model (cmd_calibrate.c). argv[0] is
+ * "cache-calibrate". */
+int sy_cmd_cache_calibrate(int argc, char **argv);
 
 #endif

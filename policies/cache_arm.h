@@ -1,0 +1,67 @@
+/*
+ * cache_arm: the semantic cache as an arm of a route's policy (issue 22;
+ * docs/cache-evaluation.md "The cache as an arm", docs/simulator.md).
+ *
+ * Instead of a fixed similarity threshold, a route may let its policy choose between
+ * serving the nearest cached answer and calling one of its models, so ratings teach it
+ * where cached answers satisfy users. The route then has one more arm, the CACHE ARM
+ * (by convention its last arm), which:
+ *   - is eligible only when the cache has a candidate for the request (the nearest
+ *     entry the index returned, at or above the route's candidate floor); otherwise
+ *     sy_cache_arm_eligible marks it ineligible through the ordinary `eligible` flags of
+ *     sy_decide_in, so the policy never picks it;
+ *   - costs nothing upstream (sy_cache_arm_params: priced at 0 per token, so its expected
+ *     cost is exactly 0 and it stays out of the relative objective's cost scale), so a
+ *     cost-aware objective prefers it wherever its learned quality holds up;
+ *   - is described to the policy by SY_CACHE_ARM_FEATURES context features appended to
+ *     the request's ordinary features (sy_cache_arm_featurize): the similarity s of the
+ *     candidate, a ramp above the route's calibrated threshold τ, and an exact-repeat
+ *     flag — all 0 when there is no candidate. A linear policy (linear_thompson, linucb)
+ *     thus learns the cached answer's quality as a function of s (and of the prompt's
+ *     other features), below and above τ.
+ * Only contextual kinds see the features; any kind can use the arm.
+ *
+ * How the gateway uses it (engine/ wiring is the lead's): for a cache-arm route with
+ * policy dim d, featurize with sy_cache_arm_featurize(in, has, s, tau, x, d) instead of
+ * sy_featurize, set the eligible flags with sy_cache_arm_eligible, decide as usual; if
+ * the cache arm wins, serve the candidate; the request's outcome (cost 0) and rating are
+ * observed on the cache arm with the same x. Pure, like the rest of policies/.
+ */
+#ifndef SY_CACHE_ARM_H
+#define SY_CACHE_ARM_H
+
+#include "featurize.h"
+#include "policy_params.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SY_CACHE_ARM_FEATURES 3
+/* A similarity at or above this counts as an exact repeat (feature 3). */
+#define SY_CACHE_ARM_EXACT 0.9995
+
+/*
+ * The cache features of a request, written to f[0..SY_CACHE_ARM_FEATURES):
+ *   f[0] = s                              the candidate's cosine similarity (clamped to [0,1])
+ *   f[1] = max(0, s − τ) / (1 − τ)         how far above the calibrated threshold τ
+ *   f[2] = 1 if s ≥ SY_CACHE_ARM_EXACT      an exact (or verbatim) repeat
+ * and all three 0 when has_candidate is 0. tau must lie in [0, 1); outside it f[1] is 0.
+ */
+void sy_cache_arm_features(int has_candidate, double similarity, double tau, double *f);
+
+/*
+ * A cache-arm route's context vector of dimension dim: x[0..dim−3) exactly as
+ * sy_featurize(in, x, dim − 3), then the cache features. SY_ERR_INVALID when dim − 3 is
+ * too small for sy_featurize (dim ≤ SY_FEATURE_DENSE + 3) or sy_featurize refuses in.
+ */
+int sy_cache_arm_featurize(const sy_feature_input *in, int has_candidate, double similarity,
+                           double tau, double *x, size_t dim);
+
+/* Mark the cache arm eligible exactly when there is a candidate (other flags untouched). */
+void sy_cache_arm_eligible(uint8_t *eligible, size_t cache_arm, int has_candidate);
+
+/* The cache arm's parameters: sy_arm_params_init defaults with SY_COST_PRICED at 0 USD
+ * per token (its expected cost is exactly 0, whatever is observed). */
+void sy_cache_arm_params(sy_arm_params *ap);
+
+#endif

@@ -1,0 +1,143 @@
+/* policies/cache_arm: the cache arm's features, context vector, eligibility and zero
+ * price, and that a linear policy given those features learns where cached answers are
+ * good (above a similarity) and where a model is better. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cache_arm.h"
+#include "policy.h"
+#include "sy_common.h"
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_rng.h>
+
+static void test_features(void **state)
+{
+    (void)state;
+    double f[SY_CACHE_ARM_FEATURES];
+    sy_cache_arm_features(0, 0.97, 0.8, f);
+    assert_true(f[0] == 0 && f[1] == 0 && f[2] == 0); /* no candidate: all 0 */
+    sy_cache_arm_features(1, 0.9, 0.8, f);
+    assert_true(fabs(f[0] - 0.9) < 1e-12 && fabs(f[1] - 0.5) < 1e-12 && f[2] == 0);
+    sy_cache_arm_features(1, 0.7, 0.8, f); /* below τ: no ramp */
+    assert_true(fabs(f[0] - 0.7) < 1e-12 && f[1] == 0 && f[2] == 0);
+    sy_cache_arm_features(1, 1.2, 0.8, f); /* clamped; an exact repeat */
+    assert_true(f[0] == 1 && fabs(f[1] - 1) < 1e-12 && f[2] == 1);
+    sy_cache_arm_features(1, -0.3, 0.8, f);
+    assert_true(f[0] == 0 && f[1] == 0 && f[2] == 0);
+    sy_cache_arm_features(1, NAN, 0.8, f);
+    assert_true(f[0] == 0 && f[1] == 0 && f[2] == 0);
+    sy_cache_arm_features(1, 0.9, 1.0, f); /* τ out of [0, 1): no ramp */
+    assert_true(f[0] == 0.9 && f[1] == 0);
+}
+
+static void test_featurize_appends_to_the_ordinary_features(void **state)
+{
+    (void)state;
+    const char *text = "Write a Python function that reverses a list.";
+    sy_feature_input in = {.user_text = text, .user_len = strlen(text), .prompt_bytes = 46};
+    double x[24], plain[21];
+    assert_int_equal(sy_cache_arm_featurize(&in, 1, 0.95, 0.9, x, 24), SY_OK);
+    assert_int_equal(sy_featurize(&in, plain, 21), SY_OK);
+    assert_memory_equal(x, plain, sizeof plain);
+    assert_true(fabs(x[21] - 0.95) < 1e-12 && fabs(x[22] - 0.5) < 1e-9 && x[23] == 0);
+    assert_int_equal(sy_cache_arm_featurize(&in, 0, 0.95, 0.9, x, 24), SY_OK);
+    assert_true(x[21] == 0 && x[22] == 0 && x[23] == 0);
+    assert_int_equal(sy_cache_arm_featurize(&in, 1, 0.9, 0.9, x, SY_FEATURE_DENSE + 3),
+                     SY_ERR_INVALID);
+}
+
+static void test_eligibility_and_price(void **state)
+{
+    (void)state;
+    uint8_t e[3] = {1, 0, 1};
+    sy_cache_arm_eligible(e, 2, 0);
+    assert_true(e[0] == 1 && e[1] == 0 && e[2] == 0);
+    sy_cache_arm_eligible(e, 2, 1);
+    assert_true(e[0] == 1 && e[1] == 0 && e[2] == 1);
+    sy_arm_params ap;
+    sy_cache_arm_params(&ap);
+    assert_int_equal(sy_arm_params_check(&ap), SY_OK);
+    assert_int_equal(ap.cost_model, SY_COST_PRICED);
+    assert_true(ap.price_in_per_mtok == 0 && ap.price_out_per_mtok == 0);
+}
+
+/* Why long: one learning scenario, trained then probed. */
+static void test_a_linear_policy_learns_where_the_cache_is_good(void **state)
+{
+    (void)state;
+    enum { DIM = 24, K = 2, CACHE = 1 };
+    sy_arm_params arms[K];
+    sy_arm_params_init(&arms[0]);
+    arms[0].price_in_per_mtok = 10; /* the model: 100 input tokens cost $0.001 */
+    sy_cache_arm_params(&arms[CACHE]);
+    sy_policy_params p;
+    sy_policy_params_init(&p, SY_POLICY_LINEAR_THOMPSON, K, DIM);
+    p.arms = arms;
+    p.objective.w_cost_rel = 0.1;
+    sy_policy_state *st;
+    assert_int_equal(sy_policy_state_new(&p, &st), SY_OK);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 7);
+    const char *text = "What is the capital of Austria?";
+    sy_feature_input in = {.user_text = text, .user_len = strlen(text), .prompt_bytes = 31};
+    double x[DIM];
+    /* users like the model 70% of the time; a cached answer when s ≥ 0.9 (same question),
+     * not below (a near-miss) */
+    for (int i = 0; i < 4000; i++) {
+        double s = 0.7 + 0.3 * gsl_rng_uniform(r);
+        assert_int_equal(sy_cache_arm_featurize(&in, 1, s, 0.85, x, DIM), SY_OK);
+        size_t arm = (size_t)(i % 2);
+        double q = arm == CACHE ? (s >= 0.9) : gsl_rng_uniform(r) < 0.7;
+        sy_quality_obs qo = {.arm = arm, .x = x, .dim = DIM, .reward = q, .weight = 1, .t = i};
+        assert_int_equal(sy_policy_state_observe_quality(st, &qo, NULL), SY_OK);
+        sy_outcome_obs oo = {.arm = arm,
+                             .latency_s = NAN,
+                             .output_tokens = 10,
+                             .cost_usd = arm == CACHE ? 0 : 0.001,
+                             .t = i};
+        assert_int_equal(sy_policy_state_observe_outcome(st, &oo), SY_OK);
+    }
+    sy_policy *snap = sy_policy_state_snapshot(st, 4000);
+    double u[K], v;
+    sy_decide_in din = {.n_arms = K, .x = x, .dim = DIM, .rng = r, .input_tokens = 100};
+    assert_int_equal(sy_cache_arm_featurize(&in, 1, 0.98, 0.85, x, DIM), SY_OK);
+    for (size_t k = 0; k < K; k++)
+        assert_int_equal(sy_policy_score(snap, k, &din, &u[k], &v), SY_OK);
+    assert_true(u[CACHE] > u[0]); /* a near-certain repeat: serve the cache */
+    assert_int_equal(sy_cache_arm_featurize(&in, 1, 0.75, 0.85, x, DIM), SY_OK);
+    for (size_t k = 0; k < K; k++)
+        assert_int_equal(sy_policy_score(snap, k, &din, &u[k], &v), SY_OK);
+    assert_true(u[CACHE] < u[0]); /* a probable near-miss: call the model */
+    /* without a candidate the cache arm is never chosen */
+    uint8_t elig[K] = {1, 1};
+    sy_cache_arm_eligible(elig, CACHE, 0);
+    assert_int_equal(sy_cache_arm_featurize(&in, 0, 0, 0.85, x, DIM), SY_OK);
+    din.eligible = elig;
+    for (int i = 0; i < 200; i++) {
+        sy_decide_out out;
+        assert_int_equal(sy_policy_decide(snap, &din, &out), SY_OK);
+        assert_int_equal(out.ranking[0], 0);
+        assert_int_equal(out.n_ranked, 1);
+    }
+    sy_policy_free(snap);
+    sy_policy_state_free(st);
+    gsl_rng_free(r);
+}
+
+int main(void)
+{
+    gsl_set_error_handler_off();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_features),
+        cmocka_unit_test(test_featurize_appends_to_the_ordinary_features),
+        cmocka_unit_test(test_eligibility_and_price),
+        cmocka_unit_test(test_a_linear_policy_learns_where_the_cache_is_good),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
