@@ -5,9 +5,10 @@
  * the cluster thread writes them. Items of one kind that queue up while earlier writes
  * are in flight go out as one command: stream documents as one XADD entry (field d holds
  * the documents, one per line), request summaries as one HSET into the hash of their
- * minute (sy:req:<minute>, one field per request id). Under load a node thus sends two
- * commands per store batch instead of two per request; idle, a lone item goes out at
- * once. An entry stays queued until Redis acknowledges it and is sent again on a new link
+ * minute (sy:req:<minute>, one field per request id). A write lingers SY_CLUSTER_LINGER_MS
+ * before it goes out, and a publisher wakes the cluster thread only when the queue was
+ * empty: under load a node thus sends two commands and takes one wake-up per linger
+ * instead of two commands and a wake-up per request; idle, a lone item waits 2 ms. An entry stays queued until Redis acknowledges it and is sent again on a new link
  * after a failure (readers recognise what they applied; HSET is idempotent).
  */
 #include "cluster_internal.h"
@@ -146,7 +147,7 @@ static void on_backlog_reply(redisAsyncContext *ac, void *r, void *priv)
     if (reply->type == REDIS_REPLY_ERROR)
         c->st.redis_errors++; /* a permanent refusal (wrong type, syntax): resending cannot help */
     pthread_mutex_unlock(&c->lock);
-    sy_cluster_flush(c); /* what was queued meanwhile (its publisher did not wake us) */
+    sy_cluster_flush_soon(c); /* what was queued meanwhile (its publisher did not wake us) */
 }
 
 static void on_expire(redisAsyncContext *ac, void *r, void *priv)
@@ -221,5 +222,18 @@ void sy_cluster_flush(sy_cluster *c)
         if (!more)
             return;
         send_entry(c, &e); /* only this thread removes entries: e's buffers stay valid */
+    }
+}
+
+void sy_cluster_flush_soon(sy_cluster *c)
+{
+    pthread_mutex_lock(&c->lock);
+    int unsent = c->sent < c->count, stopping = c->stopping;
+    pthread_mutex_unlock(&c->lock);
+    if (stopping)
+        sy_cluster_flush(c);
+    else if (unsent && !evtimer_pending(c->linger, NULL)) {
+        struct timeval tv = {0, SY_CLUSTER_LINGER_MS * 1000};
+        evtimer_add(c->linger, &tv);
     }
 }

@@ -16,6 +16,7 @@
 
 #define SY_CLUSTER_TIMEOUT_MS 2000 /* a command unanswered this long: the link is dropped */
 
+#define SY_CLUSTER_LINGER_MS 2 /* a queued write waits at most this long for company */
 #define SY_CLUSTER_STREAM  "sy:obs"  /* the shared stream */
 #define SY_CLUSTER_SUMMARY "sy:req:" /* + minute: request summaries (hash, field: id hex) */
 
@@ -50,7 +51,7 @@ struct sy_cluster {
     uint64_t republish_since_ms; /* 0: the last run stopped cleanly */
     pthread_t thread;
     struct event_base *base;
-    struct event *wake, *tick, *read_later;
+    struct event *wake, *tick, *read_later, *linger;
     redisAsyncContext *cmd, *rd; /* NULL while down */
     int cmd_ready, rd_ready;     /* connected (and SELECTed) */
     uint64_t cmd_sent_ms;        /* when the oldest unanswered command was sent (0: none) */
@@ -109,6 +110,9 @@ void sy_cluster_def_confirm(sy_cluster *c, const char *publisher, uint64_t seq);
  * (cluster_defs.c); `stopping`: answer every wait now. */
 void sy_cluster_defs_pump(sy_cluster *c, int stopping);
 
+/* Write what the backlog holds unsent within SY_CLUSTER_LINGER_MS, so that what queues up
+ * meanwhile goes out in the same commands (cluster thread; at once while stopping). */
+void sy_cluster_flush_soon(sy_cluster *c);
 /* Wake the cluster thread (any thread). */
 void sy_cluster_wake(sy_cluster *c);
 /* Note an answer on cmd (cluster thread): one fewer command in flight. */

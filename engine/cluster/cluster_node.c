@@ -571,11 +571,16 @@ static void heartbeat(sy_cluster *c, uint64_t now)
 
 static void pump(sy_cluster *c)
 {
-    sy_cluster_flush(c);
+    sy_cluster_flush_soon(c);
     pump_lookups(c);
     sy_cluster_budget_pump(c);
     sy_cluster_defs_pump(c, 0);
     issue_read(c);
+}
+
+static void on_linger(evutil_socket_t fd, short what, void *ud)
+{
+    sy_cluster_flush(ud);
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *ud)
@@ -652,6 +657,7 @@ sy_cluster *sy_cluster_start(const sy_cluster_cfg *cfg, unsigned summary_ttl_s,
     c->wake = event_new(c->base, -1, 0, on_wake, c);
     c->tick = event_new(c->base, -1, EV_PERSIST, on_tick, c);
     c->read_later = evtimer_new(c->base, on_read_later, c);
+    c->linger = evtimer_new(c->base, on_linger, c);
     struct timeval tv = {0, TICK_MS * 1000};
     event_add(c->tick, &tv);
     if (pthread_create(&c->thread, NULL, run, c) != 0) {
@@ -700,6 +706,7 @@ void sy_cluster_stop(sy_cluster *c)
     event_free(c->wake);
     event_free(c->tick);
     event_free(c->read_later);
+    event_free(c->linger);
     event_base_free(c->base);
     sy_cluster_seen_free(&c->seen);
     pthread_mutex_destroy(&c->lock);
