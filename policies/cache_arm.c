@@ -7,20 +7,21 @@
 
 #include <math.h>
 
-void sy_cache_arm_features(int has_candidate, double similarity, double tau, double *f)
+void sy_cache_arm_features(const sy_cache_candidate *c, double *f)
 {
-    f[0] = f[1] = f[2] = 0;
-    if (!has_candidate || !isfinite(similarity))
+    for (size_t i = 0; i < SY_CACHE_ARM_FEATURES; i++)
+        f[i] = 0;
+    if (!c || !c->has || !isfinite(c->similarity))
         return;
-    double s = similarity < 0 ? 0 : similarity > 1 ? 1 : similarity;
+    double s = c->similarity < 0 ? 0 : c->similarity > 1 ? 1 : c->similarity, tau = c->tau;
     f[0] = s;
     if (tau >= 0 && tau < 1 && s > tau)
         f[1] = (s - tau) / (1 - tau);
     f[2] = s >= SY_CACHE_ARM_EXACT ? 1 : 0;
 }
 
-int sy_cache_arm_featurize(const sy_feature_input *in, int has_candidate, double similarity,
-                           double tau, double *x, size_t dim)
+int sy_cache_arm_featurize(const sy_feature_input *in, const sy_cache_candidate *c, double *x,
+                           size_t dim)
 {
     if (dim <= SY_FEATURE_DENSE + SY_CACHE_ARM_FEATURES)
         return SY_ERR_INVALID;
@@ -28,7 +29,7 @@ int sy_cache_arm_featurize(const sy_feature_input *in, int has_candidate, double
     int rc = sy_featurize(in, x, base);
     if (rc != SY_OK)
         return rc;
-    sy_cache_arm_features(has_candidate, similarity, tau, x + base);
+    sy_cache_arm_features(c, x + base);
     return SY_OK;
 }
 

@@ -21,8 +21,8 @@
  *     other features), below and above τ.
  * Only contextual kinds see the features; any kind can use the arm.
  *
- * How the gateway uses it (engine/ wiring is the lead's): for a cache-arm route with
- * policy dim d, featurize with sy_cache_arm_featurize(in, has, s, tau, x, d) instead of
+ * How the gateway uses it: for a cache-arm route with
+ * policy dim d, featurize with sy_cache_arm_featurize(in, &candidate, x, d) instead of
  * sy_featurize, set the eligible flags with sy_cache_arm_eligible, decide as usual; if
  * the cache arm wins, serve the candidate; the request's outcome (cost 0) and rating are
  * observed on the cache arm with the same x. Pure, like the rest of policies/.
@@ -40,22 +40,34 @@
 /* A similarity at or above this counts as an exact repeat (feature 3). */
 #define SY_CACHE_ARM_EXACT 0.9995
 
+/* What the cache offers for one request: the nearest entry (if any) and what is known of
+ * it. The caller fills it from its index and store; rating_n is 0 when the entry's answer
+ * was never rated (or the caller does not track ratings). */
+typedef struct sy_cache_candidate {
+    int has;           /* a nearest entry at or above the route's candidate floor */
+    double similarity; /* its cosine similarity to the request (clamped to [0, 1]) */
+    double tau;        /* the route's calibrated threshold, in [0, 1) */
+    double rating_sum; /* Σ ratings in [0, 1] its answer received when served from the cache */
+    double rating_n;   /* how many (or their total weight) */
+} sy_cache_candidate;
+
 /*
  * The cache features of a request, written to f[0..SY_CACHE_ARM_FEATURES):
  *   f[0] = s                              the candidate's cosine similarity (clamped to [0,1])
  *   f[1] = max(0, s − τ) / (1 − τ)         how far above the calibrated threshold τ
  *   f[2] = 1 if s ≥ SY_CACHE_ARM_EXACT      an exact (or verbatim) repeat
- * and all three 0 when has_candidate is 0. tau must lie in [0, 1); outside it f[1] is 0.
+ * and all 0 when c->has is 0 (or c is NULL). τ outside [0, 1): f[1] is 0.
  */
-void sy_cache_arm_features(int has_candidate, double similarity, double tau, double *f);
+void sy_cache_arm_features(const sy_cache_candidate *c, double *f);
 
 /*
- * A cache-arm route's context vector of dimension dim: x[0..dim−3) exactly as
- * sy_featurize(in, x, dim − 3), then the cache features. SY_ERR_INVALID when dim − 3 is
- * too small for sy_featurize (dim ≤ SY_FEATURE_DENSE + 3) or sy_featurize refuses in.
+ * A cache-arm route's context vector of dimension dim: x[0..dim−F) exactly as
+ * sy_featurize(in, x, dim − F), then the cache features (F = SY_CACHE_ARM_FEATURES).
+ * SY_ERR_INVALID when dim − F is too small for sy_featurize (dim ≤ SY_FEATURE_DENSE + F)
+ * or sy_featurize refuses in.
  */
-int sy_cache_arm_featurize(const sy_feature_input *in, int has_candidate, double similarity,
-                           double tau, double *x, size_t dim);
+int sy_cache_arm_featurize(const sy_feature_input *in, const sy_cache_candidate *c, double *x,
+                           size_t dim);
 
 /* Mark the cache arm eligible exactly when there is a candidate (other flags untouched). */
 void sy_cache_arm_eligible(uint8_t *eligible, size_t cache_arm, int has_candidate);

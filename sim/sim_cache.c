@@ -175,7 +175,9 @@ static void agent_step(agent *a, const sy_sim_dataset *ds, const step *s, size_t
                            .user_len = strlen(ds->text[i]),
                            .prompt_bytes = ds->bytes[i],
                            .turn = ds->turn[i]};
-    sy_cache_arm_featurize(&fi, a->cache_arm && has, s->sim, sc->threshold, x, dim);
+    sy_cache_candidate cand = {
+        .has = a->cache_arm && has, .similarity = s->sim, .tau = sc->threshold};
+    sy_cache_arm_featurize(&fi, &cand, x, dim);
     uint8_t elig[SY_POLICY_MAX_ARMS + 1];
     for (size_t k = 0; k < K; k++)
         elig[k] = (uint8_t)sy_sim_dataset_eligible(ds, i, k);

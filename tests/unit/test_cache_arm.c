@@ -20,19 +20,22 @@ static void test_features(void **state)
 {
     (void)state;
     double f[SY_CACHE_ARM_FEATURES];
-    sy_cache_arm_features(0, 0.97, 0.8, f);
+    sy_cache_arm_features(&(sy_cache_candidate){.has = 0, .similarity = 0.97, .tau = 0.8}, f);
     assert_true(f[0] == 0 && f[1] == 0 && f[2] == 0); /* no candidate: all 0 */
-    sy_cache_arm_features(1, 0.9, 0.8, f);
+    sy_cache_arm_features(&(sy_cache_candidate){.has = 1, .similarity = 0.9, .tau = 0.8}, f);
     assert_true(fabs(f[0] - 0.9) < 1e-12 && fabs(f[1] - 0.5) < 1e-12 && f[2] == 0);
-    sy_cache_arm_features(1, 0.7, 0.8, f); /* below τ: no ramp */
+    sy_cache_arm_features(&(sy_cache_candidate){.has = 1, .similarity = 0.7, .tau = 0.8},
+                          f); /* below τ: no ramp */
     assert_true(fabs(f[0] - 0.7) < 1e-12 && f[1] == 0 && f[2] == 0);
-    sy_cache_arm_features(1, 1.2, 0.8, f); /* clamped; an exact repeat */
+    sy_cache_arm_features(&(sy_cache_candidate){.has = 1, .similarity = 1.2, .tau = 0.8},
+                          f); /* clamped; an exact repeat */
     assert_true(f[0] == 1 && fabs(f[1] - 1) < 1e-12 && f[2] == 1);
-    sy_cache_arm_features(1, -0.3, 0.8, f);
+    sy_cache_arm_features(&(sy_cache_candidate){.has = 1, .similarity = -0.3, .tau = 0.8}, f);
     assert_true(f[0] == 0 && f[1] == 0 && f[2] == 0);
-    sy_cache_arm_features(1, NAN, 0.8, f);
+    sy_cache_arm_features(&(sy_cache_candidate){.has = 1, .similarity = NAN, .tau = 0.8}, f);
     assert_true(f[0] == 0 && f[1] == 0 && f[2] == 0);
-    sy_cache_arm_features(1, 0.9, 1.0, f); /* τ out of [0, 1): no ramp */
+    sy_cache_arm_features(&(sy_cache_candidate){.has = 1, .similarity = 0.9, .tau = 1.0},
+                          f); /* τ out of [0, 1): no ramp */
     assert_true(f[0] == 0.9 && f[1] == 0);
 }
 
@@ -42,14 +45,22 @@ static void test_featurize_appends_to_the_ordinary_features(void **state)
     const char *text = "Write a Python function that reverses a list.";
     sy_feature_input in = {.user_text = text, .user_len = strlen(text), .prompt_bytes = 46};
     double x[24], plain[21];
-    assert_int_equal(sy_cache_arm_featurize(&in, 1, 0.95, 0.9, x, 24), SY_OK);
+    assert_int_equal(
+        sy_cache_arm_featurize(&in, &(sy_cache_candidate){.has = 1, .similarity = 0.95, .tau = 0.9},
+                               x, 24),
+        SY_OK);
     assert_int_equal(sy_featurize(&in, plain, 21), SY_OK);
     assert_memory_equal(x, plain, sizeof plain);
     assert_true(fabs(x[21] - 0.95) < 1e-12 && fabs(x[22] - 0.5) < 1e-9 && x[23] == 0);
-    assert_int_equal(sy_cache_arm_featurize(&in, 0, 0.95, 0.9, x, 24), SY_OK);
+    assert_int_equal(
+        sy_cache_arm_featurize(&in, &(sy_cache_candidate){.has = 0, .similarity = 0.95, .tau = 0.9},
+                               x, 24),
+        SY_OK);
     assert_true(x[21] == 0 && x[22] == 0 && x[23] == 0);
-    assert_int_equal(sy_cache_arm_featurize(&in, 1, 0.9, 0.9, x, SY_FEATURE_DENSE + 3),
-                     SY_ERR_INVALID);
+    assert_int_equal(
+        sy_cache_arm_featurize(&in, &(sy_cache_candidate){.has = 1, .similarity = 0.9, .tau = 0.9},
+                               x, SY_FEATURE_DENSE + 3),
+        SY_ERR_INVALID);
 }
 
 static void test_eligibility_and_price(void **state)
@@ -91,7 +102,10 @@ static void test_a_linear_policy_learns_where_the_cache_is_good(void **state)
      * not below (a near-miss) */
     for (int i = 0; i < 4000; i++) {
         double s = 0.7 + 0.3 * gsl_rng_uniform(r);
-        assert_int_equal(sy_cache_arm_featurize(&in, 1, s, 0.85, x, DIM), SY_OK);
+        assert_int_equal(
+            sy_cache_arm_featurize(
+                &in, &(sy_cache_candidate){.has = 1, .similarity = s, .tau = 0.85}, x, DIM),
+            SY_OK);
         size_t arm = (size_t)(i % 2);
         double q = arm == CACHE ? (s >= 0.9) : gsl_rng_uniform(r) < 0.7;
         sy_quality_obs qo = {.arm = arm, .x = x, .dim = DIM, .reward = q, .weight = 1, .t = i};
@@ -106,18 +120,27 @@ static void test_a_linear_policy_learns_where_the_cache_is_good(void **state)
     sy_policy *snap = sy_policy_state_snapshot(st, 4000);
     double u[K], v;
     sy_decide_in din = {.n_arms = K, .x = x, .dim = DIM, .rng = r, .input_tokens = 100};
-    assert_int_equal(sy_cache_arm_featurize(&in, 1, 0.98, 0.85, x, DIM), SY_OK);
+    assert_int_equal(
+        sy_cache_arm_featurize(
+            &in, &(sy_cache_candidate){.has = 1, .similarity = 0.98, .tau = 0.85}, x, DIM),
+        SY_OK);
     for (size_t k = 0; k < K; k++)
         assert_int_equal(sy_policy_score(snap, k, &din, &u[k], &v), SY_OK);
     assert_true(u[CACHE] > u[0]); /* a near-certain repeat: serve the cache */
-    assert_int_equal(sy_cache_arm_featurize(&in, 1, 0.75, 0.85, x, DIM), SY_OK);
+    assert_int_equal(
+        sy_cache_arm_featurize(
+            &in, &(sy_cache_candidate){.has = 1, .similarity = 0.75, .tau = 0.85}, x, DIM),
+        SY_OK);
     for (size_t k = 0; k < K; k++)
         assert_int_equal(sy_policy_score(snap, k, &din, &u[k], &v), SY_OK);
     assert_true(u[CACHE] < u[0]); /* a probable near-miss: call the model */
     /* without a candidate the cache arm is never chosen */
     uint8_t elig[K] = {1, 1};
     sy_cache_arm_eligible(elig, CACHE, 0);
-    assert_int_equal(sy_cache_arm_featurize(&in, 0, 0, 0.85, x, DIM), SY_OK);
+    assert_int_equal(
+        sy_cache_arm_featurize(&in, &(sy_cache_candidate){.has = 0, .similarity = 0, .tau = 0.85},
+                               x, DIM),
+        SY_OK);
     din.eligible = elig;
     for (int i = 0; i < 200; i++) {
         sy_decide_out out;
