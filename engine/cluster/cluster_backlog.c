@@ -5,12 +5,13 @@
  * the cluster thread writes them. Items of one kind that queue up while earlier writes
  * are in flight go out as one command: stream documents as one XADD entry (field d holds
  * the documents, one per line), request summaries as one HSET into the hash of their
- * minute (sy:req:<minute>, one field per request id). A write lingers SY_CLUSTER_LINGER_MS
- * before it goes out, and a publisher wakes the cluster thread only when the queue was
- * empty: under load a node thus sends two commands and takes one wake-up per linger
- * instead of two commands and a wake-up per request; idle, a lone item waits 2 ms. An entry stays
- * queued until Redis acknowledges it and is sent again on a new link after a failure (readers
- * recognise what they applied; HSET is idempotent).
+ * minute (sy:req:<minute>, one field per request id). A write lingers
+ * SY_CLUSTER_LINGER_MS before it goes out, and a publisher wakes the cluster thread only
+ * when the queue was empty: under load a node thus sends two commands and takes one
+ * wake-up per linger instead of two commands and a wake-up per request; idle, a lone
+ * item waits 2 ms. An entry stays queued until Redis acknowledges it and is sent again
+ * on a new link after a failure (readers recognise what they applied; HSET is
+ * idempotent).
  */
 #include "cluster_internal.h"
 
