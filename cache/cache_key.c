@@ -89,16 +89,24 @@ static void hash_ctx(sy_sha256_ctx *h, const char *tag, const sy_cache_key_ctx *
     sy_sha256_update(h, ver, (size_t)n);
 }
 
-void sy_cache_exact_key(const cJSON *body, const sy_cache_key_ctx *ctx, uint8_t key[32])
+/* SHA-256 over tier, the context and body's canonical form: the one digest both tiers'
+ * keys are made of (an exact key and a semantic partition never collide: tier differs). */
+static void digest(const cJSON *body, const char *tier, const sy_cache_key_ctx *ctx,
+                   uint8_t out[32])
 {
     sy_buf c = {0};
     sy_cache_canonical(body, 1, &c);
     sy_sha256_ctx h;
     sy_sha256_init(&h);
-    hash_ctx(&h, "exact", ctx);
+    hash_ctx(&h, tier, ctx);
     sy_sha256_update(&h, c.data ? c.data : "", c.len);
-    sy_sha256_final(&h, key);
+    sy_sha256_final(&h, out);
     sy_buf_free(&c);
+}
+
+void sy_cache_exact_key(const cJSON *body, const sy_cache_key_ctx *ctx, uint8_t key[32])
+{
+    digest(body, "exact", ctx, key);
 }
 
 /* The text of a message's content (a string, or the text parts of an array joined by
@@ -165,14 +173,7 @@ int sy_cache_semantic_part(const cJSON *body, const sy_cache_key_ctx *ctx, uint8
     cJSON *copy = cJSON_Duplicate(body, 1);
     cJSON *cm = cJSON_GetObjectItemCaseSensitive(copy, "messages");
     cJSON_DeleteItemFromArray(cm, n - 1);
-    sy_buf c = {0};
-    sy_cache_canonical(copy, 1, &c);
+    digest(copy, "semantic", ctx, part);
     cJSON_Delete(copy);
-    sy_sha256_ctx h;
-    sy_sha256_init(&h);
-    hash_ctx(&h, "semantic", ctx);
-    sy_sha256_update(&h, c.data ? c.data : "", c.len);
-    sy_sha256_final(&h, part);
-    sy_buf_free(&c);
     return 0;
 }

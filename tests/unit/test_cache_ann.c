@@ -9,19 +9,13 @@
 #include <cmocka.h>
 
 #include "ann.h"
+#include "vec_test.h"
 
 #define DIM 32
 
-/* A deterministic pseudo-random vector for `seed` (xorshift), components in [-1, 1]. */
 static void vec_for(uint64_t seed, float *v)
 {
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (int i = 0; i < DIM; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v[i] = (float)((double)(x >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
-    }
+    sy_test_vec(seed, v, DIM);
 }
 
 static void test_finds_itself_and_orders_by_similarity(void **state)

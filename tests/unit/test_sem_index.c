@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "sem_index.h"
+#include "vec_test.h"
 
 #define DIM 16
 
@@ -22,16 +23,9 @@ static void part_for(int n, uint8_t p[32])
     p[31] = (uint8_t)(n * 7 + 1);
 }
 
-/* A deterministic pseudo-random vector (xorshift), components in [-1, 1]. */
 static void vec_for(uint64_t seed, float *v)
 {
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (int i = 0; i < DIM; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v[i] = (float)((double)(x >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
-    }
+    sy_test_vec(seed, v, DIM);
 }
 
 static void test_search_stays_in_its_partition(void **state)
