@@ -6,17 +6,23 @@
  * same id comes back). When marked slots outnumber live ones (and exceed a floor), the
  * next add rebuilds the graph from the live vectors under the write lock: a cache that
  * evicts keeps a graph proportional to what it holds. Every hnswlib call is inside
- * try/catch.
+ * try/catch. The distance is our own (DotSpace): hnswlib picks its SIMD kernels at compile
+ * time, which for a portable x86-64 build means SSE; ours picks AVX2 with FMA at run time
+ * when the CPU has them (1.5-2x faster distances at 1536 dimensions).
  */
 #include "ann.h"
 
 #include <hnswlib/hnswlib.h>
 
 #include <cmath>
+#include <cstring>
 #include <new>
 #include <pthread.h>
 #include <unordered_set>
 #include <vector>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace
 {
@@ -24,11 +30,85 @@ const size_t kDefaultCapacity = 1024;
 const size_t kM = 16;               /* graph degree: hnswlib's usual default */
 const size_t kEfConstruction = 200; /* build-time beam: quality over build speed */
 const size_t kEfSearchMin = 64;     /* search beam, at least k */
+
+/* 1 - <a, b> over dim floats, four partial sums (no over-read: exactly dim floats). */
+float dot_distance_portable(const void *pa, const void *pb, const void *pdim)
+{
+    const float *a = (const float *)pa, *b = (const float *)pb;
+    size_t n = *(const size_t *)pdim, i = 0;
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += a[i] * b[i];
+    return 1.0f - ((s0 + s1) + (s2 + s3));
+}
+
+#if defined(__x86_64__) && !defined(NO_MANUAL_VECTORIZATION)
+/* The same with AVX2 and FMA: 32 floats a step in four accumulators, then the tail. */
+__attribute__((target("avx2,fma"))) float dot_distance_avx2(const void *pa, const void *pb,
+                                                            const void *pdim)
+{
+    const float *a = (const float *)pa, *b = (const float *)pb;
+    size_t n = *(const size_t *)pdim, i = 0;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(),
+           s3 = _mm256_setzero_ps();
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    float sum = _mm_cvtss_f32(h);
+    for (; i < n; i++)
+        sum += a[i] * b[i];
+    return 1.0f - sum;
+}
+#endif
+
+/* Inner-product distance over normalised vectors, its kernel chosen once per index by
+ * what the CPU runs. */
+class DotSpace : public hnswlib::SpaceInterface<float>
+{
+    size_t dim_;
+    hnswlib::DISTFUNC<float> fn_;
+
+  public:
+    explicit DotSpace(size_t dim) : dim_(dim), fn_(dot_distance_portable)
+    {
+#if defined(__x86_64__) && !defined(NO_MANUAL_VECTORIZATION)
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            fn_ = dot_distance_avx2;
+#endif
+    }
+    size_t get_data_size() override
+    {
+        return dim_ * sizeof(float);
+    }
+    hnswlib::DISTFUNC<float> get_dist_func() override
+    {
+        return fn_;
+    }
+    void *get_dist_func_param() override
+    {
+        return &dim_;
+    }
+};
 } // namespace
 
 struct sy_ann {
     int dim;
-    hnswlib::InnerProductSpace space;
+    DotSpace space;
     hnswlib::HierarchicalNSW<float> *index;
     std::unordered_set<uint64_t> live;
     std::unordered_set<uint64_t> deleted; /* ids still in the graph under a delete mark */
