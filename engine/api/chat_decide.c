@@ -66,9 +66,10 @@ int sy_chat_resolve_target(sy_call *c, const char *name, const cJSON *root)
             allowed[k] && (uint8_t)sy_breaker_available(cfg->models[r->candidates[k]].name, now_ms);
         n_eligible += eligible[k];
     }
-    if (cache_arm) {
-        sy_cache_arm_eligible(eligible, r->n_candidates, cand.has);
-        sy_cache_arm_eligible(allowed, r->n_candidates, cand.has);
+    if (cache_arm) { /* an escalation in force (tier or pin) wants a model's answer */
+        int restricted = (tier || pin) && n_allowed;
+        sy_cache_arm_eligible(eligible, r->n_candidates, cand.has && !restricted);
+        sy_cache_arm_eligible(allowed, r->n_candidates, cand.has && !restricted);
     }
     sy_decide_in in = {.n_arms = r->n_candidates + (size_t)cache_arm,
                        .eligible = n_eligible ? eligible : allowed,
