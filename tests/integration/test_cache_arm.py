@@ -171,6 +171,11 @@ def test_learns_where_cached_answers_satisfy_and_keeps_it(parts, tmp_path):
     assert after["learned"]["requests"] == cache_served
     assert after["stats"]["requests"] == cache_served
     learned = after["learned"]
+    # /metrics counts the cache arm's answers in the route's series, model="cache"
+    m = requests.get(gw.admin_url + "/metrics", headers=gw.admin_headers(), timeout=5).text
+    assert f'switchyard_requests_total{{route="arm",model="cache",status="2xx"}} {cache_served}' \
+        in m, [l for l in m.splitlines() if 'model="cache"' in l][:5]
+    assert 'switchyard_feedback_total{route="arm",model="cache"' in m
     # the log line says which arm answered
     assert gw.stop() == 0, gw.proc.output()[-4000:]
     lines = [l for l in gw.log_lines() if l.get("route") == "arm" and l.get("cache")]
