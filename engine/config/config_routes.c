@@ -309,16 +309,17 @@ static const sy_cfg_schema warm_start_schema = {.fields = warm_start_fields,
 /*
  * "cache": {"mode": "arm"}: the policy gets one more arm, the cache arm (last, priced 0:
  * sy_cache_arm_params), and SY_CACHE_ARM_FEATURES more context features after the dim
- * the route asked for. Only contextual kinds (they learn where the cached answer is good
- * from its similarity); a candidate may not take the cache arm's name; no warm start
- * (its datasets have no cache arm). Returns 0 when the route may be built.
+ * the route asked for. Only the linear kinds (they learn where the cached answer is good
+ * from its similarity; cluster_thompson's clusters are formats, blind to it); a candidate may not
+ * take the cache arm's name; no warm start (its datasets have no cache arm). Returns 0 when the
+ * route may be built.
  */
 static int cache_arm_params(sy_cfg_loader *l, sy_route_cfg *r)
 {
-    if (!sy_policy_kind_is_contextual(r->params.kind)) {
+    if (r->params.kind != SY_POLICY_LINUCB && r->params.kind != SY_POLICY_LINEAR_THOMPSON) {
         sy_cfg_errk(l, "cache",
-                    "\"mode\": \"arm\" needs a contextual policy (linucb, linear_thompson or "
-                    "cluster_thompson: they learn from the similarity where cached answers "
+                    "\"mode\": \"arm\" needs a linear contextual policy (linucb or "
+                    "linear_thompson: they learn from the similarity where cached answers "
                     "satisfy); policy \"%s\" cannot",
                     r->policy);
         return -1;

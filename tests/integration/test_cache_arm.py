@@ -193,12 +193,13 @@ def test_learns_where_cached_answers_satisfy_and_keeps_it(parts, tmp_path):
     assert gw2.stop() == 0, gw2.proc.output()[-4000:]
 
 
-def test_what_it_learns_follows_the_ratings(parts, tmp_path):
+@pytest.mark.parametrize("policy", ["linear_thompson", "linucb"])
+def test_what_it_learns_follows_the_ratings(parts, tmp_path, policy):
     """The same traffic with the verdicts reversed (cached answers satisfy near-misses,
     not repeats): the route learns the opposite, so the shares above come from the
     ratings, not from the features' or the priors' shape."""
     fake, stub = parts
-    gw = Gateway(tmp_path, config(fake, stub, tmp_path))
+    gw = Gateway(tmp_path, config(fake, stub, tmp_path, policy=policy))
     ask(gw, "What is the capital of Austria?")
     wait_entries(gw, 1)
     reverse = {("repeat", True): 0.0, ("repeat", False): 0.7, ("near", True): 1.0,
@@ -238,7 +239,9 @@ SEM = {"embedding_model": "embed"}
 @pytest.mark.parametrize("route, message", [
     ({"policy": "linear_thompson", "cache": {"mode": "arm"}}, "needs the semantic tier"),
     ({"policy": "thompson", "cache": {"mode": "arm", "semantic": SEM}},
-     "needs a contextual policy"),
+     "needs a linear contextual policy"),
+    ({"policy": "cluster_thompson", "cache": {"mode": "arm", "semantic": SEM}},
+     "policy \"cluster_thompson\" cannot"),
     ({"policy": "linucb", "cache": {"mode": "arm", "semantic": dict(SEM, threshold=0.9,
                                                                       min_similarity=0.95)}},
      "must not exceed"),
