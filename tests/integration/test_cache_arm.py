@@ -233,6 +233,62 @@ def test_stream_served_by_the_cache_arm_is_sse(parts, tmp_path):
     assert gw.stop() == 0, gw.proc.output()[-4000:]
 
 
+def test_messages_client_and_feedback_token(parts, tmp_path):
+    """A Messages client gets the cache arm's answer in its API, and the answer's
+    feedback token rates it on the cache arm."""
+    fake, stub = parts
+    gw = Gateway(tmp_path, config(fake, stub, tmp_path))
+    h = gw.headers()
+    h["anthropic-version"] = "2023-06-01"
+
+    def messages(text):
+        body = {"model": "arm", "max_tokens": 50, "temperature": 0,
+                "messages": [{"role": "user", "content": text}]}
+        r = requests.post(gw.url + "/v1/messages", headers=h, data=json.dumps(body), timeout=30)
+        assert r.status_code == 200, r.text
+        return r
+
+    first = messages("What is the capital of Austria?")
+    assert first.headers["x-switchyard-cache"] == "miss"
+    wait_entries(gw, 1)
+    for i in range(40):
+        t = f"austria capital via messages ({i})"
+        stub.vectors[t] = REPEAT_VEC
+        r = messages(t)
+        if served_from_cache(r):
+            break
+        rate(gw, r, 0.7)
+    assert served_from_cache(r), "the cache arm never won a repeat"
+    assert r.json()["type"] == "message"
+    assert r.json()["content"] == first.json()["content"]
+    before = arm_stats(gw, "cache")["stats"]["ratings"]
+    fb = requests.post(gw.url + "/v1/feedback",
+                       headers={"Content-Type": "application/json",
+                                "x-switchyard-feedback-token":
+                                    r.headers["x-switchyard-feedback-token"]},
+                       data=json.dumps({"request_id": r.headers["x-switchyard-request-id"],
+                                        "rating": "up"}), timeout=10)
+    assert fb.status_code == 200, fb.text
+    assert fb.json()["model"] == "cache"
+    assert arm_stats(gw, "cache")["stats"]["ratings"] == before + 1
+    assert gw.stop() == 0, gw.proc.output()[-4000:]
+
+
+def test_an_escalation_in_force_wants_a_model(parts, tmp_path):
+    """While a rule pins the route to a model, the cache arm is not eligible, however
+    good its answers were rated."""
+    fake, stub = parts
+    cfg = config(fake, stub, tmp_path)
+    cfg["routes"]["arm"]["rules"] = [{"name": "pinned", "when": "turn >= 0",
+                                      "then": {"pin": "small"}}]
+    gw = Gateway(tmp_path, cfg)
+    ask(gw, "What is the capital of Austria?")
+    wait_entries(gw, 1)
+    log = train(gw, stub, 30)
+    assert not any(h for _, h in log)
+    assert gw.stop() == 0, gw.proc.output()[-4000:]
+
+
 SEM = {"embedding_model": "embed"}
 
 
