@@ -16,7 +16,6 @@
  */
 #include "cache_internal.h"
 
-#include <math.h>
 #include <string.h>
 
 void sy_cache_arm_hold(sy_call_cache *k, const sy_store_cache_entry *e, sy_buf *answer)

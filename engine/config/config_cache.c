@@ -161,7 +161,6 @@ static const sy_cfg_field cache_fields[] = {
  * route's policy kind is checked with the route (config_routes.c). */
 static void cache_after(sy_cfg_loader *l, const cJSON *obj, void *out)
 {
-    (void)obj;
     sy_cache_cfg *c = out;
     if (!c->exact && !c->semantic)
         sy_cfg_err(l, "caches nothing: set \"exact\": true or give a \"semantic\" block (or "
@@ -175,7 +174,7 @@ static void cache_after(sy_cfg_loader *l, const cJSON *obj, void *out)
     if (!l->route)
         sy_cfg_err(l, "\"mode\": \"arm\" needs a route's policy: a model's cache block can only "
                       "use \"threshold\"");
-    else if (!c->semantic)
+    else if (!sy_cfg_get(obj, "semantic")) /* a bad block was reported at its path */
         sy_cfg_err(l, "\"mode\": \"arm\" needs the semantic tier: give a \"semantic\" block "
                       "with an \"embedding_model\"");
     if (!given)

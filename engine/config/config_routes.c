@@ -309,10 +309,10 @@ static const sy_cfg_schema warm_start_schema = {.fields = warm_start_fields,
 /*
  * "cache": {"mode": "arm"}: the policy gets one more arm, the cache arm (last, priced 0:
  * sy_cache_arm_params), and SY_CACHE_ARM_FEATURES more context features after the dim
- * the route asked for. Only the linear kinds (they learn where the cached answer is good
- * from its similarity; cluster_thompson's clusters are formats, blind to it); a candidate may not
- * take the cache arm's name; no warm start (its datasets have no cache arm). Returns 0 when the
- * route may be built.
+ * the route asked for. Only the linear kinds, which learn from the similarity where a
+ * cached answer is good (cluster_thompson's clusters are prompt formats, blind to it);
+ * no candidate may take the cache arm's name; no warm start (its datasets have no cache
+ * arm). Returns 0 when the route may be built.
  */
 static int cache_arm_params(sy_cfg_loader *l, sy_route_cfg *r)
 {
@@ -324,14 +324,15 @@ static int cache_arm_params(sy_cfg_loader *l, sy_route_cfg *r)
                     r->policy);
         return -1;
     }
-    for (size_t k = 0; k < r->n_candidates; k++)
-        if (l->models && strcmp(cJSON_GetArrayItem(l->models, (int)r->candidates[k])->string,
-                                SY_CACHE_ARM_NAME) == 0) {
+    for (size_t k = 0; k < r->n_candidates; k++) {
+        const cJSON *m = l->models ? cJSON_GetArrayItem(l->models, (int)r->candidates[k]) : NULL;
+        if (m && m->string && strcmp(m->string, SY_CACHE_ARM_NAME) == 0) {
             sy_cfg_errk(l, "candidates",
                         "a model named \"" SY_CACHE_ARM_NAME "\" clashes with the cache arm of "
                         "\"mode\": \"arm\": rename the model");
             return -1;
         }
+    }
     if (r->warm_start.path) {
         sy_cfg_errk(l, "warm_start", "is not supported with \"cache\": {\"mode\": \"arm\"}");
         return -1;
