@@ -128,6 +128,8 @@ static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r, s
     uint64_t route_total = 0;
     for (size_t k = 0; k < r->n_candidates; k++)
         route_total += sy_metrics_requests(r->name, cfg->models[r->candidates[k]].name);
+    if (sy_route_has_cache_arm(r))
+        route_total += sy_metrics_requests(r->name, SY_CACHE_ARM_NAME);
     sy_buf_puts(b, "{\"name\":");
     sy_buf_json_string(b, r->name, strlen(r->name));
     sy_buf_puts(b, ",\"policy\":");
@@ -172,6 +174,14 @@ static void route_json(sy_buf *b, const sy_config *cfg, const sy_route_cfg *r, s
                       m->price.input, m->price.cached_input, m->price.cache_write, m->price.output);
         arm_stats_json(b, s, r, m->name, route_total);
         breaker_json(b, m->name);
+        sy_buf_puts(b, "}");
+    }
+    if (sy_route_has_cache_arm(r)) { /* docs/cache.md "The cache as an arm" */
+        sy_buf_puts(b, r->n_candidates ? ",{\"model\":" : "{\"model\":");
+        sy_buf_json_string(b, SY_CACHE_ARM_NAME, strlen(SY_CACHE_ARM_NAME));
+        sy_buf_printf(b, ",\"cache_arm\":true,\"min_similarity\":%.6g,\"threshold\":%.6g",
+                      r->cache->min_similarity, r->cache->threshold);
+        arm_stats_json(b, s, r, SY_CACHE_ARM_NAME, route_total);
         sy_buf_puts(b, "}");
     }
     sy_buf_puts(b, "]}");

@@ -264,6 +264,7 @@ void sy_cache_call_end(sy_call *c)
         return;
     store_answer(c);
     sy_cache_semantic_free(k);
+    sy_buf_free(&k->cand_answer);
     sy_buf_free(&k->answer);
     sy_buf_free(&k->line);
     free(k);

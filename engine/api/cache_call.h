@@ -12,6 +12,7 @@
 #ifndef SY_CACHE_CALL_H
 #define SY_CACHE_CALL_H
 
+#include "cache_arm.h"
 #include "http_server.h"
 #include "log.h"
 #include "sy_common.h"
@@ -41,6 +42,24 @@ int sy_cache_lookup(struct sy_call *c, sy_http_req *req, cJSON *root, const char
 void sy_cache_hold_plain(struct sy_call *c, const sy_buf *body);
 /* OpenAI SSE bytes the adapter just produced (before the output guardrails). */
 void sy_cache_capture_stream(struct sy_call *c, const char *data, size_t len);
+
+/*
+ * Mode "arm" (cache_arm_call.c; policies/cache_arm.h). The lookup holds the nearest
+ * entry at or above the block's min_similarity as a candidate instead of serving it;
+ * the route's decision (chat_decide.c) then asks for it, and either serves it (the
+ * cache arm won) or declines it (a model won: the request is a miss).
+ */
+/* The call's candidate (has 0 when there is none or the request is not cacheable);
+ * tau is the block's threshold. */
+void sy_cache_arm_candidate(const struct sy_call *c, sy_cache_candidate *cand);
+/* A model won the decision: a held candidate becomes a miss (header, counted, and the
+ * model's answer is stored). No-op without one. */
+void sy_cache_arm_declined(struct sy_call *c);
+/* The cache arm won (c->dec holds the decision): serve the held candidate as a semantic
+ * hit and record the request on the route's cache arm (model SY_CACHE_ARM_NAME, the
+ * decision's context), so that its outcome and rating are learned. The request is
+ * answered when it returns. */
+void sy_cache_arm_serve(struct sy_call *c, sy_http_req *req, int stream);
 
 /* The log line's "cache" member (hit, semantic, miss) when the request was cacheable. */
 void sy_cache_log_field(const struct sy_call *c, sy_logbuf *lb);

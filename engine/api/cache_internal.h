@@ -48,6 +48,12 @@ typedef struct sy_call_cache {
     sy_upstream_call up;
     sy_buf resp;
     long status;
+    /* mode arm (cache_arm_call.c): the nearest entry at or above min_similarity, held
+     * for the route's decision (its answer in cand_answer), and whether it was served */
+    int arm_pending;
+    int arm_served;
+    sy_store_cache_entry cand;
+    sy_buf cand_answer;
 } sy_call_cache;
 
 /* A miss (cache_call.c): outcome, the header, marked for storing, counted. */
@@ -63,9 +69,14 @@ int sy_cache_semantic_start(sy_call *c, sy_http_req *req, cJSON *root, const sy_
 /* Drop what the semantic tier holds (the call ends). */
 void sy_cache_semantic_free(sy_call_cache *k);
 
+/* cache_arm_call.c: hold entry e (its answer moved from *answer) as the cache arm's
+ * candidate for the route's decision. */
+void sy_cache_arm_hold(sy_call_cache *k, const sy_store_cache_entry *e, sy_buf *answer);
+
 /* Serve entry e (its answer in *answer, an OpenAI chat completion) to the client in its
  * API, as a stream when stream; records the request (policy "cache", no model: it is
- * not learned) and counts it. The request is answered when it returns. */
+ * not learned; a cache arm's answer on the route's cache arm: learned) and counts it.
+ * The request is answered when it returns. */
 void sy_cache_replay(sy_call *c, sy_http_req *req, const sy_store_cache_entry *e, sy_buf *answer,
                      int stream);
 

@@ -9,6 +9,7 @@
  */
 #include "cache_internal.h"
 
+#include "metrics.h"
 #include "server.h"
 
 #include <math.h>
@@ -129,9 +130,38 @@ static void emit_event(void *ud, const char *data, size_t len)
     sy_buf_puts(&so->out, "\n\n");
 }
 
+/* A cache arm's answer (cache_arm_call.c): the route's decision, on the arm named
+ * SY_CACHE_ARM_NAME, with the decision's context and propensity and the rule naming the
+ * entry (its rating reaches the entry), at cost 0 (the arm is priced 0; the embedding
+ * is in the log line and the key's spend, as for the models' answers on the route). */
+static void record_arm(sy_call *c, sy_store_request *r, const sy_store_cache_entry *e)
+{
+    const sy_route_cfg *route = c->dec.route;
+    snprintf(r->route, sizeof(r->route), "%s", route->name);
+    snprintf(r->model, sizeof(r->model), "%s", SY_CACHE_ARM_NAME);
+    snprintf(r->policy, sizeof(r->policy), "%s", c->dec.policy_name ? c->dec.policy_name : "");
+    r->propensity = c->dec.propensity;
+    r->n_candidates = (uint32_t)sy_route_n_arms(route);
+    r->x = c->dec.x;
+    r->dim = (uint32_t)c->dec.dim;
+    if (c->conv.on)
+        memcpy(r->conv, c->conv.id, 16);
+    int n = snprintf(r->rule, sizeof(r->rule), "%s", SY_CACHE_ARM_RULE);
+    for (int i = 0; i < 8 && n + 2 < (int)sizeof(r->rule); i++, n += 2)
+        snprintf(r->rule + n, 3, "%02x", e->key[i]);
+    r->cost_usd = 0;
+    sy_metrics_obs mo = {.route = route->name,
+                         .model = SY_CACHE_ARM_NAME,
+                         .status = 200,
+                         .latency_s = r->latency_ms / 1e3,
+                         .ttft_s = r->ttft_ms / 1e3};
+    sy_metrics_observe(&mo);
+}
+
 /* Record the hit for the store: it has no model (never learned as an observation of
- * the model that made the answer) and the policy "cache"; its feedback token rates it. */
-static void record_hit(sy_call *c)
+ * the model that made the answer) and the policy "cache"; its feedback token rates it.
+ * A cache arm's answer is recorded on the route's cache arm instead (record_arm). */
+static void record_hit(sy_call *c, const sy_store_cache_entry *e)
 {
     sy_store_request r = {0};
     if (sy_reqid_to_bytes(c->id, r.id) != 0)
@@ -153,6 +183,8 @@ static void record_hit(sy_call *c)
     r.ttft_ms = r.latency_ms;
     snprintf(r.rule, sizeof(r.rule), "cache:%s",
              c->cache->outcome == SY_CACHE_HIT_SEMANTIC ? "semantic" : "hit");
+    if (c->cache->arm_served)
+        record_arm(c, &r, e);
     sy_store_put_request(c->w->server->store, &r);
 }
 
@@ -206,7 +238,7 @@ void sy_cache_replay(sy_call *c, sy_http_req *req, const sy_store_cache_entry *e
         sy_buf_free(&so.out);
     }
     sy_buf_free(&body);
-    record_hit(c);
+    record_hit(c, e);
 }
 
 /* A miss: its outcome and headers (the nearest neighbour's similarity when the semantic

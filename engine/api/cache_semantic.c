@@ -128,7 +128,8 @@ static int search_and_serve(sy_call *c, sy_http_req *req, const cJSON *root)
     if (!sy_sem_index_nearest(c->w->server->sem_index, k->part, k->vec, (int)k->dim, &id, &sim))
         return 0;
     k->similarity = sim;
-    if (sim < k->cfg->threshold)
+    int arm = k->cfg->mode == SY_CACHE_MODE_ARM; /* the route's policy decides */
+    if (sim < (arm ? k->cfg->min_similarity : k->cfg->threshold))
         return 0;
     uint8_t id8[8];
     sy_cache_index_id_bytes(id, id8);
@@ -136,6 +137,10 @@ static int search_and_serve(sy_call *c, sy_http_req *req, const cJSON *root)
     sy_buf answer = {0};
     int hit = sy_store_cache_get(c->w->server->store, NULL, id8, sy_wall_ms(), &e, &answer) == 0 &&
               memcmp(e.part, k->part, sizeof(e.part)) == 0; /* expired or replaced: a miss */
+    if (hit && arm) { /* a candidate for the cache arm, not served yet */
+        sy_cache_arm_hold(k, &e, &answer);
+        return 0;
+    }
     if (hit) {
         k->outcome = SY_CACHE_HIT_SEMANTIC;
         sy_buf_printf(&c->headers, "x-switchyard-cache-similarity: %.4f\r\n", k->similarity);
@@ -184,7 +189,8 @@ static void on_done(void *ud, sy_upstream_result res, const char *detail)
         cont->answered(c, req);
         return;
     }
-    sy_cache_miss(c, (double)k->lookup_ns / 1e9);
+    if (!k->arm_pending) /* a held candidate is a hit or a miss by the route's decision */
+        sy_cache_miss(c, (double)k->lookup_ns / 1e9);
     cont->go_on(c, req, root);
 }
 

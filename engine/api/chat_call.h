@@ -194,6 +194,8 @@ void sy_chat_conversation_stage(sy_call *c, const sy_route_cfg *r, const cJSON *
                                 sy_feature_input *fi, const char **tier, const char **pin);
 
 /* chat_decide.c */
+/* sy_chat_resolve_target's answer when a cache-arm route's policy chose the cache. */
+#define SY_CHAT_CACHE_ARM 1
 int sy_chat_resolve_target(sy_call *c, const char *name, const cJSON *root);
 
 /* chat_relay.c */

@@ -5,6 +5,7 @@
 #include "chat_call.h"
 
 #include "breaker.h"
+#include "cache_arm.h"
 #include "featurize.h"
 
 #include <string.h>
@@ -13,7 +14,9 @@
  * Resolve `name` to a concrete model. A route's policy ranks its candidates on the
  * worker's latest snapshot set (the learner's), or on the runtime's prior-only
  * snapshot while the set is for an older configuration; contextual policies get the
- * request's feature vector, which is kept for the decision record.
+ * request's feature vector, which is kept for the decision record. On a cache-arm route
+ * the policy may choose the cache's candidate instead of a model: SY_CHAT_CACHE_ARM
+ * (c->dec holds the decision, c->att.model stays NULL; sy_cache_arm_serve answers).
  */
 int sy_chat_resolve_target(sy_call *c, const char *name, const cJSON *root)
 {
@@ -39,6 +42,12 @@ int sy_chat_resolve_target(sy_call *c, const char *name, const cJSON *root)
     const sy_policy *pol = set && set->generation == c->rt->generation && ridx < set->n
                                ? set->snap[ridx]
                                : c->rt->route_policies[ridx];
+    /* A cache-arm route (docs/cache.md "The cache as an arm"): its last arm serves the
+     * cache's candidate, eligible only when there is one. */
+    int cache_arm = sy_route_has_cache_arm(r) && sy_policy_n_arms(pol) == sy_route_n_arms(r);
+    sy_cache_candidate cand = {0};
+    if (cache_arm)
+        sy_cache_arm_candidate(c, &cand);
     /* Arms whose breaker is open (or that are rate limited) are not eligible; if none
      * is, all are, and the first attempt answers 503 with the wait. */
     uint8_t eligible[SY_POLICY_MAX_ARMS], allowed[SY_POLICY_MAX_ARMS];
@@ -57,7 +66,12 @@ int sy_chat_resolve_target(sy_call *c, const char *name, const cJSON *root)
             allowed[k] && (uint8_t)sy_breaker_available(cfg->models[r->candidates[k]].name, now_ms);
         n_eligible += eligible[k];
     }
-    sy_decide_in in = {.n_arms = r->n_candidates,
+    if (cache_arm) { /* an escalation in force (tier or pin) wants a model's answer */
+        int restricted = (tier || pin) && n_allowed;
+        sy_cache_arm_eligible(eligible, r->n_candidates, cand.has && !restricted);
+        sy_cache_arm_eligible(allowed, r->n_candidates, cand.has && !restricted);
+    }
+    sy_decide_in in = {.n_arms = r->n_candidates + (size_t)cache_arm,
                        .eligible = n_eligible ? eligible : allowed,
                        .rng = c->w->rng,
                        .seq = c->w->decisions++,
@@ -66,7 +80,10 @@ int sy_chat_resolve_target(sy_call *c, const char *name, const cJSON *root)
     if (dim) {
         c->dec.x = sy_xcalloc(dim, sizeof(double));
         c->dec.dim = dim;
-        sy_featurize(&fi, c->dec.x, dim);
+        if (cache_arm) /* the ordinary features, then the candidate's (0 without one) */
+            sy_cache_arm_featurize(&fi, &cand, c->dec.x, dim);
+        else
+            sy_featurize(&fi, c->dec.x, dim);
         in.x = c->dec.x;
         in.dim = dim;
     }
@@ -74,12 +91,18 @@ int sy_chat_resolve_target(sy_call *c, const char *name, const cJSON *root)
     if (sy_policy_decide(pol, &in, &out) != 0)
         return SY_ERR_STATE;
     c->dec.route = r;
-    c->att.model = &cfg->models[r->candidates[out.ranking[0]]];
-    c->dec.chosen = c->att.model;
     c->dec.propensity = out.propensity;
-    memcpy(c->dec.ranking, out.ranking, sizeof(size_t) * out.n_ranked);
-    c->dec.n_ranked = out.n_ranked;
-    c->dec.rank_pos = 0;
     c->dec.policy_name = sy_policy_name(pol);
+    if (cache_arm && out.ranking[0] == r->n_candidates)
+        return SY_CHAT_CACHE_ARM; /* the caller serves the candidate */
+    sy_cache_arm_declined(c);
+    /* the fallback order: the models in the policy's order (never the cache arm) */
+    c->dec.n_ranked = 0;
+    for (size_t i = 0; i < out.n_ranked; i++)
+        if (out.ranking[i] < r->n_candidates)
+            c->dec.ranking[c->dec.n_ranked++] = out.ranking[i];
+    c->att.model = &cfg->models[r->candidates[c->dec.ranking[0]]];
+    c->dec.chosen = c->att.model;
+    c->dec.rank_pos = 0;
     return 0;
 }

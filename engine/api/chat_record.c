@@ -40,7 +40,7 @@ static void record(sy_call *c)
     put_name(r.policy, sizeof(r.policy), c->dec.route ? c->dec.policy_name : NULL);
     /* after a fallback the served arm is not the policy's choice: no usable propensity */
     r.propensity = c->dec.route && !c->att.fallbacks ? c->dec.propensity : NAN;
-    r.n_candidates = c->dec.route ? (uint32_t)c->dec.route->n_candidates : 1;
+    r.n_candidates = c->dec.route ? (uint32_t)sy_route_n_arms(c->dec.route) : 1;
     r.x = c->dec.x;
     r.dim = (uint32_t)c->dec.dim;
     if (c->conv.on)

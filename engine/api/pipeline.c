@@ -134,13 +134,19 @@ static int kind_ok(sy_call *c, sy_http_req *req, const char *name)
 }
 
 /* Stages 3 to 8: the target's kind, then the model or the route's decision. Returns 0,
- * or -1 once it has answered (400 for the wrong kind, 404 for an unknown name). */
+ * or -1 once it has answered (400 for the wrong kind, 404 for an unknown name, or the
+ * cache's candidate when a cache-arm route's policy chose it). */
 int sy_call_target(sy_call *c, sy_http_req *req, const char *name, const cJSON *root)
 {
     if (!kind_ok(c, req, name))
         return -1;
-    if (sy_chat_resolve_target(c, name, root) == 0)
+    int rc = sy_chat_resolve_target(c, name, root);
+    if (rc == 0)
         return 0;
+    if (rc == SY_CHAT_CACHE_ARM) { /* the route's policy chose the cached answer */
+        sy_cache_arm_serve(c, req, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream")));
+        return -1;
+    }
     char msg[300];
     snprintf(msg, sizeof(msg), "The model '%.200s' does not exist", name);
     c->rec.status = 404;

@@ -127,14 +127,20 @@ typedef enum {
     SY_CACHE_TEMP_ABSENT_OR_ZERO,    /* also requests without a temperature */
     SY_CACHE_TEMP_ANY                /* every temperature (the answer is one sample) */
 } sy_cache_temps;
-/* How a semantic neighbour is used. Only "threshold" (serve it when its similarity
- * reaches the threshold); the policy-decided mode is planned as a new value here. */
-typedef enum { SY_CACHE_MODE_THRESHOLD = 0 } sy_cache_mode;
+/* How a semantic neighbour is used: "threshold" serves it when its similarity reaches
+ * the threshold; "arm" (routes only) lets the route's policy choose between it (the
+ * cache arm, policies/cache_arm.h) and the route's models. */
+typedef enum { SY_CACHE_MODE_THRESHOLD = 0, SY_CACHE_MODE_ARM } sy_cache_mode;
+/* The cache arm's name in the learner, the store's arm statistics and the admin API:
+ * a cache-arm route may not have a candidate of that name. */
+#define SY_CACHE_ARM_NAME "cache"
 typedef struct sy_cache_cfg {
     int exact;                 /* the exact tier (default on) */
     int semantic;              /* a "semantic" block was given */
     char *embedding_model;     /* semantic: a model of kind "embedding" */
     double threshold;          /* semantic: least cosine similarity served, default 0.95 */
+    double min_similarity;     /* semantic, mode arm: the candidate floor (default 0.8, or
+                                  the threshold when lower) */
     unsigned embed_timeout_ms; /* semantic: the embedding call's bound (a miss after) */
     unsigned ttl_s;            /* an entry's life, default 3600 */
     size_t max_entries;        /* entries kept for this route or model, default 10000 */
@@ -304,6 +310,17 @@ void sy_config_errors_free(sy_config_errors *errs);
 /* Lookups by public name; NULL when absent. Models and routes share one namespace. */
 const sy_model_cfg *sy_config_find_model(const sy_config *cfg, const char *name);
 const sy_route_cfg *sy_config_find_route(const sy_config *cfg, const char *name);
+/* 1 when the route's policy has the cache arm ("cache": {"mode": "arm"}): its arms are
+ * the candidates, then the cache arm (index n_candidates). */
+static inline int sy_route_has_cache_arm(const sy_route_cfg *r)
+{
+    return r->cache && r->cache->mode == SY_CACHE_MODE_ARM;
+}
+/* The route policy's arm count: its candidates, plus the cache arm when it has one. */
+static inline size_t sy_route_n_arms(const sy_route_cfg *r)
+{
+    return r->n_candidates + (size_t)sy_route_has_cache_arm(r);
+}
 /* Index of guardrail `name` in cfg->guardrails, or -1. */
 long sy_config_find_guardrail(const sy_config *cfg, const char *name);
 

@@ -8,12 +8,13 @@
  */
 #include "config_schema.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const k_scopes[] = {"key", "shared"};
 static const char *const k_temps[] = {"deterministic", "absent_or_zero", "any"};
-static const char *const k_modes[] = {"threshold"};
+static const char *const k_modes[] = {"threshold", "arm"};
 
 /* A string among `choices` into *(int *)out as its index; reports anything else. */
 static int read_choice(sy_cfg_loader *l, const cJSON *v, int *out, const char *const *choices,
@@ -95,6 +96,11 @@ static const sy_cfg_field semantic_fields[] = {
      .lo = 0.5,
      .hi = 1,
      .def = 0.95},
+    {.key = "min_similarity", /* mode arm only; NAN until given (cache_after) */
+     .type = SY_CFG_NUMBER,
+     .offset = offsetof(sy_cache_cfg, min_similarity),
+     .lo = 0,
+     .hi = 1},
     {.key = "timeout_ms",
      .type = SY_CFG_UINT,
      .flags = SY_CFG_DEFAULT,
@@ -150,14 +156,34 @@ static const sy_cfg_field cache_fields[] = {
      .read = read_mode},
 };
 
-/* A block that caches nothing is a mistake worth naming. */
+/* A block that caches nothing is a mistake worth naming; mode "arm" needs a route (its
+ * policy) and the semantic tier, and min_similarity means something only there. The
+ * route's policy kind is checked with the route (config_routes.c). */
 static void cache_after(sy_cfg_loader *l, const cJSON *obj, void *out)
 {
-    (void)obj;
-    const sy_cache_cfg *c = out;
+    sy_cache_cfg *c = out;
     if (!c->exact && !c->semantic)
         sy_cfg_err(l, "caches nothing: set \"exact\": true or give a \"semantic\" block (or "
                       "remove \"cache\")");
+    int given = !isnan(c->min_similarity);
+    if (c->mode != SY_CACHE_MODE_ARM) {
+        if (given)
+            sy_cfg_err(l, "\"semantic.min_similarity\" applies only with \"mode\": \"arm\"");
+        return;
+    }
+    if (!l->route)
+        sy_cfg_err(l, "\"mode\": \"arm\" needs a route's policy: a model's cache block can only "
+                      "use \"threshold\"");
+    else if (!sy_cfg_get(obj, "semantic")) /* a bad block was reported at its path */
+        sy_cfg_err(l, "\"mode\": \"arm\" needs the semantic tier: give a \"semantic\" block "
+                      "with an \"embedding_model\"");
+    if (!given)
+        c->min_similarity = c->threshold < 0.8 ? c->threshold : 0.8;
+    else if (c->min_similarity > c->threshold)
+        sy_cfg_err(l,
+                   "\"semantic.min_similarity\" (%g) must not exceed \"semantic.threshold\" "
+                   "(%g)",
+                   c->min_similarity, c->threshold);
 }
 
 static const sy_cfg_schema cache_schema = {
@@ -172,6 +198,7 @@ int sy_cfg_read_cache(sy_cfg_loader *l, const cJSON *v, void *out)
     sy_cfg_defaults(&cache_schema, c);
     c->threshold = 0.95;
     c->embed_timeout_ms = 1000;
+    c->min_similarity = NAN;
     sy_cfg_walk(l, v, &cache_schema, c);
     sy_cfg_cache_free(*slot);
     *slot = c;

@@ -6,6 +6,7 @@
  */
 #include "config_schema.h"
 
+#include "cache_arm.h"
 #include "featurize.h"
 
 #include <stdlib.h>
@@ -305,6 +306,49 @@ static const sy_cfg_schema warm_start_schema = {.fields = warm_start_fields,
                                                 .n_fields = SY_ARRAY_LEN(warm_start_fields),
                                                 .before = warm_start_before};
 
+/*
+ * "cache": {"mode": "arm"}: the policy gets one more arm, the cache arm (last, priced 0:
+ * sy_cache_arm_params), and SY_CACHE_ARM_FEATURES more context features after the dim
+ * the route asked for. Only the linear kinds, which learn from the similarity where a
+ * cached answer is good (cluster_thompson's clusters are prompt formats, blind to it);
+ * no candidate may take the cache arm's name; no warm start (its datasets have no cache
+ * arm). Returns 0 when the route may be built.
+ */
+static int cache_arm_params(sy_cfg_loader *l, sy_route_cfg *r)
+{
+    if (r->params.kind != SY_POLICY_LINUCB && r->params.kind != SY_POLICY_LINEAR_THOMPSON) {
+        sy_cfg_errk(l, "cache",
+                    "\"mode\": \"arm\" needs a linear contextual policy (linucb or "
+                    "linear_thompson: they learn from the similarity where cached answers "
+                    "satisfy); policy \"%s\" cannot",
+                    r->policy);
+        return -1;
+    }
+    for (size_t k = 0; k < r->n_candidates; k++) {
+        const cJSON *m = l->models ? cJSON_GetArrayItem(l->models, (int)r->candidates[k]) : NULL;
+        if (m && m->string && strcmp(m->string, SY_CACHE_ARM_NAME) == 0) {
+            sy_cfg_errk(l, "candidates",
+                        "a model named \"" SY_CACHE_ARM_NAME "\" clashes with the cache arm of "
+                        "\"mode\": \"arm\": rename the model");
+            return -1;
+        }
+    }
+    if (r->warm_start.path) {
+        sy_cfg_errk(l, "warm_start", "is not supported with \"cache\": {\"mode\": \"arm\"}");
+        return -1;
+    }
+    if (r->params.dim + SY_CACHE_ARM_FEATURES > SY_POLICY_MAX_DIM) {
+        sy_cfg_errk(l, "params", "\"dim\" + %d cache features exceeds %d", SY_CACHE_ARM_FEATURES,
+                    SY_POLICY_MAX_DIM);
+        return -1;
+    }
+    r->params.dim += SY_CACHE_ARM_FEATURES;
+    r->params.n_arms = r->n_candidates + 1;
+    r->arms = sy_xrealloc(r->arms, (r->n_candidates + 1) * sizeof(*r->arms));
+    sy_cache_arm_params(&r->arms[r->n_candidates]);
+    return 0;
+}
+
 /* Checks across the route's sections, once they are all read. */
 static void route_after(sy_cfg_loader *l, const cJSON *obj, void *out)
 {
@@ -313,6 +357,8 @@ static void route_after(sy_cfg_loader *l, const cJSON *obj, void *out)
         sy_cfg_errk(l, "params",
                     "\"dim\" applies only to the contextual policies (linucb, cluster_thompson, "
                     "linear_thompson)");
+    if (r->n_candidates && sy_route_has_cache_arm(r) && cache_arm_params(l, r) != 0)
+        return;
     sy_policy_params pp = r->params;
     pp.arms = r->arms;
     if (r->n_candidates && sy_policy_params_check(&pp) != 0)

@@ -174,16 +174,18 @@ static void reconfigure(void *ud)
         const sy_route_cfg *r = &cfg->routes[i];
         route_state *rs = &next[i];
         rs->name = sy_xstrdup(r->name);
-        rs->n_arms = r->n_candidates;
-        rs->models = sy_xcalloc(r->n_candidates, sizeof(char *));
+        rs->n_arms = sy_route_n_arms(r);
+        rs->models = sy_xcalloc(rs->n_arms, sizeof(char *));
         for (size_t k = 0; k < r->n_candidates; k++)
             rs->models[k] = sy_xstrdup(cfg->models[r->candidates[k]].name);
+        if (sy_route_has_cache_arm(r)) /* the cache arm learns under its reserved name */
+            rs->models[r->n_candidates] = sy_xstrdup(SY_CACHE_ARM_NAME);
         sy_policy_params pp;
-        sy_arm_params *arms = sy_xcalloc(r->n_candidates, sizeof(*arms));
+        sy_arm_params *arms = sy_xcalloc(rs->n_arms, sizeof(*arms));
         sy_route_policy_params(cfg, r, &pp, arms);
         if (sy_policy_state_new(&pp, &rs->st) != 0) {
             /* the loader validated the parameters; fall back to defaults defensively */
-            sy_policy_params_init(&pp, SY_POLICY_UNIFORM, r->n_candidates, 0);
+            sy_policy_params_init(&pp, SY_POLICY_UNIFORM, rs->n_arms, 0);
             sy_policy_state_new(&pp, &rs->st);
         }
         free(arms);

@@ -86,7 +86,7 @@ sy_runtime *sy_runtime_new(sy_config *cfg, uint64_t generation)
     for (size_t i = 0; i < cfg->n_routes; i++) {
         const sy_route_cfg *r = &cfg->routes[i];
         sy_policy_params pp;
-        sy_arm_params *arms = sy_xcalloc(r->n_candidates, sizeof(*arms));
+        sy_arm_params *arms = sy_xcalloc(sy_route_n_arms(r), sizeof(*arms));
         sy_route_policy_params(cfg, r, &pp, arms);
         sy_policy_state *st = NULL;
         if (sy_policy_state_new(&pp, &st) == 0) {
@@ -151,12 +151,14 @@ void sy_route_policy_params(const sy_config *cfg, const sy_route_cfg *route, sy_
                             sy_arm_params *arms)
 {
     *out = route->params;
-    out->n_arms = route->n_candidates;
+    out->n_arms = sy_route_n_arms(route);
     for (size_t k = 0; k < route->n_candidates; k++) {
         const sy_model_cfg *m = &cfg->models[route->candidates[k]];
         arms[k] = route->arms[k];
         arms[k].price_in_per_mtok = m->price.input;
         arms[k].price_out_per_mtok = m->price.output;
     }
+    if (sy_route_has_cache_arm(route)) /* the cache arm: priced 0 by the config loader */
+        arms[route->n_candidates] = route->arms[route->n_candidates];
     out->arms = arms;
 }

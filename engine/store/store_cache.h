@@ -41,7 +41,15 @@ typedef struct sy_store_cache_entry {
     const float *vec; /* put: copied; get: see sy_store_cache_get */
     uint32_t dim;
     uint8_t part[SY_CACHE_KEY_LEN];
+    /* ratings its answer received when a cache arm served it (weighted Σ in [0, 1] and
+     * total weight; 0 for a new entry: the store accumulates them, a put resets them) */
+    double rating_sum, rating_n;
 } sy_store_cache_entry;
+
+/* The rule of a request the cache arm served (a request record's `rule`): this prefix,
+ * then the entry's first 8 key bytes in hex (the semantic index's id), so that a rating
+ * of the request also reaches the entry (rating_sum, rating_n). */
+#define SY_CACHE_ARM_RULE "cache:arm:"
 
 /* Queue an entry (replacing one with the same key); the store thread then evicts the
  * namespace's oldest entries beyond max_entries. Never blocks on I/O. */

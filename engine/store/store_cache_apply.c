@@ -13,10 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENTRY_VERSION    1
+/* Entry records: version 1 had no ratings; version 2 adds rating_sum and rating_n after
+ * the partition. Both are read. */
+#define ENTRY_VERSION_1  1
+#define ENTRY_VERSION    2
 #define EXPIRED_PER_PUT  16 /* expired entries dropped at a namespace's front per put */
 #define MAX_KEY          (1 + SY_STORE_NAME_MAX + 8 + SY_CACHE_KEY_LEN)
-#define ENTRY_FIXED_SIZE (1 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + SY_CACHE_KEY_LEN)
+#define ENTRY_FIXED_SIZE (1 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + SY_CACHE_KEY_LEN + 8 + 8)
 
 static _Atomic uint64_t n_evicted, n_expired, n_invalidated;
 
@@ -97,6 +100,8 @@ static void encode(sy_buf *b, const sy_store_cache_entry *e)
     put_raw(b, &e->prompt_version, 4);
     put_raw(b, &e->dim, 4);
     put_raw(b, e->part, SY_CACHE_KEY_LEN);
+    put_raw(b, &e->rating_sum, 8);
+    put_raw(b, &e->rating_n, 8);
     put_str(b, e->ns, sizeof(e->ns));
     put_str(b, e->model, sizeof(e->model));
     put_str(b, e->prompt, sizeof(e->prompt));
@@ -141,7 +146,7 @@ int sy_store_cache_decode(const void *v, size_t n, sy_store_cache_entry *e)
     uint8_t ver = 0;
     uint32_t alen = 0;
     get_raw(&r, &ver, 1);
-    if (ver != ENTRY_VERSION)
+    if (ver != ENTRY_VERSION && ver != ENTRY_VERSION_1)
         return -1;
     get_raw(&r, &e->created_ms, 8);
     get_raw(&r, &e->expires_ms, 8);
@@ -151,6 +156,11 @@ int sy_store_cache_decode(const void *v, size_t n, sy_store_cache_entry *e)
     get_raw(&r, &e->prompt_version, 4);
     get_raw(&r, &e->dim, 4);
     get_raw(&r, e->part, SY_CACHE_KEY_LEN);
+    e->rating_sum = e->rating_n = 0;
+    if (ver >= ENTRY_VERSION) {
+        get_raw(&r, &e->rating_sum, 8);
+        get_raw(&r, &e->rating_n, 8);
+    }
     get_str(&r, e->ns, sizeof(e->ns));
     get_str(&r, e->model, sizeof(e->model));
     get_str(&r, e->prompt, sizeof(e->prompt));
@@ -352,6 +362,60 @@ static int apply_del(sy_store *s, MDB_txn *txn, ev_cache_del *d)
     free(dead);
     if (d->removed)
         *d->removed = rc ? -1 : (long)n;
+    return rc;
+}
+
+/* The entry a cache-arm rule names (SY_CACHE_ARM_RULE then 16 hex digits) into k (its
+ * 'e' key prefix of 9 bytes); 0, or -1 when the rule is not one. */
+static int rule_entry_prefix(const char *rule, uint8_t *k)
+{
+    size_t pre = sizeof(SY_CACHE_ARM_RULE) - 1;
+    if (strncmp(rule, SY_CACHE_ARM_RULE, pre) != 0 || strlen(rule) != pre + 16)
+        return -1;
+    k[0] = 'e';
+    for (int i = 0; i < 8; i++) {
+        unsigned v = 0;
+        for (int j = 0; j < 2; j++) {
+            char ch = rule[pre + 2 * i + j];
+            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+            if (d < 0)
+                return -1;
+            v = v * 16 + (unsigned)d;
+        }
+        k[1 + i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+int sy_store_cache_rate(sy_store *s, MDB_txn *txn, const char *rule, double d_sum, double d_n)
+{
+    uint8_t k[MAX_KEY];
+    if (rule_entry_prefix(rule, k) != 0)
+        return 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, s->dbi[DB_CACHE], &cur);
+    if (rc)
+        return rc;
+    MDB_val kv = {9, k}, v;
+    rc = mdb_cursor_get(cur, &kv, &v, MDB_SET_RANGE);
+    uint8_t key[SY_CACHE_KEY_LEN];
+    sy_store_cache_entry e;
+    int found = rc == 0 && kv.mv_size == 1 + SY_CACHE_KEY_LEN && memcmp(kv.mv_data, k, 9) == 0 &&
+                sy_store_cache_decode(v.mv_data, v.mv_size, &e) == 0;
+    if (found)
+        memcpy(key, (const uint8_t *)kv.mv_data + 1, SY_CACHE_KEY_LEN);
+    mdb_cursor_close(cur);
+    if (!found)
+        return 0; /* evicted, expired or replaced since: the request's rating stays */
+    e.rating_sum += d_sum;
+    e.rating_n += d_n;
+    if (e.rating_n < 1e-9) /* a retraction back to nothing: no rounding residue */
+        e.rating_sum = e.rating_n = 0;
+    sy_buf b = {0};
+    encode(&b, &e); /* copies the answer and vector out of the map before the put */
+    MDB_val ekv = {sy_store_cache_entry_key(k, key), k}, ev = {b.len, b.data};
+    rc = mdb_put(txn, s->dbi[DB_CACHE], &ekv, &ev, 0);
+    sy_buf_free(&b);
     return rc;
 }
 

@@ -234,6 +234,10 @@ void sy_store_cache_count_invalidated(uint64_t n);
 /* store_cache_apply.c: the response cache's events (EV_CACHE_*), inside a batch, and their
  * release. */
 int sy_store_cache_apply(sy_store *s, MDB_txn *txn, store_event *e);
+/* Inside a feedback's transaction: a rating of a request whose rule names a cache entry
+ * (SY_CACHE_ARM_RULE) adds d_sum and d_n to that entry's rating_sum and rating_n. 0 also
+ * when the rule names none or the entry is gone; else an LMDB error. */
+int sy_store_cache_rate(sy_store *s, MDB_txn *txn, const char *rule, double d_sum, double d_n);
 void sy_store_cache_event_free(store_event *e);
 
 /* One bounded step of the expired-conversation sweep, when a pass is due or under way

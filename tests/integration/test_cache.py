@@ -335,7 +335,7 @@ def test_huge_body_is_refused_or_missed_not_crashed(stack):
     ({"exact": False}, "caches nothing"),
     ({"ttl_s": 0}, "ttl_s: must be between"),
     ({"scope": "team"}, 'unknown value "team"'),
-    ({"mode": "arm"}, 'unknown value "arm"'),
+    ({"mode": "arm"}, 'needs the semantic tier'),
     ({"semantic": {"embedding_model": "small"}}, "needs a model of kind"),
     ({"semantic": {"embedding_model": "nope"}}, 'unknown model "nope"'),
     ({"semantic": {}}, "missing required key"),
