@@ -50,7 +50,9 @@ typedef struct sy_sim_cache_scenario {
     sy_sim_beta far;        /* similarity of an unrelated nearest entry */
     double near_miss_quality;
     double cache_latency_s;
-    double threshold; /* the calibrated threshold τ: (c)'s feature knot */
+    double threshold;         /* the calibrated threshold τ: (c)'s feature knot */
+    double feedback;          /* share of requests the user rates (the learners see only those) */
+    int repeat_finds_nearest; /* a repeat without its own entry finds its first nearest */
     double thresholds[SY_SIM_CACHE_MAX_THRESHOLDS]; /* the (b) agents */
     size_t n_thresholds;
 } sy_sim_cache_scenario;

@@ -27,6 +27,8 @@ static void defaults(sy_sim_cache_scenario *sc)
     sc->near_miss_quality = 0.05;
     sc->cache_latency_s = 0.02;
     sc->threshold = 0.875;
+    sc->feedback = 1;
+    sc->repeat_finds_nearest = 1;
     memcpy(sc->thresholds, taus, sizeof taus);
     sc->n_thresholds = SY_ARRAY_LEN(taus);
 }
@@ -44,6 +46,20 @@ static int num(const cJSON *o, const char *path, const char *key, double lo, dou
         return SY_ERR_INVALID;
     }
     *out = v->valuedouble;
+    return SY_OK;
+}
+
+/* A boolean member (left alone when absent). */
+static int boolean(const cJSON *o, const char *key, int *out, char *err, size_t el)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v)
+        return SY_OK;
+    if (!cJSON_IsBool(v)) {
+        snprintf(err, el, "$.%s: expected true or false", key);
+        return SY_ERR_INVALID;
+    }
+    *out = cJSON_IsTrue(v) ? 1 : 0;
     return SY_OK;
 }
 
@@ -161,6 +177,8 @@ int sy_sim_cache_scenario_parse(const char *json, size_t len, sy_sim_cache_scena
                                        "thresholds",
                                        "floor",
                                        "near_miss_by_task",
+                                       "feedback",
+                                       "repeat_finds_nearest",
                                        NULL};
     defaults(out);
     cJSON *root = cJSON_ParseWithLength(json, len);
@@ -199,6 +217,10 @@ int sy_sim_cache_scenario_parse(const char *json, size_t len, sy_sim_cache_scena
         rc = num(root, "$.", "floor", 0, 1, &out->floor, err, err_len);
     if (!rc)
         rc = near_tasks(root, out, err, err_len);
+    if (!rc)
+        rc = num(root, "$.", "feedback", 0, 1, &out->feedback, err, err_len);
+    if (!rc)
+        rc = boolean(root, "repeat_finds_nearest", &out->repeat_finds_nearest, err, err_len);
     out->steps = (size_t)steps;
     cJSON_Delete(root);
     return rc;
