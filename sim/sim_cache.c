@@ -50,6 +50,8 @@ typedef struct agent {
     learner L;
     double *cached;    /* per group: quality of the stored answer, NAN = none */
     double *rsum, *rn; /* per group: ratings its answer got when served from the cache */
+    double *ccost;     /* per group: what the stored answer cost, and its model */
+    size_t *cmodel;
     double sum_q, sum_c, sum_u, n_cache, n_wrong;
 } agent;
 
@@ -129,7 +131,7 @@ static void learner_stop(learner *L)
 
 /* Decide among the eligible arms; -1 when none is. */
 static long learner_decide(learner *L, const uint8_t *elig, size_t K, const double *x, size_t t,
-                           double in_tok)
+                           double in_tok, const double *hint)
 {
     sy_decide_in in = {.n_arms = K,
                        .eligible = elig,
@@ -137,7 +139,8 @@ static long learner_decide(learner *L, const uint8_t *elig, size_t K, const doub
                        .dim = L->params.dim,
                        .rng = L->rng,
                        .seq = t,
-                       .input_tokens = in_tok};
+                       .input_tokens = in_tok,
+                       .cost_hint_usd = hint};
     sy_decide_out out;
     return sy_policy_decide(L->snap, &in, &out) == SY_OK ? (long)out.ranking[0] : -1;
 }
@@ -192,6 +195,20 @@ static double candidate(const agent *a, const step *s, const sy_sim_cache_scenar
     return near ? sc->near_miss_quality : 0;
 }
 
+/* Zero the cache features of the groups the scenario hides from the cache arm. */
+static void mask_features(double *f, unsigned groups)
+{
+    static const struct {
+        unsigned group;
+        size_t lo, hi;
+    } span[] = {{SY_SIM_CACHE_F_SIMILARITY, 0, 3},
+                {SY_SIM_CACHE_F_RATINGS, 3, 5},
+                {SY_SIM_CACHE_F_KINDS, 5, SY_CACHE_ARM_FEATURES}};
+    for (size_t j = 0; j < SY_ARRAY_LEN(span); j++)
+        for (size_t i = span[j].lo; !(groups & span[j].group) && i < span[j].hi; i++)
+            f[i] = 0;
+}
+
 /* Why long: one request for one agent — candidate, decision (rule or policy), outcome,
  * learning, cache update and accounting — reads best in one place. */
 static void agent_step(agent *a, const sy_sim_dataset *ds, const step *s, size_t t,
@@ -215,6 +232,7 @@ static void agent_step(agent *a, const sy_sim_dataset *ds, const step *s, size_t
                                .rating_sum = has ? a->rsum[entry] : 0,
                                .rating_n = has ? a->rn[entry] : 0};
     sy_cache_arm_featurize(&fi, &cand, x, dim);
+    mask_features(x + dim - SY_CACHE_ARM_FEATURES, sc->arm_features);
     uint8_t elig[SY_POLICY_MAX_ARMS + 1];
     for (size_t k = 0; k < K; k++)
         elig[k] = (uint8_t)sy_sim_dataset_eligible(ds, i, k);
@@ -228,9 +246,14 @@ static void agent_step(agent *a, const sy_sim_dataset *ds, const step *s, size_t
         k = (long)K; /* (b): the rule serves the cache */
     } else if (a->cache_arm) {
         sy_cache_arm_eligible(elig, K, has);
-        k = learner_decide(&a->L, elig, K + 1, x, t, in_tok);
+        double hint[SY_POLICY_MAX_ARMS];
+        for (size_t j = 0; j <= K; j++)
+            hint[j] = NAN;
+        if (has && sc->cost_hint) /* what the cached answer cost its model */
+            hint[a->cmodel[entry]] = a->ccost[entry];
+        k = learner_decide(&a->L, elig, K + 1, x, t, in_tok, hint);
     } else {
-        k = learner_decide(&a->L, elig, K, x, t, in_tok);
+        k = learner_decide(&a->L, elig, K, x, t, in_tok, NULL);
     }
     if (k < 0)
         return;
@@ -244,7 +267,8 @@ static void agent_step(agent *a, const sy_sim_dataset *ds, const step *s, size_t
     } else {
         size_t at = i * SY_SIM_STRIDE + (size_t)k;
         q = ds->quality[at], c = ds->cost[at], lat = ds->latency[at], tok = ds->tokens[at];
-        a->cached[s->group] = q; /* every model answer is stored */
+        a->cached[s->group] = q; /* every model answer is stored, with its cost */
+        a->ccost[s->group] = c, a->cmodel[s->group] = (size_t)k;
     }
     if (a->cache_arm || (size_t)k < K)
         learner_observe(&a->L, (size_t)k, x, s->rated ? q : NAN, c, lat, tok, t, refresh);
@@ -332,6 +356,8 @@ int sy_sim_cache_run(const sy_sim_dataset *ds, const sy_policy_params *route,
             A->cached = sy_xmalloc(n_groups * sizeof(double));
             A->rsum = sy_xcalloc(n_groups, sizeof(double));
             A->rn = sy_xcalloc(n_groups, sizeof(double));
+            A->ccost = sy_xcalloc(n_groups, sizeof(double));
+            A->cmodel = sy_xcalloc(n_groups, sizeof(size_t));
             for (size_t g = 0; g < n_groups; g++)
                 A->cached[g] = NAN;
             A->sum_q = A->sum_c = A->sum_u = A->n_cache = A->n_wrong = 0;
@@ -353,8 +379,10 @@ int sy_sim_cache_run(const sy_sim_dataset *ds, const sy_policy_params *route,
             }
             if (ag[a].L.st)
                 learner_stop(&ag[a].L);
-            free(ag[a].cached), free(ag[a].rsum), free(ag[a].rn);
-            ag[a].cached = ag[a].rsum = ag[a].rn = NULL;
+            free(ag[a].cached), free(ag[a].rsum), free(ag[a].rn), free(ag[a].ccost);
+            free(ag[a].cmodel);
+            ag[a].cached = ag[a].rsum = ag[a].rn = ag[a].ccost = NULL;
+            ag[a].cmodel = NULL;
         }
     }
     gsl_rng_free(r), gsl_rng_free(rr);

@@ -209,6 +209,67 @@ static void test_a_linear_policy_learns_where_the_cache_is_good(void **state)
     gsl_rng_free(r);
 }
 
+/* A cost hint (what the cached answer cost on the model) replaces the model's learned
+ * cost in the decision: the same cached answer is worth serving for a dear question and
+ * not for a cheap one, under an absolute cost weight. Without a hint (NULL, or NAN for
+ * the arm) the learned cost decides, as for any route. */
+static void test_cost_hint_prices_the_saving(void **state)
+{
+    (void)state;
+    enum { DIM = 24, K = 2, CACHE = 1 };
+    sy_arm_params arms[K];
+    sy_arm_params_init(&arms[0]);
+    arms[0].cost_model = SY_COST_LEARNED;
+    arms[0].prior_cost_usd = 0.005;
+    sy_cache_arm_params(&arms[CACHE]);
+    sy_policy_params p;
+    sy_policy_params_init(&p, SY_POLICY_LINEAR_THOMPSON, K, DIM);
+    p.arms = arms;
+    p.objective.w_cost = 40; /* $0.005 = 0.2 of quality */
+    sy_policy_state *st;
+    assert_int_equal(sy_policy_state_new(&p, &st), SY_OK);
+    const char *text = "What is the capital of Austria?";
+    sy_feature_input in = {.user_text = text, .user_len = strlen(text), .prompt_bytes = 31};
+    double x[DIM];
+    sy_cache_candidate c = {.has = 1, .similarity = 0.9, .tau = 0.85};
+    assert_int_equal(sy_cache_arm_featurize(&in, &c, x, DIM), SY_OK);
+    /* the model is right 90% of the time at $0.005; the cached answer 75% */
+    for (int i = 0; i < 2000; i++) {
+        size_t arm = (size_t)(i % 2);
+        double q = arm == CACHE ? (i % 8 != 1 ? 0.9 : 0.3) : 0.9;
+        sy_quality_obs qo = {.arm = arm, .x = x, .dim = DIM, .reward = q, .weight = 1, .t = i};
+        assert_int_equal(sy_policy_state_observe_quality(st, &qo, NULL), SY_OK);
+        sy_outcome_obs oo = {.arm = arm,
+                             .latency_s = NAN,
+                             .output_tokens = 10,
+                             .cost_usd = arm == CACHE ? 0 : 0.005,
+                             .t = i};
+        assert_int_equal(sy_policy_state_observe_outcome(st, &oo), SY_OK);
+    }
+    sy_policy *snap = sy_policy_state_snapshot(st, 2000);
+    double u[K], v, cheap[K] = {0.001, NAN}, dear[K] = {0.02, NAN}, none[K] = {NAN, NAN};
+    sy_decide_in din = {.n_arms = K, .x = x, .dim = DIM};
+    const double *hints[] = {NULL, none, cheap, dear};
+    double model_u[4];
+    for (size_t h = 0; h < SY_ARRAY_LEN(hints); h++) {
+        din.cost_hint_usd = hints[h];
+        for (size_t k = 0; k < K; k++)
+            assert_int_equal(sy_policy_score(snap, k, &din, &u[k], &v), SY_OK);
+        model_u[h] = u[0];
+        /* learned cost ≈ $0.005 (0.2): the model 0.9 − 0.2 vs the cache 0.75 */
+        if (h < 2)
+            assert_true(u[CACHE] > u[0]);
+        if (h == 2) /* a $0.001 question: call the model (0.86 > 0.75) */
+            assert_true(u[0] > u[CACHE]);
+        if (h == 3) /* a $0.02 question: 0.9 − 0.8 ≪ 0.75 */
+            assert_true(u[CACHE] > u[0] + 0.5);
+    }
+    assert_true(model_u[0] == model_u[1]); /* NAN = no hint */
+    assert_true(fabs((model_u[2] - model_u[3]) - 40 * 0.019) < 1e-9);
+    sy_policy_free(snap);
+    sy_policy_state_free(st);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -218,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_featurize_appends_to_the_ordinary_features),
         cmocka_unit_test(test_eligibility_and_price),
         cmocka_unit_test(test_a_linear_policy_learns_where_the_cache_is_good),
+        cmocka_unit_test(test_cost_hint_prices_the_saving),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
