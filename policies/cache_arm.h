@@ -25,11 +25,17 @@
  *     fixed threshold can do.
  * Only contextual kinds see the features; any kind can use the arm.
  *
- * How the gateway uses it: for a cache-arm route with
- * policy dim d, featurize with sy_cache_arm_featurize(in, &candidate, x, d) instead of
- * sy_featurize, set the eligible flags with sy_cache_arm_eligible, decide as usual; if
- * the cache arm wins, serve the candidate; the request's outcome (cost 0) and rating are
- * observed on the cache arm with the same x. Pure, like the rest of policies/.
+ * How the gateway uses it: for a cache-arm route with policy dim d (> SY_FEATURE_DENSE +
+ * SY_CACHE_ARM_FEATURES), fill an sy_cache_candidate from the index and the entry's
+ * stored ratings, featurize with sy_cache_arm_featurize(in, &candidate, x, d) instead of
+ * sy_featurize, set the eligible flags with sy_cache_arm_eligible, and price the model
+ * that produced the candidate's answer at what that answer cost
+ * (sy_decide_in.cost_hint_usd[model]; NAN for the other arms) — for a repeat that is what
+ * calling it again costs, and without it a cost-aware objective prices every call at the
+ * model's mean cost and under-values caching dear questions (docs/simulator.md). Decide
+ * as usual; if the cache arm wins, serve the candidate; the request's outcome (cost 0)
+ * and rating are observed on the cache arm with the same x, and the rating is added to
+ * the entry's rating_sum / rating_n. Pure, like the rest of policies/.
  */
 #ifndef SY_CACHE_ARM_H
 #define SY_CACHE_ARM_H
