@@ -30,7 +30,7 @@
  * stored ratings, featurize with sy_cache_arm_featurize(in, &candidate, x, d) instead of
  * sy_featurize, set the eligible flags with sy_cache_arm_eligible, and price the model
  * that produced the candidate's answer at what that answer cost
- * (sy_decide_in.cost_hint_usd[model]; NAN for the other arms) — for a repeat that is what
+ * (sy_decide_in.cost_hint[model]; NAN for the other arms) — for a repeat that is what
  * calling it again costs, and without it a cost-aware objective prices every call at the
  * model's mean cost and under-values caching dear questions (docs/simulator.md). Decide
  * as usual; if the cache arm wins, serve the candidate; the request's outcome (cost 0)

@@ -53,7 +53,7 @@ void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, const sy_decide_in
     double input_tokens = in->input_tokens;
     *cost_usd = 0;
     *latency_s = 0;
-    const double *hint = in->cost_hint_usd ? &in->cost_hint_usd[a - p->arms] : NULL;
+    const double *hint = in->cost_hint ? &in->cost_hint[a - p->arms] : NULL;
     if (p->need_cost && hint && isfinite(*hint) && *hint >= 0) {
         *cost_usd = *hint;
     } else if (p->need_cost) {

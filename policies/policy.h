@@ -50,18 +50,18 @@
 /* A zero-initialised sy_decide_in plus n_arms and rng is a valid request for any
  * non-contextual policy and decides exactly as the uniform policy always has. */
 typedef struct sy_decide_in {
-    size_t n_arms;               /* arms 0..n_arms-1 of the route, at most SY_POLICY_MAX_ARMS;
-                                    must equal the snapshot's arm count (uniform: any) */
-    const uint8_t *eligible;     /* n_arms flags (nonzero = eligible); NULL = all eligible */
-    const double *x;             /* context vector (NULL for non-contextual policies) */
-    size_t dim;                  /* length of x; must equal the snapshot's dim when used */
-    gsl_rng *rng;                /* caller-owned generator */
-    uint64_t seq;                /* request sequence number (round-robin turns) */
-    double input_tokens;         /* known prompt tokens, for the cost of priced arms */
-    const double *cost_hint_usd; /* n_arms known costs of this request per arm, used
-                                    instead of the arm's cost model where finite and ≥ 0
-                                    (e.g. what the cached answer to the same question cost
-                                    on that model); NULL = none */
+    size_t n_arms;           /* arms 0..n_arms-1 of the route, at most SY_POLICY_MAX_ARMS;
+                                must equal the snapshot's arm count (uniform: any) */
+    const uint8_t *eligible; /* n_arms flags (nonzero = eligible); NULL = all eligible */
+    const double *x;         /* context vector (NULL for non-contextual policies) */
+    size_t dim;              /* length of x; must equal the snapshot's dim when used */
+    gsl_rng *rng;            /* caller-owned generator */
+    uint64_t seq;            /* request sequence number (round-robin turns) */
+    double input_tokens;     /* known prompt tokens, for the cost of priced arms */
+    const double *cost_hint; /* n_arms known costs (USD) of this request, used instead of
+                                the arm's cost model where finite and ≥ 0 (e.g. what the
+                                cached answer to this question cost on that model);
+                                NULL = none */
 } sy_decide_in;
 
 typedef struct sy_decide_out {

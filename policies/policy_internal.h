@@ -70,7 +70,7 @@ void sy_score_sort(sy_score *s, size_t n);
 
 /* An arm's cost (USD) and latency (s) for the request in (its input tokens and cost
  * hints): a posterior draw of their expected values when rng is given, their posterior
- * means when rng is NULL; a finite, non-negative in->cost_hint_usd[arm] replaces the
+ * means when rng is NULL; a finite, non-negative in->cost_hint[arm] replaces the
  * cost. Signals the objective ignores are 0 and cost no draw. */
 void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, const sy_decide_in *in, gsl_rng *rng,
                     double *cost_usd, double *latency_s);

@@ -140,7 +140,7 @@ static long learner_decide(learner *L, const uint8_t *elig, size_t K, const doub
                        .rng = L->rng,
                        .seq = t,
                        .input_tokens = in_tok,
-                       .cost_hint_usd = hint};
+                       .cost_hint = hint};
     sy_decide_out out;
     return sy_policy_decide(L->snap, &in, &out) == SY_OK ? (long)out.ranking[0] : -1;
 }

@@ -252,7 +252,7 @@ static void test_cost_hint_prices_the_saving(void **state)
     const double *hints[] = {NULL, none, cheap, dear};
     double model_u[4];
     for (size_t h = 0; h < SY_ARRAY_LEN(hints); h++) {
-        din.cost_hint_usd = hints[h];
+        din.cost_hint = hints[h];
         for (size_t k = 0; k < K; k++)
             assert_int_equal(sy_policy_score(snap, k, &din, &u[k], &v), SY_OK);
         model_u[h] = u[0];
