@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-void sy_cache_arm_features(const sy_cache_candidate *c, double *f)
+void sy_cache_arm_features(const sy_cache_candidate *c, const double *plain, double *f)
 {
     for (size_t i = 0; i < SY_CACHE_ARM_FEATURES; i++)
         f[i] = 0;
@@ -18,6 +18,20 @@ void sy_cache_arm_features(const sy_cache_candidate *c, double *f)
     if (tau >= 0 && tau < 1 && s > tau)
         f[1] = (s - tau) / (1 - tau);
     f[2] = s >= SY_CACHE_ARM_EXACT ? 1 : 0;
+    double n = c->rating_n, r = c->rating_sum;
+    if (isfinite(n) && isfinite(r) && n > 0) {
+        r = r < 0 ? 0 : r > n ? n : r;
+        f[3] = n / (n + SY_CACHE_ARM_PRIOR_N);
+        f[4] = (r - SY_CACHE_ARM_PRIOR_MEAN * n) / (n + SY_CACHE_ARM_PRIOR_N);
+    }
+    if (!plain)
+        return;
+    static const size_t flag[] = {SY_F_CODE, SY_F_MATH, SY_F_CHOICE};
+    for (size_t j = 0; j < SY_ARRAY_LEN(flag); j++) {
+        double on = plain[flag[j]] != 0 ? 1 : 0;
+        f[5 + 2 * j] = f[0] * on;
+        f[6 + 2 * j] = f[1] * on;
+    }
 }
 
 int sy_cache_arm_featurize(const sy_feature_input *in, const sy_cache_candidate *c, double *x,
@@ -29,7 +43,7 @@ int sy_cache_arm_featurize(const sy_feature_input *in, const sy_cache_candidate 
     int rc = sy_featurize(in, x, base);
     if (rc != SY_OK)
         return rc;
-    sy_cache_arm_features(c, x + base);
+    sy_cache_arm_features(c, x, x + base);
     return SY_OK;
 }
 

@@ -54,7 +54,7 @@ void sy_arm_score(const sy_policy *p, const sy_decide_in *in, size_t arm, double
 {
     const sy_snap_arm *a = &p->arms[arm];
     double cost, lat;
-    sy_arm_outcome(p, a, in->input_tokens, NULL, &cost, &lat);
+    sy_arm_outcome(p, a, in, NULL, &cost, &lat);
     double q = quality_score(p, a, in, v);
     double u = -sy_objective_penalty(&p->obj, cost, lat, scale);
     if (isinf(q))
@@ -80,7 +80,7 @@ void sy_decide_greedy(const sy_policy *p, const sy_decide_in *in, const size_t *
         sc[j].arm = t;
     }
     sy_obj_scale scale;
-    sy_objective_scales(p, in->input_tokens, elig, n, &scale);
+    sy_objective_scales(p, in, elig, n, &scale);
     for (size_t i = 0; i < n; i++)
         sy_arm_score(p, in, sc[i].arm, v, &scale, &sc[i]);
     sy_score_sort(sc, n);

@@ -84,7 +84,7 @@ static void draw_score(const sy_policy *p, const sy_decide_in *in, size_t arm, c
 {
     const sy_snap_arm *a = &p->arms[arm];
     double cost, lat;
-    sy_arm_outcome(p, a, in->input_tokens, in->rng, &cost, &lat);
+    sy_arm_outcome(p, a, in, in->rng, &cost, &lat);
     double u = -sy_objective_penalty(&p->obj, cost, lat, scale);
     if (p->obj.w_quality > 0)
         u += p->obj.w_quality * draw_quality(p, a, pr, in->rng);
@@ -106,7 +106,7 @@ static void prop_arm_draw(const sy_policy *p, const sy_decide_in *in, size_t arm
 {
     const sy_snap_arm *a = &p->arms[arm];
     double cost, lat;
-    sy_arm_outcome(p, a, in->input_tokens, in->rng, &cost, &lat);
+    sy_arm_outcome(p, a, in, in->rng, &cost, &lat);
     pa->viol = sy_objective_violation(&p->obj, cost, lat);
     pa->util0 = -sy_objective_penalty(&p->obj, cost, lat, scale);
     pa->qsd = is_linear(p) && p->obj.w_quality > 0
@@ -197,7 +197,7 @@ void sy_decide_thompson(const sy_policy *p, const sy_decide_in *in, const size_t
         }
     }
     sy_obj_scale scale;
-    sy_objective_scales(p, in->input_tokens, elig, n, &scale);
+    sy_objective_scales(p, in, elig, n, &scale);
     sy_score sc[SY_POLICY_MAX_ARMS];
     for (size_t i = 0; i < n; i++)
         draw_score(p, in, elig[i], &proj[i], &scale, &sc[i]);

@@ -47,12 +47,16 @@ void sy_score_sort(sy_score *s, size_t n)
  * sampling). A priced arm costs price_in·input + price_out·E[output tokens]; a learned
  * one costs its learned expected cost per request.
  */
-void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, double input_tokens, gsl_rng *rng,
+void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, const sy_decide_in *in, gsl_rng *rng,
                     double *cost_usd, double *latency_s)
 {
+    double input_tokens = in->input_tokens;
     *cost_usd = 0;
     *latency_s = 0;
-    if (p->need_cost) {
+    const double *hint = in->cost_hint ? &in->cost_hint[a - p->arms] : NULL;
+    if (p->need_cost && hint && isfinite(*hint) && *hint >= 0) {
+        *cost_usd = *hint;
+    } else if (p->need_cost) {
         const sy_lognormal_mean *l = a->ap.cost_model == SY_COST_LEARNED ? &a->cost : &a->tok;
         double e = rng ? exp(l->base + l->sd * gsl_ran_gaussian_ziggurat(rng, 1.0))
                        : sy_lognormal_expect(l);
@@ -109,7 +113,7 @@ double sy_objective_utility(const sy_objective *o, double quality, double cost_u
 
 /* Posterior means of every listed arm's cost and latency, reduced to geometric means;
  * skipped (0) unless a relative weight asks for them. */
-void sy_objective_scales(const sy_policy *p, double input_tokens, const size_t *elig, size_t n,
+void sy_objective_scales(const sy_policy *p, const sy_decide_in *in, const size_t *elig, size_t n,
                          sy_obj_scale *s)
 {
     s->cost = s->latency = 0;
@@ -117,7 +121,7 @@ void sy_objective_scales(const sy_policy *p, double input_tokens, const size_t *
         return;
     double c[SY_POLICY_MAX_ARMS], l[SY_POLICY_MAX_ARMS];
     for (size_t i = 0; i < n; i++)
-        sy_arm_outcome(p, &p->arms[elig ? elig[i] : i], input_tokens, NULL, &c[i], &l[i]);
+        sy_arm_outcome(p, &p->arms[elig ? elig[i] : i], in, NULL, &c[i], &l[i]);
     if (p->obj.w_cost_rel > 0)
         s->cost = sy_geomean_positive(c, NULL, n);
     if (p->obj.w_latency_rel > 0)

@@ -114,7 +114,7 @@ int sy_policy_score(const sy_policy *p, size_t arm, const sy_decide_in *in, doub
     double v[SY_POLICY_MAX_DIM];
     sy_score sc;
     sy_obj_scale scale;
-    sy_objective_scales(p, in->input_tokens, NULL, p->n_arms, &scale);
+    sy_objective_scales(p, in, NULL, p->n_arms, &scale);
     sy_arm_score(p, in, arm, v, &scale, &sc);
     *utility = sc.util;
     *violation = sc.viol;

@@ -58,6 +58,10 @@ typedef struct sy_decide_in {
     gsl_rng *rng;            /* caller-owned generator */
     uint64_t seq;            /* request sequence number (round-robin turns) */
     double input_tokens;     /* known prompt tokens, for the cost of priced arms */
+    const double *cost_hint; /* n_arms known costs (USD) of this request, used instead of
+                                the arm's cost model where finite and ≥ 0 (e.g. what the
+                                cached answer to this question cost on that model);
+                                NULL = none */
 } sy_decide_in;
 
 typedef struct sy_decide_out {

@@ -68,10 +68,11 @@ int sy_score_before(const sy_score *a, const sy_score *b);
 /* Stable sort, best first. */
 void sy_score_sort(sy_score *s, size_t n);
 
-/* An arm's cost (USD) and latency (s) for this request: a posterior draw of their
- * expected values when rng is given, their posterior means when rng is NULL. Signals the
- * objective ignores are 0 and cost no draw. */
-void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, double input_tokens, gsl_rng *rng,
+/* An arm's cost (USD) and latency (s) for the request in (its input tokens and cost
+ * hints): a posterior draw of their expected values when rng is given, their posterior
+ * means when rng is NULL; a finite, non-negative in->cost_hint[arm] replaces the
+ * cost. Signals the objective ignores are 0 and cost no draw. */
+void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, const sy_decide_in *in, gsl_rng *rng,
                     double *cost_usd, double *latency_s);
 
 /* The relative objective's scales for one request: geometric means of the eligible
@@ -79,7 +80,7 @@ void sy_arm_outcome(const sy_policy *p, const sy_snap_arm *a, double input_token
 typedef struct sy_obj_scale {
     double cost, latency;
 } sy_obj_scale;
-void sy_objective_scales(const sy_policy *p, double input_tokens, const size_t *elig, size_t n,
+void sy_objective_scales(const sy_policy *p, const sy_decide_in *in, const size_t *elig, size_t n,
                          sy_obj_scale *s);
 /* The relative terms of sy_objective_penalty (out of line: logarithms). */
 double sy_objective_rel_penalty(const sy_objective *o, double cost_usd, double latency_s,

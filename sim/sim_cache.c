@@ -12,19 +12,26 @@
 
 #include <gsl/gsl_randist.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef enum { STEP_FRESH, STEP_REPEAT, STEP_NEAR } step_kind;
 
-/* One request of the stream: a dataset row, the question it asks (group), and the
- * cache's nearest entry: the group it answers (-1 none) and its similarity. */
+/* One request of the stream: a dataset row, the question it asks (group), the cache's
+ * nearest entry: the group it answers (-1 none) and its similarity, and the nearest
+ * entry other than the question's own (fb_*: what the question found when first asked;
+ * a repeat finds it again when the agent stored no answer of its own). */
 typedef struct step {
     size_t row, group;
     step_kind kind;
     long cand; /* group of the nearest cached entry, -1 when none */
     double sim;
+    long fb_cand; /* the question's first nearest entry (-1 none), its similarity and */
+    double fb_sim;
+    int fb_near;   /* whether it was a near-miss (else unrelated) */
+    uint8_t rated; /* the user rates this request */
 } step;
 
 typedef struct learner {
@@ -41,7 +48,10 @@ typedef struct agent {
     double tau;    /* (b): the threshold; else NAN */
     int cache_arm; /* (c) */
     learner L;
-    double *cached; /* per group: quality of the stored answer, NAN = none */
+    double *cached;    /* per group: quality of the stored answer, NAN = none */
+    double *rsum, *rn; /* per group: ratings its answer got when served from the cache */
+    double *ccost;     /* per group: what the stored answer cost, and its model */
+    size_t *cmodel;
     double sum_q, sum_c, sum_u, n_cache, n_wrong;
 } agent;
 
@@ -62,9 +72,10 @@ static double near_share(const sy_sim_cache_scenario *sc, const sy_sim_dataset *
 /* The stream of one seed: a repeat picks an earlier request uniformly (so popular
  * questions come back more often); a new question is a random row whose nearest cached
  * entry is a near-miss, an unrelated entry or nothing. An entry below the floor is no
- * candidate. */
+ * candidate. Which requests are rated is drawn from rr (only when feedback < 1, so the
+ * stream of r does not depend on it). */
 static void make_stream(const sy_sim_cache_scenario *sc, const sy_sim_dataset *ds, size_t T,
-                        gsl_rng *r, step *st, size_t *n_groups)
+                        gsl_rng *r, gsl_rng *rr, step *st, size_t *n_groups)
 {
     size_t g = 0;
     for (size_t t = 0; t < T; t++) {
@@ -74,6 +85,7 @@ static void make_stream(const sy_sim_cache_scenario *sc, const sy_sim_dataset *d
         if (t > 0 && gsl_rng_uniform(r) < sc->repeat) {
             const step *e = &st[gsl_rng_uniform_int(r, t)];
             s->kind = STEP_REPEAT, s->row = e->row, s->group = e->group;
+            s->fb_cand = e->fb_cand, s->fb_sim = e->fb_sim, s->fb_near = e->fb_near;
             s->cand = (long)e->group;
             s->sim = gsl_rng_uniform(r) < sc->exact ? 1.0 : draw_beta(r, &sc->paraphrase);
         } else {
@@ -91,6 +103,9 @@ static void make_stream(const sy_sim_cache_scenario *sc, const sy_sim_dataset *d
         }
         if (s->cand >= 0 && s->sim < sc->floor)
             s->cand = -1, s->sim = 0;
+        if (s->kind != STEP_REPEAT)
+            s->fb_cand = s->cand, s->fb_sim = s->sim, s->fb_near = s->kind == STEP_NEAR;
+        s->rated = sc->feedback >= 1 || gsl_rng_uniform(rr) < sc->feedback;
     }
     *n_groups = g;
 }
@@ -116,7 +131,7 @@ static void learner_stop(learner *L)
 
 /* Decide among the eligible arms; -1 when none is. */
 static long learner_decide(learner *L, const uint8_t *elig, size_t K, const double *x, size_t t,
-                           double in_tok)
+                           double in_tok, const double *hint)
 {
     sy_decide_in in = {.n_arms = K,
                        .eligible = elig,
@@ -124,12 +139,14 @@ static long learner_decide(learner *L, const uint8_t *elig, size_t K, const doub
                        .dim = L->params.dim,
                        .rng = L->rng,
                        .seq = t,
-                       .input_tokens = in_tok};
+                       .input_tokens = in_tok,
+                       .cost_hint = hint};
     sy_decide_out out;
     return sy_policy_decide(L->snap, &in, &out) == SY_OK ? (long)out.ranking[0] : -1;
 }
 
-/* What the gateway's learner does for a served and rated request. */
+/* What the gateway's learner does for a served request: the outcome always, the rating
+ * q when the user gave one (NAN: unrated). */
 static void learner_observe(learner *L, size_t k, const double *x, double q, double cost,
                             double lat, double tokens, size_t t, size_t refresh)
 {
@@ -143,7 +160,8 @@ static void learner_observe(learner *L, size_t k, const double *x, double q, dou
                          .reward = q,
                          .weight = 1,
                          .t = (double)t};
-    sy_policy_state_observe_quality(L->st, &qo, NULL);
+    if (!isnan(q)) /* only rated requests teach quality */
+        sy_policy_state_observe_quality(L->st, &qo, NULL);
     if (++L->since >= refresh) {
         sy_policy_free(L->snap);
         L->snap = sy_policy_state_snapshot(L->st, (double)t);
@@ -151,14 +169,44 @@ static void learner_observe(learner *L, size_t k, const double *x, double q, dou
     }
 }
 
-/* The step's cache candidate for agent a: its quality, or NAN when a has none. */
-static double candidate_quality(const agent *a, const step *s, const sy_sim_cache_scenario *sc)
+/* The step's cache candidate for agent a: its quality (NAN when a has none), the entry
+ * (group) in *entry, its similarity in *sim and whether serving it is wrong (it answers
+ * another question) in *wrong. */
+static double candidate(const agent *a, const step *s, const sy_sim_cache_scenario *sc, long *entry,
+                        double *sim, int *wrong)
 {
-    if (s->cand < 0 || isnan(a->cached[s->cand]))
+    *entry = -1, *sim = 0, *wrong = 0;
+    long e = s->cand;
+    double sm = s->sim;
+    int near = s->kind == STEP_NEAR;
+    if (s->kind == STEP_REPEAT && isnan(a->cached[s->group])) {
+        if (!sc->repeat_finds_nearest)
+            return NAN;
+        e = s->fb_cand, sm = s->fb_sim, near = s->fb_near;
+    } else if (s->kind == STEP_REPEAT) {
+        if (e < 0)
+            return NAN; /* its own entry, below the floor */
+        *entry = e, *sim = sm;
+        return a->cached[e];
+    }
+    if (e < 0 || isnan(a->cached[e]))
         return NAN;
-    if (s->kind == STEP_REPEAT)
-        return a->cached[s->cand];
-    return s->kind == STEP_NEAR ? sc->near_miss_quality : 0;
+    *entry = e, *sim = sm, *wrong = 1;
+    return near ? sc->near_miss_quality : 0;
+}
+
+/* Zero the cache features of the groups the scenario hides from the cache arm. */
+static void mask_features(double *f, unsigned groups)
+{
+    static const struct {
+        unsigned group;
+        size_t lo, hi;
+    } span[] = {{SY_SIM_CACHE_F_SIMILARITY, 0, 3},
+                {SY_SIM_CACHE_F_RATINGS, 3, 5},
+                {SY_SIM_CACHE_F_KINDS, 5, SY_CACHE_ARM_FEATURES}};
+    for (size_t j = 0; j < SY_ARRAY_LEN(span); j++)
+        for (size_t i = span[j].lo; !(groups & span[j].group) && i < span[j].hi; i++)
+            f[i] = 0;
 }
 
 /* Why long: one request for one agent — candidate, decision (rule or policy), outcome,
@@ -168,16 +216,23 @@ static void agent_step(agent *a, const sy_sim_dataset *ds, const step *s, size_t
                        size_t refresh)
 {
     size_t K = ds->n_arms, i = s->row;
-    double cq = candidate_quality(a, s, sc);
+    long entry;
+    double sim;
+    int wrong;
+    double cq = candidate(a, s, sc, &entry, &sim, &wrong);
     int has = !isnan(cq);
     double x[SY_POLICY_MAX_DIM];
     sy_feature_input fi = {.user_text = ds->text[i],
                            .user_len = strlen(ds->text[i]),
                            .prompt_bytes = ds->bytes[i],
                            .turn = ds->turn[i]};
-    sy_cache_candidate cand = {
-        .has = a->cache_arm && has, .similarity = s->sim, .tau = sc->threshold};
+    sy_cache_candidate cand = {.has = a->cache_arm && has,
+                               .similarity = sim,
+                               .tau = sc->threshold,
+                               .rating_sum = has ? a->rsum[entry] : 0,
+                               .rating_n = has ? a->rn[entry] : 0};
     sy_cache_arm_featurize(&fi, &cand, x, dim);
+    mask_features(x + dim - SY_CACHE_ARM_FEATURES, sc->arm_features);
     uint8_t elig[SY_POLICY_MAX_ARMS + 1];
     for (size_t k = 0; k < K; k++)
         elig[k] = (uint8_t)sy_sim_dataset_eligible(ds, i, k);
@@ -187,13 +242,18 @@ static void agent_step(agent *a, const sy_sim_dataset *ds, const step *s, size_t
         obj->w_latency_rel > 0 ? sy_geomean_positive(ds->latency + i * SY_SIM_STRIDE, elig, K) : 0;
     double in_tok = sy_sim_estimate_tokens(ds->bytes[i]);
     long k;
-    if (!isnan(a->tau) && has && s->sim >= a->tau) {
+    if (!isnan(a->tau) && has && sim >= a->tau) {
         k = (long)K; /* (b): the rule serves the cache */
     } else if (a->cache_arm) {
         sy_cache_arm_eligible(elig, K, has);
-        k = learner_decide(&a->L, elig, K + 1, x, t, in_tok);
+        double hint[SY_POLICY_MAX_ARMS];
+        for (size_t j = 0; j <= K; j++)
+            hint[j] = NAN;
+        if (has && sc->cost_hint) /* what the cached answer cost its model */
+            hint[a->cmodel[entry]] = a->ccost[entry];
+        k = learner_decide(&a->L, elig, K + 1, x, t, in_tok, hint);
     } else {
-        k = learner_decide(&a->L, elig, K, x, t, in_tok);
+        k = learner_decide(&a->L, elig, K, x, t, in_tok, NULL);
     }
     if (k < 0)
         return;
@@ -201,14 +261,17 @@ static void agent_step(agent *a, const sy_sim_dataset *ds, const step *s, size_t
     if ((size_t)k == K) {
         q = cq, c = 0, lat = sc->cache_latency_s, tok = NAN;
         a->n_cache++;
-        a->n_wrong += s->kind != STEP_REPEAT;
+        a->n_wrong += wrong;
+        if (s->rated)
+            a->rsum[entry] += q, a->rn[entry] += 1;
     } else {
         size_t at = i * SY_SIM_STRIDE + (size_t)k;
         q = ds->quality[at], c = ds->cost[at], lat = ds->latency[at], tok = ds->tokens[at];
-        a->cached[s->group] = q; /* every model answer is stored */
+        a->cached[s->group] = q; /* every model answer is stored, with its cost */
+        a->ccost[s->group] = c, a->cmodel[s->group] = (size_t)k;
     }
     if (a->cache_arm || (size_t)k < K)
-        learner_observe(&a->L, (size_t)k, x, q, c, lat, tok, t, refresh);
+        learner_observe(&a->L, (size_t)k, x, s->rated ? q : NAN, c, lat, tok, t, refresh);
     a->sum_q += q, a->sum_c += c;
     a->sum_u += sy_objective_utility(obj, q, c, isnan(lat) ? 0 : lat, cs, ls);
 }
@@ -275,13 +338,14 @@ int sy_sim_cache_run(const sy_sim_dataset *ds, const sy_policy_params *route,
     size_t n_ag = make_agents(ag, route, model_arms, K, sc);
     result_alloc(out, ag, n_ag, seeds);
     step *st = sy_xcalloc(T, sizeof *st);
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937), *rr = gsl_rng_alloc(gsl_rng_mt19937);
     int rc = SY_OK;
     for (unsigned s = 0; s < seeds && rc == SY_OK; s++) {
         unsigned long seed = seed0 + s;
         size_t n_groups, n_rep = 0;
         gsl_rng_set(r, seed);
-        make_stream(sc, ds, T, r, st, &n_groups);
+        gsl_rng_set(rr, sy_sim_agent_seed(seed, "feedback"));
+        make_stream(sc, ds, T, r, rr, st, &n_groups);
         for (size_t a = 0; a < n_ag && rc == SY_OK; a++) {
             agent *A = &ag[a];
             if (learner_start(&A->L, seed, A->name) != SY_OK) {
@@ -290,6 +354,10 @@ int sy_sim_cache_run(const sy_sim_dataset *ds, const sy_policy_params *route,
                 break;
             }
             A->cached = sy_xmalloc(n_groups * sizeof(double));
+            A->rsum = sy_xcalloc(n_groups, sizeof(double));
+            A->rn = sy_xcalloc(n_groups, sizeof(double));
+            A->ccost = sy_xcalloc(n_groups, sizeof(double));
+            A->cmodel = sy_xcalloc(n_groups, sizeof(size_t));
             for (size_t g = 0; g < n_groups; g++)
                 A->cached[g] = NAN;
             A->sum_q = A->sum_c = A->sum_u = A->n_cache = A->n_wrong = 0;
@@ -311,11 +379,13 @@ int sy_sim_cache_run(const sy_sim_dataset *ds, const sy_policy_params *route,
             }
             if (ag[a].L.st)
                 learner_stop(&ag[a].L);
-            free(ag[a].cached);
-            ag[a].cached = NULL;
+            free(ag[a].cached), free(ag[a].rsum), free(ag[a].rn), free(ag[a].ccost);
+            free(ag[a].cmodel);
+            ag[a].cached = ag[a].rsum = ag[a].rn = ag[a].ccost = NULL;
+            ag[a].cmodel = NULL;
         }
     }
-    gsl_rng_free(r);
+    gsl_rng_free(r), gsl_rng_free(rr);
     free(st);
     if (rc != SY_OK)
         sy_sim_cache_result_free(out);

@@ -34,6 +34,14 @@ typedef struct sy_sim_beta {
 
 #define SY_SIM_CACHE_MAX_THRESHOLDS 16
 
+/* Groups of the cache arm's features (cache_arm.h), for ablations: `arm_features`. */
+enum {
+    SY_SIM_CACHE_F_SIMILARITY = 1, /* f[0..2]: s, the ramp above τ, the exact flag */
+    SY_SIM_CACHE_F_RATINGS = 2,    /* f[3..4]: the entry's ratings */
+    SY_SIM_CACHE_F_KINDS = 4,      /* f[5..10]: s and the ramp × the format flags */
+    SY_SIM_CACHE_F_ALL = 7
+};
+
 typedef struct sy_sim_cache_scenario {
     size_t steps;     /* requests per seed; 0 = as many as the dataset has prompts */
     double repeat;    /* share of requests that repeat an earlier question */
@@ -50,7 +58,11 @@ typedef struct sy_sim_cache_scenario {
     sy_sim_beta far;        /* similarity of an unrelated nearest entry */
     double near_miss_quality;
     double cache_latency_s;
-    double threshold; /* the calibrated threshold τ: (c)'s feature knot */
+    double threshold;         /* the calibrated threshold τ: (c)'s feature knot */
+    double feedback;          /* share of requests the user rates (the learners see only those) */
+    int repeat_finds_nearest; /* a repeat without its own entry finds its first nearest */
+    unsigned arm_features;    /* SY_SIM_CACHE_F_* groups the cache arm sees (others are 0) */
+    int cost_hint;            /* the cache arm's decision knows what the candidate's answer cost */
     double thresholds[SY_SIM_CACHE_MAX_THRESHOLDS]; /* the (b) agents */
     size_t n_thresholds;
 } sy_sim_cache_scenario;

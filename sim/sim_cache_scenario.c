@@ -27,6 +27,10 @@ static void defaults(sy_sim_cache_scenario *sc)
     sc->near_miss_quality = 0.05;
     sc->cache_latency_s = 0.02;
     sc->threshold = 0.875;
+    sc->feedback = 1;
+    sc->repeat_finds_nearest = 1;
+    sc->arm_features = SY_SIM_CACHE_F_ALL;
+    sc->cost_hint = 1;
     memcpy(sc->thresholds, taus, sizeof taus);
     sc->n_thresholds = SY_ARRAY_LEN(taus);
 }
@@ -44,6 +48,20 @@ static int num(const cJSON *o, const char *path, const char *key, double lo, dou
         return SY_ERR_INVALID;
     }
     *out = v->valuedouble;
+    return SY_OK;
+}
+
+/* A boolean member (left alone when absent). */
+static int boolean(const cJSON *o, const char *key, int *out, char *err, size_t el)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v)
+        return SY_OK;
+    if (!cJSON_IsBool(v)) {
+        snprintf(err, el, "$.%s: expected true or false", key);
+        return SY_ERR_INVALID;
+    }
+    *out = cJSON_IsTrue(v) ? 1 : 0;
     return SY_OK;
 }
 
@@ -112,6 +130,38 @@ static int thresholds(const cJSON *root, sy_sim_cache_scenario *sc, char *err, s
     return SY_OK;
 }
 
+/* "arm_features": ["similarity", "ratings", "kinds"] — the groups the cache arm sees. */
+static int arm_features(const cJSON *root, sy_sim_cache_scenario *sc, char *err, size_t el)
+{
+    static const char *const names[] = {"similarity", "ratings", "kinds"};
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "arm_features");
+    if (!a)
+        return SY_OK;
+    if (!cJSON_IsArray(a)) {
+        snprintf(err, el,
+                 "$.arm_features: expected an array of \"similarity\", \"ratings\", "
+                 "\"kinds\"");
+        return SY_ERR_INVALID;
+    }
+    sc->arm_features = 0;
+    size_t i = 0;
+    for (const cJSON *v = a->child; v; v = v->next, i++) {
+        size_t j = 0;
+        while (j < SY_ARRAY_LEN(names) &&
+               !(cJSON_IsString(v) && strcmp(v->valuestring, names[j]) == 0))
+            j++;
+        if (j == SY_ARRAY_LEN(names)) {
+            snprintf(err, el,
+                     "$.arm_features[%zu]: expected \"similarity\", \"ratings\" or "
+                     "\"kinds\"",
+                     i);
+            return SY_ERR_INVALID;
+        }
+        sc->arm_features |= 1u << j;
+    }
+    return SY_OK;
+}
+
 /* "near_miss_by_task": {"task": share, ...} */
 static int near_tasks(const cJSON *root, sy_sim_cache_scenario *sc, char *err, size_t el)
 {
@@ -161,6 +211,10 @@ int sy_sim_cache_scenario_parse(const char *json, size_t len, sy_sim_cache_scena
                                        "thresholds",
                                        "floor",
                                        "near_miss_by_task",
+                                       "feedback",
+                                       "repeat_finds_nearest",
+                                       "arm_features",
+                                       "cost_hint",
                                        NULL};
     defaults(out);
     cJSON *root = cJSON_ParseWithLength(json, len);
@@ -199,6 +253,14 @@ int sy_sim_cache_scenario_parse(const char *json, size_t len, sy_sim_cache_scena
         rc = num(root, "$.", "floor", 0, 1, &out->floor, err, err_len);
     if (!rc)
         rc = near_tasks(root, out, err, err_len);
+    if (!rc)
+        rc = num(root, "$.", "feedback", 0, 1, &out->feedback, err, err_len);
+    if (!rc)
+        rc = boolean(root, "repeat_finds_nearest", &out->repeat_finds_nearest, err, err_len);
+    if (!rc)
+        rc = arm_features(root, out, err, err_len);
+    if (!rc)
+        rc = boolean(root, "cost_hint", &out->cost_hint, err, err_len);
     out->steps = (size_t)steps;
     cJSON_Delete(root);
     return rc;

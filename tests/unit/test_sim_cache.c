@@ -29,6 +29,11 @@ static void test_scenario_parse(void **state)
     char err[256];
     assert_int_equal(parse("{}", &sc, err), SY_OK);
     assert_true(sc.repeat > 0 && sc.n_thresholds == 5 && sc.threshold == 0.875 && sc.floor == 0.7);
+    assert_true(sc.feedback == 1 && sc.repeat_finds_nearest == 1);
+    sy_sim_cache_scenario_free(&sc);
+    assert_int_equal(parse("{\"feedback\": 0.25, \"repeat_finds_nearest\": false}", &sc, err),
+                     SY_OK);
+    assert_true(sc.feedback == 0.25 && sc.repeat_finds_nearest == 0);
     sy_sim_cache_scenario_free(&sc);
     assert_int_equal(parse("{\"repeat\": 0.5, \"near_miss_by_task\": {\"mbpp\": 0.6}, "
                            "\"thresholds\": [0.9], \"paraphrase_similarity\": {\"lo\": 0.8}}",
@@ -49,6 +54,8 @@ static void test_scenario_parse(void **state)
         {"{\"thresholds\": [0.5, \"x\"]}", "$.thresholds[1]"},
         {"{\"near_miss_by_task\": {\"mbpp\": 2}}", "$.near_miss_by_task.mbpp"},
         {"{\"threshold\": 1}", "$.threshold"},
+        {"{\"feedback\": -0.1}", "$.feedback: expected a number in [0, 1]"},
+        {"{\"repeat_finds_nearest\": 1}", "$.repeat_finds_nearest: expected true or false"},
     };
     for (size_t i = 0; i < SY_ARRAY_LEN(bad); i++) {
         assert_int_equal(parse(bad[i].js, &sc, err), SY_ERR_INVALID);
@@ -136,6 +143,39 @@ static void test_agents(void **state)
     sy_sim_cache_result_free(&res);
 }
 
+/* A question served a near-miss's answer finds that entry again when it is repeated:
+ * a threshold that served it once serves it every time, so it serves more wrong
+ * answers than when repeats of such questions found nothing; the cache arm, which sees
+ * the entry's ratings, serves fewer wrong answers than that threshold. Without ratings
+ * (feedback 0) no learner learns quality: the cache arm still runs, and what a
+ * threshold serves is unchanged. */
+static void test_repeats_find_the_near_miss_again(void **state)
+{
+    (void)state;
+    const char *base = "{\"steps\": 3000, \"thresholds\": [0.6], \"repeat\": 0.5, "
+                       "\"near_miss\": 0.4, \"floor\": 0.6, ";
+    char js[512];
+    sy_sim_cache_result on, off, blind;
+    snprintf(js, sizeof js, "%s\"repeat_finds_nearest\": true}", base);
+    assert_int_equal(run(js, 3, &on), SY_OK);
+    snprintf(js, sizeof js, "%s\"repeat_finds_nearest\": false}", base);
+    assert_int_equal(run(js, 3, &off), SY_OK);
+    snprintf(js, sizeof js, "%s\"feedback\": 0}", base);
+    assert_int_equal(run(js, 3, &blind), SY_OK);
+    for (size_t s = 0; s < 3; s++) {
+        size_t thr = 1 * 3 + s, arm = 2 * 3 + s;
+        assert_true(on.repeats[s] == off.repeats[s]); /* the same stream */
+        assert_true(on.wrong_cache[thr] > off.wrong_cache[thr] * 1.2);
+        assert_true(on.wrong_cache[arm] < on.wrong_cache[thr]);
+        assert_true(blind.served_cache[arm] > 0);
+        /* a threshold serves by rule: what it serves does not depend on ratings */
+        assert_true(blind.served_cache[thr] == on.served_cache[thr]);
+    }
+    sy_sim_cache_result_free(&on);
+    sy_sim_cache_result_free(&off);
+    sy_sim_cache_result_free(&blind);
+}
+
 static void test_bad_run(void **state)
 {
     (void)state;
@@ -160,6 +200,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenario_parse),
         cmocka_unit_test(test_agents),
+        cmocka_unit_test(test_repeats_find_the_near_miss_again),
         cmocka_unit_test(test_bad_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
