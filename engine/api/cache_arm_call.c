@@ -40,6 +40,16 @@ void sy_cache_arm_candidate(const sy_call *c, sy_cache_candidate *cand)
     cand->rating_n = k->cand.rating_n;
 }
 
+int sy_cache_arm_provenance(const sy_call *c, const char **model, double *cost_usd)
+{
+    const sy_call_cache *k = c->cache;
+    if (!k || !k->arm_pending)
+        return -1;
+    *model = k->cand.model;
+    *cost_usd = k->cand.cost_usd;
+    return 0;
+}
+
 void sy_cache_arm_declined(sy_call *c)
 {
     sy_call_cache *k = c->cache;

@@ -52,6 +52,10 @@ void sy_cache_capture_stream(struct sy_call *c, const char *data, size_t len);
 /* The call's candidate (has 0 when there is none or the request is not cacheable);
  * tau is the block's threshold. */
 void sy_cache_arm_candidate(const struct sy_call *c, sy_cache_candidate *cand);
+/* The held candidate's provenance: the model that made its answer and what that cost
+ * (the saving if the cache arm serves it; the decision's cost hint for that model). 0,
+ * or -1 without a candidate. *model points into the call's state. */
+int sy_cache_arm_provenance(const struct sy_call *c, const char **model, double *cost_usd);
 /* A model won the decision: a held candidate becomes a miss (header, counted, and the
  * model's answer is stored). No-op without one. */
 void sy_cache_arm_declined(struct sy_call *c);

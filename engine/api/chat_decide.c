@@ -8,6 +8,7 @@
 #include "cache_arm.h"
 #include "featurize.h"
 
+#include <math.h>
 #include <string.h>
 
 /*
@@ -66,12 +67,27 @@ int sy_chat_resolve_target(sy_call *c, const char *name, const cJSON *root)
             allowed[k] && (uint8_t)sy_breaker_available(cfg->models[r->candidates[k]].name, now_ms);
         n_eligible += eligible[k];
     }
+    /* what the cached answer cost on the model that made it: that model's cost for this
+     * request, in place of its learned cost (policies/cache_arm.h), so the policy weighs
+     * what serving the cache saves on this very question */
+    double cost_hint[SY_POLICY_MAX_ARMS];
+    int hinted = 0;
     if (cache_arm) { /* an escalation in force (tier or pin) wants a model's answer */
         int restricted = (tier || pin) && n_allowed;
         sy_cache_arm_eligible(eligible, r->n_candidates, cand.has && !restricted);
         sy_cache_arm_eligible(allowed, r->n_candidates, cand.has && !restricted);
+        const char *made_by;
+        double made_cost;
+        if (cand.has && sy_cache_arm_provenance(c, &made_by, &made_cost) == 0 &&
+            isfinite(made_cost) && made_cost > 0)
+            for (size_t k = 0; k <= r->n_candidates; k++) {
+                cost_hint[k] = NAN;
+                if (k < r->n_candidates && strcmp(cfg->models[r->candidates[k]].name, made_by) == 0)
+                    cost_hint[k] = made_cost, hinted = 1;
+            }
     }
     sy_decide_in in = {.n_arms = r->n_candidates + (size_t)cache_arm,
+                       .cost_hint = hinted ? cost_hint : NULL,
                        .eligible = n_eligible ? eligible : allowed,
                        .rng = c->w->rng,
                        .seq = c->w->decisions++,
