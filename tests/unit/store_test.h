@@ -28,6 +28,41 @@ static inline int store_test_rmdir(const char *dir)
     return system(cmd);
 }
 
+/* The store in dir (opened, or created): 8 MiB map growing to 64, 1 ms batches; fails
+ * the test when it cannot open. */
+static inline sy_store *store_test_open_at(const char *dir)
+{
+    sy_store_opts o = {.dir = dir,
+                       .map_size = 8u << 20,
+                       .max_map_size = 64u << 20,
+                       .batch_ms = 1,
+                       .batch_max = 64};
+    char err[256] = "";
+    sy_store *s = sy_store_open(&o, err, sizeof(err));
+    assert_non_null(s);
+    return s;
+}
+
+/* The same in a new temporary directory (its path into dir). */
+static inline sy_store *store_test_open_small(char *dir, size_t size, const char *name)
+{
+    store_test_mkdtemp(dir, size, name);
+    return store_test_open_at(dir);
+}
+
+static inline void store_test_signal_done(void *ud)
+{
+    sy_oneshot_signal(ud, 0);
+}
+
+/* Wait until everything queued on the store so far was committed. */
+static inline void store_test_settle(sy_store *s)
+{
+    sy_oneshot done = SY_ONESHOT_INIT;
+    sy_store_call(s, store_test_signal_done, &done);
+    sy_oneshot_wait(&done);
+}
+
 typedef struct store_test_wait {
     sy_oneshot done;
     sy_store_ack ack;

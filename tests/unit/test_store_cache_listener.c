@@ -39,19 +39,6 @@ static void on_change(void *ud, int added, const uint8_t key[32], const uint8_t 
     pthread_mutex_unlock(&s->lock);
 }
 
-static void signal_done(void *ud)
-{
-    sy_oneshot_signal(ud, 0);
-}
-
-/* Wait until everything queued so far was delivered. */
-static void settle(sy_store *s)
-{
-    sy_oneshot done = SY_ONESHOT_INIT;
-    sy_store_call(s, signal_done, &done);
-    sy_oneshot_wait(&done);
-}
-
 static void put(sy_store *s, uint8_t k, uint64_t created, const float *vec, uint32_t dim)
 {
     sy_store_cache_entry e = {0};
@@ -71,22 +58,14 @@ static void put(sy_store *s, uint8_t k, uint64_t created, const float *vec, uint
 static void test_feed(void **state)
 {
     (void)state;
-    store_test_mkdtemp(dir, sizeof(dir), "cache-listener");
-    sy_store_opts o = {.dir = dir,
-                       .map_size = 8u << 20,
-                       .max_map_size = 64u << 20,
-                       .batch_ms = 1,
-                       .batch_max = 64};
-    char err[256] = "";
-    sy_store *s = sy_store_open(&o, err, sizeof(err));
-    assert_non_null(s);
+    sy_store *s = store_test_open_small(dir, sizeof(dir), "cache-listener");
     seen sn = {.lock = PTHREAD_MUTEX_INITIALIZER};
     sy_store_cache_set_listener(s, on_change, &sn);
     float va[3] = {1, 0, 0}, vb[3] = {2, 0, 0}, vc[3] = {3, 0, 0}, vc2[3] = {4, 0, 0};
     put(s, 1, 1000, va, 3);
     put(s, 2, 2000, vb, 3);
     put(s, 3, 3000, vc, 3); /* the bound (2) evicts entry 1 */
-    settle(s);
+    store_test_settle(s);
     assert_int_equal(sn.n, 4);
     assert_true(sn.added[0] && sn.key0[0] == 1 && sn.part0[0] == 101 && sn.dim[0] == 3 &&
                 sn.first[0] == 1);
@@ -95,13 +74,13 @@ static void test_feed(void **state)
     assert_true(!sn.added[3] && sn.key0[3] == 1 && sn.part0[3] == 101 && sn.dim[3] == 0);
     put(s, 3, 4000, vc2, 3);  /* replaced: its old vector leaves, the new one comes */
     put(s, 4, 5000, NULL, 0); /* no vector: nothing to report, but it evicts entry 2 */
-    settle(s);
+    store_test_settle(s);
     assert_int_equal(sn.n, 7);
     assert_true(!sn.added[4] && sn.key0[4] == 3);
     assert_true(sn.added[5] && sn.key0[5] == 3 && sn.first[5] == 4);
     assert_true(!sn.added[6] && sn.key0[6] == 2);
     assert_int_equal(sy_store_cache_invalidate(s, "r", NULL, NULL, 0), 2);
-    settle(s);
+    store_test_settle(s);
     assert_int_equal(sn.n, 8); /* entry 3 had a vector, entry 4 none */
     assert_true(!sn.added[7] && sn.key0[7] == 3 && sn.part0[7] == 103);
     sy_store_close(s);

@@ -15,19 +15,6 @@
 
 static char dir[64];
 
-static void signal_done(void *ud)
-{
-    sy_oneshot_signal(ud, 0);
-}
-
-/* Wait until everything queued so far was committed. */
-static void settle(sy_store *s)
-{
-    sy_oneshot done = SY_ONESHOT_INIT;
-    sy_store_call(s, signal_done, &done);
-    sy_oneshot_wait(&done);
-}
-
 static void put_entry(sy_store *s, uint8_t k)
 {
     sy_store_cache_entry e = {0};
@@ -91,15 +78,7 @@ static void entry(sy_store *s, uint8_t k, double *sum, double *n)
 static void test_ratings_reach_the_entry(void **state)
 {
     (void)state;
-    store_test_mkdtemp(dir, sizeof(dir), "cache-rating");
-    sy_store_opts o = {.dir = dir,
-                       .map_size = 8u << 20,
-                       .max_map_size = 64u << 20,
-                       .batch_ms = 1,
-                       .batch_max = 64};
-    char err[256] = "";
-    sy_store *s = sy_store_open(&o, err, sizeof(err));
-    assert_non_null(s);
+    sy_store *s = store_test_open_small(dir, sizeof(dir), "cache-rating");
     put_entry(s, 0xab);
     put_entry(s, 0x01);
     put_request(s, 1, 0xab, NULL);
@@ -107,7 +86,7 @@ static void test_ratings_reach_the_entry(void **state)
     put_request(s, 3, 0x77, NULL);           /* an entry that is gone */
     put_request(s, 4, 0x01, "cache:arm:zz"); /* not a cache-arm rule */
     put_request(s, 5, 0x01, "cache:semantic");
-    settle(s);
+    store_test_settle(s);
     double sum, n;
     entry(s, 0xab, &sum, &n);
     assert_true(sum == 0 && n == 0); /* a new entry: no ratings */
@@ -126,19 +105,17 @@ static void test_ratings_reach_the_entry(void **state)
     entry(s, 0x01, &sum, &n);
     assert_true(sum == 0 && n == 0);
     put_entry(s, 0xab); /* a new answer under the key starts afresh */
-    settle(s);
+    store_test_settle(s);
     entry(s, 0xab, &sum, &n);
     assert_true(sum == 0 && n == 0);
     sy_store_close(s);
     /* and the ratings survive a reopen (they are in the entry's record) */
-    s = sy_store_open(&o, err, sizeof(err));
-    assert_non_null(s);
+    s = store_test_open_at(dir);
     put_request(s, 6, 0x01, NULL);
-    settle(s);
+    store_test_settle(s);
     rate(s, 6, 0.25);
     sy_store_close(s);
-    s = sy_store_open(&o, err, sizeof(err));
-    assert_non_null(s);
+    s = store_test_open_at(dir);
     entry(s, 0x01, &sum, &n);
     assert_float_equal(sum, 0.25, 1e-12);
     assert_float_equal(n, 1.0, 1e-12);
