@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from conftest import BIN, DEFAULT_SCENARIO, FakeProvider, Gateway, gateway_config
-from test_cache_semantic import EmbedStub
+from test_cache_semantic import EmbedStub, add_stub_embedder
 
 DIM = 512
 REPEAT, NEAR = 0.99, 0.6
@@ -42,10 +42,7 @@ def near_vec(j):
 
 def config(fake, stub, tmp, policy="linear_thompson", cache=None):
     cfg = gateway_config(fake.url)
-    cfg["providers"]["emb"] = {"dialect": "openai", "base_url": stub.url + "/v1",
-                               "key_env": "SY_TEST_PROVIDER_KEY"}
-    cfg["models"]["embed"] = {"provider": "emb", "upstream_name": "stub-embed",
-                              "kind": "embedding", "price": {"input": 0.02, "output": 0}}
+    add_stub_embedder(cfg, stub, {"input": 0.02, "output": 0})
     block = cache or {"exact": False, "mode": "arm", "ttl_s": 3600,
                       "semantic": {"embedding_model": "embed", "threshold": 0.9,
                                    "min_similarity": 0.5, "timeout_ms": 1000}}

@@ -85,12 +85,17 @@ class EmbedStub:
         self.srv.server_close()
 
 
-def config(fake, stub, tmp, threshold=0.9, max_entries=100, timeout_ms=500, ttl_s=600):
-    cfg = gateway_config(fake.url)
+def add_stub_embedder(cfg, stub, price=EMBED_PRICE):
+    """The embedding model "embed", served by stub (a provider "emb" of its own)."""
     cfg["providers"]["emb"] = {"dialect": "openai", "base_url": stub.url + "/v1",
                                "key_env": "SY_TEST_PROVIDER_KEY"}
     cfg["models"]["embed"] = {"provider": "emb", "upstream_name": "stub-embed",
-                              "kind": "embedding", "price": EMBED_PRICE}
+                              "kind": "embedding", "price": price}
+
+
+def config(fake, stub, tmp, threshold=0.9, max_entries=100, timeout_ms=500, ttl_s=600):
+    cfg = gateway_config(fake.url)
+    add_stub_embedder(cfg, stub)
     sem = {"embedding_model": "embed", "threshold": threshold, "timeout_ms": timeout_ms}
     cfg["routes"] = {
         "sem": {"candidates": ["small"],
