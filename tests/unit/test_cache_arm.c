@@ -16,6 +16,17 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_rng.h>
 
+/* One request's rating q and outcome (10 tokens, cost_usd) on arm with context x[dim]. */
+static void observe(sy_policy_state *st, size_t arm, const double *x, size_t dim, double q,
+                    double cost_usd, int t)
+{
+    sy_quality_obs qo = {.arm = arm, .x = x, .dim = dim, .reward = q, .weight = 1, .t = t};
+    assert_int_equal(sy_policy_state_observe_quality(st, &qo, NULL), SY_OK);
+    sy_outcome_obs oo = {
+        .arm = arm, .latency_s = NAN, .output_tokens = 10, .cost_usd = cost_usd, .t = t};
+    assert_int_equal(sy_policy_state_observe_outcome(st, &oo), SY_OK);
+}
+
 static void test_features(void **state)
 {
     (void)state;
@@ -164,14 +175,7 @@ static void test_a_linear_policy_learns_where_the_cache_is_good(void **state)
             SY_OK);
         size_t arm = (size_t)(i % 2);
         double q = arm == CACHE ? (s >= 0.9) : gsl_rng_uniform(r) < 0.7;
-        sy_quality_obs qo = {.arm = arm, .x = x, .dim = DIM, .reward = q, .weight = 1, .t = i};
-        assert_int_equal(sy_policy_state_observe_quality(st, &qo, NULL), SY_OK);
-        sy_outcome_obs oo = {.arm = arm,
-                             .latency_s = NAN,
-                             .output_tokens = 10,
-                             .cost_usd = arm == CACHE ? 0 : 0.001,
-                             .t = i};
-        assert_int_equal(sy_policy_state_observe_outcome(st, &oo), SY_OK);
+        observe(st, arm, x, DIM, q, arm == CACHE ? 0 : 0.001, i);
     }
     sy_policy *snap = sy_policy_state_snapshot(st, 4000);
     double u[K], v;
@@ -237,14 +241,7 @@ static void test_cost_hint_prices_the_saving(void **state)
     for (int i = 0; i < 2000; i++) {
         size_t arm = (size_t)(i % 2);
         double q = arm == CACHE ? (i % 8 != 1 ? 0.9 : 0.3) : 0.9;
-        sy_quality_obs qo = {.arm = arm, .x = x, .dim = DIM, .reward = q, .weight = 1, .t = i};
-        assert_int_equal(sy_policy_state_observe_quality(st, &qo, NULL), SY_OK);
-        sy_outcome_obs oo = {.arm = arm,
-                             .latency_s = NAN,
-                             .output_tokens = 10,
-                             .cost_usd = arm == CACHE ? 0 : 0.005,
-                             .t = i};
-        assert_int_equal(sy_policy_state_observe_outcome(st, &oo), SY_OK);
+        observe(st, arm, x, DIM, q, arm == CACHE ? 0 : 0.005, i);
     }
     sy_policy *snap = sy_policy_state_snapshot(st, 2000);
     double u[K], v, cheap[K] = {0.001, NAN}, dear[K] = {0.02, NAN}, none[K] = {NAN, NAN};
