@@ -343,3 +343,23 @@ def test_valid_cache_arm_config_is_accepted(tmp_path):
     p.write_text(json.dumps(cfg))
     out = subprocess.run([BIN, "check-config", str(p)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr + out.stdout
+
+
+def test_embedder_down_the_models_answer(parts, tmp_path):
+    """A cache-arm route whose embedding model fails (500) or is slower than timeout_ms
+    has no candidate: the route's usual decision answers from a model (200, a miss), and
+    the cache arm is never recorded."""
+    fake, stub = parts
+    gw = Gateway(tmp_path, config(fake, stub, tmp_path))
+    ask(gw, "What is the capital of Austria?")
+    wait_entries(gw, 1)
+    for mode in ("error", "slow"):
+        stub.mode = mode
+        stub.vectors["austria capital, the embedder is " + mode] = REPEAT_VEC
+        r = ask(gw, "austria capital, the embedder is " + mode)
+        assert r.headers["x-switchyard-cache"] == "miss", (mode, dict(r.headers))
+        assert r.headers["x-switchyard-route"] == "arm"
+        assert r.json()["choices"][0]["message"]["content"]
+    stub.mode = "ok"
+    assert arm_stats(gw, "cache")["stats"]["requests"] == 0
+    assert gw.stop() == 0, gw.proc.output()[-4000:]
