@@ -22,7 +22,27 @@ struct sy_policy_state {
     sy_arm_stats *stats;
     double clock_q, clock_o; /* observation counts (half-life in observations) */
     double *cl; /* cluster kind: n_arms × levels × slots × (t, Σw, Σw·r), else NULL */
+    struct sy_lin_memo *memo; /* contextual kinds: per arm, its last factored posterior */
 };
+
+/*
+ * The last linear posterior snapshot.c factored for one arm, with everything it was made
+ * from (the prior, the discount factor and an exact copy of the rating sums). A snapshot
+ * whose inputs for the arm are bit-for-bit the same copies it instead of factoring again:
+ * without time discounting most arms of a converged route get no rating between two
+ * snapshots. Owned by the state; written only by sy_policy_state_snapshot (so snapshots
+ * of one state must not run concurrently — the learner's thread and the simulator each
+ * own theirs).
+ */
+typedef struct sy_lin_memo {
+    int valid, fallback;
+    sy_linreg_prior prior;
+    double decay;
+    double in[4]; /* q.t, q.n, q.sum_r, q.sum_rr */
+    double *sums; /* d + d(d+1)/2: q.xr, q.xx */
+    double *post; /* d(d+1)/2 + 2d: ut, inv_diag, mu */
+    double a, b;
+} sy_lin_memo;
 
 /* One arm as a snapshot sees it: posteriors ready to sample. */
 typedef struct sy_snap_arm {

@@ -23,6 +23,14 @@ int sy_policy_state_new(const sy_policy_params *params, sy_policy_state **out)
         sy_arm_stats_init(&st->stats[k], params->dim);
     }
     st->params.arms = st->arms;
+    if (params->dim) {
+        size_t np = sy_linreg_packed_len(params->dim);
+        st->memo = sy_xcalloc(params->n_arms, sizeof(*st->memo));
+        for (size_t k = 0; k < params->n_arms; k++) {
+            st->memo[k].sums = sy_xcalloc(params->dim + np, sizeof(double));
+            st->memo[k].post = sy_xcalloc(np + 2 * params->dim, sizeof(double));
+        }
+    }
     if (params->kind == SY_POLICY_CLUSTER_THOMPSON)
         st->cl =
             sy_xcalloc(params->n_arms * SY_CLUSTER_LEVELS * SY_CLUSTER_SLOTS * 3, sizeof(double));
@@ -34,8 +42,14 @@ void sy_policy_state_free(sy_policy_state *st)
 {
     if (!st)
         return;
-    for (size_t k = 0; k < st->params.n_arms; k++)
+    for (size_t k = 0; k < st->params.n_arms; k++) {
         sy_arm_stats_free(&st->stats[k]);
+        if (st->memo) {
+            free(st->memo[k].sums);
+            free(st->memo[k].post);
+        }
+    }
+    free(st->memo);
     free(st->stats);
     free(st->arms);
     free(st->cl);

@@ -41,6 +41,45 @@ static void outcome_posterior(const sy_nig_stats *s, const sy_discount *disc, do
 }
 
 /*
+ * The arm's linear posterior into out (its arrays owned by the snapshot): copied from the
+ * memo when the prior, the discount factor and the rating sums are bit-for-bit those the
+ * memo was factored from, else factored (sy_linreg_posterior) and remembered. Returns
+ * the prior-fallback flag. Either way out is exactly what factoring would give.
+ */
+static int linear_posterior(sy_lin_memo *m, const sy_linreg_prior *pr, const sy_linreg_stats *q,
+                            size_t d, double decay, double *work, sy_linreg_post *out)
+{
+    size_t np = sy_linreg_packed_len(d);
+    double in[4] = {q->t, q->n, q->sum_r, q->sum_rr};
+    if (m->valid && memcmp(&m->prior, pr, sizeof(*pr)) == 0 &&
+        memcmp(&m->decay, &decay, sizeof(decay)) == 0 && memcmp(m->in, in, sizeof(in)) == 0 &&
+        memcmp(m->sums, q->xr, d * sizeof(double)) == 0 &&
+        memcmp(m->sums + d, q->xx, np * sizeof(double)) == 0) {
+        out->d = d;
+        memcpy(out->ut, m->post, np * sizeof(double));
+        memcpy(out->inv_diag, m->post + np, d * sizeof(double));
+        memcpy(out->mu, m->post + np + d, d * sizeof(double));
+        out->a = m->a;
+        out->b = m->b;
+        return m->fallback;
+    }
+    int fallback = sy_linreg_posterior(pr, q, d, decay, work, out) != SY_OK;
+    m->valid = 1;
+    m->fallback = fallback;
+    m->prior = *pr;
+    m->decay = decay;
+    memcpy(m->in, in, sizeof(in));
+    memcpy(m->sums, q->xr, d * sizeof(double));
+    memcpy(m->sums + d, q->xx, np * sizeof(double));
+    memcpy(m->post, out->ut, np * sizeof(double));
+    memcpy(m->post + np, out->inv_diag, d * sizeof(double));
+    memcpy(m->post + np + d, out->mu, d * sizeof(double));
+    m->a = out->a;
+    m->b = out->b;
+    return fallback;
+}
+
+/*
  * Everything decide needs for one arm, as of the state's clocks (observation mode) or
  * `now` (seconds). The linear posterior is factored here, once per snapshot.
  */
@@ -65,7 +104,7 @@ static void snap_arm(const sy_policy_state *st, size_t k, double now_q, double n
             .a0 = st->params.noise_strength / 2,
             .b0 = st->params.noise_strength / 2 * st->params.noise_var,
         };
-        a->prior_fallback = sy_linreg_posterior(&pr, &s->q, d, fq, work, &a->lin) != SY_OK;
+        a->prior_fallback = linear_posterior(&st->memo[k], &pr, &s->q, d, fq, work, &a->lin);
     }
 
     double strength = a->ap.prior_outcome_strength;

@@ -249,6 +249,52 @@ static void test_learns_context(void **state)
     sy_policy_state_free(st);
 }
 
+/*
+ * A snapshot reuses an arm's factored posterior when its ratings did not change
+ * (snapshot.c's memo): after snapshots taken between ratings of arm 0 only, every arm
+ * scores exactly as on a state fed the same ratings and never snapshotted before; and a
+ * new rating of arm 1 is seen (its score moves).
+ */
+static void test_snapshot_memo_is_exact(void **state)
+{
+    (void)state;
+    sy_policy_params pp;
+    sy_policy_params_init(&pp, SY_POLICY_LINEAR_THOMPSON, 3, 2);
+    sy_policy_state *a = new_state(&pp), *b = new_state(&pp);
+    const double xs[4][2] = {{1, 0.5}, {1, 2}, {1, 0}, {1, 1}};
+    for (int i = 0; i < 4; i++) {
+        rate_x(a, (size_t)(i % 3), xs[i], 2, i % 2);
+        rate_x(b, (size_t)(i % 3), xs[i], 2, i % 2);
+    }
+    for (int i = 0; i < 5; i++) { /* snapshots of a between ratings of arm 0 only */
+        sy_policy_free(sy_policy_state_snapshot(a, 0));
+        rate_x(a, 0, xs[i % 4], 2, 1);
+        rate_x(b, 0, xs[i % 4], 2, 1);
+    }
+    const double x[2] = {1, 0.7};
+    sy_decide_in in = {.n_arms = 3, .x = x, .dim = 2};
+    double before[3];
+    for (int round = 0; round < 2; round++) {
+        sy_policy *pa = sy_policy_state_snapshot(a, 0), *pb = sy_policy_state_snapshot(b, 0);
+        for (size_t k = 0; k < 3; k++) {
+            double ua, ub, va, vb;
+            assert_int_equal(sy_policy_score(pa, k, &in, &ua, &va), SY_OK);
+            assert_int_equal(sy_policy_score(pb, k, &in, &ub, &vb), SY_OK);
+            assert_memory_equal(&ua, &ub, sizeof(ua)); /* bit for bit */
+            if (round == 0)
+                before[k] = ua;
+            else if (k == 1)
+                assert_true(ua != before[k]); /* arm 1's new rating was seen */
+        }
+        sy_policy_free(pa);
+        sy_policy_free(pb);
+        rate_x(a, 1, xs[1], 2, 0);
+        rate_x(b, 1, xs[1], 2, 0);
+    }
+    sy_policy_state_free(a);
+    sy_policy_state_free(b);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -258,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_zero_scale),
         cmocka_unit_test(test_prior_fallback),
         cmocka_unit_test(test_learns_context),
+        cmocka_unit_test(test_snapshot_memo_is_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
