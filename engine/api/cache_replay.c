@@ -10,6 +10,7 @@
 #include "cache_internal.h"
 
 #include "metrics.h"
+#include "sha256.h"
 #include "server.h"
 
 #include <math.h>
@@ -146,9 +147,9 @@ static void record_arm(sy_call *c, sy_store_request *r, const sy_store_cache_ent
     r->dim = (uint32_t)c->dec.dim;
     if (c->conv.on)
         memcpy(r->conv, c->conv.id, 16);
-    int n = snprintf(r->rule, sizeof(r->rule), "%s", SY_CACHE_ARM_RULE);
-    for (int i = 0; i < 8 && n + 2 < (int)sizeof(r->rule); i++, n += 2)
-        snprintf(r->rule + n, 3, "%02x", e->key[i]);
+    char id[17]; /* the entry's first 8 key bytes: its id in the semantic index */
+    sy_hex_encode(e->key, 8, id);
+    snprintf(r->rule, sizeof(r->rule), "%s%s", SY_CACHE_ARM_RULE, id);
     r->cost_usd = 0;
     sy_metrics_obs mo = {.route = route->name,
                          .model = SY_CACHE_ARM_NAME,

@@ -141,7 +141,7 @@ static int apply_feedback(sy_store *s, MDB_txn *txn, ev_feedback *e)
     av = (MDB_val){b.len, b.data};
     rc = mdb_put(txn, s->dbi[DB_ARM_STATS], &ak, &av, 0);
     sy_buf_free(&b);
-    if (rc == 0 && d.rule[0] == 'c') /* a cache arm's answer: its entry keeps its ratings */
+    if (rc == 0) /* a cache arm's answer (its rule names the entry) keeps its ratings */
         rc = sy_store_cache_rate(s, txn, d.rule,
                                  weight * e->fb.value -
                                      (ack->replaced ? ack->previous_weight * ack->previous : 0),

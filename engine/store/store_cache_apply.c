@@ -3,6 +3,7 @@
  * the entry codec, a put with its namespace's eviction, an invalidation; and the
  * counters. The callers' side (queueing, lookups) is store_cache.c.
  */
+#include "sha256.h"
 #include "store_cache.h"
 
 #include "store_internal.h"
@@ -370,21 +371,10 @@ static int apply_del(sy_store *s, MDB_txn *txn, ev_cache_del *d)
 static int rule_entry_prefix(const char *rule, uint8_t *k)
 {
     size_t pre = sizeof(SY_CACHE_ARM_RULE) - 1;
-    if (strncmp(rule, SY_CACHE_ARM_RULE, pre) != 0 || strlen(rule) != pre + 16)
+    if (strncmp(rule, SY_CACHE_ARM_RULE, pre) != 0)
         return -1;
     k[0] = 'e';
-    for (int i = 0; i < 8; i++) {
-        unsigned v = 0;
-        for (int j = 0; j < 2; j++) {
-            char ch = rule[pre + 2 * i + j];
-            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-            if (d < 0)
-                return -1;
-            v = v * 16 + (unsigned)d;
-        }
-        k[1 + i] = (uint8_t)v;
-    }
-    return 0;
+    return sy_hex_decode(rule + pre, strlen(rule + pre), k + 1, 8) == 0 ? 0 : -1;
 }
 
 int sy_store_cache_rate(sy_store *s, MDB_txn *txn, const char *rule, double d_sum, double d_n)
